@@ -122,95 +122,33 @@ install_module() {
 	install_file 0644 "$ko" "/lib/modules/$KVER/updates/bus1.ko"
 }
 
+# libbus1 installs itself (tools/lib/bus1 `make install`) into a staging
+# directory; every file and symlink found there is copied to the target and
+# recorded in the manifest.
 install_lib() {
-	local lib=$REPO/tools/lib/bus1 dir f real soname pc hdr
-	local dirs=()
+	local lib=$REPO/tools/lib/bus1 stage f mode
 
 	if [[ ! -f $lib/Makefile ]]; then
-		warn "tools/lib/bus1 has no Makefile yet: libbus1 not installed"
+		warn "tools/lib/bus1 has no Makefile: libbus1 not installed"
 		return 0
 	fi
-	if ! "$MAKE" -C "$lib" PREFIX="$PREFIX" LIBDIR="$LIBDIR" \
-			INCLUDEDIR="$INCLUDEDIR" >&2; then
+	stage=$(mktemp -d)
+	if ! "$MAKE" -C "$lib" install DESTDIR="$stage" PREFIX="$PREFIX" \
+			LIBDIR="$LIBDIR" INCLUDEDIR="$INCLUDEDIR" >&2; then
+		rm -rf "$stage"
 		warn "tools/lib/bus1 does not build: libbus1 not installed"
 		return 0
 	fi
-	for dir in "$lib/out" "$lib"; do
-		if [[ -d $dir ]]; then
-			dirs+=("$dir")
+	while IFS= read -r f; do
+		if [[ -L $stage$f ]]; then
+			install_link "$(readlink "$stage$f")" "$f"
+		else
+			mode=$(stat -c %a "$stage$f")
+			install_file "$mode" "$stage$f" "$f"
 		fi
-	done
-
-	# static library
-	for dir in "${dirs[@]}"; do
-		if [[ -f $dir/libbus1.a ]]; then
-			install_file 0644 "$dir/libbus1.a" "$LIBDIR/libbus1.a"
-			break
-		fi
-	done
-
-	# shared library: the real file, its soname link, the dev link
-	real=
-	for dir in "${dirs[@]}"; do
-		for f in "$dir"/libbus1.so*; do
-			[[ -f $f && ! -L $f ]] || continue
-			if [[ -z $real || ${#f} -gt ${#real} ]]; then
-				real=$f
-			fi
-		done
-		if [[ -n $real ]]; then
-			break
-		fi
-	done
-	if [[ -n $real ]]; then
-		soname=$(readelf -d "$real" 2>/dev/null |
-			sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
-		soname=${soname:-$(basename "$real")}
-		f=$(basename "$real")
-		if [[ $f == libbus1.so ]]; then
-			f=$soname
-		fi
-		install_file 0755 "$real" "$LIBDIR/$f"
-		if [[ $soname != "$f" ]]; then
-			install_link "$f" "$LIBDIR/$soname"
-		fi
-		if [[ $soname != libbus1.so ]]; then
-			install_link "$soname" "$LIBDIR/libbus1.so"
-		fi
-	else
-		warn "no libbus1.so* found"
-	fi
-
-	# public headers: tools/lib/bus1/include/** (preferred), else
-	# tools/lib/bus1/libbus1.h
-	if [[ -d $lib/include ]]; then
-		while IFS= read -r hdr; do
-			install_file 0644 "$lib/include/$hdr" "$INCLUDEDIR/$hdr"
-		done < <(cd "$lib/include" && find . -name '*.h' -type f |
-			sed 's|^\./||' | sort)
-	elif [[ -f $lib/libbus1.h ]]; then
-		install_file 0644 "$lib/libbus1.h" "$INCLUDEDIR/libbus1.h"
-	else
-		warn "no libbus1 public header found"
-	fi
-
-	# pkg-config file, with the paths of this installation
-	pc=
-	for dir in "${dirs[@]}"; do
-		if [[ -f $dir/bus1.pc ]]; then
-			pc=$dir/bus1.pc
-			break
-		fi
-	done
-	if [[ -n $pc ]]; then
-		install_file 0644 "$pc" "$LIBDIR/pkgconfig/bus1.pc"
-		sed -i -e "s|^prefix=.*|prefix=$PREFIX|" \
-			-e "s|^libdir=/.*|libdir=$LIBDIR|" \
-			-e "s|^includedir=/.*|includedir=$INCLUDEDIR|" \
-			"$DESTDIR$LIBDIR/pkgconfig/bus1.pc"
-	else
-		warn "no bus1.pc found"
-	fi
+	done < <(cd "$stage" && find . \( -type f -o -type l \) |
+		sed 's|^\.||' | sort)
+	rm -rf "$stage"
 }
 
 install_man() {
