@@ -23,7 +23,8 @@
 #                     kernel if its headers exist, else every kernel in
 #                     /lib/modules with a build tree)
 #   DKMS_SOURCE_TREE  where the sources are copied (default /usr/src)
-#   DKMS_TREE         dkms tree (default: dkms' own, /var/lib/dkms)
+#   DKMS_TREE         dkms tree (default: dkms' own, /var/lib/dkms); a
+#                     scratch tree also holds the module-signing key
 #   DKMS_STEPS        dkms actions (default "add build install")
 #
 # `install` records every file it creates in
@@ -237,7 +238,12 @@ do_uninstall() {
 # fills the caller's args array with the dkms tree options
 dkms_args() {
 	if [[ -n ${DKMS_TREE:-} ]]; then
+		mkdir -p "$DKMS_TREE"
 		args+=(--dkmstree "$DKMS_TREE")
+		# a scratch tree also gets its own module-signing key, so
+		# dkms does not create one in /var/lib/dkms
+		export mok_signing_key=${mok_signing_key:-$DKMS_TREE/mok.key}
+		export mok_certificate=${mok_certificate:-$DKMS_TREE/mok.pub}
 	fi
 	if [[ -n ${DKMS_SOURCE_TREE:-} ]]; then
 		args+=(--sourcetree "$DKMS_SOURCE_TREE")

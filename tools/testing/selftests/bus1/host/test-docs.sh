@@ -1,0 +1,213 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host test: documentation builds and is complete.
+#  - `make man` renders the man pages; rst2man --halt=warning accepts every
+#    man page in Documentation/bus1/; `man -l` renders them without warnings
+#  - every other Documentation/bus1/*.rst parses with plain docutils
+#  - the C program in bus1(7) EXAMPLES compiles with -Wall -Wextra -Werror
+#  - the fdinfo keys of the conventions are all documented in bus1(7)
+#  - scripts/kernel-doc (linux-source-6.1) reports 0 warnings on every
+#    ipc/bus1/*.c and *.h, every non-static function in ipc/bus1/*.c has a
+#    kernel-doc comment, and every documented non-void function says what
+#    it returns ("Return:" section, as kernel-doc -Wreturn wants)
+# Prints TAP, exits non-zero on failure.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../../.." && pwd)
+DOC=$ROOT/Documentation/bus1
+BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}
+KERNEL_DOC=${KERNEL_DOC:-$BUS1_CACHE/linux-source-6.1/scripts/kernel-doc}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	if [[ -s $TMP/diag ]]; then
+		sed 's/^/# /' "$TMP/diag" | head -n 60
+	fi
+}
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+: >"$TMP/diag"
+
+echo "TAP version 13"
+
+have_rst2man=1
+command -v rst2man >/dev/null || have_rst2man=0
+
+# 1. make man
+if ((!have_rst2man)); then
+	skip "make man" "rst2man missing (python3-docutils)"
+elif make -s -C "$DOC" man >"$TMP/diag" 2>&1; then
+	ok "make man"
+else
+	not_ok "make man"
+fi
+
+# 2. every man page source passes rst2man --halt=warning
+mapfile -t man_rst < <(grep -l '^:Manual section:' "$DOC"/*.rst | sort)
+if ((${#man_rst[@]} == 0)); then
+	echo "Documentation/bus1 has no man page source" >"$TMP/diag"
+	not_ok "man page sources present"
+fi
+for f in "${man_rst[@]}"; do
+	name=$(basename "$f")
+	if ((!have_rst2man)); then
+		skip "rst2man --halt=warning $name" "rst2man missing"
+	elif rst2man --halt=warning --exit-status=warning "$f" \
+			"$TMP/${name%.rst}.man" >"$TMP/diag" 2>&1; then
+		ok "rst2man --halt=warning $name"
+	else
+		not_ok "rst2man --halt=warning $name"
+	fi
+done
+
+# 3. man -l renders every built page, at 80 columns, without warnings
+for f in "${man_rst[@]}"; do
+	name=$(basename "$f" .rst)
+	page=$(find "$DOC/out" -maxdepth 1 -name "$name.[1-9]" 2>/dev/null |
+		head -n 1)
+	if ! command -v man >/dev/null; then
+		skip "man -l $name" "man missing (man-db)"
+	elif [[ -z $page ]]; then
+		echo "no rendered page for $name in $DOC/out" >"$TMP/diag"
+		not_ok "man -l $name"
+	elif MANWIDTH=80 man -l "$page" \
+			>"$TMP/$name.txt" 2>"$TMP/diag" &&
+			[[ ! -s $TMP/diag ]] &&
+			grep -q '^NAME' "$TMP/$name.txt" &&
+			grep -q '^SEE ALSO' "$TMP/$name.txt"; then
+		ok "man -l $name ($(wc -l <"$TMP/$name.txt") lines)"
+	else
+		echo "man -l $page failed, warned, or lacks NAME/SEE ALSO" \
+			>>"$TMP/diag"
+		not_ok "man -l $name"
+	fi
+done
+
+# 4. the other documents parse with plain docutils (no Sphinx-only syntax)
+for f in "$DOC"/*.rst; do
+	grep -q '^:Manual section:' "$f" && continue
+	name=$(basename "$f")
+	if ! command -v rst2pseudoxml >/dev/null; then
+		skip "docutils parses $name" "rst2pseudoxml missing"
+	elif rst2pseudoxml --halt=warning --exit-status=warning "$f" \
+			/dev/null >"$TMP/diag" 2>&1; then
+		ok "docutils parses $name"
+	else
+		not_ok "docutils parses $name"
+	fi
+done
+
+# 5. the EXAMPLES program of bus1(7) compiles cleanly
+awk '/^\.\. code-block:: c$/ { f = 1; next }
+     f && /^[^ ]/ { f = 0 }
+     f' "$DOC/bus1.rst" | sed 's/^    //' >"$TMP/example.c"
+if ! grep -q 'int main(void)' "$TMP/example.c"; then
+	echo "no C example found in bus1.rst" >"$TMP/diag"
+	not_ok "bus1(7) example compiles"
+elif ${CC:-gcc} -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/include/uapi" \
+		-o "$TMP/example" "$TMP/example.c" >"$TMP/diag" 2>&1; then
+	ok "bus1(7) example compiles"
+else
+	not_ok "bus1(7) example compiles"
+fi
+
+# 6. every fdinfo key of the conventions is documented
+: >"$TMP/diag"
+for key in bus1-peer bus1-queued bus1-pool-bytes bus1-pool-slices \
+		bus1-handles bus1-nodes bus1-charge-slices bus1-charge-handles \
+		bus1-charge-bytes bus1-charge-fds; do
+	grep -q "^    \`\`$key\`\`\$" "$DOC/bus1.rst" ||
+		echo "fdinfo key $key not documented" >>"$TMP/diag"
+done
+if [[ -s $TMP/diag ]]; then
+	not_ok "bus1(7) documents every fdinfo field"
+else
+	ok "bus1(7) documents every fdinfo field"
+fi
+
+# 7. kernel-doc on the module sources
+mapfile -t srcs < <(find "$ROOT/ipc/bus1" -maxdepth 1 -name '*.[ch]' | sort)
+if [[ ! -x $KERNEL_DOC ]]; then
+	skip "kernel-doc: 0 warnings" "$KERNEL_DOC missing (make deps)"
+	skip "kernel-doc: non-static functions documented" "no kernel-doc"
+	skip "kernel-doc: Return: sections" "no kernel-doc"
+else
+	"$KERNEL_DOC" -none "${srcs[@]}" >/dev/null 2>"$TMP/kdoc.err" || true
+	grep -E 'warning:|error:|Error:' "$TMP/kdoc.err" |
+		sed "s|$ROOT/||" >"$TMP/diag" || true
+	if [[ -s $TMP/diag ]]; then
+		not_ok "kernel-doc: 0 warnings ($(wc -l <"$TMP/diag") found)"
+	else
+		ok "kernel-doc: 0 warnings in ${#srcs[@]} files"
+	fi
+
+	# non-static functions defined in .c files (kernel style: the
+	# definition starts at column 0 and is not a declaration)
+	: >"$TMP/diag"
+	: >"$TMP/noret"
+	total=0
+	for f in "$ROOT"/ipc/bus1/*.c; do
+		[[ -f $f ]] || continue
+		awk '
+		/^[A-Za-z_]/ && !/^(static|typedef|struct [a-z0-9_]+ \{|enum|union|extern|#)/ {
+			line = $0
+			while (line !~ /[;{)]\s*$/ && (getline nxt) > 0)
+				line = line " " nxt
+			if (line ~ /;\s*$/ || line !~ /\(/)
+				next
+			sub(/\(.*/, "", line)
+			n = split(line, w, /[ \t*]+/)
+			print w[n]
+		}' "$f" | sort -u >"$TMP/defs"
+		"$KERNEL_DOC" -rst -no-doc-sections "$f" 2>/dev/null \
+			>"$TMP/rst" || true
+		sed -n 's/^\.\. c:function:: .*[ *]\([A-Za-z_0-9]*\) (.*/\1/p' \
+			"$TMP/rst" | sort -u >"$TMP/documented"
+		while IFS= read -r fn; do
+			total=$((total + 1))
+			echo "${f#"$ROOT"/}: $fn() has no kernel-doc comment" \
+				>>"$TMP/diag"
+		done < <(comm -23 "$TMP/defs" "$TMP/documented")
+		# documented non-void functions need a Return: section
+		awk -v file="${f#"$ROOT"/}" '
+		function flush() {
+			if (fn != "" && !isvoid && !ret)
+				print file ": " fn "() has no Return: section"
+		}
+		/^\.\. c:function::/ {
+			flush()
+			ret = 0
+			isvoid = ($0 ~ /^\.\. c:function:: (static )?(inline )?void [A-Za-z_]/)
+			fn = $0
+			sub(/ \(.*/, "", fn)
+			sub(/.*[ *]/, "", fn)
+			next
+		}
+		/^\.\. c:/ { flush(); fn = "" }
+		/^\*\*Return\*\*/ { ret = 1 }
+		END { flush() }' "$TMP/rst" >>"$TMP/noret"
+	done
+	if [[ -s $TMP/diag ]]; then
+		not_ok "kernel-doc: non-static functions documented ($total missing)"
+	else
+		ok "kernel-doc: every non-static function documented"
+	fi
+	cp "$TMP/noret" "$TMP/diag"
+	if [[ -s $TMP/diag ]]; then
+		not_ok "kernel-doc: Return: sections ($(wc -l <"$TMP/diag") missing)"
+	else
+		ok "kernel-doc: every documented non-void function has Return:"
+	fi
+fi
+
+echo "1..$n"
+echo "# $((n - failed)) passed, $failed failed"
+((failed == 0))
