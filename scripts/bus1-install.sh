@@ -140,6 +140,13 @@ install_lib() {
 		warn "tools/lib/bus1 does not build: libbus1 not installed"
 		return 0
 	fi
+	# the library's bus1.pc may be left over from a build with another
+	# PREFIX: make its paths those of this installation
+	while IFS= read -r f; do
+		sed -i -e "s|^prefix=.*|prefix=$PREFIX|" \
+			-e "s|^libdir=/.*|libdir=$LIBDIR|" \
+			-e "s|^includedir=/.*|includedir=$INCLUDEDIR|" "$f"
+	done < <(find "$stage" -name '*.pc' -type f)
 	while IFS= read -r f; do
 		if [[ -L $stage$f ]]; then
 			install_link "$(readlink "$stage$f")" "$f"
