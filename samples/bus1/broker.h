@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _BUS1_BROKER_H
+#define _BUS1_BROKER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "broker-proto.h"
+
+#define POLICY_MAX_RULES	256
+#define POLICY_MAX_ACTS		64
+#define POLICY_MAX_ARGS		16
+
+struct policy_rule {
+	char pattern[B1B_NAME_MAX + 1];
+	bool any_uid;
+	uid_t uid;
+	bool allow;
+};
+
+struct policy_act {
+	char name[B1B_NAME_MAX + 1];
+	char *argv[POLICY_MAX_ARGS + 1];
+};
+
+struct policy {
+	bool default_allow;
+	unsigned int n_rules;
+	struct policy_rule rules[POLICY_MAX_RULES];
+	unsigned int n_acts;
+	struct policy_act acts[POLICY_MAX_ACTS];
+};
+
+void policy_init(struct policy *p);
+void policy_clear(struct policy *p);
+/* returns 0, or -EINVAL with "line N: reason" in err */
+int policy_parse(struct policy *p, FILE *f, char *err, size_t errlen);
+int policy_load(struct policy *p, const char *path, char *err, size_t errlen);
+bool policy_may_own(const struct policy *p, const char *name, uid_t uid);
+const struct policy_act *policy_activation(const struct policy *p,
+					   const char *name);
+bool policy_pattern_match(const char *pattern, const char *name);
+
+struct broker_config {
+	const char *socket_path;
+	const char *policy_path;
+	int activation_timeout_ms;
+	int verbose;
+	int ready_fd;		/* written "ready\n" once listening, or -1 */
+};
+
+/* runs until SIGTERM/SIGINT; returns an exit code */
+int broker_run(const struct broker_config *cfg);
+int broker_main(int argc, char **argv);
+
+#endif /* _BUS1_BROKER_H */
