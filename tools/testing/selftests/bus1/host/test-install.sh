@@ -108,7 +108,7 @@ install_and_check() {
 	# manifest lists every installed file except itself
 	: >"$TMP/diag"
 	grep -vx "$prefix/share/bus1/install-manifest" "$TMP/$name.files" \
-		>"$TMP/$name.want"
+		>"$TMP/$name.want" || true
 	if ! diff -u "$TMP/$name.want" \
 			"$dest$prefix/share/bus1/install-manifest" \
 			>"$TMP/diag" 2>&1; then
@@ -118,7 +118,8 @@ install_and_check() {
 
 	# module: built for the kernel whose directory it is in
 	: >"$TMP/diag"
-	ko=$(grep -E '/updates/bus1\.ko$' "$TMP/$name.files" | head -n 1)
+	ko=$(grep -E '/updates/bus1\.ko$' "$TMP/$name.files" | head -n 1 ||
+		true)
 	kver=$(echo "$ko" | cut -d/ -f4)
 	vm=$(modinfo -F vermagic "$dest$ko" 2>&1 || true)
 	if [[ ${vm%% *} != "$kver" ]]; then
