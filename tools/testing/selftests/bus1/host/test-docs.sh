@@ -157,6 +157,7 @@ else
 	for f in "$ROOT"/ipc/bus1/*.c; do
 		[[ -f $f ]] || continue
 		awk '
+		/^[A-Za-z_][A-Za-z0-9_]*:/ { next }	# goto label
 		/^[A-Za-z_]/ && !/^(static|typedef|struct [a-z0-9_]+ \{|enum|union|extern|#)/ {
 			line = $0
 			while (line !~ /[;{)]\s*$/ && (getline nxt) > 0)
@@ -165,7 +166,8 @@ else
 				next
 			sub(/\(.*/, "", line)
 			n = split(line, w, /[ \t*]+/)
-			print w[n]
+			if (w[n] ~ /^[A-Za-z_][A-Za-z0-9_]*$/)
+				print w[n]
 		}' "$f" | sort -u >"$TMP/defs"
 		"$KERNEL_DOC" -rst -no-doc-sections "$f" 2>/dev/null \
 			>"$TMP/rst" || true
