@@ -108,7 +108,9 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-__attribute__((format(printf, 3, 4)))
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+
+__printf(3, 4)
 static void logm(struct broker *b, int level, const char *fmt, ...)
 {
 	va_list ap;

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _BUS1_TEST_LIB_H
+#define _BUS1_TEST_LIB_H
+
+/* Minimal TAP helpers for the libbus1 tests (plan printed at the end). */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bus1/bus1.h>
+
+static int tap_n, tap_failed;
+
+#ifndef __printf
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+#endif
+
+__printf(2, 3)
+static inline int tap_check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!ok)
+		tap_failed++;
+	return ok;
+}
+
+/* check that r (0 or -errno) equals want */
+#define CHECK_R(r, want, what) ({					\
+	int __r = (r);							\
+	tap_check(__r == (want), "%s (got %d %s)", what, __r,		\
+		  __r < 0 ? bus1_strerror(__r) : "");			\
+})
+
+#define CHECK(cond, ...) tap_check(!!(cond), __VA_ARGS__)
+
+static inline void tap_start(const char *name)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n# %s\n", name);
+	if (access(BUS1_DEVICE_PATH, R_OK | W_OK)) {
+		printf("1..0 # SKIP %s not available\n", BUS1_DEVICE_PATH);
+		exit(4);
+	}
+}
+
+static inline int tap_end(void)
+{
+	printf("1..%d\n", tap_n);
+	if (tap_failed)
+		printf("# %d of %d checks failed\n", tap_failed, tap_n);
+	return tap_failed ? 1 : 0;
+}
+
+#endif /* _BUS1_TEST_LIB_H */
