@@ -5,7 +5,8 @@
 #  - `make man` renders the man pages; rst2man --halt=warning accepts every
 #    man page in Documentation/bus1/; `man -l` renders them without warnings
 #  - every other Documentation/bus1/*.rst parses with plain docutils
-#  - the C program in bus1(7) EXAMPLES compiles with -Wall -Wextra -Werror
+#  - every complete C program in the documents (bus1(7) EXAMPLES must have
+#    one) compiles with -Wall -Wextra -Werror
 #  - the fdinfo keys of the conventions are all documented in bus1(7)
 #  - scripts/kernel-doc (linux-source-6.1) reports 0 warnings on every
 #    ipc/bus1/*.c and *.h, every non-static function in ipc/bus1/*.c has a
@@ -105,18 +106,35 @@ for f in "$DOC"/*.rst; do
 	fi
 done
 
-# 5. the EXAMPLES program of bus1(7) compiles cleanly
-awk '/^\.\. code-block:: c$/ { f = 1; next }
-     f && /^[^ ]/ { f = 0 }
-     f' "$DOC/bus1.rst" | sed 's/^    //' >"$TMP/example.c"
-if ! grep -q 'int main(void)' "$TMP/example.c"; then
-	echo "no C example found in bus1.rst" >"$TMP/diag"
-	not_ok "bus1(7) example compiles"
-elif ${CC:-gcc} -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/include/uapi" \
-		-o "$TMP/example" "$TMP/example.c" >"$TMP/diag" 2>&1; then
-	ok "bus1(7) example compiles"
-else
-	not_ok "bus1(7) example compiles"
+# 5. every complete C program (a "code-block:: c" with main()) in the
+#    documents compiles with -Wall -Wextra -Werror; bus1(7) must have one
+n_prog=0
+for f in "$DOC"/*.rst; do
+	name=$(basename "$f")
+	rm -f "$TMP"/block-*.c
+	awk -v out="$TMP/block-" '
+	/^\.\. code-block:: c$/ { f = 1; n++; next }
+	f && /^[^ ]/ { f = 0 }
+	f { sub(/^    /, ""); print > (out n ".c") }' "$f"
+	for c in "$TMP"/block-*.c; do
+		[[ -f $c ]] || continue
+		grep -q 'int main(' "$c" || continue
+		n_prog=$((n_prog + 1))
+		[[ $name == bus1.rst ]] && have_example=1
+		label="$name: C program $(basename "$c" .c | tr -dc 0-9) compiles"
+		if ${CC:-gcc} -std=gnu11 -Wall -Wextra -Werror \
+				-I"$ROOT/include/uapi" \
+				-I"$ROOT/tools/lib/bus1/include" \
+				-c -o "$TMP/prog.o" "$c" >"$TMP/diag" 2>&1; then
+			ok "$label"
+		else
+			not_ok "$label"
+		fi
+	done
+done
+if [[ -z ${have_example:-} ]]; then
+	echo "no complete C program in bus1.rst EXAMPLES" >"$TMP/diag"
+	not_ok "bus1(7) has a C example"
 fi
 
 # 6. every fdinfo key of the conventions is documented
