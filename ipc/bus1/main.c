@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bus1 - module entry: registers the misc device /dev/bus1.
- * (Temporary skeleton; peers follow in peer.c.)
+ * bus1 - capability-based IPC: module entry.
  */
+
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include "handle.h"
+#include "peer.h"
+#include "user.h"
 
-static int bus1_fop_open(struct inode *inode, struct file *file)
-{
-	return 0;
-}
-
-static const struct file_operations bus1_fops = {
-	.owner		= THIS_MODULE,
-	.open		= bus1_fop_open,
-	.llseek		= noop_llseek,
-};
+module_param_named(user_slices_max, bus1_user_slices_max, uint, 0644);
+MODULE_PARM_DESC(user_slices_max, "Maximum number of slices of a user");
+module_param_named(user_handles_max, bus1_user_handles_max, uint, 0644);
+MODULE_PARM_DESC(user_handles_max, "Maximum number of handle refs of a user");
+module_param_named(user_inflight_bytes_max, bus1_user_inflight_bytes_max,
+		   uint, 0644);
+MODULE_PARM_DESC(user_inflight_bytes_max,
+		 "Maximum number of in-flight bytes of a user");
+module_param_named(user_inflight_fds_max, bus1_user_inflight_fds_max,
+		   uint, 0644);
+MODULE_PARM_DESC(user_inflight_fds_max,
+		 "Maximum number of in-flight fds of a user");
 
 static struct miscdevice bus1_misc = {
 	.fops		= &bus1_fops,
@@ -28,15 +33,29 @@ static struct miscdevice bus1_misc = {
 
 static int __init bus1_modinit(void)
 {
-	return misc_register(&bus1_misc);
+	int r;
+
+	r = bus1_handle_init_caches();
+	if (r)
+		return r;
+	r = misc_register(&bus1_misc);
+	if (r) {
+		bus1_handle_exit_caches();
+		return r;
+	}
+	pr_info("loaded\n");
+	return 0;
 }
 
 static void __exit bus1_modexit(void)
 {
 	misc_deregister(&bus1_misc);
+	bus1_handle_exit_caches();
+	bus1_users_exit();
 }
 
 module_init(bus1_modinit);
 module_exit(bus1_modexit);
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The bus1 developers");
 MODULE_DESCRIPTION("bus1: capability-based IPC");

@@ -1,0 +1,880 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Messages: SEND, RECV, SLICE_RELEASE and the seed.
+ *
+ * SEND runs in two phases. The first imports and validates everything and
+ * builds one message per destination right in the destination's pool:
+ * charges, slice, payload (copied once, from the sender's memory into the
+ * receiver's pages), pinned receiver-side handles and file references. None
+ * of it is visible. The second phase cannot fail: it turns the pins strong
+ * and commits all messages as one transaction (tx.c).
+ */
+
+#include <linux/compat.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/net.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+#include <linux/bus1.h>
+#include "handle.h"
+#include "message.h"
+#include "peer.h"
+#include "tx.h"
+
+/**
+ * struct bus1_send_dest - one destination of a SEND
+ * @handle:	sender's handle of the destination node (borrowed)
+ * @peer:	owner of the node, active reference held while set
+ * @message:	message built for it
+ * @error:	positive errno absorbed under SEND_FLAG_CONTINUE
+ */
+struct bus1_send_dest {
+	struct bus1_handle *handle;
+	struct bus1_peer *peer;
+	struct bus1_message *message;
+	u64 error;
+};
+
+/**
+ * struct bus1_send - state of one SEND command (on the caller's stack)
+ * @peer:	sending peer
+ * @param:	the command as copied from userspace
+ * @iov_stack:	inline iovecs for small vectors
+ * @iov:	iovecs of the payload
+ * @iter:	payload iterator, copied for every destination
+ * @n_bytes:	payload size
+ * @slice_size:	slice size of every message
+ * @handles:	sender's handles to attach (borrowed)
+ * @n_handles:	number of entries in @handles
+ * @files:	files to attach, referenced
+ * @n_files:	number of entries in @files
+ * @created:	owner handles of nodes created by this command
+ * @n_created:	number of entries in @created
+ * @dests:	destinations
+ * @n_dests:	number of entries in @dests
+ * @mark:	duplicate-destination mark of this command
+ */
+struct bus1_send {
+	struct bus1_peer *peer;
+	struct bus1_cmd_send param;
+	struct iovec iov_stack[UIO_FASTIOV];
+	struct iovec *iov;
+	struct iov_iter iter;
+	size_t n_bytes;
+	size_t slice_size;
+	struct bus1_handle **handles;
+	size_t n_handles;
+	struct file **files;
+	size_t n_files;
+	struct bus1_handle **created;
+	size_t n_created;
+	struct bus1_send_dest *dests;
+	size_t n_dests;
+	u64 mark;
+};
+
+static size_t bus1_a8(size_t x)
+{
+	return ALIGN(x, 8);
+}
+
+static struct bus1_message *bus1_message_new(struct bus1_peer *peer,
+					     size_t n_handles, size_t n_files)
+{
+	struct bus1_message *m;
+	size_t size;
+
+	size = sizeof(*m) + (n_handles + n_files) * sizeof(void *);
+	m = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return NULL;
+	bus1_queue_node_init(&m->qnode, BUS1_MSG_DATA);
+	INIT_LIST_HEAD(&m->slice.link);
+	RB_CLEAR_NODE(&m->slice.rb_gap);
+	RB_CLEAR_NODE(&m->slice.rb_published);
+	m->peer = peer;
+	m->n_handles = n_handles;
+	m->n_files = n_files;
+	m->handles = (struct bus1_handle **)(m + 1);
+	m->files = (struct file **)(m->handles + n_handles);
+	return m;
+}
+
+/* frees everything the message still holds, and the message itself */
+static void bus1_message_free(struct bus1_message *m)
+{
+	struct bus1_peer *peer = m->peer;
+	size_t i;
+
+	for (i = 0; i < m->n_handles; ++i)
+		if (m->handles[i])
+			bus1_handle_unpin(m->handles[i], m->strong);
+	for (i = 0; i < m->n_files; ++i)
+		if (m->files[i])
+			fput(m->files[i]);
+
+	spin_lock(&peer->data_lock);
+	if (!list_empty(&m->slice.link))
+		bus1_pool_free(&peer->pool, &m->slice);
+	bus1_quota_discharge(&peer->quota, peer->user, m->charge);
+	spin_unlock(&peer->data_lock);
+
+	bus1_handle_unref(m->dst);
+	kfree(m);
+}
+
+/**
+ * bus1_message_discard() - drop an unreceived message
+ * @message:	message not linked into any queue
+ *
+ * Its handle pins, files, slice and charges are all returned.
+ */
+void bus1_message_discard(struct bus1_message *message)
+{
+	bus1_message_free(message);
+}
+
+/**
+ * bus1_message_free_published() - drop a received message
+ * @message:	message whose slice was unpublished
+ */
+void bus1_message_free_published(struct bus1_message *message)
+{
+	bus1_message_free(message);
+}
+
+/**
+ * bus1_message_pins_node() - check whether a message carries a handle
+ * @message:	message to search
+ * @handle:	handle to look for
+ *
+ * Return: true if @handle is among the message's attached handles.
+ */
+bool bus1_message_pins_node(struct bus1_message *message,
+			    struct bus1_handle *handle)
+{
+	size_t i;
+
+	for (i = 0; i < message->n_handles; ++i)
+		if (message->handles[i] == handle)
+			return true;
+	return false;
+}
+
+static int bus1_send_import_vecs(struct bus1_send *s)
+{
+	void __user *uvecs = u64_to_user_ptr(s->param.ptr_vecs);
+	size_t i, n = s->param.n_vecs, total = 0;
+	struct iovec *iov = s->iov_stack;
+
+	if (n > UIO_FASTIOV) {
+		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL);
+		if (!iov)
+			return -ENOMEM;
+	}
+	s->iov = iov;
+
+	if (in_compat_syscall()) {
+		struct compat_iovec __user *cvecs = uvecs;
+		struct compat_iovec cv;
+
+		for (i = 0; i < n; ++i) {
+			if (copy_from_user(&cv, cvecs + i, sizeof(cv)))
+				return -EFAULT;
+			iov[i].iov_base = compat_ptr(cv.iov_base);
+			iov[i].iov_len = cv.iov_len;
+		}
+	} else if (n && copy_from_user(iov, uvecs, n * sizeof(*iov))) {
+		return -EFAULT;
+	}
+
+	for (i = 0; i < n; ++i) {
+		if ((ssize_t)iov[i].iov_len < 0)
+			return -EMSGSIZE;
+		if (!access_ok(iov[i].iov_base, iov[i].iov_len))
+			return -EFAULT;
+		if (check_add_overflow(total, iov[i].iov_len, &total) ||
+		    total > MAX_RW_COUNT)
+			return -EMSGSIZE;
+	}
+
+	iov_iter_init(&s->iter, ITER_SOURCE, iov, n, total);
+	s->n_bytes = total;
+	return 0;
+}
+
+static int bus1_send_import_handles(struct bus1_send *s)
+{
+	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_handles);
+	struct bus1_handle *h;
+	bool created;
+	size_t i;
+	u64 id;
+
+	for (i = 0; i < s->n_handles; ++i) {
+		if (get_user(id, ids + i))
+			return -EFAULT;
+		h = bus1_handle_import(s->peer, id, &created);
+		if (IS_ERR(h))
+			return PTR_ERR(h);
+		if (created)
+			s->created[s->n_created++] = h;
+		s->handles[i] = h;
+	}
+	return 0;
+}
+
+static int bus1_send_import_files(struct bus1_send *s)
+{
+	const int __user *fds = u64_to_user_ptr(s->param.ptr_fds);
+	struct socket *sock;
+	struct file *f;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < s->param.n_fds; ++i) {
+		if (get_user(fd, fds + i))
+			return -EFAULT;
+		if (fd < 0)
+			return -EBADF;
+		f = fget_raw(fd);
+		if (!f)
+			return -EBADF;
+		s->files[s->n_files++] = f;
+		if (f->f_mode & FMODE_PATH)
+			continue;
+		if (bus1_peer_from_file(f))
+			return -EOPNOTSUPP;
+		sock = sock_from_file(f);
+		if (sock && sock->sk && sock->sk->sk_family == AF_UNIX)
+			return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* builds the message for @peer in its pool; @dst may be NULL (seed) */
+static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
+			   struct bus1_handle *dst, struct bus1_message **out)
+{
+	size_t arrays = s->slice_size - bus1_a8(s->n_bytes);
+	struct bus1_message *m;
+	struct iov_iter iter;
+	size_t i;
+	int r;
+
+	m = bus1_message_new(peer, s->n_handles, s->n_files);
+	if (!m)
+		return -ENOMEM;
+	*out = m;
+	m->dst = dst;
+	m->n_bytes = s->n_bytes;
+
+	spin_lock(&peer->data_lock);
+	m->charge[BUS1_RES_SLICES] = 1;
+	m->charge[BUS1_RES_HANDLES] = s->n_handles;
+	m->charge[BUS1_RES_BYTES] = s->slice_size;
+	m->charge[BUS1_RES_FDS] = s->n_files;
+	r = bus1_quota_charge(&peer->quota, peer->user, m->charge);
+	if (r) {
+		memset(m->charge, 0, sizeof(m->charge));
+	} else {
+		r = bus1_pool_alloc(&peer->pool, &m->slice, s->slice_size);
+		if (r)
+			INIT_LIST_HEAD(&m->slice.link);
+	}
+	spin_unlock(&peer->data_lock);
+	if (r)
+		return r;
+
+	iter = s->iter;
+	r = bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
+				 s->n_bytes);
+	if (r)
+		return r;
+	/* arrays are written at RECV; never expose stale pool content */
+	if (arrays) {
+		r = bus1_pool_write_kernel(&peer->pool, &m->slice,
+					   bus1_a8(s->n_bytes), NULL, arrays);
+		if (r)
+			return r;
+	}
+
+	for (i = 0; i < s->n_handles; ++i) {
+		m->handles[i] = bus1_handle_pin(peer, s->handles[i]->node);
+		if (IS_ERR(m->handles[i])) {
+			r = PTR_ERR(m->handles[i]);
+			m->handles[i] = NULL;
+			return r;
+		}
+	}
+	for (i = 0; i < s->n_files; ++i)
+		m->files[i] = get_file(s->files[i]);
+	return 0;
+}
+
+static int bus1_send_prepare_dest(struct bus1_send *s,
+				  struct bus1_send_dest *d, u64 id)
+{
+	struct bus1_handle *h, *dst;
+	struct bus1_node *node;
+	bool created;
+
+	h = bus1_handle_import(s->peer, id, &created);
+	if (IS_ERR(h))
+		return PTR_ERR(h);
+	if (created)
+		s->created[s->n_created++] = h;
+	if (h->send_mark == s->mark)
+		return -ENOTUNIQ;
+	h->send_mark = s->mark;
+	d->handle = h;
+
+	node = h->node;
+	if (!bus1_peer_acquire(node->owner))
+		return -EHOSTUNREACH;
+	d->peer = node->owner;
+
+	spin_lock(&node->lock);
+	dst = node->destroy_ts ? NULL : node->owner_handle;
+	if (dst)
+		kref_get(&dst->ref);
+	spin_unlock(&node->lock);
+	if (!dst)
+		return -EHOSTUNREACH;
+
+	return bus1_send_build(s, d->peer, dst, &d->message);
+}
+
+static void bus1_send_drop_dest(struct bus1_send_dest *d)
+{
+	if (d->message) {
+		bus1_message_discard(d->message);
+		d->message = NULL;
+	}
+	if (d->peer) {
+		bus1_peer_release(d->peer);
+		d->peer = NULL;
+	}
+}
+
+static bool bus1_send_error_is_per_destination(int r)
+{
+	switch (r) {
+	case -ENXIO:
+	case -ENOTUNIQ:
+	case -EHOSTUNREACH:
+	case -ESHUTDOWN:
+	case -EDQUOT:
+	case -EXFULL:
+	case -EMSGSIZE:
+	case -ENOMEM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int bus1_send_prepare_dests(struct bus1_send *s)
+{
+	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_destinations);
+	bool cont = s->param.flags & BUS1_SEND_FLAG_CONTINUE;
+	struct bus1_send_dest *d;
+	size_t i;
+	u64 id;
+	int r;
+
+	for (i = 0; i < s->n_dests; ++i) {
+		d = &s->dests[i];
+		if (get_user(id, ids + i))
+			return -EFAULT;
+		r = bus1_send_prepare_dest(s, d, id);
+		if (!r)
+			continue;
+		if (!cont || !bus1_send_error_is_per_destination(r))
+			return r;
+		bus1_send_drop_dest(d);
+		d->error = -r;
+	}
+
+	if (cont && s->n_dests) {
+		u64 __user *errors = u64_to_user_ptr(s->param.ptr_errors);
+
+		for (i = 0; i < s->n_dests; ++i)
+			if (put_user(s->dests[i].error, errors + i))
+				return -EFAULT;
+	}
+	return 0;
+}
+
+static void bus1_send_commit(struct bus1_send *s)
+{
+	struct bus1_message *m;
+	struct bus1_tx tx;
+	size_t i, j;
+
+	s->n_created = 0;
+	bus1_tx_init(&tx, s->peer);
+	for (i = 0; i < s->n_dests; ++i) {
+		m = s->dests[i].message;
+		if (!m)
+			continue;
+		for (j = 0; j < m->n_handles; ++j)
+			if (m->handles[j])
+				bus1_handle_pin_strong(m->handles[j]);
+		m->strong = true;
+		bus1_tx_stage(&tx, &m->qnode, s->dests[i].peer);
+		s->dests[i].message = NULL;
+		s->dests[i].peer = NULL;
+	}
+	bus1_tx_commit(&tx);
+}
+
+static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
+{
+	struct bus1_message *old = s->peer->seed;
+	size_t i;
+
+	s->n_created = 0;
+	for (i = 0; i < m->n_handles; ++i)
+		if (m->handles[i])
+			bus1_handle_pin_strong(m->handles[i]);
+	m->strong = true;
+	s->peer->seed = m;
+	if (old)
+		bus1_message_discard(old);
+}
+
+static int bus1_send_validate(struct bus1_send *s)
+{
+	struct bus1_cmd_send *p = &s->param;
+	size_t size;
+
+	if (p->flags & ~(BUS1_SEND_FLAG_CONTINUE | BUS1_SEND_FLAG_SEED))
+		return -EINVAL;
+	if (p->n_destinations > INT_MAX || p->n_vecs > UIO_MAXIOV ||
+	    p->n_fds > BUS1_FD_MAX || p->n_handles > INT_MAX)
+		return -EMSGSIZE;
+	if (p->ptr_destinations != (u64)(unsigned long)p->ptr_destinations ||
+	    p->ptr_errors != (u64)(unsigned long)p->ptr_errors ||
+	    p->ptr_vecs != (u64)(unsigned long)p->ptr_vecs ||
+	    p->ptr_handles != (u64)(unsigned long)p->ptr_handles ||
+	    p->ptr_fds != (u64)(unsigned long)p->ptr_fds)
+		return -EFAULT;
+	if (p->n_destinations > s->peer->user->quota.max[BUS1_RES_HANDLES] ||
+	    p->n_handles > s->peer->user->quota.max[BUS1_RES_HANDLES])
+		return -EINVAL;
+
+	s->n_dests = p->n_destinations;
+	s->n_handles = p->n_handles;
+	s->handles = kvcalloc(s->n_handles, sizeof(*s->handles),
+			      GFP_KERNEL);
+	s->created = kvcalloc(s->n_handles + s->n_dests, sizeof(*s->created),
+			      GFP_KERNEL);
+	s->dests = kvcalloc(s->n_dests, sizeof(*s->dests), GFP_KERNEL);
+	s->files = kcalloc(p->n_fds, sizeof(*s->files), GFP_KERNEL);
+	if (!s->handles || !s->created || !s->dests || !s->files)
+		return -ENOMEM;
+
+	size = 0;
+	if (check_add_overflow(size, bus1_a8(8 * s->n_handles), &size) ||
+	    check_add_overflow(size, bus1_a8(4 * (size_t)p->n_fds), &size))
+		return -EMSGSIZE;
+	s->slice_size = size;
+	return 0;
+}
+
+static int bus1_send_run(struct bus1_send *s)
+{
+	struct bus1_message *seed = NULL;
+	int r;
+
+	r = bus1_send_validate(s);
+	if (r)
+		return r;
+	r = bus1_send_import_vecs(s);
+	if (r)
+		return r;
+	if (check_add_overflow(s->slice_size, bus1_a8(s->n_bytes),
+			       &s->slice_size) ||
+	    s->slice_size > BUS1_POOL_SIZE_MAX)
+		return -EMSGSIZE;
+	s->slice_size = max_t(size_t, s->slice_size, 8);
+
+	r = bus1_send_import_handles(s);
+	if (r)
+		return r;
+	r = bus1_send_import_files(s);
+	if (r)
+		return r;
+
+	if (s->param.flags & BUS1_SEND_FLAG_SEED) {
+		if ((s->param.flags & BUS1_SEND_FLAG_CONTINUE) || s->n_dests)
+			return -EINVAL;
+		r = bus1_send_build(s, s->peer, NULL, &seed);
+		if (!r)
+			r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES,
+					     s->n_created);
+		if (r) {
+			if (seed)
+				bus1_message_discard(seed);
+			return r;
+		}
+		bus1_send_set_seed(s, seed);
+		return 0;
+	}
+
+	r = bus1_send_prepare_dests(s);
+	if (r)
+		return r;
+	r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES, s->n_created);
+	if (r)
+		return r;
+
+	bus1_send_commit(s);
+	return 0;
+}
+
+/**
+ * bus1_cmd_send() - BUS1_CMD_SEND
+ * @peer:	calling peer, active reference and local lock held
+ * @arg:	user pointer to struct bus1_cmd_send
+ *
+ * Return: 0 on success, negative error code on failure; on failure nothing
+ * was delivered and every node created on demand is forgotten again.
+ */
+int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
+{
+	struct bus1_send s = { .peer = peer };
+	size_t i;
+	int r;
+
+	if (copy_from_user(&s.param, (void __user *)arg, sizeof(s.param)))
+		return -EFAULT;
+
+	s.mark = ++peer->mark_seq;
+	s.iov = s.iov_stack;
+	r = bus1_send_run(&s);
+
+	for (i = 0; s.dests && i < s.n_dests; ++i)
+		bus1_send_drop_dest(&s.dests[i]);
+	for (i = s.n_created; i-- > 0; )
+		bus1_handle_forget(peer, s.created[i]);
+	for (i = 0; i < s.n_files; ++i)
+		fput(s.files[i]);
+	kfree(s.files);
+	if (s.iov != s.iov_stack)
+		kfree(s.iov);
+	kvfree(s.dests);
+	kvfree(s.created);
+	kvfree(s.handles);
+	return r;
+}
+
+static int bus1_recv_install_prepare(struct bus1_message *m, int *fds)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < m->n_files; ++i) {
+		r = get_unused_fd_flags(O_CLOEXEC);
+		if (r < 0) {
+			while (i-- > 0)
+				put_unused_fd(fds[i]);
+			return r;
+		}
+		fds[i] = r;
+	}
+	return 0;
+}
+
+/*
+ * Delivers a data message (queued head or seed). Everything that can fail
+ * happens before the first visible effect; on failure the message stays
+ * where it is.
+ */
+static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
+			  struct bus1_cmd_recv *param,
+			  struct bus1_cmd_recv __user *uparam, bool seed,
+			  bool continues)
+{
+	bool install = param->flags & BUS1_RECV_FLAG_INSTALL_FDS;
+	size_t i, n_fds = install ? m->n_files : 0;
+	size_t off_ids = bus1_a8(m->n_bytes);
+	size_t off_fds = off_ids + 8 * m->n_handles;
+	u64 charge[BUS1_RES_N] = {}, n_invalid = 0, *ids = NULL;
+	int r, *fds = NULL;
+
+	if (param->max_offset < (u64)m->slice.offset + m->slice.size)
+		return -ERANGE;
+
+	if (m->n_handles) {
+		ids = kvmalloc_array(m->n_handles, sizeof(*ids), GFP_KERNEL);
+		if (!ids)
+			return -ENOMEM;
+	}
+	if (n_fds) {
+		fds = kmalloc_array(n_fds, sizeof(*fds), GFP_KERNEL);
+		if (!fds) {
+			r = -ENOMEM;
+			goto exit;
+		}
+		r = bus1_recv_install_prepare(m, fds);
+		if (r)
+			goto exit;
+		r = bus1_pool_write_kernel(&peer->pool, &m->slice, off_fds,
+					   fds, n_fds * sizeof(*fds));
+		if (r)
+			goto exit_fds;
+	}
+
+	param->msg.type = BUS1_MSG_DATA;
+	param->msg.flags = continues ? BUS1_MSG_FLAG_CONTINUE : 0;
+	param->msg.destination = seed ? BUS1_HANDLE_INVALID : m->dst->id;
+	param->msg.offset = m->slice.offset;
+	param->msg.n_bytes = m->n_bytes;
+	param->msg.n_handles = m->n_handles;
+	param->msg.n_fds = n_fds;
+	if (copy_to_user(uparam, param, sizeof(*param))) {
+		r = -EFAULT;
+		goto exit_fds;
+	}
+
+	/* commit: nothing below can fail */
+	for (i = 0; i < m->n_handles; ++i) {
+		ids[i] = BUS1_HANDLE_INVALID;
+		if (m->handles[i])
+			ids[i] = bus1_handle_pin_to_user(m->handles[i],
+							 m->strong,
+							 m->qnode.ts,
+							 m->qnode.tag);
+		m->handles[i] = NULL;
+		if (ids[i] == BUS1_HANDLE_INVALID)
+			++n_invalid;
+	}
+	if (m->n_handles)
+		bus1_pool_write_kernel(&peer->pool, &m->slice, off_ids, ids,
+				       m->n_handles * sizeof(*ids));
+
+	spin_lock(&peer->data_lock);
+	if (seed)
+		peer->seed = NULL;
+	else
+		bus1_queue_remove(&peer->queue, &m->qnode);
+	bus1_pool_publish(&peer->pool, &m->slice);
+	/*
+	 * Valid handles now stand for user refs, the slice stays charged
+	 * until released; in-flight resources are returned.
+	 */
+	charge[BUS1_RES_HANDLES] = n_invalid;
+	charge[BUS1_RES_BYTES] = m->charge[BUS1_RES_BYTES];
+	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
+	bus1_quota_discharge(&peer->quota, peer->user, charge);
+	m->charge[BUS1_RES_HANDLES] = 0;
+	m->charge[BUS1_RES_BYTES] = 0;
+	m->charge[BUS1_RES_FDS] = 0;
+	spin_unlock(&peer->data_lock);
+
+	for (i = 0; i < m->n_files; ++i) {
+		if (i < n_fds)
+			fd_install(fds[i], m->files[i]);
+		else
+			fput(m->files[i]);
+		m->files[i] = NULL;
+	}
+	bus1_handle_unref(m->dst);
+	m->dst = NULL;
+	r = 0;
+	goto exit;
+
+exit_fds:
+	for (i = 0; i < n_fds; ++i)
+		put_unused_fd(fds[i]);
+exit:
+	kfree(fds);
+	kvfree(ids);
+	return r;
+}
+
+static int bus1_recv_notification(struct bus1_cmd_recv *param,
+				  struct bus1_cmd_recv __user *uparam,
+				  unsigned int type, u64 id, bool continues)
+{
+	param->msg.type = type;
+	param->msg.flags = continues ? BUS1_MSG_FLAG_CONTINUE : 0;
+	param->msg.destination = id;
+	param->msg.offset = BUS1_OFFSET_INVALID;
+	param->msg.n_bytes = 0;
+	param->msg.n_handles = 0;
+	param->msg.n_fds = 0;
+	return copy_to_user(uparam, param, sizeof(*param)) ? -EFAULT : 0;
+}
+
+/* a NODE_RELEASE can be withdrawn by others: dequeue it under node lock */
+static int bus1_recv_release(struct bus1_peer *peer,
+			     struct bus1_queue_node *qnode,
+			     struct bus1_cmd_recv *param,
+			     struct bus1_cmd_recv __user *uparam)
+{
+	struct bus1_node *node = container_of(qnode, struct bus1_node,
+					      qrelease);
+	bool stale, continues;
+	u64 id = 0;
+
+	spin_lock(&node->lock);
+	spin_lock(&peer->data_lock);
+	if (bus1_queue_peek(&peer->queue, &continues) != qnode) {
+		spin_unlock(&peer->data_lock);
+		spin_unlock(&node->lock);
+		return -EAGAIN;
+	}
+	stale = bus1_queue_node_is_stale(&peer->queue, qnode) ||
+		!node->owner_handle;
+	bus1_queue_remove(&peer->queue, qnode);
+	spin_unlock(&peer->data_lock);
+	if (!stale)
+		id = node->owner_handle->id;
+	spin_unlock(&node->lock);
+
+	if (stale)
+		return -EAGAIN;
+	return bus1_recv_notification(param, uparam, BUS1_MSG_NODE_RELEASE,
+				      id, continues);
+}
+
+static bool bus1_recv_data_is_stale(struct bus1_peer *peer,
+				    struct bus1_message *m)
+{
+	struct bus1_node *node = m->dst->node;
+	bool live;
+
+	if (bus1_queue_node_is_stale(&peer->queue, &m->qnode) ||
+	    !m->dst->n_user)
+		return true;
+	spin_lock(&node->lock);
+	live = bus1_node_is_live_at(node, m->qnode.ts, m->qnode.tag);
+	spin_unlock(&node->lock);
+	return !live;
+}
+
+static int bus1_recv_queue(struct bus1_peer *peer,
+			   struct bus1_cmd_recv *param,
+			   struct bus1_cmd_recv __user *uparam)
+{
+	struct bus1_queue_node *qnode;
+	struct bus1_message *m;
+	struct bus1_handle *h;
+	bool continues;
+	int r;
+
+	for (;;) {
+		spin_lock(&peer->data_lock);
+		qnode = bus1_queue_peek(&peer->queue, &continues);
+		spin_unlock(&peer->data_lock);
+		if (!qnode)
+			return -EAGAIN;
+
+		/*
+		 * Data messages and NODE_DESTROY are removed only by the
+		 * holder under its local lock, which we hold; and nothing
+		 * can be ordered in front of a ready head. So the head stays
+		 * put while we look at it unlocked.
+		 */
+		switch (qnode->type) {
+		case BUS1_MSG_NODE_RELEASE:
+			r = bus1_recv_release(peer, qnode, param, uparam);
+			if (r != -EAGAIN)
+				return r;
+			continue;
+
+		case BUS1_MSG_NODE_DESTROY:
+			h = container_of(qnode, struct bus1_handle, qdestroy);
+			r = -EAGAIN;
+			spin_lock(&peer->data_lock);
+			if (!bus1_queue_node_is_stale(&peer->queue, qnode) &&
+			    h->n_user)
+				r = 0;
+			bus1_queue_remove(&peer->queue, qnode);
+			spin_unlock(&peer->data_lock);
+			if (!r)
+				r = bus1_recv_notification(param, uparam,
+							   BUS1_MSG_NODE_DESTROY,
+							   h->id, continues);
+			bus1_handle_unref(h);
+			if (r != -EAGAIN)
+				return r;
+			continue;
+
+		default:
+			m = container_of(qnode, struct bus1_message, qnode);
+			if (!bus1_recv_data_is_stale(peer, m))
+				return bus1_recv_data(peer, m, param, uparam,
+						      false, continues);
+			spin_lock(&peer->data_lock);
+			bus1_queue_remove(&peer->queue, qnode);
+			spin_unlock(&peer->data_lock);
+			bus1_message_discard(m);
+			continue;
+		}
+	}
+}
+
+/**
+ * bus1_cmd_recv() - BUS1_CMD_RECV
+ * @peer:	calling peer, active reference and local lock held
+ * @arg:	user pointer to struct bus1_cmd_recv
+ *
+ * Return: 0 on success, negative error code on failure.
+ */
+int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
+{
+	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
+	struct bus1_cmd_recv param;
+
+	if (copy_from_user(&param, uparam, sizeof(param)))
+		return -EFAULT;
+	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS))
+		return -EINVAL;
+	/* fail before dequeuing anything if the result cannot be stored */
+	if (copy_to_user(uparam, &param, sizeof(param)))
+		return -EFAULT;
+
+	if (param.flags & BUS1_RECV_FLAG_SEED) {
+		if (!peer->seed)
+			return -EAGAIN;
+		return bus1_recv_data(peer, peer->seed, &param, uparam, true,
+				      false);
+	}
+	return bus1_recv_queue(peer, &param, uparam);
+}
+
+/**
+ * bus1_cmd_slice_release() - BUS1_CMD_SLICE_RELEASE
+ * @peer:	calling peer, active reference and local lock held
+ * @arg:	user pointer to the u64 pool offset
+ *
+ * Return: 0 on success, -ENXIO if no published slice starts at the offset.
+ */
+int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
+{
+	struct bus1_pool_slice *slice;
+	u64 offset;
+
+	if (get_user(offset, (u64 __user *)arg))
+		return -EFAULT;
+
+	spin_lock(&peer->data_lock);
+	slice = bus1_pool_unpublish(&peer->pool, offset);
+	spin_unlock(&peer->data_lock);
+	if (!slice)
+		return -ENXIO;
+
+	bus1_message_free_published(container_of(slice, struct bus1_message,
+						 slice));
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __BUS1_MESSAGE_H
+#define __BUS1_MESSAGE_H
+
+#include <linux/types.h>
+#include "pool.h"
+#include "queue.h"
+#include "user.h"
+
+struct bus1_handle;
+struct bus1_peer;
+struct file;
+
+/**
+ * struct bus1_message - one instance of a message, in one receiver's pool
+ * @qnode:	entry in the receiver's queue (receiver's data lock)
+ * @slice:	slice in the receiver's pool (receiver's data lock)
+ * @peer:	receiving peer; the message lives and dies inside it
+ * @dst:	receiver's (owner) handle of the destination node, kref held;
+ *		NULL for the seed
+ * @charge:	resources charged to @peer for this message
+ * @strong:	whether the handle pins hold strong references (committed)
+ * @n_bytes:	payload size
+ * @n_handles:	number of entries in @handles
+ * @n_files:	number of entries in @files
+ * @handles:	receiver-side handles, pinned; NULL entries are dead
+ * @files:	attached files, referenced
+ *
+ * Owned by whoever links it: a queue until received, then the pool (as a
+ * published slice) until released. It is freed by the receiving peer only.
+ */
+struct bus1_message {
+	struct bus1_queue_node qnode;
+	struct bus1_pool_slice slice;
+	struct bus1_peer *peer;
+	struct bus1_handle *dst;
+	u64 charge[BUS1_RES_N];
+	bool strong;
+	size_t n_bytes;
+	size_t n_handles;
+	size_t n_files;
+	struct bus1_handle **handles;
+	struct file **files;
+};
+
+void bus1_message_discard(struct bus1_message *message);
+void bus1_message_free_published(struct bus1_message *message);
+bool bus1_message_pins_node(struct bus1_message *message,
+			    struct bus1_handle *handle);
+
+int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg);
+int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg);
+int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg);
+
+#endif /* __BUS1_MESSAGE_H */

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peers: the file operations of /dev/bus1, command dispatch, and the
+ * lifecycle of a peer (open, flush, disconnect, free).
+ */
+
+#include <linux/atomic.h>
+#include <linux/cred.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/bus1.h>
+#include "handle.h"
+#include "message.h"
+#include "peer.h"
+
+static atomic64_t bus1_peer_ids = ATOMIC64_INIT(0);
+
+static void bus1_peer_free(struct kref *ref)
+{
+	struct bus1_peer *peer = container_of(ref, struct bus1_peer, ref);
+
+	WARN_ON(!RB_EMPTY_ROOT(&peer->handles_by_id));
+	WARN_ON(!RB_EMPTY_ROOT(&peer->handles_by_node));
+	bus1_queue_deinit(&peer->queue);
+	bus1_pool_deinit(&peer->pool);
+	bus1_user_unref(peer->user);
+	mutex_destroy(&peer->lock);
+	kfree(peer);
+}
+
+/**
+ * bus1_peer_unref() - drop a reference to the memory of a peer
+ * @peer:	peer to drop, or NULL
+ *
+ * May sleep when it frees the peer.
+ */
+void bus1_peer_unref(struct bus1_peer *peer)
+{
+	if (peer)
+		kref_put(&peer->ref, bus1_peer_free);
+}
+
+/**
+ * bus1_peer_from_file() - return the peer behind a file
+ * @file:	any file
+ *
+ * Return: the peer if @file is a bus1 peer, NULL otherwise.
+ */
+struct bus1_peer *bus1_peer_from_file(struct file *file)
+{
+	return file->f_op == &bus1_fops ? file->private_data : NULL;
+}
+
+/**
+ * bus1_peer_wake() - wake up pollers after the queue became readable
+ * @peer:	peer to wake
+ */
+void bus1_peer_wake(struct bus1_peer *peer)
+{
+	wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
+}
+
+/**
+ * bus1_peer_charge() - charge one resource to a peer and its user
+ * @peer:	peer to charge
+ * @res:	resource
+ * @n:		amount
+ *
+ * Return: 0 on success, -EDQUOT if a limit would be exceeded.
+ */
+int bus1_peer_charge(struct bus1_peer *peer, enum bus1_resource res, u64 n)
+{
+	u64 charge[BUS1_RES_N] = {};
+	int r;
+
+	if (!n)
+		return 0;
+	charge[res] = n;
+	spin_lock(&peer->data_lock);
+	r = bus1_quota_charge(&peer->quota, peer->user, charge);
+	spin_unlock(&peer->data_lock);
+	return r;
+}
+
+/**
+ * bus1_peer_discharge() - return a charge taken by bus1_peer_charge()
+ * @peer:	peer that was charged
+ * @res:	resource
+ * @n:		amount
+ */
+void bus1_peer_discharge(struct bus1_peer *peer, enum bus1_resource res,
+			 u64 n)
+{
+	u64 charge[BUS1_RES_N] = {};
+
+	if (!n)
+		return;
+	charge[res] = n;
+	spin_lock(&peer->data_lock);
+	bus1_quota_discharge(&peer->quota, peer->user, charge);
+	spin_unlock(&peer->data_lock);
+}
+
+static void bus1_peer_free_entries(struct bus1_queue_node *list)
+{
+	struct bus1_queue_node *qnode, *next;
+
+	for (qnode = list; qnode; qnode = next) {
+		next = qnode->next;
+		qnode->next = NULL;
+		if (qnode->type == BUS1_MSG_DATA)
+			bus1_message_discard(container_of(qnode,
+							  struct bus1_message,
+							  qnode));
+		else if (qnode->type == BUS1_MSG_NODE_DESTROY)
+			bus1_handle_unref(container_of(qnode,
+						       struct bus1_handle,
+						       qdestroy));
+	}
+}
+
+/* local lock held; @final once no other peer can reach this one anymore */
+static void bus1_peer_flush(struct bus1_peer *peer, u64 flags, bool final)
+{
+	struct bus1_message *seed = NULL, *m, *published = NULL;
+	struct bus1_queue_node *list;
+	struct bus1_pool_slice *slice;
+	bool spare_seed;
+	u64 ts;
+
+	if (flags & BUS1_PEER_RESET_FLAG_FLUSH_SEED) {
+		seed = peer->seed;
+		peer->seed = NULL;
+	}
+
+	if (flags & BUS1_PEER_RESET_FLAG_FLUSH) {
+		spare_seed = !final && peer->seed;
+		ts = bus1_handle_destroy_all(peer, spare_seed);
+		bus1_handle_flush_all(peer, spare_seed);
+
+		spin_lock(&peer->data_lock);
+		if (final)
+			list = bus1_queue_drain(&peer->queue);
+		else
+			list = bus1_queue_flush(&peer->queue, ts);
+		while ((slice = bus1_pool_first_published(&peer->pool))) {
+			bus1_pool_unpublish(&peer->pool, slice->offset);
+			m = container_of(slice, struct bus1_message, slice);
+			m->qnode.next = (void *)published;
+			published = m;
+		}
+		spin_unlock(&peer->data_lock);
+
+		bus1_peer_free_entries(list);
+		while ((m = published)) {
+			published = (void *)m->qnode.next;
+			m->qnode.next = NULL;
+			bus1_message_free_published(m);
+		}
+	}
+
+	if (seed)
+		bus1_message_discard(seed);
+}
+
+static int bus1_peer_disconnect(struct bus1_peer *peer)
+{
+	if (test_and_set_bit(BUS1_PEER_DISCONNECTING, &peer->flags)) {
+		wait_event(peer->waitq,
+			   test_bit(BUS1_PEER_DISCONNECTED, &peer->flags));
+		return -ESHUTDOWN;
+	}
+
+	/* no new operation can start; wait for the running ones */
+	atomic_add(BUS1_ACTIVE_BIAS, &peer->active);
+	wake_up_all(&peer->waitq);
+	wait_event(peer->waitq,
+		   atomic_read(&peer->active) == BUS1_ACTIVE_BIAS);
+
+	mutex_lock(&peer->lock);
+	bus1_peer_flush(peer, BUS1_PEER_RESET_FLAG_FLUSH |
+			BUS1_PEER_RESET_FLAG_FLUSH_SEED, true);
+	mutex_unlock(&peer->lock);
+
+	set_bit(BUS1_PEER_DISCONNECTED, &peer->flags);
+	wake_up_all(&peer->waitq);
+	return 0;
+}
+
+static int bus1_peer_cmd_query(struct bus1_peer *peer, unsigned long arg)
+{
+	struct bus1_cmd_peer_reset param;
+
+	if (copy_from_user(&param, (void __user *)arg, sizeof(param)))
+		return -EFAULT;
+	if (param.flags)
+		return -EINVAL;
+
+	param.peer_flags = 0;
+	spin_lock(&peer->data_lock);
+	param.max_slices = peer->quota.max[BUS1_RES_SLICES];
+	param.max_handles = peer->quota.max[BUS1_RES_HANDLES];
+	param.max_inflight_bytes = peer->quota.max[BUS1_RES_BYTES];
+	param.max_inflight_fds = peer->quota.max[BUS1_RES_FDS];
+	spin_unlock(&peer->data_lock);
+
+	if (copy_to_user((void __user *)arg, &param, sizeof(param)))
+		return -EFAULT;
+	return 0;
+}
+
+static int bus1_peer_cmd_reset(struct bus1_peer *peer, unsigned long arg)
+{
+	struct bus1_cmd_peer_reset param;
+	u32 max[BUS1_RES_N];
+	int i;
+
+	if (copy_from_user(&param, (void __user *)arg, sizeof(param)))
+		return -EFAULT;
+	if (param.flags & ~(BUS1_PEER_RESET_FLAG_FLUSH |
+			    BUS1_PEER_RESET_FLAG_FLUSH_SEED))
+		return -EINVAL;
+	if (param.peer_flags != (u64)-1)
+		return -EINVAL;
+
+	max[BUS1_RES_SLICES] = param.max_slices;
+	max[BUS1_RES_HANDLES] = param.max_handles;
+	max[BUS1_RES_BYTES] = param.max_inflight_bytes;
+	max[BUS1_RES_FDS] = param.max_inflight_fds;
+	for (i = 0; i < BUS1_RES_N; ++i)
+		if (max[i] != U32_MAX && max[i] > INT_MAX)
+			return -EINVAL;
+
+	spin_lock(&peer->data_lock);
+	for (i = 0; i < BUS1_RES_N; ++i)
+		if (max[i] != U32_MAX)
+			peer->quota.max[i] = max[i];
+	spin_unlock(&peer->data_lock);
+
+	bus1_peer_flush(peer, param.flags, false);
+	return 0;
+}
+
+static long bus1_peer_dispatch(struct bus1_peer *peer, unsigned int cmd,
+			       unsigned long arg)
+{
+	switch (cmd) {
+	case BUS1_CMD_PEER_QUERY:
+		return bus1_peer_cmd_query(peer, arg);
+	case BUS1_CMD_PEER_RESET:
+		return bus1_peer_cmd_reset(peer, arg);
+	case BUS1_CMD_HANDLE_RELEASE:
+		return bus1_cmd_handle_release(peer, arg);
+	case BUS1_CMD_NODES_DESTROY:
+		return bus1_cmd_nodes_destroy(peer, arg);
+	case BUS1_CMD_SLICE_RELEASE:
+		return bus1_cmd_slice_release(peer, arg);
+	case BUS1_CMD_SEND:
+		return bus1_cmd_send(peer, arg);
+	case BUS1_CMD_RECV:
+		return bus1_cmd_recv(peer, arg);
+	}
+	return -ENOTTY;
+}
+
+static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct bus1_peer *peer = file->private_data;
+	long r;
+
+	if (cmd == BUS1_CMD_PEER_DISCONNECT)
+		return arg ? -EINVAL : bus1_peer_disconnect(peer);
+
+	if (!bus1_peer_acquire(peer))
+		return -ESHUTDOWN;
+	if (cmd == BUS1_CMD_HANDLE_TRANSFER) {
+		/* locks the local locks of both peers itself */
+		r = bus1_cmd_handle_transfer(peer, arg);
+	} else {
+		mutex_lock(&peer->lock);
+		r = bus1_peer_dispatch(peer, cmd, arg);
+		mutex_unlock(&peer->lock);
+	}
+	bus1_peer_release(peer);
+	return r;
+}
+
+static int bus1_peer_open(struct inode *inode, struct file *file)
+{
+	struct bus1_peer *peer;
+	struct bus1_user *user;
+	int r;
+
+	user = bus1_user_ref_by_uid(current_uid());
+	if (IS_ERR(user))
+		return PTR_ERR(user);
+
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
+	if (!peer) {
+		bus1_user_unref(user);
+		return -ENOMEM;
+	}
+	peer->id = atomic64_inc_return(&bus1_peer_ids);
+	kref_init(&peer->ref);
+	atomic_set(&peer->active, 0);
+	init_waitqueue_head(&peer->waitq);
+	peer->user = user;
+	mutex_init(&peer->lock);
+	spin_lock_init(&peer->data_lock);
+	bus1_queue_init(&peer->queue);
+	peer->quota.max[BUS1_RES_SLICES] = user->quota.max[BUS1_RES_SLICES];
+	peer->quota.max[BUS1_RES_HANDLES] = user->quota.max[BUS1_RES_HANDLES];
+	peer->quota.max[BUS1_RES_BYTES] = user->quota.max[BUS1_RES_BYTES];
+	peer->quota.max[BUS1_RES_FDS] = user->quota.max[BUS1_RES_FDS];
+	peer->handles_by_node = RB_ROOT;
+	peer->handles_by_id = RB_ROOT;
+
+	r = bus1_pool_init(&peer->pool, KBUILD_MODNAME "-peer");
+	if (r) {
+		bus1_peer_unref(peer);
+		return r;
+	}
+
+	file->private_data = peer;
+	return 0;
+}
+
+static int bus1_peer_release_file(struct inode *inode, struct file *file)
+{
+	struct bus1_peer *peer = file->private_data;
+
+	bus1_peer_disconnect(peer);
+	bus1_peer_unref(peer);
+	return 0;
+}
+
+static __poll_t bus1_peer_poll(struct file *file, poll_table *wait)
+{
+	struct bus1_peer *peer = file->private_data;
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+
+	poll_wait(file, &peer->waitq, wait);
+	if (!bus1_peer_acquire(peer))
+		return EPOLLHUP;
+
+	spin_lock(&peer->data_lock);
+	if (bus1_queue_peek(&peer->queue, NULL))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&peer->data_lock);
+
+	bus1_peer_release(peer);
+	return mask;
+}
+
+static int bus1_peer_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct bus1_peer *peer = file->private_data;
+	int r;
+
+	if (!bus1_peer_acquire(peer))
+		return -ESHUTDOWN;
+	r = bus1_pool_mmap(&peer->pool, vma);
+	bus1_peer_release(peer);
+	return r;
+}
+
+static void bus1_peer_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct bus1_peer *peer = file->private_data;
+	unsigned long n_handles, n_nodes;
+	unsigned long queued, pool_bytes, pool_slices;
+	u64 used[BUS1_RES_N];
+
+	mutex_lock(&peer->lock);
+	n_handles = peer->n_handles;
+	n_nodes = peer->n_nodes;
+	spin_lock(&peer->data_lock);
+	queued = peer->queue.n_entries;
+	pool_bytes = peer->pool.n_bytes;
+	pool_slices = peer->pool.n_slices;
+	memcpy(used, peer->quota.used, sizeof(used));
+	spin_unlock(&peer->data_lock);
+	mutex_unlock(&peer->lock);
+
+	seq_printf(m, "bus1-peer:\t%16llx\n", peer->id);
+	seq_printf(m, "bus1-queued:\t%lu\n", queued);
+	seq_printf(m, "bus1-pool-bytes:\t%lu\n", pool_bytes);
+	seq_printf(m, "bus1-pool-slices:\t%lu\n", pool_slices);
+	seq_printf(m, "bus1-handles:\t%lu\n", n_handles);
+	seq_printf(m, "bus1-nodes:\t%lu\n", n_nodes);
+	seq_printf(m, "bus1-charge-slices:\t%llu\n", used[BUS1_RES_SLICES]);
+	seq_printf(m, "bus1-charge-handles:\t%llu\n", used[BUS1_RES_HANDLES]);
+	seq_printf(m, "bus1-charge-bytes:\t%llu\n", used[BUS1_RES_BYTES]);
+	seq_printf(m, "bus1-charge-fds:\t%llu\n", used[BUS1_RES_FDS]);
+}
+
+const struct file_operations bus1_fops = {
+	.owner			= THIS_MODULE,
+	.open			= bus1_peer_open,
+	.release		= bus1_peer_release_file,
+	.poll			= bus1_peer_poll,
+	.llseek			= noop_llseek,
+	.mmap			= bus1_peer_mmap,
+	.unlocked_ioctl		= bus1_peer_ioctl,
+	.compat_ioctl		= bus1_peer_ioctl,
+	.show_fdinfo		= bus1_peer_show_fdinfo,
+};

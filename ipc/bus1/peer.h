@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __BUS1_PEER_H
+#define __BUS1_PEER_H
+
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/sched.h>
+#include <linux/wait.h>
+#include "pool.h"
+#include "queue.h"
+#include "user.h"
+
+struct bus1_message;
+struct file;
+
+enum {
+	BUS1_PEER_DISCONNECTING,
+	BUS1_PEER_DISCONNECTED,
+};
+
+/**
+ * struct bus1_peer - one open file description of /dev/bus1
+ * @id:		global peer id, for introspection and transaction tags
+ * @ref:	kref on the memory; held by the file, by every handle the peer
+ *		holds and by every node it owns
+ * @active:	active references: >= 0 while connected, the number of
+ *		operations currently running on the peer; negative once
+ *		disconnecting, until it drains to BUS1_ACTIVE_BIAS
+ * @flags:	BUS1_PEER_DISCONNECTING/DISCONNECTED
+ * @waitq:	pollers, and disconnect waiting for @active to drain
+ * @user:	user the peer is charged to, constant
+ * @lock:	local lock: serializes the peer's own commands; protects
+ *		@handles_by_id, @id_counter, @n_handles, @n_nodes and @seed,
+ *		and every handle's id and user refs (together with the node
+ *		lock)
+ * @data_lock:	protects @queue, @pool, @quota and @handles_by_node; taken by
+ *		remote peers while they deliver to this peer, never held across
+ *		a sleep or a copy
+ * @queue:	incoming messages and notifications
+ * @pool:	received message payloads
+ * @quota:	resources charged to this peer
+ * @handles_by_node: remote handles held by this peer, by node
+ * @handles_by_id: handles visible to userspace, by id
+ * @id_counter:	source of kernel-assigned handle ids, never reset
+ * @n_handles:	number of entries in @handles_by_id
+ * @n_nodes:	number of live nodes owned
+ * @mark_seq:	source of per-command marks (duplicate detection)
+ * @seed:	the seed message, if any
+ *
+ * A peer is connected from open until disconnect; other peers may touch its
+ * queue and pool only while they hold an active reference, so disconnect
+ * can drain them and then tear everything down under @lock.
+ *
+ * Lock order: @lock (two peers: by address) -> bus1_node.lock ->
+ * @data_lock (one peer at a time) -> bus1_user.lock.
+ */
+struct bus1_peer {
+	u64 id;
+	struct kref ref;
+	atomic_t active;
+	unsigned long flags;
+	wait_queue_head_t waitq;
+	struct bus1_user *user;
+
+	struct mutex lock;
+	spinlock_t data_lock;
+
+	struct bus1_queue queue;
+	struct bus1_pool pool;
+	struct bus1_quota quota;
+	struct rb_root handles_by_node;
+
+	struct rb_root handles_by_id;
+	u64 id_counter;
+	unsigned long n_handles;
+	unsigned long n_nodes;
+	u64 mark_seq;
+	struct bus1_message *seed;
+};
+
+#define BUS1_ACTIVE_BIAS INT_MIN
+
+/**
+ * bus1_peer_acquire() - take an active reference
+ * @peer:	peer to acquire
+ *
+ * Return: true on success, false if the peer is disconnecting.
+ */
+static inline bool bus1_peer_acquire(struct bus1_peer *peer)
+{
+	return atomic_inc_unless_negative(&peer->active);
+}
+
+/**
+ * bus1_peer_release() - drop an active reference
+ * @peer:	peer to release
+ */
+static inline void bus1_peer_release(struct bus1_peer *peer)
+{
+	if (atomic_dec_return(&peer->active) == BUS1_ACTIVE_BIAS)
+		wake_up_all(&peer->waitq);
+}
+
+static inline struct bus1_peer *bus1_peer_ref(struct bus1_peer *peer)
+{
+	kref_get(&peer->ref);
+	return peer;
+}
+
+void bus1_peer_unref(struct bus1_peer *peer);
+struct bus1_peer *bus1_peer_from_file(struct file *file);
+void bus1_peer_wake(struct bus1_peer *peer);
+int bus1_peer_charge(struct bus1_peer *peer, enum bus1_resource res, u64 n);
+void bus1_peer_discharge(struct bus1_peer *peer, enum bus1_resource res,
+			 u64 n);
+
+extern const struct file_operations bus1_fops;
+
+#endif /* __BUS1_PEER_H */

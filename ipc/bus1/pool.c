@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pools: a shmem file per peer that receives messages, mapped read-only by
+ * its owner.
+ *
+ * Allocation is best fit on gaps: every slice records the free gap behind
+ * it, and slices with a gap sit in an rbtree keyed by gap size. Allocating
+ * takes the smallest gap that fits and places the new slice at its start;
+ * freeing folds the slice and its gap into the gap of its predecessor. Both
+ * are O(log n), need no memory (the slice is embedded in its message), and
+ * keep the pool compact from offset 0 upwards.
+ */
+
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/rbtree.h>
+#include <linux/shmem_fs.h>
+#include <linux/uio.h>
+#include "compat.h"
+#include "pool.h"
+
+static bool bus1_pool_gap_less(struct rb_node *a, const struct rb_node *b)
+{
+	struct bus1_pool_slice *x = rb_entry(a, struct bus1_pool_slice, rb_gap);
+	struct bus1_pool_slice *y = rb_entry(b, struct bus1_pool_slice, rb_gap);
+
+	return x->gap < y->gap || (x->gap == y->gap && x->offset < y->offset);
+}
+
+static void bus1_pool_set_gap(struct bus1_pool *pool,
+			      struct bus1_pool_slice *slice, u32 gap)
+{
+	if (!RB_EMPTY_NODE(&slice->rb_gap)) {
+		rb_erase(&slice->rb_gap, &pool->gaps);
+		RB_CLEAR_NODE(&slice->rb_gap);
+	}
+	slice->gap = gap;
+	if (gap)
+		rb_add(&slice->rb_gap, &pool->gaps, bus1_pool_gap_less);
+}
+
+static void bus1_pool_slice_init(struct bus1_pool_slice *slice)
+{
+	INIT_LIST_HEAD(&slice->link);
+	RB_CLEAR_NODE(&slice->rb_gap);
+	RB_CLEAR_NODE(&slice->rb_published);
+	slice->offset = 0;
+	slice->size = 0;
+	slice->gap = 0;
+}
+
+/**
+ * bus1_pool_init() - create the shmem backing of a pool
+ * @pool:	pool to initialize
+ * @name:	name of the shmem file
+ *
+ * Return: 0 on success, negative error code on failure.
+ */
+int bus1_pool_init(struct bus1_pool *pool, const char *name)
+{
+	struct page *page;
+	struct file *f;
+
+	f = shmem_file_setup(name, (loff_t)BUS1_POOL_SIZE_MAX + 1,
+			     VM_NORESERVE);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+
+	/* the first message of a fresh peer lands here: fault it in now */
+	page = shmem_read_mapping_page(f->f_mapping, 0);
+	if (IS_ERR(page)) {
+		fput(f);
+		return PTR_ERR(page);
+	}
+	put_page(page);
+
+	pool->f = f;
+	bus1_pool_slice_init(&pool->head);
+	INIT_LIST_HEAD(&pool->slices);
+	pool->gaps = RB_ROOT;
+	pool->published = RB_ROOT;
+	pool->n_slices = 0;
+	pool->n_bytes = 0;
+	list_add(&pool->head.link, &pool->slices);
+	bus1_pool_set_gap(pool, &pool->head, BUS1_POOL_SIZE_MAX & ~7U);
+	return 0;
+}
+
+/**
+ * bus1_pool_deinit() - release the shmem backing of a pool
+ * @pool:	pool with no slices left
+ *
+ * Userspace mappings keep the shmem file alive on their own.
+ */
+void bus1_pool_deinit(struct bus1_pool *pool)
+{
+	if (!pool->f)
+		return;
+	WARN_ON(pool->n_slices || !list_is_singular(&pool->slices));
+	fput(pool->f);
+	pool->f = NULL;
+}
+
+/**
+ * bus1_pool_alloc() - allocate a slice
+ * @pool:	pool to allocate from
+ * @slice:	unused slice to place
+ * @size:	payload size in bytes
+ *
+ * Return: 0 on success, -EMSGSIZE if @size can never fit, -EXFULL if no gap
+ * is large enough right now.
+ */
+int bus1_pool_alloc(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		    size_t size)
+{
+	struct bus1_pool_slice *prev = NULL, *ps;
+	struct rb_node *rb;
+
+	size = ALIGN(max_t(size_t, size, 8), 8);
+	if (size > (BUS1_POOL_SIZE_MAX & ~7U))
+		return -EMSGSIZE;
+
+	/* smallest gap that fits, the lowest offset among equal gaps */
+	rb = pool->gaps.rb_node;
+	while (rb) {
+		ps = rb_entry(rb, struct bus1_pool_slice, rb_gap);
+		if (ps->gap >= size) {
+			prev = ps;
+			rb = rb->rb_left;
+		} else {
+			rb = rb->rb_right;
+		}
+	}
+	if (!prev)
+		return -EXFULL;
+
+	bus1_pool_slice_init(slice);
+	slice->offset = prev->offset + prev->size;
+	slice->size = size;
+	list_add(&slice->link, &prev->link);
+	bus1_pool_set_gap(pool, slice, prev->gap - size);
+	bus1_pool_set_gap(pool, prev, 0);
+	++pool->n_slices;
+	pool->n_bytes += size;
+	return 0;
+}
+
+/**
+ * bus1_pool_free() - return a slice to its pool
+ * @pool:	pool the slice was allocated from
+ * @slice:	allocated, unpublished slice
+ */
+void bus1_pool_free(struct bus1_pool *pool, struct bus1_pool_slice *slice)
+{
+	struct bus1_pool_slice *prev;
+
+	WARN_ON(!RB_EMPTY_NODE(&slice->rb_published));
+	prev = list_prev_entry(slice, link);
+	bus1_pool_set_gap(pool, prev, prev->gap + slice->size + slice->gap);
+	bus1_pool_set_gap(pool, slice, 0);
+	list_del_init(&slice->link);
+	--pool->n_slices;
+	pool->n_bytes -= slice->size;
+}
+
+static int bus1_pool_published_cmp(const void *key, const struct rb_node *n)
+{
+	u64 offset = *(const u64 *)key;
+	struct bus1_pool_slice *s = rb_entry(n, struct bus1_pool_slice,
+					     rb_published);
+
+	if (offset < s->offset)
+		return -1;
+	return offset > s->offset;
+}
+
+static bool bus1_pool_published_less(struct rb_node *a,
+				     const struct rb_node *b)
+{
+	return rb_entry(a, struct bus1_pool_slice, rb_published)->offset <
+	       rb_entry(b, struct bus1_pool_slice, rb_published)->offset;
+}
+
+/**
+ * bus1_pool_publish() - make a slice releasable by userspace
+ * @pool:	pool of the slice
+ * @slice:	allocated, unpublished slice
+ */
+void bus1_pool_publish(struct bus1_pool *pool, struct bus1_pool_slice *slice)
+{
+	rb_add(&slice->rb_published, &pool->published,
+	       bus1_pool_published_less);
+}
+
+/**
+ * bus1_pool_unpublish() - take a published slice back from userspace
+ * @pool:	pool to search
+ * @offset:	offset the slice starts at
+ *
+ * Return: the slice, or NULL if no published slice starts at @offset.
+ */
+struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
+					    u64 offset)
+{
+	struct bus1_pool_slice *slice;
+	struct rb_node *rb;
+
+	rb = rb_find(&offset, &pool->published, bus1_pool_published_cmp);
+	if (!rb)
+		return NULL;
+	slice = rb_entry(rb, struct bus1_pool_slice, rb_published);
+	rb_erase(rb, &pool->published);
+	RB_CLEAR_NODE(rb);
+	return slice;
+}
+
+/**
+ * bus1_pool_first_published() - return any published slice
+ * @pool:	pool to search
+ *
+ * Return: a published slice, or NULL if there is none.
+ */
+struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool)
+{
+	struct rb_node *rb = rb_first(&pool->published);
+
+	return rb ? rb_entry(rb, struct bus1_pool_slice, rb_published) : NULL;
+}
+
+/**
+ * bus1_pool_write_iter() - copy data into a slice
+ * @pool:	pool of the slice
+ * @slice:	allocated slice, not visible to anyone else
+ * @offset:	offset inside the slice
+ * @iter:	source, advanced by the bytes copied
+ * @len:	number of bytes to copy
+ *
+ * Copies straight into the page cache of the shmem file, allocating pages
+ * on demand; there is no intermediate buffer.
+ *
+ * Return: 0 on success, -EFAULT if the source faulted, -ENOMEM if a page
+ * could not be allocated.
+ */
+int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+			 size_t offset, struct iov_iter *iter, size_t len)
+{
+	struct address_space *mapping = pool->f->f_mapping;
+	loff_t pos = (loff_t)slice->offset + offset;
+	size_t n, copied, in_page;
+	struct page *page;
+
+	if (WARN_ON(offset + len > slice->size))
+		return -EINVAL;
+
+	while (len) {
+		in_page = offset_in_page(pos);
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		page = shmem_read_mapping_page(mapping, pos >> PAGE_SHIFT);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		copied = copy_page_from_iter(page, in_page, n, iter);
+		flush_dcache_page(page);
+		set_page_dirty(page);
+		put_page(page);
+		if (copied != n)
+			return -EFAULT;
+		pos += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int bus1_pool_zero(struct bus1_pool *pool,
+			  struct bus1_pool_slice *slice, size_t offset,
+			  size_t len)
+{
+	loff_t pos = (loff_t)slice->offset + offset;
+	size_t n, in_page;
+	struct page *page;
+
+	while (len) {
+		in_page = offset_in_page(pos);
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		page = shmem_read_mapping_page(pool->f->f_mapping,
+					       pos >> PAGE_SHIFT);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		memzero_page(page, in_page, n);
+		set_page_dirty(page);
+		put_page(page);
+		pos += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * bus1_pool_write_kernel() - copy kernel data into a slice
+ * @pool:	pool of the slice
+ * @slice:	allocated slice
+ * @offset:	offset inside the slice
+ * @data:	source buffer, or NULL to write zeros
+ * @len:	number of bytes
+ *
+ * Return: 0 on success, negative error code on failure.
+ */
+int bus1_pool_write_kernel(struct bus1_pool *pool,
+			   struct bus1_pool_slice *slice, size_t offset,
+			   const void *data, size_t len)
+{
+	struct kvec kvec = { .iov_base = (void *)data, .iov_len = len };
+	struct iov_iter iter;
+
+	if (WARN_ON(offset + len > slice->size))
+		return -EINVAL;
+	if (!data)
+		return bus1_pool_zero(pool, slice, offset, len);
+	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
+	return bus1_pool_write_iter(pool, slice, offset, &iter, len);
+}
+
+/**
+ * bus1_pool_mmap() - map a pool read-only
+ * @pool:	pool to map
+ * @vma:	mapping requested by userspace
+ *
+ * The mapping is redirected to the shmem file, so it neither keeps the peer
+ * alive nor dies with it.
+ *
+ * Return: 0 on success, -EPERM for writable mappings, or the error of the
+ * shmem mmap handler.
+ */
+int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+
+	bus1_vma_clear_flags(vma, VM_MAYWRITE);
+	vma_set_file(vma, pool->f);
+	return call_mmap(pool->f, vma);
+}

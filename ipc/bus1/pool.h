@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __BUS1_POOL_H
+#define __BUS1_POOL_H
+
+#include <linux/list.h>
+#include <linux/rbtree.h>
+#include <linux/types.h>
+
+struct file;
+struct iov_iter;
+struct vm_area_struct;
+
+/**
+ * struct bus1_pool_slice - allocated region of a pool
+ * @link:	link in bus1_pool.slices, by offset
+ * @rb_gap:	link in bus1_pool.gaps, if @gap is non-zero
+ * @rb_published: link in bus1_pool.published, while published
+ * @offset:	offset of the slice in the pool
+ * @size:	size of the slice (8-aligned)
+ * @gap:	free space following the slice
+ *
+ * Embedded in a message. All fields are protected by the data lock of the
+ * peer owning the pool.
+ */
+struct bus1_pool_slice {
+	struct list_head link;
+	struct rb_node rb_gap;
+	struct rb_node rb_published;
+	u32 offset;
+	u32 size;
+	u32 gap;
+};
+
+/**
+ * struct bus1_pool - per-peer shmem-backed buffer of received messages
+ * @f:		shmem file of 2^32 bytes, pages allocated on first write
+ * @head:	zero-sized slice at offset 0 that owns the first gap
+ * @slices:	all slices by offset, starting with @head
+ * @gaps:	slices with a free gap behind them, by gap size
+ * @published:	slices visible to userspace, by offset
+ * @n_slices:	number of allocated slices (excluding @head)
+ * @n_bytes:	bytes in allocated slices
+ *
+ * @f is set at init and constant. The rest is protected by the data lock of
+ * the owning peer. Writing into an allocated slice needs no lock: the slice
+ * is private to whoever allocated it until it is linked into a queue.
+ */
+struct bus1_pool {
+	struct file *f;
+	struct bus1_pool_slice head;
+	struct list_head slices;
+	struct rb_root gaps;
+	struct rb_root published;
+	unsigned long n_slices;
+	unsigned long n_bytes;
+};
+
+/* pool offsets are 32 bit: one byte of the 2^32 byte file stays unused */
+#define BUS1_POOL_SIZE_MAX U32_MAX
+
+int bus1_pool_init(struct bus1_pool *pool, const char *name);
+void bus1_pool_deinit(struct bus1_pool *pool);
+int bus1_pool_alloc(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		    size_t size);
+void bus1_pool_free(struct bus1_pool *pool, struct bus1_pool_slice *slice);
+void bus1_pool_publish(struct bus1_pool *pool, struct bus1_pool_slice *slice);
+struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
+					    u64 offset);
+struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool);
+int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+			 size_t offset, struct iov_iter *iter, size_t len);
+int bus1_pool_write_kernel(struct bus1_pool *pool,
+			   struct bus1_pool_slice *slice, size_t offset,
+			   const void *data, size_t len);
+int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma);
+
+#endif /* __BUS1_POOL_H */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __BUS1_QUEUE_H
+#define __BUS1_QUEUE_H
+
+#include <linux/kernel.h>
+#include <linux/rbtree.h>
+#include <linux/types.h>
+
+/**
+ * struct bus1_queue_node - entry of a message queue
+ * @rb:		link in bus1_queue.entries, ordered by (ts, tag, address)
+ * @next:	scratch link owned by whoever holds the entry outside of a
+ *		queue (transaction staging list, flush list)
+ * @ts:		0 if not queued, odd while staging, even once committed
+ * @tag:	id of the peer whose clock issued the commit timestamp
+ * @type:	BUS1_MSG_* of the container (data, destroy, release)
+ *
+ * A queue node is embedded in its container (message, handle, node) and is
+ * protected by the data lock of the peer owning the queue it is linked into.
+ */
+struct bus1_queue_node {
+	struct rb_node rb;
+	struct bus1_queue_node *next;
+	u64 ts;
+	u64 tag;
+	unsigned int type;
+};
+
+/**
+ * struct bus1_queue - per-peer message queue with a Lamport clock
+ * @clock:	Lamport clock of the peer, always even
+ * @flush:	commit timestamp of the last flush; entries committed at or
+ *		below it are stale
+ * @entries:	all linked entries, staging and committed, by key
+ * @n_entries:	number of linked entries
+ *
+ * Everything is protected by the data lock of the owning peer. See
+ * Documentation/bus1/ordering.rst for the invariants.
+ */
+struct bus1_queue {
+	u64 clock;
+	u64 flush;
+	struct rb_root_cached entries;
+	unsigned long n_entries;
+};
+
+static inline void bus1_queue_node_init(struct bus1_queue_node *node,
+					unsigned int type)
+{
+	RB_CLEAR_NODE(&node->rb);
+	node->next = NULL;
+	node->ts = 0;
+	node->tag = 0;
+	node->type = type;
+}
+
+static inline bool bus1_queue_node_is_queued(struct bus1_queue_node *node)
+{
+	return !RB_EMPTY_NODE(&node->rb);
+}
+
+static inline bool bus1_queue_node_is_committed(struct bus1_queue_node *node)
+{
+	return node->ts && !(node->ts & 1);
+}
+
+void bus1_queue_init(struct bus1_queue *queue);
+void bus1_queue_deinit(struct bus1_queue *queue);
+u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts);
+u64 bus1_queue_tick(struct bus1_queue *queue);
+u64 bus1_queue_stage(struct bus1_queue *queue, struct bus1_queue_node *node,
+		     u64 tag, u64 ts);
+bool bus1_queue_commit_staged(struct bus1_queue *queue,
+			      struct bus1_queue_node *node, u64 ts);
+bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
+				struct bus1_queue_node *node, u64 tag);
+bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node);
+struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
+					bool *continues);
+struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts);
+struct bus1_queue_node *bus1_queue_drain(struct bus1_queue *queue);
+bool bus1_queue_node_is_stale(struct bus1_queue *queue,
+			      struct bus1_queue_node *node);
+
+/**
+ * bus1_key_before() - compare two ordering keys
+ * @ts_a:	timestamp of a
+ * @tag_a:	tag of a
+ * @ts_b:	timestamp of b
+ * @tag_b:	tag of b
+ *
+ * Return: true if (ts_a, tag_a) is ordered strictly before (ts_b, tag_b).
+ */
+static inline bool bus1_key_before(u64 ts_a, u64 tag_a, u64 ts_b, u64 tag_b)
+{
+	return ts_a < ts_b || (ts_a == ts_b && tag_a < tag_b);
+}
+
+#endif /* __BUS1_QUEUE_H */

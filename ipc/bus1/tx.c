@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transactions: the commit protocol that makes multicast atomic and every
+ * queue agree on one global order.
+ *
+ * 1. Stage: every destination entry is linked as staging, each above the
+ *    clock of its queue and of all queues staged before; the highest clock
+ *    seen is collected.
+ * 2. Commit timestamp: the origin syncs its clock to what was collected
+ *    and ticks; the result T is above every staging timestamp.
+ * 3. Sync: every destination clock is raised to T before any entry becomes
+ *    visible, so whatever a receiver does after seeing the message is
+ *    ordered after it everywhere.
+ * 4. Commit: every entry is re-keyed to (T, origin id).
+ *
+ * Only one queue lock is held at a time. See Documentation/bus1/ordering.rst.
+ */
+
+#include <linux/bus1.h>
+#include <linux/kernel.h>
+#include <linux/spinlock.h>
+#include "handle.h"
+#include "message.h"
+#include "peer.h"
+#include "queue.h"
+#include "tx.h"
+
+static struct bus1_peer *bus1_tx_peer_of(struct bus1_queue_node *node)
+{
+	if (node->type == BUS1_MSG_DATA)
+		return container_of(node, struct bus1_message, qnode)->peer;
+	return container_of(node, struct bus1_handle, qdestroy)->holder;
+}
+
+/**
+ * bus1_tx_init() - start a transaction
+ * @tx:		transaction to initialize
+ * @origin:	origin peer, active reference held by the caller
+ */
+void bus1_tx_init(struct bus1_tx *tx, struct bus1_peer *origin)
+{
+	tx->origin = origin;
+	tx->staged = NULL;
+	tx->ts = 0;
+}
+
+/**
+ * bus1_tx_stage() - stage an entry on its destination queue
+ * @tx:		transaction
+ * @node:	unlinked message or NODE_DESTROY entry
+ * @peer:	destination peer; the caller hands over one active reference
+ *		on it, which bus1_tx_commit() drops
+ */
+void bus1_tx_stage(struct bus1_tx *tx, struct bus1_queue_node *node,
+		   struct bus1_peer *peer)
+{
+	WARN_ON(bus1_tx_peer_of(node) != peer);
+	spin_lock(&peer->data_lock);
+	tx->ts = bus1_queue_stage(&peer->queue, node, tx->origin->id, tx->ts);
+	spin_unlock(&peer->data_lock);
+	node->next = tx->staged;
+	tx->staged = node;
+}
+
+/**
+ * bus1_tx_commit() - commit all staged entries
+ * @tx:		transaction
+ *
+ * Cannot fail. Once an entry is committed its receiver may dequeue and
+ * free it, so each entry is left alone right after its own commit.
+ *
+ * Return: the commit timestamp.
+ */
+u64 bus1_tx_commit(struct bus1_tx *tx)
+{
+	struct bus1_peer *origin = tx->origin, *peer;
+	struct bus1_queue_node *node, *next;
+	bool wake;
+	u64 ts;
+
+	spin_lock(&origin->data_lock);
+	bus1_queue_sync(&origin->queue, tx->ts);
+	ts = bus1_queue_tick(&origin->queue);
+	spin_unlock(&origin->data_lock);
+
+	for (node = tx->staged; node; node = node->next) {
+		peer = bus1_tx_peer_of(node);
+		spin_lock(&peer->data_lock);
+		bus1_queue_sync(&peer->queue, ts);
+		spin_unlock(&peer->data_lock);
+	}
+
+	for (node = tx->staged; node; node = next) {
+		next = node->next;
+		peer = bus1_tx_peer_of(node);
+		spin_lock(&peer->data_lock);
+		node->next = NULL;
+		wake = bus1_queue_commit_staged(&peer->queue, node, ts);
+		spin_unlock(&peer->data_lock);
+		if (wake)
+			bus1_peer_wake(peer);
+		bus1_peer_release(peer);
+	}
+
+	tx->staged = NULL;
+	return ts;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __BUS1_USER_H
+#define __BUS1_USER_H
+
+#include <linux/kref.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+
+enum bus1_resource {
+	BUS1_RES_SLICES,
+	BUS1_RES_HANDLES,
+	BUS1_RES_BYTES,
+	BUS1_RES_FDS,
+	BUS1_RES_N,
+};
+
+/**
+ * struct bus1_quota - limits and usage of one accounting object
+ * @max:	limit per resource
+ * @used:	charged amount per resource
+ *
+ * Embedded in a user (protected by bus1_user.lock) and in a peer (protected
+ * by the peer's data lock).
+ */
+struct bus1_quota {
+	u32 max[BUS1_RES_N];
+	u64 used[BUS1_RES_N];
+};
+
+/**
+ * struct bus1_user - accounting record of one user
+ * @ref:	kref; held by every peer opened by the user
+ * @uid:	kernel uid of the user, constant
+ * @lock:	protects @quota
+ * @quota:	limits (from the module parameters at creation) and usage
+ *
+ * Records live in a global xarray keyed by uid, which is touched only by
+ * open() and the final put, never on the message path.
+ */
+struct bus1_user {
+	struct kref ref;
+	kuid_t uid;
+	spinlock_t lock;
+	struct bus1_quota quota;
+};
+
+extern unsigned int bus1_user_slices_max;
+extern unsigned int bus1_user_handles_max;
+extern unsigned int bus1_user_inflight_bytes_max;
+extern unsigned int bus1_user_inflight_fds_max;
+
+struct bus1_user *bus1_user_ref_by_uid(kuid_t uid);
+void bus1_user_unref(struct bus1_user *user);
+int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
+		      const u64 *charge);
+void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
+			  const u64 *charge);
+void bus1_users_exit(void);
+
+#endif /* __BUS1_USER_H */
