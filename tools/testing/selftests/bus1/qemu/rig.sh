@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# rig.sh - the bus1 test rig driver behind `make check|run|check-debug|bench`.
+# Builds the userspace parts once, runs vm.sh for every selected kernel (the
+# module builds overlap with the userspace build; boots are serialized unless
+# PARALLEL=1), runs the host-side tests (host/test-*.sh) meanwhile, and prints
+# every kernel's results followed by the closing line
+# "N passed, N failed[, N skipped]". Exit status 0 only if nothing failed.
+#
+# Knobs (environment; see also vm.sh): KERNELS="6.1 6.12" (version prefixes
+# or full releases of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (one custom kernel
+# instead), MODE=check|cmd, HOST_TESTS=0|1, PARALLEL=0|1, PRECHECK (a file
+# the userspace build must produce, e.g. the demo; if it does not, fail, or
+# with PRECHECK_SKIP=1 say so and succeed without booting).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../../../../.." && pwd)
+SEL=$TOP/tools/testing/selftests/bus1
+export BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}
+LINUX_SRC=$BUS1_CACHE/linux-source-6.1
+MODE=${MODE:-check}
+KERNELS=${KERNELS:-6.1 6.12}
+HOST_TESTS=${HOST_TESTS:-$([ "$MODE" = check ] && echo 1 || echo 0)}
+PARALLEL=${PARALLEL:-0}
+export MODE
+
+"$TOP/scripts/bus1-deps.sh" --quiet
+mkdir -p "$HERE/build/runs"
+RR=$(mktemp -d "$HERE/build/runs/rig.XXXX")
+cleanup() {
+	local rc=$?
+	jobs -p | xargs -r kill 2>/dev/null || true
+	rm -rf "$RR"
+	exit $rc
+}
+trap cleanup EXIT
+
+# --- kernels --------------------------------------------------------------
+images=() kdirs=()
+if [ -n "${VM_IMAGE:-}" ]; then
+	images+=("$VM_IMAGE") kdirs+=("${VM_KDIR:?VM_KDIR must go with VM_IMAGE}")
+else
+	for k in $KERNELS; do
+		img=$(find /boot -maxdepth 1 \( -name "vmlinuz-$k.*-amd64" \
+			-o -name "vmlinuz-$k" \) | sort -V | tail -n 1)
+		if [ -z "$img" ]; then
+			echo "rig: no kernel /boot/vmlinuz-$k*; see make deps" >&2
+			exit 1
+		fi
+		images+=("$img") kdirs+=("/lib/modules/${img#/boot/vmlinuz-}/build")
+	done
+fi
+
+# --- userspace build (vm.sh waits for it through $RR/userspace.lock) ---------
+build_userspace() {
+	local d
+	for d in "$SEL" "$TOP/tools/lib/bus1" "$TOP/samples/bus1" "$SEL/bench"; do
+		[ -f "$d/Makefile" ] || continue
+		echo "# building ${d#"$TOP"/}" >&2
+		make -C "$d" -j2 LINUX_SRC="$LINUX_SRC" >"$RR/userspace.log" 2>&1 || {
+			sed 's/^/#| /' "$RR/userspace.log" | tail -n 60
+			echo "not ok - building ${d#"$TOP"/} failed"
+			return 1
+		}
+	done
+}
+
+exec 7>"$RR/userspace.lock"
+flock 7
+export BOOT_LOCK COUNTS
+[ "$PARALLEL" = 1 ] && BOOT_LOCK= || BOOT_LOCK=$RR/boot.lock
+for i in "${!images[@]}"; do
+	COUNTS=$RR/vm$i.counts
+	(exec 7>&-; USERSPACE_LOCK=$RR/userspace.lock \
+		"$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}" >"$RR/vm$i.out"
+		echo $? >"$RR/vm$i.rc") &
+done
+ufail=0
+(exec 9>"$HERE/build/userspace.lock" && flock 9 && build_userspace) \
+	>"$RR/userspace.out" || ufail=1
+if [ $ufail = 0 ] && [ -n "${PRECHECK:-}" ] && [ ! -x "$PRECHECK" ]; then
+	touch "$RR/userspace.failed"
+	flock -u 7
+	wait
+	if [ "${PRECHECK_SKIP:-0}" = 1 ]; then
+		echo "# skipped: $PRECHECK was not built (nothing to run)"
+		exit 0
+	fi
+	echo "not ok - $PRECHECK was not built"
+	exit 1
+fi
+[ $ufail = 0 ] || touch "$RR/userspace.failed"
+flock -u 7
+exec 7>&-
+
+# --- host-side tests -----------------------------------------------------------
+if [ "$HOST_TESTS" = 1 ] && [ $ufail = 0 ]; then
+	for t in "$SEL"/host/test-*.sh; do
+		[ -x "$t" ] || continue
+		echo "# bus1-rig: begin ${t##*/}"
+		rc=0
+		(cd "$TOP" && timeout -k 5 "${TEST_TIMEOUT:-300}" "$t") 2>&1 || rc=$?
+		echo "# bus1-rig: end ${t##*/} $rc"
+	done >"$RR/host.tap"
+fi
+wait
+
+# --- report -----------------------------------------------------------------------
+P=0 F=0 S=0
+cat "$RR/userspace.out"
+[ $ufail = 0 ] || F=$((F + 1))
+for i in "${!images[@]}"; do
+	cat "$RR/vm$i.out"
+	if [ -s "$RR/vm$i.counts" ]; then
+		read -r p f s <"$RR/vm$i.counts"
+		P=$((P + p)) F=$((F + f)) S=$((S + s))
+	elif [ $ufail = 0 ]; then
+		echo "not ok - vm.sh ${images[$i]} failed without a verdict"
+		F=$((F + 1))
+	fi
+done
+if [ -f "$RR/host.tap" ]; then
+	awk -v prefix="host " -v counts="$RR/host.counts" -f "$HERE/tap.awk" \
+		"$RR/host.tap"
+	read -r p f s <"$RR/host.counts"
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+fi
+
+if [ "$MODE" = check ]; then
+	if [ "$S" -gt 0 ]; then
+		echo "$P passed, $F failed, $S skipped"
+	else
+		echo "$P passed, $F failed"
+	fi
+else
+	[ "$F" = 0 ] && echo "# verdict: PASS" || echo "# verdict: FAIL"
+fi
+[ "$F" = 0 ]

@@ -1,0 +1,235 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm.sh IMAGE KDIR - build bus1.ko against KDIR, boot IMAGE in qemu (TCG) with
+# the module and the test executables, and judge the run. Usually called by
+# rig.sh, which builds the userspace parts first. Prints the results (TAP
+# lines prefixed with the kernel release) on stdout, progress on stderr, and
+# writes "PASSED FAILED SKIPPED" to $COUNTS if set. Exit status 0 = all good.
+#
+# Knobs (environment): MODE=check|cmd, GUEST_CMD (for MODE=cmd), SMP, MEM,
+# ICOUNT (qemu -icount argument), APPEND (extra kernel args), QUIET=0|1,
+# TIMEOUT (whole VM, s), TEST_TIMEOUT (per test executable, s), MODPARAMS
+# (bus1.ko parameters), QEMU_EXTRA (extra qemu args), DEBUG=1 (kmemleak
+# scan, debug-* tests), KEEP=1 (keep the run directory), BOOT_LOCK (file to
+# flock around the boot, serializes VMs), USR_BIN_DIRS, TEST_DIRS.
+set -euo pipefail
+
+IMAGE=$1
+KDIR=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+export PATH=$PATH:/usr/sbin:/sbin
+TOP=$(cd "$HERE/../../../../.." && pwd)
+BUILD=$HERE/build
+SEL=$TOP/tools/testing/selftests/bus1
+
+MODE=${MODE:-check}
+GUEST_CMD=${GUEST_CMD:-}
+SMP=${SMP:-2}
+MEM=${MEM:-2G}
+ICOUNT=${ICOUNT:-}
+APPEND=${APPEND:-}
+QUIET=${QUIET:-1}
+TIMEOUT=${TIMEOUT:-1200}
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+MODPARAMS=${MODPARAMS:-}
+QEMU_EXTRA=${QEMU_EXTRA:-}
+DEBUG=${DEBUG:-0}
+KEEP=${KEEP:-0}
+TEST_DIRS=${TEST_DIRS:-$SEL/out $TOP/tools/lib/bus1/out $TOP/samples/bus1/out}
+USR_BIN_DIRS=${USR_BIN_DIRS:-$TOP/tools/lib/bus1/out $TOP/samples/bus1/out}
+
+# Console lines that fail a run, and known-harmless lines that match them.
+SPLAT_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|circular locking|possible recursive locking|inconsistent lock state|kmemleak: [0-9]+ new suspected|unreferenced object|general protection fault|Kernel panic|list_add corruption|list_del corruption|sleeping function called from invalid context|scheduling while atomic|blocked for more than|RCU stall|detected stalls on CPU|self-detected stall|ODEBUG|unable to handle'
+ALLOW_RE=${ALLOW_RE:-'ODEBUG: selftest passed'}
+TAINT_OK=$((4096 | 8192 | 262144))	# O (out-of-tree), E (unsigned), N (test)
+
+log() { echo "# $*" >&2; }
+
+[ -r "$IMAGE" ] || { echo "not ok - kernel image $IMAGE not readable"; exit 1; }
+[ -f "$KDIR/Makefile" ] || { echo "not ok - no kernel build dir $KDIR"; exit 1; }
+# The release the kernel reports (Debian's kernel.release in the headers is
+# the upstream version, so prefer the /lib/modules/<release>/build path).
+case $KDIR in
+/lib/modules/*/build) KREL=${KDIR#/lib/modules/} KREL=${KREL%/build} ;;
+*) KREL=$(cat "$KDIR/include/config/kernel.release") ;;
+esac
+NAME=${NAME:-$KREL}
+P="$NAME "				# prefix of every result line
+mkdir -p "$BUILD/runs"
+
+# --- 1. bus1.ko, built in a private copy of the sources per kernel ----------
+# Only changed files are copied (with a fresh mtime), so kbuild rebuilds
+# incrementally and neither the developer's tree nor the other kernel's
+# build is touched.
+sync_tree() {
+	local src=$1 dst=$2 f
+	local -A keep=()
+	local filter=(-type f \( -name '*.[chS]' -o -name Kbuild -o -name Makefile
+		      -o -name '*.lds' \) ! -name '*.mod.c')
+	while IFS= read -r -d '' f; do
+		keep[$f]=1
+		cmp -s "$src/$f" "$dst/$f" && continue
+		mkdir -p "$(dirname "$dst/$f")"
+		cp "$src/$f" "$dst/$f"
+	done < <(cd "$src" && find Kbuild ipc include "${filter[@]}" -print0)
+	while IFS= read -r -d '' f; do
+		[ -n "${keep[$f]:-}" ] || rm -f "$dst/$f"
+	done < <(cd "$dst" && find Kbuild ipc include "${filter[@]}" -print0)
+}
+
+MODB=$BUILD/mod-$KREL-$(printf %s "$KDIR" | md5sum | cut -c1-8)
+RUN=$(mktemp -d "$BUILD/runs/$(date +%H%M%S)-$NAME.XXXX")
+mkdir -p "$MODB/src" "$RUN/root/lib/bus1" "$RUN/root/tests" \
+	"$RUN/root/usr/bin" "$RUN/root/etc"
+# (errexit does not apply inside a subshell followed by ||: check each step)
+(
+	flock 9 && sync_tree "$TOP" "$MODB/src" || exit 1
+	log "$NAME: building bus1.ko"
+	make -C "$KDIR" M="$MODB/src" -j2 modules >"$MODB/build.log" 2>&1 &&
+		cp "$MODB/src/ipc/bus1/bus1.ko" "$RUN/root/lib/bus1/"
+) 9>"$MODB.lock" || {
+	sed "s/^/#| ${P}/" "$MODB/build.log" | tail -40
+	echo "${P}not ok - building bus1.ko failed (log: $MODB/build.log)"
+	[ -z "${COUNTS:-}" ] || echo "0 1 0" >"$COUNTS"
+	exit 1
+}
+
+# Modules bus1.ko depends on (none today), from the kernel's own tree.
+deps=$(modinfo -F depends "$RUN/root/lib/bus1/bus1.ko" | tr , ' ')
+for d in $deps; do
+	modprobe -S "$KREL" --show-depends "$d" | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r f; do
+	b=${f##*/}
+	case $b in
+	*.xz) xz -dc "$f" >"$RUN/root/lib/bus1/${b%.xz}"; b=${b%.xz} ;;
+	*.zst) zstd -qdc "$f" >"$RUN/root/lib/bus1/${b%.zst}"; b=${b%.zst} ;;
+	*) cp "$f" "$RUN/root/lib/bus1/" ;;
+	esac
+	echo "$b" >>"$RUN/root/lib/bus1/deps"
+done
+
+# --- 2. initramfs: cached busybox part + per-run part ----------------------
+# The kernel unpacks concatenated cpio archives; the busybox part is gzipped
+# and padded to 4 bytes, the per-run part (mostly static test binaries) is
+# left uncompressed because inflating it in the TCG guest is the slow part.
+BASE=$BUILD/busybox.cpio.gz
+(
+	flock 9
+	[ "$BASE" -nt /bin/busybox ] && [ "$BASE" -nt "$0" ] && exit 0
+	log "packing busybox initramfs"
+	st=$(mktemp -d "$BUILD/busybox.XXXX")
+	mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,root}
+	cp /bin/busybox "$st/bin/busybox"
+	for a in $(/bin/busybox --list-full); do
+		[ -e "$st/$a" ] || ln -s /bin/busybox "$st/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+		>"$st/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$st/etc/group"
+	(cd "$st" && find . | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$BASE.tmp"
+	truncate -s %4 "$BASE.tmp"
+	mv "$BASE.tmp" "$BASE"
+	rm -rf "$st"
+) 9>"$BASE.lock"
+
+# rig.sh builds the test executables meanwhile; wait for them.
+if [ -n "${USERSPACE_LOCK:-}" ]; then
+	flock -s "$USERSPACE_LOCK" true
+	[ ! -e "${USERSPACE_LOCK%.lock}.failed" ] || { rm -rf "$RUN"; exit 1; }
+fi
+R=$RUN/root
+install -m 0755 "$HERE/init" "$R/init"
+for d in $TEST_DIRS; do
+	for f in "$d"/test-*; do
+		[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$R/tests/"
+	done
+done
+if [ "$DEBUG" = 1 ]; then
+	for f in "$SEL"/debug/out/debug-*; do
+		[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$R/tests/"
+	done
+fi
+for d in $USR_BIN_DIRS; do
+	for f in "$d"/*; do
+		[ -f "$f" ] && [ -x "$f" ] && [ "${f##*/test-}" = "$f" ] &&
+			cp "$f" "$R/usr/bin/"
+	done
+done
+{
+	printf 'MODE=%q\nGUEST_CMD=%q\nTEST_TIMEOUT=%q\n' \
+		"$MODE" "$GUEST_CMD" "$TEST_TIMEOUT"
+	printf 'MODPARAMS=%q\nDEBUG=%q\n' "$MODPARAMS" "$DEBUG"
+} >"$R/etc/bus1-rig.conf"
+(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
+	>"$RUN/run.cpio"
+cat "$BASE" "$RUN/run.cpio" >"$RUN/initramfs"
+rm -rf "$R" "$RUN/run.cpio"
+
+# --- 3. boot ------------------------------------------------------------------
+cmdline="console=ttyS0 panic=-1"
+[ "$QUIET" = 1 ] && cmdline="$cmdline quiet"
+cmdline="$cmdline $APPEND"
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$MEM" -smp "$SMP"
+      -nographic -nodefaults -no-reboot
+      -kernel "$IMAGE" -initrd "$RUN/initramfs" -append "$cmdline"
+      -serial "file:$RUN/console.log" -serial "file:$RUN/tap.log")
+[ -z "$ICOUNT" ] || qemu+=(-icount "$ICOUNT")
+# shellcheck disable=SC2206
+[ -z "$QEMU_EXTRA" ] || qemu+=($QEMU_EXTRA)
+
+exec 8>"${BOOT_LOCK:-/dev/null}"
+[ -z "${BOOT_LOCK:-}" ] || flock 8
+log "$NAME: booting (smp $SMP${ICOUNT:+, icount $ICOUNT}, timeout $TIMEOUT s)"
+start=$(date +%s.%N)
+set +e
+timeout -k 5 "$TIMEOUT" "${qemu[@]}" </dev/null >"$RUN/qemu.log" 2>&1
+qrc=$?
+set -e
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+exec 8>&-
+
+# --- 4. verdict ---------------------------------------------------------------
+touch "$RUN/tap.log" "$RUN/console.log"
+awk -v prefix="$P" -v raw="${RAW:-cmd}" -v counts="$RUN/counts" \
+	-f "$HERE/tap.awk" "$RUN/tap.log"
+read -r pass fail skip <"$RUN/counts"
+
+bad() { echo "${P}not ok - $*"; fail=$((fail + 1)); }
+
+[ "$qrc" = 0 ] || [ "$qrc" = 124 ] || [ "$qrc" = 137 ] ||
+	{ sed "s/^/#| ${P}qemu: /" "$RUN/qemu.log"; bad "qemu exited with status $qrc"; }
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	bad "VM killed by the global timeout after $TIMEOUT s"
+fi
+if ! grep -q '^# bus1-rig: done' "$RUN/tap.log"; then
+	bad "no sentinel from the guest (hang, panic or crash)"
+	tail -n 30 "$RUN/console.log" | sed "s/^/#| ${P}console: /"
+fi
+tainted=$(sed -n 's/^# bus1-rig: tainted \([0-9]*\).*/\1/p' "$RUN/tap.log")
+if [ -n "$tainted" ] && [ $((tainted & ~TAINT_OK)) != 0 ]; then
+	bad "kernel tainted $tainted (bits beyond O|E|N: $((tainted & ~TAINT_OK)))"
+fi
+splats=$(grep -nE "$SPLAT_RE" "$RUN/console.log" | grep -vE "$ALLOW_RE" || true)
+if [ -n "$splats" ]; then
+	echo "$splats" | head -n 20 | sed "s/^/#| ${P}console:/"
+	first=$(echo "$splats" | head -n 1 | cut -d: -f1)
+	echo "#| ${P}console: first report (console.log line $first):"
+	tail -n "+$first" "$RUN/console.log" | head -n 40 |
+		sed "s/^/#| ${P}console: /"
+	bad "kernel splat in the console"
+fi
+
+printf '# %s: %.0f s (boot to verdict)\n' "$NAME" "$secs"
+[ -z "${COUNTS:-}" ] || echo "$pass $fail $skip" >"$COUNTS"
+if [ "$fail" != 0 ]; then
+	echo "# $NAME: logs kept in $RUN"
+	exit 1
+fi
+if [ "$KEEP" = 1 ]; then
+	echo "# $NAME: logs kept in $RUN"
+else
+	rm -rf "$RUN"
+fi
+exit 0
