@@ -88,6 +88,24 @@ static inline int test_broker_stop(void)
 	return WEXITSTATUS(status);
 }
 
+/* in a forked child: drop inherited peers so they can die with the parent */
+static inline void test_child_init(void)
+{
+	int fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+}
+
+static inline void test_child_init_keep(int keep)
+{
+	int fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
 static inline void test_broker_alive(void)
 {
 	int status;

@@ -473,6 +473,8 @@ static void check_deadlines(struct broker *b, long long now)
 			continue;
 		logm(b, 1, "activation of %s timed out", n->name);
 		fail_lookups(b, n, -ETIMEDOUT);
+		if (n->activating)
+			kill(n->activating, SIGTERM);
 	}
 	for (i = 0; i < b->n_conns;) {
 		if (b->conns[i].deadline <= now) {

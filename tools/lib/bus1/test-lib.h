@@ -34,11 +34,20 @@ static inline int tap_check(int ok, const char *fmt, ...)
 }
 
 /* check that r (0 or -errno) equals want */
-#define CHECK_R(r, want, what) ({					\
-	int __r = (r);							\
-	tap_check(__r == (want), "%s (got %d %s)", what, __r,		\
-		  __r < 0 ? bus1_strerror(__r) : "");			\
-})
+__printf(3, 4)
+static inline int tap_check_r(int r, int want, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return tap_check(r == want, "%s (got %d%s%s)", what, r,
+			 r < 0 ? " " : "", r < 0 ? bus1_strerror(r) : "");
+}
+
+#define CHECK_R(r, want, ...) tap_check_r((r), (want), __VA_ARGS__)
 
 #define CHECK(cond, ...) tap_check(!!(cond), __VA_ARGS__)
 
