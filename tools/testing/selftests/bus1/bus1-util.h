@@ -272,7 +272,7 @@ struct b1_peer {
 /* open a peer and map B1_POOL_SIZE bytes of its pool; 0 or -errno */
 static inline int b1_peer_new(struct b1_peer *p)
 {
-	const void *pool;
+	const void *pool = NULL;
 	int r;
 
 	p->fd = -1;
