@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test-quota - bus1 resource accounting (issue 6, spec section 7).
+ *
+ * Several users: the VM runs the tests as root; peers are charged to the
+ * uid that opened them, so every peer of user X is opened by a child that
+ * did setresuid(X, X, X) (mu_open_as()), and every flood of user X is sent
+ * from a child running as X. The receiving side is drained by the test
+ * process itself (root), which does not change whom anything is charged to.
+ *
+ * The DoS figure of issue 6 is printed as "# DoS:" diagnostics by
+ * dos_figure: how much a hostile user can pin on a victim before EDQUOT,
+ * relative to the victim user's limits (module parameters user_*_max).
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdatomic.h>
+
+/* the harness compares int constants with __u64 results */
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#include "msg-util.h"
+
+#define NODE		0x100ULL
+#define NODE2		0x200ULL
+#define FLOOD_CAP	200000L
+
+/* Distinct uids per test, so no user record is shared between tests. */
+#define UID(test, who)	(61000 + (test) * 10 + (who))
+
+static unsigned long param(const char *name, unsigned long def)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/bus1/parameters/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return def;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return def;
+	buf[n] = 0;
+	return strtoul(buf, NULL, 10);
+}
+
+static void *shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * A flood: send @len-byte messages (with @n_fds copies of @fd attached) to
+ * @dst until the first error or @max messages. Runs in a child as @uid.
+ */
+struct flood {
+	int fd;
+	__u64 dst;
+	size_t len;
+	int n_fds, att_fd;
+	long max;
+	long n;		/* out: messages sent */
+	int err;	/* out: the error that stopped it (0: reached max) */
+};
+
+static int flood_run(struct flood *f)
+{
+	static __u8 buf[1 << 20];
+	int fds[BUS1_FD_MAX], i;
+	struct iovec v = { .iov_base = buf, .iov_len = f->len };
+
+	for (i = 0; i < f->n_fds; i++)
+		fds[i] = f->att_fd;
+	f->n = 0;
+	f->err = 0;
+	while (f->n < f->max) {
+		f->err = mu_sendv(f->fd, 0, &f->dst, 1, NULL, &v, 1, NULL, 0,
+				  fds, f->n_fds);
+		if (f->err)
+			break;
+		f->n++;
+	}
+	return 0;
+}
+
+/* Run @f in a child with all ids set to @uid; returns the child's status. */
+static int flood_as(uid_t uid, struct flood *f)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+			_exit(100);
+		_exit(flood_run(f));
+	}
+	return mu_wait(pid);
+}
+
+/* One message of @len bytes from @fd to @dst, sent as @uid. */
+static int send_as(uid_t uid, struct flood *f, int fd, __u64 dst, size_t len)
+{
+	int r;
+
+	f->fd = fd;
+	f->dst = dst;
+	f->len = len;
+	f->n_fds = 0;
+	f->max = 1;
+	r = flood_as(uid, f);
+	return r ? -ECHILD : f->err;
+}
+
+/* Drain @p completely (releasing slices); returns the number of messages. */
+static long drain(struct mu_peer *p)
+{
+	struct bus1_cmd_recv r;
+	long n = 0;
+
+	while (!mu_peer_recv(p, 0, &r)) {
+		if (r.msg.type == BUS1_MSG_DATA)
+			b1_slice_release(p->fd, r.msg.offset);
+		n++;
+	}
+	return n;
+}
+
+/* The per-peer charge counters that must be 0 on an idle peer. */
+static void assert_idle(struct __test_metadata *_metadata, int fd)
+{
+	ASSERT_EQ(0, mu_counter(fd, "bus1-queued"));
+	ASSERT_EQ(0, mu_counter(fd, "bus1-pool-bytes"));
+	ASSERT_EQ(0, mu_counter(fd, "bus1-pool-slices"));
+	ASSERT_EQ(0, mu_counter(fd, "bus1-charge-slices"));
+	ASSERT_EQ(0, mu_counter(fd, "bus1-charge-bytes"));
+	ASSERT_EQ(0, mu_counter(fd, "bus1-charge-fds"));
+}
+
+static int open_peer_as(uid_t uid, struct mu_peer *p)
+{
+	int fd = mu_open_as(uid);
+
+	memset(p, 0, sizeof(*p));
+	p->fd = fd;
+	if (fd < 0)
+		return fd;
+	return mu_map(p, 1 << 20);
+}
+
+/*
+ * A flood from user A to a non-reading receiver of user B ends in EDQUOT
+ * (not a hang); user C can still deliver to the same receiver; draining
+ * restores A; every counter returns to its start.
+ */
+TEST(flood_edquot)
+{
+	uid_t ua = UID(1, 1), ub = UID(1, 2), uc = UID(1, 3);
+	struct mu_counters start, end;
+	struct mu_peer rb;
+	int sa, sc, d;
+	__u64 ha, hc;
+	struct flood *f;
+	long n_a, n_c;
+
+	f = shared_alloc(sizeof(*f));
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, open_peer_as(ub, &rb));
+	sa = mu_open_as(ua);
+	sc = mu_open_as(uc);
+	ASSERT_GE(sa, 0);
+	ASSERT_GE(sc, 0);
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa, &ha));
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sc, &hc));
+	ASSERT_EQ(0, mu_counters_read(rb.fd, &start));
+
+	*f = (struct flood){ .fd = sa, .dst = ha, .len = 4096,
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err) {
+		TH_LOG("flood of A stopped after %ld messages", f->n);
+	}
+	n_a = f->n;
+	ASSERT_GT(n_a, 0);
+	TH_LOG("user A queued %ld x 4 KiB before EDQUOT", n_a);
+
+	/* C is not locked out by A */
+	ASSERT_EQ(0, send_as(uc, f, sc, hc, 4096));
+	*f = (struct flood){ .fd = sc, .dst = hc, .len = 4096,
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(uc, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	n_c = f->n + 1;
+	TH_LOG("user C then queued %ld x 4 KiB", n_c);
+	/* A is still refused while nothing was received */
+	ASSERT_EQ(-EDQUOT, send_as(ua, f, sa, ha, 4096));
+
+	/* draining restores A */
+	ASSERT_EQ(n_a + n_c, drain(&rb));
+	assert_idle(_metadata, rb.fd);
+	ASSERT_EQ(0, send_as(ua, f, sa, ha, 4096));
+	ASSERT_EQ(1, drain(&rb));
+
+	ASSERT_EQ(0, mu_counters_read(rb.fd, &end));
+	d = mu_counters_diff(&start, &end);
+	ASSERT_EQ(-1, d) {
+		TH_LOG("%s was %llu, now %llu", mu_counter_keys[d],
+		       (unsigned long long)start.v[d],
+		       (unsigned long long)end.v[d]);
+	}
+	assert_idle(_metadata, sa);
+	assert_idle(_metadata, sc);
+	close(sa);
+	close(sc);
+	mu_peer_close(&rb);
+}
+
+/* Two receivers of user B: a stuck one does not stop its sibling. */
+TEST(stuck_sibling)
+{
+	uid_t ua = UID(2, 1), ub = UID(2, 2), uc = UID(2, 3);
+	struct mu_peer stuck, sib;
+	__u64 ha1, ha2, hc2;
+	struct flood *f;
+	int sa, sc;
+	long n;
+
+	f = shared_alloc(sizeof(*f));
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, open_peer_as(ub, &stuck));
+	ASSERT_EQ(0, open_peer_as(ub, &sib));
+	sa = mu_open_as(ua);
+	sc = mu_open_as(uc);
+	ASSERT_GE(sa, 0);
+	ASSERT_GE(sc, 0);
+	ASSERT_EQ(0, b1_transfer(stuck.fd, NODE, sa, &ha1));
+	ASSERT_EQ(0, b1_transfer(sib.fd, NODE, sa, &ha2));
+	ASSERT_EQ(0, b1_transfer(sib.fd, NODE, sc, &hc2));
+
+	*f = (struct flood){ .fd = sa, .dst = ha1, .len = 4096,
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	n = f->n;
+	TH_LOG("A pinned %ld x 4 KiB on the stuck peer", n);
+
+	/* the sibling still receives, from A and from C */
+	ASSERT_EQ(0, send_as(ua, f, sa, ha2, 4096));
+	ASSERT_EQ(0, send_as(uc, f, sc, hc2, 4096));
+	ASSERT_EQ(2, drain(&sib));
+	ASSERT_EQ(0, send_as(ua, f, sa, ha2, 4096));
+	ASSERT_EQ(1, drain(&sib));
+
+	ASSERT_EQ(n, drain(&stuck));
+	assert_idle(_metadata, stuck.fd);
+	assert_idle(_metadata, sib.fd);
+	close(sa);
+	close(sc);
+	mu_peer_close(&stuck);
+	mu_peer_close(&sib);
+}
+
+/* PEER_RESET limits show in PEER_QUERY and are honoured. */
+TEST(reset_limits)
+{
+	struct bus1_cmd_peer_reset q, bad;
+	struct mu_peer rb;
+	struct bus1_cmd_recv r;
+	int sa, i, p[2], fds[5];
+	__u64 ha, h0, hs[2] = { NODE, NODE2 };
+	static __u8 buf[8200];
+
+	ASSERT_EQ(0, open_peer_as(UID(3, 2), &rb));
+	sa = mu_open_as(UID(3, 1));
+	ASSERT_GE(sa, 0);
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa, &ha));
+	ASSERT_EQ(0, pipe(p));
+	for (i = 0; i < 5; i++)
+		fds[i] = p[1];
+
+	/* defaults come from the user's limits */
+	ASSERT_EQ(0, b1_query(rb.fd, &q));
+	ASSERT_EQ(0, q.peer_flags);
+	ASSERT_EQ(param("user_slices_max", 16384), q.max_slices);
+	ASSERT_EQ(param("user_handles_max", 65536), q.max_handles);
+	ASSERT_EQ(param("user_inflight_bytes_max", 16 << 20),
+		  q.max_inflight_bytes);
+	ASSERT_EQ(param("user_inflight_fds_max", 4096), q.max_inflight_fds);
+
+	/* validation */
+	bad = (struct bus1_cmd_peer_reset){ .peer_flags = 0,
+		.max_slices = MU_KEEP, .max_handles = MU_KEEP,
+		.max_inflight_bytes = MU_KEEP, .max_inflight_fds = MU_KEEP };
+	ASSERT_EQ(-EINVAL, b1_reset_raw(rb.fd, &bad));
+	ASSERT_EQ(-EINVAL, mu_reset(rb.fd, 0, 0x80000000U, MU_KEEP, MU_KEEP,
+				    MU_KEEP));
+	ASSERT_EQ(-EINVAL, mu_reset(rb.fd, 1ULL << 2, MU_KEEP, MU_KEEP,
+				    MU_KEEP, MU_KEEP));
+	bad.flags = 1;
+	ASSERT_EQ(-EINVAL, b1_ioctl(rb.fd, BUS1_CMD_PEER_QUERY,
+				    (unsigned long)&bad));
+	ASSERT_EQ(0, b1_query(rb.fd, &bad));
+	ASSERT_EQ(0, memcmp(&q, &bad, sizeof(q)));
+
+	/* new limits are visible; 0xffffffff keeps a limit */
+	h0 = mu_counter(rb.fd, "bus1-charge-handles");
+	ASSERT_EQ(0, mu_reset(rb.fd, 0, 10, h0 + 2, 8192, 4));
+	ASSERT_EQ(0, b1_query(rb.fd, &q));
+	ASSERT_EQ(10, q.max_slices);
+	ASSERT_EQ(h0 + 2, q.max_handles);
+	ASSERT_EQ(8192, q.max_inflight_bytes);
+	ASSERT_EQ(4, q.max_inflight_fds);
+	ASSERT_EQ(0, mu_reset(rb.fd, 0, MU_KEEP, MU_KEEP, MU_KEEP, MU_KEEP));
+	ASSERT_EQ(0, b1_query(rb.fd, &bad));
+	ASSERT_EQ(0, memcmp(&q, &bad, sizeof(q)));
+
+	/* slices: 10 pending messages fit, the 11th does not */
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(0, b1_send1(sa, ha, "", 0));
+	ASSERT_EQ(-EDQUOT, b1_send1(sa, ha, "", 0));
+	ASSERT_EQ(10, mu_counter(rb.fd, "bus1-charge-slices"));
+	/* a received slice stays charged until it is released */
+	ASSERT_EQ(0, mu_peer_recv(&rb, 0, &r));
+	ASSERT_EQ(-EDQUOT, b1_send1(sa, ha, "", 0));
+	ASSERT_EQ(0, b1_slice_release(rb.fd, r.msg.offset));
+	ASSERT_EQ(0, b1_send1(sa, ha, "", 0));
+	ASSERT_EQ(-EDQUOT, b1_send1(sa, ha, "", 0));
+	/* lowering below usage revokes nothing, but refuses new charges */
+	ASSERT_EQ(0, mu_reset(rb.fd, 0, 2, MU_KEEP, MU_KEEP, MU_KEEP));
+	ASSERT_EQ(10, mu_counter(rb.fd, "bus1-queued"));
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, mu_peer_recv_release(&rb, &r));
+		ASSERT_EQ(-EDQUOT, b1_send1(sa, ha, "", 0));
+	}
+	ASSERT_EQ(0, mu_peer_recv_release(&rb, &r));
+	ASSERT_EQ(0, b1_send1(sa, ha, "", 0));
+	ASSERT_EQ(2, drain(&rb));
+	ASSERT_EQ(0, mu_reset(rb.fd, 0, 100, MU_KEEP, MU_KEEP, MU_KEEP));
+
+	/* in-flight bytes: 8192, returned at RECV */
+	ASSERT_EQ(-EDQUOT, b1_send1(sa, ha, buf, 8200));
+	ASSERT_EQ(0, b1_send1(sa, ha, buf, 8192));
+	ASSERT_EQ(8192, mu_counter(rb.fd, "bus1-charge-bytes"));
+	ASSERT_EQ(-EDQUOT, b1_send1(sa, ha, buf, 1));
+	ASSERT_EQ(0, mu_peer_recv(&rb, 0, &r));
+	ASSERT_EQ(0, mu_counter(rb.fd, "bus1-charge-bytes"));
+	ASSERT_EQ(0, b1_send1(sa, ha, buf, 1));
+	ASSERT_EQ(0, b1_slice_release(rb.fd, r.msg.offset));
+	ASSERT_EQ(1, drain(&rb));
+
+	/* in-flight fds: 4, returned at RECV */
+	ASSERT_EQ(-EDQUOT, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, NULL, 0,
+				    fds, 5));
+	ASSERT_EQ(0, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, NULL, 0, fds, 4));
+	ASSERT_EQ(4, mu_counter(rb.fd, "bus1-charge-fds"));
+	ASSERT_EQ(-EDQUOT, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, NULL, 0,
+				    fds, 1));
+	ASSERT_EQ(1, drain(&rb));
+	ASSERT_EQ(0, mu_counter(rb.fd, "bus1-charge-fds"));
+	ASSERT_EQ(0, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, NULL, 0, fds, 1));
+	ASSERT_EQ(1, drain(&rb));
+
+	/* handles: two more refs fit, in flight or received */
+	ASSERT_EQ(0, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, hs, 2, NULL, 0));
+	ASSERT_EQ(-EDQUOT, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, hs, 1,
+				    NULL, 0));
+	ASSERT_EQ(0, mu_peer_recv(&rb, 0, &r));
+	ASSERT_EQ(2, r.msg.n_handles);
+	ASSERT_EQ(h0 + 2, mu_counter(rb.fd, "bus1-charge-handles"));
+	ASSERT_EQ(-EDQUOT, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, hs, 1,
+				    NULL, 0));
+	ASSERT_EQ(0, b1_release(rb.fd, mu_handles(&rb, &r)[0]));
+	ASSERT_EQ(0, b1_release(rb.fd, mu_handles(&rb, &r)[1]));
+	ASSERT_EQ(0, b1_slice_release(rb.fd, r.msg.offset));
+	ASSERT_EQ(h0, mu_counter(rb.fd, "bus1-charge-handles"));
+	ASSERT_EQ(0, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, hs, 1, NULL, 0));
+	ASSERT_EQ(0, mu_peer_recv(&rb, 0, &r));
+	ASSERT_EQ(0, b1_release(rb.fd, mu_handles(&rb, &r)[0]));
+	ASSERT_EQ(0, b1_slice_release(rb.fd, r.msg.offset));
+
+	assert_idle(_metadata, rb.fd);
+	ASSERT_EQ(h0, mu_counter(rb.fd, "bus1-charge-handles"));
+	close(p[0]);
+	close(p[1]);
+	close(sa);
+	mu_peer_close(&rb);
+}
+
+/* In-flight fds are limited per user too (default 4096). */
+TEST(inflight_fds)
+{
+	unsigned long lim = param("user_inflight_fds_max", 4096);
+	struct mu_peer rb;
+	struct flood *f;
+	int sa, p[2];
+	__u64 ha;
+	long n;
+
+	f = shared_alloc(sizeof(*f));
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, open_peer_as(UID(4, 2), &rb));
+	sa = mu_open_as(UID(4, 1));
+	ASSERT_GE(sa, 0);
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa, &ha));
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+
+	*f = (struct flood){ .fd = sa, .dst = ha, .len = 0,
+			     .n_fds = BUS1_FD_MAX, .att_fd = p[1],
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(UID(4, 1), f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	n = f->n;
+	TH_LOG("%ld messages with %d fds each before EDQUOT (limit %lu)", n,
+	       BUS1_FD_MAX, lim);
+	ASSERT_GT(n, 0);
+	ASSERT_LE(n * BUS1_FD_MAX, lim);
+	ASSERT_EQ(n * BUS1_FD_MAX, mu_counter(rb.fd, "bus1-charge-fds"));
+	ASSERT_EQ(n, drain(&rb));
+	assert_idle(_metadata, rb.fd);
+	/* all dropped: no writer left */
+	close(p[1]);
+	ASSERT_EQ(0, read(p[0], &n, 1));
+	close(p[0]);
+	close(sa);
+	mu_peer_close(&rb);
+}
+
+/*
+ * The DoS figure: how much one hostile user (and then a second one) can
+ * pin on a victim user before EDQUOT, as a fraction of the victim's
+ * limits, for byte-bound (64 KiB) and slice-bound (empty) messages. The
+ * victim must keep a share: a further user can still deliver.
+ */
+TEST(dos_figure)
+{
+	unsigned long lim_slices = param("user_slices_max", 16384);
+	unsigned long lim_bytes = param("user_inflight_bytes_max", 16 << 20);
+	uid_t ua = UID(5, 1), ub = UID(5, 2), uc = UID(5, 3), ud = UID(5, 4);
+	static const size_t sizes[2] = { 65536, 0 };
+	struct mu_peer rb;
+	int sa, sc, sd, k;
+	__u64 ha, hc, hd;
+	struct flood *f;
+	long na, nc;
+
+	f = shared_alloc(sizeof(*f));
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, open_peer_as(ub, &rb));
+	sa = mu_open_as(ua);
+	sc = mu_open_as(uc);
+	sd = mu_open_as(ud);
+	ASSERT_GE(sa, 0);
+	ASSERT_GE(sc, 0);
+	ASSERT_GE(sd, 0);
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa, &ha));
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sc, &hc));
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sd, &hd));
+
+	for (k = 0; k < 2; k++) {
+		size_t sz = sizes[k], slice = sz ? MU_A8(sz) : 8;
+
+		*f = (struct flood){ .fd = sa, .dst = ha, .len = sz,
+				     .max = FLOOD_CAP };
+		ASSERT_EQ(0, flood_as(ua, f));
+		ASSERT_EQ(-EDQUOT, f->err);
+		na = f->n;
+		*f = (struct flood){ .fd = sc, .dst = hc, .len = sz,
+				     .max = FLOOD_CAP };
+		ASSERT_EQ(0, flood_as(uc, f));
+		ASSERT_EQ(-EDQUOT, f->err);
+		nc = f->n;
+		printf("# DoS: %zu-byte messages: user A pinned %ld msgs = %ld bytes on B\n",
+		       sz, na, na * (long)slice);
+		printf("# DoS:   = %.1f%% of B's slices (%lu), %.1f%% of B's bytes (%lu)\n",
+		       100.0 * na / lim_slices, lim_slices,
+		       100.0 * na * slice / lim_bytes, lim_bytes);
+		printf("# DoS:   then user C pinned %ld more (A+C: %.1f%% / %.1f%%)\n",
+		       nc, 100.0 * (na + nc) / lim_slices,
+		       100.0 * (na + nc) * slice / lim_bytes);
+		/* no single user took everything */
+		ASSERT_LT(na * slice, lim_bytes);
+		ASSERT_LT(na, lim_slices);
+		/* and a third user still gets through */
+		ASSERT_EQ(0, send_as(ud, f, sd, hd, sz));
+		ASSERT_EQ(na + nc + 1, drain(&rb));
+		assert_idle(_metadata, rb.fd);
+	}
+	close(sa);
+	close(sc);
+	close(sd);
+	mu_peer_close(&rb);
+}
+
+TEST_HARNESS_MAIN
