@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bus1-style.sh - `make style`: checkpatch.pl --strict (from the Debian
+# linux-source-6.1 tree) on every tracked *.c/*.h under ipc/ include/ tools/
+# samples/. Prints every finding and a summary; exits non-zero on any error,
+# warning or check. Nothing is skipped; the only exceptions are the explicit
+# per-file ignores below.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+"$PWD/scripts/bus1-deps.sh" --quiet
+BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}
+CHECKPATCH=$BUS1_CACHE/linux-source-6.1/scripts/checkpatch.pl
+
+# path glob -> checkpatch types ignored there (comma-separated), with reason.
+declare -A IGNORE=(
+	# The one compat header must compare LINUX_VERSION_CODE (6.1 vs 6.12);
+	# checkpatch also reads the macro as a constant on the left.
+	["ipc/bus1/compat.h"]="LINUX_VERSION_CODE,CONSTANT_COMPARISON"
+	# Userspace has no __printf/__packed/__aligned... (they would have to
+	# be defined with the very __attribute__ checkpatch objects to).
+	["tools/*"]="PREFER_DEFINED_ATTRIBUTE_MACRO"
+	["samples/*"]="PREFER_DEFINED_ATTRIBUTE_MACRO"
+)
+ignores_for() {		# comma-separated ignore types for file $1
+	local pat types=
+	for pat in "${!IGNORE[@]}"; do
+		# shellcheck disable=SC2053
+		[[ $1 == $pat ]] && types=${types:+$types,}${IGNORE[$pat]}
+	done
+	echo "$types"
+}
+
+mapfile -t files < <(git ls-files -- 'ipc/*.[ch]' 'include/*.[ch]' \
+	'tools/*.[ch]' 'samples/*.[ch]')
+[ ${#files[@]} -gt 0 ] || { echo "style: no files to check" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# One checkpatch process per file, two at a time; each writes its own file.
+check() {
+	local f=$1 out=$2 ign=() types
+	types=$(ignores_for "$f")
+	[ -z "$types" ] || ign=(--ignore "$types")
+	local rc=0
+	"$CHECKPATCH" --strict --no-tree --terse --show-types --color=never \
+		"${ign[@]}" -f "$f" >"$out" 2>&1 || rc=$?
+	echo $rc >"$out.rc"
+}
+i=0
+for f in "${files[@]}"; do
+	check "$f" "$tmp/$i.out" &
+	i=$((i + 1))
+	[ $((i % 2)) != 0 ] || wait
+done
+wait
+
+errors=0 warnings=0 checks=0 bad=0
+for i in "${!files[@]}"; do
+	out=$tmp/$i.out
+	rc=$(cat "$out.rc")
+	# exit 0: clean (terse mode prints nothing); 1: findings and a total
+	[ "$rc" = 0 ] && continue
+	if [ "$rc" != 1 ] || ! grep -q '^total: ' "$out"; then
+		cat "$out"
+		echo "style: checkpatch failed on ${files[$i]}"
+		bad=$((bad + 1)) errors=$((errors + 1))
+		continue
+	fi
+	grep -v '^total: ' "$out"
+	read -r e w c < <(sed -n \
+		's/^total: \([0-9]*\) errors*, \([0-9]*\) warnings*, \([0-9]*\) checks*.*/\1 \2 \3/p' \
+		"$out")
+	errors=$((errors + e)) warnings=$((warnings + w)) checks=$((checks + c))
+	[ $((e + w + c)) = 0 ] || bad=$((bad + 1))
+done
+
+for f in "${!IGNORE[@]}"; do
+	echo "style: note: $f checked with --ignore ${IGNORE[$f]}"
+done | sort
+echo "style: ${#files[@]} files, $bad with findings:" \
+	"$errors errors, $warnings warnings, $checks checks"
+[ $((errors + warnings + checks)) = 0 ]
