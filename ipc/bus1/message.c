@@ -122,6 +122,9 @@ static void bus1_message_free(struct bus1_message *m)
 	spin_lock(&peer->data_lock);
 	if (!list_empty(&m->slice.link))
 		bus1_pool_free(&peer->pool, &m->slice);
+	if (m->shared)
+		bus1_quota_unshare(&peer->quota, peer->user, m->sender,
+				   m->charge);
 	bus1_quota_discharge(&peer->quota, peer->user, m->charge);
 	spin_unlock(&peer->data_lock);
 
@@ -274,16 +277,29 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	*out = m;
 	m->dst = dst;
 	m->n_bytes = s->n_bytes;
+	m->sender = s->peer->user->uid;
+
+	/* the seed is the peer's own business: no sender share */
+	if (dst) {
+		r = bus1_quota_prepare(&peer->quota, peer->user, m->sender);
+		if (r)
+			return r;
+	}
 
 	spin_lock(&peer->data_lock);
 	m->charge[BUS1_RES_SLICES] = 1;
 	m->charge[BUS1_RES_HANDLES] = s->n_handles;
 	m->charge[BUS1_RES_BYTES] = s->slice_size;
 	m->charge[BUS1_RES_FDS] = s->n_files;
-	r = bus1_quota_charge(&peer->quota, peer->user, m->charge);
+	if (dst)
+		r = bus1_quota_charge_shared(&peer->quota, peer->user,
+					     m->sender, m->charge);
+	else
+		r = bus1_quota_charge(&peer->quota, peer->user, m->charge);
 	if (r) {
 		memset(m->charge, 0, sizeof(m->charge));
 	} else {
+		m->shared = !!dst;
 		r = bus1_pool_alloc(&peer->pool, &m->slice, s->slice_size);
 		if (r)
 			INIT_LIST_HEAD(&m->slice.link);
@@ -662,6 +678,10 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 				       m->n_handles * sizeof(*ids));
 
 	spin_lock(&peer->data_lock);
+	if (m->shared)
+		bus1_quota_unshare(&peer->quota, peer->user, m->sender,
+				   m->charge);
+	m->shared = false;
 	if (seed)
 		peer->seed = NULL;
 	else

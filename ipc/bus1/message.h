@@ -19,6 +19,8 @@ struct file;
  * @dst:	receiver's (owner) handle of the destination node, kref held;
  *		NULL for the seed
  * @charge:	resources charged to @peer for this message
+ * @sender:	user whose share the charge counts against, until received
+ * @shared:	whether @charge still counts against @sender's share
  * @strong:	whether the handle pins hold strong references (committed)
  * @n_bytes:	payload size
  * @n_handles:	number of entries in @handles
@@ -35,6 +37,8 @@ struct bus1_message {
 	struct bus1_peer *peer;
 	struct bus1_handle *dst;
 	u64 charge[BUS1_RES_N];
+	kuid_t sender;
+	bool shared;
 	bool strong;
 	size_t n_bytes;
 	size_t n_handles;

@@ -31,6 +31,7 @@ static void bus1_peer_free(struct kref *ref)
 	WARN_ON(!RB_EMPTY_ROOT(&peer->handles_by_node));
 	bus1_queue_deinit(&peer->queue);
 	bus1_pool_deinit(&peer->pool);
+	bus1_quota_deinit(&peer->quota);
 	bus1_user_unref(peer->user);
 	mutex_destroy(&peer->lock);
 	kfree(peer);
@@ -317,10 +318,7 @@ static int bus1_peer_open(struct inode *inode, struct file *file)
 	mutex_init(&peer->lock);
 	spin_lock_init(&peer->data_lock);
 	bus1_queue_init(&peer->queue);
-	peer->quota.max[BUS1_RES_SLICES] = user->quota.max[BUS1_RES_SLICES];
-	peer->quota.max[BUS1_RES_HANDLES] = user->quota.max[BUS1_RES_HANDLES];
-	peer->quota.max[BUS1_RES_BYTES] = user->quota.max[BUS1_RES_BYTES];
-	peer->quota.max[BUS1_RES_FDS] = user->quota.max[BUS1_RES_FDS];
+	bus1_quota_init(&peer->quota, user->quota.max);
 	peer->handles_by_node = RB_ROOT;
 	peer->handles_by_id = RB_ROOT;
 

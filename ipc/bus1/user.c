@@ -28,6 +28,7 @@ static void bus1_user_free(struct kref *ref)
 
 	for (i = 0; i < BUS1_RES_N; ++i)
 		WARN_ON(user->quota.used[i]);
+	bus1_quota_deinit(&user->quota);
 	kfree(user);
 }
 
@@ -41,6 +42,7 @@ struct bus1_user *bus1_user_ref_by_uid(kuid_t uid)
 {
 	unsigned long index = __kuid_val(uid);
 	struct bus1_user *user, *old;
+	u32 max[BUS1_RES_N];
 
 	xa_lock(&bus1_users);
 	user = xa_load(&bus1_users, index);
@@ -56,23 +58,24 @@ struct bus1_user *bus1_user_ref_by_uid(kuid_t uid)
 	kref_init(&user->ref);
 	user->uid = uid;
 	spin_lock_init(&user->lock);
-	user->quota.max[BUS1_RES_SLICES] = bus1_user_slices_max;
-	user->quota.max[BUS1_RES_HANDLES] = bus1_user_handles_max;
-	user->quota.max[BUS1_RES_BYTES] = bus1_user_inflight_bytes_max;
-	user->quota.max[BUS1_RES_FDS] = bus1_user_inflight_fds_max;
+	max[BUS1_RES_SLICES] = bus1_user_slices_max;
+	max[BUS1_RES_HANDLES] = bus1_user_handles_max;
+	max[BUS1_RES_BYTES] = bus1_user_inflight_bytes_max;
+	max[BUS1_RES_FDS] = bus1_user_inflight_fds_max;
+	bus1_quota_init(&user->quota, max);
 
 	xa_lock(&bus1_users);
 	old = xa_load(&bus1_users, index);
 	if (old && kref_get_unless_zero(&old->ref)) {
 		xa_unlock(&bus1_users);
-		kfree(user);
+		bus1_user_free(&user->ref);
 		return old;
 	}
 	/* a dying record may still be stored: replace it */
 	old = __xa_store(&bus1_users, index, user, GFP_ATOMIC);
 	xa_unlock(&bus1_users);
 	if (xa_is_err(old)) {
-		kfree(user);
+		bus1_user_free(&user->ref);
 		return ERR_PTR(-ENOMEM);
 	}
 	return user;
@@ -99,6 +102,64 @@ void bus1_user_unref(struct bus1_user *user)
 			      &bus1_users.xa_lock);
 }
 
+/**
+ * bus1_quota_init() - initialize an accounting object
+ * @quota:	object to initialize
+ * @max:	limit per resource
+ */
+void bus1_quota_init(struct bus1_quota *quota, const u32 *max)
+{
+	memcpy(quota->max, max, sizeof(quota->max));
+	memset(quota->used, 0, sizeof(quota->used));
+	xa_init(&quota->shares);
+}
+
+/**
+ * bus1_quota_deinit() - release the share records of an accounting object
+ * @quota:	object with nothing charged
+ */
+void bus1_quota_deinit(struct bus1_quota *quota)
+{
+	struct bus1_share *share;
+	unsigned long index;
+
+	xa_for_each(&quota->shares, index, share)
+		kfree(share);
+	xa_destroy(&quota->shares);
+}
+
+static int bus1_quota_prepare_one(struct bus1_quota *quota, kuid_t sender)
+{
+	struct bus1_share *share;
+	int r;
+
+	if (xa_load(&quota->shares, __kuid_val(sender)))
+		return 0;
+	share = kzalloc(sizeof(*share), GFP_KERNEL_ACCOUNT);
+	if (!share)
+		return -ENOMEM;
+	r = xa_insert(&quota->shares, __kuid_val(sender), share,
+		      GFP_KERNEL_ACCOUNT);
+	if (r)
+		kfree(share);
+	return r == -EBUSY ? 0 : r;
+}
+
+/**
+ * bus1_quota_prepare() - make sure a sender can be charged without memory
+ * @peer:	quota of the receiving peer
+ * @user:	user of the receiving peer
+ * @sender:	sending user
+ *
+ * Return: 0 on success, -ENOMEM on failure.
+ */
+int bus1_quota_prepare(struct bus1_quota *peer, struct bus1_user *user,
+		       kuid_t sender)
+{
+	return bus1_quota_prepare_one(&user->quota, sender) ?:
+	       bus1_quota_prepare_one(peer, sender);
+}
+
 static bool bus1_quota_fits(struct bus1_quota *quota, const u64 *charge)
 {
 	int i;
@@ -106,6 +167,40 @@ static bool bus1_quota_fits(struct bus1_quota *quota, const u64 *charge)
 	for (i = 0; i < BUS1_RES_N; ++i)
 		if (charge[i] && quota->used[i] + charge[i] > quota->max[i])
 			return false;
+	return true;
+}
+
+/*
+ * The share rule (Documentation/bus1/quota.rst): with R what the receiving
+ * user has left, S_u what the sender holds on that user and S_p what it
+ * holds on the receiving peer, a charge c is allowed iff
+ *
+ *	S_u + c <= (R + S_u) / 2		(half of what is not used by
+ *						 others, per user)
+ *	S_p + c <= (A - (S_u - S_p)) / 2	(half of what the sender may
+ *	with A = (R + S_u) / 2			 still use, per peer)
+ *
+ * computed without divisions to stay exact.
+ */
+static bool bus1_quota_share_fits(struct bus1_quota *user,
+				  struct bus1_share *su, struct bus1_share *sp,
+				  const u64 *charge)
+{
+	s64 r, c, s_u, s_p;
+	int i;
+
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		if (!charge[i])
+			continue;
+		c = charge[i];
+		r = (s64)user->max[i] - (s64)user->used[i];
+		s_u = su->used[i];
+		s_p = sp->used[i];
+		if (s_u + 2 * c > r)
+			return false;
+		if (4 * (s_p + c) > r + s_u - 2 * (s_u - s_p))
+			return false;
+	}
 	return true;
 }
 
@@ -138,7 +233,74 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
 }
 
 /**
- * bus1_quota_discharge() - return resources charged by bus1_quota_charge()
+ * bus1_quota_charge_shared() - charge a message to its receiver
+ * @peer:	quota of the receiving peer, its data lock held
+ * @user:	user of the receiving peer
+ * @sender:	sending user, prepared with bus1_quota_prepare()
+ * @charge:	amount per resource
+ *
+ * On top of the hard limits the sender's share on @user and @peer is
+ * checked and raised.
+ *
+ * Return: 0 on success, -EDQUOT if a limit or a share would be exceeded.
+ */
+int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
+			     kuid_t sender, const u64 *charge)
+{
+	struct bus1_share *su, *sp;
+	int i, r = 0;
+
+	su = xa_load(&user->quota.shares, __kuid_val(sender));
+	sp = xa_load(&peer->shares, __kuid_val(sender));
+	if (WARN_ON(!su || !sp))
+		return -EDQUOT;
+
+	spin_lock(&user->lock);
+	if (!bus1_quota_fits(&user->quota, charge) ||
+	    !bus1_quota_fits(peer, charge) ||
+	    !bus1_quota_share_fits(&user->quota, su, sp, charge)) {
+		r = -EDQUOT;
+	} else {
+		for (i = 0; i < BUS1_RES_N; ++i) {
+			user->quota.used[i] += charge[i];
+			peer->used[i] += charge[i];
+			su->used[i] += charge[i];
+			sp->used[i] += charge[i];
+		}
+	}
+	spin_unlock(&user->lock);
+	return r;
+}
+
+/**
+ * bus1_quota_unshare() - take a received message out of the sender's share
+ * @peer:	quota of the receiving peer, its data lock held
+ * @user:	user of the receiving peer
+ * @sender:	sending user
+ * @charge:	amount per resource the message was charged with
+ */
+void bus1_quota_unshare(struct bus1_quota *peer, struct bus1_user *user,
+			kuid_t sender, const u64 *charge)
+{
+	struct bus1_share *su, *sp;
+	int i;
+
+	su = xa_load(&user->quota.shares, __kuid_val(sender));
+	sp = xa_load(&peer->shares, __kuid_val(sender));
+	if (WARN_ON(!su || !sp))
+		return;
+
+	spin_lock(&user->lock);
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		WARN_ON(su->used[i] < charge[i] || sp->used[i] < charge[i]);
+		su->used[i] -= charge[i];
+		sp->used[i] -= charge[i];
+	}
+	spin_unlock(&user->lock);
+}
+
+/**
+ * bus1_quota_discharge() - return resources charged to a peer and its user
  * @peer:	quota of the peer, caller holds the peer's data lock
  * @user:	user of the peer
  * @charge:	amount per resource

@@ -6,6 +6,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/xarray.h>
 
 enum bus1_resource {
 	BUS1_RES_SLICES,
@@ -16,16 +17,28 @@ enum bus1_resource {
 };
 
 /**
+ * struct bus1_share - resources one sending user holds on a receiver
+ * @used:	amount per resource charged by messages not yet received
+ */
+struct bus1_share {
+	u64 used[BUS1_RES_N];
+};
+
+/**
  * struct bus1_quota - limits and usage of one accounting object
  * @max:	limit per resource
  * @used:	charged amount per resource
+ * @shares:	struct bus1_share per sending user, indexed by kuid; entries
+ *		are created outside of any lock by bus1_quota_prepare() and
+ *		live as long as the quota
  *
  * Embedded in a user (protected by bus1_user.lock) and in a peer (protected
- * by the peer's data lock).
+ * by the peer's data lock). See Documentation/bus1/quota.rst.
  */
 struct bus1_quota {
 	u32 max[BUS1_RES_N];
 	u64 used[BUS1_RES_N];
+	struct xarray shares;
 };
 
 /**
@@ -52,10 +65,18 @@ extern unsigned int bus1_user_inflight_fds_max;
 
 struct bus1_user *bus1_user_ref_by_uid(kuid_t uid);
 void bus1_user_unref(struct bus1_user *user);
+void bus1_quota_init(struct bus1_quota *quota, const u32 *max);
+void bus1_quota_deinit(struct bus1_quota *quota);
+int bus1_quota_prepare(struct bus1_quota *peer, struct bus1_user *user,
+		       kuid_t sender);
 int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
 		      const u64 *charge);
 void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
 			  const u64 *charge);
+int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
+			     kuid_t sender, const u64 *charge);
+void bus1_quota_unshare(struct bus1_quota *peer, struct bus1_user *user,
+			kuid_t sender, const u64 *charge);
 void bus1_users_exit(void);
 
 #endif /* __BUS1_USER_H */
