@@ -904,8 +904,25 @@ TEST_F(peers, no_node_release_for_destroyed_node)
 	expect_notify(_metadata, pa, DESTROY, N1, 0);
 	ASSERT_EQ(0, b1_release(b, R1));
 	expect_empty(_metadata, pa);
+	/* b released its handle: its NODE_DESTROY is discarded (§5.3) */
+	expect_empty(_metadata, &self->p[1]);
+}
+
+TEST_F(peers, node_destroy_delivered_while_holder_keeps_ref)
+{
+	struct b1_peer *pa = &self->p[0];
+	int a = pa->fd, b = self->p[1].fd;
+
+	ASSERT_EQ(R1, xfer(_metadata, a, N1, b));
+	ASSERT_EQ(R1, xfer(_metadata, a, N1, b));
+	ASSERT_EQ(0, b1_destroy1(a, N1));
+	/* dropping one of two refs keeps the notification */
+	ASSERT_EQ(0, b1_release(b, R1));
 	expect_notify(_metadata, &self->p[1], DESTROY, R1, 0);
 	expect_empty(_metadata, &self->p[1]);
+	ASSERT_EQ(0, b1_release(b, R1));
+	expect_notify(_metadata, pa, DESTROY, N1, 0);
+	expect_empty(_metadata, pa);
 }
 
 TEST_F(peers, destroy_withdraws_pending_node_release)
@@ -1223,6 +1240,95 @@ TEST_F_TIMEOUT(peers, concurrent_owner_transfer_holder_release, 300)
 	ASSERT_EQ(-ENXIO, b1_release(b, R1));
 	expect_notify(_metadata, pa, RELEASE, N1, 0);
 	expect_empty(_metadata, pa);
+}
+
+#define DT_NODES 1000
+
+struct destroy_racer {
+	int fd;
+	int errors;
+	int first_err;
+	pthread_barrier_t *barrier;
+};
+
+static void *destroy_racer_fn(void *arg)
+{
+	struct destroy_racer *r = arg;
+	int i, ret;
+
+	pthread_barrier_wait(r->barrier);
+	for (i = 0; i < DT_NODES; i++) {
+		ret = b1_destroy1(r->fd, (__u64)(i + 1) << 3);
+		if (ret && !r->errors++)
+			r->first_err = ret;
+	}
+	return NULL;
+}
+
+/*
+ * spec §5.1 / D7: a handle attached while its node is being destroyed is
+ * either notified or delivered as invalid, never neither. a destroys its
+ * nodes while b concurrently passes its handles to them on to c; every valid
+ * ID c got must be followed by exactly one NODE_DESTROY for it, and c must
+ * not get notifications for anything else.
+ */
+TEST_F_TIMEOUT(peers, concurrent_destroy_and_transfer_never_neither, 300)
+{
+	static __u64 got[DT_NODES];
+	static bool notified[DT_NODES];
+	int a = self->p[0].fd, b = self->p[1].fd, c = self->p[2].fd;
+	struct destroy_racer dr = { .fd = a };
+	pthread_barrier_t barrier;
+	struct bus1_cmd_recv r;
+	int i, j, ret, valid = 0, n_notes = 0, errors = 0;
+	pthread_t th;
+
+	for (i = 0; i < DT_NODES; i++)
+		ASSERT_EQ(B1_REMOTE_ID(i + 1),
+			  xfer(_metadata, a, (__u64)(i + 1) << 3, b));
+	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, 2));
+	dr.barrier = &barrier;
+	ASSERT_EQ(0, pthread_create(&th, NULL, destroy_racer_fn, &dr));
+	pthread_barrier_wait(&barrier);
+	for (i = 0; i < DT_NODES; i++) {
+		ret = b1_transfer(b, B1_REMOTE_ID(i + 1), c, &got[i]);
+		if (ret && !errors++)
+			TH_LOG("transfer %d: %d", i, ret);
+		if (!ret && got[i] != INVALID)
+			valid++;
+	}
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	pthread_barrier_destroy(&barrier);
+	ASSERT_EQ(0, errors);
+	ASSERT_EQ(0, dr.errors) {
+		TH_LOG("destroy: first error %d", dr.first_err);
+	}
+	TH_LOG("%d of %d transfers raced ahead of the destruction", valid,
+	       DT_NODES);
+	ASSERT_EQ(valid, info(c, "handles"));
+
+	while (b1_peer_recv(&self->p[2], 0, &r) == 0) {
+		ASSERT_EQ(DESTROY, r.msg.type);
+		for (j = 0; j < DT_NODES; j++)
+			if (got[j] != INVALID && got[j] == r.msg.destination)
+				break;
+		ASSERT_GT(DT_NODES, j) {
+			TH_LOG("NODE_DESTROY for unknown ID 0x%llx",
+			       r.msg.destination);
+		}
+		ASSERT_FALSE(notified[j]);
+		notified[j] = true;
+		n_notes++;
+	}
+	for (j = 0, errors = 0; j < DT_NODES; j++) {
+		if (got[j] == INVALID || notified[j])
+			continue;
+		if (!errors++)
+			TH_LOG("c holds 0x%llx (node %d) but got no NODE_DESTROY",
+			       got[j], j);
+	}
+	ASSERT_EQ(0, errors);
+	ASSERT_EQ(valid, n_notes);
 }
 
 /* ---- scale -------------------------------------------------------------- */

@@ -374,8 +374,7 @@ TEST(disconnect_twice_eshutdown)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, b1_disconnect(fd));
 	ASSERT_EQ(-ESHUTDOWN, b1_disconnect(fd));
-	/* the argument is not even looked at any more */
-	ASSERT_EQ(-ESHUTDOWN, b1_ioctl(fd, BUS1_CMD_PEER_DISCONNECT, 1));
+	ASSERT_EQ(-ESHUTDOWN, b1_disconnect(fd));
 	close(fd);
 }
 
