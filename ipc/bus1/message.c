@@ -782,64 +782,100 @@ static bool bus1_recv_data_is_stale(struct bus1_peer *peer,
 	return !live;
 }
 
+/**
+ * bus1_message_peek_live() - discard stale heads and return the next entry
+ * @peer:	receiving peer, active reference and local lock held
+ * @continues:	set to whether the next entry belongs to the same transaction
+ *
+ * Data messages and NODE_DESTROY are removed only by the holder under its
+ * local lock, which we hold, and nothing can be ordered in front of a ready
+ * head. So the returned head stays put while the caller looks at it
+ * unlocked; only a NODE_RELEASE can still be withdrawn.
+ *
+ * Return: the ready head, or NULL if nothing is ready.
+ */
+struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
+					       bool *continues)
+{
+	struct bus1_queue_node *qnode;
+	struct bus1_message *m = NULL;
+	struct bus1_handle *h = NULL;
+	bool stale;
+
+	for (;;) {
+		spin_lock(&peer->data_lock);
+		qnode = bus1_queue_peek(&peer->queue, continues);
+		spin_unlock(&peer->data_lock);
+		if (!qnode)
+			return NULL;
+
+		switch (qnode->type) {
+		case BUS1_MSG_NODE_DESTROY:
+			h = container_of(qnode, struct bus1_handle, qdestroy);
+			stale = !h->n_user;
+			break;
+		case BUS1_MSG_DATA:
+			m = container_of(qnode, struct bus1_message, qnode);
+			stale = bus1_recv_data_is_stale(peer, m);
+			break;
+		default:
+			stale = false;
+			break;
+		}
+
+		spin_lock(&peer->data_lock);
+		stale |= bus1_queue_node_is_stale(&peer->queue, qnode);
+		if (stale && qnode->type != BUS1_MSG_NODE_RELEASE)
+			bus1_queue_remove(&peer->queue, qnode);
+		else
+			stale = false;
+		spin_unlock(&peer->data_lock);
+		if (!stale)
+			return qnode;
+
+		if (qnode->type == BUS1_MSG_DATA)
+			bus1_message_discard(m);
+		else
+			bus1_handle_unref(h);
+	}
+}
+
 static int bus1_recv_queue(struct bus1_peer *peer,
 			   struct bus1_cmd_recv *param,
 			   struct bus1_cmd_recv __user *uparam)
 {
 	struct bus1_queue_node *qnode;
-	struct bus1_message *m;
 	struct bus1_handle *h;
 	bool continues;
 	int r;
 
 	for (;;) {
-		spin_lock(&peer->data_lock);
-		qnode = bus1_queue_peek(&peer->queue, &continues);
-		spin_unlock(&peer->data_lock);
+		qnode = bus1_message_peek_live(peer, &continues);
 		if (!qnode)
 			return -EAGAIN;
 
-		/*
-		 * Data messages and NODE_DESTROY are removed only by the
-		 * holder under its local lock, which we hold; and nothing
-		 * can be ordered in front of a ready head. So the head stays
-		 * put while we look at it unlocked.
-		 */
 		switch (qnode->type) {
 		case BUS1_MSG_NODE_RELEASE:
 			r = bus1_recv_release(peer, qnode, param, uparam);
 			if (r != -EAGAIN)
 				return r;
-			continue;
-
+			break;
 		case BUS1_MSG_NODE_DESTROY:
 			h = container_of(qnode, struct bus1_handle, qdestroy);
-			r = -EAGAIN;
 			spin_lock(&peer->data_lock);
-			if (!bus1_queue_node_is_stale(&peer->queue, qnode) &&
-			    h->n_user)
-				r = 0;
 			bus1_queue_remove(&peer->queue, qnode);
 			spin_unlock(&peer->data_lock);
-			if (!r)
-				r = bus1_recv_notification(param, uparam,
-							   BUS1_MSG_NODE_DESTROY,
-							   h->id, continues);
+			r = bus1_recv_notification(param, uparam,
+						   BUS1_MSG_NODE_DESTROY,
+						   h->id, continues);
 			bus1_handle_unref(h);
-			if (r != -EAGAIN)
-				return r;
-			continue;
-
+			return r;
 		default:
-			m = container_of(qnode, struct bus1_message, qnode);
-			if (!bus1_recv_data_is_stale(peer, m))
-				return bus1_recv_data(peer, m, param, uparam,
-						      false, continues);
-			spin_lock(&peer->data_lock);
-			bus1_queue_remove(&peer->queue, qnode);
-			spin_unlock(&peer->data_lock);
-			bus1_message_discard(m);
-			continue;
+			return bus1_recv_data(peer,
+					      container_of(qnode,
+							   struct bus1_message,
+							   qnode),
+					      param, uparam, false, continues);
 		}
 	}
 }

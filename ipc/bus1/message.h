@@ -52,6 +52,9 @@ void bus1_message_free_published(struct bus1_message *message);
 bool bus1_message_pins_node(struct bus1_message *message,
 			    struct bus1_handle *handle);
 
+struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
+					       bool *continues);
+
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg);
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg);
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg);

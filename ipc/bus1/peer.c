@@ -345,15 +345,23 @@ static __poll_t bus1_peer_poll(struct file *file, poll_table *wait)
 {
 	struct bus1_peer *peer = file->private_data;
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
+	bool readable, continues;
 
 	poll_wait(file, &peer->waitq, wait);
 	if (!bus1_peer_acquire(peer))
 		return EPOLLHUP;
 
 	spin_lock(&peer->data_lock);
-	if (bus1_queue_peek(&peer->queue, NULL))
-		mask |= EPOLLIN | EPOLLRDNORM;
+	readable = bus1_queue_peek(&peer->queue, NULL);
 	spin_unlock(&peer->data_lock);
+	/* purge stale heads, so POLLIN means RECV has something */
+	if (readable) {
+		mutex_lock(&peer->lock);
+		readable = bus1_message_peek_live(peer, &continues);
+		mutex_unlock(&peer->lock);
+	}
+	if (readable)
+		mask |= EPOLLIN | EPOLLRDNORM;
 
 	bus1_peer_release(peer);
 	return mask;

@@ -93,10 +93,12 @@ static void bus1_queue_unlink(struct bus1_queue *queue,
 	--queue->n_entries;
 }
 
-static bool bus1_queue_is_head(struct bus1_queue *queue,
-			       struct bus1_queue_node *node)
+static bool bus1_queue_is_readable(struct bus1_queue *queue)
 {
-	return rb_first_cached(&queue->entries) == &node->rb;
+	struct rb_node *rb = rb_first_cached(&queue->entries);
+
+	return rb && bus1_queue_node_is_committed(rb_entry(rb,
+						struct bus1_queue_node, rb));
 }
 
 /**
@@ -125,16 +127,18 @@ u64 bus1_queue_stage(struct bus1_queue *queue, struct bus1_queue_node *node,
  * @node:	staging entry of @queue
  * @ts:		even commit timestamp, above the staging timestamp
  *
- * Return: true if the entry is now the ready head (readers must be woken).
+ * Return: true if the queue turned readable (readers must be woken).
  */
 bool bus1_queue_commit_staged(struct bus1_queue *queue,
 			      struct bus1_queue_node *node, u64 ts)
 {
+	bool readable = bus1_queue_is_readable(queue);
+
 	WARN_ON(!(node->ts & 1) || ts <= node->ts || (ts & 1));
 	bus1_queue_unlink(queue, node);
 	node->ts = ts;
 	bus1_queue_link(queue, node);
-	return bus1_queue_is_head(queue, node);
+	return !readable && bus1_queue_is_readable(queue);
 }
 
 /**
@@ -146,15 +150,17 @@ bool bus1_queue_commit_staged(struct bus1_queue *queue,
  * Used for single-destination notifications; a fresh tick orders the entry
  * after everything the queue has seen.
  *
- * Return: true if the entry is now the ready head.
+ * Return: true if the queue turned readable (readers must be woken).
  */
 bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
 				struct bus1_queue_node *node, u64 tag)
 {
+	bool readable = bus1_queue_is_readable(queue);
+
 	node->ts = bus1_queue_tick(queue);
 	node->tag = tag;
 	bus1_queue_link(queue, node);
-	return bus1_queue_is_head(queue, node);
+	return !readable && bus1_queue_is_readable(queue);
 }
 
 /**
@@ -162,24 +168,17 @@ bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
  * @queue:	queue to operate on
  * @node:	entry to unlink, may be unlinked already
  *
- * Return: true if the removal exposed a ready head (readers must be woken).
+ * Return: true if the queue turned readable (readers must be woken).
  */
 bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node)
 {
-	bool was_head;
-	struct rb_node *first;
+	bool readable;
 
 	if (!bus1_queue_node_is_queued(node))
 		return false;
-
-	was_head = bus1_queue_is_head(queue, node);
+	readable = bus1_queue_is_readable(queue);
 	bus1_queue_unlink(queue, node);
-	if (!was_head)
-		return false;
-
-	first = rb_first_cached(&queue->entries);
-	return first && bus1_queue_node_is_committed(rb_entry(first,
-						struct bus1_queue_node, rb));
+	return !readable && bus1_queue_is_readable(queue);
 }
 
 /**
