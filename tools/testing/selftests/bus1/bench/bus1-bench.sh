@@ -1,0 +1,154 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# bus1-bench - benchmark driver, run inside the bench VM as /usr/bin/bus1-bench
+# (busybox sh: this is POSIX sh on purpose, the guest has no bash).
+#
+#   bus1-bench              tables 1, 2, 3, 5 (icount VM, -smp 1), then the
+#                           function_graph profiles of 0 B / 1 KiB unicast
+#                           and of the multicast per-destination cost
+#   bus1-bench --scaling    table 4 (plain TCG VM with -smp 2)
+#   bus1-bench --no-profile tables only
+#
+# Exit status: 0 if every measurement ran (a MISS is a result, not an error).
+set -eu
+
+RUN=${BUS1_BENCH_RUN:-bus1-bench-run}
+T=/sys/kernel/tracing
+KO=/lib/bus1/bus1.ko
+PROFILE=1
+
+case ${1:-} in
+--scaling) exec "$RUN" --scaling "${2:-2}" ;;
+--no-profile) PROFILE=0 ;;
+"") ;;
+*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile]" >&2; exit 2 ;;
+esac
+
+# Binder: the Debian module is not in the guest's /lib/modules; the bench
+# build ships it as /usr/bin/binder_linux.ko.
+if [ ! -e /dev/binder ]; then
+	for m in /usr/bin/binder_linux.ko /lib/bus1/binder_linux.ko; do
+		[ -e "$m" ] || continue
+		insmod "$m" devices=binder 2>&1 | sed 's/^/# /' || true
+		break
+	done
+	[ -e /dev/binder ] || echo "# /dev/binder missing: Binder figures are n/a"
+fi
+
+echo "# bus1-bench: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(s)"
+echo "# figures are CLOCK_MONOTONIC ns; under qemu -icount shift=0 that is guest instructions"
+echo "# (user + kernel); medians of 7 repetitions after a warm-up"
+"$RUN"
+
+[ "$PROFILE" = 1 ] || exit 0
+if [ ! -w $T/set_ftrace_filter ] || ! grep -q function_graph $T/available_tracers; then
+	echo "# profile: no function_graph tracer, skipped"
+	exit 0
+fi
+
+# --- profiles ------------------------------------------------------------------
+# function_graph on all bus1 functions plus every kernel function bus1.ko
+# imports (its __versions table) plus a few callees of interest. Each traced
+# call costs a fixed tracer overhead o; o is estimated from the untraced vs
+# traced time of the same loop and subtracted: self = measured self - o *
+# (direct traced children), incl = measured incl - o * (traced descendants).
+EXTRA="__x64_sys_ioctl do_vfs_ioctl security_file_ioctl __fdget fput
+kmalloc_trace __kmalloc __kmem_cache_alloc_node kmem_cache_alloc
+kmem_cache_alloc_lru kfree kmem_cache_free __kmem_cache_free obj_cgroup_charge
+obj_cgroup_uncharge refill_obj_stock shmem_read_mapping_page_gfp
+shmem_get_folio_gfp shmem_get_folio __filemap_get_folio filemap_get_entry
+folio_mark_accessed mark_page_accessed folio_mark_dirty set_page_dirty
+copy_page_from_iter copy_page_to_iter _copy_from_user _copy_to_user
+__check_object_size import_iovec __import_iovec iovec_from_user __wake_up
+__wake_up_common __wake_up_common_lock try_to_wake_up mutex_lock
+mutex_lock_interruptible mutex_unlock rb_insert_color rb_erase rb_next
+rb_first"
+
+echo 0 >$T/tracing_on
+echo nop >$T/current_tracer
+echo 16384 >$T/buffer_size_kb
+echo function_graph >$T/current_tracer
+for o in nofuncgraph-irqs nofuncgraph-cpu nofuncgraph-overhead \
+	nofuncgraph-proc funcgraph-duration nofuncgraph-abstime; do
+	echo $o >$T/trace_options 2>/dev/null || true
+done
+echo nop >$T/current_tracer
+echo '*:mod:bus1' >$T/set_ftrace_filter
+imports=
+[ -r $KO ] && imports=$("$RUN" --imports $KO)
+for f in $imports $EXTRA; do
+	echo "$f" >>$T/set_ftrace_filter 2>/dev/null || true
+done
+echo "# profile: function_graph on $(wc -l <$T/set_ftrace_filter) functions"
+
+# awk: aggregate a function_graph trace; prints the header and rows
+# "selfper name calls/iter self/call incl/iter" (sorted by the caller)
+# shellcheck disable=SC2016
+AGG='
+BEGIN { sp = 0; n = 0; top = 0; lost = 0 }
+/^#/ { next }
+/LOST/ { lost = 1 }
+{
+	i = index($0, "|")
+	if (!i) next
+	left = substr($0, 1, i - 1); s = substr($0, i + 1)
+	dur = -1
+	if (match(left, /[0-9]+\.[0-9]+ us/))
+		dur = substr(left, RSTART, RLENGTH - 3) * 1000
+	sub(/^ +/, "", s)
+	if (s ~ /\{ *$/) {
+		name = s; sub(/\(\).*$/, "", name); sub(/ \[.*\]$/, "", name)
+		sp++; st[sp] = name; k[sp] = 0; dn[sp] = 0; an[sp] = 0
+		next
+	}
+	if (s ~ /^\}/) {
+		if (sp < 1 || dur < 0) next
+		name = st[sp]; sumk = k[sp]; nd = dn[sp]; na = an[sp]; sp--
+	} else if (s ~ /;/ && dur >= 0) {
+		name = s; sub(/\(\).*$/, "", name); sub(/ \[.*\]$/, "", name)
+		sumk = 0; nd = 0; na = 0
+	} else next
+	n++
+	rec[n] = name; rinc[n] = dur; rk[n] = sumk; rnd[n] = nd; rna[n] = na
+	rtop[n] = (sp == 0)
+	if (sp > 0) { k[sp] += dur; dn[sp]++; an[sp] += 1 + na }
+}
+END {
+	o = n ? (traced - base) * iters / n : 0
+	if (o < 0) o = 0
+	for (j = 1; j <= n; j++) {
+		name = rec[j]; calls[name]++
+		incl[name] += rinc[j] - rna[j] * o
+		selfs[name] += rinc[j] - rk[j] - rnd[j] * o
+		if (rtop[j]) top += rinc[j] - rna[j] * o
+	}
+	printf "#   untraced %.0f instr/iter; %.1f traced calls/iter; tracer overhead %.0f per call (subtracted)\n", base, n / iters, o
+	printf "#   traced top-level calls %.0f/iter; rest (syscall entry/exit, user space, untraced callers) %.0f/iter%s\n", top / iters, base - top / iters, lost ? "; EVENTS LOST" : ""
+	for (name in calls)
+		printf "%.0f %s %.2f %.0f %.0f\n", selfs[name] / iters, name, calls[name] / iters, selfs[name] / calls[name], incl[name] / iters
+}'
+
+prof() {	# prof TITLE CASE ARG ITERS
+	title=$1
+	shift
+	echo >$T/trace
+	hdr=$("$RUN" --profile "$@") || { echo "# profile $title failed"; return 0; }
+	# shellcheck disable=SC2086
+	set -- $hdr "$@"
+	echo
+	echo "## profile: $title (instructions per iteration, tracer overhead removed)"
+	awk -v base="$2" -v traced="$4" -v iters="$6" "$AGG" $T/trace >/tmp/prof.out
+	grep '^#' /tmp/prof.out
+	printf '%-8s %-40s %8s %9s %9s\n' self/it function calls/it self/call incl/it
+	grep -v '^#' /tmp/prof.out | sort -rn | head -n "${TOP:-22}" |
+		awk '{ printf "%-8s %-40s %8s %9s %9s\n", $1, $2, $3, $4, $5 }'
+	echo nop >$T/current_tracer
+	echo >$T/trace
+}
+
+prof "unicast 0 B, SEND+RECV+SLICE_RELEASE" unicast 0 200
+prof "unicast 1 KiB, SEND+RECV+SLICE_RELEASE" unicast 1024 200
+prof "multicast 64 B to 64 destinations incl. drain (divide calls/it by 64 for per-destination)" mcast 64 10
+echo '*' >$T/set_ftrace_filter 2>/dev/null || true
+echo >$T/set_ftrace_filter
