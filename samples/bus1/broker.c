@@ -46,6 +46,8 @@ struct client {
 	unsigned int n_watches;
 	char *watches[MAX_WATCHES_PER_CLIENT];
 	unsigned int n_names;
+	long long window;	/* start of the current rate window (ms) */
+	unsigned int n_window;	/* requests in it */
 };
 
 struct lookup {
@@ -796,6 +798,26 @@ static void handle_destroy(struct broker *b, __u64 h)
 	}
 }
 
+/*
+ * The kernel's sender quotas bound how much of the broker's queue one user
+ * can fill; this bounds how long one client may keep it busy: a client
+ * exceeding max_rate requests within one second loses its connection node
+ * (its further sends fail, queued ones are discarded cheaply).
+ */
+static bool over_rate(struct broker *b, struct client *c)
+{
+	long long now;
+
+	if (!b->cfg->max_rate)
+		return false;
+	now = now_ms();
+	if (now - c->window >= 1000) {
+		c->window = now;
+		c->n_window = 0;
+	}
+	return ++c->n_window > b->cfg->max_rate;
+}
+
 static void process_bus1(struct broker *b)
 {
 	struct bus1_message m;
@@ -815,6 +837,11 @@ static void process_bus1(struct broker *b)
 		switch (m.type) {
 		case BUS1_MSG_DATA:
 			c = client_by_node(b, m.destination);
+			if (c && over_rate(b, c)) {
+				b->n_rejected++;
+				client_gone(b, c, "flooding, cut off");
+				c = NULL;
+			}
 			if (c) {
 				handle_request(b, c, &m);
 			} else {
@@ -1044,6 +1071,16 @@ int broker_run(const struct broker_config *cfg)
 			BUS1_DEVICE_PATH, bus1_strerror(r));
 		goto out;
 	}
+	if (cfg->max_queue) {
+		/* optionally bound the broker's queue (-q) */
+		struct bus1_limits lim = { cfg->max_queue, BUS1_LIMIT_KEEP,
+					   BUS1_LIMIT_KEEP, BUS1_LIMIT_KEEP };
+
+		r = bus1_peer_reset(b->peer, 0, &lim);
+		if (r < 0)
+			logm(b, 0, "cannot limit the queue: %s",
+			     bus1_strerror(r));
+	}
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		goto out;
 	sigaction(SIGCHLD, &sa, NULL);
@@ -1128,8 +1165,11 @@ static void usage(FILE *f)
 		"  -p POLICY  policy file (default: anyone may own any name)\n"
 		"  -t MS      activation timeout (default 5000)\n"
 		"  -r FD      write \"ready\" to FD once listening\n"
+		"  -q SLICES  slice limit of the broker's peer (default: kernel's)\n"
+		"  -R RATE    cut off clients sending more requests per second\n"
+		"             (default %d, 0: never)\n"
 		"  -v         log connections and name changes (twice: more)\n",
-		B1B_SOCKET_DEFAULT);
+		B1B_SOCKET_DEFAULT, BROKER_MAX_RATE);
 }
 
 int broker_main(int argc, char **argv)
@@ -1138,10 +1178,11 @@ int broker_main(int argc, char **argv)
 		.socket_path = B1B_SOCKET_DEFAULT,
 		.activation_timeout_ms = 5000,
 		.ready_fd = -1,
+		.max_rate = BROKER_MAX_RATE,
 	};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:p:t:r:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:t:r:q:R:vh")) != -1) {
 		switch (opt) {
 		case 's':
 			cfg.socket_path = optarg;
@@ -1154,6 +1195,12 @@ int broker_main(int argc, char **argv)
 			break;
 		case 'r':
 			cfg.ready_fd = atoi(optarg);
+			break;
+		case 'q':
+			cfg.max_queue = atoi(optarg);
+			break;
+		case 'R':
+			cfg.max_rate = atoi(optarg);
 			break;
 		case 'v':
 			cfg.verbose++;

@@ -3,9 +3,11 @@
  * Flooding: two clients of another user hammer the broker for a few
  * seconds (one with PINGs while never reading its replies, with a small
  * per-peer slice limit; one with garbage) while a well-behaved client keeps
- * doing PING round trips. The good client must be served throughout with
- * bounded latency, the broker must drop (not queue or block on) replies
- * the flooder cannot take, and it must stay alive.
+ * doing PING round trips. The kernel's sender quotas bound how much of the
+ * broker's queue the flooding user can fill (their sends see EDQUOT); the
+ * broker cuts off clients above its request rate (their sends then fail).
+ * The good client must be served throughout with bounded latency, and the
+ * broker must stay alive and never block on the flooders.
  */
 #include "broker-test.h"
 
@@ -52,7 +54,8 @@ static int flooder(int fd, bool garbage)
 			rep.edquot++;
 			usleep(500);
 		} else {
-			rep.other++;
+			rep.other++;	/* cut off by the broker */
+			usleep(1000);
 		}
 	}
 	if (write(fd, &rep, sizeof(rep)) != sizeof(rep))
@@ -69,7 +72,9 @@ static __u64 get_dropped(struct b1c *c)
 	__u64 v = 0;
 	int i;
 
-	if (b1c_request(c, B1B_OP_GET_STATS, NULL, NULL, 0, 5000, &m) == 0) {
+	i = b1c_request(c, B1B_OP_GET_STATS, NULL, NULL, 0, 5000, &m);
+	CHECK_R(i, 0, "GET_STATS");
+	if (i == 0) {
 		b1b_parse_hdr(m->data, m->n_bytes, &h, &body);
 		for (i = 0; i < 5; i++)
 			v = b1b_get_u64(&body);
@@ -136,10 +141,11 @@ int main(void)
 	      "the good client was served throughout (%lu round trips)",
 	      pings);
 	CHECK(max_lat < 2000, "worst round trip %lld ms (< 2000)", max_lat);
+	CHECK(rep[0].other && rep[1].other,
+	      "the broker cut both flooders off (%lu, %lu sends refused)",
+	      rep[0].other, rep[1].other);
 	dropped = get_dropped(g);
-	CHECK(dropped + F1_SLICES >= rep[0].sent,
-	      "replies the flooder cannot take are dropped (%llu dropped, "
-	      "its quota holds %d)", (unsigned long long)dropped, F1_SLICES);
+	printf("# broker dropped %llu replies\n", (unsigned long long)dropped);
 	t = test_now_ms();
 	r = b1c_connect(NULL, &late);
 	if (!r)

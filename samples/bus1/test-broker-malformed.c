@@ -374,6 +374,11 @@ int main(void)
 	CHECK_R(bus1_node_new(c->peer, &own), 0, "node");
 	CHECK_R(bus1_node_new(c->peer, &dead), 0, "node to destroy");
 	CHECK_R(bus1_node_destroy(c->peer, &dead, 1, 0), 0, "destroy it");
+	r = b1c_recv(c, 2000, &m);
+	CHECK(!r && m->type == BUS1_MSG_NODE_DESTROY && m->destination == dead,
+	      "its NODE_DESTROY arrives");
+	if (!r)
+		b1c_msg_free(m);
 	CHECK_R(get_rejected(c, &rej0), 0, "GET_STATS");
 
 	for (i = 0; ; i++) {
@@ -398,7 +403,10 @@ int main(void)
 			      bus1_strerror(r));
 			continue;
 		}
-		r = b1c_recv(c, 5000, &m);
+		/* skip NODE_RELEASE of our node (the broker drops handles) */
+		while ((r = b1c_recv(c, 5000, &m)) == 0 &&
+		       m->type != BUS1_MSG_DATA)
+			b1c_msg_free(m);
 		if (r < 0) {
 			CHECK(0, "%s: no reply (%s)", bad.what,
 			      bus1_strerror(r));

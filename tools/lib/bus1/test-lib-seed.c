@@ -31,6 +31,11 @@ int main(void)
 	      "seed carries the second payload and node 2");
 	CHECK_R(bus1_message_release(&m), 0, "release the seed slice");
 	CHECK_R(bus1_seed_get(a, 0, &m), -EAGAIN, "seed is read only once");
+	/* the replaced seed's in-flight reference to node 1 was dropped */
+	r = bus1_recv(a, 0, &m);
+	CHECK(!r && m.type == BUS1_MSG_NODE_RELEASE && m.destination == n1,
+	      "replacing the seed released node 1 (NODE_RELEASE)");
+	bus1_message_release(&m);
 	CHECK_R(bus1_recv(a, 0, &m), -EAGAIN, "the seed never hits the queue");
 	bus1_peer_free(a);
 	return tap_end();
