@@ -9,6 +9,7 @@
 #include <linux/module.h>
 #include "handle.h"
 #include "peer.h"
+#include "queue.h"
 #include "user.h"
 
 module_param_named(user_slices_max, bus1_user_slices_max, uint, 0644);
@@ -34,6 +35,9 @@ static struct miscdevice bus1_misc = {
 static int __init bus1_modinit(void)
 {
 	int r;
+
+	if (!bus1_queue_run_selftests())
+		return -ENOTRECOVERABLE;
 
 	r = bus1_handle_init_caches();
 	if (r)

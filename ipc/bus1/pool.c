@@ -14,9 +14,11 @@
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/rbtree.h>
+#include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
 #include <linux/uio.h>
 #include "compat.h"
@@ -40,6 +42,22 @@ static void bus1_pool_set_gap(struct bus1_pool *pool,
 	slice->gap = gap;
 	if (gap)
 		rb_add(&slice->rb_gap, &pool->gaps, bus1_pool_gap_less);
+}
+
+/*
+ * Pool pages are charged to the receiving peer's memory cgroup, not to the
+ * sender that happens to write them: shmem charges a page without an mm to
+ * the active memcg.
+ */
+static struct page *bus1_pool_page(struct bus1_pool *pool, pgoff_t index)
+{
+	struct mem_cgroup *old;
+	struct page *page;
+
+	old = set_active_memcg(pool->memcg);
+	page = shmem_read_mapping_page(pool->f->f_mapping, index);
+	set_active_memcg(old);
+	return page;
 }
 
 static void bus1_pool_slice_init(struct bus1_pool_slice *slice)
@@ -69,15 +87,20 @@ int bus1_pool_init(struct bus1_pool *pool, const char *name)
 	if (IS_ERR(f))
 		return PTR_ERR(f);
 
+	pool->f = f;
+	pool->memcg = get_mem_cgroup_from_mm(current->mm);
+
 	/* the first message of a fresh peer lands here: fault it in now */
-	page = shmem_read_mapping_page(f->f_mapping, 0);
+	page = bus1_pool_page(pool, 0);
 	if (IS_ERR(page)) {
+		mem_cgroup_put(pool->memcg);
+		pool->memcg = NULL;
+		pool->f = NULL;
 		fput(f);
 		return PTR_ERR(page);
 	}
 	put_page(page);
 
-	pool->f = f;
 	bus1_pool_slice_init(&pool->head);
 	INIT_LIST_HEAD(&pool->slices);
 	pool->gaps = RB_ROOT;
@@ -100,6 +123,8 @@ void bus1_pool_deinit(struct bus1_pool *pool)
 	if (!pool->f)
 		return;
 	WARN_ON(pool->n_slices || !list_is_singular(&pool->slices));
+	mem_cgroup_put(pool->memcg);
+	pool->memcg = NULL;
 	fput(pool->f);
 	pool->f = NULL;
 }
@@ -247,7 +272,6 @@ struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool)
 int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 			 size_t offset, struct iov_iter *iter, size_t len)
 {
-	struct address_space *mapping = pool->f->f_mapping;
 	loff_t pos = (loff_t)slice->offset + offset;
 	size_t n, copied, in_page;
 	struct page *page;
@@ -258,7 +282,7 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 	while (len) {
 		in_page = offset_in_page(pos);
 		n = min_t(size_t, len, PAGE_SIZE - in_page);
-		page = shmem_read_mapping_page(mapping, pos >> PAGE_SHIFT);
+		page = bus1_pool_page(pool, pos >> PAGE_SHIFT);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 		copied = copy_page_from_iter(page, in_page, n, iter);
@@ -284,8 +308,7 @@ static int bus1_pool_zero(struct bus1_pool *pool,
 	while (len) {
 		in_page = offset_in_page(pos);
 		n = min_t(size_t, len, PAGE_SIZE - in_page);
-		page = shmem_read_mapping_page(pool->f->f_mapping,
-					       pos >> PAGE_SHIFT);
+		page = bus1_pool_page(pool, pos >> PAGE_SHIFT);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 		memzero_page(page, in_page, n);

@@ -7,6 +7,7 @@
 #include <linux/types.h>
 
 struct file;
+struct mem_cgroup;
 struct iov_iter;
 struct vm_area_struct;
 
@@ -34,6 +35,8 @@ struct bus1_pool_slice {
 /**
  * struct bus1_pool - per-peer shmem-backed buffer of received messages
  * @f:		shmem file of 2^32 bytes, pages allocated on first write
+ * @memcg:	memory cgroup of the opener; pool pages are charged to it,
+ *		whoever writes them
  * @head:	zero-sized slice at offset 0 that owns the first gap
  * @slices:	all slices by offset, starting with @head
  * @gaps:	slices with a free gap behind them, by gap size
@@ -47,6 +50,7 @@ struct bus1_pool_slice {
  */
 struct bus1_pool {
 	struct file *f;
+	struct mem_cgroup *memcg;
 	struct bus1_pool_slice head;
 	struct list_head slices;
 	struct rb_root gaps;

@@ -275,3 +275,20 @@ bool bus1_queue_node_is_stale(struct bus1_queue *queue,
 {
 	return node->ts <= queue->flush;
 }
+
+#ifdef BUS1_SELFTEST
+#include "selftest/queue.c"
+
+/**
+ * bus1_queue_run_selftests() - check the queue logic at module load
+ *
+ * Return: true if every self-test passed.
+ */
+bool bus1_queue_run_selftests(void)
+{
+	if (!bus1_queue_selftest())
+		return false;
+	pr_info("bus1: queue self-tests: pass\n");
+	return true;
+}
+#endif

@@ -96,4 +96,13 @@ static inline bool bus1_key_before(u64 ts_a, u64 tag_a, u64 ts_b, u64 tag_b)
 	return ts_a < ts_b || (ts_a == ts_b && tag_a < tag_b);
 }
 
+#ifdef BUS1_SELFTEST
+bool bus1_queue_run_selftests(void);
+#else
+static inline bool bus1_queue_run_selftests(void)
+{
+	return true;
+}
+#endif
+
 #endif /* __BUS1_QUEUE_H */
