@@ -9,6 +9,7 @@
 #                           and of the multicast per-destination cost
 #   bus1-bench --scaling    table 4 (plain TCG VM with -smp 2)
 #   bus1-bench --no-profile tables only
+#   bus1-bench --profile    profiles only
 #
 # Exit status: 0 if every measurement ran (a MISS is a result, not an error).
 set -eu
@@ -17,12 +18,15 @@ RUN=${BUS1_BENCH_RUN:-bus1-bench-run}
 T=/sys/kernel/tracing
 KO=/lib/bus1/bus1.ko
 PROFILE=1
+TABLES=1
 
 case ${1:-} in
 --scaling) exec "$RUN" --scaling "${2:-2}" ;;
 --no-profile) PROFILE=0 ;;
+--profile) TABLES=0 ;;
 "") ;;
-*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile]" >&2; exit 2 ;;
+*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile]" >&2
+	exit 2 ;;
 esac
 
 # Binder: the Debian module is not in the guest's /lib/modules; the bench
@@ -39,7 +43,7 @@ fi
 echo "# bus1-bench: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(s)"
 echo "# figures are CLOCK_MONOTONIC ns; under qemu -icount shift=0 that is guest instructions"
 echo "# (user + kernel); medians of 7 repetitions after a warm-up"
-"$RUN"
+[ "$TABLES" = 0 ] || "$RUN"
 
 [ "$PROFILE" = 1 ] || exit 0
 if [ ! -w $T/set_ftrace_filter ] || ! grep -q function_graph $T/available_tracers; then
