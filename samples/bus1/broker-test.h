@@ -31,7 +31,7 @@ static inline int test_broker_start(const char *policy, int timeout_ms)
 {
 	struct broker_config cfg = {
 		.activation_timeout_ms = timeout_ms,
-		.max_rate = BROKER_MAX_RATE,
+		.max_burst = BROKER_MAX_BURST,
 		.verbose = getenv("BROKER_VERBOSE") ? 2 : 0,
 	};
 	char buf[8];

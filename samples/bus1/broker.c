@@ -46,8 +46,7 @@ struct client {
 	unsigned int n_watches;
 	char *watches[MAX_WATCHES_PER_CLIENT];
 	unsigned int n_names;
-	long long window;	/* start of the current rate window (ms) */
-	unsigned int n_window;	/* requests in it */
+	unsigned int n_batch;	/* requests in the current batch */
 };
 
 struct lookup {
@@ -800,22 +799,15 @@ static void handle_destroy(struct broker *b, __u64 h)
 
 /*
  * The kernel's sender quotas bound how much of the broker's queue one user
- * can fill; this bounds how long one client may keep it busy: a client
- * exceeding max_rate requests within one second loses its connection node
- * (its further sends fail, queued ones are discarded cheaply).
+ * can fill; this bounds how long one client can keep the broker busy. The
+ * broker drains its queue in batches of BATCH messages; a client with more
+ * than max_burst requests in one batch had that many queued at once, which
+ * a client waiting for its replies never has: it is cut off (its node is
+ * destroyed, so its further sends fail and queued ones are dropped cheaply).
  */
-static bool over_rate(struct broker *b, struct client *c)
+static bool over_burst(struct broker *b, struct client *c)
 {
-	long long now;
-
-	if (!b->cfg->max_rate)
-		return false;
-	now = now_ms();
-	if (now - c->window >= 1000) {
-		c->window = now;
-		c->n_window = 0;
-	}
-	return ++c->n_window > b->cfg->max_rate;
+	return b->cfg->max_burst && ++c->n_batch > b->cfg->max_burst;
 }
 
 static void process_bus1(struct broker *b)
@@ -826,6 +818,8 @@ static void process_bus1(struct broker *b)
 	size_t i;
 	int r;
 
+	for (k = 0; k < b->n_clients; k++)
+		b->clients[k]->n_batch = 0;
 	for (k = 0; k < BATCH; k++) {
 		r = bus1_recv(b->peer, 0, &m);
 		if (r == -EAGAIN)
@@ -837,7 +831,7 @@ static void process_bus1(struct broker *b)
 		switch (m.type) {
 		case BUS1_MSG_DATA:
 			c = client_by_node(b, m.destination);
-			if (c && over_rate(b, c)) {
+			if (c && over_burst(b, c)) {
 				b->n_rejected++;
 				client_gone(b, c, "flooding, cut off");
 				c = NULL;
@@ -1166,10 +1160,10 @@ static void usage(FILE *f)
 		"  -t MS      activation timeout (default 5000)\n"
 		"  -r FD      write \"ready\" to FD once listening\n"
 		"  -q SLICES  slice limit of the broker's peer (default: kernel's)\n"
-		"  -R RATE    cut off clients sending more requests per second\n"
+		"  -B BURST   cut off clients with more requests queued at once\n"
 		"             (default %d, 0: never)\n"
 		"  -v         log connections and name changes (twice: more)\n",
-		B1B_SOCKET_DEFAULT, BROKER_MAX_RATE);
+		B1B_SOCKET_DEFAULT, BROKER_MAX_BURST);
 }
 
 int broker_main(int argc, char **argv)
@@ -1178,11 +1172,11 @@ int broker_main(int argc, char **argv)
 		.socket_path = B1B_SOCKET_DEFAULT,
 		.activation_timeout_ms = 5000,
 		.ready_fd = -1,
-		.max_rate = BROKER_MAX_RATE,
+		.max_burst = BROKER_MAX_BURST,
 	};
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:p:t:r:q:R:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:t:r:q:B:vh")) != -1) {
 		switch (opt) {
 		case 's':
 			cfg.socket_path = optarg;
@@ -1199,8 +1193,8 @@ int broker_main(int argc, char **argv)
 		case 'q':
 			cfg.max_queue = atoi(optarg);
 			break;
-		case 'R':
-			cfg.max_rate = atoi(optarg);
+		case 'B':
+			cfg.max_burst = atoi(optarg);
 			break;
 		case 'v':
 			cfg.verbose++;

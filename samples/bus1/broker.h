@@ -41,7 +41,7 @@ const struct policy_act *policy_activation(const struct policy *p,
 					   const char *name);
 bool policy_pattern_match(const char *pattern, const char *name);
 
-#define BROKER_MAX_RATE		1000	/* requests per client and second */
+#define BROKER_MAX_BURST	32	/* queued requests of one client */
 
 struct broker_config {
 	const char *socket_path;
@@ -50,7 +50,7 @@ struct broker_config {
 	int verbose;
 	int ready_fd;		/* written "ready\n" once listening, or -1 */
 	unsigned int max_queue;	/* slice limit of the broker peer, 0: keep */
-	unsigned int max_rate;	/* requests/s before a client is cut off */
+	unsigned int max_burst;	/* queued requests before a client is cut */
 };
 
 /* runs until SIGTERM/SIGINT; returns an exit code */
