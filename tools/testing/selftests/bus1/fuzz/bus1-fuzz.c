@@ -1,0 +1,2195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bus1-fuzz - structure-aware, stateful fuzzer for /dev/bus1
+ *
+ * Several processes (--procs) with several threads each (--threads) share a
+ * set of peers opened before fork() ("shared slots") and each own a few
+ * private peers that they open, disconnect, close and replace while their
+ * other threads keep using them. Every thread issues random but plausible
+ * ioctl sequences against the peers: SEND with valid, stale and fresh handle
+ * IDs, multicast, attached handles and fds of many kinds, iovecs split at
+ * random points (some unreadable, some huge, some pointing into the pool),
+ * RECV with and without INSTALL_FDS and with lying max_offset values,
+ * HANDLE_TRANSFER between peers, HANDLE_RELEASE, NODES_DESTROY, SLICE_RELEASE,
+ * PEER_QUERY/RESET (flush, tiny limits), DISCONNECT, unknown ioctls, bad and
+ * unmapped argument pointers, mmap with many sizes/offsets/protections, poll
+ * and fdinfo. Each thread's sequence is derived from --seed (interleavings of
+ * course are not reproducible).
+ *
+ * Invariants checked (each violation is printed as "# VIOLATION ..."):
+ *  - every errno is one the spec (bus1-abi.md §3, D16) allows for the command
+ *    (never 524/ENOTSUPP); precise oracles where the answer is known (unknown
+ *    ioctl -> ENOTTY, bad flags -> EINVAL, valid QUERY/RESET succeed,
+ *    unreadable argument -> EFAULT, AF_UNIX/bus1 fds refused, no writable
+ *    pool mapping, POLLHUP only when disconnected)
+ *  - every received payload matches what was sent (header with magic, length,
+ *    sequence number and checksum; fd kinds; handle/fd counts), handle IDs in
+ *    received messages are well-formed, installed fds are O_CLOEXEC
+ *  - no message is received more often than it was sent to destinations, and
+ *    no message of a failed SEND is ever received
+ *  - fdinfo counters never underflow; after all workers exited and the
+ *    surviving peers were flushed, every bus1-* counter is 0 and a last
+ *    message still goes through
+ *  - workers neither crash nor hang
+ *
+ * Output is TAP; exit status 0 only if no invariant was violated.
+ *
+ * usage: bus1-fuzz [--seed N] [--seconds S] [--procs P] [--threads T]
+ *                  [--device PATH]
+ * Defaults: 180 seconds (what CI runs on the debug kernel), 3 processes of
+ * 3 threads, a time-based seed (printed). BUS1_FUZZ_SECONDS and
+ * BUS1_FUZZ_SEED in the environment override the defaults. The binary is
+ * built as tools/testing/selftests/bus1/out/debug-fuzz, which the test rig
+ * runs in the debug kernel VM (`make check-debug`).
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <linux/bus1.h>
+
+#define ARRAY_SIZE(_a) (sizeof(_a) / sizeof((_a)[0]))
+#define A8(_x) (((_x) + 7) & ~7ULL)
+
+#define N_SHARED	4		/* peers opened by the parent */
+#define N_PRIVATE	4		/* peers per worker process */
+#define N_SLOTS		(N_SHARED + N_PRIVATE)
+#define N_IDS		64		/* remembered handle IDs per slot */
+#define N_OFFS		16		/* remembered published slices */
+#define MAX_PAYLOAD	(1024 * 1024)
+#define N_SEQ		(1U << 21)	/* tracked message sequence numbers */
+#define MAX_ERR		134		/* errno values counted individually */
+#define MAX_PRINTED	12		/* violations printed per kind */
+#define POOL_SIZE	(1ULL << 32)
+#define ENOTSUPP_KERNEL	524
+#define FZ_MAGIC	0xb051f022U
+
+enum {
+	C_DISCONNECT,
+	C_QUERY,
+	C_RESET,
+	C_HRELEASE,
+	C_TRANSFER,
+	C_DESTROY,
+	C_SRELEASE,
+	C_SEND,
+	C_RECV,
+	C_UNKNOWN,
+	C_MMAP,
+	C_OPEN,
+	C_COUNT,
+};
+
+static const char *const cmd_names[C_COUNT] = {
+	"PEER_DISCONNECT", "PEER_QUERY", "PEER_RESET", "HANDLE_RELEASE",
+	"HANDLE_TRANSFER", "NODES_DESTROY", "SLICE_RELEASE", "SEND", "RECV",
+	"unknown-ioctl", "mmap", "open",
+};
+
+/* errnos the spec allows per command (in addition to ESHUTDOWN) */
+static const int allowed_disconnect[] = { EINVAL, 0 };
+static const int allowed_query[] = { EFAULT, EINVAL, 0 };
+static const int allowed_reset[] = { EFAULT, EINVAL, 0 };
+static const int allowed_hrelease[] = { EFAULT, ENXIO, EBUSY, 0 };
+static const int allowed_transfer[] = {
+	EFAULT, EINVAL, EBADF, EOPNOTSUPP, ENXIO, ENOMEM, EDQUOT, 0 };
+static const int allowed_destroy[] = {
+	EFAULT, EINVAL, ENXIO, ENOMEM, ENOTUNIQ, EREMOTE, ESTALE, EDQUOT, 0 };
+static const int allowed_srelease[] = { EFAULT, ENXIO, 0 };
+static const int allowed_send[] = {
+	EFAULT, EINVAL, EMSGSIZE, EBADF, EOPNOTSUPP, ENXIO, ENOMEM, ENOTUNIQ,
+	EHOSTUNREACH, EDQUOT, EXFULL, 0 };
+static const int allowed_recv[] = {
+	EFAULT, EINVAL, EAGAIN, ERANGE, ENOMEM, EMFILE, ENFILE, 0 };
+static const int allowed_unknown[] = { ENOTTY, 0 };
+static const int allowed_mmap[] = {
+	EPERM, EACCES, EINVAL, ENOMEM, EOVERFLOW, 0 };
+static const int allowed_open[] = { ENOMEM, EMFILE, ENFILE, 0 };
+
+static const int *const allowed[C_COUNT] = {
+	allowed_disconnect, allowed_query, allowed_reset, allowed_hrelease,
+	allowed_transfer, allowed_destroy, allowed_srelease, allowed_send,
+	allowed_recv, allowed_unknown, allowed_mmap, allowed_open,
+};
+
+enum {
+	V_ERRNO,
+	V_ORACLE,
+	V_PAYLOAD,
+	V_DUP,
+	V_COUNTERS,
+	V_WORKER,
+	V_COUNT,
+};
+
+static const char *const viol_names[V_COUNT] = {
+	"no errno outside the spec's set for each command",
+	"oracles (exact results where the answer is known)",
+	"received payloads, handle IDs and fds match what was sent",
+	"no message received more often than sent, none of a failed SEND",
+	"fdinfo counters sane during the run and zero after flush",
+	"workers neither crashed nor hung",
+};
+
+/* state shared by all processes (MAP_SHARED) */
+struct shared {
+	__u64 counts[C_COUNT][MAX_ERR + 2];	/* [0]=ok, [MAX_ERR+1]=other */
+	__u64 viol[V_COUNT];
+	__u64 printed[V_COUNT];
+	__u64 next_seq;
+	__u64 msgs_sent;
+	__u64 msgs_recv;
+	__u64 msgs_checked;
+	__u64 fds_recv;
+	__u64 handles_recv;
+	__u64 notifications;
+	__u64 flushes_dropped;
+	__u64 flush_active[N_SLOTS];
+	__u64 flush_gen[N_SLOTS];
+	__u16 sent_state[N_SEQ];	/* 0 unknown, 0xffff failed, else 1+n */
+	__u16 recv_count[N_SEQ];
+};
+
+/* payload header of every message of at least sizeof(struct fz_hdr) */
+struct fz_hdr {
+	__u32 magic;
+	__u32 len;
+	__u64 seq;
+	__u32 csum;		/* FNV-1a of [0, checked) with csum = 0 */
+	__u32 checked;
+	__u32 n_handles;
+	__u16 n_fds;
+	__u8 n_kinds;		/* fd kinds follow the header */
+	__u8 pad;
+};
+
+enum {
+	K_PIPE_R, K_PIPE_W, K_EVENTFD, K_MEMFD, K_DEVNULL, K_OPATH_DIR,
+	K_OPATH_BUS1, K_TIMERFD, K_EPOLL, K_UNIX, K_BUS1, K_BADFD, K_COUNT,
+};
+
+struct slot {
+	pthread_rwlock_t lock;	/* write: replace fd/map; read: RECV+read */
+	pthread_mutex_t ids_lock;
+	int fd;			/* __atomic */
+	__u64 gen;		/* __atomic; odd while being replaced */
+	const __u8 *map;
+	size_t map_len;
+	bool shared;
+	unsigned int idx;
+	struct bus1_cmd_peer_reset limits;	/* defaults from open */
+	__u64 ids[N_IDS];
+	unsigned int n_ids;
+	__u64 offs[N_OFFS];
+	unsigned int n_offs;
+};
+
+struct thr {
+	unsigned int proc, idx;
+	__u64 rng;
+	__u8 *buf;
+	const char *op;
+	bool shutdown;		/* last ioctl returned ESHUTDOWN */
+	pthread_t tid;
+};
+
+static struct shared *sh;
+static struct slot slots[N_SLOTS];
+static int fdpool[K_COUNT];
+static __u8 *bad_none;		/* PROT_NONE page */
+static __u8 *ro_page;		/* PROT_READ page of zeroes */
+static __u8 *edge;		/* RW page followed by a PROT_NONE page */
+static __u8 *zeros;		/* 1 MiB of read-only zeroes, then a guard */
+static __u64 opt_seed;
+static unsigned int opt_seconds = 180, opt_procs = 3, opt_threads = 3;
+static const char *opt_device = "/dev/bus1";
+static struct timespec t_end;
+static unsigned int cur_proc;
+static bool in_child;		/* forked child: fd snapshot may be stale */
+static __thread struct thr *self_thr;
+
+/* --- helpers ---------------------------------------------------------- */
+
+static __u64 splitmix(__u64 *s)
+{
+	__u64 z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static __u64 rnd(struct thr *t)
+{
+	return splitmix(&t->rng);
+}
+
+/* uniform in [0, n) (n > 0) */
+static __u64 rn(struct thr *t, __u64 n)
+{
+	return rnd(t) % n;
+}
+
+/* true with probability p percent */
+static bool pct(struct thr *t, unsigned int p)
+{
+	return rn(t, 100) < p;
+}
+
+static void inc(__u64 *p)
+{
+	__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+}
+
+static void out_line(const char *fmt, ...)
+{
+	char b[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof(b) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(b) - 2)
+		n = sizeof(b) - 2;
+	b[n++] = '\n';
+	if (write(STDOUT_FILENO, b, n) < 0)
+		return;
+}
+
+/*
+ * While a thread checks a received slice, a concurrent PEER_RESET(FLUSH) of
+ * the peer may free the slice and let a new message overwrite it. Findings
+ * of such a check are therefore deferred and dropped if a flush overlapped.
+ */
+struct deferred {
+	bool on;
+	unsigned int n, n_fds, n_seqs;
+	int kind[4];
+	char msg[4][300];
+	int fds[BUS1_FD_MAX];
+	__u64 seqs[2];
+};
+
+static __thread struct deferred dfr;
+
+static void report(int kind, const char *b)
+{
+	inc(&sh->viol[kind]);
+	if (__atomic_fetch_add(&sh->printed[kind], 1, __ATOMIC_RELAXED) >=
+	    MAX_PRINTED)
+		return;
+	out_line("# VIOLATION [%s] proc %u thread %u op %s: %s",
+		 kind == V_ERRNO ? "errno" : kind == V_ORACLE ? "oracle" :
+		 kind == V_PAYLOAD ? "payload" : kind == V_DUP ? "dup" :
+		 kind == V_COUNTERS ? "counters" : "worker",
+		 cur_proc, self_thr ? self_thr->idx : 0,
+		 self_thr && self_thr->op ? self_thr->op : "-", b);
+}
+
+static void violation(int kind, const char *fmt, ...)
+{
+	char b[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	if (!dfr.on) {
+		report(kind, b);
+	} else if (dfr.n < ARRAY_SIZE(dfr.kind)) {
+		dfr.kind[dfr.n] = kind;
+		memcpy(dfr.msg[dfr.n++], b, sizeof(b));
+	}
+}
+
+static const char *ename(int e)
+{
+	const char *n = e ? strerrorname_np(e) : "ok";
+
+	return n ? n : "E?";
+}
+
+static bool expired(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t_end.tv_sec ||
+	       (now.tv_sec == t_end.tv_sec && now.tv_nsec >= t_end.tv_nsec);
+}
+
+static __u32 fnv(__u32 h, const void *p, size_t n)
+{
+	const __u8 *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 16777619U;
+	return h;
+}
+
+static __u32 hdr_csum(const struct fz_hdr *h, const __u8 *payload)
+{
+	struct fz_hdr c = *h;
+
+	c.csum = 0;
+	return fnv(fnv(2166136261U, &c, sizeof(c)), payload + sizeof(c),
+		   h->checked - sizeof(c));
+}
+
+static __u8 small_pattern(size_t i, size_t len)
+{
+	return (__u8)(0x5a + 7 * i + len);
+}
+
+/* a pointer the kernel cannot (fully) read or write */
+static void *bad_ptr(struct thr *t, size_t size)
+{
+	switch (rn(t, 7)) {
+	case 0:
+		return NULL;
+	case 1:
+		return bad_none + rn(t, 64) * 8;
+	case 2:
+		return (void *)0xffff888000000000ULL;
+	case 3:	/* straddles the guard page: @size must be >= 2 */
+		return size >= 2 ? edge + 4096 - size / 2 : bad_none;
+	case 4:
+		return (void *)(uintptr_t)(1ULL << 47);
+	case 5:
+		return (void *)-4096L;
+	default:
+		return bad_none + 4096 - 8;
+	}
+}
+
+/* a pointer that is readable but not writable */
+static void *ro_ptr(struct thr *t)
+{
+	return ro_page + rn(t, 8) * 64;
+}
+
+/* --- slots -------------------------------------------------------------- */
+
+static int slot_fd(struct slot *s, __u64 *gen)
+{
+	*gen = __atomic_load_n(&s->gen, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&s->fd, __ATOMIC_SEQ_CST);
+}
+
+static bool slot_raced(struct slot *s, __u64 gen, int fd)
+{
+	return fd < 0 || (gen & 1) ||
+	       __atomic_load_n(&s->gen, __ATOMIC_SEQ_CST) != gen;
+}
+
+static void ids_add(struct slot *s, struct thr *t, __u64 id)
+{
+	if (id == BUS1_HANDLE_INVALID)
+		return;
+	pthread_mutex_lock(&s->ids_lock);
+	if (s->n_ids < N_IDS)
+		s->ids[s->n_ids++] = id;
+	else
+		s->ids[rn(t, N_IDS)] = id;
+	pthread_mutex_unlock(&s->ids_lock);
+}
+
+static void ids_del(struct slot *s, __u64 id)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&s->ids_lock);
+	for (i = 0; i < s->n_ids; i++) {
+		if (s->ids[i] == id) {
+			s->ids[i] = s->ids[--s->n_ids];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->ids_lock);
+}
+
+/* a plausible handle ID for slot @s: known, fresh node, stale or garbage */
+static __u64 pick_id(struct slot *s, struct thr *t)
+{
+	unsigned int r = rn(t, 100);
+	__u64 id = 0;
+	bool found = false;
+
+	if (r < 70) {
+		pthread_mutex_lock(&s->ids_lock);
+		if (s->n_ids) {
+			id = s->ids[rn(t, s->n_ids)];
+			found = true;
+		}
+		pthread_mutex_unlock(&s->ids_lock);
+		if (found)
+			return id;
+	}
+	if (r < 88)	/* user-chosen node ID: bits 0 and 1 clear */
+		return 0x100 + (rn(t, 64) << 2);
+	if (r < 96)	/* stale or never assigned kernel IDs */
+		return (rn(t, 4096) << 3) | BUS1_HANDLE_FLAG_MANAGED |
+		       (pct(t, 80) ? BUS1_HANDLE_FLAG_REMOTE : 0);
+	switch (rn(t, 5)) {
+	case 0:
+		return BUS1_HANDLE_INVALID;
+	case 1:
+		return 0;
+	case 2:
+		return BUS1_HANDLE_FLAG_REMOTE | (rn(t, 64) << 3);
+	case 3:
+		return rnd(t) & ~3ULL;
+	default:
+		return rnd(t);
+	}
+}
+
+static size_t pick_map_len(struct thr *t)
+{
+	static const size_t sizes[] = {
+		0, 4096, 65536, 1 << 20, 16 << 20, 256 << 20, POOL_SIZE,
+	};
+
+	return sizes[rn(t, ARRAY_SIZE(sizes))];
+}
+
+/* (re)map slot @s with @len bytes; caller holds the write lock */
+static void slot_map(struct slot *s, int fd, size_t len)
+{
+	void *p;
+
+	if (s->map)
+		munmap((void *)s->map, s->map_len);
+	s->map = NULL;
+	s->map_len = 0;
+	if (!len || fd < 0)
+		return;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return;
+	s->map = p;
+	s->map_len = len;
+}
+
+static void slot_init(struct slot *s, bool shared)
+{
+	s->idx = s - slots;
+	pthread_rwlockattr_t a;
+
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->lock, &a);
+	pthread_mutex_init(&s->ids_lock, NULL);
+	s->fd = -1;
+	s->shared = shared;
+}
+
+static int open_peer(void)
+{
+	int fd = open(opt_device, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		inc(&sh->counts[C_OPEN][errno <= MAX_ERR ? errno : MAX_ERR + 1]);
+		return -errno;
+	}
+	inc(&sh->counts[C_OPEN][0]);
+	return fd;
+}
+
+/* --- ioctl wrapper with errno checking --------------------------------- */
+
+struct res {
+	int err;
+	bool raced;
+};
+
+static bool err_allowed(int c, int e)
+{
+	const int *a;
+
+	if (!e || e == ESHUTDOWN)
+		return true;
+	for (a = allowed[c]; *a; a++)
+		if (*a == e)
+			return true;
+	return false;
+}
+
+static void count(int c, int e)
+{
+	inc(&sh->counts[c][e >= 0 && e <= MAX_ERR ? e : MAX_ERR + 1]);
+}
+
+static struct res xioctl(struct slot *s, int c, unsigned long cmd, void *arg)
+{
+	struct res r = { 0 };
+	__u64 gen;
+	int fd = slot_fd(s, &gen);
+
+	if (ioctl(fd, cmd, arg) < 0)
+		r.err = errno;
+	r.raced = in_child || slot_raced(s, gen, fd);
+	count(c, r.err);
+	if (r.err == ESHUTDOWN && self_thr)
+		self_thr->shutdown = true;
+	if (r.err == ENOTSUPP_KERNEL)
+		violation(V_ERRNO, "%s returned kernel-internal 524 (ENOTSUPP)",
+			  cmd_names[c]);
+	else if (!err_allowed(c, r.err) &&
+		 !(r.raced && (r.err == EBADF || r.err == ENOTTY)))
+		violation(V_ERRNO, "%s returned %s (%d), not allowed by spec",
+			  cmd_names[c], ename(r.err), r.err);
+	return r;
+}
+
+/* errno must be one of @want (0-terminated; 0 itself via @ok) */
+static void expect(struct res r, int c, bool ok, int e1, int e2,
+		   const char *what)
+{
+	if (r.raced || r.err == ESHUTDOWN)
+		return;
+	if ((ok && !r.err) || (r.err && (r.err == e1 || r.err == e2)))
+		return;
+	violation(V_ORACLE, "%s (%s): got %s, expected %s%s%s", cmd_names[c],
+		  what, ename(r.err), ok ? "success " : "",
+		  e1 ? ename(e1) : "", e2 ? ename(e2) : "");
+}
+
+/* --- fd pool ------------------------------------------------------------- */
+
+static void make_fdpool(void)
+{
+	int p[2], sv[2];
+	char name[] = "bus1-fuzz";
+
+	memset(fdpool, -1, sizeof(fdpool));
+	if (!pipe2(p, O_CLOEXEC)) {
+		fdpool[K_PIPE_R] = p[0];
+		fdpool[K_PIPE_W] = p[1];
+	}
+	fdpool[K_EVENTFD] = eventfd(0, EFD_CLOEXEC);
+	fdpool[K_MEMFD] = memfd_create(name, MFD_CLOEXEC);
+	if (fdpool[K_MEMFD] >= 0 && ftruncate(fdpool[K_MEMFD], 8192))
+		fdpool[K_MEMFD] = -1;
+	fdpool[K_DEVNULL] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	fdpool[K_OPATH_DIR] = open("/", O_PATH | O_CLOEXEC);
+	fdpool[K_OPATH_BUS1] = open(opt_device, O_PATH | O_CLOEXEC);
+	fdpool[K_TIMERFD] = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	fdpool[K_EPOLL] = epoll_create1(EPOLL_CLOEXEC);
+	if (!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		fdpool[K_UNIX] = sv[0];
+	fdpool[K_BUS1] = open(opt_device, O_RDWR | O_CLOEXEC);
+	fdpool[K_BADFD] = 987654;
+}
+
+static bool fd_is_known(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < K_COUNT; i++)
+		if (fdpool[i] == fd)
+			return true;
+	for (i = 0; i < N_SLOTS; i++)
+		if (__atomic_load_n(&slots[i].fd, __ATOMIC_RELAXED) == fd)
+			return true;
+	return fd <= 2;
+}
+
+/* check a received fd against the kind the sender recorded */
+static void check_fd(int fd, int kind)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFD);
+	int want = -1;
+
+	if (fl < 0) {
+		violation(V_PAYLOAD, "installed fd %d not open: %s", fd,
+			  ename(errno));
+		return;
+	}
+	if (!(fl & FD_CLOEXEC))
+		violation(V_PAYLOAD, "installed fd %d lacks FD_CLOEXEC", fd);
+	if (kind < 0 || fstat(fd, &st))
+		return;
+	switch (kind) {
+	case K_PIPE_R:
+	case K_PIPE_W:
+		want = S_IFIFO;
+		break;
+	case K_MEMFD:
+		want = S_IFREG;
+		break;
+	case K_DEVNULL:
+	case K_OPATH_BUS1:
+		want = S_IFCHR;
+		break;
+	case K_OPATH_DIR:
+		want = S_IFDIR;
+		break;
+	}
+	if (want >= 0 && (int)(st.st_mode & S_IFMT) != want)
+		violation(V_PAYLOAD, "installed fd %d: mode %o, sent kind %d",
+			  fd, st.st_mode, kind);
+	if ((kind == K_OPATH_DIR || kind == K_OPATH_BUS1) &&
+	    !(fcntl(fd, F_GETFL) & O_PATH))
+		violation(V_PAYLOAD, "installed fd %d lost O_PATH", fd);
+}
+
+/* --- operations ------------------------------------------------------------ */
+
+static void op_send(struct thr *t, struct slot *s)
+{
+	static const __u64 huge[] = {
+		1ULL << 31, 1ULL << 32, ~0ULL, 0x7fffffffULL + 1, 1025, 65537,
+	};
+	struct bus1_cmd_send cmd = { 0 };
+	struct iovec vecs[16];
+	__u64 dests[8], handles[8];
+	__s32 fds[8];
+	__u8 kinds[8];
+	size_t len = 0, nv = 0, off, i, extra = 0;
+	const __u8 *pool;
+	unsigned int nd = 0, nh = 0, nf = 0, r;
+	bool valid_struct = true, has_refused_fd = false, seed = false;
+	bool fuzzed = false;
+	__u64 seq = ~0ULL;
+	struct fz_hdr h;
+	struct res res;
+
+	/* flags */
+	if (pct(t, 4)) {
+		cmd.flags = BUS1_SEND_FLAG_SEED;
+		seed = true;
+	} else if (pct(t, 5)) {
+		cmd.flags = BUS1_SEND_FLAG_CONTINUE;
+	} else if (pct(t, 2)) {
+		cmd.flags = 1ULL << rn(t, 64);
+		fuzzed = true;
+	}
+
+	/* destinations */
+	r = rn(t, 100);
+	nd = seed ? (pct(t, 90) ? 0 : 1) : r < 8 ? 0 : r < 70 ? 1 :
+	     2 + rn(t, 4);
+	for (i = 0; i < nd; i++)
+		dests[i] = pick_id(s, t);
+	if (nd >= 2 && pct(t, 10))
+		dests[1] = dests[0];	/* ENOTUNIQ */
+	cmd.ptr_destinations = (uintptr_t)dests;
+	cmd.n_destinations = nd;
+
+	/* handles */
+	r = rn(t, 100);
+	nh = r < 60 ? 0 : 1 + rn(t, 8);
+	for (i = 0; i < nh; i++)
+		handles[i] = pick_id(s, t);
+	cmd.ptr_handles = (uintptr_t)handles;
+	cmd.n_handles = nh;
+
+	/* fds */
+	r = rn(t, 100);
+	nf = r < 75 ? 0 : 1 + rn(t, 8);
+	for (i = 0; i < nf; i++) {
+		int k = rn(t, 100) < 90 ? (int)rn(t, K_UNIX) : (int)rn(t, K_COUNT);
+
+		kinds[i] = k;
+		fds[i] = k == K_BADFD && pct(t, 50) ? -1 : fdpool[k];
+		if (k == K_UNIX || k == K_BUS1)
+			has_refused_fd = true;
+	}
+	cmd.ptr_fds = (uintptr_t)fds;
+	cmd.n_fds = nf;
+
+	/* payload */
+	r = rn(t, 1000);
+	len = r < 100 ? 0 : r < 250 ? 1 + rn(t, 31) : r < 700 ? 32 + rn(t, 224) :
+	      r < 920 ? 257 + rn(t, 3840) : r < 990 ? 4097 + rn(t, 61440) :
+	      65537 + rn(t, MAX_PAYLOAD - 65537);
+	/* sometimes a tail straight out of the (read-only) pool mapping */
+	pool = s->map;
+	if (pool && len >= sizeof(h) && pct(t, 2))
+		extra = 1 + rn(t, 64);
+	if (len >= sizeof(h)) {
+		size_t checked = len > 4096 && pct(t, 70) ? 4096 : len;
+		__u64 *w = (__u64 *)(t->buf + sizeof(h));
+
+		for (i = 0; i < (checked - sizeof(h) + 7) / 8; i++)
+			w[i] = rnd(t);
+		memset(&h, 0, sizeof(h));
+		h.magic = FZ_MAGIC;
+		h.len = len + extra;
+		h.checked = checked;
+		if (len >= sizeof(h) + nf && checked >= sizeof(h) + nf) {
+			h.n_kinds = nf;
+			memcpy(t->buf + sizeof(h), kinds, nf);
+		}
+		seq = __atomic_fetch_add(&sh->next_seq, 1, __ATOMIC_RELAXED);
+		h.seq = seq;
+	} else {
+		for (i = 0; i < len; i++)
+			t->buf[i] = small_pattern(i, len);
+	}
+	/* split into iovecs at random points, with empty ones in between */
+	off = 0;
+	while (off < len && nv < ARRAY_SIZE(vecs) - 3) {
+		size_t n = len - off;
+
+		if (pct(t, 60) && n > 1)
+			n = 1 + rn(t, n);
+		if (pct(t, 5)) {
+			vecs[nv].iov_base = t->buf + off;
+			vecs[nv++].iov_len = 0;
+		}
+		vecs[nv].iov_base = t->buf + off;
+		vecs[nv++].iov_len = n;
+		off += n;
+	}
+	if (off < len) {
+		vecs[nv].iov_base = t->buf + off;
+		vecs[nv++].iov_len = len - off;
+	}
+	if (!nv && pct(t, 30)) {
+		vecs[nv].iov_base = NULL;
+		vecs[nv++].iov_len = 0;
+	}
+	if (extra) {
+		vecs[nv].iov_base = (void *)pool;
+		vecs[nv++].iov_len = extra;
+	}
+	cmd.ptr_vecs = (uintptr_t)vecs;
+	cmd.n_vecs = nv;
+
+	/* mutations: each makes the SEND (most likely) fail */
+	r = rn(t, 100);
+	if (r < 3 && nv) {
+		i = rn(t, nv);
+		if (vecs[i].iov_len < 64)
+			vecs[i].iov_len = 64;	/* long enough to straddle */
+		vecs[i].iov_base = bad_ptr(t, vecs[i].iov_len);
+		fuzzed = true;
+	} else if (r < 5 && nv) {
+		vecs[rn(t, nv)].iov_len = pct(t, 50) ? (size_t)1 << 63 :
+					  0x7ffff001ULL + rn(t, 1 << 20);
+		fuzzed = true;
+	} else if (r < 7) {
+		__u64 v = huge[rn(t, ARRAY_SIZE(huge))];
+
+		/* huge counts read from a zeroed region with a guard page */
+		switch (rn(t, 4)) {
+		case 0:
+			cmd.n_destinations = v;
+			cmd.ptr_destinations = (uintptr_t)zeros;
+			break;
+		case 1:
+			cmd.n_vecs = v;
+			cmd.ptr_vecs = (uintptr_t)zeros;
+			break;
+		case 2:
+			cmd.n_handles = v;
+			cmd.ptr_handles = (uintptr_t)zeros;
+			break;
+		default:
+			cmd.n_fds = pct(t, 50) ? 257 : v;
+			cmd.ptr_fds = (uintptr_t)zeros;
+		}
+		fuzzed = true;
+	} else if (r < 10) {
+		switch (rn(t, 5)) {
+		case 0:
+			cmd.ptr_destinations = (uintptr_t)bad_ptr(t, 8);
+			cmd.n_destinations = cmd.n_destinations ?: 1;
+			break;
+		case 1:
+			cmd.ptr_vecs = (uintptr_t)bad_ptr(t, 16);
+			cmd.n_vecs = cmd.n_vecs ?: 1;
+			break;
+		case 2:
+			cmd.ptr_handles = (uintptr_t)bad_ptr(t, 8);
+			cmd.n_handles = cmd.n_handles ?: 1;
+			break;
+		case 3:
+			cmd.ptr_fds = (uintptr_t)bad_ptr(t, 4);
+			cmd.n_fds = cmd.n_fds ?: 1;
+			break;
+		default:
+			cmd.ptr_errors = (uintptr_t)bad_ptr(t, 8);
+		}
+		fuzzed = true;
+	}
+
+	/* the header describes the final counts (mutations included) */
+	if (len >= sizeof(h)) {
+		h.n_handles = cmd.n_handles < ~0U ? cmd.n_handles : ~0U;
+		h.n_fds = cmd.n_fds <= BUS1_FD_MAX ? cmd.n_fds : 0xffff;
+		if (cmd.n_fds != nf || cmd.ptr_fds != (uintptr_t)fds)
+			h.n_kinds = 0;
+		h.csum = 0;
+		memcpy(t->buf, &h, sizeof(h));
+		h.csum = hdr_csum(&h, t->buf);
+		memcpy(t->buf, &h, sizeof(h));
+	}
+
+	if (pct(t, 2)) {
+		valid_struct = false;
+		res = xioctl(s, C_SEND, BUS1_CMD_SEND, bad_ptr(t, sizeof(cmd)));
+		expect(res, C_SEND, false, EFAULT, 0, "unreadable argument");
+	} else {
+		res = xioctl(s, C_SEND, BUS1_CMD_SEND, &cmd);
+	}
+	if (!res.err && valid_struct && has_refused_fd && cmd.n_fds == nf)
+		violation(V_ORACLE, "SEND with an AF_UNIX or bus1 fd succeeded");
+	if (!res.err && valid_struct && !fuzzed)
+		inc(&sh->msgs_sent);
+	if (seq < N_SEQ) {
+		__u16 st;
+
+		if (res.err || !valid_struct)
+			st = 0xffff;
+		else if (seed)
+			st = 2;
+		else
+			st = 1 + (cmd.n_destinations < 0xfffd ?
+				  cmd.n_destinations : 0xfffd);
+		if (!res.err && valid_struct && fuzzed)
+			st = 1 + (cmd.n_destinations < 0xfffd ?
+				  cmd.n_destinations : 0xfffd) + seed;
+		__atomic_store_n(&sh->sent_state[seq], st, __ATOMIC_RELEASE);
+	}
+	if (!res.err && valid_struct) {
+		/* successfully used IDs are (or became) valid here */
+		for (i = 0; i < nd && i < 2; i++)
+			if (!(dests[i] & 3))
+				ids_add(s, t, dests[i]);
+	}
+}
+
+/* returns true if the installed fds were checked against their kinds */
+static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
+{
+	const __u8 *p = s->map + cmd->msg.offset;
+	size_t len = cmd->msg.n_bytes, i;
+	struct fz_hdr h;
+	bool install = cmd->flags & BUS1_RECV_FLAG_INSTALL_FDS;
+
+	if (len < sizeof(h)) {
+		for (i = 0; i < len; i++) {
+			if (p[i] != small_pattern(i, len)) {
+				violation(V_PAYLOAD,
+					  "short payload (%zu bytes) corrupt at %zu",
+					  len, i);
+				return false;
+			}
+		}
+		inc(&sh->msgs_checked);
+		return false;
+	}
+	memcpy(&h, p, sizeof(h));
+	if (h.magic != FZ_MAGIC || h.len != len || h.checked > len ||
+	    h.checked < sizeof(h)) {
+		violation(V_PAYLOAD,
+			  "bad header at offset 0x%llx: magic %x len %u/%zu",
+			  (unsigned long long)cmd->msg.offset, h.magic, h.len,
+			  len);
+		return false;
+	}
+	if (hdr_csum(&h, p) != h.csum) {
+		violation(V_PAYLOAD, "checksum mismatch, seq %llu len %zu",
+			  (unsigned long long)h.seq, len);
+		return false;
+	}
+	if (cmd->msg.n_handles != h.n_handles)
+		violation(V_PAYLOAD, "seq %llu: n_handles %llu, sent %u",
+			  (unsigned long long)h.seq,
+			  (unsigned long long)cmd->msg.n_handles, h.n_handles);
+	if (cmd->msg.n_fds != (install ? h.n_fds : 0))
+		violation(V_PAYLOAD, "seq %llu: n_fds %llu, sent %u (%s)",
+			  (unsigned long long)h.seq,
+			  (unsigned long long)cmd->msg.n_fds, h.n_fds,
+			  install ? "INSTALL_FDS" : "no INSTALL_FDS: want 0");
+	inc(&sh->msgs_checked);
+	if (h.seq < N_SEQ && dfr.n_seqs < ARRAY_SIZE(dfr.seqs))
+		dfr.seqs[dfr.n_seqs++] = h.seq;
+	/* fd kinds recorded by the sender */
+	if (install && h.n_kinds == cmd->msg.n_fds && h.n_kinds <= 8 &&
+	    cmd->msg.offset + A8(len) + 8 * cmd->msg.n_handles +
+	    4 * cmd->msg.n_fds <= s->map_len) {
+		const __u8 *fa = p + A8(len) + 8 * cmd->msg.n_handles;
+
+		for (i = 0; i < h.n_kinds; i++) {
+			__s32 fd;
+
+			memcpy(&fd, fa + 4 * i, 4);
+			if (fd >= 0 && !fd_is_known(fd))
+				check_fd(fd, p[sizeof(h) + i]);
+		}
+		return true;
+	}
+	return false;
+}
+
+static void recv_arrays(struct thr *t, struct slot *s,
+			const struct bus1_cmd_recv *cmd, bool kinds_checked)
+{
+	__u64 base = cmd->msg.offset + A8(cmd->msg.n_bytes);
+	__u64 i;
+	const __u8 *p;
+	bool install = cmd->flags & BUS1_RECV_FLAG_INSTALL_FDS;
+
+	if (cmd->msg.n_handles > (1 << 20) || cmd->msg.n_fds > BUS1_FD_MAX) {
+		violation(V_PAYLOAD, "RECV: n_handles %llu n_fds %llu",
+			  (unsigned long long)cmd->msg.n_handles,
+			  (unsigned long long)cmd->msg.n_fds);
+		return;
+	}
+	if (!s->map || base + 8 * cmd->msg.n_handles + 4 * cmd->msg.n_fds >
+	    s->map_len)
+		return;	/* lied about max_offset: cannot read it */
+	p = s->map + base;
+	for (i = 0; i < cmd->msg.n_handles; i++) {
+		__u64 id;
+
+		memcpy(&id, p + 8 * i, 8);
+		if (id != BUS1_HANDLE_INVALID &&
+		    (id & (BUS1_HANDLE_FLAG_MANAGED | 4)) ==
+		    (BUS1_HANDLE_FLAG_MANAGED | 4))
+			violation(V_PAYLOAD, "received malformed handle ID 0x%llx",
+				  (unsigned long long)id);
+		else if (id != BUS1_HANDLE_INVALID && pct(t, 50))
+			ids_add(s, t, id);
+		inc(&sh->handles_recv);
+	}
+	p += 8 * cmd->msg.n_handles;
+	for (i = 0; install && i < cmd->msg.n_fds; i++) {
+		__s32 fd;
+
+		memcpy(&fd, p + 4 * i, 4);
+		inc(&sh->fds_recv);
+		if (fd < 0) {
+			violation(V_PAYLOAD, "installed fd %d", fd);
+			continue;
+		}
+		if (fd_is_known(fd)) {
+			violation(V_PAYLOAD,
+				  "installed fd %d collides with an open fd", fd);
+			continue;
+		}
+		if (!kinds_checked)
+			check_fd(fd, -1);
+		if (dfr.n_fds < ARRAY_SIZE(dfr.fds))
+			dfr.fds[dfr.n_fds++] = fd;
+	}
+}
+
+static void dfr_begin(struct slot *s, __u64 *gen, bool *active)
+{
+	*active = __atomic_load_n(&sh->flush_active[s->idx], __ATOMIC_SEQ_CST);
+	*gen = __atomic_load_n(&sh->flush_gen[s->idx], __ATOMIC_SEQ_CST);
+	memset(&dfr, 0, offsetof(struct deferred, msg));
+}
+
+/* end of a deferred check: report findings unless a flush overlapped */
+static void dfr_end(struct slot *s, __u64 gen, bool active)
+{
+	unsigned int i;
+
+	dfr.on = false;
+	if (active ||
+	    __atomic_load_n(&sh->flush_active[s->idx], __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&sh->flush_gen[s->idx], __ATOMIC_SEQ_CST) != gen) {
+		if (dfr.n)
+			inc(&sh->flushes_dropped);
+		return;		/* fds (if any) are leaked: they may be garbage */
+	}
+	for (i = 0; i < dfr.n; i++)
+		report(dfr.kind[i], dfr.msg[i]);
+	for (i = 0; i < dfr.n_seqs; i++) {
+		__u64 q = dfr.seqs[i];
+		__u16 st = __atomic_load_n(&sh->sent_state[q], __ATOMIC_ACQUIRE);
+		__u16 n = __atomic_add_fetch(&sh->recv_count[q], 1,
+					     __ATOMIC_RELAXED);
+
+		if (st == 0xffff)
+			violation(V_DUP, "received seq %llu of a failed SEND",
+				  (unsigned long long)q);
+		else if (st && n > st - 1)
+			violation(V_DUP, "seq %llu received %u times, sent to %u",
+				  (unsigned long long)q, n, st - 1);
+	}
+	for (i = 0; i < dfr.n_fds; i++)
+		close(dfr.fds[i]);
+}
+
+/* check one received entry; returns true if a DATA slice was published */
+static bool handle_msg(struct thr *t, struct slot *s,
+		       const struct bus1_cmd_recv *cmd, size_t map_len)
+{
+	bool kinds = false;
+
+	switch (cmd->msg.type) {
+	case BUS1_MSG_DATA:
+		if ((cmd->msg.offset & 7) ||
+		    cmd->msg.offset + A8(cmd->msg.n_bytes) +
+		    8 * cmd->msg.n_handles > cmd->max_offset) {
+			violation(V_PAYLOAD,
+				  "DATA at 0x%llx (%llu bytes) beyond max_offset 0x%llx",
+				  (unsigned long long)cmd->msg.offset,
+				  (unsigned long long)cmd->msg.n_bytes,
+				  (unsigned long long)cmd->max_offset);
+			return false;
+		}
+		if ((cmd->flags & BUS1_RECV_FLAG_SEED) &&
+		    cmd->msg.destination != BUS1_HANDLE_INVALID)
+			violation(V_PAYLOAD, "seed destination 0x%llx",
+				  (unsigned long long)cmd->msg.destination);
+		if (s->map && cmd->msg.offset + cmd->msg.n_bytes <= map_len)
+			kinds = verify_payload(s, cmd);
+		recv_arrays(t, s, cmd, kinds);
+		return true;
+	case BUS1_MSG_NODE_DESTROY:
+	case BUS1_MSG_NODE_RELEASE:
+		inc(&sh->notifications);
+		if (cmd->msg.offset != BUS1_OFFSET_INVALID ||
+		    cmd->msg.n_bytes || cmd->msg.n_handles || cmd->msg.n_fds)
+			violation(V_PAYLOAD,
+				  "notification %llu with offset 0x%llx bytes %llu handles %llu fds %llu",
+				  (unsigned long long)cmd->msg.type,
+				  (unsigned long long)cmd->msg.offset,
+				  (unsigned long long)cmd->msg.n_bytes,
+				  (unsigned long long)cmd->msg.n_handles,
+				  (unsigned long long)cmd->msg.n_fds);
+		if (cmd->msg.type == BUS1_MSG_NODE_DESTROY && pct(t, 50))
+			ids_del(s, cmd->msg.destination);
+		return false;
+	default:
+		violation(V_PAYLOAD, "RECV returned message type %llu",
+			  (unsigned long long)cmd->msg.type);
+		return false;
+	}
+}
+
+static void op_recv(struct thr *t, struct slot *s)
+{
+	struct bus1_cmd_recv cmd;
+	unsigned int n = 1 + rn(t, 6), i, r;
+	bool honest, bad_flags, remap = false, active, data;
+	size_t map_len;
+	struct res res;
+	__u64 gen, fgen;
+
+	pthread_rwlock_rdlock(&s->lock);
+	gen = __atomic_load_n(&s->gen, __ATOMIC_SEQ_CST);
+	map_len = s->map_len;
+	for (i = 0; i < n; i++) {
+		memset(&cmd, 0, sizeof(cmd));
+		memset(&cmd.msg, 0xa5, sizeof(cmd.msg));	/* ignored */
+		r = rn(t, 100);
+		cmd.flags = r < 50 ? BUS1_RECV_FLAG_INSTALL_FDS : r < 94 ? 0 :
+			    r < 98 ? BUS1_RECV_FLAG_SEED |
+				     (pct(t, 50) ? BUS1_RECV_FLAG_INSTALL_FDS : 0) :
+			    1ULL << rn(t, 64);
+		bad_flags = cmd.flags & ~3ULL;
+		honest = pct(t, 92);
+		if (honest) {
+			cmd.max_offset = map_len;
+		} else {
+			static const __u64 lies[] = { 0, 8, 4096, POOL_SIZE,
+						      ~0ULL };
+
+			cmd.max_offset = lies[rn(t, ARRAY_SIZE(lies))];
+		}
+		if (pct(t, 2)) {
+			bool unreadable = pct(t, 50);
+
+			res = xioctl(s, C_RECV, BUS1_CMD_RECV,
+				     unreadable ? bad_ptr(t, sizeof(cmd)) :
+						  ro_ptr(t));
+			if (unreadable)
+				expect(res, C_RECV, false, EFAULT, 0,
+				       "unreadable argument");
+			break;
+		}
+		dfr_begin(s, &fgen, &active);
+		res = xioctl(s, C_RECV, BUS1_CMD_RECV, &cmd);
+		if (bad_flags)
+			expect(res, C_RECV, false, EINVAL, 0, "unknown flag");
+		if (res.err) {
+			if (res.err == ERANGE && honest && !res.raced &&
+			    map_len < POOL_SIZE)
+				remap = true;
+			break;
+		}
+		if (res.raced)
+			continue;
+		inc(&sh->msgs_recv);
+		dfr.on = true;
+		data = handle_msg(t, s, &cmd, map_len);
+		dfr_end(s, fgen, active);
+		if (!data)
+			continue;
+		if (pct(t, 85)) {
+			__u64 off = cmd.msg.offset;
+
+			xioctl(s, C_SRELEASE, BUS1_CMD_SLICE_RELEASE, &off);
+		} else {
+			pthread_mutex_lock(&s->ids_lock);
+			if (s->n_offs < N_OFFS)
+				s->offs[s->n_offs++] = cmd.msg.offset;
+			pthread_mutex_unlock(&s->ids_lock);
+		}
+	}
+	pthread_rwlock_unlock(&s->lock);
+
+	if (remap) {
+		pthread_rwlock_wrlock(&s->lock);
+		if (__atomic_load_n(&s->gen, __ATOMIC_SEQ_CST) == gen &&
+		    s->map_len == map_len) {
+			size_t len = map_len < (1 << 20) ? 1 << 20 :
+				     map_len < POOL_SIZE / 16 ? map_len * 16 :
+				     POOL_SIZE;
+
+			slot_map(s, __atomic_load_n(&s->fd, __ATOMIC_SEQ_CST),
+				 len);
+		}
+		pthread_rwlock_unlock(&s->lock);
+	}
+}
+
+static void op_transfer(struct thr *t, struct slot *s)
+{
+	struct bus1_cmd_handle_transfer cmd = { 0 };
+	struct slot *d = NULL;
+	__u64 dgen = 0, id;
+	unsigned int r = rn(t, 100);
+	bool bad_flags = false;
+	struct res res;
+	int dfd;
+
+	if (r < 60) {
+		d = &slots[rn(t, N_SLOTS)];
+		dfd = slot_fd(d, &dgen);
+		cmd.dst_fd = dfd < 0 ? ~0ULL : (__u64)dfd;
+	} else if (r < 82) {
+		d = s;
+		cmd.dst_fd = ~0ULL;
+	} else if (r < 92) {
+		cmd.dst_fd = fdpool[rn(t, K_COUNT)];
+	} else {
+		static const __u64 odd[] = { 0xffffffffULL, (1ULL << 32) | 3,
+					     ~1ULL, 987654, 0x7fffffff };
+
+		cmd.dst_fd = odd[rn(t, ARRAY_SIZE(odd))];
+	}
+	cmd.src_handle = pick_id(s, t);
+	cmd.dst_handle = rnd(t);	/* ignored */
+	if (pct(t, 3)) {
+		cmd.flags = 1ULL << rn(t, 64);
+		bad_flags = true;
+	}
+	if (pct(t, 2)) {
+		res = xioctl(s, C_TRANSFER, BUS1_CMD_HANDLE_TRANSFER,
+			     bad_ptr(t, sizeof(cmd)));
+		expect(res, C_TRANSFER, false, EFAULT, 0, "unreadable argument");
+		return;
+	}
+	res = xioctl(s, C_TRANSFER, BUS1_CMD_HANDLE_TRANSFER, &cmd);
+	if (bad_flags)
+		expect(res, C_TRANSFER, false, EINVAL, 0, "flags != 0");
+	if (res.err || res.raced || (d && d != s && slot_raced(d, dgen, 0)))
+		return;
+	id = cmd.dst_handle;
+	if (id != BUS1_HANDLE_INVALID && (id & 3) != 0 &&
+	    ((id & 3) != 3 || (id & 4)))
+		violation(V_ORACLE, "HANDLE_TRANSFER returned ID 0x%llx",
+			  (unsigned long long)id);
+	if (!(cmd.src_handle & 3))
+		ids_add(s, t, cmd.src_handle);
+	if (d)
+		ids_add(d, t, id);
+}
+
+static void op_hrelease(struct thr *t, struct slot *s)
+{
+	__u64 id;
+	struct res res;
+
+	if (pct(t, 2)) {
+		res = xioctl(s, C_HRELEASE, BUS1_CMD_HANDLE_RELEASE,
+			     bad_ptr(t, 8));
+		expect(res, C_HRELEASE, false, EFAULT, 0, "unreadable argument");
+		return;
+	}
+	if (pct(t, 5)) {
+		/* a never used user-chosen ID: nothing is created */
+		id = 0x40000000ULL + (rn(t, 1024) << 2);
+		res = xioctl(s, C_HRELEASE, BUS1_CMD_HANDLE_RELEASE, &id);
+		expect(res, C_HRELEASE, false, EBUSY, 0, "unknown node ID");
+		return;
+	}
+	id = pick_id(s, t);
+	res = xioctl(s, C_HRELEASE, BUS1_CMD_HANDLE_RELEASE, &id);
+	if (!res.err && pct(t, 50))
+		ids_del(s, id);
+}
+
+static void op_destroy(struct thr *t, struct slot *s)
+{
+	struct bus1_cmd_nodes_destroy cmd = { 0 };
+	__u64 ids[6];
+	unsigned int n = rn(t, 5), i;
+	bool bad_flags = false;
+	struct res res;
+
+	for (i = 0; i < n; i++)
+		ids[i] = pick_id(s, t);
+	if (n >= 2 && pct(t, 5))
+		ids[1] = ids[0];
+	cmd.ptr_nodes = (uintptr_t)ids;
+	cmd.n_nodes = n;
+	if (pct(t, 40))
+		cmd.flags = BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES;
+	if (pct(t, 3)) {
+		cmd.flags |= 1ULL << (1 + rn(t, 63));
+		bad_flags = true;
+	}
+	if (pct(t, 3)) {
+		cmd.n_nodes = pct(t, 50) ? ~0ULL : 1ULL << 31;
+	} else if (pct(t, 2)) {
+		cmd.ptr_nodes = (uintptr_t)bad_ptr(t, 8);
+		cmd.n_nodes = n ?: 1;
+	}
+	if (pct(t, 2)) {
+		res = xioctl(s, C_DESTROY, BUS1_CMD_NODES_DESTROY,
+			     bad_ptr(t, sizeof(cmd)));
+		expect(res, C_DESTROY, false, EFAULT, 0, "unreadable argument");
+		return;
+	}
+	res = xioctl(s, C_DESTROY, BUS1_CMD_NODES_DESTROY, &cmd);
+	if (bad_flags)
+		expect(res, C_DESTROY, false, EINVAL, 0, "unknown flag");
+	else if (!cmd.n_nodes)
+		expect(res, C_DESTROY, true, 0, 0, "n_nodes = 0 is a no-op");
+	if (!res.err && !res.raced && cmd.flags && pct(t, 50))
+		for (i = 0; i < n; i++)
+			ids_del(s, ids[i]);
+}
+
+static void flush_mark(struct slot *s, bool begin)
+{
+	if (begin) {
+		__atomic_fetch_add(&sh->flush_active[s->idx], 1,
+				   __ATOMIC_SEQ_CST);
+	} else {
+		__atomic_fetch_add(&sh->flush_gen[s->idx], 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_sub(&sh->flush_active[s->idx], 1,
+				   __ATOMIC_SEQ_CST);
+	}
+}
+
+/*
+ * SLICE_RELEASE of a remembered or random offset may hit a slice another
+ * thread just received (after a flush reused the space): flush_mark() makes
+ * that thread drop its findings.
+ */
+static void op_srelease(struct thr *t, struct slot *s)
+{
+	__u64 off = 0;
+	bool have = false;
+	struct res res;
+
+	if (pct(t, 2)) {
+		res = xioctl(s, C_SRELEASE, BUS1_CMD_SLICE_RELEASE,
+			     bad_ptr(t, 8));
+		expect(res, C_SRELEASE, false, EFAULT, 0, "unreadable argument");
+		return;
+	}
+	pthread_mutex_lock(&s->ids_lock);
+	if (s->n_offs && pct(t, 70)) {
+		unsigned int i = rn(t, s->n_offs);
+
+		off = s->offs[i];
+		s->offs[i] = s->offs[--s->n_offs];
+		have = true;
+	}
+	pthread_mutex_unlock(&s->ids_lock);
+	if (!have) {
+		if (pct(t, 30)) {
+			off = 8 * rn(t, 1 << 17) + 1 + rn(t, 7);
+			res = xioctl(s, C_SRELEASE, BUS1_CMD_SLICE_RELEASE,
+				     &off);
+			expect(res, C_SRELEASE, false, ENXIO, 0,
+			       "misaligned offset");
+			return;
+		}
+		off = pct(t, 80) ? 8 * rn(t, 1 << 17) : rnd(t);
+	}
+	flush_mark(s, true);
+	xioctl(s, C_SRELEASE, BUS1_CMD_SLICE_RELEASE, &off);
+	flush_mark(s, false);
+}
+
+static void op_query(struct thr *t, struct slot *s)
+{
+	struct bus1_cmd_peer_reset q;
+	bool bad = pct(t, 5);
+	struct res res;
+
+	if (pct(t, 3)) {
+		bool unreadable = pct(t, 50);
+
+		res = xioctl(s, C_QUERY, BUS1_CMD_PEER_QUERY,
+			     unreadable ? bad_ptr(t, sizeof(q)) : ro_ptr(t));
+		expect(res, C_QUERY, false, EFAULT, 0,
+		       unreadable ? "unreadable argument" : "read-only argument");
+		return;
+	}
+	memset(&q, 0xa5, sizeof(q));
+	q.flags = bad ? 1ULL << rn(t, 64) : 0;
+	res = xioctl(s, C_QUERY, BUS1_CMD_PEER_QUERY, &q);
+	expect(res, C_QUERY, !bad, bad ? EINVAL : 0, 0,
+	       bad ? "flags != 0" : "valid query");
+	if (!res.err && !res.raced && q.peer_flags)
+		violation(V_ORACLE, "PEER_QUERY: peer_flags 0x%llx",
+			  (unsigned long long)q.peer_flags);
+}
+
+static void op_reset(struct thr *t, struct slot *s)
+{
+	struct bus1_cmd_peer_reset q;
+	unsigned int r = rn(t, 100);
+	bool bad = false;
+	__u32 *lim[4];
+	struct res res;
+	int i;
+
+	memset(&q, 0, sizeof(q));
+	if (r < 10 && (!s->shared || pct(t, 30)))
+		q.flags = BUS1_PEER_RESET_FLAG_FLUSH;
+	else if (r < 14)
+		q.flags = BUS1_PEER_RESET_FLAG_FLUSH_SEED;
+	else if (r < 17 && !s->shared)
+		q.flags = BUS1_PEER_RESET_FLAG_FLUSH |
+			  BUS1_PEER_RESET_FLAG_FLUSH_SEED;
+	else if (r < 20) {
+		q.flags = 1ULL << (2 + rn(t, 62));
+		bad = true;
+	}
+	q.peer_flags = ~0ULL;
+	if (pct(t, 3)) {
+		q.peer_flags = rnd(t) & ~1ULL;
+		bad = true;
+	}
+	q.max_slices = q.max_handles = ~0U;
+	q.max_inflight_bytes = q.max_inflight_fds = ~0U;
+	lim[0] = &q.max_slices;
+	lim[1] = &q.max_handles;
+	lim[2] = &q.max_inflight_bytes;
+	lim[3] = &q.max_inflight_fds;
+	r = rn(t, 100);
+	if (r < 6) {
+		for (i = 0; i < 4; i++)
+			if (pct(t, 40))
+				*lim[i] = 1 + rn(t, 16);
+	} else if (r < 14) {
+		q.max_slices = s->limits.max_slices;
+		q.max_handles = s->limits.max_handles;
+		q.max_inflight_bytes = s->limits.max_inflight_bytes;
+		q.max_inflight_fds = s->limits.max_inflight_fds;
+	} else if (r < 16) {
+		*lim[rn(t, 4)] = 0x80000000U + rn(t, 0x7fffffff);
+		bad = true;
+	}
+	if (pct(t, 2)) {
+		res = xioctl(s, C_RESET, BUS1_CMD_PEER_RESET,
+			     bad_ptr(t, sizeof(q)));
+		expect(res, C_RESET, false, EFAULT, 0, "unreadable argument");
+		return;
+	}
+	if (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)
+		flush_mark(s, true);
+	res = xioctl(s, C_RESET, BUS1_CMD_PEER_RESET, &q);
+	if (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)
+		flush_mark(s, false);
+	expect(res, C_RESET, !bad, bad ? EINVAL : 0, 0,
+	       bad ? "invalid flags/peer_flags/limit" : "valid reset");
+}
+
+static void op_disconnect(struct thr *t, struct slot *s)
+{
+	bool bad = pct(t, 10);
+	struct res res;
+
+	res = xioctl(s, C_DISCONNECT, BUS1_CMD_PEER_DISCONNECT,
+		     bad ? (void *)(uintptr_t)(1 + rn(t, 1000)) : NULL);
+	if (bad)
+		expect(res, C_DISCONNECT, false, EINVAL, 0, "argument != 0");
+}
+
+/* close (maybe after DISCONNECT) and reopen a private slot */
+static void op_replace(struct thr *t, struct slot *s)
+{
+	struct bus1_cmd_peer_reset q = { 0 };
+	int fd;
+
+	if (s->shared)
+		return;
+	pthread_rwlock_wrlock(&s->lock);
+	__atomic_add_fetch(&s->gen, 1, __ATOMIC_SEQ_CST);
+	fd = __atomic_exchange_n(&s->fd, -1, __ATOMIC_SEQ_CST);
+	if (fd >= 0) {
+		if (pct(t, 40))
+			count(C_DISCONNECT,
+			      ioctl(fd, BUS1_CMD_PEER_DISCONNECT, 0) ? errno : 0);
+		slot_map(s, -1, 0);
+		close(fd);
+	}
+	fd = open_peer();
+	if (fd >= 0) {
+		slot_map(s, fd, pick_map_len(t));
+		if (!ioctl(fd, BUS1_CMD_PEER_QUERY, &q))
+			s->limits = q;
+	}
+	pthread_mutex_lock(&s->ids_lock);
+	s->n_ids = 0;
+	s->n_offs = 0;
+	pthread_mutex_unlock(&s->ids_lock);
+	__atomic_store_n(&s->fd, fd, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&s->gen, 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&s->lock);
+}
+
+static void op_mmap(struct thr *t, struct slot *s)
+{
+	static const size_t lens[] = { 4096, 65536, 1 << 20, POOL_SIZE,
+				       POOL_SIZE + 4096, 0 };
+	static const off_t offs[] = { 4096, POOL_SIZE - 4096, POOL_SIZE,
+				      1ULL << 40 };
+	size_t len = lens[rn(t, ARRAY_SIZE(lens))];
+	off_t off = pct(t, 70) ? 0 : offs[rn(t, ARRAY_SIZE(offs))];
+	unsigned int r = rn(t, 100);
+	int prot = PROT_READ, flags = MAP_SHARED, e = 0, fd;
+	bool raced;
+	__u64 gen;
+	void *p;
+
+	if (r < 15)
+		prot = PROT_READ | PROT_WRITE;
+	else if (r < 20)
+		prot = PROT_WRITE;
+	else if (r < 25)
+		prot = PROT_READ | PROT_EXEC;
+	else if (r < 30)
+		prot = PROT_NONE;
+	if (pct(t, 20))
+		flags = MAP_PRIVATE;
+	fd = slot_fd(s, &gen);
+	p = mmap(NULL, len, prot, flags, fd, off);
+	if (p == MAP_FAILED)
+		e = errno;
+	raced = slot_raced(s, gen, fd);
+	count(C_MMAP, e);
+	if (e && e != ESHUTDOWN && !err_allowed(C_MMAP, e) &&
+	    !(raced && (e == EBADF || e == ENODEV || e == EACCES)))
+		violation(V_ERRNO, "mmap(len 0x%zx, prot %d, off 0x%llx): %s",
+			  len, prot, (unsigned long long)off, ename(e));
+	if (!e && (prot & PROT_WRITE) && !raced)
+		violation(V_ORACLE, "writable mmap of the pool succeeded");
+	if (!e && !len)
+		violation(V_ORACLE, "mmap with length 0 succeeded");
+	if (e)
+		return;
+	if (!raced && !mprotect(p, 4096, PROT_READ | PROT_WRITE))
+		violation(V_ORACLE, "mprotect(PROT_WRITE) of the pool succeeded");
+	munmap(p, len);
+}
+
+static void op_badioctl(struct thr *t, struct slot *s)
+{
+	static const unsigned int nrs[] = { 0x03, 0x12, 0x21, 0x31, 0x41,
+					    0x51, 0x7f, 0xff };
+	static const unsigned long cmds[] = {
+		BUS1_CMD_PEER_QUERY, BUS1_CMD_PEER_RESET,
+		BUS1_CMD_HANDLE_RELEASE, BUS1_CMD_HANDLE_TRANSFER,
+		BUS1_CMD_NODES_DESTROY, BUS1_CMD_SLICE_RELEASE,
+		BUS1_CMD_SEND, BUS1_CMD_RECV,
+	};
+	static const int cidx[] = { C_QUERY, C_RESET, C_HRELEASE, C_TRANSFER,
+				    C_DESTROY, C_SRELEASE, C_SEND, C_RECV };
+	static const size_t csize[] = { 32, 32, 8, 32, 24, 8, 80, 72 };
+	__u8 arg[128] = { 0 };
+	unsigned long cmd;
+	struct res res;
+	unsigned int i;
+
+	switch (rn(t, 4)) {
+	case 0:
+		cmd = _IOWR(BUS1_IOCTL_MAGIC, nrs[rn(t, ARRAY_SIZE(nrs))],
+			    __u64);
+		break;
+	case 1:	/* right number, wrong size or direction */
+		cmd = cmds[rn(t, ARRAY_SIZE(cmds))];
+		cmd = pct(t, 50) ? (cmd & ~(0x3fffUL << 16)) |
+				   ((unsigned long)(8 * (1 + rn(t, 16))) << 16) :
+				   (cmd & ~(3UL << 30)) | (1UL << 30);
+		for (i = 0; i < ARRAY_SIZE(cmds); i++)
+			if (cmd == cmds[i])
+				cmd ^= 1UL << 29;	/* make sure it is wrong */
+		break;
+	case 2:
+		cmd = _IOWR(0x97, rn(t, 256), __u64);
+		break;
+	default:	/* a valid command with an unreadable argument */
+		i = rn(t, ARRAY_SIZE(cmds));
+		res = xioctl(s, cidx[i], cmds[i], bad_ptr(t, csize[i]));
+		expect(res, cidx[i], false, EFAULT, 0, "unreadable argument");
+		return;
+	}
+	res = xioctl(s, C_UNKNOWN, cmd, arg);
+	expect(res, C_UNKNOWN, false, ENOTTY, 0, "unknown ioctl");
+}
+
+static const char *const fdinfo_keys[] = {
+	"bus1-peer", "bus1-queued", "bus1-pool-bytes", "bus1-pool-slices",
+	"bus1-handles", "bus1-nodes", "bus1-charge-slices",
+	"bus1-charge-handles", "bus1-charge-bytes", "bus1-charge-fds",
+};
+
+/*
+ * Parse the bus1-* lines of @fd's fdinfo into @v (ARRAY_SIZE(fdinfo_keys)
+ * entries). Returns -1 if the fdinfo cannot be read, else a bitmask of
+ * the keys that were missing (0 = all present) plus bit 30 if a value was
+ * negative.
+ */
+static int read_fdinfo(int fd, __u64 *v)
+{
+	char path[64], b[2048], *l, *save = NULL;
+	int f, n, miss = (1 << ARRAY_SIZE(fdinfo_keys)) - 1;
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	n = read(f, b, sizeof(b) - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	for (l = strtok_r(b, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		for (i = 0; i < ARRAY_SIZE(fdinfo_keys); i++) {
+			size_t kl = strlen(fdinfo_keys[i]);
+			char *val = l + kl + 2;
+
+			if (strncmp(l, fdinfo_keys[i], kl) || l[kl] != ':' ||
+			    l[kl + 1] != '\t')
+				continue;
+			if (*val == '-')
+				miss |= 1 << 30;
+			v[i] = strtoull(val, NULL, i ? 10 : 16);
+			miss &= ~(1 << i);
+		}
+	}
+	return miss;
+}
+
+static void op_fdinfo(struct thr *t, struct slot *s)
+{
+	__u64 v[ARRAY_SIZE(fdinfo_keys)] = { 0 }, gen;
+	int fd = slot_fd(s, &gen), m;
+	unsigned int i;
+
+	(void)t;
+	m = read_fdinfo(fd, v);
+	if (m < 0 || slot_raced(s, gen, fd))
+		return;
+	if (m & ((1 << ARRAY_SIZE(fdinfo_keys)) - 1))
+		violation(V_COUNTERS, "fdinfo lacks keys (mask 0x%x)", m);
+	if (m & (1 << 30))
+		violation(V_COUNTERS, "fdinfo has a negative counter");
+	for (i = 1; i < ARRAY_SIZE(fdinfo_keys); i++)
+		if (v[i] >= (1ULL << 40))
+			violation(V_COUNTERS, "fdinfo %s = %llu (underflow?)",
+				  fdinfo_keys[i], (unsigned long long)v[i]);
+}
+
+static void op_poll(struct thr *t, struct slot *s)
+{
+	struct pollfd p = { .events = POLLIN | POLLOUT | POLLRDNORM |
+				      POLLWRNORM };
+	__u64 gen;
+
+	(void)t;
+	p.fd = slot_fd(s, &gen);
+	if (poll(&p, 1, 0) < 0 || slot_raced(s, gen, p.fd) ||
+	    (p.revents & POLLNVAL))
+		return;
+	if ((p.revents & POLLHUP) && (p.revents & ~POLLHUP))
+		violation(V_ORACLE, "poll: POLLHUP with other bits 0x%x",
+			  p.revents);
+	if (!(p.revents & POLLHUP) && !(p.revents & POLLOUT))
+		violation(V_ORACLE, "poll: connected peer without POLLOUT (0x%x)",
+			  p.revents);
+}
+
+/* a short-lived child process using the inherited peers (no locks) */
+static void op_fork(struct thr *t)
+{
+	pid_t pid = fork();
+	int i, st;
+
+	if (pid < 0)
+		return;
+	if (!pid) {
+		in_child = true;
+		for (i = 0; i < 20; i++) {
+			struct slot *s = &slots[rn(t, N_SLOTS)];
+			struct bus1_cmd_recv r = { .max_offset = ~0ULL };
+			struct bus1_cmd_peer_reset q = { 0 };
+			__u64 dst = 0x100 + (rn(t, 64) << 2);
+			struct bus1_cmd_send snd = {
+				.ptr_destinations = (uintptr_t)&dst,
+				.n_destinations = 1,
+			};
+
+			xioctl(s, C_RECV, BUS1_CMD_RECV, &r);
+			xioctl(s, C_QUERY, BUS1_CMD_PEER_QUERY, &q);
+			xioctl(s, C_SEND, BUS1_CMD_SEND, &snd);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		violation(V_WORKER, "forked child died (status 0x%x)", st);
+}
+
+/* --- workers ------------------------------------------------------------- */
+
+static void *thread_main(void *arg)
+{
+	struct thr *t = arg;
+
+	self_thr = t;
+	t->buf = malloc(MAX_PAYLOAD + 64);
+	if (!t->buf)
+		return NULL;
+	while (!expired()) {
+		struct slot *s = &slots[rn(t, N_SLOTS)];
+		unsigned int r = rn(t, 1000);
+
+		t->shutdown = false;
+		if (r < 300) {
+			t->op = "send";
+			op_send(t, s);
+		} else if (r < 560) {
+			t->op = "recv";
+			op_recv(t, s);
+		} else if (r < 660) {
+			t->op = "transfer";
+			op_transfer(t, s);
+		} else if (r < 710) {
+			t->op = "handle-release";
+			op_hrelease(t, s);
+		} else if (r < 750) {
+			t->op = "nodes-destroy";
+			op_destroy(t, s);
+		} else if (r < 790) {
+			t->op = "slice-release";
+			op_srelease(t, s);
+		} else if (r < 810) {
+			t->op = "query";
+			op_query(t, s);
+		} else if (r < 840) {
+			t->op = "reset";
+			op_reset(t, s);
+		} else if (r < 850) {
+			t->op = "disconnect";
+			if (!s->shared)
+				op_disconnect(t, s);
+		} else if (r < 875) {
+			t->op = "replace";
+			op_replace(t, s);
+		} else if (r < 900) {
+			t->op = "mmap";
+			op_mmap(t, s);
+		} else if (r < 940) {
+			t->op = "bad-ioctl";
+			op_badioctl(t, s);
+		} else if (r < 960) {
+			t->op = "fdinfo";
+			op_fdinfo(t, s);
+		} else if (r < 998) {
+			t->op = "poll";
+			op_poll(t, s);
+		} else {
+			t->op = "fork";
+			op_fork(t);
+		}
+		if (t->shutdown && !s->shared && pct(t, 30)) {
+			t->op = "replace";
+			op_replace(t, s);
+		}
+	}
+	free(t->buf);
+	return NULL;
+}
+
+static void crash_handler(int sig)
+{
+	char b[160];
+	int n;
+
+	n = snprintf(b, sizeof(b),
+		     "# VIOLATION [worker] proc %u thread %u op %s: signal %d\n",
+		     cur_proc, self_thr ? self_thr->idx : 0,
+		     self_thr && self_thr->op ? self_thr->op : "-", sig);
+	if (write(STDOUT_FILENO, b, n) < 0)
+		_exit(98);
+	_exit(98);
+}
+
+static void *map_guarded(size_t len, int prot)
+{
+	__u8 *p = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	mprotect(p + len, 4096, PROT_NONE);
+	mprotect(p, len, prot);
+	return p;
+}
+
+static int worker(unsigned int p)
+{
+	struct thr *th = calloc(opt_threads, sizeof(*th));
+	struct bus1_cmd_peer_reset q;
+	struct sigaction sa = { .sa_handler = crash_handler };
+	unsigned int i;
+	__u64 seed;
+
+	cur_proc = p;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	/* odd workers run as another user (per-user accounting, quotas) */
+	if (!getuid() && (p & 1)) {
+		gid_t g = 1000 + p;
+
+		if (setgroups(0, NULL) || setresgid(g, g, g) ||
+		    setresuid(1000 + p, 1000 + p, 1000 + p))
+			out_line("# proc %u: cannot drop to uid %u", p, 1000 + p);
+	}
+	make_fdpool();
+	bad_none = map_guarded(0, PROT_NONE);
+	ro_page = map_guarded(4096, PROT_READ);
+	edge = map_guarded(4096, PROT_READ | PROT_WRITE);
+	zeros = map_guarded(1 << 20, PROT_READ);
+	if (!th || !bad_none || !ro_page || !edge || !zeros)
+		return 2;
+	for (i = 0; i < N_SLOTS; i++) {
+		struct slot *s = &slots[i];
+		struct thr tmp = { .rng = opt_seed ^ (p * 7919 + i) };
+
+		if (!s->shared) {
+			slot_init(s, false);
+			s->fd = open_peer();
+			memset(&q, 0, sizeof(q));
+			if (s->fd >= 0 && !ioctl(s->fd, BUS1_CMD_PEER_QUERY, &q))
+				s->limits = q;
+		}
+		slot_map(s, s->fd, pick_map_len(&tmp) ?: 1 << 20);
+	}
+	for (i = 0; i < opt_threads; i++) {
+		seed = opt_seed ^ ((__u64)(p + 1) << 32) ^ (i + 1);
+		th[i].proc = p;
+		th[i].idx = i;
+		th[i].rng = splitmix(&seed);
+		if (pthread_create(&th[i].tid, NULL, thread_main, &th[i]))
+			return 2;
+	}
+	for (i = 0; i < opt_threads; i++)
+		pthread_join(th[i].tid, NULL);
+	return 0;
+}
+
+/* --- final checks (parent, all workers gone) ------------------------------ */
+
+static void check_zero(int fd, const char *what)
+{
+	__u64 v[ARRAY_SIZE(fdinfo_keys)] = { 0 };
+	char b[300];
+	int m = read_fdinfo(fd, v), n = 0;
+	unsigned int i;
+
+	if (m) {
+		violation(V_COUNTERS, "%s: fdinfo unreadable or incomplete (%d)",
+			  what, m);
+		return;
+	}
+	b[0] = 0;
+	for (i = 1; i < ARRAY_SIZE(fdinfo_keys); i++)
+		if (v[i])
+			n += snprintf(b + n, sizeof(b) - n, " %s=%llu",
+				      fdinfo_keys[i], (unsigned long long)v[i]);
+	if (n)
+		violation(V_COUNTERS, "%s: counters not zero after flush:%s",
+			  what, b);
+}
+
+static int flush_peer(int fd, const struct bus1_cmd_peer_reset *lim)
+{
+	struct bus1_cmd_peer_reset q = *lim;
+
+	q.flags = BUS1_PEER_RESET_FLAG_FLUSH | BUS1_PEER_RESET_FLAG_FLUSH_SEED;
+	q.peer_flags = ~0ULL;
+	if (!q.max_slices)
+		q.max_slices = q.max_handles = q.max_inflight_bytes =
+			q.max_inflight_fds = ~0U;
+	return ioctl(fd, BUS1_CMD_PEER_RESET, &q) ? errno : 0;
+}
+
+/* peers still work: a message between two fresh peers arrives intact */
+static void liveness(void)
+{
+	struct bus1_cmd_peer_reset lim = { 0 };
+	struct bus1_cmd_handle_transfer xf = { .src_handle = 0x4000 };
+	struct bus1_cmd_recv rc = { .max_offset = 1 << 20 };
+	struct fz_hdr h = { .magic = FZ_MAGIC, .len = 256, .checked = 256 };
+	struct iovec v;
+	struct bus1_cmd_send snd = { .ptr_vecs = (uintptr_t)&v, .n_vecs = 1 };
+	__u8 buf[256], *map;
+	int a = open(opt_device, O_RDWR | O_CLOEXEC);
+	int b = open(opt_device, O_RDWR | O_CLOEXEC);
+	unsigned int i;
+
+	map = a < 0 ? MAP_FAILED :
+	      mmap(NULL, 1 << 20, PROT_READ, MAP_SHARED, a, 0);
+	if (a < 0 || b < 0 || map == MAP_FAILED) {
+		violation(V_COUNTERS, "cannot open/map fresh peers: %s",
+			  ename(errno));
+		goto out;
+	}
+	xf.dst_fd = b;
+	if (ioctl(a, BUS1_CMD_HANDLE_TRANSFER, &xf)) {
+		violation(V_COUNTERS, "final HANDLE_TRANSFER: %s", ename(errno));
+		goto out;
+	}
+	for (i = sizeof(h); i < sizeof(buf); i++)
+		buf[i] = i * 13;
+	h.seq = ~0ULL;
+	memcpy(buf, &h, sizeof(h));
+	h.csum = hdr_csum(&h, buf);
+	memcpy(buf, &h, sizeof(h));
+	v.iov_base = buf;
+	v.iov_len = sizeof(buf);
+	snd.ptr_destinations = (uintptr_t)&xf.dst_handle;
+	snd.n_destinations = 1;
+	if (ioctl(b, BUS1_CMD_SEND, &snd)) {
+		violation(V_COUNTERS, "final SEND: %s", ename(errno));
+		goto out;
+	}
+	if (ioctl(a, BUS1_CMD_RECV, &rc) || rc.msg.type != BUS1_MSG_DATA ||
+	    rc.msg.n_bytes != sizeof(buf) || rc.msg.destination != 0x4000 ||
+	    memcmp(map + rc.msg.offset, buf, sizeof(buf))) {
+		violation(V_COUNTERS, "final RECV: %s type %llu",
+			  ename(errno), (unsigned long long)rc.msg.type);
+		goto out;
+	}
+	if (ioctl(a, BUS1_CMD_SLICE_RELEASE, &rc.msg.offset))
+		violation(V_COUNTERS, "final SLICE_RELEASE: %s", ename(errno));
+	flush_peer(b, &lim);
+	flush_peer(a, &lim);
+	flush_peer(b, &lim);
+	flush_peer(a, &lim);
+	check_zero(a, "fresh peer A");
+	check_zero(b, "fresh peer B");
+out:
+	if (map != MAP_FAILED)
+		munmap(map, 1 << 20);
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+}
+
+static void final_checks(void)
+{
+	__u64 n = __atomic_load_n(&sh->next_seq, __ATOMIC_RELAXED), i;
+	unsigned int round, k, dups = 0, phantoms = 0;
+	char what[32];
+
+	/* flush all surviving (shared) peers twice, then all must be zero */
+	for (round = 0; round < 2; round++)
+		for (k = 0; k < N_SHARED; k++) {
+			int e = flush_peer(slots[k].fd, &slots[k].limits);
+
+			if (e && e != ESHUTDOWN)
+				violation(V_ORACLE, "final PEER_RESET: %s",
+					  ename(e));
+		}
+	for (k = 0; k < N_SHARED; k++) {
+		snprintf(what, sizeof(what), "shared peer %u", k);
+		check_zero(slots[k].fd, what);
+	}
+	liveness();
+	for (i = 0; i < n && i < N_SEQ; i++) {
+		__u16 st = sh->sent_state[i], c = sh->recv_count[i];
+
+		if (st == 0xffff && c)
+			phantoms++;
+		else if (st && st != 0xffff && c > st - 1)
+			dups++;
+	}
+	if (phantoms)
+		violation(V_DUP, "%u messages of failed SENDs were received",
+			  phantoms);
+	if (dups)
+		violation(V_DUP, "%u messages received more often than sent",
+			  dups);
+}
+
+/* --- main ------------------------------------------------------------------- */
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s [--seed N] [--seconds S] [--procs P] [--threads T] [--device PATH]\n",
+		argv0);
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seed", required_argument, NULL, 's' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "procs", required_argument, NULL, 'p' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *env = getenv("BUS1_FUZZ_SECONDS");
+	bool seeded = false;
+	int c;
+
+	if (env)
+		opt_seconds = strtoul(env, NULL, 0);
+	env = getenv("BUS1_FUZZ_SEED");
+	if (env) {
+		opt_seed = strtoull(env, NULL, 0);
+		seeded = true;
+	}
+
+	while ((c = getopt_long(argc, argv, "s:t:p:T:d:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			opt_seed = strtoull(optarg, NULL, 0);
+			seeded = true;
+			break;
+		case 't':
+			opt_seconds = strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			opt_procs = strtoul(optarg, NULL, 0);
+			break;
+		case 'T':
+			opt_threads = strtoul(optarg, NULL, 0);
+			break;
+		case 'd':
+			opt_device = optarg;
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (optind != argc || !opt_procs || opt_procs > 64 || !opt_threads ||
+	    opt_threads > 64)
+		usage(argv[0]);
+	if (!seeded) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		opt_seed = ts.tv_sec * 1000003ULL ^ ts.tv_nsec ^ getpid();
+	}
+}
+
+static void print_stats(double secs)
+{
+	__u64 total = 0, ioctls = 0;
+	unsigned int c, e;
+	char b[1024];
+	int n;
+
+	for (c = 0; c < C_COUNT; c++) {
+		__u64 sum = 0;
+
+		for (e = 0; e <= MAX_ERR + 1; e++)
+			sum += sh->counts[c][e];
+		total += sum;
+		if (c <= C_UNKNOWN)
+			ioctls += sum;
+		if (!sum)
+			continue;
+		n = snprintf(b, sizeof(b), "# %-16s %9llu:", cmd_names[c],
+			     (unsigned long long)sum);
+		for (e = 0; e <= MAX_ERR + 1 && n < (int)sizeof(b) - 40; e++)
+			if (sh->counts[c][e])
+				n += snprintf(b + n, sizeof(b) - n, " %s=%llu",
+					      e > MAX_ERR ? "other" : ename(e),
+					      (unsigned long long)sh->counts[c][e]);
+		out_line("%s", b);
+	}
+	out_line("# messages: sent %llu, received %llu (verified %llu, %llu checks dropped: concurrent flush), notifications %llu, handles %llu, fds %llu",
+		 (unsigned long long)sh->msgs_sent,
+		 (unsigned long long)sh->msgs_recv,
+		 (unsigned long long)sh->msgs_checked,
+		 (unsigned long long)sh->flushes_dropped,
+		 (unsigned long long)sh->notifications,
+		 (unsigned long long)sh->handles_recv,
+		 (unsigned long long)sh->fds_recv);
+	out_line("# bus1-fuzz: seed %llu: %llu ioctls in %.1f seconds (%.0f/s), %llu operations total",
+		 (unsigned long long)opt_seed, (unsigned long long)ioctls, secs,
+		 secs > 0 ? ioctls / secs : 0.0, (unsigned long long)total);
+}
+
+int main(int argc, char **argv)
+{
+	struct timespec t0, t1, now;
+	pid_t *pids;
+	unsigned int i, alive, v;
+	bool fail = false;
+	int st;
+
+	parse_args(argc, argv);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pids = calloc(opt_procs, sizeof(*pids));
+	if (sh == MAP_FAILED || !pids) {
+		perror("bus1-fuzz: mmap");
+		return 1;
+	}
+	out_line("TAP version 13");
+	out_line("1..%d", V_COUNT);
+	out_line("# bus1-fuzz --seed %llu --seconds %u --procs %u --threads %u",
+		 (unsigned long long)opt_seed, opt_seconds, opt_procs,
+		 opt_threads);
+	for (i = 0; i < N_SHARED; i++) {
+		struct slot *s = &slots[i];
+
+		slot_init(s, true);
+		s->fd = open_peer();
+		if (s->fd < 0) {
+			out_line("not ok 1 cannot open %s: %s", opt_device,
+				 strerror(-s->fd));
+			return 1;
+		}
+		ioctl(s->fd, BUS1_CMD_PEER_QUERY, &s->limits);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t_end = t0;
+	t_end.tv_sec += opt_seconds;
+	for (i = 0; i < opt_procs; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			perror("bus1-fuzz: fork");
+			return 1;
+		}
+		if (!pids[i])
+			_exit(worker(i));
+	}
+
+	/* wait for the workers: deadline + 60 s grace, then they hung */
+	for (alive = opt_procs; alive;) {
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid > 0) {
+			for (i = 0; i < opt_procs; i++) {
+				if (pids[i] != pid)
+					continue;
+				pids[i] = 0;
+				alive--;
+				if (!WIFEXITED(st) || WEXITSTATUS(st))
+					violation(V_WORKER,
+						  "worker %u exited with status 0x%x",
+						  i, st);
+			}
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > t_end.tv_sec + 60) {
+			for (i = 0; i < opt_procs; i++) {
+				char b[128], path[64];
+				int f, n;
+
+				if (!pids[i])
+					continue;
+				snprintf(path, sizeof(path), "/proc/%d/wchan",
+					 pids[i]);
+				f = open(path, O_RDONLY);
+				n = f < 0 ? 0 : read(f, b, sizeof(b) - 1);
+				if (f >= 0)
+					close(f);
+				b[n > 0 ? n : 0] = 0;
+				violation(V_WORKER,
+					  "worker %u hung (60 s past the deadline, wchan %s)",
+					  i, b);
+				kill(pids[i], SIGKILL);
+			}
+			sleep(5);
+			while (waitpid(-1, &st, WNOHANG) > 0)
+				;
+			break;
+		}
+		usleep(100000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cur_proc = opt_procs;
+	alarm(120);
+	final_checks();
+	alarm(0);
+
+	print_stats(opt_seconds < t1.tv_sec - t0.tv_sec ?
+		    opt_seconds : (double)(t1.tv_sec - t0.tv_sec));
+	for (v = 0; v < V_COUNT; v++) {
+		if (sh->viol[v])
+			fail = true;
+		out_line("%sok %u %s%s", sh->viol[v] ? "not " : "", v + 1,
+			 viol_names[v], sh->viol[v] ? " (violated)" : "");
+		if (sh->viol[v])
+			out_line("#   %llu violations",
+				 (unsigned long long)sh->viol[v]);
+	}
+	out_line("# %s", fail ? "FAIL" : "PASS");
+	return fail ? 1 : 0;
+}
