@@ -18,6 +18,12 @@ declare -A IGNORE=(
 	# The one compat header must compare LINUX_VERSION_CODE (6.1 vs 6.12);
 	# checkpatch also reads the macro as a constant on the left.
 	["ipc/bus1/compat.h"]="LINUX_VERSION_CODE,CONSTANT_COMPARISON"
+	# TRACE_EVENT() definitions are laid out like every header under
+	# include/trace/events/, which checkpatch does not understand.
+	["ipc/bus1/trace.h"]="PARENTHESIS_ALIGNMENT,OPEN_ENDED_LINE"
+	# Self-tests bail out of the test function on the first failed check,
+	# as WireGuard's do.
+	["ipc/bus1/selftest/*"]="MACRO_WITH_FLOW_CONTROL"
 	# Userspace has no __printf/__packed/__aligned... (they would have to
 	# be defined with the very __attribute__ checkpatch objects to).
 	["tools/*"]="PREFER_DEFINED_ATTRIBUTE_MACRO"

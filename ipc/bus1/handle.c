@@ -33,6 +33,7 @@
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
+#include "trace.h"
 #include "tx.h"
 
 static struct kmem_cache *bus1_handle_cache;
@@ -221,6 +222,7 @@ static void bus1_node_strong_sub(struct bus1_node *node, unsigned int n)
 	wake = bus1_queue_commit_unstaged(&owner->queue, &node->qrelease,
 					  owner->id);
 	spin_unlock(&owner->data_lock);
+	trace_bus1_node_release(owner->id, node->owner_handle->id);
 	if (wake)
 		bus1_peer_wake(owner);
 	bus1_peer_release(owner);
@@ -511,6 +513,7 @@ static void bus1_node_destroy_stage(struct bus1_tx *tx,
 
 	spin_lock(&node->lock);
 	node->destroyed = true;
+	trace_bus1_node_destroy(peer->id, owner_handle->id);
 
 	spin_lock(&peer->data_lock);
 	wake = bus1_queue_remove(&peer->queue, &node->qrelease);

@@ -32,7 +32,7 @@ struct bus1_peer;
 struct bus1_node {
 	struct kref ref;
 	struct bus1_peer *owner;
-	spinlock_t lock;
+	spinlock_t lock; /* see above */
 	struct list_head handles;
 	struct bus1_handle *owner_handle;
 	unsigned int n_strong;

@@ -12,6 +12,9 @@
 #include "queue.h"
 #include "user.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 module_param_named(user_slices_max, bus1_user_slices_max, uint, 0644);
 MODULE_PARM_DESC(user_slices_max, "Maximum number of slices of a user");
 module_param_named(user_handles_max, bus1_user_handles_max, uint, 0644);

@@ -25,6 +25,7 @@
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
+#include "trace.h"
 #include "tx.h"
 
 /**
@@ -297,6 +298,11 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	else
 		r = bus1_quota_charge(&peer->quota, peer->user, m->charge);
 	if (r) {
+		trace_bus1_quota_refusal(peer->id, __kuid_val(m->sender),
+					 m->charge[BUS1_RES_SLICES],
+					 m->charge[BUS1_RES_HANDLES],
+					 m->charge[BUS1_RES_BYTES],
+					 m->charge[BUS1_RES_FDS]);
 		memset(m->charge, 0, sizeof(m->charge));
 	} else {
 		m->shared = !!dst;
@@ -541,6 +547,8 @@ static int bus1_send_run(struct bus1_send *s)
 				bus1_message_discard(seed);
 			return r;
 		}
+		trace_bus1_send(s->peer->id, s->param.flags, 0, s->n_bytes,
+				s->n_handles, s->n_files);
 		bus1_send_set_seed(s, seed);
 		return 0;
 	}
@@ -552,6 +560,8 @@ static int bus1_send_run(struct bus1_send *s)
 	if (r)
 		return r;
 
+	trace_bus1_send(s->peer->id, s->param.flags, s->n_dests, s->n_bytes,
+			s->n_handles, s->n_files);
 	bus1_send_commit(s);
 	return 0;
 }
@@ -656,6 +666,8 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	param->msg.n_bytes = m->n_bytes;
 	param->msg.n_handles = m->n_handles;
 	param->msg.n_fds = n_fds;
+	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
+			param->msg.offset, m->n_bytes, m->n_handles, n_fds);
 	if (copy_to_user(uparam, param, sizeof(*param))) {
 		r = -EFAULT;
 		goto exit_fds;
@@ -721,7 +733,8 @@ exit:
 	return r;
 }
 
-static int bus1_recv_notification(struct bus1_cmd_recv *param,
+static int bus1_recv_notification(struct bus1_peer *peer,
+				  struct bus1_cmd_recv *param,
 				  struct bus1_cmd_recv __user *uparam,
 				  unsigned int type, u64 id, bool continues)
 {
@@ -732,6 +745,7 @@ static int bus1_recv_notification(struct bus1_cmd_recv *param,
 	param->msg.n_bytes = 0;
 	param->msg.n_handles = 0;
 	param->msg.n_fds = 0;
+	trace_bus1_recv(peer->id, type, id, BUS1_OFFSET_INVALID, 0, 0, 0);
 	return copy_to_user(uparam, param, sizeof(*param)) ? -EFAULT : 0;
 }
 
@@ -763,7 +777,8 @@ static int bus1_recv_release(struct bus1_peer *peer,
 
 	if (stale)
 		return -EAGAIN;
-	return bus1_recv_notification(param, uparam, BUS1_MSG_NODE_RELEASE,
+	return bus1_recv_notification(peer, param, uparam,
+				      BUS1_MSG_NODE_RELEASE,
 				      id, continues);
 }
 
@@ -865,7 +880,7 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 			spin_lock(&peer->data_lock);
 			bus1_queue_remove(&peer->queue, qnode);
 			spin_unlock(&peer->data_lock);
-			r = bus1_recv_notification(param, uparam,
+			r = bus1_recv_notification(peer, param, uparam,
 						   BUS1_MSG_NODE_DESTROY,
 						   h->id, continues);
 			bus1_handle_unref(h);
@@ -930,6 +945,7 @@ int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
 	if (!slice)
 		return -ENXIO;
 
+	trace_bus1_slice_release(peer->id, slice->offset, slice->size);
 	bus1_message_free_published(container_of(slice, struct bus1_message,
 						 slice));
 	return 0;

@@ -20,6 +20,7 @@
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
+#include "trace.h"
 
 static atomic64_t bus1_peer_ids = ATOMIC64_INIT(0);
 
@@ -145,6 +146,7 @@ static void bus1_peer_flush(struct bus1_peer *peer, u64 flags, bool final)
 	if (flags & BUS1_PEER_RESET_FLAG_FLUSH) {
 		spare_seed = !final && peer->seed;
 		ts = bus1_handle_destroy_all(peer, spare_seed);
+		trace_bus1_flush(peer->id, flags, ts);
 		bus1_handle_flush_all(peer, spare_seed);
 
 		spin_lock(&peer->data_lock);

@@ -66,8 +66,8 @@ struct bus1_peer {
 	wait_queue_head_t waitq;
 	struct bus1_user *user;
 
-	struct mutex lock;
-	spinlock_t data_lock;
+	struct mutex lock; /* local lock, see above */
+	spinlock_t data_lock; /* see above */
 
 	struct bus1_queue queue;
 	struct bus1_pool pool;

@@ -54,7 +54,7 @@ struct bus1_quota {
 struct bus1_user {
 	struct kref ref;
 	kuid_t uid;
-	spinlock_t lock;
+	spinlock_t lock; /* see above */
 	struct bus1_quota quota;
 };
 
