@@ -1,15 +1,101 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# bus1-demo.sh - the `make run` transcript, run inside the VM (busybox sh).
-# Runs the raw-ABI demo, then (when built) the broker demo.
-set -eu
-
-echo "### bus1 demo on $(uname -r)"
-[ -e /dev/bus1 ] || { echo "no /dev/bus1 (module not loaded?)"; exit 1; }
+# bus1-demo.sh - the `make run` transcript, run inside the VM (busybox sh,
+# as root, module loaded). Part 1 walks through the raw ABI (bus1-demo);
+# part 2 starts bus1-broker with a policy, two watchers and a few services
+# (one activated on demand, one killed mid-way) and drives them with
+# bus1ctl. Exits non-zero if any step does not behave as expected.
+set -u
 
 rc=0
-bus1-demo || rc=1
+SOCK=/run/bus1/broker.sock
+POLICY=/run/bus1/broker.policy
+pids=""
 
+say() { echo; echo "### $*"; }
+fail() { echo "!!! FAILED: $*"; rc=1; }
+# run a command, show it, and require success
+step() { echo "\$ $*"; "$@" || fail "$*"; }
+settle() { sleep 1; }
+
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+echo "### bus1 demo on Linux $(uname -r)"
+[ -e /dev/bus1 ] || { echo "no /dev/bus1 (module not loaded?)"; exit 1; }
+
+say "part 1: the raw ABI (three peers, one node, no library)"
+bus1-demo || fail "bus1-demo"
+
+say "part 2: bus1-broker, names, watchers, activation"
+mkdir -p /run/bus1
+cat >"$POLICY" <<'POL'
+# who may own what (first match wins), what gets activated
+allow-own org.bus1.* *
+default-own deny
+activate org.bus1.Upper /usr/bin/bus1-demo-service -m upper org.bus1.Upper
+POL
+echo "policy $POLICY:"
+sed 's/^/    /' "$POLICY"
+
+bus1-broker -v -s "$SOCK" -p "$POLICY" 2>&1 &
+pids="$pids $!"
+i=0
+while [ ! -S "$SOCK" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ -S "$SOCK" ] || { fail "broker did not start"; exit 1; }
+export BUS1_BROKER_SOCKET="$SOCK"
+
+say "two watchers: one for all names, one for org.bus1.Counter"
+bus1ctl -l watcher-all monitor &
+pids="$pids $!"
+bus1ctl -l watcher-counter monitor org.bus1.Counter &
+pids="$pids $!"
+settle
+
+say "start two services by hand"
+bus1-demo-service -m echo org.bus1.Echo &
+pids="$pids $!"
+bus1-demo-service -m count org.bus1.Counter &
+counter=$!
+pids="$pids $counter"
+settle
+step bus1ctl list
+
+say "call them by name (GET_NAME_OWNER returns a handle, then a direct send)"
+step bus1ctl call org.bus1.Echo hello through the broker
+step bus1ctl call org.bus1.Counter first
+step bus1ctl call org.bus1.Counter second
+
+say "org.bus1.Upper is not running: the first lookup activates it"
+step bus1ctl call org.bus1.Upper please start me on demand
+settle
+step bus1ctl call org.bus1.Upper and answer again
+step bus1ctl list
+
+say "kill -9 the owner of org.bus1.Counter: the kernel tells the broker"
+echo "\$ kill -9 $counter"
+kill -9 "$counter"
+wait "$counter" 2>/dev/null
+settle
+step bus1ctl list
+echo "\$ bus1ctl call org.bus1.Counter third"
+if bus1ctl call org.bus1.Counter third; then
+	fail "org.bus1.Counter still answers"
+else
+	echo "(as expected: the name vanished with its owner)"
+fi
+
+say "status: broker counters and every bus1 peer's fdinfo"
+step bus1ctl status
+
+say "stopping"
+cleanup
+pids=""
+trap - EXIT
+echo
 echo "### bus1 demo finished: $([ $rc -eq 0 ] && echo OK || echo FAILED)"
 exit $rc
