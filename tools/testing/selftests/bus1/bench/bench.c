@@ -803,7 +803,11 @@ static void profile(const char *what, size_t arg, unsigned int iters)
 	/* rep 0: warm-up, 1..REPS untraced, REPS+1 traced */
 	for (rep = 0; rep <= REPS + 1; ++rep) {
 		if (rep == REPS + 1) {
+			char pid[32];
+
 			base = bench_median(v, REPS);
+			snprintf(pid, sizeof(pid), "%d", (int)getpid());
+			write_file(TRACEFS "set_ftrace_pid", pid);
 			write_file(TRACEFS "current_tracer", "function_graph");
 			write_file(TRACEFS "tracing_on", "1");
 		}

@@ -86,11 +86,17 @@ for f in $imports $EXTRA; do
 done
 echo "# profile: function_graph on $(wc -l <$T/set_ftrace_filter) functions"
 
-# awk: aggregate a function_graph trace; prints the header and rows
-# "selfper name calls/iter self/call incl/iter" (sorted by the caller)
+# awk: aggregate a function_graph trace of one process. Prints "#" header
+# lines and rows "self/it name calls/it self/call incl/it" (values divided
+# by div, e.g. per destination). Overhead model (README.md): a traced call
+# adds o = a + b instructions, a inside its own measured duration (a = the
+# smallest measured leaf), b outside it. true incl = measured - a - o *
+# (traced descendants); true self = measured - a - (children's measured) -
+# b * (direct traced children). Time in schedule() (other tasks running) is
+# cut out of every caller.
 # shellcheck disable=SC2016
 AGG='
-BEGIN { sp = 0; n = 0; top = 0; lost = 0 }
+BEGIN { sp = 0; n = 0; lost = 0; holes = 0; amin = -1 }
 /^#/ { next }
 /LOST/ { lost = 1 }
 {
@@ -104,55 +110,75 @@ BEGIN { sp = 0; n = 0; top = 0; lost = 0 }
 	if (s ~ /\{ *$/) {
 		name = s; sub(/\(\).*$/, "", name); sub(/ \[.*\]$/, "", name)
 		sp++; st[sp] = name; k[sp] = 0; dn[sp] = 0; an[sp] = 0
+		hole[sp] = 0
 		next
 	}
+	leaf = 0
 	if (s ~ /^\}/) {
 		if (sp < 1 || dur < 0) next
-		name = st[sp]; sumk = k[sp]; nd = dn[sp]; na = an[sp]; sp--
+		name = st[sp]; sumk = k[sp]; nd = dn[sp]; na = an[sp]
+		dur -= hole[sp]; sp--
 	} else if (s ~ /;/ && dur >= 0) {
 		name = s; sub(/\(\).*$/, "", name); sub(/ \[.*\]$/, "", name)
-		sumk = 0; nd = 0; na = 0
+		sumk = 0; nd = 0; na = 0; leaf = 1
 	} else next
+	if (name ~ /^(schedule|preempt_schedule)/) {
+		for (j = 1; j <= sp; j++) hole[j] += dur
+		holes += dur
+		next
+	}
+	if (leaf && (amin < 0 || dur < amin)) amin = dur
 	n++
 	rec[n] = name; rinc[n] = dur; rk[n] = sumk; rnd[n] = nd; rna[n] = na
 	rtop[n] = (sp == 0)
 	if (sp > 0) { k[sp] += dur; dn[sp]++; an[sp] += 1 + na }
 }
 END {
-	o = n ? (traced - base) * iters / n : 0
-	if (o < 0) o = 0
+	o = n ? ((traced - base) * iters - holes) / n : 0
+	a = amin > 0 ? amin : 0
+	if (a > o) a = o
+	b = o - a
+	top = 0
 	for (j = 1; j <= n; j++) {
 		name = rec[j]; calls[name]++
-		incl[name] += rinc[j] - rna[j] * o
-		selfs[name] += rinc[j] - rk[j] - rnd[j] * o
-		if (rtop[j]) top += rinc[j] - rna[j] * o
+		incl[name] += rinc[j] - a - rna[j] * o
+		selfs[name] += rinc[j] - a - rk[j] - rnd[j] * b
+		if (rtop[j]) top += rinc[j] - a - rna[j] * o
 	}
-	printf "#   untraced %.0f instr/iter; %.1f traced calls/iter; tracer overhead %.0f per call (subtracted)\n", base, n / iters, o
-	printf "#   traced top-level calls %.0f/iter; rest (syscall entry/exit, user space, untraced callers) %.0f/iter%s\n", top / iters, base - top / iters, lost ? "; EVENTS LOST" : ""
+	it = iters * div
+	printf "#   untraced %.0f instr/iter; %.1f traced calls/iter; tracer overhead %.0f per call (%.0f inside the callee)\n", base, n / iters, o, a
+	printf "#   traced top-level calls %.0f/iter; untraced rest (syscall entry/exit, user space) %.0f/iter%s\n", top / iters, base - top / iters, lost ? "; EVENTS LOST" : ""
+	printf "#   inclusive per iteration%s:", div > 1 ? " and destination" : ""
 	for (name in calls)
-		printf "%.0f %s %.2f %.0f %.0f\n", selfs[name] / iters, name, calls[name] / iters, selfs[name] / calls[name], incl[name] / iters
+		if (name ~ /^(__x64_sys_ioctl|bus1_cmd_|bus1_peer_ioctl)/)
+			printf " %s %.0f", name, incl[name] / it
+	printf "\n"
+	for (name in calls)
+		printf "%.0f %s %.2f %.0f %.0f\n", selfs[name] / it, name, calls[name] / it, selfs[name] / calls[name], incl[name] / it
 }'
 
-prof() {	# prof TITLE CASE ARG ITERS
+prof() {	# prof TITLE DIV CASE ARG ITERS
 	title=$1
-	shift
+	div=$2
+	shift 2
 	echo >$T/trace
 	hdr=$("$RUN" --profile "$@") || { echo "# profile $title failed"; return 0; }
 	# shellcheck disable=SC2086
 	set -- $hdr "$@"
 	echo
-	echo "## profile: $title (instructions per iteration, tracer overhead removed)"
-	awk -v base="$2" -v traced="$4" -v iters="$6" "$AGG" $T/trace >/tmp/prof.out
+	echo "## profile: $title (instructions, tracer overhead removed)"
+	awk -v base="$2" -v traced="$4" -v iters="$6" -v div="$div" "$AGG" $T/trace >/tmp/prof.out
 	grep '^#' /tmp/prof.out
-	printf '%-8s %-40s %8s %9s %9s\n' self/it function calls/it self/call incl/it
+	printf '%-8s %-40s %8s %9s %9s\n' self function calls self/call incl
 	grep -v '^#' /tmp/prof.out | sort -rn | head -n "${TOP:-22}" |
 		awk '{ printf "%-8s %-40s %8s %9s %9s\n", $1, $2, $3, $4, $5 }'
 	echo nop >$T/current_tracer
+	echo >$T/set_ftrace_pid
 	echo >$T/trace
 }
 
-prof "unicast 0 B, SEND+RECV+SLICE_RELEASE" unicast 0 200
-prof "unicast 1 KiB, SEND+RECV+SLICE_RELEASE" unicast 1024 200
-prof "multicast 64 B to 64 destinations incl. drain (divide calls/it by 64 for per-destination)" mcast 64 10
+prof "unicast 0 B, per SEND+RECV+SLICE_RELEASE" 1 unicast 0 60
+prof "unicast 1 KiB, per SEND+RECV+SLICE_RELEASE" 1 unicast 1024 60
+prof "multicast 64 B to 32 destinations incl. drain, per destination" 32 mcast 32 4
 echo '*' >$T/set_ftrace_filter 2>/dev/null || true
 echo >$T/set_ftrace_filter
