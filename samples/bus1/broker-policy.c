@@ -4,6 +4,7 @@
  * activated on demand. Format: Documentation/bus1/broker.rst.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "broker.h"
@@ -48,7 +49,7 @@ static bool pattern_valid(const char *pat)
 		tmp[n - 2] = 0;
 		/* a prefix needs no dot of its own: "org.*" is fine */
 		return b1b_name_valid(tmp) ||
-		       (strchr(tmp, '.') == NULL && tmp[0] &&
+		       (!strchr(tmp, '.') && tmp[0] &&
 			b1b_name_valid(strcat(tmp, ".x")));
 	}
 	return b1b_name_valid(pat);
@@ -71,10 +72,23 @@ static int parse_uid(const char *s, struct policy_rule *r)
 	return 0;
 }
 
-#define FAIL(...) do { \
-		snprintf(err, errlen, "line %u: " __VA_ARGS__); \
-		return -EINVAL; \
-	} while (0)
+/* format "line N: ..." into err, return -EINVAL */
+static int fail(char *err, size_t errlen, unsigned int line,
+		const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(err, errlen, "line %u: ", line);
+	if (n < 0 || (size_t)n >= errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+#define FAIL(...) fail(err, errlen, lineno, __VA_ARGS__)
 
 int policy_parse(struct policy *p, FILE *f, char *err, size_t errlen)
 {
@@ -86,7 +100,7 @@ int policy_parse(struct policy *p, FILE *f, char *err, size_t errlen)
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f))
-			FAIL("line too long", lineno);
+			return FAIL("line too long");
 		s = strchr(line, '#');
 		if (s)
 			*s = 0;
@@ -94,55 +108,54 @@ int policy_parse(struct policy *p, FILE *f, char *err, size_t errlen)
 		for (s = strtok_r(line, " \t\r\n", &save); s;
 		     s = strtok_r(NULL, " \t\r\n", &save)) {
 			if (n == POLICY_MAX_ARGS + 2)
-				FAIL("too many words", lineno);
+				return FAIL("too many words");
 			tok[n++] = s;
 		}
 		if (!n)
 			continue;
 		if (!strcmp(tok[0], "allow-own") || !strcmp(tok[0], "deny-own")) {
 			if (n != 3)
-				FAIL("usage: %s PATTERN UID|*", lineno, tok[0]);
+				return FAIL("usage: %s PATTERN UID|*", tok[0]);
 			if (p->n_rules == POLICY_MAX_RULES)
-				FAIL("too many rules", lineno);
+				return FAIL("too many rules");
 			if (strlen(tok[1]) > B1B_NAME_MAX || !pattern_valid(tok[1]))
-				FAIL("invalid name pattern '%s'", lineno, tok[1]);
+				return FAIL("invalid name pattern '%s'", tok[1]);
 			r = &p->rules[p->n_rules];
 			memset(r, 0, sizeof(*r));
 			strcpy(r->pattern, tok[1]);
 			r->allow = tok[0][0] == 'a';
 			if (parse_uid(tok[2], r) < 0)
-				FAIL("invalid uid '%s'", lineno, tok[2]);
+				return FAIL("invalid uid '%s'", tok[2]);
 			p->n_rules++;
 		} else if (!strcmp(tok[0], "default-own")) {
 			if (n != 2 || (strcmp(tok[1], "allow") &&
 				       strcmp(tok[1], "deny")))
-				FAIL("usage: default-own allow|deny", lineno);
+				return FAIL("usage: default-own allow|deny");
 			p->default_allow = !strcmp(tok[1], "allow");
 		} else if (!strcmp(tok[0], "activate")) {
 			if (n < 3)
-				FAIL("usage: activate NAME PROGRAM [ARGS...]",
-				     lineno);
+				return FAIL("usage: activate NAME PROGRAM [ARGS...]");
 			if (n - 2 > POLICY_MAX_ARGS)
-				FAIL("too many arguments", lineno);
+				return FAIL("too many arguments");
 			if (!b1b_name_valid(tok[1]))
-				FAIL("invalid name '%s'", lineno, tok[1]);
+				return FAIL("invalid name '%s'", tok[1]);
 			if (tok[2][0] != '/')
-				FAIL("program must be an absolute path", lineno);
+				return FAIL("program must be an absolute path");
 			if (policy_activation(p, tok[1]))
-				FAIL("'%s' already activatable", lineno, tok[1]);
+				return FAIL("'%s' already activatable", tok[1]);
 			if (p->n_acts == POLICY_MAX_ACTS)
-				FAIL("too many activatable names", lineno);
+				return FAIL("too many activatable names");
 			a = &p->acts[p->n_acts];
 			memset(a, 0, sizeof(*a));
 			strcpy(a->name, tok[1]);
 			for (i = 2; i < n; i++) {
 				a->argv[i - 2] = strdup(tok[i]);
 				if (!a->argv[i - 2])
-					FAIL("out of memory", lineno);
+					return FAIL("out of memory");
 			}
 			p->n_acts++;
 		} else {
-			FAIL("unknown keyword '%s'", lineno, tok[0]);
+			return FAIL("unknown keyword '%s'", tok[0]);
 		}
 	}
 	if (ferror(f)) {

@@ -86,18 +86,20 @@ struct broker {
 };
 
 static int sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t quit;
 
+/* for results that do not matter (a full pipe, a vanished client) */
+static void ignore_result(ssize_t r)
+{
+	(void)r;
+}
+
+/* signals are turned into bytes on a pipe the event loop polls */
 static void on_signal(int sig)
 {
 	int saved = errno;
 	char c = sig;
 
-	if (sig != SIGCHLD)
-		quit = 1;
-	if (write(sig_pipe[1], &c, 1) < 0) {
-		/* pipe full: a wakeup is already pending */
-	}
+	ignore_result(write(sig_pipe[1], &c, 1));
 	errno = saved;
 }
 
@@ -109,9 +111,6 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-#define __printf(a, b) __attribute__((format(printf, a, b)))
-
-__printf(3, 4)
 static void logm(struct broker *b, int level, const char *fmt, ...)
 {
 	va_list ap;
@@ -329,8 +328,9 @@ static void client_gone(struct broker *b, struct client *c, const char *why)
 	unsigned int i;
 	struct name *n;
 
-	logm(b, 1, "client %llu (pid %d) gone: %s", (unsigned long long)c->id,
-	     (int)c->pid, why);
+	/* short-lived clients (bus1ctl) only clutter the log at level 1 */
+	logm(b, c->n_names ? 1 : 2, "client %llu (pid %d) gone: %s",
+	     (unsigned long long)c->id, (int)c->pid, why);
 	for (i = 0; i < b->n_names;) {
 		n = b->names[i];
 		if (n->owner == c) {
@@ -870,9 +870,7 @@ static void welcome(int fd, int status, struct client *c, __u64 h)
 		.broker_handle = h,
 	};
 
-	if (send(fd, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-		/* client gone; nothing to do */
-	}
+	ignore_result(send(fd, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT));
 }
 
 static void process_hello(struct broker *b, int fd)
@@ -952,7 +950,7 @@ out:
 	}
 	welcome(fd, r, c, h_client);
 	if (c)
-		logm(b, 1, "client %llu connected (pid %d, uid %u)",
+		logm(b, 2, "client %llu connected (pid %d, uid %u)",
 		     (unsigned long long)c->id, (int)cred.pid,
 		     (unsigned int)cred.uid);
 	else
@@ -1042,6 +1040,7 @@ int broker_run(const struct broker_config *cfg)
 	struct broker *b;
 	unsigned int i, n;
 	int r, ret = 1;
+	bool quit = false;
 	char c;
 
 	b = calloc(1, sizeof(*b));
@@ -1090,9 +1089,7 @@ int broker_run(const struct broker_config *cfg)
 	logm(b, 1, "listening on %s (%u activatable names)",
 	     cfg->socket_path, b->policy.n_acts);
 	if (cfg->ready_fd >= 0) {
-		if (write(cfg->ready_fd, "ready\n", 6) < 0) {
-			/* nobody waiting */
-		}
+		ignore_result(write(cfg->ready_fd, "ready\n", 6));
 		close(cfg->ready_fd);
 	}
 
@@ -1113,7 +1110,8 @@ int broker_run(const struct broker_config *cfg)
 			break;
 		if (r > 0 && (pfd[2].revents & POLLIN)) {
 			while (read(sig_pipe[0], &c, 1) > 0)
-				;
+				if (c != SIGCHLD)
+					quit = true;
 			reap_children(b);
 		}
 		if (r > 0 && (pfd[0].revents & POLLIN))
@@ -1151,7 +1149,7 @@ out:
 	return ret;
 }
 
-static void usage(FILE *f)
+static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bus1-broker [-s SOCKET] [-p POLICY] [-t MS] [-r FD] [-v]...\n"
@@ -1200,15 +1198,15 @@ int broker_main(int argc, char **argv)
 			cfg.verbose++;
 			break;
 		case 'h':
-			usage(stdout);
+			print_usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);

@@ -145,7 +145,7 @@ static void expect_empty(struct peer *p)
 
 static void show_fdinfo(struct peer *p)
 {
-	char path[64], line[256];
+	char path[64], line[256], *v;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", p->fd);
@@ -157,7 +157,12 @@ static void show_fdinfo(struct peer *p)
 		if (strncmp(line, "bus1-", 5))
 			continue;
 		line[strcspn(line, "\n")] = 0;
-		printf(" %s", line + 5);
+		v = strchr(line, ':');
+		if (!v)
+			continue;
+		*v++ = 0;
+		v += strspn(v, " \t");
+		printf(" %s=%s", line + 5, v);
 	}
 	printf("\n");
 	fclose(f);

@@ -118,7 +118,10 @@ static int do_monitor(struct b1c *c, int argc, char **argv)
 			return 1;
 		}
 	}
-	printf("%s: watching %s\n", label, argc ? "selected names" : "all names");
+	printf("%s: watching %s", label, argc ? "" : "all names");
+	for (i = 0; i < argc; i++)
+		printf("%s%s", i ? ", " : "", argv[i]);
+	printf("\n");
 	while (max_events < 0 || seen < max_events) {
 		r = b1c_recv(c, -1, &m);
 		if (r < 0) {
@@ -205,8 +208,10 @@ static int do_status(void)
 			b1b_parse_hdr(m->data, m->n_bytes, &hdr, &body);
 			for (i = 0; i < 6; i++)
 				v[i] = b1b_get_u64(&body);
-			printf("broker: %llu clients, %llu names, %llu requests, %llu rejected, %llu dropped, %llu events\n",
-			       v[0], v[1], v[2], v[3], v[4], v[5]);
+			printf("broker: %llu clients, %llu names, ", v[0],
+			       v[1]);
+			printf("%llu requests, %llu rejected, ", v[2], v[3]);
+			printf("%llu dropped, %llu events\n", v[4], v[5]);
 		}
 		b1c_msg_free(m);
 		b1c_free(c);
@@ -250,7 +255,7 @@ static int do_status(void)
 	return 0;
 }
 
-static void usage(FILE *f)
+static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bus1ctl [-s SOCKET] [-t MS] [-l LABEL] [-n COUNT] COMMAND\n"
@@ -281,22 +286,22 @@ int main(int argc, char **argv)
 			max_events = atol(optarg);
 			break;
 		case 'h':
-			usage(stdout);
+			print_usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[optind], "status"))
 		return do_status();
 	if (strcmp(argv[optind], "list") && strcmp(argv[optind], "call") &&
 	    strcmp(argv[optind], "monitor")) {
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	r = b1c_connect(sock, &c);

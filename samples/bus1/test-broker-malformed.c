@@ -54,16 +54,14 @@ static void fix_len(void)
 /* build malformed request number @i with serial @serial */
 static struct bad build(int i, __u32 serial)
 {
-	static const char longname[] =
-		"org.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	char longname[321];
 	const __u8 M = B1B_MAGIC, V = B1B_VERSION;
 	const int E = B1B_OP_ERROR;
 	__u64 x = 1;
 
+	memset(longname, 'a', sizeof(longname) - 1);
+	memcpy(longname, "org.", 4);
+	longname[sizeof(longname) - 1] = 0;
 	msg_len = 0;
 	switch (i) {
 	case 0:

@@ -99,9 +99,9 @@ static void test_names(void)
 	char longname[300];
 	size_t i;
 
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(good); i++)
 		CHECK(b1b_name_valid(good[i]), "valid name '%s'", good[i]);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		CHECK(!b1b_name_valid(bad[i]), "invalid name '%s'", bad[i]);
 	memset(longname, 'a', sizeof(longname));
 	longname[1] = '.';
@@ -163,7 +163,7 @@ static void test_policy_parser(void)
 	r = parse_policy("", &p, err);
 	CHECK(!r && policy_may_own(&p, "org.x", 5),
 	      "empty policy allows everything");
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		r = parse_policy(bad[i].text, &p, err);
 		CHECK(r == -EINVAL && !strncmp(err, "line ", 5),
 		      "rejected: %s (%s)", bad[i].what, err);

@@ -14,11 +14,10 @@
 
 static int tap_n, tap_failed;
 
-#ifndef __printf
-#define __printf(a, b) __attribute__((format(printf, a, b)))
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
-__printf(2, 3)
 static inline int tap_check(int ok, const char *fmt, ...)
 {
 	va_list ap;
@@ -34,7 +33,6 @@ static inline int tap_check(int ok, const char *fmt, ...)
 }
 
 /* check that r (0 or -errno) equals want */
-__printf(3, 4)
 static inline int tap_check_r(int r, int want, const char *fmt, ...)
 {
 	char what[256];
