@@ -60,6 +60,12 @@ struct bus1_send_dest {
  * @dests:	destinations
  * @n_dests:	number of entries in @dests
  * @mark:	duplicate-destination mark of this command
+ * @dests_stack: inline storage for small multicasts
+ * @handles_stack: inline storage for few handles
+ * @created_stack: inline storage for few created nodes
+ * @files_stack: inline storage for few files
+ *
+ * The common small commands run without a single temporary allocation.
  */
 struct bus1_send {
 	struct bus1_peer *peer;
@@ -78,7 +84,28 @@ struct bus1_send {
 	struct bus1_send_dest *dests;
 	size_t n_dests;
 	u64 mark;
+	struct bus1_send_dest dests_stack[2];
+	struct bus1_handle *handles_stack[4];
+	struct bus1_handle *created_stack[4];
+	struct file *files_stack[4];
 };
+
+/* zeroed storage for @n elements: inline if it fits, allocated otherwise */
+static void *bus1_send_array(void *stack, size_t n_stack, size_t n,
+			     size_t size)
+{
+	if (n <= n_stack) {
+		memset(stack, 0, n * size);
+		return stack;
+	}
+	return kvcalloc(n, size, GFP_KERNEL);
+}
+
+static void bus1_send_array_free(void *array, void *stack)
+{
+	if (array != stack)
+		kvfree(array);
+}
 
 static size_t bus1_a8(size_t x)
 {
@@ -494,12 +521,17 @@ static int bus1_send_validate(struct bus1_send *s)
 
 	s->n_dests = p->n_destinations;
 	s->n_handles = p->n_handles;
-	s->handles = kvcalloc(s->n_handles, sizeof(*s->handles),
-			      GFP_KERNEL);
-	s->created = kvcalloc(s->n_handles + s->n_dests, sizeof(*s->created),
-			      GFP_KERNEL);
-	s->dests = kvcalloc(s->n_dests, sizeof(*s->dests), GFP_KERNEL);
-	s->files = kcalloc(p->n_fds, sizeof(*s->files), GFP_KERNEL);
+	s->handles = bus1_send_array(s->handles_stack,
+				     ARRAY_SIZE(s->handles_stack),
+				     s->n_handles, sizeof(*s->handles));
+	s->created = bus1_send_array(s->created_stack,
+				     ARRAY_SIZE(s->created_stack),
+				     s->n_handles + s->n_dests,
+				     sizeof(*s->created));
+	s->dests = bus1_send_array(s->dests_stack, ARRAY_SIZE(s->dests_stack),
+				   s->n_dests, sizeof(*s->dests));
+	s->files = bus1_send_array(s->files_stack, ARRAY_SIZE(s->files_stack),
+				   p->n_fds, sizeof(*s->files));
 	if (!s->handles || !s->created || !s->dests || !s->files)
 		return -ENOMEM;
 
@@ -576,15 +608,25 @@ static int bus1_send_run(struct bus1_send *s)
  */
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 {
-	struct bus1_send s = { .peer = peer };
+	struct bus1_send s;
 	size_t i;
 	int r;
 
 	if (copy_from_user(&s.param, (void __user *)arg, sizeof(s.param)))
 		return -EFAULT;
 
+	/* no blanket memset: only what the unwinding below looks at */
+	s.peer = peer;
 	s.mark = ++peer->mark_seq;
 	s.iov = s.iov_stack;
+	s.handles = NULL;
+	s.n_handles = 0;
+	s.files = NULL;
+	s.n_files = 0;
+	s.created = NULL;
+	s.n_created = 0;
+	s.dests = NULL;
+	s.n_dests = 0;
 	r = bus1_send_run(&s);
 
 	for (i = 0; s.dests && i < s.n_dests; ++i)
@@ -593,12 +635,12 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 		bus1_handle_forget(peer, s.created[i]);
 	for (i = 0; i < s.n_files; ++i)
 		fput(s.files[i]);
-	kfree(s.files);
 	if (s.iov != s.iov_stack)
 		kfree(s.iov);
-	kvfree(s.dests);
-	kvfree(s.created);
-	kvfree(s.handles);
+	bus1_send_array_free(s.files, s.files_stack);
+	bus1_send_array_free(s.dests, s.dests_stack);
+	bus1_send_array_free(s.created, s.created_stack);
+	bus1_send_array_free(s.handles, s.handles_stack);
 	return r;
 }
 
