@@ -226,8 +226,10 @@ static __u8 *ro_page;		/* PROT_READ page of zeroes */
 static __u8 *edge;		/* RW page followed by a PROT_NONE page */
 static __u8 *zeros;		/* 1 MiB of read-only zeroes, then a guard */
 static __u64 opt_seed;
-static unsigned int opt_seconds = 180, opt_procs = 3, opt_threads = 3;
+static double opt_seconds = 180;
+static unsigned int opt_procs = 3, opt_threads = 3;
 static const char *opt_device = "/dev/bus1";
+static bool opt_make_it_fail;
 static struct timespec t_end;
 static unsigned int cur_proc;
 static bool in_child;		/* forked child: fd snapshot may be stale */
@@ -1827,16 +1829,29 @@ static int worker(unsigned int p)
 		}
 		slot_map(s, s->fd, pick_map_len(&tmp) ?: 1 << 20);
 	}
+	/* fault injection (if asked) for the worker threads only */
+	if (opt_make_it_fail) {
+		int f = open("/proc/self/make-it-fail", O_WRONLY | O_CLOEXEC);
+
+		if (f < 0 || write(f, "1", 1) != 1)
+			out_line("# proc %u: cannot set make-it-fail", p);
+		if (f >= 0)
+			close(f);
+	}
 	for (i = 0; i < opt_threads; i++) {
 		seed = opt_seed ^ ((__u64)(p + 1) << 32) ^ (i + 1);
 		th[i].proc = p;
 		th[i].idx = i;
 		th[i].rng = splitmix(&seed);
-		if (pthread_create(&th[i].tid, NULL, thread_main, &th[i]))
-			return 2;
+		if (pthread_create(&th[i].tid, NULL, thread_main, &th[i])) {
+			if (!opt_make_it_fail)
+				return 2;
+			th[i].tid = 0;
+		}
 	}
 	for (i = 0; i < opt_threads; i++)
-		pthread_join(th[i].tid, NULL);
+		if (th[i].tid)
+			pthread_join(th[i].tid, NULL);
 	return 0;
 }
 
@@ -1981,7 +1996,7 @@ static void final_checks(void)
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--seed N] [--seconds S] [--procs P] [--threads T] [--device PATH]\n",
+		"usage: %s [--seed N] [--seconds S] [--procs P] [--threads T] [--device PATH] [--make-it-fail]\n",
 		argv0);
 	exit(2);
 }
@@ -1994,6 +2009,7 @@ static void parse_args(int argc, char **argv)
 		{ "procs", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "device", required_argument, NULL, 'd' },
+		{ "make-it-fail", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -2002,21 +2018,24 @@ static void parse_args(int argc, char **argv)
 	int c;
 
 	if (env)
-		opt_seconds = strtoul(env, NULL, 0);
+		opt_seconds = strtod(env, NULL);
 	env = getenv("BUS1_FUZZ_SEED");
 	if (env) {
 		opt_seed = strtoull(env, NULL, 0);
 		seeded = true;
 	}
 
-	while ((c = getopt_long(argc, argv, "s:t:p:T:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:t:p:T:d:Fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			opt_seed = strtoull(optarg, NULL, 0);
 			seeded = true;
 			break;
 		case 't':
-			opt_seconds = strtoul(optarg, NULL, 0);
+			opt_seconds = strtod(optarg, NULL);
+			break;
+		case 'F':
+			opt_make_it_fail = true;
 			break;
 		case 'p':
 			opt_procs = strtoul(optarg, NULL, 0);
@@ -2032,7 +2051,7 @@ static void parse_args(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !opt_procs || opt_procs > 64 || !opt_threads ||
-	    opt_threads > 64)
+	    opt_threads > 64 || !(opt_seconds >= 0))
 		usage(argv[0]);
 	if (!seeded) {
 		struct timespec ts;
@@ -2101,9 +2120,9 @@ int main(int argc, char **argv)
 	}
 	out_line("TAP version 13");
 	out_line("1..%d", V_COUNT);
-	out_line("# bus1-fuzz --seed %llu --seconds %u --procs %u --threads %u",
+	out_line("# bus1-fuzz --seed %llu --seconds %g --procs %u --threads %u%s",
 		 (unsigned long long)opt_seed, opt_seconds, opt_procs,
-		 opt_threads);
+		 opt_threads, opt_make_it_fail ? " --make-it-fail" : "");
 	for (i = 0; i < N_SHARED; i++) {
 		struct slot *s = &slots[i];
 
@@ -2118,7 +2137,12 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t_end = t0;
-	t_end.tv_sec += opt_seconds;
+	t_end.tv_sec += (time_t)opt_seconds;
+	t_end.tv_nsec += (long)((opt_seconds - (time_t)opt_seconds) * 1e9);
+	if (t_end.tv_nsec >= 1000000000L) {
+		t_end.tv_sec++;
+		t_end.tv_nsec -= 1000000000L;
+	}
 	for (i = 0; i < opt_procs; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0) {
@@ -2181,6 +2205,8 @@ int main(int argc, char **argv)
 
 	print_stats(opt_seconds < t1.tv_sec - t0.tv_sec ?
 		    opt_seconds : (double)(t1.tv_sec - t0.tv_sec));
+	if (opt_make_it_fail)
+		out_line("# workers ran with make-it-fail (fault injection)");
 	for (v = 0; v < V_COUNT; v++) {
 		if (sh->viol[v])
 			fail = true;

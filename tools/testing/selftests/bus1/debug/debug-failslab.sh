@@ -1,0 +1,162 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# debug-failslab.sh - guest side (busybox sh, root, debug VM): run the test
+# suite (/tests/test-*) and the fuzzer with failslab and fail_page_alloc
+# injecting random failures into the test processes only (task-filter +
+# make-it-fail; GFP_KERNEL included, order 0 included). Test verdicts under
+# injection are not meaningful (the tests expect their allocations to work)
+# and are only reported; what counts is the kernel: no splat (the rig scans
+# the console, and this script copies any splat it finds in dmesg there), no
+# unkillable (hung) process, the fuzzer's invariants (no impossible errno,
+# no lost/duplicated/corrupt message; run with --make-it-fail), and a clean
+# fuzzer run afterwards without injection. kmemleak runs after all tests.
+# The exhaustive per-site sweep is debug-failnth; this is the random one.
+#
+# Knobs: BUS1_FAIL_PROB (percent, default 5), BUS1_FAIL_TEST_SECONDS (per
+# test, default 40), BUS1_FAIL_BUDGET (seconds for all tests, default 200).
+set -u
+
+PROB=${BUS1_FAIL_PROB:-5}
+TSECS=${BUS1_FAIL_TEST_SECONDS:-40}
+BUDGET=${BUS1_FAIL_BUDGET:-200}
+D=/sys/kernel/debug
+HERE=$(cd "$(dirname "$0")" && pwd)
+FUZZ=$HERE/debug-fuzz
+TIMES=1000000000
+SPLAT='BUG:|WARNING:|Oops|KASAN|UBSAN|circular locking|recursive locking|inconsistent lock state|general protection fault|list_add corruption|list_del corruption|sleeping function called from invalid context|scheduling while atomic|blocked for more than|ODEBUG|unable to handle'
+
+echo "TAP version 13"
+if [ ! -d $D/failslab ] || [ ! -d $D/fail_page_alloc ]; then
+	echo "1..0 # SKIP no failslab/fail_page_alloc in debugfs"
+	exit 0
+fi
+
+knob() { echo "$2" >"$D/$1" || echo "# cannot set $1 = $2"; }
+
+setup() {	# setup <probability>
+	for a in failslab fail_page_alloc; do
+		knob $a/probability "$1"
+		knob $a/interval 1
+		knob $a/times $TIMES
+		knob $a/space 0
+		knob $a/verbose 0
+		knob $a/task-filter Y
+		knob $a/ignore-gfp-wait N
+	done
+	knob fail_page_alloc/ignore-gfp-highmem N
+	knob fail_page_alloc/min-order 0
+}
+
+injected() {	# failures injected since setup
+	s=$(cat $D/failslab/times)
+	p=$(cat $D/fail_page_alloc/times)
+	echo $((2 * TIMES - s - p))
+}
+
+# Kernel messages of the injected failures (page allocation failure
+# reports) would flood the serial console: keep the console at errors
+# while injecting and copy real splats from dmesg to the console.
+console_level=$(cut -f1 /proc/sys/kernel/printk)
+scan_dmesg() {
+	dmesg -c >/tmp/failslab.dmesg 2>/dev/null || return 0
+	if grep -Eq "$SPLAT" /tmp/failslab.dmesg; then
+		grep -E -A 40 "$SPLAT" /tmp/failslab.dmesg | head -n 80 >/dev/console
+		splats=$((splats + 1))
+	fi
+	allocfail=$((allocfail + $(grep -c 'page allocation failure' /tmp/failslab.dmesg)))
+}
+
+# run_injected <name> <seconds> <cmd...>: run with make-it-fail; print rc;
+# a process that survives SIGKILL for 20 s is a hang.
+run_injected() {
+	name=$1 secs=$2
+	shift 2
+	(echo 1 >/proc/self/make-it-fail && exec "$@") >/tmp/failslab.out 2>&1 &
+	pid=$!
+	i=0
+	while kill -0 $pid 2>/dev/null && [ $i -lt $((secs * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	note=
+	if kill -0 $pid 2>/dev/null; then
+		note=" (stopped after $secs s)"
+		pkill -KILL -P $pid 2>/dev/null
+		kill -KILL $pid 2>/dev/null
+		i=0
+		while [ -d /proc/$pid ] && [ "$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)" != Z ] &&
+		      [ $i -lt 200 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if [ $i -ge 200 ]; then
+			echo "# $name: unkillable after SIGKILL: $(cat /proc/$pid/wchan 2>/dev/null)"
+			hung=$((hung + 1))
+		fi
+	fi
+	wait $pid
+	rc=$?
+	nok=$(grep -c '^ok ' /tmp/failslab.out)
+	nnot=$(grep -c '^not ok ' /tmp/failslab.out)
+	echo "# $name: exit $rc$note, TAP ok $nok / not ok $nnot under injection"
+}
+
+splats=0 hung=0 allocfail=0 n=0
+dmesg -c >/dev/null 2>&1
+setup "$PROB"
+echo 4 >/proc/sys/kernel/printk
+start=$(cut -d. -f1 /proc/uptime)
+skipped=
+for t in /tests/test-*; do
+	[ -x "$t" ] || continue
+	if [ $(($(cut -d. -f1 /proc/uptime) - start)) -ge "$BUDGET" ]; then
+		skipped="$skipped ${t##*/}"
+		continue
+	fi
+	b=$(injected)
+	run_injected "${t##*/}" "$TSECS" "$t"
+	echo "#   $(($(injected) - b)) failures injected"
+	n=$((n + 1))
+	scan_dmesg
+done
+[ -z "$skipped" ] || echo "# not run (budget $BUDGET s used up):$skipped"
+b=$(injected)
+fuzz_ok=1
+if [ -x "$FUZZ" ]; then
+	run_injected debug-fuzz 90 "$FUZZ" --seconds 30 --procs 2 --threads 2 --make-it-fail
+	echo "#   $(($(injected) - b)) failures injected"
+	grep -E '^(not ok|# VIOLATION|# bus1-fuzz:)' /tmp/failslab.out | head -n 30 | sed 's/^/#   /'
+	grep -q '^# PASS' /tmp/failslab.out || fuzz_ok=0
+	scan_dmesg
+fi
+total=$(injected)
+for a in failslab fail_page_alloc; do
+	knob $a/probability 0
+	knob $a/task-filter N
+done
+echo "$console_level" >/proc/sys/kernel/printk
+scan_dmesg
+
+echo "1..5"
+[ "$total" -gt 0 ]
+r=$?
+[ $r = 0 ] && echo "ok 1 $total failures injected (failslab + fail_page_alloc, p=$PROB%, $n test binaries + fuzzer; $allocfail page allocation failure reports)" ||
+	echo "not ok 1 no failure was injected (fault injection not working?)"
+[ $splats = 0 ] && echo "ok 2 no kernel splat under injection" ||
+	echo "not ok 2 $splats kernel splats under injection (copied to the console)"
+[ $hung = 0 ] && echo "ok 3 no unkillable process" ||
+	echo "not ok 3 $hung unkillable processes"
+if [ ! -x "$FUZZ" ]; then
+	echo "ok 4 fuzzer invariants under injection # SKIP no $FUZZ"
+	echo "ok 5 clean run after injection # SKIP no $FUZZ"
+	exit $((r + splats + hung))
+fi
+[ $fuzz_ok = 1 ] && echo "ok 4 fuzzer invariants hold under injection" ||
+	echo "not ok 4 fuzzer invariants violated under injection"
+"$FUZZ" --seconds 10 --procs 2 --threads 2 >/tmp/failslab.out 2>&1
+rc=$?
+grep -E '^(not ok|# VIOLATION|# bus1-fuzz:)' /tmp/failslab.out | head -n 20 | sed 's/^/#   /'
+[ $rc = 0 ] && echo "ok 5 clean fuzzer run after injection" ||
+	echo "not ok 5 fuzzer run after injection failed"
+[ $r = 0 ] && [ $splats = 0 ] && [ $hung = 0 ] && [ $fuzz_ok = 1 ] && [ $rc = 0 ]
