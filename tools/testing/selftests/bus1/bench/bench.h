@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef uint64_t u64;
+typedef unsigned long long u64;
+typedef unsigned int u32;
 
 /* median of @n samples (the array is sorted in place) */
 double bench_median(double *v, size_t n);
@@ -16,9 +17,8 @@ double bench_median(double *v, size_t n);
 /* CLOCK_MONOTONIC in ns (== guest instructions under -icount shift=0) */
 u64 bench_now(void);
 
-/* print a message and exit(1) */
-void bench_die(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+/* print a message and exit(1); never returns */
+void bench_die(const char *fmt, ...);
 
 /*
  * Binder ping-pong (binder.c): forks a context-manager server, runs

@@ -51,7 +51,7 @@ static int binder_open(struct binder *b)
 	return 0;
 }
 
-static void put_cmd(char **p, uint32_t cmd, const void *arg, size_t len)
+static void put_cmd(char **p, u32 cmd, const void *arg, size_t len)
 {
 	memcpy(*p, &cmd, sizeof(cmd));
 	*p += sizeof(cmd);
@@ -68,7 +68,7 @@ static void put_cmd(char **p, uint32_t cmd, const void *arg, size_t len)
 static int binder_xfer(struct binder *b, const void *wbuf, size_t wlen,
 		       struct binder_transaction_data *tr)
 {
-	uint64_t rbuf[64];
+	u64 rbuf[64];
 	struct binder_write_read bwr = {
 		.write_size = wlen,
 		.write_buffer = (binder_uintptr_t)wbuf,
@@ -88,8 +88,8 @@ static int binder_xfer(struct binder *b, const void *wbuf, size_t wlen,
 		bwr.write_size = 0;
 		p = (const char *)rbuf;
 		end = p + bwr.read_consumed;
-		while (p + sizeof(uint32_t) <= end) {
-			uint32_t cmd;
+		while (p + sizeof(u32) <= end) {
+			u32 cmd;
 
 			memcpy(&cmd, p, sizeof(cmd));
 			p += sizeof(cmd);

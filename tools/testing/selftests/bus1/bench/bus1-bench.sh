@@ -21,7 +21,7 @@ PROFILE=1
 TABLES=1
 
 case ${1:-} in
---scaling) exec "$RUN" --scaling "${2:-2}" ;;
+--scaling) exec "$RUN" --scaling "${2:-1}" ;;
 --no-profile) PROFILE=0 ;;
 --profile) TABLES=0 ;;
 "") ;;
