@@ -800,9 +800,10 @@ static void handle_destroy(struct broker *b, __u64 h)
 /*
  * The kernel's sender quotas bound how much of the broker's queue one user
  * can fill; this bounds how long one client can keep the broker busy. The
- * broker drains its queue in batches of BATCH messages; a client with more
- * than max_burst requests in one batch had that many queued at once, which
- * a client waiting for its replies never has: it is cut off (its node is
+ * broker drains its queue in batches of at most BATCH messages, never more
+ * than were queued when the batch started; a client with more than
+ * max_burst requests in one batch had that many queued at once, which a
+ * client waiting for its replies never has: it is cut off (its node is
  * destroyed, so its further sends fail and queued ones are dropped cheaply).
  */
 static bool over_burst(struct broker *b, struct client *c)
@@ -812,15 +813,23 @@ static bool over_burst(struct broker *b, struct client *c)
 
 static void process_bus1(struct broker *b)
 {
+	struct bus1_peer_stats st;
 	struct bus1_message m;
+	unsigned int k, batch = BATCH;
 	struct client *c;
-	unsigned int k;
 	size_t i;
 	int r;
 
+	/*
+	 * Take at most what is queued now, so that a batch never contains
+	 * requests a client sent after it got a reply from this batch.
+	 */
+	if (b->cfg->max_burst && !bus1_peer_get_stats(b->peer, &st) &&
+	    st.queued < batch)
+		batch = st.queued ? st.queued : 1;
 	for (k = 0; k < b->n_clients; k++)
 		b->clients[k]->n_batch = 0;
-	for (k = 0; k < BATCH; k++) {
+	for (k = 0; k < batch; k++) {
 		r = bus1_recv(b->peer, 0, &m);
 		if (r == -EAGAIN)
 			return;
