@@ -40,7 +40,8 @@ if [ ! -e /dev/binder ]; then
 	[ -e /dev/binder ] || echo "# /dev/binder missing: Binder figures are n/a"
 fi
 
-echo "# bus1-bench: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(s)"
+echo "# bus1-bench: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(s)," \
+	"bus1.ko md5 $(md5sum $KO 2>/dev/null | cut -c1-12)"
 echo "# figures are CLOCK_MONOTONIC ns; under qemu -icount shift=0 that is guest instructions"
 echo "# (user + kernel); medians of 7 repetitions after a warm-up"
 [ "$TABLES" = 0 ] || "$RUN"
@@ -110,17 +111,18 @@ BEGIN { sp = 0; n = 0; lost = 0; holes = 0; amin = -1 }
 	if (s ~ /\{ *$/) {
 		name = s; sub(/\(\).*$/, "", name); sub(/ \[.*\]$/, "", name)
 		sp++; st[sp] = name; k[sp] = 0; dn[sp] = 0; an[sp] = 0
-		hole[sp] = 0
+		hole[sp] = 0; path[sp] = path[sp - 1] "/" name
+		if (!(path[sp] in seen)) { seen[path[sp]] = ++np; ord[np] = path[sp] }
 		next
 	}
 	leaf = 0
 	if (s ~ /^\}/) {
 		if (sp < 1 || dur < 0) next
 		name = st[sp]; sumk = k[sp]; nd = dn[sp]; na = an[sp]
-		dur -= hole[sp]; sp--
+		dur -= hole[sp]; p = path[sp]; sp--
 	} else if (s ~ /;/ && dur >= 0) {
 		name = s; sub(/\(\).*$/, "", name); sub(/ \[.*\]$/, "", name)
-		sumk = 0; nd = 0; na = 0; leaf = 1
+		sumk = 0; nd = 0; na = 0; leaf = 1; p = path[sp] "/" name
 	} else next
 	if (name ~ /^(schedule|preempt_schedule)/) {
 		for (j = 1; j <= sp; j++) hole[j] += dur
@@ -128,7 +130,9 @@ BEGIN { sp = 0; n = 0; lost = 0; holes = 0; amin = -1 }
 		next
 	}
 	if (leaf && (amin < 0 || dur < amin)) amin = dur
+	if (leaf && !(p in seen)) { seen[p] = ++np; ord[np] = p }
 	n++
+	rpath[n] = p
 	rec[n] = name; rinc[n] = dur; rk[n] = sumk; rnd[n] = nd; rna[n] = na
 	rtop[n] = (sp == 0)
 	if (sp > 0) { k[sp] += dur; dn[sp]++; an[sp] += 1 + na }
@@ -144,15 +148,28 @@ END {
 		incl[name] += rinc[j] - a - rna[j] * o
 		selfs[name] += rinc[j] - a - rk[j] - rnd[j] * b
 		if (rtop[j]) top += rinc[j] - a - rna[j] * o
+		pc[rpath[j]]++
+		pi[rpath[j]] += rinc[j] - a - rna[j] * o
+		ps[rpath[j]] += rinc[j] - a - rk[j] - rnd[j] * b
 	}
 	it = iters * div
 	printf "#   untraced %.0f instr/iter; %.1f traced calls/iter; tracer overhead %.0f per call (%.0f inside the callee)\n", base, n / iters, o, a
 	printf "#   traced top-level calls %.0f/iter; untraced rest (syscall entry/exit, user space) %.0f/iter%s\n", top / iters, base - top / iters, lost ? "; EVENTS LOST" : ""
-	printf "#   inclusive per iteration%s:", div > 1 ? " and destination" : ""
+	printf "#   inclusive per iteration%s:", (div > 1 ? " and destination" : "")
 	for (name in calls)
 		if (name ~ /^(__x64_sys_ioctl|bus1_cmd_|bus1_peer_ioctl)/)
 			printf " %s %.0f", name, incl[name] / it
 	printf "\n"
+	printf "#   call tree (rows >= %d instructions inclusive): incl self calls function\n", mintree
+	for (j = 1; j <= np; j++) {
+		p = ord[j]
+		if (pi[p] / it < mintree) continue
+		d = gsub("/", "/", p)
+		nm = p; sub(/^.*\//, "", nm)
+		ind = ""
+		for (q = 1; q < d; q++) ind = ind "  "
+		printf "#   %7.0f %6.0f %6.2f %s%s\n", pi[p] / it, ps[p] / it, pc[p] / it, ind, nm
+	}
 	for (name in calls)
 		printf "%.0f %s %.2f %.0f %.0f\n", selfs[name] / it, name, calls[name] / it, selfs[name] / calls[name], incl[name] / it
 }'
@@ -167,10 +184,11 @@ prof() {	# prof TITLE DIV CASE ARG ITERS
 	set -- $hdr "$@"
 	echo
 	echo "## profile: $title (instructions, tracer overhead removed)"
-	awk -v base="$2" -v traced="$4" -v iters="$6" -v div="$div" "$AGG" $T/trace >/tmp/prof.out
+	awk -v base="$2" -v traced="$4" -v iters="$6" -v div="$div" -v mintree="${MINTREE:-40}" "$AGG" $T/trace >/tmp/prof.out
 	grep '^#' /tmp/prof.out
+	echo "#   flat profile, by self:"
 	printf '%-8s %-40s %8s %9s %9s\n' self function calls self/call incl
-	grep -v '^#' /tmp/prof.out | sort -rn | head -n "${TOP:-22}" |
+	grep -v '^#' /tmp/prof.out | sort -rn | head -n "${TOP:-16}" |
 		awk '{ printf "%-8s %-40s %8s %9s %9s\n", $1, $2, $3, $4, $5 }'
 	echo nop >$T/current_tracer
 	echo >$T/set_ftrace_pid
