@@ -414,7 +414,8 @@ static int spawn(struct broker *b, struct name *n, const struct policy_act *a)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		if (dup2(fd, 3) < 0)
+		/* dup2() onto itself would keep FD_CLOEXEC */
+		if (fd == 3 ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, 3) < 0)
 			_exit(127);
 		putenv(env_h);
 		putenv(env_r);

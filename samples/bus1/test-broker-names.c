@@ -166,6 +166,26 @@ int main(void)
 		"names of a disconnected client disappear");
 	CHECK(list_has(b, "org.test.Alpha", b->id), "b's name remains");
 
+	/* a client that drops its handle to the broker is gone as well */
+	{
+		struct b1c *d = NULL;
+		__u64 nd;
+
+		r = b1c_connect(NULL, &d);
+		if (!r)
+			r = bus1_node_new(d->peer, &nd);
+		if (!r)
+			r = b1c_request_name(d, "org.test.Delta", nd);
+		CHECK_R(r, 0, "client d owns org.test.Delta");
+		if (d) {
+			CHECK_R(bus1_handle_release(d->peer, d->broker), 0,
+				"d releases its broker handle");
+			CHECK_R(test_gone_wait(b, "org.test.Delta", 3000), 0,
+				"its name disappears (NODE_RELEASE at the broker)");
+			b1c_free(d);
+		}
+	}
+
 	kill(svc, SIGTERM);
 	waitpid(svc, &status, 0);
 	CHECK_R(test_gone_wait(b, "org.test.Echo", 3000), 0,
