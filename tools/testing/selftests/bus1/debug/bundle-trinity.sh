@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # bundle-trinity.sh SCRIPT OUT - write SCRIPT to OUT and append, after a
-# line "__TRINITY_PAYLOAD__", a base64 tar.gz of the host's trinity binary,
-# the libraries ldd lists for it and the dynamic loader (flat, one dir), so
-# the busybox-only guest can run it as `ld.so --library-path DIR DIR/trinity`.
+# line "__TRINITY_PAYLOAD__", a base64 tar.gz of the host's trinity binary
+# and the libraries and dynamic loader ldd lists for it, at their host paths
+# (relative to /), which the busybox-only guest unpacks into its root.
 # Without trinity on the host, OUT is SCRIPT alone (the guest script skips).
 set -euo pipefail
 
@@ -17,11 +17,12 @@ if [ -z "$tr" ]; then
 fi
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-cp -L "$tr" "$d/trinity"
+mkdir -p "$d/usr/bin"
+cp -L "$tr" "$d/usr/bin/trinity"
 ldd "$tr" | grep -o '/[^ ]*' | sort -u | while read -r lib; do
-	cp -L "$lib" "$d/"
+	mkdir -p "$d$(dirname "$lib")"
+	cp -L "$lib" "$d$lib"
 done
-ls "$d"/ld-linux* >/dev/null 2>&1 || { echo "bundle-trinity: no dynamic loader found" >&2; exit 1; }
 {
 	echo "__TRINITY_PAYLOAD__"
 	tar -C "$d" -czf - . | base64
