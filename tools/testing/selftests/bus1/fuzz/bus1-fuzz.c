@@ -82,10 +82,10 @@
 #define N_IDS		64		/* remembered handle IDs per slot */
 #define N_OFFS		16		/* remembered published slices */
 #define MAX_PAYLOAD	(1024 * 1024)
-#define N_SEQ		(1U << 21)	/* tracked message sequence numbers */
+#define N_SEQ		0x200000U	/* tracked message sequence numbers */
 #define MAX_ERR		134		/* errno values counted individually */
 #define MAX_PRINTED	12		/* violations printed per kind */
-#define POOL_SIZE	(1ULL << 32)
+#define POOL_SIZE	0x100000000ULL
 #define ENOTSUPP_KERNEL	524
 #define FZ_MAGIC	0xb051f022U
 
@@ -507,8 +507,7 @@ static void slot_init(struct slot *s, bool shared)
 	pthread_rwlockattr_t a;
 
 	pthread_rwlockattr_init(&a);
-	pthread_rwlockattr_setkind_np(&a,
-			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&s->lock, &a);
 	pthread_mutex_init(&s->ids_lock, NULL);
 	s->fd = -1;
@@ -1383,6 +1382,15 @@ static void op_query(struct thr *t, struct slot *s)
 			  (unsigned long long)q.peer_flags);
 }
 
+/* all four limits 0xffffffff: keep */
+static void keep_limits(struct bus1_cmd_peer_reset *q)
+{
+	q->max_slices = ~0U;
+	q->max_handles = ~0U;
+	q->max_inflight_bytes = ~0U;
+	q->max_inflight_fds = ~0U;
+}
+
 static void op_reset(struct thr *t, struct slot *s)
 {
 	struct bus1_cmd_peer_reset q;
@@ -1393,14 +1401,14 @@ static void op_reset(struct thr *t, struct slot *s)
 	int i;
 
 	memset(&q, 0, sizeof(q));
-	if (r < 10 && (!s->shared || pct(t, 30)))
+	if (r < 10 && (!s->shared || pct(t, 30))) {
 		q.flags = BUS1_PEER_RESET_FLAG_FLUSH;
-	else if (r < 14)
+	} else if (r < 14) {
 		q.flags = BUS1_PEER_RESET_FLAG_FLUSH_SEED;
-	else if (r < 17 && !s->shared)
+	} else if (r < 17 && !s->shared) {
 		q.flags = BUS1_PEER_RESET_FLAG_FLUSH |
 			  BUS1_PEER_RESET_FLAG_FLUSH_SEED;
-	else if (r < 20) {
+	} else if (r < 20) {
 		q.flags = 1ULL << (2 + rn(t, 62));
 		bad = true;
 	}
@@ -1409,8 +1417,7 @@ static void op_reset(struct thr *t, struct slot *s)
 		q.peer_flags = rnd(t) & ~1ULL;
 		bad = true;
 	}
-	q.max_slices = q.max_handles = ~0U;
-	q.max_inflight_bytes = q.max_inflight_fds = ~0U;
+	keep_limits(&q);
 	lim[0] = &q.max_slices;
 	lim[1] = &q.max_handles;
 	lim[2] = &q.max_inflight_bytes;
@@ -1886,8 +1893,7 @@ static int flush_peer(int fd, const struct bus1_cmd_peer_reset *lim)
 	q.flags = BUS1_PEER_RESET_FLAG_FLUSH | BUS1_PEER_RESET_FLAG_FLUSH_SEED;
 	q.peer_flags = ~0ULL;
 	if (!q.max_slices)
-		q.max_slices = q.max_handles = q.max_inflight_bytes =
-			q.max_inflight_fds = ~0U;
+		keep_limits(&q);
 	return ioctl(fd, BUS1_CMD_PEER_RESET, &q) ? errno : 0;
 }
 
@@ -1993,7 +1999,7 @@ static void final_checks(void)
 
 /* --- main ------------------------------------------------------------------- */
 
-static void usage(const char *argv0)
+static void die_usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [--seed N] [--seconds S] [--procs P] [--threads T] [--device PATH] [--make-it-fail]\n",
@@ -2047,12 +2053,12 @@ static void parse_args(int argc, char **argv)
 			opt_device = optarg;
 			break;
 		default:
-			usage(argv[0]);
+			die_usage(argv[0]);
 		}
 	}
 	if (optind != argc || !opt_procs || opt_procs > 64 || !opt_threads ||
 	    opt_threads > 64 || !(opt_seconds >= 0))
-		usage(argv[0]);
+		die_usage(argv[0]);
 	if (!seeded) {
 		struct timespec ts;
 
@@ -2087,15 +2093,16 @@ static void print_stats(double secs)
 					      (unsigned long long)sh->counts[c][e]);
 		out_line("%s", b);
 	}
-	out_line("# messages: sent %llu, received %llu (verified %llu, %llu checks dropped: concurrent flush), notifications %llu, handles %llu, fds %llu",
+	out_line("# messages: sent %llu, received %llu (verified %llu, %llu checks dropped: flush)",
 		 (unsigned long long)sh->msgs_sent,
 		 (unsigned long long)sh->msgs_recv,
 		 (unsigned long long)sh->msgs_checked,
-		 (unsigned long long)sh->flushes_dropped,
+		 (unsigned long long)sh->flushes_dropped);
+	out_line("# notifications %llu, handles received %llu, fds %llu",
 		 (unsigned long long)sh->notifications,
 		 (unsigned long long)sh->handles_recv,
 		 (unsigned long long)sh->fds_recv);
-	out_line("# bus1-fuzz: seed %llu: %llu ioctls in %.1f seconds (%.0f/s), %llu operations total",
+	out_line("# bus1-fuzz: seed %llu: %llu ioctls in %.1f seconds (%.0f/s), %llu ops",
 		 (unsigned long long)opt_seed, (unsigned long long)ioctls, secs,
 		 secs > 0 ? ioctls / secs : 0.0, (unsigned long long)total);
 }
