@@ -8,6 +8,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include "handle.h"
+#include "message.h"
 #include "peer.h"
 #include "queue.h"
 #include "user.h"
@@ -45,18 +46,26 @@ static int __init bus1_modinit(void)
 	r = bus1_handle_init_caches();
 	if (r)
 		return r;
+	r = bus1_message_init_cache();
+	if (r)
+		goto err_handles;
 	r = misc_register(&bus1_misc);
-	if (r) {
-		bus1_handle_exit_caches();
-		return r;
-	}
+	if (r)
+		goto err_message;
 	pr_info("loaded\n");
 	return 0;
+
+err_message:
+	bus1_message_exit_cache();
+err_handles:
+	bus1_handle_exit_caches();
+	return r;
 }
 
 static void __exit bus1_modexit(void)
 {
 	misc_deregister(&bus1_misc);
+	bus1_message_exit_cache();
 	bus1_handle_exit_caches();
 	bus1_users_exit();
 }

@@ -107,6 +107,8 @@ static void bus1_send_array_free(void *array, void *stack)
 		kvfree(array);
 }
 
+static struct kmem_cache *bus1_message_cache;
+
 static size_t bus1_a8(size_t x)
 {
 	return ALIGN(x, 8);
@@ -118,8 +120,13 @@ static struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 	struct bus1_message *m;
 	size_t size;
 
-	size = sizeof(*m) + (n_handles + n_files) * sizeof(void *);
-	m = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	/* most messages carry neither handles nor files: exact-size cache */
+	if (!n_handles && !n_files) {
+		m = kmem_cache_zalloc(bus1_message_cache, GFP_KERNEL_ACCOUNT);
+	} else {
+		size = sizeof(*m) + (n_handles + n_files) * sizeof(void *);
+		m = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	}
 	if (!m)
 		return NULL;
 	bus1_queue_node_init(&m->qnode, BUS1_MSG_DATA);
@@ -129,8 +136,6 @@ static struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 	m->peer = peer;
 	m->n_handles = n_handles;
 	m->n_files = n_files;
-	m->handles = (struct bus1_handle **)(m + 1);
-	m->files = (struct file **)(m->handles + n_handles);
 	return m;
 }
 
@@ -141,11 +146,11 @@ static void bus1_message_free(struct bus1_message *m)
 	size_t i;
 
 	for (i = 0; i < m->n_handles; ++i)
-		if (m->handles[i])
-			bus1_handle_unpin(m->handles[i], m->strong);
+		if (bus1_message_handles(m)[i])
+			bus1_handle_unpin(bus1_message_handles(m)[i], m->strong);
 	for (i = 0; i < m->n_files; ++i)
-		if (m->files[i])
-			fput(m->files[i]);
+		if (bus1_message_files(m)[i])
+			fput(bus1_message_files(m)[i]);
 
 	spin_lock(&peer->data_lock);
 	if (!list_empty(&m->slice.link))
@@ -157,7 +162,10 @@ static void bus1_message_free(struct bus1_message *m)
 	spin_unlock(&peer->data_lock);
 
 	bus1_handle_unref(m->dst);
-	kfree(m);
+	if (!m->n_handles && !m->n_files)
+		kmem_cache_free(bus1_message_cache, m);
+	else
+		kfree(m);
 }
 
 /**
@@ -193,7 +201,7 @@ bool bus1_message_pins_node(struct bus1_message *message,
 	size_t i;
 
 	for (i = 0; i < message->n_handles; ++i)
-		if (message->handles[i] == handle)
+		if (bus1_message_handles(message)[i] == handle)
 			return true;
 	return false;
 }
@@ -289,6 +297,52 @@ static int bus1_send_import_files(struct bus1_send *s)
 	return 0;
 }
 
+/*
+ * Charges a message to its receiver and places it in the receiver's pool.
+ * The seed is the peer's own business and counts against no sender share.
+ * A sender's first message to a receiver creates its share records.
+ */
+static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
+			    size_t size)
+{
+	bool charged = false;
+	int r;
+
+	for (;;) {
+		spin_lock(&peer->data_lock);
+		if (m->dst)
+			r = bus1_quota_charge_shared(&peer->quota, peer->user,
+						     m->sender, m->charge);
+		else
+			r = bus1_quota_charge(&peer->quota, peer->user,
+					      m->charge);
+		if (!r) {
+			charged = true;
+			m->shared = !!m->dst;
+			r = bus1_pool_alloc(&peer->pool, &m->slice, size);
+			if (r)
+				INIT_LIST_HEAD(&m->slice.link);
+		}
+		spin_unlock(&peer->data_lock);
+		if (r != -ENOENT)
+			break;
+		r = bus1_quota_prepare(&peer->quota, peer->user, m->sender);
+		if (r)
+			break;
+	}
+
+	if (r == -EDQUOT)
+		trace_bus1_quota_refusal(peer->id, __kuid_val(m->sender),
+					 m->charge[BUS1_RES_SLICES],
+					 m->charge[BUS1_RES_HANDLES],
+					 m->charge[BUS1_RES_BYTES],
+					 m->charge[BUS1_RES_FDS]);
+	/* a failed pool allocation leaves the charge to bus1_message_free() */
+	if (!charged)
+		memset(m->charge, 0, sizeof(m->charge));
+	return r;
+}
+
 /* builds the message for @peer in its pool; @dst may be NULL (seed) */
 static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 			   struct bus1_handle *dst, struct bus1_message **out)
@@ -307,37 +361,11 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	m->n_bytes = s->n_bytes;
 	m->sender = s->peer->user->uid;
 
-	/* the seed is the peer's own business: no sender share */
-	if (dst) {
-		r = bus1_quota_prepare(&peer->quota, peer->user, m->sender);
-		if (r)
-			return r;
-	}
-
-	spin_lock(&peer->data_lock);
 	m->charge[BUS1_RES_SLICES] = 1;
 	m->charge[BUS1_RES_HANDLES] = s->n_handles;
 	m->charge[BUS1_RES_BYTES] = s->slice_size;
 	m->charge[BUS1_RES_FDS] = s->n_files;
-	if (dst)
-		r = bus1_quota_charge_shared(&peer->quota, peer->user,
-					     m->sender, m->charge);
-	else
-		r = bus1_quota_charge(&peer->quota, peer->user, m->charge);
-	if (r) {
-		trace_bus1_quota_refusal(peer->id, __kuid_val(m->sender),
-					 m->charge[BUS1_RES_SLICES],
-					 m->charge[BUS1_RES_HANDLES],
-					 m->charge[BUS1_RES_BYTES],
-					 m->charge[BUS1_RES_FDS]);
-		memset(m->charge, 0, sizeof(m->charge));
-	} else {
-		m->shared = !!dst;
-		r = bus1_pool_alloc(&peer->pool, &m->slice, s->slice_size);
-		if (r)
-			INIT_LIST_HEAD(&m->slice.link);
-	}
-	spin_unlock(&peer->data_lock);
+	r = bus1_send_charge(peer, m, s->slice_size);
 	if (r)
 		return r;
 
@@ -346,8 +374,11 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 				 s->n_bytes);
 	if (r)
 		return r;
-	/* arrays are written at RECV; never expose stale pool content */
-	if (arrays) {
+	/*
+	 * Arrays are written at RECV; never expose stale pool content there.
+	 * The padding of a message without arrays is unspecified.
+	 */
+	if (arrays && (s->n_handles || s->n_files)) {
 		r = bus1_pool_write_kernel(&peer->pool, &m->slice,
 					   bus1_a8(s->n_bytes), NULL, arrays);
 		if (r)
@@ -355,15 +386,15 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	}
 
 	for (i = 0; i < s->n_handles; ++i) {
-		m->handles[i] = bus1_handle_pin(peer, s->handles[i]->node);
-		if (IS_ERR(m->handles[i])) {
-			r = PTR_ERR(m->handles[i]);
-			m->handles[i] = NULL;
+		bus1_message_handles(m)[i] = bus1_handle_pin(peer, s->handles[i]->node);
+		if (IS_ERR(bus1_message_handles(m)[i])) {
+			r = PTR_ERR(bus1_message_handles(m)[i]);
+			bus1_message_handles(m)[i] = NULL;
 			return r;
 		}
 	}
 	for (i = 0; i < s->n_files; ++i)
-		m->files[i] = get_file(s->files[i]);
+		bus1_message_files(m)[i] = get_file(s->files[i]);
 	return 0;
 }
 
@@ -474,8 +505,8 @@ static void bus1_send_commit(struct bus1_send *s)
 		if (!m)
 			continue;
 		for (j = 0; j < m->n_handles; ++j)
-			if (m->handles[j])
-				bus1_handle_pin_strong(m->handles[j]);
+			if (bus1_message_handles(m)[j])
+				bus1_handle_pin_strong(bus1_message_handles(m)[j]);
 		m->strong = true;
 		bus1_tx_stage(&tx, &m->qnode, s->dests[i].peer);
 		s->dests[i].message = NULL;
@@ -491,8 +522,8 @@ static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
 
 	s->n_created = 0;
 	for (i = 0; i < m->n_handles; ++i)
-		if (m->handles[i])
-			bus1_handle_pin_strong(m->handles[i]);
+		if (bus1_message_handles(m)[i])
+			bus1_handle_pin_strong(bus1_message_handles(m)[i]);
 	m->strong = true;
 	s->peer->seed = m;
 	if (old)
@@ -675,7 +706,8 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	size_t i, n_fds = install ? m->n_files : 0;
 	size_t off_ids = bus1_a8(m->n_bytes);
 	size_t off_fds = off_ids + 8 * m->n_handles;
-	u64 charge[BUS1_RES_N] = {}, n_invalid = 0, *ids = NULL;
+	u32 charge[BUS1_RES_N] = {}, n_invalid = 0;
+	u64 *ids = NULL;
 	int r, *fds = NULL;
 
 	if (param->max_offset < (u64)m->slice.offset + m->slice.size)
@@ -718,12 +750,12 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	/* commit: nothing below can fail */
 	for (i = 0; i < m->n_handles; ++i) {
 		ids[i] = BUS1_HANDLE_INVALID;
-		if (m->handles[i])
-			ids[i] = bus1_handle_pin_to_user(m->handles[i],
+		if (bus1_message_handles(m)[i])
+			ids[i] = bus1_handle_pin_to_user(bus1_message_handles(m)[i],
 							 m->strong,
 							 m->qnode.ts,
 							 m->qnode.tag);
-		m->handles[i] = NULL;
+		bus1_message_handles(m)[i] = NULL;
 		if (ids[i] == BUS1_HANDLE_INVALID)
 			++n_invalid;
 	}
@@ -756,10 +788,10 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 
 	for (i = 0; i < m->n_files; ++i) {
 		if (i < n_fds)
-			fd_install(fds[i], m->files[i]);
+			fd_install(fds[i], bus1_message_files(m)[i]);
 		else
-			fput(m->files[i]);
-		m->files[i] = NULL;
+			fput(bus1_message_files(m)[i]);
+		bus1_message_files(m)[i] = NULL;
 	}
 	bus1_handle_unref(m->dst);
 	m->dst = NULL;
@@ -991,4 +1023,25 @@ int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
 	bus1_message_free_published(container_of(slice, struct bus1_message,
 						 slice));
 	return 0;
+}
+
+/**
+ * bus1_message_init_cache() - create the slab cache of plain messages
+ *
+ * Return: 0 on success, -ENOMEM on failure.
+ */
+int bus1_message_init_cache(void)
+{
+	BUILD_BUG_ON(sizeof(struct bus1_message) > 192);
+	bus1_message_cache = KMEM_CACHE(bus1_message, SLAB_ACCOUNT);
+	return bus1_message_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * bus1_message_exit_cache() - destroy the slab cache of plain messages
+ */
+void bus1_message_exit_cache(void)
+{
+	kmem_cache_destroy(bus1_message_cache);
+	bus1_message_cache = NULL;
 }

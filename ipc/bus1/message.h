@@ -23,10 +23,10 @@ struct file;
  * @shared:	whether @charge still counts against @sender's share
  * @strong:	whether the handle pins hold strong references (committed)
  * @n_bytes:	payload size
- * @n_handles:	number of entries in @handles
- * @n_files:	number of entries in @files
- * @handles:	receiver-side handles, pinned; NULL entries are dead
- * @files:	attached files, referenced
+ * @n_handles:	number of attached handles
+ * @n_files:	number of attached files
+ * @arrays:	@n_handles receiver-side handles (pinned; NULL entries are
+ *		dead), then @n_files attached files (referenced)
  *
  * Owned by whoever links it: a queue until received, then the pool (as a
  * published slice) until released. It is freed by the receiving peer only.
@@ -36,16 +36,26 @@ struct bus1_message {
 	struct bus1_pool_slice slice;
 	struct bus1_peer *peer;
 	struct bus1_handle *dst;
-	u64 charge[BUS1_RES_N];
+	u32 charge[BUS1_RES_N];
 	kuid_t sender;
 	bool shared;
 	bool strong;
-	size_t n_bytes;
-	size_t n_handles;
-	size_t n_files;
-	struct bus1_handle **handles;
-	struct file **files;
+	u32 n_bytes;
+	u32 n_handles;
+	u32 n_files;
+	void *arrays[];
 };
+
+static inline struct bus1_handle **
+bus1_message_handles(struct bus1_message *message)
+{
+	return (struct bus1_handle **)message->arrays;
+}
+
+static inline struct file **bus1_message_files(struct bus1_message *message)
+{
+	return (struct file **)(message->arrays + message->n_handles);
+}
 
 void bus1_message_discard(struct bus1_message *message);
 void bus1_message_free_published(struct bus1_message *message);
@@ -54,6 +64,9 @@ bool bus1_message_pins_node(struct bus1_message *message,
 
 struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
 					       bool *continues);
+
+int bus1_message_init_cache(void);
+void bus1_message_exit_cache(void);
 
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg);
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg);

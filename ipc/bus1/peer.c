@@ -67,7 +67,9 @@ struct bus1_peer *bus1_peer_from_file(struct file *file)
  */
 void bus1_peer_wake(struct bus1_peer *peer)
 {
-	wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
+	/* wq_has_sleeper() pairs with the barrier in poll_wait() */
+	if (wq_has_sleeper(&peer->waitq))
+		wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
 }
 
 /**
@@ -80,7 +82,7 @@ void bus1_peer_wake(struct bus1_peer *peer)
  */
 int bus1_peer_charge(struct bus1_peer *peer, enum bus1_resource res, u64 n)
 {
-	u64 charge[BUS1_RES_N] = {};
+	u32 charge[BUS1_RES_N] = {};
 	int r;
 
 	if (!n)
@@ -101,7 +103,7 @@ int bus1_peer_charge(struct bus1_peer *peer, enum bus1_resource res, u64 n)
 void bus1_peer_discharge(struct bus1_peer *peer, enum bus1_resource res,
 			 u64 n)
 {
-	u64 charge[BUS1_RES_N] = {};
+	u32 charge[BUS1_RES_N] = {};
 
 	if (!n)
 		return;

@@ -160,7 +160,7 @@ int bus1_quota_prepare(struct bus1_quota *peer, struct bus1_user *user,
 	       bus1_quota_prepare_one(peer, sender);
 }
 
-static bool bus1_quota_fits(struct bus1_quota *quota, const u64 *charge)
+static bool bus1_quota_fits(struct bus1_quota *quota, const u32 *charge)
 {
 	int i;
 
@@ -184,7 +184,7 @@ static bool bus1_quota_fits(struct bus1_quota *quota, const u64 *charge)
  */
 static bool bus1_quota_share_fits(struct bus1_quota *user,
 				  struct bus1_share *su, struct bus1_share *sp,
-				  const u64 *charge)
+				  const u32 *charge)
 {
 	s64 r, c, s_u, s_p;
 	int i;
@@ -214,7 +214,7 @@ static bool bus1_quota_share_fits(struct bus1_quota *user,
  * exceeded (nothing is charged then).
  */
 int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
-		      const u64 *charge)
+		      const u32 *charge)
 {
 	int i, r = 0;
 
@@ -242,18 +242,19 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
  * On top of the hard limits the sender's share on @user and @peer is
  * checked and raised.
  *
- * Return: 0 on success, -EDQUOT if a limit or a share would be exceeded.
+ * Return: 0 on success, -EDQUOT if a limit or a share would be exceeded,
+ * -ENOENT if the share records of @sender are not prepared yet.
  */
 int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
-			     kuid_t sender, const u64 *charge)
+			     kuid_t sender, const u32 *charge)
 {
 	struct bus1_share *su, *sp;
 	int i, r = 0;
 
 	su = xa_load(&user->quota.shares, __kuid_val(sender));
 	sp = xa_load(&peer->shares, __kuid_val(sender));
-	if (WARN_ON(!su || !sp))
-		return -EDQUOT;
+	if (!su || !sp)
+		return -ENOENT;
 
 	spin_lock(&user->lock);
 	if (!bus1_quota_fits(&user->quota, charge) ||
@@ -280,7 +281,7 @@ int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
  * @charge:	amount per resource the message was charged with
  */
 void bus1_quota_unshare(struct bus1_quota *peer, struct bus1_user *user,
-			kuid_t sender, const u64 *charge)
+			kuid_t sender, const u32 *charge)
 {
 	struct bus1_share *su, *sp;
 	int i;
@@ -306,7 +307,7 @@ void bus1_quota_unshare(struct bus1_quota *peer, struct bus1_user *user,
  * @charge:	amount per resource
  */
 void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
-			  const u64 *charge)
+			  const u32 *charge)
 {
 	int i;
 

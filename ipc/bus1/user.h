@@ -70,13 +70,13 @@ void bus1_quota_deinit(struct bus1_quota *quota);
 int bus1_quota_prepare(struct bus1_quota *peer, struct bus1_user *user,
 		       kuid_t sender);
 int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
-		      const u64 *charge);
+		      const u32 *charge);
 void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
-			  const u64 *charge);
+			  const u32 *charge);
 int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
-			     kuid_t sender, const u64 *charge);
+			     kuid_t sender, const u32 *charge);
 void bus1_quota_unshare(struct bus1_quota *peer, struct bus1_user *user,
-			kuid_t sender, const u64 *charge);
+			kuid_t sender, const u32 *charge);
 void bus1_users_exit(void);
 
 #endif /* __BUS1_USER_H */
