@@ -49,12 +49,17 @@ static int __init bus1_modinit(void)
 	r = bus1_message_init_cache();
 	if (r)
 		goto err_handles;
-	r = misc_register(&bus1_misc);
+	r = bus1_peer_init_cache();
 	if (r)
 		goto err_message;
+	r = misc_register(&bus1_misc);
+	if (r)
+		goto err_peer;
 	pr_info("loaded\n");
 	return 0;
 
+err_peer:
+	bus1_peer_exit_cache();
 err_message:
 	bus1_message_exit_cache();
 err_handles:
@@ -65,6 +70,7 @@ err_handles:
 static void __exit bus1_modexit(void)
 {
 	misc_deregister(&bus1_misc);
+	bus1_peer_exit_cache();
 	bus1_message_exit_cache();
 	bus1_handle_exit_caches();
 	bus1_users_exit();

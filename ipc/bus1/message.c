@@ -353,6 +353,9 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	size_t i;
 	int r;
 
+	r = bus1_pool_ensure(&peer->pool);
+	if (r)
+		return r;
 	m = bus1_message_new(peer, s->n_handles, s->n_files);
 	if (!m)
 		return -ENOMEM;

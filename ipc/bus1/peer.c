@@ -23,6 +23,7 @@
 #include "trace.h"
 
 static atomic64_t bus1_peer_ids = ATOMIC64_INIT(0);
+static struct kmem_cache *bus1_peer_cache;
 
 static void bus1_peer_free(struct kref *ref)
 {
@@ -35,7 +36,7 @@ static void bus1_peer_free(struct kref *ref)
 	bus1_quota_deinit(&peer->quota);
 	bus1_user_unref(peer->user);
 	mutex_destroy(&peer->lock);
-	kfree(peer);
+	kmem_cache_free(bus1_peer_cache, peer);
 }
 
 /**
@@ -303,13 +304,12 @@ static int bus1_peer_open(struct inode *inode, struct file *file)
 {
 	struct bus1_peer *peer;
 	struct bus1_user *user;
-	int r;
 
 	user = bus1_user_ref_by_uid(current_uid());
 	if (IS_ERR(user))
 		return PTR_ERR(user);
 
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
+	peer = kmem_cache_zalloc(bus1_peer_cache, GFP_KERNEL_ACCOUNT);
 	if (!peer) {
 		bus1_user_unref(user);
 		return -ENOMEM;
@@ -326,11 +326,7 @@ static int bus1_peer_open(struct inode *inode, struct file *file)
 	peer->handles_by_node = RB_ROOT;
 	peer->handles_by_id = RB_ROOT;
 
-	r = bus1_pool_init(&peer->pool, KBUILD_MODNAME "-peer");
-	if (r) {
-		bus1_peer_unref(peer);
-		return r;
-	}
+	bus1_pool_init(&peer->pool);
 
 	file->private_data = peer;
 	return 0;
@@ -411,6 +407,26 @@ static void bus1_peer_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "bus1-charge-handles:\t%llu\n", used[BUS1_RES_HANDLES]);
 	seq_printf(m, "bus1-charge-bytes:\t%llu\n", used[BUS1_RES_BYTES]);
 	seq_printf(m, "bus1-charge-fds:\t%llu\n", used[BUS1_RES_FDS]);
+}
+
+/**
+ * bus1_peer_init_cache() - create the slab cache of peers
+ *
+ * Return: 0 on success, -ENOMEM on failure.
+ */
+int bus1_peer_init_cache(void)
+{
+	bus1_peer_cache = KMEM_CACHE(bus1_peer, SLAB_ACCOUNT);
+	return bus1_peer_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * bus1_peer_exit_cache() - destroy the slab cache of peers
+ */
+void bus1_peer_exit_cache(void)
+{
+	kmem_cache_destroy(bus1_peer_cache);
+	bus1_peer_cache = NULL;
 }
 
 const struct file_operations bus1_fops = {

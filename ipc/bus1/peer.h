@@ -118,6 +118,9 @@ int bus1_peer_charge(struct bus1_peer *peer, enum bus1_resource res, u64 n);
 void bus1_peer_discharge(struct bus1_peer *peer, enum bus1_resource res,
 			 u64 n);
 
+int bus1_peer_init_cache(void);
+void bus1_peer_exit_cache(void);
+
 extern const struct file_operations bus1_fops;
 
 #endif /* __BUS1_PEER_H */

@@ -55,7 +55,7 @@ static struct page *bus1_pool_page(struct bus1_pool *pool, pgoff_t index)
 	struct page *page;
 
 	old = set_active_memcg(pool->memcg);
-	page = shmem_read_mapping_page(pool->f->f_mapping, index);
+	page = shmem_read_mapping_page(bus1_pool_file(pool)->f_mapping, index);
 	set_active_memcg(old);
 	return page;
 }
@@ -71,36 +71,16 @@ static void bus1_pool_slice_init(struct bus1_pool_slice *slice)
 }
 
 /**
- * bus1_pool_init() - create the shmem backing of a pool
+ * bus1_pool_init() - initialize a pool
  * @pool:	pool to initialize
- * @name:	name of the shmem file
  *
- * Return: 0 on success, negative error code on failure.
+ * The shmem file is created on first use (bus1_pool_ensure()): an idle
+ * peer costs no inode, file and dentry.
  */
-int bus1_pool_init(struct bus1_pool *pool, const char *name)
+void bus1_pool_init(struct bus1_pool *pool)
 {
-	struct page *page;
-	struct file *f;
-
-	f = shmem_file_setup(name, (loff_t)BUS1_POOL_SIZE_MAX + 1,
-			     VM_NORESERVE);
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-
-	pool->f = f;
+	pool->f = NULL;
 	pool->memcg = get_mem_cgroup_from_mm(current->mm);
-
-	/* the first message of a fresh peer lands here: fault it in now */
-	page = bus1_pool_page(pool, 0);
-	if (IS_ERR(page)) {
-		mem_cgroup_put(pool->memcg);
-		pool->memcg = NULL;
-		pool->f = NULL;
-		fput(f);
-		return PTR_ERR(page);
-	}
-	put_page(page);
-
 	bus1_pool_slice_init(&pool->head);
 	INIT_LIST_HEAD(&pool->slices);
 	pool->gaps = RB_ROOT;
@@ -109,6 +89,33 @@ int bus1_pool_init(struct bus1_pool *pool, const char *name)
 	pool->n_bytes = 0;
 	list_add(&pool->head.link, &pool->slices);
 	bus1_pool_set_gap(pool, &pool->head, BUS1_POOL_SIZE_MAX & ~7U);
+}
+
+/**
+ * bus1_pool_ensure() - create the shmem backing of a pool if needed
+ * @pool:	pool to back
+ *
+ * May race with itself; the first file published wins. The release in
+ * cmpxchg() pairs with the acquire in bus1_pool_file().
+ *
+ * Return: 0 on success, negative error code on failure.
+ */
+int bus1_pool_ensure(struct bus1_pool *pool)
+{
+	struct mem_cgroup *old;
+	struct file *f;
+
+	if (bus1_pool_file(pool))
+		return 0;
+
+	old = set_active_memcg(pool->memcg);
+	f = shmem_file_setup(KBUILD_MODNAME "-pool",
+			     (loff_t)BUS1_POOL_SIZE_MAX + 1, VM_NORESERVE);
+	set_active_memcg(old);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	if (cmpxchg(&pool->f, NULL, f))
+		fput(f);
 	return 0;
 }
 
@@ -120,12 +127,11 @@ int bus1_pool_init(struct bus1_pool *pool, const char *name)
  */
 void bus1_pool_deinit(struct bus1_pool *pool)
 {
-	if (!pool->f)
-		return;
 	WARN_ON(pool->n_slices || !list_is_singular(&pool->slices));
 	mem_cgroup_put(pool->memcg);
 	pool->memcg = NULL;
-	fput(pool->f);
+	if (pool->f)
+		fput(pool->f);
 	pool->f = NULL;
 }
 
@@ -358,10 +364,17 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
  */
 int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma)
 {
+	struct file *f;
+	int r;
+
 	if (vma->vm_flags & VM_WRITE)
 		return -EPERM;
+	r = bus1_pool_ensure(pool);
+	if (r)
+		return r;
 
+	f = bus1_pool_file(pool);
 	bus1_vma_clear_flags(vma, VM_MAYWRITE);
-	vma_set_file(vma, pool->f);
-	return call_mmap(pool->f, vma);
+	vma_set_file(vma, f);
+	return call_mmap(f, vma);
 }

@@ -4,6 +4,7 @@
 
 #include <linux/list.h>
 #include <linux/rbtree.h>
+#include <asm/barrier.h>
 #include <linux/types.h>
 
 struct file;
@@ -34,7 +35,8 @@ struct bus1_pool_slice {
 
 /**
  * struct bus1_pool - per-peer shmem-backed buffer of received messages
- * @f:		shmem file of 2^32 bytes, pages allocated on first write
+ * @f:		shmem file of 2^32 bytes, pages allocated on first write;
+ *		created on first use, then constant
  * @memcg:	memory cgroup of the opener; pool pages are charged to it,
  *		whoever writes them
  * @head:	zero-sized slice at offset 0 that owns the first gap
@@ -62,7 +64,8 @@ struct bus1_pool {
 /* pool offsets are 32 bit: one byte of the 2^32 byte file stays unused */
 #define BUS1_POOL_SIZE_MAX U32_MAX
 
-int bus1_pool_init(struct bus1_pool *pool, const char *name);
+void bus1_pool_init(struct bus1_pool *pool);
+int bus1_pool_ensure(struct bus1_pool *pool);
 void bus1_pool_deinit(struct bus1_pool *pool);
 int bus1_pool_alloc(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 		    size_t size);
@@ -77,5 +80,16 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len);
 int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma);
+
+/**
+ * bus1_pool_file() - return the shmem file of a pool
+ * @pool:	pool to query
+ *
+ * Return: the file, or NULL if the pool was never used.
+ */
+static inline struct file *bus1_pool_file(struct bus1_pool *pool)
+{
+	return smp_load_acquire(&pool->f);
+}
 
 #endif /* __BUS1_POOL_H */
