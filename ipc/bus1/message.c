@@ -120,9 +120,17 @@ static struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 	struct bus1_message *m;
 	size_t size;
 
-	/* most messages carry neither handles nor files: exact-size cache */
+	/*
+	 * Most messages carry neither handles nor files: they come from an
+	 * exact-size cache, and each peer keeps the last one it freed.
+	 */
 	if (!n_handles && !n_files) {
-		m = kmem_cache_zalloc(bus1_message_cache, GFP_KERNEL_ACCOUNT);
+		m = xchg(&peer->message_spare, NULL);
+		if (m)
+			memset(m, 0, sizeof(*m));
+		else
+			m = kmem_cache_zalloc(bus1_message_cache,
+					      GFP_KERNEL_ACCOUNT);
 	} else {
 		size = sizeof(*m) + (n_handles + n_files) * sizeof(void *);
 		m = kzalloc(size, GFP_KERNEL_ACCOUNT);
@@ -162,10 +170,22 @@ static void bus1_message_free(struct bus1_message *m)
 	spin_unlock(&peer->data_lock);
 
 	bus1_handle_unref(m->dst);
-	if (!m->n_handles && !m->n_files)
-		kmem_cache_free(bus1_message_cache, m);
-	else
+	if (m->n_handles || m->n_files)
 		kfree(m);
+	else if (cmpxchg(&peer->message_spare, NULL, m))
+		kmem_cache_free(bus1_message_cache, m);
+}
+
+/**
+ * bus1_message_free_spare() - free the message a peer keeps for reuse
+ * @peer:	peer that is going away
+ */
+void bus1_message_free_spare(struct bus1_peer *peer)
+{
+	struct bus1_message *m = xchg(&peer->message_spare, NULL);
+
+	if (m)
+		kmem_cache_free(bus1_message_cache, m);
 }
 
 /**
@@ -837,6 +857,10 @@ static int bus1_recv_release(struct bus1_peer *peer,
 	bool stale, continues;
 	u64 id = 0;
 
+	/* fail before dequeuing if the result cannot be stored */
+	if (copy_to_user(uparam, param, sizeof(*param)))
+		return -EFAULT;
+
 	spin_lock(&node->lock);
 	spin_lock(&peer->data_lock);
 	if (bus1_queue_peek(&peer->queue, &continues) != qnode) {
@@ -953,15 +977,18 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 				return r;
 			break;
 		case BUS1_MSG_NODE_DESTROY:
+			/* the entry stays queued if the result can't be stored */
 			h = container_of(qnode, struct bus1_handle, qdestroy);
-			spin_lock(&peer->data_lock);
-			bus1_queue_remove(&peer->queue, qnode);
-			spin_unlock(&peer->data_lock);
 			r = bus1_recv_notification(peer, param, uparam,
 						   BUS1_MSG_NODE_DESTROY,
 						   h->id, continues);
+			if (r)
+				return r;
+			spin_lock(&peer->data_lock);
+			bus1_queue_remove(&peer->queue, qnode);
+			spin_unlock(&peer->data_lock);
 			bus1_handle_unref(h);
-			return r;
+			return 0;
 		default:
 			return bus1_recv_data(peer,
 					      container_of(qnode,
@@ -988,10 +1015,6 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 		return -EFAULT;
 	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS))
 		return -EINVAL;
-	/* fail before dequeuing anything if the result cannot be stored */
-	if (copy_to_user(uparam, &param, sizeof(param)))
-		return -EFAULT;
-
 	if (param.flags & BUS1_RECV_FLAG_SEED) {
 		if (!peer->seed)
 			return -EAGAIN;

@@ -31,6 +31,7 @@ static void bus1_peer_free(struct kref *ref)
 
 	WARN_ON(!RB_EMPTY_ROOT(&peer->handles_by_id));
 	WARN_ON(!RB_EMPTY_ROOT(&peer->handles_by_node));
+	bus1_message_free_spare(peer);
 	bus1_queue_deinit(&peer->queue);
 	bus1_pool_deinit(&peer->pool);
 	bus1_quota_deinit(&peer->quota);

@@ -50,6 +50,8 @@ enum {
  * @n_nodes:	number of live nodes owned
  * @mark_seq:	source of per-command marks (duplicate detection)
  * @seed:	the seed message, if any
+ * @message_spare: the last plain message freed, kept for the next one to
+ *		this peer (exchanged atomically, no lock)
  *
  * A peer is connected from open until disconnect; other peers may touch its
  * queue and pool only while they hold an active reference, so disconnect
@@ -80,6 +82,7 @@ struct bus1_peer {
 	unsigned long n_nodes;
 	u64 mark_seq;
 	struct bus1_message *seed;
+	struct bus1_message *message_spare;
 };
 
 #define BUS1_ACTIVE_BIAS INT_MIN
