@@ -67,13 +67,26 @@ scan_dmesg() {
 	allocfail=$((allocfail + $(grep -c 'page allocation failure' /tmp/failslab.dmesg)))
 }
 
-# run_injected <name> <seconds> <cmd...>: run with make-it-fail; print rc;
-# a process that survives SIGKILL for 20 s is a hang.
+# run_injected <name> <seconds> <cmd...>: run, and once it has exec'd (exec
+# itself would fail under injection) set its make-it-fail (threads and
+# children it creates later inherit it); print rc; a process that survives
+# SIGKILL for 20 s is a hang. <name> "-" means the command injects itself.
 run_injected() {
 	name=$1 secs=$2
 	shift 2
-	(echo 1 >/proc/self/make-it-fail && exec "$@") >/tmp/failslab.out 2>&1 &
+	"$@" >/tmp/failslab.out 2>&1 &
 	pid=$!
+	if [ "$name" != - ]; then
+		comm=$(echo "${1##*/}" | cut -c1-15)
+		i=0
+		while [ "$(cat /proc/$pid/comm 2>/dev/null)" != "$comm" ] &&
+		      kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.01
+			i=$((i + 1))
+		done
+		echo 1 >/proc/$pid/make-it-fail 2>/dev/null
+	fi
+	name=${1##*/}
 	i=0
 	while kill -0 $pid 2>/dev/null && [ $i -lt $((secs * 10)) ]; do
 		sleep 0.1
@@ -124,7 +137,7 @@ done
 b=$(injected)
 fuzz_ok=1
 if [ -x "$FUZZ" ]; then
-	run_injected debug-fuzz 90 "$FUZZ" --seconds 30 --procs 2 --threads 2 --make-it-fail
+	run_injected - 90 "$FUZZ" --seconds 30 --procs 2 --threads 2 --make-it-fail
 	echo "#   $(($(injected) - b)) failures injected"
 	grep -E '^(not ok|# VIOLATION|# bus1-fuzz:)' /tmp/failslab.out | head -n 30 | sed 's/^/#   /'
 	grep -q '^# PASS' /tmp/failslab.out || fuzz_ok=0
