@@ -163,10 +163,8 @@ static void bus1_message_free(struct bus1_message *m)
 	spin_lock(&peer->data_lock);
 	if (!list_empty(&m->slice.link))
 		bus1_pool_free(&peer->pool, &m->slice);
-	if (m->shared)
-		bus1_quota_unshare(&peer->quota, peer->user, m->sender,
-				   m->charge);
-	bus1_quota_discharge(&peer->quota, peer->user, m->charge);
+	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
+			  m->charge);
 	spin_unlock(&peer->data_lock);
 
 	bus1_handle_unref(m->dst);
@@ -323,7 +321,7 @@ static int bus1_send_import_files(struct bus1_send *s)
  * A sender's first message to a receiver creates its share records.
  */
 static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
-			    size_t size)
+			    kuid_t sender, size_t size)
 {
 	bool charged = false;
 	int r;
@@ -332,13 +330,13 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 		spin_lock(&peer->data_lock);
 		if (m->dst)
 			r = bus1_quota_charge_shared(&peer->quota, peer->user,
-						     m->sender, m->charge);
+						     sender, m->charge,
+						     &m->share);
 		else
 			r = bus1_quota_charge(&peer->quota, peer->user,
 					      m->charge);
 		if (!r) {
 			charged = true;
-			m->shared = !!m->dst;
 			r = bus1_pool_alloc(&peer->pool, &m->slice, size);
 			if (r)
 				INIT_LIST_HEAD(&m->slice.link);
@@ -346,13 +344,13 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 		spin_unlock(&peer->data_lock);
 		if (r != -ENOENT)
 			break;
-		r = bus1_quota_prepare(&peer->quota, peer->user, m->sender);
+		r = bus1_quota_prepare(&peer->quota, peer->user, sender);
 		if (r)
 			break;
 	}
 
 	if (r == -EDQUOT)
-		trace_bus1_quota_refusal(peer->id, __kuid_val(m->sender),
+		trace_bus1_quota_refusal(peer->id, __kuid_val(sender),
 					 m->charge[BUS1_RES_SLICES],
 					 m->charge[BUS1_RES_HANDLES],
 					 m->charge[BUS1_RES_BYTES],
@@ -382,13 +380,12 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	*out = m;
 	m->dst = dst;
 	m->n_bytes = s->n_bytes;
-	m->sender = s->peer->user->uid;
 
 	m->charge[BUS1_RES_SLICES] = 1;
 	m->charge[BUS1_RES_HANDLES] = s->n_handles;
 	m->charge[BUS1_RES_BYTES] = s->slice_size;
 	m->charge[BUS1_RES_FDS] = s->n_files;
-	r = bus1_send_charge(peer, m, s->slice_size);
+	r = bus1_send_charge(peer, m, s->peer->user->uid, s->slice_size);
 	if (r)
 		return r;
 
@@ -787,10 +784,6 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 				       m->n_handles * sizeof(*ids));
 
 	spin_lock(&peer->data_lock);
-	if (m->shared)
-		bus1_quota_unshare(&peer->quota, peer->user, m->sender,
-				   m->charge);
-	m->shared = false;
 	if (seed)
 		peer->seed = NULL;
 	else
@@ -803,7 +796,9 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	charge[BUS1_RES_HANDLES] = n_invalid;
 	charge[BUS1_RES_BYTES] = m->charge[BUS1_RES_BYTES];
 	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
-	bus1_quota_discharge(&peer->quota, peer->user, charge);
+	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
+			  charge);
+	m->share = NULL;
 	m->charge[BUS1_RES_HANDLES] = 0;
 	m->charge[BUS1_RES_BYTES] = 0;
 	m->charge[BUS1_RES_FDS] = 0;

@@ -19,8 +19,8 @@ struct file;
  * @dst:	receiver's (owner) handle of the destination node, kref held;
  *		NULL for the seed
  * @charge:	resources charged to @peer for this message
- * @sender:	user whose share the charge counts against, until received
- * @shared:	whether @charge still counts against @sender's share
+ * @share:	sender's share the charge counts against until received,
+ *		NULL for the seed and after RECV
  * @strong:	whether the handle pins hold strong references (committed)
  * @n_bytes:	payload size
  * @n_handles:	number of attached handles
@@ -37,8 +37,7 @@ struct bus1_message {
 	struct bus1_peer *peer;
 	struct bus1_handle *dst;
 	u32 charge[BUS1_RES_N];
-	kuid_t sender;
-	bool shared;
+	struct bus1_share *share;
 	bool strong;
 	u32 n_bytes;
 	u32 n_handles;

@@ -128,25 +128,31 @@ void bus1_quota_deinit(struct bus1_quota *quota)
 	xa_destroy(&quota->shares);
 }
 
-static int bus1_quota_prepare_one(struct bus1_quota *quota, kuid_t sender)
+static struct bus1_share *bus1_quota_prepare_one(struct bus1_quota *quota,
+						 kuid_t sender,
+						 struct bus1_share *user_share)
 {
-	struct bus1_share *share;
-	int r;
+	struct bus1_share *share, *old;
 
-	if (xa_load(&quota->shares, __kuid_val(sender)))
-		return 0;
+	share = xa_load(&quota->shares, __kuid_val(sender));
+	if (share)
+		return share;
 	share = kzalloc(sizeof(*share), GFP_KERNEL_ACCOUNT);
 	if (!share)
-		return -ENOMEM;
-	r = xa_insert(&quota->shares, __kuid_val(sender), share,
-		      GFP_KERNEL_ACCOUNT);
-	if (r)
+		return ERR_PTR(-ENOMEM);
+	share->uid = sender;
+	share->user_share = user_share;
+	old = xa_cmpxchg(&quota->shares, __kuid_val(sender), NULL, share,
+			 GFP_KERNEL_ACCOUNT);
+	if (old) {
 		kfree(share);
-	return r == -EBUSY ? 0 : r;
+		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+	}
+	return share;
 }
 
 /**
- * bus1_quota_prepare() - make sure a sender can be charged without memory
+ * bus1_quota_prepare() - create the share records of a sender
  * @peer:	quota of the receiving peer
  * @user:	user of the receiving peer
  * @sender:	sending user
@@ -156,8 +162,13 @@ static int bus1_quota_prepare_one(struct bus1_quota *quota, kuid_t sender)
 int bus1_quota_prepare(struct bus1_quota *peer, struct bus1_user *user,
 		       kuid_t sender)
 {
-	return bus1_quota_prepare_one(&user->quota, sender) ?:
-	       bus1_quota_prepare_one(peer, sender);
+	struct bus1_share *su, *sp;
+
+	su = bus1_quota_prepare_one(&user->quota, sender, NULL);
+	if (IS_ERR(su))
+		return PTR_ERR(su);
+	sp = bus1_quota_prepare_one(peer, sender, su);
+	return PTR_ERR_OR_ZERO(sp);
 }
 
 static bool bus1_quota_fits(struct bus1_quota *quota, const u32 *charge)
@@ -236,8 +247,10 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
  * bus1_quota_charge_shared() - charge a message to its receiver
  * @peer:	quota of the receiving peer, its data lock held
  * @user:	user of the receiving peer
- * @sender:	sending user, prepared with bus1_quota_prepare()
+ * @sender:	sending user
  * @charge:	amount per resource
+ * @sharep:	set to the sender's share on @peer, to be passed to
+ *		bus1_quota_settle()
  *
  * On top of the hard limits the sender's share on @user and @peer is
  * checked and raised.
@@ -246,15 +259,16 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
  * -ENOENT if the share records of @sender are not prepared yet.
  */
 int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
-			     kuid_t sender, const u32 *charge)
+			     kuid_t sender, const u32 *charge,
+			     struct bus1_share **sharep)
 {
-	struct bus1_share *su, *sp;
+	struct bus1_share *sp, *su;
 	int i, r = 0;
 
-	su = xa_load(&user->quota.shares, __kuid_val(sender));
 	sp = xa_load(&peer->shares, __kuid_val(sender));
-	if (!su || !sp)
+	if (!sp)
 		return -ENOENT;
+	su = sp->user_share;
 
 	spin_lock(&user->lock);
 	if (!bus1_quota_fits(&user->quota, charge) ||
@@ -268,34 +282,34 @@ int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
 			su->used[i] += charge[i];
 			sp->used[i] += charge[i];
 		}
+		*sharep = sp;
 	}
 	spin_unlock(&user->lock);
 	return r;
 }
 
 /**
- * bus1_quota_unshare() - take a received message out of the sender's share
+ * bus1_quota_settle() - take back a share and return charges, in one go
  * @peer:	quota of the receiving peer, its data lock held
  * @user:	user of the receiving peer
- * @sender:	sending user
- * @charge:	amount per resource the message was charged with
+ * @share:	share returned by bus1_quota_charge_shared(), or NULL
+ * @unshare:	amount per resource to take out of @share
+ * @discharge:	amount per resource to return to @peer and @user
  */
-void bus1_quota_unshare(struct bus1_quota *peer, struct bus1_user *user,
-			kuid_t sender, const u32 *charge)
+void bus1_quota_settle(struct bus1_quota *peer, struct bus1_user *user,
+		       struct bus1_share *share, const u32 *unshare,
+		       const u32 *discharge)
 {
-	struct bus1_share *su, *sp;
 	int i;
-
-	su = xa_load(&user->quota.shares, __kuid_val(sender));
-	sp = xa_load(&peer->shares, __kuid_val(sender));
-	if (WARN_ON(!su || !sp))
-		return;
 
 	spin_lock(&user->lock);
 	for (i = 0; i < BUS1_RES_N; ++i) {
-		WARN_ON(su->used[i] < charge[i] || sp->used[i] < charge[i]);
-		su->used[i] -= charge[i];
-		sp->used[i] -= charge[i];
+		if (share) {
+			share->used[i] -= unshare[i];
+			share->user_share->used[i] -= unshare[i];
+		}
+		user->quota.used[i] -= discharge[i];
+		peer->used[i] -= discharge[i];
 	}
 	spin_unlock(&user->lock);
 }

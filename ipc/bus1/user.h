@@ -19,9 +19,16 @@ enum bus1_resource {
 /**
  * struct bus1_share - resources one sending user holds on a receiver
  * @used:	amount per resource charged by messages not yet received
+ * @uid:	the sending user
+ * @user_share:	for the share on a peer, the same sender's share on the
+ *		peer's user; NULL for a share on a user
+ *
+ * Protected by the lock of the receiving user.
  */
 struct bus1_share {
 	u64 used[BUS1_RES_N];
+	kuid_t uid;
+	struct bus1_share *user_share;
 };
 
 /**
@@ -74,9 +81,11 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
 void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
 			  const u32 *charge);
 int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
-			     kuid_t sender, const u32 *charge);
-void bus1_quota_unshare(struct bus1_quota *peer, struct bus1_user *user,
-			kuid_t sender, const u32 *charge);
+			     kuid_t sender, const u32 *charge,
+			     struct bus1_share **sharep);
+void bus1_quota_settle(struct bus1_quota *peer, struct bus1_user *user,
+		       struct bus1_share *share, const u32 *unshare,
+		       const u32 *discharge);
 void bus1_users_exit(void);
 
 #endif /* __BUS1_USER_H */
