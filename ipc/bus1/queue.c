@@ -263,19 +263,6 @@ struct bus1_queue_node *bus1_queue_drain(struct bus1_queue *queue)
 	return list;
 }
 
-/**
- * bus1_queue_node_is_stale() - check the flush rule for a committed entry
- * @queue:	queue the entry is linked into
- * @node:	committed entry
- *
- * Return: true if a flush ordered after the entry discards it.
- */
-bool bus1_queue_node_is_stale(struct bus1_queue *queue,
-			      struct bus1_queue_node *node)
-{
-	return node->ts <= queue->flush;
-}
-
 #ifdef BUS1_SELFTEST
 #include "selftest/queue.c"
 

@@ -79,8 +79,19 @@ struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
 					bool *continues);
 struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts);
 struct bus1_queue_node *bus1_queue_drain(struct bus1_queue *queue);
-bool bus1_queue_node_is_stale(struct bus1_queue *queue,
-			      struct bus1_queue_node *node);
+
+/**
+ * bus1_queue_node_is_stale() - check the flush rule for a committed entry
+ * @queue:	queue the entry is linked into
+ * @node:	committed entry
+ *
+ * Return: true if a flush ordered after the entry discards it.
+ */
+static inline bool bus1_queue_node_is_stale(struct bus1_queue *queue,
+					    struct bus1_queue_node *node)
+{
+	return node->ts <= queue->flush;
+}
 
 /**
  * bus1_key_before() - compare two ordering keys
