@@ -300,7 +300,8 @@ do_dkms_install() {
 		cd "$REPO"
 		cp Kbuild Makefile dkms.conf LICENSE "$dest/"
 		find ipc include/uapi -type f \( -name '*.c' -o -name '*.h' \
-			-o -name Kbuild -o -name Makefile \) | sort |
+			-o -name Kbuild -o -name Makefile \) \
+			! -name '*.mod.c' | sort |
 		while IFS= read -r f; do
 			install -D -m 0644 "$f" "$dest/$f"
 		done
