@@ -14,12 +14,12 @@
 # The exhaustive per-site sweep is debug-failnth; this is the random one.
 #
 # Knobs: BUS1_FAIL_PROB (percent, default 5), BUS1_FAIL_TEST_SECONDS (per
-# test, default 40), BUS1_FAIL_BUDGET (seconds for all tests, default 200).
+# test, default 30), BUS1_FAIL_BUDGET (seconds for all tests, default 150).
 set -u
 
 PROB=${BUS1_FAIL_PROB:-5}
-TSECS=${BUS1_FAIL_TEST_SECONDS:-40}
-BUDGET=${BUS1_FAIL_BUDGET:-200}
+TSECS=${BUS1_FAIL_TEST_SECONDS:-30}
+BUDGET=${BUS1_FAIL_BUDGET:-150}
 D=/sys/kernel/debug
 HERE=$(cd "$(dirname "$0")" && pwd)
 FUZZ=$HERE/debug-fuzz

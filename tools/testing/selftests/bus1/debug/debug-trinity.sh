@@ -5,8 +5,9 @@
 # ioctl(2) of /dev/bus1 (busybox sh; run as root by the rig in the debug VM).
 # Trinity knows nothing of bus1's structs, so this is a smoke test next to
 # debug-fuzz. Uses trinity from $PATH, else the copy bundled at the end of
-# this file by bundle-trinity.sh (trinity + libc + ld.so, unpacked into /). Bounded by BUS1_TRINITY_N syscalls (default 5000) and
-# BUS1_TRINITY_SECONDS (default 150). TAP output; fails if trinity cannot
+# this file by bundle-trinity.sh (trinity + libc + ld.so, unpacked into /).
+# Bounded by BUS1_TRINITY_N syscalls (default 5000) and BUS1_TRINITY_SECONDS
+# (default 150). TAP output; fails if trinity cannot
 # run, if it reports a taint, or if it hangs.
 set -u
 
