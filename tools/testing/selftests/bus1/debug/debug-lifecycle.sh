@@ -116,11 +116,11 @@ bad=$(awk '
 	/\[<ffffffff[a-f][0-9a-f]+>\] 0xffffffff[a-f]/ { hit = 1 }
 	END { if (blk != "" && hit) n++; print n + 0 }' /tmp/kmemleak.out)
 if [ "$bad" != 0 ]; then
-	echo "not ok 4 kmemleak: $bad of $total unreferenced objects are bus1's"
+	echo "not ok 4 kmemleak: $bad of $total leak reports are bus1's"
 	head -n 60 /tmp/kmemleak.out | sed 's/^/#   /'
 	fail=1
 else
-	echo "ok 4 kmemleak: no bus1 leak after $N reloads ($total other unreferenced objects)"
+	echo "ok 4 kmemleak: no bus1 leak after $N reloads ($total other leak reports)"
 	[ "$total" = 0 ] || head -n 30 /tmp/kmemleak.out | sed 's/^/#   /'
 fi
 [ $fail = 0 ] && [ $traffic_bad = 0 ] && [ $pinned_bad = 0 ]
