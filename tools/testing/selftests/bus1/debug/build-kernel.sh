@@ -31,6 +31,10 @@ STAMP=$OUT/stamp
 JOBS=${JOBS:-2}
 NICE=${NICE:-10}
 
+# Called from make (check-debug): the caller's make flags must not leak
+# into the kernel build or into the version query below.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+
 log() { echo "build-kernel: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -59,7 +63,8 @@ for tool in bc bison flex gcc make perl; do
 	command -v "$tool" >/dev/null || die "$tool missing (scripts/bus1-deps.sh installs the kernel build deps)"
 done
 
-kver=$(make -s -C "$SRC" kernelversion 2>/dev/null) || die "cannot read kernel version of $SRC"
+kver=$(make -s --no-print-directory -C "$SRC" kernelversion 2>/dev/null) ||
+	die "cannot read kernel version of $SRC"
 want=$( { echo "kernel $kver"; cat "${FRAGMENTS[@]}"; } | sha256sum | cut -d' ' -f1)
 IMAGE=$BUILD/arch/x86/boot/bzImage
 
