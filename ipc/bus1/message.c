@@ -361,22 +361,29 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 	return r;
 }
 
-/* builds the message for @peer in its pool; @dst may be NULL (seed) */
+/*
+ * Builds the message for @peer in its pool; @dst (NULL for the seed) is a
+ * reference the message takes over, or that is dropped on failure.
+ */
 static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 			   struct bus1_handle *dst, struct bus1_message **out)
 {
 	size_t arrays = s->slice_size - bus1_a8(s->n_bytes);
+	struct bus1_handle **handles, *h;
 	struct bus1_message *m;
+	struct file **files;
 	struct iov_iter iter;
 	size_t i;
 	int r;
 
 	r = bus1_pool_ensure(&peer->pool);
 	if (r)
-		return r;
+		goto err_dst;
 	m = bus1_message_new(peer, s->n_handles, s->n_files);
-	if (!m)
-		return -ENOMEM;
+	if (!m) {
+		r = -ENOMEM;
+		goto err_dst;
+	}
 	*out = m;
 	m->dst = dst;
 	m->n_bytes = s->n_bytes;
@@ -405,17 +412,22 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 			return r;
 	}
 
+	handles = bus1_message_handles(m);
 	for (i = 0; i < s->n_handles; ++i) {
-		bus1_message_handles(m)[i] = bus1_handle_pin(peer, s->handles[i]->node);
-		if (IS_ERR(bus1_message_handles(m)[i])) {
-			r = PTR_ERR(bus1_message_handles(m)[i]);
-			bus1_message_handles(m)[i] = NULL;
-			return r;
-		}
+		h = bus1_handle_pin(peer, s->handles[i]->node);
+		if (IS_ERR(h))
+			return PTR_ERR(h);
+		handles[i] = h;
 	}
+	files = bus1_message_files(m);
 	for (i = 0; i < s->n_files; ++i)
-		bus1_message_files(m)[i] = get_file(s->files[i]);
+		files[i] = get_file(s->files[i]);
 	return 0;
+
+err_dst:
+	/* the message owns @dst once it exists; until then, we do */
+	bus1_handle_unref(dst);
+	return r;
 }
 
 static int bus1_send_prepare_dest(struct bus1_send *s,

@@ -89,6 +89,7 @@ int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma);
  */
 static inline struct file *bus1_pool_file(struct bus1_pool *pool)
 {
+	/* pairs with the cmpxchg() in bus1_pool_ensure() */
 	return smp_load_acquire(&pool->f);
 }
 
