@@ -112,8 +112,9 @@ int bus1_pool_ensure(struct bus1_pool *pool)
 	f = shmem_file_setup(KBUILD_MODNAME "-pool",
 			     (loff_t)BUS1_POOL_SIZE_MAX + 1, VM_NORESERVE);
 	set_active_memcg(old);
+	/* shmem reports a failed inode allocation as ENOSPC */
 	if (IS_ERR(f))
-		return PTR_ERR(f);
+		return PTR_ERR(f) == -ENOSPC ? -ENOMEM : PTR_ERR(f);
 	if (cmpxchg(&pool->f, NULL, f))
 		fput(f);
 	return 0;
