@@ -697,7 +697,12 @@ static void *noise_thread(void *arg)
 	struct noise *n = arg;
 	__u32 tag[2] = { 0xffff, 0 };
 
-	while (!atomic_load(&n->stop)) {
+	/*
+	 * Bounded: nobody drains B and C while A sends, and the noise shares
+	 * A's uid, so unbounded noise on a slow (debug) kernel would use up
+	 * the sender share and starve A into EDQUOT.
+	 */
+	while (!atomic_load(&n->stop) && n->sent < 1024) {
 		n->err = send_retry(n->fd, n->dst, 2, tag, sizeof(tag),
 				    NULL, 0);
 		if (n->err)
