@@ -693,7 +693,8 @@ static void op_send(struct thr *t, struct slot *s)
 	} else if (pct(t, 5)) {
 		cmd.flags = BUS1_SEND_FLAG_CONTINUE;
 	} else if (pct(t, 2)) {
-		cmd.flags = 1ULL << rn(t, 64);
+		cmd.flags = 1ULL << rn(t, 64);	/* may be SEED or CONTINUE */
+		seed = cmd.flags & BUS1_SEND_FLAG_SEED;
 		fuzzed = true;
 	}
 
