@@ -2,9 +2,10 @@
 #
 # tap.awk - turn the results channel of a bus1 rig run into a verdict.
 #
-# Input: sections "# bus1-rig: begin NAME" ... "# bus1-rig: end NAME RC",
+# Input: sections "# bus1-rig: begin NAME" ... "# bus1-rig: end NAME RC [S]",
 # each holding the TAP output of one executable (RC = its exit status, 124 =
-# killed by the per-test timeout). Other "# bus1-rig:" lines are ignored.
+# killed by the per-test timeout; S = seconds it ran). Other "# bus1-rig:"
+# lines are ignored.
 # Variables: prefix (printed before every result line), raw (a section name
 # whose output is printed verbatim and judged by its exit status only),
 # counts (file that receives "PASSED FAILED SKIPPED").
@@ -60,8 +61,11 @@ BEGIN { P = F = S = 0; insec = 0 }
 }
 
 /^# bus1-rig: end / {
-	if (insec && $4 == name)
+	if (insec && $4 == name) {
+		if ($6 != "")
+			dur[name] = $6
 		flush_section($5)
+	}
 	next
 }
 
@@ -98,6 +102,20 @@ name == raw { print; next }
 END {
 	if (insec)
 		flush_section("")
+	# the slowest executables (guest seconds), to see where the time goes
+	line = ""
+	for (k = 0; k < 5; k++) {
+		best = ""
+		for (t in dur)
+			if (!(t in shown) && (best == "" || dur[t] + 0 > dur[best] + 0))
+				best = t
+		if (best == "" || dur[best] < 5)
+			break
+		shown[best] = 1
+		line = line (line == "" ? "" : ", ") best " " dur[best] " s"
+	}
+	if (line != "")
+		printf "# %sslowest: %s\n", prefix, line
 	if (counts != "")
 		print P, F, S > counts
 }
