@@ -5,61 +5,68 @@
  *
  * Three peers P0..P2. Each peer has one queue: a Lamport clock and entries
  * keyed (ts, tag, entry id). Concurrent actors:
- *   - sender(o):   peer o sends NMSG transactions one after the other, each
- *                  to a nondeterministically chosen set of >= 2 of the
- *                  three peers (o itself may be one of them). Each step of
+ *   - sender(o):   peer o sends NMSG (sender 0: NMSG0) transactions one
+ *                  after the other, each to a nondeterministically chosen
+ *                  set of >= 2 of the three peers (SINGLE: >= 1; FULLDST:
+ *                  all three); o itself may be one of them. Each step of
  *                  the stage round, the commit timestamp, the sync round and
- *                  the commit round is one atomic step under ONE queue lock;
- *                  all other actors interleave freely between the steps.
- *   - releaser(q): a NODE_RELEASE committed directly into q's queue with a
- *                  tick of q's clock, at any moment (NDIRECT=1).
+ *                  the commit round is one atomic step under ONE queue lock,
+ *                  as in ipc/bus1/tx.c; everything else interleaves freely
+ *                  between the steps.
+ *   - releaser(i): NODE_RELEASE number i, committed directly into queue i
+ *                  (RELANY: into any queue) with a tick of its clock, at
+ *                  any moment.
  *   - receivers, in one of two forms:
  *       REALRECV   receiver(r) processes dequeue from P_r's queue whenever
  *                  its head is committed, interleaved with everything;
  *       default    eager receivers: whenever a step makes the head of a
  *                  queue committed, that same atomic step dequeues it (and
  *                  every committed entry behind it, up to the first staging
- *                  one). Dequeuing changes no clock and is invisible to the
- *                  senders, so the senders behave the same for every
- *                  receiver schedule; the eager receiver dequeues every
- *                  entry at the earliest possible moment, so it has seen an
- *                  entry whenever any receiver could have. Any violation of
- *                  G1-G4 possible with some receiver schedule is therefore
- *                  also found with eager receivers (argument in the README).
+ *                  one). Dequeuing changes no clock and nothing a sender
+ *                  reads, so the senders behave the same for every receiver
+ *                  schedule; the eager receiver dequeues every entry at the
+ *                  earliest possible moment, so it has dequeued an entry
+ *                  whenever any receiver could have. Any violation of G1-G4
+ *                  possible with some receiver schedule is therefore also
+ *                  found with eager receivers (argument in the README).
  *                  This removes the receivers' interleavings and makes the
  *                  bigger configurations tractable.
  *
- * Checked with assert(), over all interleavings:
+ * Checked with assert(), over all interleavings (the constant in front of
+ * each assertion names it in spin's error message):
  *   G3  a queue never yields an entry ordered before one it already yielded,
  *       and no entry ordered before a yielded one is committed later;
- *   G4  two transactions dequeued by two receivers are dequeued in the same
- *       relative order by both;
+ *   G4  no two receivers dequeue two transactions in opposite orders;
  *   G1  a transaction committed (commit round finished, ioctl returned)
  *       before another one started is dequeued first by every common
  *       receiver;
  *   G2  a transaction dequeued anywhere before another one started is
  *       dequeued first by every common receiver;
- *   plus: every entry is dequeued exactly at its destinations, no actor gets
- *   stuck (spin's invalid-end-state check), and, unless NOINV, the internal
- *   invariants I1/I2 of Documentation/bus1/ordering.rst.
+ *   DELIVERY  every entry is dequeued exactly at its destinations;
+ *   I2, I3    unless NOINV, the internal invariants of the design note;
+ *   and spin's invalid-end-state check: no actor stays blocked forever.
  *
  * Compile-time switches (spin -DNAME=VALUE):
- *   NMSG=n      transactions per sender (default 2)
- *   NDIRECT=0|1 one NODE_RELEASE per peer (default 1)
- *   REALRECV    explicit, interleaved receiver processes
- *   FULLDST     every transaction goes to all three peers
+ *   NMSG=n      SENDs per sender (default 2)
+ *   NMSG0=n     SENDs of sender 0 (default NMSG)
+ *   NREL=n      NODE_RELEASEs, 0..3 (default 3)
+ *   RELANY      each NODE_RELEASE goes to any queue, not to queue i
+ *   SINGLE      single-destination SENDs too (no sync round, tx.c fast path)
+ *   FULLDST     every SEND goes to all three peers
  *   ANYORDER    the rounds visit destinations in any order, not ascending
- *   NOINV       do not assert the internal invariants I1/I2
+ *   REALRECV    explicit, interleaved receiver processes
+ *   NOINV       do not assert the internal invariants I2/I3
  *   BROKEN=n    a deliberately broken protocol that spin must reject:
- *     1  no sync round (step 3 skipped)
+ *     1  no sync round (step 3 skipped; the commit step still syncs its own
+ *        queue, as tx.c does)
  *     2  commit timestamp taken without sync(O, t): T is not necessarily
  *        above the staging timestamps
  *     3  a staging head does not block committed entries behind it
  *     4  equal commit timestamps ordered by a per-queue tie-break instead of
  *        the global tag
  *
- * Clocks are exact, not abstracted: a run has at most NPEER * (NMSG +
- * NDIRECT) ticks of 2, so every clock and timestamp stays below 2 * 9 + 2.
+ * Clocks are exact, not abstracted: a run has at most NTX <= 15 ticks of 2,
+ * so every clock and timestamp stays below 32 and fits a byte.
  */
 
 #define NPEER		3
@@ -143,7 +150,7 @@ hidden byte rdy[NPEER];
 hidden byte hk, hh, ha, hr;
 
 /* constant 1, only there to name the property in spin's error message */
-hidden byte G1 = 1, G2 = 1, G3 = 1, G4 = 1, I1 = 1, I2 = 1, DELIVERY = 1;
+hidden byte G1 = 1, G2 = 1, G3 = 1, G4 = 1, I2 = 1, I3 = 1, DELIVERY = 1;
 
 /* recompute the head and the readable flag of q, under q's lock */
 inline update_queue(q)
@@ -384,8 +391,8 @@ inline commit(q)
 	d_step {
 		ph == COMMIT && NEXT(q) ->
 #ifndef NOINV
-		/* I1: the sync round brought q's clock up to T before */
-		assert(I1 && (!MULTI(d) || T <= clk[q]));
+		/* I3: the sync round brought q's clock up to T before */
+		assert(I3 && (!MULTI(d) || T <= clk[q]));
 		/* I2: T is above the entry's staging timestamp */
 		assert(I2 && T > TS(q, tx));
 #endif
