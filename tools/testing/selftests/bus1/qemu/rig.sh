@@ -12,7 +12,8 @@
 # or full releases of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (one custom kernel
 # instead), MODE=check|cmd, HOST_TESTS=0|1, PARALLEL=0|1, PRECHECK (a file
 # the userspace build must produce, e.g. the demo; if it does not, fail, or
-# with PRECHECK_SKIP=1 say so and succeed without booting).
+# with PRECHECK_SKIP=1 say so and succeed without booting), EXTRA_BUILD
+# (more directories whose Makefile to run, e.g. bench/ or debug/).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +57,8 @@ fi
 # --- userspace build (vm.sh waits for it through $RR/userspace.lock) ---------
 build_userspace() {
 	local d
-	for d in "$SEL" "$TOP/tools/lib/bus1" "$TOP/samples/bus1" "$SEL/bench"; do
+	for d in "$SEL" "$TOP/tools/lib/bus1" "$TOP/samples/bus1" \
+		 ${EXTRA_BUILD:-}; do
 		[ -f "$d/Makefile" ] || continue
 		echo "# building ${d#"$TOP"/}" >&2
 		make -C "$d" -j2 LINUX_SRC="$LINUX_SRC" >"$RR/userspace.log" 2>&1 || {
@@ -101,7 +103,9 @@ if [ "$HOST_TESTS" = 1 ] && [ $ufail = 0 ]; then
 		[ -x "$t" ] || continue
 		echo "# bus1-rig: begin ${t##*/}"
 		rc=0
-		(cd "$TOP" && timeout -k 5 "${TEST_TIMEOUT:-300}" "$t") 2>&1 || rc=$?
+		# niced: the VMs (timing-sensitive tests) keep priority
+		(cd "$TOP" && nice -n 10 timeout -k 5 "${TEST_TIMEOUT:-300}" "$t") \
+			2>&1 || rc=$?
 		echo "# bus1-rig: end ${t##*/} $rc"
 	done >"$RR/host.tap"
 fi
