@@ -57,6 +57,8 @@ esac
 NAME=${NAME:-$KREL}
 P="$NAME "				# prefix of every result line
 mkdir -p "$BUILD/runs"
+# logs of failed runs are kept for a day
+find "$BUILD/runs" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} +
 
 # --- 1. bus1.ko, built in a private copy of the sources per kernel ----------
 # Only changed files are copied (with a fresh mtime), so kbuild rebuilds
@@ -225,6 +227,7 @@ fi
 printf '# %s: %.0f s (boot to verdict)\n' "$NAME" "$secs"
 [ -z "${COUNTS:-}" ] || echo "$pass $fail $skip" >"$COUNTS"
 if [ "$fail" != 0 ]; then
+	[ "$KEEP" = 1 ] || rm -f "$RUN/initramfs"
 	echo "# $NAME: logs kept in $RUN"
 	exit 1
 fi
