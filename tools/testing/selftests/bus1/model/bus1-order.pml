@@ -47,9 +47,9 @@
  *   and spin's invalid-end-state check: no actor stays blocked forever.
  *
  * Compile-time switches (spin -DNAME=VALUE):
- *   NMSG=n      SENDs per sender (default 2)
+ *   NMSG=n      SENDs per sender (default 1)
  *   NMSG0=n     SENDs of sender 0 (default NMSG)
- *   NREL=n      NODE_RELEASEs, 0..3 (default 3)
+ *   NREL=n      NODE_RELEASEs, 0..3 (default 0)
  *   RELANY      each NODE_RELEASE goes to any queue, not to queue i
  *   SINGLE      single-destination SENDs too (no sync round, tx.c fast path)
  *   FULLDST     every SEND goes to all three peers
@@ -71,13 +71,13 @@
 
 #define NPEER		3
 #ifndef NMSG
-#define NMSG		2	/* SENDs of senders 1 and 2 */
+#define NMSG		1	/* SENDs of senders 1 and 2 */
 #endif
 #ifndef NMSG0
 #define NMSG0		NMSG	/* SENDs of sender 0 */
 #endif
 #ifndef NREL
-#define NREL		3	/* NODE_RELEASEs */
+#define NREL		0	/* NODE_RELEASEs */
 #endif
 #ifndef BROKEN
 #define BROKEN		0
