@@ -563,9 +563,15 @@ u64 bus1_node_destroy_batch(struct bus1_peer *peer,
 	bus1_tx_init(&tx, peer);
 	for (i = 0; i < n; ++i)
 		bus1_node_destroy_stage(&tx, handles[i]);
-	ts = bus1_tx_commit(&tx);
+	/*
+	 * The destruction key is known before any notification is visible:
+	 * whoever sees one sees the key, and judges the liveness of handles
+	 * in messages ordered after it correctly.
+	 */
+	ts = bus1_tx_seal(&tx);
 	for (i = 0; i < n; ++i)
 		bus1_node_destroy_finish(handles[i], ts);
+	bus1_tx_commit_sealed(&tx, ts);
 	return ts;
 }
 
@@ -597,13 +603,14 @@ u64 bus1_handle_destroy_all(struct bus1_peer *peer, bool spare_seed)
 		    !bus1_handle_spared(peer, h, spare_seed))
 			bus1_node_destroy_stage(&tx, h);
 	}
-	ts = bus1_tx_commit(&tx);
+	ts = bus1_tx_seal(&tx);
 	for (rb = rb_first(&peer->handles_by_id); rb; rb = rb_next(rb)) {
 		h = rb_entry(rb, struct bus1_handle, rb_id);
 		if (bus1_handle_is_owner(h) && h->node->destroyed &&
 		    !h->node->destroy_ts)
 			bus1_node_destroy_finish(h, ts);
 	}
+	bus1_tx_commit_sealed(&tx, ts);
 	return ts;
 }
 

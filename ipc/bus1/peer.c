@@ -157,7 +157,7 @@ static void bus1_peer_flush(struct bus1_peer *peer, u64 flags, bool final)
 		if (final)
 			list = bus1_queue_drain(&peer->queue);
 		else
-			list = bus1_queue_flush(&peer->queue, ts);
+			list = bus1_queue_flush(&peer->queue, ts, peer->id);
 		while ((slice = bus1_pool_first_published(&peer->pool))) {
 			bus1_pool_unpublish(&peer->pool, slice->offset);
 			m = container_of(slice, struct bus1_message, slice);

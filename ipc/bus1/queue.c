@@ -25,6 +25,7 @@ void bus1_queue_init(struct bus1_queue *queue)
 {
 	queue->clock = 0;
 	queue->flush = 0;
+	queue->flush_tag = 0;
 	queue->entries = RB_ROOT_CACHED;
 	queue->n_entries = 0;
 }
@@ -215,22 +216,28 @@ struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
  * bus1_queue_flush() - drop committed entries up to a timestamp
  * @queue:	queue to operate on
  * @ts:		commit timestamp of the flush
+ * @tag:	tag of the flush
  *
- * Unlinks every committed entry with a timestamp at or below @ts and records
- * @ts, so entries that commit later at or below it are discarded on dequeue.
+ * Unlinks every committed entry ordered at or before (@ts, @tag) and records
+ * the key, so entries that commit later at or before it are discarded on
+ * dequeue (compared on full keys, as every ordering decision is).
  *
  * Return: the unlinked entries, chained through ->next.
  */
-struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts)
+struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts,
+					 u64 tag)
 {
 	struct bus1_queue_node *node, *list = NULL;
 	struct rb_node *rb, *next;
 
-	queue->flush = max(queue->flush, ts);
+	if (bus1_key_before(queue->flush, queue->flush_tag, ts, tag)) {
+		queue->flush = ts;
+		queue->flush_tag = tag;
+	}
 	for (rb = rb_first_cached(&queue->entries); rb; rb = next) {
 		next = rb_next(rb);
 		node = rb_entry(rb, struct bus1_queue_node, rb);
-		if (node->ts > ts)
+		if (bus1_key_before(ts, tag, node->ts, node->tag))
 			break;
 		if (!bus1_queue_node_is_committed(node))
 			continue;

@@ -30,7 +30,8 @@ struct bus1_queue_node {
  * struct bus1_queue - per-peer message queue with a Lamport clock
  * @clock:	Lamport clock of the peer, always even
  * @flush:	commit timestamp of the last flush; entries committed at or
- *		below it are stale
+ *		below (@flush, @flush_tag) are stale
+ * @flush_tag:	tag of the last flush
  * @entries:	all linked entries, staging and committed, by key
  * @n_entries:	number of linked entries
  *
@@ -40,6 +41,7 @@ struct bus1_queue_node {
 struct bus1_queue {
 	u64 clock;
 	u64 flush;
+	u64 flush_tag;
 	struct rb_root_cached entries;
 	unsigned long n_entries;
 };
@@ -77,21 +79,9 @@ bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
 bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node);
 struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
 					bool *continues);
-struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts);
+struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts,
+					 u64 tag);
 struct bus1_queue_node *bus1_queue_drain(struct bus1_queue *queue);
-
-/**
- * bus1_queue_node_is_stale() - check the flush rule for a committed entry
- * @queue:	queue the entry is linked into
- * @node:	committed entry
- *
- * Return: true if a flush ordered after the entry discards it.
- */
-static inline bool bus1_queue_node_is_stale(struct bus1_queue *queue,
-					    struct bus1_queue_node *node)
-{
-	return node->ts <= queue->flush;
-}
 
 /**
  * bus1_key_before() - compare two ordering keys
@@ -106,6 +96,21 @@ static inline bool bus1_key_before(u64 ts_a, u64 tag_a, u64 ts_b, u64 tag_b)
 {
 	return ts_a < ts_b || (ts_a == ts_b && tag_a < tag_b);
 }
+
+/**
+ * bus1_queue_node_is_stale() - check the flush rule for a committed entry
+ * @queue:	queue the entry is linked into
+ * @node:	committed entry
+ *
+ * Return: true if a flush ordered after the entry discards it.
+ */
+static inline bool bus1_queue_node_is_stale(struct bus1_queue *queue,
+					    struct bus1_queue_node *node)
+{
+	return !bus1_key_before(queue->flush, queue->flush_tag, node->ts,
+				node->tag);
+}
+
 
 #ifdef BUS1_SELFTEST
 bool bus1_queue_run_selftests(void);

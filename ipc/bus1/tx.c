@@ -63,25 +63,36 @@ void bus1_tx_stage(struct bus1_tx *tx, struct bus1_queue_node *node,
 }
 
 /**
- * bus1_tx_commit() - commit all staged entries
- * @tx:		transaction
+ * bus1_tx_seal() - take the commit timestamp of a transaction
+ * @tx:		transaction with everything staged
  *
- * Cannot fail. Once an entry is committed its receiver may dequeue and
- * free it, so each entry is left alone right after its own commit.
- *
- * Return: the commit timestamp.
+ * Return: the commit timestamp, above every staging timestamp.
  */
-u64 bus1_tx_commit(struct bus1_tx *tx)
+u64 bus1_tx_seal(struct bus1_tx *tx)
 {
-	struct bus1_peer *origin = tx->origin, *peer;
-	struct bus1_queue_node *node, *next;
-	bool wake;
+	struct bus1_peer *origin = tx->origin;
 	u64 ts;
 
 	spin_lock(&origin->data_lock);
 	bus1_queue_sync(&origin->queue, tx->ts);
 	ts = bus1_queue_tick(&origin->queue);
 	spin_unlock(&origin->data_lock);
+	return ts;
+}
+
+/**
+ * bus1_tx_commit_sealed() - commit all staged entries
+ * @tx:		transaction sealed with bus1_tx_seal()
+ * @ts:		its commit timestamp
+ *
+ * Cannot fail. Once an entry is committed its receiver may dequeue and
+ * free it, so each entry is left alone right after its own commit.
+ */
+void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
+{
+	struct bus1_queue_node *node, *next;
+	struct bus1_peer *peer;
+	bool wake;
 
 	/*
 	 * Every destination clock reaches @ts before any entry is visible.
@@ -108,7 +119,19 @@ u64 bus1_tx_commit(struct bus1_tx *tx)
 			bus1_peer_wake(peer);
 		bus1_peer_release(peer);
 	}
-
 	tx->staged = NULL;
+}
+
+/**
+ * bus1_tx_commit() - seal and commit a transaction
+ * @tx:		transaction with everything staged
+ *
+ * Return: the commit timestamp.
+ */
+u64 bus1_tx_commit(struct bus1_tx *tx)
+{
+	u64 ts = bus1_tx_seal(tx);
+
+	bus1_tx_commit_sealed(tx, ts);
 	return ts;
 }

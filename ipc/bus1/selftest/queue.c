@@ -123,7 +123,7 @@ static bool bus1_queue_test_flush(void)
 	bus1_queue_commit_unstaged(&q, &e[0].node, 1);
 	bus1_queue_stage(&q, &e[1].node, 2, 0);
 	t = bus1_queue_tick(&q);
-	list = bus1_queue_flush(&q, t);
+	list = bus1_queue_flush(&q, t, 2);
 	BUS1_QT_EXPECT(list == &e[0].node && !list->next);
 	BUS1_QT_EXPECT(q.n_entries == 1 && q.flush == t);
 	/* a late commit at or below the flush is stale, above it is not */
@@ -131,6 +131,13 @@ static bool bus1_queue_test_flush(void)
 	BUS1_QT_EXPECT(bus1_queue_node_is_stale(&q, &e[1].node));
 	bus1_queue_commit_unstaged(&q, &e[2].node, 1);
 	BUS1_QT_EXPECT(!bus1_queue_node_is_stale(&q, &e[2].node));
+	/* equal timestamps: the tag decides (full keys, spec D8) */
+	e[2].node.ts = t;
+	e[2].node.tag = 3;
+	BUS1_QT_EXPECT(!bus1_queue_node_is_stale(&q, &e[2].node));
+	e[2].node.tag = 1;
+	BUS1_QT_EXPECT(bus1_queue_node_is_stale(&q, &e[2].node));
+	e[2].node.ts = 6;
 	bus1_queue_test_clear(&q);
 	BUS1_QT_EXPECT(!q.n_entries);
 	return true;
