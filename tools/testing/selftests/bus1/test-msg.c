@@ -6,8 +6,9 @@
  * Parameters (environment):
  *   BUS1_SEED       PRNG seed of the random tests (default: fixed, printed)
  *   BUS1_SOAK_MSGS  messages of the soak test; the issue's figure is
- *                   1000000 (BUS1_SOAK_MSGS=1000000), the default is sized
- *                   to stay well below a minute under TCG emulation.
+ *                   1000000 (BUS1_SOAK_MSGS=1000000: 90-110 s in the 2-vCPU
+ *                   TCG VM, measured); the default 300000 stays around
+ *                   30 s there.
  *
  * Not tested: EXFULL (pool full). The pool is a 4 GiB shmem file and the
  * payload is copied into it at SEND, so filling it needs ~4 GiB of guest
@@ -1350,13 +1351,13 @@ again:
 	return NULL;
 }
 
-TEST_F_TIMEOUT(slow, soak, 600)
+TEST_F_TIMEOUT(slow, soak, 900)
 {
 	struct mu_counters start[SOAK_PEERS], end;
 	struct soak_arg args[SOAK_PEERS];
 	pthread_t th[SOAK_PEERS];
 	struct timespec t0, t1;
-	unsigned long total = mu_param("BUS1_SOAK_MSGS", 16000);
+	unsigned long total = mu_param("BUS1_SOAK_MSGS", 300000);
 	struct soak *s;
 	double secs;
 	int i, j, p[2], d;
@@ -1377,8 +1378,8 @@ TEST_F_TIMEOUT(slow, soak, 600)
 	for (i = 0; i < SOAK_PEERS; i++)
 		ASSERT_EQ(0, mu_counters_read(s->p[i].fd, &start[i]));
 
-	/* 1e6 in TCG takes hours; allow it when asked for explicitly */
-	s->deadline = time(NULL) + (total > 100000 ? 36000 : 500);
+	/* a stall is a failure, not a hang: ~10^4 msg/s under TCG */
+	s->deadline = time(NULL) + 300 + total / 2000;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < SOAK_PEERS; i++) {
 		args[i].s = s;

@@ -9,7 +9,7 @@
  * process itself (root), which does not change whom anything is charged to.
  *
  * The DoS figure of issue 6 is printed as "# DoS:" diagnostics by
- * dos_figure: how much a hostile user can pin on a victim before EDQUOT,
+ * dos_figure and dos_figure_all_peers: how much a hostile user can pin on a victim before EDQUOT,
  * relative to the victim user's limits (module parameters user_*_max).
  */
 #define _GNU_SOURCE
@@ -495,6 +495,61 @@ TEST(dos_figure)
 	close(sc);
 	close(sd);
 	mu_peer_close(&rb);
+}
+
+/*
+ * DoS figure over all of the victim's peers: user A floods 8 peers of B in
+ * turn (each until EDQUOT). A must never hold everything, and a further
+ * user must still get through to every one of them.
+ */
+#define DOS_PEERS 8
+
+TEST(dos_figure_all_peers)
+{
+	unsigned long lim_bytes = param("user_inflight_bytes_max", 16 << 20);
+	uid_t ua = UID(6, 1), ub = UID(6, 2), uc = UID(6, 3);
+	struct mu_peer rb[DOS_PEERS];
+	__u64 ha[DOS_PEERS], hc[DOS_PEERS];
+	long n[DOS_PEERS], total = 0;
+	struct flood *f;
+	int sa, sc, k;
+
+	f = shared_alloc(sizeof(*f));
+	ASSERT_NE(NULL, f);
+	sa = mu_open_as(ua);
+	sc = mu_open_as(uc);
+	ASSERT_GE(sa, 0);
+	ASSERT_GE(sc, 0);
+	for (k = 0; k < DOS_PEERS; k++) {
+		ASSERT_EQ(0, open_peer_as(ub, &rb[k]));
+		ASSERT_EQ(0, b1_transfer(rb[k].fd, NODE, sa, &ha[k]));
+		ASSERT_EQ(0, b1_transfer(rb[k].fd, NODE, sc, &hc[k]));
+	}
+	for (k = 0; k < DOS_PEERS; k++) {
+		*f = (struct flood){ .fd = sa, .dst = ha[k], .len = 4096,
+				     .max = FLOOD_CAP };
+		ASSERT_EQ(0, flood_as(ua, f));
+		ASSERT_EQ(-EDQUOT, f->err);
+		n[k] = f->n;
+		total += n[k];
+	}
+	printf("# DoS: 4 KiB messages, %d peers of B: user A pinned %ld msgs\n",
+	       DOS_PEERS, total);
+	printf("# DoS:   = %.1f%% of B's in-flight bytes (%lu)\n",
+	       100.0 * total * 4096 / lim_bytes, lim_bytes);
+	printf("# DoS:   per peer: %ld %ld %ld %ld %ld %ld %ld %ld\n", n[0],
+	       n[1], n[2], n[3], n[4], n[5], n[6], n[7]);
+	ASSERT_LT(total * 4096, lim_bytes);
+	for (k = 0; k < DOS_PEERS; k++) {
+		ASSERT_EQ(0, send_as(uc, f, sc, hc[k], 4096)) {
+			TH_LOG("user C locked out of B's peer %d", k);
+		}
+		ASSERT_EQ(n[k] + 1, drain(&rb[k]));
+		assert_idle(_metadata, rb[k].fd);
+		mu_peer_close(&rb[k]);
+	}
+	close(sa);
+	close(sc);
 }
 
 TEST_HARNESS_MAIN
