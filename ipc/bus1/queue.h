@@ -111,7 +111,6 @@ static inline bool bus1_queue_node_is_stale(struct bus1_queue *queue,
 				node->tag);
 }
 
-
 #ifdef BUS1_SELFTEST
 bool bus1_queue_run_selftests(void);
 #else
