@@ -304,29 +304,6 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 	return 0;
 }
 
-static int bus1_pool_zero(struct bus1_pool *pool,
-			  struct bus1_pool_slice *slice, size_t offset,
-			  size_t len)
-{
-	loff_t pos = (loff_t)slice->offset + offset;
-	size_t n, in_page;
-	struct page *page;
-
-	while (len) {
-		in_page = offset_in_page(pos);
-		n = min_t(size_t, len, PAGE_SIZE - in_page);
-		page = bus1_pool_page(pool, pos >> PAGE_SHIFT);
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-		memzero_page(page, in_page, n);
-		set_page_dirty(page);
-		put_page(page);
-		pos += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /**
  * bus1_pool_write_kernel() - copy kernel data into a slice
  * @pool:	pool of the slice
@@ -343,13 +320,27 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
 {
 	struct kvec kvec = { .iov_base = (void *)data, .iov_len = len };
 	struct iov_iter iter;
+	size_t n;
+	int r;
 
-	if (WARN_ON(offset + len > slice->size))
-		return -EINVAL;
-	if (!data)
-		return bus1_pool_zero(pool, slice, offset, len);
-	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
-	return bus1_pool_write_iter(pool, slice, offset, &iter, len);
+	if (data) {
+		iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
+		return bus1_pool_write_iter(pool, slice, offset, &iter, len);
+	}
+
+	/* zeros come from the zero page, a page at a time */
+	while (len) {
+		n = min_t(size_t, len, PAGE_SIZE);
+		kvec.iov_base = page_address(ZERO_PAGE(0));
+		kvec.iov_len = n;
+		iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, n);
+		r = bus1_pool_write_iter(pool, slice, offset, &iter, n);
+		if (r)
+			return r;
+		offset += n;
+		len -= n;
+	}
+	return 0;
 }
 
 /**
