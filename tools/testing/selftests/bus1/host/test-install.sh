@@ -162,12 +162,14 @@ install_and_check() {
 				>>"$TMP/diag" 2>&1 &&
 			LD_LIBRARY_PATH=$dest$prefix/lib "$TMP/$name.bin" \
 				>>"$TMP/diag" 2>&1 &&
-			LD_LIBRARY_PATH=$dest$prefix/lib ldd "$TMP/$name.bin" |
-				grep -q "$dest$prefix/lib/libbus1\\.so"; then
+			LD_LIBRARY_PATH=$dest$prefix/lib ldd "$TMP/$name.bin" \
+				>"$TMP/$name.ldd" 2>&1 &&
+			grep -q "$dest$prefix/lib/libbus1\\.so" "$TMP/$name.ldd"; then
 			: >"$TMP/diag"
 		else
 			echo "build/run against installed headers+lib failed" \
 				>>"$TMP/diag"
+			cat "$TMP/$name.ldd" >>"$TMP/diag" 2>/dev/null || true
 		fi
 		check "PREFIX=$prefix: program builds against installed headers and libbus1.so, runs"
 	fi
