@@ -147,8 +147,14 @@ static struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 	return m;
 }
 
-/* frees everything the message still holds, and the message itself */
-static void bus1_message_free(struct bus1_message *m)
+/**
+ * bus1_message_free() - free a message that no queue or pool tree links
+ * @m:		message: unreceived (discarded), or received and unpublished
+ *
+ * Returns whatever the message still holds: handle pins, files, its slice
+ * and its charges.
+ */
+void bus1_message_free(struct bus1_message *m)
 {
 	struct bus1_peer *peer = m->peer;
 	size_t i;
@@ -184,26 +190,6 @@ void bus1_message_free_spare(struct bus1_peer *peer)
 
 	if (m)
 		kmem_cache_free(bus1_message_cache, m);
-}
-
-/**
- * bus1_message_discard() - drop an unreceived message
- * @message:	message not linked into any queue
- *
- * Its handle pins, files, slice and charges are all returned.
- */
-void bus1_message_discard(struct bus1_message *message)
-{
-	bus1_message_free(message);
-}
-
-/**
- * bus1_message_free_published() - drop a received message
- * @message:	message whose slice was unpublished
- */
-void bus1_message_free_published(struct bus1_message *message)
-{
-	bus1_message_free(message);
 }
 
 /**
@@ -466,7 +452,7 @@ static int bus1_send_prepare_dest(struct bus1_send *s,
 static void bus1_send_drop_dest(struct bus1_send_dest *d)
 {
 	if (d->message) {
-		bus1_message_discard(d->message);
+		bus1_message_free(d->message);
 		d->message = NULL;
 	}
 	if (d->peer) {
@@ -559,7 +545,7 @@ static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
 	m->strong = true;
 	s->peer->seed = m;
 	if (old)
-		bus1_message_discard(old);
+		bus1_message_free(old);
 }
 
 static int bus1_send_validate(struct bus1_send *s)
@@ -639,7 +625,7 @@ static int bus1_send_run(struct bus1_send *s)
 					     s->n_created);
 		if (r) {
 			if (seed)
-				bus1_message_discard(seed);
+				bus1_message_free(seed);
 			return r;
 		}
 		trace_bus1_send(s->peer->id, s->param.flags, 0, s->n_bytes,
@@ -957,7 +943,7 @@ struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
 			return qnode;
 
 		if (qnode->type == BUS1_MSG_DATA)
-			bus1_message_discard(m);
+			bus1_message_free(m);
 		else
 			bus1_handle_unref(h);
 	}
@@ -1053,8 +1039,7 @@ int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
 		return -ENXIO;
 
 	trace_bus1_slice_release(peer->id, slice->offset, slice->size);
-	bus1_message_free_published(container_of(slice, struct bus1_message,
-						 slice));
+	bus1_message_free(container_of(slice, struct bus1_message, slice));
 	return 0;
 }
 

@@ -56,8 +56,7 @@ static inline struct file **bus1_message_files(struct bus1_message *message)
 	return (struct file **)(message->arrays + message->n_handles);
 }
 
-void bus1_message_discard(struct bus1_message *message);
-void bus1_message_free_published(struct bus1_message *message);
+void bus1_message_free(struct bus1_message *m);
 bool bus1_message_pins_node(struct bus1_message *message,
 			    struct bus1_handle *handle);
 

@@ -123,9 +123,9 @@ static void bus1_peer_free_entries(struct bus1_queue_node *list)
 		next = qnode->next;
 		qnode->next = NULL;
 		if (qnode->type == BUS1_MSG_DATA)
-			bus1_message_discard(container_of(qnode,
-							  struct bus1_message,
-							  qnode));
+			bus1_message_free(container_of(qnode,
+						       struct bus1_message,
+						       qnode));
 		else if (qnode->type == BUS1_MSG_NODE_DESTROY)
 			bus1_handle_unref(container_of(qnode,
 						       struct bus1_handle,
@@ -170,12 +170,12 @@ static void bus1_peer_flush(struct bus1_peer *peer, u64 flags, bool final)
 		while ((m = published)) {
 			published = (void *)m->qnode.next;
 			m->qnode.next = NULL;
-			bus1_message_free_published(m);
+			bus1_message_free(m);
 		}
 	}
 
 	if (seed)
-		bus1_message_discard(seed);
+		bus1_message_free(seed);
 }
 
 static int bus1_peer_disconnect(struct bus1_peer *peer)
