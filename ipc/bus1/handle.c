@@ -239,7 +239,8 @@ static unsigned int bus1_handle_user_strong(struct bus1_handle *h,
 
 /**
  * bus1_node_is_live_at() - check whether a node is live at a position
- * @node:	node to check, lock held
+ * @node:	node to check, its lock or its owner's local lock held (the
+ *		destruction is recorded under both)
  * @ts:		commit timestamp of the position, or 0 for "now"
  * @tag:	tag of the position
  *

@@ -90,15 +90,13 @@ struct bus1_send {
 	struct file *files_stack[4];
 };
 
-/* zeroed storage for @n elements: inline if it fits, allocated otherwise */
+/* storage for @n elements: inline if it fits, allocated otherwise */
 static void *bus1_send_array(void *stack, size_t n_stack, size_t n,
 			     size_t size)
 {
-	if (n <= n_stack) {
-		memset(stack, 0, n * size);
+	if (n <= n_stack)
 		return stack;
-	}
-	return kvcalloc(n, size, GFP_KERNEL);
+	return kvmalloc_array(n, size, GFP_KERNEL);
 }
 
 static void bus1_send_array_free(void *array, void *stack)
@@ -147,6 +145,39 @@ static struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 	return m;
 }
 
+/* returns the handle pins and files a message still holds */
+static void bus1_message_put_attachments(struct bus1_message *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_handles; ++i)
+		if (bus1_message_handles(m)[i])
+			bus1_handle_unpin(bus1_message_handles(m)[i], m->strong);
+	for (i = 0; i < m->n_files; ++i)
+		if (bus1_message_files(m)[i])
+			fput(bus1_message_files(m)[i]);
+}
+
+/* returns the slice and the charges; the receiver's data lock is held */
+static void bus1_message_unaccount(struct bus1_message *m)
+{
+	struct bus1_peer *peer = m->peer;
+
+	if (!list_empty(&m->slice.link))
+		bus1_pool_free(&peer->pool, &m->slice);
+	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
+			  m->charge);
+}
+
+static void bus1_message_dealloc(struct bus1_message *m)
+{
+	bus1_handle_unref(m->dst);
+	if (m->n_handles || m->n_files)
+		kfree(m);
+	else if (cmpxchg(&m->peer->message_spare, NULL, m))
+		kmem_cache_free(bus1_message_cache, m);
+}
+
 /**
  * bus1_message_free() - free a message that no queue or pool tree links
  * @m:		message: unreceived (discarded), or received and unpublished
@@ -157,27 +188,12 @@ static struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 void bus1_message_free(struct bus1_message *m)
 {
 	struct bus1_peer *peer = m->peer;
-	size_t i;
 
-	for (i = 0; i < m->n_handles; ++i)
-		if (bus1_message_handles(m)[i])
-			bus1_handle_unpin(bus1_message_handles(m)[i], m->strong);
-	for (i = 0; i < m->n_files; ++i)
-		if (bus1_message_files(m)[i])
-			fput(bus1_message_files(m)[i]);
-
+	bus1_message_put_attachments(m);
 	spin_lock(&peer->data_lock);
-	if (!list_empty(&m->slice.link))
-		bus1_pool_free(&peer->pool, &m->slice);
-	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
-			  m->charge);
+	bus1_message_unaccount(m);
 	spin_unlock(&peer->data_lock);
-
-	bus1_handle_unref(m->dst);
-	if (m->n_handles || m->n_files)
-		kfree(m);
-	else if (cmpxchg(&peer->message_spare, NULL, m))
-		kmem_cache_free(bus1_message_cache, m);
+	bus1_message_dealloc(m);
 }
 
 /**
@@ -233,6 +249,10 @@ static int bus1_send_import_vecs(struct bus1_send *s)
 			iov[i].iov_base = compat_ptr(cv.iov_base);
 			iov[i].iov_len = cv.iov_len;
 		}
+	} else if (n == 1) {
+		/* the common case, with a size known at compile time */
+		if (copy_from_user(iov, uvecs, sizeof(*iov)))
+			return -EFAULT;
 	} else if (n && copy_from_user(iov, uvecs, n * sizeof(*iov))) {
 		return -EFAULT;
 	}
@@ -247,7 +267,11 @@ static int bus1_send_import_vecs(struct bus1_send *s)
 			return -EMSGSIZE;
 	}
 
-	iov_iter_init(&s->iter, ITER_SOURCE, iov, n, total);
+	if (n == 1)
+		/* cheaper to walk than a one-segment ITER_IOVEC */
+		iov_iter_ubuf(&s->iter, ITER_SOURCE, iov->iov_base, total);
+	else
+		iov_iter_init(&s->iter, ITER_SOURCE, iov, n, total);
 	s->n_bytes = total;
 	return 0;
 }
@@ -382,11 +406,13 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	if (r)
 		return r;
 
-	iter = s->iter;
-	r = bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
-				 s->n_bytes);
-	if (r)
-		return r;
+	if (s->n_bytes) {
+		iter = s->iter;
+		r = bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
+					 s->n_bytes);
+		if (r)
+			return r;
+	}
 	/*
 	 * Arrays are written at RECV; never expose stale pool content there.
 	 * The padding of a message without arrays is unspecified.
@@ -583,6 +609,8 @@ static int bus1_send_validate(struct bus1_send *s)
 				   p->n_fds, sizeof(*s->files));
 	if (!s->handles || !s->created || !s->dests || !s->files)
 		return -ENOMEM;
+	/* the others are filled before they are read; these are unwound */
+	memset(s->dests, 0, s->n_dests * sizeof(*s->dests));
 
 	size = 0;
 	if (check_add_overflow(size, bus1_a8(8 * s->n_handles), &size) ||
@@ -693,6 +721,15 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 	return r;
 }
 
+/* only msg is output; flags and max_offset go back to userspace unchanged */
+static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
+			   const struct bus1_cmd_recv *param)
+{
+	if (copy_to_user(&uparam->msg, &param->msg, sizeof(param->msg)))
+		return -EFAULT;
+	return 0;
+}
+
 static int bus1_recv_install_prepare(struct bus1_message *m, int *fds)
 {
 	size_t i;
@@ -725,6 +762,7 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	size_t off_ids = bus1_a8(m->n_bytes);
 	size_t off_fds = off_ids + 8 * m->n_handles;
 	u32 charge[BUS1_RES_N] = {}, n_invalid = 0;
+	struct bus1_handle *dst;
 	u64 *ids = NULL;
 	int r, *fds = NULL;
 
@@ -760,10 +798,9 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	param->msg.n_fds = n_fds;
 	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
 			param->msg.offset, m->n_bytes, m->n_handles, n_fds);
-	if (copy_to_user(uparam, param, sizeof(*param))) {
-		r = -EFAULT;
+	r = bus1_recv_store(uparam, param);
+	if (r)
 		goto exit_fds;
-	}
 
 	/* commit: nothing below can fail */
 	for (i = 0; i < m->n_handles; ++i) {
@@ -780,7 +817,17 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	if (m->n_handles)
 		bus1_pool_write_kernel(&peer->pool, &m->slice, off_ids, ids,
 				       m->n_handles * sizeof(*ids));
+	for (i = 0; i < m->n_files; ++i) {
+		if (i < n_fds)
+			fd_install(fds[i], bus1_message_files(m)[i]);
+		else
+			fput(bus1_message_files(m)[i]);
+		bus1_message_files(m)[i] = NULL;
+	}
+	dst = m->dst;
+	m->dst = NULL;
 
+	/* once published, SLICE_RELEASE may free @m at any time */
 	spin_lock(&peer->data_lock);
 	if (seed)
 		peer->seed = NULL;
@@ -802,15 +849,7 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	m->charge[BUS1_RES_FDS] = 0;
 	spin_unlock(&peer->data_lock);
 
-	for (i = 0; i < m->n_files; ++i) {
-		if (i < n_fds)
-			fd_install(fds[i], bus1_message_files(m)[i]);
-		else
-			fput(bus1_message_files(m)[i]);
-		bus1_message_files(m)[i] = NULL;
-	}
-	bus1_handle_unref(m->dst);
-	m->dst = NULL;
+	bus1_handle_unref(dst);
 	r = 0;
 	goto exit;
 
@@ -836,7 +875,7 @@ static int bus1_recv_notification(struct bus1_peer *peer,
 	param->msg.n_handles = 0;
 	param->msg.n_fds = 0;
 	trace_bus1_recv(peer->id, type, id, BUS1_OFFSET_INVALID, 0, 0, 0);
-	return copy_to_user(uparam, param, sizeof(*param)) ? -EFAULT : 0;
+	return bus1_recv_store(uparam, param);
 }
 
 /* a NODE_RELEASE can be withdrawn by others: dequeue it under node lock */
@@ -851,7 +890,7 @@ static int bus1_recv_release(struct bus1_peer *peer,
 	u64 id = 0;
 
 	/* fail before dequeuing if the result cannot be stored */
-	if (copy_to_user(uparam, param, sizeof(*param)))
+	if (bus1_recv_store(uparam, param))
 		return -EFAULT;
 
 	spin_lock(&node->lock);
@@ -876,19 +915,37 @@ static int bus1_recv_release(struct bus1_peer *peer,
 				      id, continues);
 }
 
+/*
+ * A data message goes stale when its receiver (the node owner) released
+ * its handle, flushed its queue, or destroyed the node before the message.
+ * All of these happen under the receiver's local lock only, which the
+ * caller holds; so no other lock is needed to look.
+ */
 static bool bus1_recv_data_is_stale(struct bus1_peer *peer,
 				    struct bus1_message *m)
 {
-	struct bus1_node *node = m->dst->node;
-	bool live;
+	return bus1_queue_node_is_stale(&peer->queue, &m->qnode) ||
+	       !m->dst->n_user ||
+	       !bus1_node_is_live_at(m->dst->node, m->qnode.ts, m->qnode.tag);
+}
 
-	if (bus1_queue_node_is_stale(&peer->queue, &m->qnode) ||
-	    !m->dst->n_user)
-		return true;
-	spin_lock(&node->lock);
-	live = bus1_node_is_live_at(node, m->qnode.ts, m->qnode.tag);
-	spin_unlock(&node->lock);
-	return !live;
+static bool bus1_recv_entry_is_stale(struct bus1_peer *peer,
+				     struct bus1_queue_node *qnode)
+{
+	switch (qnode->type) {
+	case BUS1_MSG_DATA:
+		return bus1_recv_data_is_stale(peer,
+					       container_of(qnode,
+							    struct bus1_message,
+							    qnode));
+	case BUS1_MSG_NODE_DESTROY:
+		return bus1_queue_node_is_stale(&peer->queue, qnode) ||
+		       !container_of(qnode, struct bus1_handle,
+				     qdestroy)->n_user;
+	default:
+		/* a NODE_RELEASE is checked when it is dequeued */
+		return false;
+	}
 }
 
 /**
@@ -907,46 +964,46 @@ struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
 					       bool *continues)
 {
 	struct bus1_queue_node *qnode;
-	struct bus1_message *m = NULL;
-	struct bus1_handle *h = NULL;
-	bool stale;
 
 	for (;;) {
 		spin_lock(&peer->data_lock);
 		qnode = bus1_queue_peek(&peer->queue, continues);
 		spin_unlock(&peer->data_lock);
-		if (!qnode)
-			return NULL;
-
-		switch (qnode->type) {
-		case BUS1_MSG_NODE_DESTROY:
-			h = container_of(qnode, struct bus1_handle, qdestroy);
-			stale = !h->n_user;
-			break;
-		case BUS1_MSG_DATA:
-			m = container_of(qnode, struct bus1_message, qnode);
-			stale = bus1_recv_data_is_stale(peer, m);
-			break;
-		default:
-			stale = false;
-			break;
-		}
-
-		spin_lock(&peer->data_lock);
-		stale |= bus1_queue_node_is_stale(&peer->queue, qnode);
-		if (stale && qnode->type != BUS1_MSG_NODE_RELEASE)
-			bus1_queue_remove(&peer->queue, qnode);
-		else
-			stale = false;
-		spin_unlock(&peer->data_lock);
-		if (!stale)
+		if (!qnode || !bus1_recv_entry_is_stale(peer, qnode))
 			return qnode;
 
+		spin_lock(&peer->data_lock);
+		bus1_queue_remove(&peer->queue, qnode);
+		spin_unlock(&peer->data_lock);
 		if (qnode->type == BUS1_MSG_DATA)
-			bus1_message_free(m);
+			bus1_message_free(container_of(qnode,
+						       struct bus1_message,
+						       qnode));
 		else
-			bus1_handle_unref(h);
+			bus1_handle_unref(container_of(qnode,
+						       struct bus1_handle,
+						       qdestroy));
 	}
+}
+
+/**
+ * bus1_message_peek_ready() - check for a ready head without the local lock
+ * @peer:	receiving peer, active reference and data lock held
+ *
+ * For poll. The head cannot be freed while the data lock is held, but its
+ * staleness is decided under the local lock, which the caller does not
+ * hold: the answer is a snapshot, like any poll result.
+ *
+ * Return: 1 if the head is ready and live, 0 if there is no ready head, -1
+ * if the head may be stale (bus1_message_peek_live() decides).
+ */
+int bus1_message_peek_ready(struct bus1_peer *peer)
+{
+	struct bus1_queue_node *qnode = bus1_queue_peek(&peer->queue, NULL);
+
+	if (!qnode)
+		return 0;
+	return bus1_recv_entry_is_stale(peer, qnode) ? -1 : 1;
 }
 
 static int bus1_recv_queue(struct bus1_peer *peer,
@@ -1002,9 +1059,10 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
-	struct bus1_cmd_recv param;
+	struct bus1_cmd_recv param = {};
 
-	if (copy_from_user(&param, uparam, sizeof(param)))
+	/* the input part: flags and max_offset */
+	if (copy_from_user(&param, uparam, offsetof(typeof(param), msg)))
 		return -EFAULT;
 	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS))
 		return -EINVAL;
@@ -1019,7 +1077,9 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 
 /**
  * bus1_cmd_slice_release() - BUS1_CMD_SLICE_RELEASE
- * @peer:	calling peer, active reference and local lock held
+ * @peer:	calling peer, active reference held (no local lock: a
+ *		published slice is found, unlinked and returned under the data
+ *		lock; what RECV left in the message is not the local lock's)
  * @arg:	user pointer to the u64 pool offset
  *
  * Return: 0 on success, -ENXIO if no published slice starts at the offset.
@@ -1027,6 +1087,7 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_pool_slice *slice;
+	struct bus1_message *m = NULL;
 	u64 offset;
 
 	if (get_user(offset, (u64 __user *)arg))
@@ -1034,12 +1095,17 @@ int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
 
 	spin_lock(&peer->data_lock);
 	slice = bus1_pool_unpublish(&peer->pool, offset);
+	if (slice) {
+		m = container_of(slice, struct bus1_message, slice);
+		bus1_message_unaccount(m);
+	}
 	spin_unlock(&peer->data_lock);
-	if (!slice)
+	if (!m)
 		return -ENXIO;
 
-	trace_bus1_slice_release(peer->id, slice->offset, slice->size);
-	bus1_message_free(container_of(slice, struct bus1_message, slice));
+	trace_bus1_slice_release(peer->id, offset, m->slice.size);
+	bus1_message_put_attachments(m);
+	bus1_message_dealloc(m);
 	return 0;
 }
 

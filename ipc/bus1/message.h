@@ -62,6 +62,7 @@ bool bus1_message_pins_node(struct bus1_message *message,
 
 struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
 					       bool *continues);
+int bus1_message_peek_ready(struct bus1_peer *peer);
 
 void bus1_message_free_spare(struct bus1_peer *peer);
 int bus1_message_init_cache(void);

@@ -268,8 +268,6 @@ static long bus1_peer_dispatch(struct bus1_peer *peer, unsigned int cmd,
 		return bus1_cmd_handle_release(peer, arg);
 	case BUS1_CMD_NODES_DESTROY:
 		return bus1_cmd_nodes_destroy(peer, arg);
-	case BUS1_CMD_SLICE_RELEASE:
-		return bus1_cmd_slice_release(peer, arg);
 	case BUS1_CMD_SEND:
 		return bus1_cmd_send(peer, arg);
 	case BUS1_CMD_RECV:
@@ -292,6 +290,9 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	if (cmd == BUS1_CMD_HANDLE_TRANSFER) {
 		/* locks the local locks of both peers itself */
 		r = bus1_cmd_handle_transfer(peer, arg);
+	} else if (cmd == BUS1_CMD_SLICE_RELEASE) {
+		/* needs the data lock only */
+		r = bus1_cmd_slice_release(peer, arg);
 	} else {
 		mutex_lock(&peer->lock);
 		r = bus1_peer_dispatch(peer, cmd, arg);
@@ -346,19 +347,20 @@ static __poll_t bus1_peer_poll(struct file *file, poll_table *wait)
 {
 	struct bus1_peer *peer = file->private_data;
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
-	bool readable, continues;
+	bool continues;
+	int readable;
 
 	poll_wait(file, &peer->waitq, wait);
 	if (!bus1_peer_acquire(peer))
 		return EPOLLHUP;
 
 	spin_lock(&peer->data_lock);
-	readable = bus1_queue_peek(&peer->queue, NULL);
+	readable = bus1_message_peek_ready(peer);
 	spin_unlock(&peer->data_lock);
 	/* purge stale heads, so POLLIN means RECV has something */
-	if (readable) {
+	if (readable < 0) {
 		mutex_lock(&peer->lock);
-		readable = bus1_message_peek_live(peer, &continues);
+		readable = !!bus1_message_peek_live(peer, &continues);
 		mutex_unlock(&peer->lock);
 	}
 	if (readable)

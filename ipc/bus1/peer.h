@@ -33,7 +33,8 @@ enum {
  * @flags:	BUS1_PEER_DISCONNECTING/DISCONNECTED
  * @waitq:	pollers, and disconnect waiting for @active to drain
  * @user:	user the peer is charged to, constant
- * @lock:	local lock: serializes the peer's own commands; protects
+ * @lock:	local lock: serializes the peer's own commands (all but
+ *		SLICE_RELEASE, which touches published slices only); protects
  *		@handles_by_id, @id_counter, @n_handles, @n_nodes and @seed,
  *		and every handle's id and user refs (together with the node
  *		lock)

@@ -48,16 +48,42 @@ static void bus1_pool_set_gap(struct bus1_pool *pool,
  * Pool pages are charged to the receiving peer's memory cgroup, not to the
  * sender that happens to write them: shmem charges a page without an mm to
  * the active memcg.
+ *
+ * Looking a page up in the shmem page cache costs more than copying a small
+ * message, and consecutive small messages land in the same page (best fit
+ * reuses the slice just freed). So the pool keeps a reference to the page
+ * written last. A writer takes it out with xchg(), so it owns that
+ * reference while it copies, and offers it back with cmpxchg(); if another
+ * writer refilled the cache meanwhile, the reference is dropped. The cached
+ * page stays in the page cache and dirty; its extra reference only keeps it
+ * from being swapped out, one page per pool.
  */
-static struct page *bus1_pool_page(struct bus1_pool *pool, pgoff_t index)
+static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 {
 	struct mem_cgroup *old;
+	struct folio *folio;
 	struct page *page;
+
+	page = xchg(&pool->cached_page, NULL);
+	if (page) {
+		folio = page_folio(page);
+		if (folio->index + folio_page_idx(folio, page) == index)
+			return page;
+		put_page(page);
+	}
 
 	old = set_active_memcg(pool->memcg);
 	page = shmem_read_mapping_page(bus1_pool_file(pool)->f_mapping, index);
 	set_active_memcg(old);
+	if (!IS_ERR(page))
+		set_page_dirty(page);
 	return page;
+}
+
+static void bus1_pool_put_page(struct bus1_pool *pool, struct page *page)
+{
+	if (cmpxchg(&pool->cached_page, NULL, page))
+		put_page(page);
 }
 
 static void bus1_pool_slice_init(struct bus1_pool_slice *slice)
@@ -87,6 +113,7 @@ void bus1_pool_init(struct bus1_pool *pool)
 	pool->published = RB_ROOT;
 	pool->n_slices = 0;
 	pool->n_bytes = 0;
+	pool->cached_page = NULL;
 	list_add(&pool->head.link, &pool->slices);
 	bus1_pool_set_gap(pool, &pool->head, BUS1_POOL_SIZE_MAX & ~7U);
 }
@@ -129,6 +156,9 @@ int bus1_pool_ensure(struct bus1_pool *pool)
 void bus1_pool_deinit(struct bus1_pool *pool)
 {
 	WARN_ON(pool->n_slices || !list_is_singular(&pool->slices));
+	if (pool->cached_page)
+		put_page(pool->cached_page);
+	pool->cached_page = NULL;
 	mem_cgroup_put(pool->memcg);
 	pool->memcg = NULL;
 	if (pool->f)
@@ -262,6 +292,23 @@ struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool)
 	return rb ? rb_entry(rb, struct bus1_pool_slice, rb_published) : NULL;
 }
 
+/*
+ * The page of pool position @pos, and the bytes of [@pos, @pos + @len) that
+ * lie in it. Slices are private to their writer, so no lock is needed.
+ */
+static struct page *bus1_pool_next_page(struct bus1_pool *pool, loff_t pos,
+					size_t len, size_t *n)
+{
+	*n = min_t(size_t, len, PAGE_SIZE - offset_in_page(pos));
+	return bus1_pool_get_page(pool, pos >> PAGE_SHIFT);
+}
+
+static void bus1_pool_done_page(struct bus1_pool *pool, struct page *page)
+{
+	flush_dcache_page(page);
+	bus1_pool_put_page(pool, page);
+}
+
 /**
  * bus1_pool_write_iter() - copy data into a slice
  * @pool:	pool of the slice
@@ -280,22 +327,19 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 			 size_t offset, struct iov_iter *iter, size_t len)
 {
 	loff_t pos = (loff_t)slice->offset + offset;
-	size_t n, copied, in_page;
 	struct page *page;
+	size_t n, copied;
 
 	if (WARN_ON(offset + len > slice->size))
 		return -EINVAL;
 
 	while (len) {
-		in_page = offset_in_page(pos);
-		n = min_t(size_t, len, PAGE_SIZE - in_page);
-		page = bus1_pool_page(pool, pos >> PAGE_SHIFT);
+		page = bus1_pool_next_page(pool, pos, len, &n);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
-		copied = copy_page_from_iter(page, in_page, n, iter);
-		flush_dcache_page(page);
-		set_page_dirty(page);
-		put_page(page);
+		copied = copy_page_from_iter(page, offset_in_page(pos), n,
+					     iter);
+		bus1_pool_done_page(pool, page);
 		if (copied != n)
 			return -EFAULT;
 		pos += n;
@@ -312,32 +356,34 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
  * @data:	source buffer, or NULL to write zeros
  * @len:	number of bytes
  *
- * Return: 0 on success, negative error code on failure.
+ * Return: 0 on success, -ENOMEM if a page could not be allocated.
  */
 int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len)
 {
-	struct kvec kvec = { .iov_base = (void *)data, .iov_len = len };
-	struct iov_iter iter;
+	loff_t pos = (loff_t)slice->offset + offset;
+	struct page *page;
+	void *dst;
 	size_t n;
-	int r;
 
-	if (data) {
-		iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
-		return bus1_pool_write_iter(pool, slice, offset, &iter, len);
-	}
+	if (WARN_ON(offset + len > slice->size))
+		return -EINVAL;
 
-	/* zeros come from the zero page, a page at a time */
 	while (len) {
-		n = min_t(size_t, len, PAGE_SIZE);
-		kvec.iov_base = page_address(ZERO_PAGE(0));
-		kvec.iov_len = n;
-		iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, n);
-		r = bus1_pool_write_iter(pool, slice, offset, &iter, n);
-		if (r)
-			return r;
-		offset += n;
+		page = bus1_pool_next_page(pool, pos, len, &n);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		dst = kmap_local_page(page) + offset_in_page(pos);
+		if (data) {
+			memcpy(dst, data, n);
+			data += n;
+		} else {
+			memset(dst, 0, n);
+		}
+		kunmap_local(dst);
+		bus1_pool_done_page(pool, page);
+		pos += n;
 		len -= n;
 	}
 	return 0;

@@ -8,8 +8,8 @@
 #include <linux/types.h>
 
 struct file;
-struct mem_cgroup;
 struct iov_iter;
+struct mem_cgroup;
 struct vm_area_struct;
 
 /**
@@ -45,10 +45,13 @@ struct bus1_pool_slice {
  * @published:	slices visible to userspace, by offset
  * @n_slices:	number of allocated slices (excluding @head)
  * @n_bytes:	bytes in allocated slices
+ * @cached_page: the page written last, with a reference owned by the
+ *		pool; taken and put back with xchg()/cmpxchg(), no lock
  *
- * @f is set at init and constant. The rest is protected by the data lock of
- * the owning peer. Writing into an allocated slice needs no lock: the slice
- * is private to whoever allocated it until it is linked into a queue.
+ * @f is set once and then constant. @cached_page belongs to whichever
+ * writer took it out. The rest is protected by the data lock of the owning
+ * peer. Writing into an allocated slice needs no lock: the slice is private
+ * to whoever allocated it until it is linked into a queue.
  */
 struct bus1_pool {
 	struct file *f;
@@ -59,6 +62,7 @@ struct bus1_pool {
 	struct rb_root published;
 	unsigned long n_slices;
 	unsigned long n_bytes;
+	struct page *cached_page;
 };
 
 /* pool offsets are 32 bit: one byte of the 2^32 byte file stays unused */

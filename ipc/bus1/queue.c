@@ -134,11 +134,20 @@ bool bus1_queue_commit_staged(struct bus1_queue *queue,
 			      struct bus1_queue_node *node, u64 ts)
 {
 	bool readable = bus1_queue_is_readable(queue);
+	struct rb_node *next;
 
 	WARN_ON(!(node->ts & 1) || ts <= node->ts || (ts & 1));
-	bus1_queue_unlink(queue, node);
+	/*
+	 * The key only grows, so the entry keeps its place unless its
+	 * successor now sorts before it; mostly there is no successor.
+	 * rb_erase_cached() does not look at keys.
+	 */
 	node->ts = ts;
-	bus1_queue_link(queue, node);
+	next = rb_next(&node->rb);
+	if (next && bus1_queue_less(next, &node->rb)) {
+		rb_erase_cached(&node->rb, &queue->entries);
+		rb_add_cached(&node->rb, &queue->entries, bus1_queue_less);
+	}
 	return !readable && bus1_queue_is_readable(queue);
 }
 

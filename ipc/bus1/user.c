@@ -112,6 +112,7 @@ void bus1_quota_init(struct bus1_quota *quota, const u32 *max)
 	memcpy(quota->max, max, sizeof(quota->max));
 	memset(quota->used, 0, sizeof(quota->used));
 	xa_init(&quota->shares);
+	quota->last_share = NULL;
 }
 
 /**
@@ -191,9 +192,11 @@ static bool bus1_quota_fits(struct bus1_quota *quota, const u32 *charge)
  *	S_p + c <= (A - (S_u - S_p)) / 2	(half of what the sender may
  *	with A = (R + S_u) / 2			 still use, per peer)
  *
- * computed without divisions to stay exact.
+ * computed without divisions to stay exact. The hard limits of the peer
+ * and the user are checked in the same pass: this runs for every message.
  */
 static bool bus1_quota_share_fits(struct bus1_quota *user,
+				  struct bus1_quota *peer,
 				  struct bus1_share *su, struct bus1_share *sp,
 				  const u32 *charge)
 {
@@ -204,9 +207,12 @@ static bool bus1_quota_share_fits(struct bus1_quota *user,
 		if (!charge[i])
 			continue;
 		c = charge[i];
+		if (peer->used[i] + c > peer->max[i])
+			return false;
 		r = (s64)user->max[i] - (s64)user->used[i];
 		s_u = su->used[i];
 		s_p = sp->used[i];
+		/* implies the user's hard limit, c <= R */
 		if (s_u + 2 * c > r)
 			return false;
 		if (4 * (s_p + c) > r + s_u - 2 * (s_u - s_p))
@@ -265,18 +271,22 @@ int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
 	struct bus1_share *sp, *su;
 	int i, r = 0;
 
-	sp = xa_load(&peer->shares, __kuid_val(sender));
-	if (!sp)
-		return -ENOENT;
+	sp = peer->last_share;
+	if (!sp || !uid_eq(sp->uid, sender)) {
+		sp = xa_load(&peer->shares, __kuid_val(sender));
+		if (!sp)
+			return -ENOENT;
+		peer->last_share = sp;
+	}
 	su = sp->user_share;
 
 	spin_lock(&user->lock);
-	if (!bus1_quota_fits(&user->quota, charge) ||
-	    !bus1_quota_fits(peer, charge) ||
-	    !bus1_quota_share_fits(&user->quota, su, sp, charge)) {
+	if (!bus1_quota_share_fits(&user->quota, peer, su, sp, charge)) {
 		r = -EDQUOT;
 	} else {
 		for (i = 0; i < BUS1_RES_N; ++i) {
+			if (!charge[i])
+				continue;
 			user->quota.used[i] += charge[i];
 			peer->used[i] += charge[i];
 			su->used[i] += charge[i];

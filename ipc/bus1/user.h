@@ -38,6 +38,8 @@ struct bus1_share {
  * @shares:	struct bus1_share per sending user, indexed by kuid; entries
  *		are created outside of any lock by bus1_quota_prepare() and
  *		live as long as the quota
+ * @last_share:	entry of @shares charged last, to skip the lookup when
+ *		the same user sends again (peer quotas only)
  *
  * Embedded in a user (protected by bus1_user.lock) and in a peer (protected
  * by the peer's data lock). See Documentation/bus1/quota.rst.
@@ -46,6 +48,7 @@ struct bus1_quota {
 	u32 max[BUS1_RES_N];
 	u64 used[BUS1_RES_N];
 	struct xarray shares;
+	struct bus1_share *last_share;
 };
 
 /**

@@ -1339,13 +1339,10 @@ TEST_F_TIMEOUT(peers, concurrent_destroy_and_transfer_never_neither, 300)
  * operation; they run 10,000 handles at <= 5 ms/op so the test still
  * bounds the cost per operation without taking minutes.
  */
-static bool scale_debug_kernel(void)
-{
-	return !access("/sys/kernel/debug/kmemleak", F_OK);
-}
+static bool scale_debug;	/* decided as root: debugfs is root-only */
 
-#define SCALE_N		(scale_debug_kernel() ? 10000 : 100000)
-#define SCALE_MAX_NS	(scale_debug_kernel() ? 5000000ULL : 200000ULL)
+#define SCALE_N		(scale_debug ? 10000 : 100000)
+#define SCALE_MAX_NS	(scale_debug ? 5000000ULL : 200000ULL)
 #define SCALE_UID	4242
 
 static void scale_body(struct __test_metadata *_metadata)
@@ -1415,6 +1412,9 @@ TEST_F_TIMEOUT(slow, scale_100k_handles, 600)
 	}
 	/* 100k nodes on a + 100k handles on b, all charged to one user */
 	ASSERT_EQ(0, write_param(PARAM_HANDLES, 1000000));
+	scale_debug = !access("/sys/kernel/debug/kmemleak", F_OK);
+	ksft_print_msg("scale: %d handles%s\n", SCALE_N,
+		       scale_debug ? " (debug kernel)" : "");
 
 	pid = fork();
 	ASSERT_LE(0, pid);
