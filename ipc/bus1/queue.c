@@ -192,6 +192,19 @@ bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node)
 }
 
 /**
+ * bus1_queue_dequeue() - unlink the ready head
+ * @queue:	queue to operate on
+ * @node:	the head, as returned by bus1_queue_peek()
+ *
+ * Unlike bus1_queue_remove() this does not report readability: whoever
+ * dequeues the head is the reader.
+ */
+void bus1_queue_dequeue(struct bus1_queue *queue, struct bus1_queue_node *node)
+{
+	bus1_queue_unlink(queue, node);
+}
+
+/**
  * bus1_queue_peek() - return the ready head
  * @queue:	queue to operate on
  * @continues:	set to whether the next entry belongs to the same transaction

@@ -77,6 +77,7 @@ bool bus1_queue_commit_staged(struct bus1_queue *queue,
 bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
 				struct bus1_queue_node *node, u64 tag);
 bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node);
+void bus1_queue_dequeue(struct bus1_queue *queue, struct bus1_queue_node *node);
 struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
 					bool *continues);
 struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts,
