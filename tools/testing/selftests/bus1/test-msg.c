@@ -784,6 +784,85 @@ TEST(slice_release)
 	mu_peer_close(&b);
 }
 
+/*
+ * SLICE_RELEASE takes no local lock, so it runs concurrently with RECV on
+ * the same peer: a thread that releases every offset it can guess races
+ * the receiver that publishes slices, and may free a message right after
+ * RECV published it. RECV must be done with the message by then (KASAN in
+ * make check-debug catches a late touch); nothing may leak or get lost.
+ */
+struct release_race {
+	int fd;
+	__u64 end;
+	atomic_int done;
+	unsigned long freed;
+};
+
+static void *release_race_thread(void *arg)
+{
+	struct release_race *rr = arg;
+	__u64 off;
+
+	while (!atomic_load(&rr->done))
+		for (off = 0; off < rr->end; off += 8)
+			if (!b1_slice_release(rr->fd, off))
+				rr->freed++;
+	return NULL;
+}
+
+TEST(slice_release_races_recv)
+{
+	const int rounds = 40, batch = 64;
+	struct release_race rr = { 0 };
+	struct bus1_cmd_recv r;
+	struct mu_peer a, b;
+	int pfd[2], i, j, n_recv = 0, n_own = 0;
+	struct iovec v = { "0123456789abcdef", 16 };
+	pthread_t t;
+	__u64 hb;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	ASSERT_EQ(0, pipe(pfd));
+	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
+	rr.fd = b.fd;
+	/* 16 payload bytes plus one fd: 24-byte slices, packed from 0 */
+	rr.end = batch * 24;
+
+	for (i = 0; i < rounds; i++) {
+		for (j = 0; j < batch; j++)
+			ASSERT_EQ(0, mu_sendv(a.fd, 0, &hb, 1, NULL, &v, 1,
+					      NULL, 0, &pfd[0], 1));
+		atomic_store(&rr.done, 0);
+		ASSERT_EQ(0, pthread_create(&t, NULL, release_race_thread,
+					    &rr));
+		for (j = 0; j < batch; j++) {
+			/* no INSTALL_FDS: RECV drops the file before publishing */
+			ASSERT_EQ(0, mu_peer_recv(&b, 0, &r));
+			ASSERT_EQ(BUS1_MSG_DATA, r.msg.type);
+			ASSERT_EQ(0, r.msg.n_fds);
+			ASSERT_GT(rr.end, r.msg.offset);
+			n_recv++;
+			if (!b1_slice_release(b.fd, r.msg.offset))
+				n_own++;
+		}
+		atomic_store(&rr.done, 1);
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(-EAGAIN, b1_recv(b.fd, 0, b.size, &r));
+		ASSERT_EQ(0, mu_counter(b.fd, "bus1-pool-slices"));
+	}
+	ksft_print_msg("%d received: %lu released by the racing thread, %d by the receiver\n",
+		       n_recv, rr.freed, n_own);
+	ASSERT_EQ(rounds * batch, rr.freed + n_own);
+	assert_empty(_metadata, &b);
+	ASSERT_EQ(0, mu_counter(b.fd, "bus1-charge-fds"));
+	ASSERT_EQ(0, mu_counter(b.fd, "bus1-charge-slices"));
+	close(pfd[0]);
+	close(pfd[1]);
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
 /* Spec section 4: payload, A8(n_bytes) handle array, fd array after it. */
 TEST(layout)
 {
