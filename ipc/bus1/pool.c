@@ -45,6 +45,23 @@ static void bus1_pool_set_gap(struct bus1_pool *pool,
 }
 
 /*
+ * Hands the gap tree node of @from, the only node in the tree, to @to (not
+ * in the tree), with gap @gap. A receiver that releases each message
+ * before the next arrives goes back and forth between an empty pool (one
+ * gap: the head's) and one slice (one gap: the slice's), and this saves
+ * an insertion and an erase each way.
+ */
+static void bus1_pool_pass_only_gap(struct bus1_pool *pool,
+				    struct bus1_pool_slice *from,
+				    struct bus1_pool_slice *to, u32 gap)
+{
+	rb_replace_node(&from->rb_gap, &to->rb_gap, &pool->gaps);
+	RB_CLEAR_NODE(&from->rb_gap);
+	from->gap = 0;
+	to->gap = gap;
+}
+
+/*
  * Pool pages are charged to the receiving peer's memory cgroup, not to the
  * sender that happens to write them: shmem charges a page without an mm to
  * the active memcg.
@@ -203,8 +220,13 @@ int bus1_pool_alloc(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 	slice->offset = prev->offset + prev->size;
 	slice->size = size;
 	list_add(&slice->link, &prev->link);
-	bus1_pool_set_gap(pool, slice, prev->gap - size);
-	bus1_pool_set_gap(pool, prev, 0);
+	if (!pool->n_slices && prev->gap > size) {
+		/* empty pool: the head's gap is the only one */
+		bus1_pool_pass_only_gap(pool, prev, slice, prev->gap - size);
+	} else {
+		bus1_pool_set_gap(pool, slice, prev->gap - size);
+		bus1_pool_set_gap(pool, prev, 0);
+	}
 	++pool->n_slices;
 	pool->n_bytes += size;
 	return 0;
@@ -221,8 +243,15 @@ void bus1_pool_free(struct bus1_pool *pool, struct bus1_pool_slice *slice)
 
 	WARN_ON(!RB_EMPTY_NODE(&slice->rb_published));
 	prev = list_prev_entry(slice, link);
-	bus1_pool_set_gap(pool, prev, prev->gap + slice->size + slice->gap);
-	bus1_pool_set_gap(pool, slice, 0);
+	if (pool->n_slices == 1 && !prev->gap && slice->gap) {
+		/* the only slice, right after the head: its gap is the only one */
+		bus1_pool_pass_only_gap(pool, slice, prev,
+					slice->size + slice->gap);
+	} else {
+		bus1_pool_set_gap(pool, prev,
+				  prev->gap + slice->size + slice->gap);
+		bus1_pool_set_gap(pool, slice, 0);
+	}
 	list_del_init(&slice->link);
 	--pool->n_slices;
 	pool->n_bytes -= slice->size;
