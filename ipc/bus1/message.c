@@ -612,12 +612,16 @@ static int bus1_send_validate(struct bus1_send *s)
 				     sizeof(*s->created));
 	s->dests = bus1_send_array(s->dests_stack, ARRAY_SIZE(s->dests_stack),
 				   s->n_dests, sizeof(*s->dests));
+	/*
+	 * The other arrays are filled before they are read; every entry of
+	 * this one is unwound, even if an allocation below fails.
+	 */
+	if (s->dests)
+		memset(s->dests, 0, s->n_dests * sizeof(*s->dests));
 	s->files = bus1_send_array(s->files_stack, ARRAY_SIZE(s->files_stack),
 				   p->n_fds, sizeof(*s->files));
 	if (!s->handles || !s->created || !s->dests || !s->files)
 		return -ENOMEM;
-	/* the others are filled before they are read; these are unwound */
-	memset(s->dests, 0, s->n_dests * sizeof(*s->dests));
 
 	size = 0;
 	if (check_add_overflow(size, bus1_a8(8 * s->n_handles), &size) ||

@@ -43,6 +43,7 @@
 #define NODE_A		0x100ULL
 #define NODE_B		0x200ULL
 #define NODE_C		0x300ULL
+#define NODE_C2		0x400ULL
 #define PAYLOAD		300
 
 static const char *dev = "/dev/bus1";
@@ -66,9 +67,10 @@ static char saved[ARRAY_SIZE(knobs)][32];
 struct st {
 	int a, b, c;		/* peers: A and C own nodes, B sends */
 	const __u8 *ma, *mc;	/* pool mappings of A and C */
-	__u64 hb, hc;		/* B's handles to NODE_A and NODE_C */
+	__u64 hb, hc, hc2;	/* B's handles to NODE_A, NODE_C, NODE_C2 */
 	__u64 slice;		/* A's published slice (S_SRELEASE) */
 	long long pre;		/* a counter before the step */
+	unsigned int n_fds;	/* fds attached by the last send_msg() */
 	int pipe[2];
 	__u8 payload[PAYLOAD];
 };
@@ -180,10 +182,20 @@ static int xfer(int from, __u64 src, int to, __u64 *out)
 	return 0;
 }
 
-static int send_msg(struct st *s, __u64 *dst, unsigned int n_dst)
+/*
+ * SEND keeps up to 2 destinations and 4 fds inline; the multicast step has
+ * 3 destinations and 5 fds, so both arrays are allocated, the fds' after
+ * the destinations': a failure there must unwind destinations that were
+ * never prepared (found by the fuzzer under failslab: it unwound garbage).
+ */
+#define WIDE_FDS 5
+
+static int send_msg(struct st *s, __u64 *dst, unsigned int n_dst,
+		    unsigned int n_fds)
 {
 	__u64 handles[2] = { NODE_B, s->hb };
-	__s32 fds[1] = { s->pipe[0] };
+	__s32 fds[WIDE_FDS];
+	unsigned int i;
 	struct iovec v[3] = {
 		{ s->payload, 100 },
 		{ s->payload + 100, 0 },
@@ -197,9 +209,12 @@ static int send_msg(struct st *s, __u64 *dst, unsigned int n_dst)
 		.ptr_handles = (uintptr_t)handles,
 		.n_handles = 2,
 		.ptr_fds = (uintptr_t)fds,
-		.n_fds = 1,
+		.n_fds = n_fds,
 	};
 
+	for (i = 0; i < n_fds; i++)
+		fds[i] = s->pipe[0];
+	s->n_fds = n_fds;
 	return ioctl(s->b, BUS1_CMD_SEND, &c) ? errno : 0;
 }
 
@@ -216,9 +231,10 @@ static void check_msg(struct st *s, int fd, const __u8 *m,
 		      const struct bus1_cmd_recv *r, const char *what)
 {
 	const __s32 *fds;
+	unsigned int i;
 
 	if (r->msg.type != BUS1_MSG_DATA || r->msg.n_bytes != PAYLOAD ||
-	    r->msg.n_handles != 2 || r->msg.n_fds != 1) {
+	    r->msg.n_handles != 2 || r->msg.n_fds != s->n_fds) {
 		fail("%s: type %llu bytes %llu handles %llu fds %llu", what,
 		     (unsigned long long)r->msg.type,
 		     (unsigned long long)r->msg.n_bytes,
@@ -229,25 +245,32 @@ static void check_msg(struct st *s, int fd, const __u8 *m,
 	if (memcmp(m + r->msg.offset, s->payload, PAYLOAD))
 		fail("%s: payload corrupt", what);
 	fds = (const __s32 *)(m + r->msg.offset + PAYLOAD + 4 + 16);
-	if (fcntl(fds[0], F_GETFD) < 0)
-		fail("%s: installed fd %d not open", what, fds[0]);
-	else
-		close(fds[0]);
+	for (i = 0; i < s->n_fds; i++) {
+		if (fcntl(fds[i], F_GETFD) < 0)
+			fail("%s: installed fd %d not open", what, fds[i]);
+		else
+			close(fds[i]);
+	}
 	if (ioctl(fd, BUS1_CMD_SLICE_RELEASE, &r->msg.offset))
 		fail("%s: SLICE_RELEASE: %s", what, strerror(errno));
 }
 
-/* exactly one intact message is queued on @fd */
-static void expect_one(struct st *s, int fd, const __u8 *m, const char *what)
+/* exactly @n intact messages are queued on @fd */
+static void expect_n(struct st *s, int fd, const __u8 *m, int n,
+		     const char *what)
 {
 	struct bus1_cmd_recv r;
-	int e = recv_msg(fd, &r);
+	int e;
 
-	if (e) {
-		fail("%s: message missing (RECV %s)", what, strerror(e));
-		return;
+	while (n-- > 0) {
+		e = recv_msg(fd, &r);
+		if (e) {
+			fail("%s: message missing (RECV %s)", what,
+			     strerror(e));
+			return;
+		}
+		check_msg(s, fd, m, &r, what);
 	}
-	check_msg(s, fd, m, &r, what);
 	e = recv_msg(fd, &r);
 	if (e != EAGAIN)
 		fail("%s: second RECV: %s (type %llu), want EAGAIN", what,
@@ -264,7 +287,7 @@ enum {
 
 static const char *const step_names[S_COUNT] = {
 	"open", "mmap", "HANDLE_TRANSFER (new node)", "SEND (payload, handles, fd)",
-	"SEND multicast", "RECV (INSTALL_FDS)", "SLICE_RELEASE",
+	"SEND multicast (5 fds: arrays allocated)", "RECV (INSTALL_FDS)", "SLICE_RELEASE",
 	"NODES_DESTROY", "HANDLE_RELEASE", "PEER_QUERY", "PEER_RESET (FLUSH)",
 	"PEER_DISCONNECT", "close",
 };
@@ -344,12 +367,14 @@ static bool setup(struct st *s, int step)
 		return false;
 	if (step == S_TRANSFER)
 		return true;
-	if (xfer(s->a, NODE_A, s->b, &s->hb) || xfer(s->c, NODE_C, s->b, &s->hc))
+	if (xfer(s->a, NODE_A, s->b, &s->hb) ||
+	    xfer(s->c, NODE_C, s->b, &s->hc) ||
+	    xfer(s->c, NODE_C2, s->b, &s->hc2))
 		return false;
 	if (step <= S_MULTICAST || step == S_QUERY)
 		return true;
 	d = s->hb;
-	if (send_msg(s, &d, 1))
+	if (send_msg(s, &d, 1, 1))
 		return false;
 	if (step == S_RECV)
 		return true;
@@ -373,7 +398,7 @@ static int run_step(struct st *s, int step)
 	struct bus1_cmd_nodes_destroy nd = { 0 };
 	struct bus1_cmd_peer_reset q = { 0 };
 	struct bus1_cmd_recv r;
-	__u64 d[2], id, node = NODE_A;
+	__u64 d[3], id, node = NODE_A;
 	void *p;
 	int fd, e;
 
@@ -391,11 +416,12 @@ static int run_step(struct st *s, int step)
 		return xfer(s->a, NODE_A, s->b, &s->hb);
 	case S_SEND:
 		d[0] = s->hb;
-		return send_msg(s, d, 1);
+		return send_msg(s, d, 1, 1);
 	case S_MULTICAST:
 		d[0] = s->hb;
 		d[1] = s->hc;
-		return send_msg(s, d, 2);
+		d[2] = s->hc2;
+		return send_msg(s, d, 3, WIDE_FDS);
 	case S_RECV:
 		e = recv_msg(s->a, &r);
 		if (!e)
@@ -465,9 +491,9 @@ static void check_after(struct st *s, int step, int e)
 				break;
 			}
 		}
-		expect_one(s, s->a, s->ma, "SEND to A");
+		expect_n(s, s->a, s->ma, 1, "SEND to A");
 		if (step == S_MULTICAST)
-			expect_one(s, s->c, s->mc, "multicast SEND to C");
+			expect_n(s, s->c, s->mc, 2, "multicast SEND to C");
 		break;
 	case S_RECV:
 		if (!e)
