@@ -86,7 +86,7 @@ run_injected() {
 			sleep 0.01
 			i=$((i + 1))
 		done
-		echo 1 >/proc/$pid/make-it-fail 2>/dev/null
+		{ echo 1 >/proc/$pid/make-it-fail; } 2>/dev/null
 	fi
 	name=${1##*/}
 	i=0
