@@ -878,15 +878,19 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 			fput(bus1_message_files(m)[i]);
 		bus1_message_files(m)[i] = NULL;
 	}
-	dst = m->dst;
-	m->dst = NULL;
 
-	/* once published, SLICE_RELEASE may free @m at any time */
+	/*
+	 * Poll looks at the queued head, destination included, under the
+	 * data lock; once published, SLICE_RELEASE may free @m as soon as
+	 * the lock is dropped.
+	 */
 	spin_lock(&peer->data_lock);
 	if (seed)
 		peer->seed = NULL;
 	else
 		bus1_queue_dequeue(&peer->queue, &m->qnode);
+	dst = m->dst;
+	m->dst = NULL;
 	bus1_pool_publish(&peer->pool, &m->slice);
 	/*
 	 * Valid handles now stand for user refs, the slice stays charged

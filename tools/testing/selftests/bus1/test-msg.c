@@ -1084,6 +1084,59 @@ static short poll_events(int fd)
 	return p.revents;
 }
 
+/*
+ * poll() judges the queued head under the data lock only, while RECV on
+ * another thread (holding the local lock) takes that head apart: RECV must
+ * leave whatever poll reads intact until the head is dequeued.
+ */
+struct poll_race {
+	int fd;
+	atomic_int done;
+	unsigned long polls;
+};
+
+static void *poll_race_thread(void *arg)
+{
+	struct poll_race *pr = arg;
+
+	while (!atomic_load(&pr->done)) {
+		poll_events(pr->fd);
+		pr->polls++;
+	}
+	return NULL;
+}
+
+TEST(poll_races_recv)
+{
+	const int n = 20000;
+	struct poll_race pr = { 0 };
+	struct bus1_cmd_recv r;
+	struct mu_peer a, b;
+	pthread_t t;
+	__u64 hb;
+	int i;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
+	pr.fd = b.fd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, poll_race_thread, &pr));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, mu_send1(a.fd, hb, "x", 1));
+		ASSERT_EQ(0, mu_peer_recv(&b, 0, &r));
+		ASSERT_EQ(BUS1_MSG_DATA, r.msg.type);
+		ASSERT_EQ(0, b1_slice_release(b.fd, r.msg.offset));
+	}
+	atomic_store(&pr.done, 1);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ksft_print_msg("%d messages received while %lu polls ran\n", n,
+		       pr.polls);
+	ASSERT_EQ(POLLOUT, poll_events(b.fd) & (POLLIN | POLLOUT));
+	assert_empty(_metadata, &b);
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
 TEST(poll_in)
 {
 	struct mu_peer a, b;
