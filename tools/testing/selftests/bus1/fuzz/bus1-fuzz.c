@@ -2068,6 +2068,10 @@ static void parse_args(int argc, char **argv)
 	}
 }
 
+/* totals of the run, also shown in the last TAP line (the rig keeps only that) */
+static __u64 stats_ioctls;
+static double stats_secs;
+
 static void print_stats(double secs)
 {
 	__u64 total = 0, ioctls = 0;
@@ -2103,6 +2107,8 @@ static void print_stats(double secs)
 		 (unsigned long long)sh->notifications,
 		 (unsigned long long)sh->handles_recv,
 		 (unsigned long long)sh->fds_recv);
+	stats_ioctls = ioctls;
+	stats_secs = secs;
 	out_line("# bus1-fuzz: seed %llu: %llu ioctls in %.1f seconds (%.0f/s), %llu ops",
 		 (unsigned long long)opt_seed, (unsigned long long)ioctls, secs,
 		 secs > 0 ? ioctls / secs : 0.0, (unsigned long long)total);
@@ -2218,8 +2224,16 @@ int main(int argc, char **argv)
 	for (v = 0; v < V_COUNT; v++) {
 		if (sh->viol[v])
 			fail = true;
-		out_line("%sok %u %s%s", sh->viol[v] ? "not " : "", v + 1,
-			 viol_names[v], sh->viol[v] ? " (violated)" : "");
+		if (v == V_WORKER)
+			out_line("%sok %u %s (%llu ioctls in %.0f s, seed %llu)",
+				 sh->viol[v] ? "not " : "", v + 1,
+				 viol_names[v],
+				 (unsigned long long)stats_ioctls, stats_secs,
+				 (unsigned long long)opt_seed);
+		else
+			out_line("%sok %u %s%s", sh->viol[v] ? "not " : "",
+				 v + 1, viol_names[v],
+				 sh->viol[v] ? " (violated)" : "");
 		if (sh->viol[v])
 			out_line("#   %llu violations",
 				 (unsigned long long)sh->viol[v]);
