@@ -977,35 +977,44 @@ static int bus1_recv_release(struct bus1_peer *peer,
 
 /*
  * A data message goes stale when its receiver (the node owner) released
- * its handle, flushed its queue, or destroyed the node before the message.
- * All of these happen under the receiver's local lock only, which the
- * caller holds; so no other lock is needed to look.
+ * its handle, flushed its queue, or destroyed the node before the message;
+ * a NODE_DESTROY when its holder released the handle or flushed. All of it
+ * happens under the receiver's local lock only, so a caller that holds it
+ * needs no other lock to look. A NODE_RELEASE is checked when it is
+ * dequeued (it can be withdrawn by others).
  */
-static bool bus1_recv_data_is_stale(struct bus1_peer *peer,
-				    struct bus1_message *m)
-{
-	return bus1_queue_node_is_stale(&peer->queue, &m->qnode) ||
-	       !m->dst->n_user ||
-	       !bus1_node_is_live_at(m->dst->node, m->qnode.ts, m->qnode.tag);
-}
-
 static bool bus1_recv_entry_is_stale(struct bus1_peer *peer,
 				     struct bus1_queue_node *qnode)
 {
-	switch (qnode->type) {
-	case BUS1_MSG_DATA:
-		return bus1_recv_data_is_stale(peer,
-					       container_of(qnode,
-							    struct bus1_message,
-							    qnode));
-	case BUS1_MSG_NODE_DESTROY:
-		return bus1_queue_node_is_stale(&peer->queue, qnode) ||
-		       !container_of(qnode, struct bus1_handle,
-				     qdestroy)->n_user;
-	default:
-		/* a NODE_RELEASE is checked when it is dequeued */
+	struct bus1_message *m;
+
+	if (qnode->type == BUS1_MSG_NODE_RELEASE)
 		return false;
-	}
+	if (bus1_queue_node_is_stale(&peer->queue, qnode))
+		return true;
+	if (qnode->type == BUS1_MSG_NODE_DESTROY)
+		return !container_of(qnode, struct bus1_handle,
+				     qdestroy)->n_user;
+	m = container_of(qnode, struct bus1_message, qnode);
+	return !m->dst->n_user ||
+	       !bus1_node_is_live_at(m->dst->node, m->qnode.ts, m->qnode.tag);
+}
+
+/**
+ * bus1_message_free_entry() - drop a queue entry that was unlinked
+ * @qnode:	entry no queue links anymore
+ *
+ * A data message is freed, a NODE_DESTROY drops its handle reference; a
+ * NODE_RELEASE is embedded in its node and owns nothing.
+ */
+void bus1_message_free_entry(struct bus1_queue_node *qnode)
+{
+	if (qnode->type == BUS1_MSG_DATA)
+		bus1_message_free(container_of(qnode, struct bus1_message,
+					       qnode));
+	else if (qnode->type == BUS1_MSG_NODE_DESTROY)
+		bus1_handle_unref(container_of(qnode, struct bus1_handle,
+					       qdestroy));
 }
 
 /**
@@ -1035,14 +1044,7 @@ struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
 		spin_lock(&peer->data_lock);
 		bus1_queue_dequeue(&peer->queue, qnode);
 		spin_unlock(&peer->data_lock);
-		if (qnode->type == BUS1_MSG_DATA)
-			bus1_message_free(container_of(qnode,
-						       struct bus1_message,
-						       qnode));
-		else
-			bus1_handle_unref(container_of(qnode,
-						       struct bus1_handle,
-						       qdestroy));
+		bus1_message_free_entry(qnode);
 	}
 }
 

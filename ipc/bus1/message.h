@@ -57,6 +57,7 @@ static inline struct file **bus1_message_files(struct bus1_message *message)
 }
 
 void bus1_message_free(struct bus1_message *m);
+void bus1_message_free_entry(struct bus1_queue_node *qnode);
 bool bus1_message_pins_node(struct bus1_message *message,
 			    struct bus1_handle *handle);
 

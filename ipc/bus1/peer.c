@@ -122,14 +122,7 @@ static void bus1_peer_free_entries(struct bus1_queue_node *list)
 	for (qnode = list; qnode; qnode = next) {
 		next = qnode->next;
 		qnode->next = NULL;
-		if (qnode->type == BUS1_MSG_DATA)
-			bus1_message_free(container_of(qnode,
-						       struct bus1_message,
-						       qnode));
-		else if (qnode->type == BUS1_MSG_NODE_DESTROY)
-			bus1_handle_unref(container_of(qnode,
-						       struct bus1_handle,
-						       qdestroy));
+		bus1_message_free_entry(qnode);
 	}
 }
 

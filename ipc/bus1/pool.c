@@ -321,29 +321,12 @@ struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool)
 	return rb ? rb_entry(rb, struct bus1_pool_slice, rb_published) : NULL;
 }
 
-/*
- * The page of pool position @pos, and the bytes of [@pos, @pos + @len) that
- * lie in it. Slices are private to their writer, so no lock is needed.
- */
-static struct page *bus1_pool_next_page(struct bus1_pool *pool, loff_t pos,
-					size_t len, size_t *n)
-{
-	*n = min_t(size_t, len, PAGE_SIZE - offset_in_page(pos));
-	return bus1_pool_get_page(pool, pos >> PAGE_SHIFT);
-}
-
-static void bus1_pool_done_page(struct bus1_pool *pool, struct page *page)
-{
-	flush_dcache_page(page);
-	bus1_pool_put_page(pool, page);
-}
-
 /**
  * bus1_pool_write_iter() - copy data into a slice
  * @pool:	pool of the slice
  * @slice:	allocated slice, not visible to anyone else
  * @offset:	offset inside the slice
- * @iter:	source, advanced by the bytes copied
+ * @iter:	source, advanced by the bytes copied; NULL to write zeros
  * @len:	number of bytes to copy
  *
  * Copies straight into the page cache of the shmem file, allocating pages
@@ -356,19 +339,26 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 			 size_t offset, struct iov_iter *iter, size_t len)
 {
 	loff_t pos = (loff_t)slice->offset + offset;
+	size_t n, copied, in_page;
 	struct page *page;
-	size_t n, copied;
 
 	if (WARN_ON(offset + len > slice->size))
 		return -EINVAL;
 
 	while (len) {
-		page = bus1_pool_next_page(pool, pos, len, &n);
+		in_page = offset_in_page(pos);
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		page = bus1_pool_get_page(pool, pos >> PAGE_SHIFT);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
-		copied = copy_page_from_iter(page, offset_in_page(pos), n,
-					     iter);
-		bus1_pool_done_page(pool, page);
+		if (iter) {
+			copied = copy_page_from_iter(page, in_page, n, iter);
+		} else {
+			memzero_page(page, in_page, n);
+			copied = n;
+		}
+		flush_dcache_page(page);
+		bus1_pool_put_page(pool, page);
 		if (copied != n)
 			return -EFAULT;
 		pos += n;
@@ -391,31 +381,13 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len)
 {
-	loff_t pos = (loff_t)slice->offset + offset;
-	struct page *page;
-	void *dst;
-	size_t n;
+	struct kvec kvec = { .iov_base = (void *)data, .iov_len = len };
+	struct iov_iter iter;
 
-	if (WARN_ON(offset + len > slice->size))
-		return -EINVAL;
-
-	while (len) {
-		page = bus1_pool_next_page(pool, pos, len, &n);
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-		dst = kmap_local_page(page) + offset_in_page(pos);
-		if (data) {
-			memcpy(dst, data, n);
-			data += n;
-		} else {
-			memset(dst, 0, n);
-		}
-		kunmap_local(dst);
-		bus1_pool_done_page(pool, page);
-		pos += n;
-		len -= n;
-	}
-	return 0;
+	if (!data)
+		return bus1_pool_write_iter(pool, slice, offset, NULL, len);
+	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
+	return bus1_pool_write_iter(pool, slice, offset, &iter, len);
 }
 
 /**
