@@ -31,7 +31,7 @@ not_ok() {
 	failed=$((failed + 1))
 	echo "not ok $n - $1"
 	if [[ -s $TMP/diag ]]; then
-		sed 's/^/# /' "$TMP/diag" | head -n 60
+		sed -n '1,60s/^/# /p' "$TMP/diag"
 	fi
 }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }

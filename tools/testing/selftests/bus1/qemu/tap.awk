@@ -4,8 +4,8 @@
 #
 # Input: sections "# bus1-rig: begin NAME" ... "# bus1-rig: end NAME RC [S]",
 # each holding the TAP output of one executable (RC = its exit status, 124 =
-# killed by the per-test timeout; S = seconds it ran). Other "# bus1-rig:"
-# lines are ignored.
+# killed by the per-test timeout; S = seconds it ran). "# bus1-rig: note X"
+# is printed as the comment "# X"; other "# bus1-rig:" lines are ignored.
 # Variables: prefix (printed before every result line), raw (a section name
 # whose output is printed verbatim and judged by its exit status only),
 # counts (file that receives "PASSED FAILED SKIPPED").
@@ -66,6 +66,12 @@ BEGIN { P = F = S = 0; insec = 0 }
 			dur[name] = $6
 		flush_section($5)
 	}
+	next
+}
+
+/^# bus1-rig: note / {
+	sub(/^# bus1-rig: note /, "")
+	printf "# %s%s\n", prefix, $0
 	next
 }
 

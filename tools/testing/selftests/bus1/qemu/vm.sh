@@ -216,11 +216,12 @@ if [ -n "$tainted" ] && [ $((tainted & ~TAINT_OK)) != 0 ]; then
 fi
 splats=$(grep -nE "$SPLAT_RE" "$RUN/console.log" | grep -vE "$ALLOW_RE" || true)
 if [ -n "$splats" ]; then
-	echo "$splats" | head -n 20 | sed "s/^/#| ${P}console:/"
-	first=$(echo "$splats" | head -n 1 | cut -d: -f1)
+	# sed, not head: under pipefail a writer killed by SIGPIPE would end
+	# this script before it writes the counts
+	printf '%s\n' "$splats" | sed -n "1,20s/^/#| ${P}console:/p"
+	first=${splats%%:*}
 	echo "#| ${P}console: first report (console.log line $first):"
-	tail -n "+$first" "$RUN/console.log" | head -n 40 |
-		sed "s/^/#| ${P}console: /"
+	sed -n "$first,$((first + 39))s/^/#| ${P}console: /p" "$RUN/console.log"
 	bad "kernel splat in the console"
 fi
 
