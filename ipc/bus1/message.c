@@ -239,6 +239,11 @@ static int bus1_send_import_vecs(struct bus1_send *s)
 	size_t i, n = s->param.n_vecs, total = 0;
 	struct iovec *iov = s->iov_stack;
 
+	if (!n) {
+		/* @iter is read only for a non-empty payload */
+		s->n_bytes = 0;
+		return 0;
+	}
 	if (n > UIO_FASTIOV) {
 		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL);
 		if (!iov)
@@ -260,7 +265,7 @@ static int bus1_send_import_vecs(struct bus1_send *s)
 		/* the common case, with a size known at compile time */
 		if (copy_from_user(iov, uvecs, sizeof(*iov)))
 			return -EFAULT;
-	} else if (n && copy_from_user(iov, uvecs, n * sizeof(*iov))) {
+	} else if (copy_from_user(iov, uvecs, n * sizeof(*iov))) {
 		return -EFAULT;
 	}
 
@@ -543,22 +548,38 @@ static int bus1_send_prepare_dests(struct bus1_send *s)
 	return 0;
 }
 
+static void bus1_send_strengthen(struct bus1_message *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_handles; ++i)
+		if (bus1_message_handles(m)[i])
+			bus1_handle_pin_strong(bus1_message_handles(m)[i]);
+	m->strong = true;
+}
+
 static void bus1_send_commit(struct bus1_send *s)
 {
 	struct bus1_message *m;
 	struct bus1_tx tx;
-	size_t i, j;
+	size_t i;
 
 	s->n_created = 0;
+	if (s->n_dests == 1 && s->dests[0].message) {
+		m = s->dests[0].message;
+		bus1_send_strengthen(m);
+		bus1_tx_commit_unicast(s->peer, &m->qnode, s->dests[0].peer);
+		s->dests[0].message = NULL;
+		s->dests[0].peer = NULL;
+		return;
+	}
+
 	bus1_tx_init(&tx, s->peer);
 	for (i = 0; i < s->n_dests; ++i) {
 		m = s->dests[i].message;
 		if (!m)
 			continue;
-		for (j = 0; j < m->n_handles; ++j)
-			if (bus1_message_handles(m)[j])
-				bus1_handle_pin_strong(bus1_message_handles(m)[j]);
-		m->strong = true;
+		bus1_send_strengthen(m);
 		bus1_tx_stage(&tx, &m->qnode, s->dests[i].peer);
 		s->dests[i].message = NULL;
 		s->dests[i].peer = NULL;
@@ -569,13 +590,9 @@ static void bus1_send_commit(struct bus1_send *s)
 static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
 {
 	struct bus1_message *old = s->peer->seed;
-	size_t i;
 
 	s->n_created = 0;
-	for (i = 0; i < m->n_handles; ++i)
-		if (bus1_message_handles(m)[i])
-			bus1_handle_pin_strong(bus1_message_handles(m)[i]);
-	m->strong = true;
+	bus1_send_strengthen(m);
 	s->peer->seed = m;
 	if (old)
 		bus1_message_free(old);
@@ -614,9 +631,12 @@ static int bus1_send_validate(struct bus1_send *s)
 				   s->n_dests, sizeof(*s->dests));
 	/*
 	 * The other arrays are filled before they are read; every entry of
-	 * this one is unwound, even if an allocation below fails.
+	 * this one is unwound, even if an allocation below fails. (A memset
+	 * of constant size is a few stores, not a call.)
 	 */
-	if (s->dests)
+	if (s->dests == s->dests_stack)
+		memset(s->dests_stack, 0, sizeof(s->dests_stack));
+	else if (s->dests)
 		memset(s->dests, 0, s->n_dests * sizeof(*s->dests));
 	s->files = bus1_send_array(s->files_stack, ARRAY_SIZE(s->files_stack),
 				   p->n_fds, sizeof(*s->files));
@@ -676,9 +696,11 @@ static int bus1_send_run(struct bus1_send *s)
 	r = bus1_send_prepare_dests(s);
 	if (r)
 		return r;
-	r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES, s->n_created);
-	if (r)
-		return r;
+	if (s->n_created) {
+		r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES, s->n_created);
+		if (r)
+			return r;
+	}
 
 	trace_bus1_send(s->peer->id, s->param.flags, s->n_dests, s->n_bytes,
 			s->n_handles, s->n_files);
@@ -724,7 +746,8 @@ fault:
  */
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 {
-	struct bus1_send s;
+	/* not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: 512 bytes */
+	struct bus1_send s __uninitialized;
 	size_t i;
 	int r;
 
@@ -950,6 +973,7 @@ static int bus1_recv_release(struct bus1_peer *peer,
 	u64 id = 0;
 
 	/* fail before dequeuing if the result cannot be stored */
+	memset(&param->msg, 0, sizeof(param->msg));
 	if (bus1_recv_store(uparam, param))
 		return -EFAULT;
 
@@ -1142,7 +1166,8 @@ fault:
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
-	struct bus1_cmd_recv param = {};
+	/* every path sets all of param.msg before storing it */
+	struct bus1_cmd_recv param __uninitialized;
 
 	if (bus1_recv_load_param(&param, uparam))
 		return -EFAULT;

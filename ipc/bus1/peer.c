@@ -195,7 +195,12 @@ static int bus1_peer_disconnect(struct bus1_peer *peer)
 	return 0;
 }
 
-static int bus1_peer_cmd_query(struct bus1_peer *peer, unsigned long arg)
+/*
+ * QUERY and RESET stay out of line: their stack buffers would give the
+ * hot ioctl path a frame and a stack canary.
+ */
+static noinline int bus1_peer_cmd_query(struct bus1_peer *peer,
+					unsigned long arg)
 {
 	struct bus1_cmd_peer_reset param;
 
@@ -217,7 +222,8 @@ static int bus1_peer_cmd_query(struct bus1_peer *peer, unsigned long arg)
 	return 0;
 }
 
-static int bus1_peer_cmd_reset(struct bus1_peer *peer, unsigned long arg)
+static noinline int bus1_peer_cmd_reset(struct bus1_peer *peer,
+					unsigned long arg)
 {
 	struct bus1_cmd_peer_reset param;
 	u32 max[BUS1_RES_N];

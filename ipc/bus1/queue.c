@@ -49,7 +49,8 @@ void bus1_queue_deinit(struct bus1_queue *queue)
  */
 u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
 {
-	queue->clock = max(queue->clock, ts);
+	if (ts > queue->clock)
+		WRITE_ONCE(queue->clock, ts);
 	return queue->clock;
 }
 
@@ -62,7 +63,7 @@ u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
  */
 u64 bus1_queue_tick(struct bus1_queue *queue)
 {
-	queue->clock += 2;
+	WRITE_ONCE(queue->clock, queue->clock + 2);
 	return queue->clock;
 }
 
@@ -155,9 +156,9 @@ bool bus1_queue_commit_staged(struct bus1_queue *queue,
  * bus1_queue_commit_unstaged() - link an entry as committed right away
  * @queue:	queue to operate on
  * @node:	unlinked entry
- * @tag:	tag of the entry (id of the peer owning @queue)
+ * @tag:	tag of the entry (id of the peer whose event it is)
  *
- * Used for single-destination notifications; a fresh tick orders the entry
+ * Used for NODE_RELEASE and unicast messages; a fresh tick orders the entry
  * after everything the queue has seen.
  *
  * Return: true if the queue turned readable (readers must be woken).

@@ -35,8 +35,11 @@ struct bus1_queue_node {
  * @entries:	all linked entries, staging and committed, by key
  * @n_entries:	number of linked entries
  *
- * Everything is protected by the data lock of the owning peer. See
- * Documentation/bus1/ordering.rst for the invariants.
+ * Everything is protected by the data lock of the owning peer, except that
+ * the owner reads its own @clock without it when it sends a unicast
+ * (bus1_tx_commit_unicast()); the clock only grows, so any value read is a
+ * valid lower bound. See Documentation/bus1/ordering.rst for the
+ * invariants.
  */
 struct bus1_queue {
 	u64 clock;

@@ -27,5 +27,8 @@ void bus1_tx_stage(struct bus1_tx *tx, struct bus1_queue_node *node,
 u64 bus1_tx_seal(struct bus1_tx *tx);
 void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts);
 u64 bus1_tx_commit(struct bus1_tx *tx);
+void bus1_tx_commit_unicast(struct bus1_peer *origin,
+			    struct bus1_queue_node *node,
+			    struct bus1_peer *peer);
 
 #endif /* __BUS1_TX_H */

@@ -13,6 +13,8 @@
 #          their libraries (ldd) copied too (e.g. trinity).
 # The guest has /proc /sys /dev /tmp, debugfs and (if the kernel has it)
 # tracefs mounted, and the module loaded before CMD runs in /tmp.
+# Environment: APPEND (more kernel arguments), QEMU_EXTRA (more qemu
+# arguments, e.g. "-icount shift=0,sleep=off" with -s 1).
 set -euo pipefail
 
 SMP=2 MEM=2G TMO=300 files=()
@@ -74,7 +76,7 @@ chmod +x "$R/init"
 rc=0
 timeout "$TMO" qemu-system-x86_64 -accel tcg -cpu max -m "$MEM" -smp "$SMP" \
 	-nographic -no-reboot -kernel "$IMAGE" -initrd "$W/initrd.gz" \
-	-append "console=ttyS0 panic=-1 ${APPEND:-}" </dev/null >"$W/console" 2>&1 || rc=$?
+	-append "console=ttyS0 panic=-1 ${APPEND:-}" ${QEMU_EXTRA:-} </dev/null >"$W/console" 2>&1 || rc=$?
 tr -d '\r' <"$W/console"
 [ $rc = 0 ] || { echo "boot.sh: qemu exit $rc" >&2; exit 1; }
 grep -q '^boot-sh: done' "$W/console" || { echo "boot.sh: no sentinel" >&2; exit 1; }
