@@ -37,9 +37,11 @@ struct bus1_queue_node {
  *
  * Everything is protected by the data lock of the owning peer, except that
  * the owner reads its own @clock without it when it sends a unicast
- * (bus1_tx_commit_unicast()); the clock only grows, so any value read is a
- * valid lower bound. See Documentation/bus1/ordering.rst for the
- * invariants.
+ * (bus1_tx_commit_unicast()); the clock only grows, so the value read is at
+ * least what the owner has seen. (A 32-bit build can tear that read; any
+ * value still gives G1-G5, only the owner's timestamps may then stop
+ * increasing, see ordering.rst.) See Documentation/bus1/ordering.rst for
+ * the invariants.
  */
 struct bus1_queue {
 	u64 clock;

@@ -885,6 +885,39 @@ static void list_imports(const char *path)
 	close(fd);
 }
 
+/*
+ * --loop ITERS LEN [jitter]: ITERS unicast SEND+RECV+SLICE_RELEASE of LEN
+ * bytes, timed (perf-profile.sh samples it). With "jitter" every iteration
+ * adds 0..1023 rounds of user-space busy work from a fixed pseudo-random
+ * sequence: under icount a sampling timer fires at fixed instruction
+ * counts, and a loop of constant length would alias with it.
+ */
+static void run_loop(unsigned int iters, size_t len, bool jitter)
+{
+	unsigned int k, i, seed = 12345;
+	struct unicast u;
+	u64 t0;
+
+	if (len > MAX_PAYLOAD)
+		bench_die("--loop: at most %d bytes", MAX_PAYLOAD);
+	unicast_setup(&u, len);
+	bus1_unicast_loop(&u, 100);
+	t0 = bench_now();
+	for (i = 0; i < iters; ++i) {
+		if (jitter) {
+			seed = seed * 1103515245u + 12345u;
+			/* the empty asm keeps the busy loop from being folded */
+			for (k = (seed >> 16) & 1023; k; k--)
+				asm volatile("" : "+r" (k));
+		}
+		bus1_unicast_loop(&u, 1);
+	}
+	printf("loop: %zu B, %u iterations%s: %.1f per iteration\n", len,
+	       iters, jitter ? " (with jitter)" : "",
+	       (double)(bench_now() - t0) / iters);
+	unicast_teardown(&u);
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -908,6 +941,10 @@ int main(int argc, char **argv)
 		run_profile(argv[2], strtoul(argv[3], NULL, 0),
 			    strtoul(argv[4], NULL, 0));
 		return 0;
+	} else if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--loop")) {
+		run_loop(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
+			 argc == 5 && !strcmp(argv[4], "jitter"));
+		return 0;
 	} else if (argc == 1) {
 		bench_unicast();
 		bench_multicast();
@@ -916,7 +953,7 @@ int main(int argc, char **argv)
 		bench_scaling(1.0);
 	} else {
 		fprintf(stderr, "usage: %s %s\n", argv[0],
-			"[--scaling [SECS] | --profile unicast|mcast N ITERS | --imports KO]");
+			"[--scaling [SECS] | --profile unicast|mcast N ITERS | --loop ITERS LEN [jitter] | --imports KO]");
 		return 2;
 	}
 	printf("\n# targets: %u PASS, %u MISS\n", n_pass, n_miss);

@@ -74,6 +74,8 @@ INIT
 chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$W/initrd.gz"
 rc=0
+# QEMU_EXTRA is split into arguments on purpose
+# shellcheck disable=SC2086
 timeout "$TMO" qemu-system-x86_64 -accel tcg -cpu max -m "$MEM" -smp "$SMP" \
 	-nographic -no-reboot -kernel "$IMAGE" -initrd "$W/initrd.gz" \
 	-append "console=ttyS0 panic=-1 ${APPEND:-}" ${QEMU_EXTRA:-} </dev/null >"$W/console" 2>&1 || rc=$?

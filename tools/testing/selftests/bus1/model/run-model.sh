@@ -30,11 +30,19 @@ CONFIGS=(
 "sequential|pass|yes|-DNMSG=1 -DNMSG0=2 -DNREL=0 -DFULLDST|sender 0 sends 2 SENDs in a row, senders 1, 2 one each, all to 3 peers"
 "release|pass|yes|-DNMSG=1 -DNREL=1 -DRELANY -DFULLDST|3 SENDs to 3 peers + a NODE_RELEASE on any queue"
 "anyorder|pass|yes|-DNMSG=1 -DNREL=0 -DFULLDST -DANYORDER|3 SENDs to 3 peers, rounds visit destinations in any order"
+"unicast|pass|yes|-DNMSG=1 -DNREL=0 -DSINGLE -DDIRECT|3 senders x 1 SEND to any nonempty subset of 3 peers or a unicast (direct commit) to any peer"
+"unicast-seq|pass|yes|-DNMSG=1 -DNMSG0=2 -DNREL=0 -DFULLDST -DDIRECT|sender 0 sends 2 SENDs in a row, senders 1, 2 one each, each to all 3 peers or a unicast to any peer"
+"unicast-release|pass|yes|-DNMSG=1 -DNREL=1 -DRELANY -DFULLDST -DDIRECT|3 SENDs, each to all 3 peers or a unicast to any peer, + a NODE_RELEASE on any queue"
+"unicast-racy|pass|yes|-DNMSG=1 -DNMSG0=2 -DNREL=0 -DFULLDST -DDIRECT -DRACY|as unicast-seq, the racy read of the origin clock returns any value from the origin's previous T up"
 "broken-1|fail|yes|-DNMSG=1 -DNREL=0 -DSINGLE -DNOINV -DBROKEN=1|broken: no sync round"
 "broken-2|fail|yes|-DNMSG=1 -DNREL=0 -DSINGLE -DNOINV -DBROKEN=2|broken: commit timestamp not above the staging timestamps"
 "broken-3|fail|yes|-DNMSG=1 -DNREL=0 -DSINGLE -DNOINV -DBROKEN=3|broken: a staging head does not block"
 "broken-4|fail|yes|-DNMSG=1 -DNREL=0 -DSINGLE -DNOINV -DBROKEN=4|broken: ties broken per queue, not by the global tag"
+"broken-5|fail|yes|-DNMSG=1 -DNREL=0 -DSINGLE -DDIRECT -DNOINV -DBROKEN=5|broken: unicast keyed above its destination clock, the clock not raised"
+"broken-6|fail|yes|-DNMSG=1 -DNMSG0=2 -DNREL=0 -DFULLDST -DDIRECT -DBROKEN=6|broken: unicast without step B (origin clock not synced to T)"
 "big-two|pass|no|-DNMSG=2 -DNREL=0 -DFULLDST|3 senders x 2 SENDs each, all to 3 peers (3.7 GiB: MEMLIM=8192)"
+"unicast-racy1|pass|no|-DNMSG=1 -DNREL=0 -DSINGLE -DDIRECT -DRACY|as unicast, the racy read of the origin clock returns any older value"
+"unicast-receivers|pass|no|-DNMSG=1 -DNREL=0 -DREALRECV -DDIRECT|3 senders x 1 SEND to any subset of >= 2 peers or a unicast, 3 concurrent receiver processes"
 )
 
 for tool in "$SPIN" "$CC"; do
