@@ -973,7 +973,6 @@ static int bus1_recv_release(struct bus1_peer *peer,
 	u64 id = 0;
 
 	/* fail before dequeuing if the result cannot be stored */
-	memset(&param->msg, 0, sizeof(param->msg));
 	if (bus1_recv_store(uparam, param))
 		return -EFAULT;
 
@@ -1139,6 +1138,8 @@ static int bus1_recv_queue(struct bus1_peer *peer,
  * Only flags and max_offset are input. The last word is read as well, so
  * an argument that is not readable as a whole fails with EFAULT before
  * anything happens, as with a full copy (72 bytes span at most two pages).
+ * The output starts zeroed: whatever path stores it, no stack content
+ * reaches userspace (a constant-size memset is a few stores).
  */
 static int bus1_recv_load_param(struct bus1_cmd_recv *p,
 				const struct bus1_cmd_recv __user *u)
@@ -1149,6 +1150,7 @@ static int bus1_recv_load_param(struct bus1_cmd_recv *p,
 	unsafe_get_user(p->max_offset, &u->max_offset, fault);
 	unsafe_get_user(p->msg.n_fds, &u->msg.n_fds, fault);
 	user_access_end();
+	memset(&p->msg, 0, sizeof(p->msg));
 	return 0;
 
 fault:
@@ -1166,7 +1168,7 @@ fault:
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
-	/* every path sets all of param.msg before storing it */
+	/* loaded field by field; not auto-zeroed as a whole */
 	struct bus1_cmd_recv param __uninitialized;
 
 	if (bus1_recv_load_param(&param, uparam))

@@ -149,7 +149,8 @@ void bus1_tx_commit_unicast(struct bus1_peer *origin,
 
 	WARN_ON(bus1_tx_peer_of(node) != peer);
 	spin_lock(&peer->data_lock);
-	bus1_queue_sync(&peer->queue, READ_ONCE(origin->queue.clock));
+	bus1_queue_sync(&peer->queue,
+			bus1_queue_clock_unlocked(&origin->queue));
 	wake = bus1_queue_commit_unstaged(&peer->queue, node, origin->id);
 	/* the receiver may free @node once the lock is dropped */
 	ts = node->ts;
