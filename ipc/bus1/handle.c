@@ -255,6 +255,21 @@ bool bus1_node_is_live_at(struct bus1_node *node, u64 ts, u64 tag)
 }
 
 /**
+ * bus1_handle_find() - look up an id of a peer
+ * @peer:	peer whose id table to search, local lock held
+ * @id:		id to look up
+ *
+ * Return: the handle, borrowed from the id table, or NULL.
+ */
+struct bus1_handle *bus1_handle_find(struct bus1_peer *peer, u64 id)
+{
+	struct rb_node *rb;
+
+	rb = rb_find(&id, &peer->handles_by_id, bus1_handle_id_cmp);
+	return rb ? rb_entry(rb, struct bus1_handle, rb_id) : NULL;
+}
+
+/**
  * bus1_handle_import() - resolve an id of a peer, creating nodes on demand
  * @peer:	peer whose id table to use, local lock held
  * @id:		id to resolve
@@ -271,12 +286,11 @@ struct bus1_handle *bus1_handle_import(struct bus1_peer *peer, u64 id,
 {
 	struct bus1_handle *h;
 	struct bus1_node *node;
-	struct rb_node *rb;
 
 	*created = false;
-	rb = rb_find(&id, &peer->handles_by_id, bus1_handle_id_cmp);
-	if (rb)
-		return rb_entry(rb, struct bus1_handle, rb_id);
+	h = bus1_handle_find(peer, id);
+	if (h)
+		return h;
 	if (id & (BUS1_HANDLE_FLAG_MANAGED | BUS1_HANDLE_FLAG_REMOTE))
 		return ERR_PTR(-ENXIO);
 
@@ -775,17 +789,15 @@ exit_fd:
 int bus1_cmd_handle_release(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_handle *h;
-	struct rb_node *rb;
 	u64 id;
 
 	if (get_user(id, (u64 __user *)arg))
 		return -EFAULT;
 
-	rb = rb_find(&id, &peer->handles_by_id, bus1_handle_id_cmp);
-	if (!rb)
+	h = bus1_handle_find(peer, id);
+	if (!h)
 		return (id & (BUS1_HANDLE_FLAG_MANAGED |
 			      BUS1_HANDLE_FLAG_REMOTE)) ? -ENXIO : -EBUSY;
-	h = rb_entry(rb, struct bus1_handle, rb_id);
 	if (bus1_handle_is_owner(h) && h->n_user == 1 && !h->node->destroyed)
 		return -EBUSY;
 

@@ -81,6 +81,7 @@ static inline bool bus1_handle_is_owner(struct bus1_handle *handle)
 }
 
 void bus1_handle_unref(struct bus1_handle *handle);
+struct bus1_handle *bus1_handle_find(struct bus1_peer *peer, u64 id);
 struct bus1_handle *bus1_handle_import(struct bus1_peer *peer, u64 id,
 				       bool *created);
 void bus1_handle_forget(struct bus1_peer *peer, struct bus1_handle *handle);

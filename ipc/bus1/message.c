@@ -454,24 +454,14 @@ err_dst:
 	return r;
 }
 
-static int bus1_send_prepare_dest(struct bus1_send *s,
-				  struct bus1_send_dest *d, u64 id)
+/* builds the message for the node of @h, a handle of the sender */
+static int bus1_send_build_for(struct bus1_send *s, struct bus1_send_dest *d,
+			       struct bus1_handle *h)
 {
-	struct bus1_handle *h, *dst;
-	struct bus1_node *node;
-	bool created;
+	struct bus1_node *node = h->node;
+	struct bus1_handle *dst;
 
-	h = bus1_handle_import(s->peer, id, &created);
-	if (IS_ERR(h))
-		return PTR_ERR(h);
-	if (created)
-		s->created[s->n_created++] = h;
-	if (h->send_mark == s->mark)
-		return -ENOTUNIQ;
-	h->send_mark = s->mark;
 	d->handle = h;
-
-	node = h->node;
 	if (!bus1_peer_acquire(node->owner))
 		return -EHOSTUNREACH;
 	d->peer = node->owner;
@@ -485,6 +475,23 @@ static int bus1_send_prepare_dest(struct bus1_send *s,
 		return -EHOSTUNREACH;
 
 	return bus1_send_build(s, d->peer, dst, &d->message);
+}
+
+static int bus1_send_prepare_dest(struct bus1_send *s,
+				  struct bus1_send_dest *d, u64 id)
+{
+	struct bus1_handle *h;
+	bool created;
+
+	h = bus1_handle_import(s->peer, id, &created);
+	if (IS_ERR(h))
+		return PTR_ERR(h);
+	if (created)
+		s->created[s->n_created++] = h;
+	if (h->send_mark == s->mark)
+		return -ENOTUNIQ;
+	h->send_mark = s->mark;
+	return bus1_send_build_for(s, d, h);
 }
 
 static void bus1_send_drop_dest(struct bus1_send_dest *d)
@@ -558,6 +565,16 @@ static void bus1_send_strengthen(struct bus1_message *m)
 	m->strong = true;
 }
 
+/* a single destination is committed without staging (see tx.c) */
+static void bus1_send_commit_unicast(struct bus1_send *s,
+				     struct bus1_send_dest *d)
+{
+	bus1_send_strengthen(d->message);
+	bus1_tx_commit_unicast(s->peer, &d->message->qnode, d->peer);
+	d->message = NULL;
+	d->peer = NULL;
+}
+
 static void bus1_send_commit(struct bus1_send *s)
 {
 	struct bus1_message *m;
@@ -566,11 +583,7 @@ static void bus1_send_commit(struct bus1_send *s)
 
 	s->n_created = 0;
 	if (s->n_dests == 1 && s->dests[0].message) {
-		m = s->dests[0].message;
-		bus1_send_strengthen(m);
-		bus1_tx_commit_unicast(s->peer, &m->qnode, s->dests[0].peer);
-		s->dests[0].message = NULL;
-		s->dests[0].peer = NULL;
+		bus1_send_commit_unicast(s, &s->dests[0]);
 		return;
 	}
 
@@ -736,6 +749,88 @@ fault:
 	return -EFAULT;
 }
 
+/* the command as a whole; on failure, everything it touched is unwound */
+static int bus1_send_general(struct bus1_send *s)
+{
+	size_t i;
+	int r;
+
+	s->mark = ++s->peer->mark_seq;
+	s->handles = NULL;
+	s->n_handles = 0;
+	s->files = NULL;
+	s->n_files = 0;
+	s->created = NULL;
+	s->n_created = 0;
+	s->dests = NULL;
+	s->n_dests = 0;
+	r = bus1_send_run(s);
+
+	/* a successful commit took every destination over */
+	for (i = 0; r && s->dests && i < s->n_dests; ++i)
+		bus1_send_drop_dest(&s->dests[i]);
+	for (i = s->n_created; i-- > 0; )
+		bus1_handle_forget(s->peer, s->created[i]);
+	for (i = 0; i < s->n_files; ++i)
+		fput(s->files[i]);
+	if (s->iov != s->iov_stack)
+		kfree(s->iov);
+	bus1_send_array_free(s->files, s->files_stack);
+	bus1_send_array_free(s->dests, s->dests_stack);
+	bus1_send_array_free(s->created, s->created_stack);
+	bus1_send_array_free(s->handles, s->handles_stack);
+	return r;
+}
+
+/*
+ * The common message: one destination the sender already holds a handle
+ * to, no handles, no files, no flags, at most one vector. It checks and
+ * fails in the same order as bus1_send_run() and needs none of the arrays,
+ * so the only thing to unwind is the destination.
+ */
+static bool bus1_send_is_plain_unicast(const struct bus1_send *s)
+{
+	const struct bus1_cmd_send *p = &s->param;
+
+	return !p->flags && p->n_destinations == 1 && !p->n_handles &&
+	       !p->n_fds && p->n_vecs <= 1 &&
+	       s->peer->user->quota.max[BUS1_RES_HANDLES] >= 1;
+}
+
+static int bus1_send_plain_unicast(struct bus1_send *s)
+{
+	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_destinations);
+	struct bus1_send_dest d = {};
+	struct bus1_handle *h;
+	u64 id;
+	int r;
+
+	s->n_handles = 0;
+	s->n_files = 0;
+	r = bus1_send_import_vecs(s);
+	if (r)
+		return r;
+	if (bus1_a8(s->n_bytes) > BUS1_POOL_SIZE_MAX)
+		return -EMSGSIZE;
+	s->slice_size = max_t(size_t, bus1_a8(s->n_bytes), 8);
+
+	if (get_user(id, ids))
+		return -EFAULT;
+	h = bus1_handle_find(s->peer, id);
+	if (!h)
+		/* a node to create on demand, or an error: not common */
+		return bus1_send_general(s);
+
+	r = bus1_send_build_for(s, &d, h);
+	if (r) {
+		bus1_send_drop_dest(&d);
+		return r;
+	}
+	trace_bus1_send(s->peer->id, 0, 1, s->n_bytes, 0, 0);
+	bus1_send_commit_unicast(s, &d);
+	return 0;
+}
+
 /**
  * bus1_cmd_send() - BUS1_CMD_SEND
  * @peer:	calling peer, active reference and local lock held
@@ -748,40 +843,16 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 {
 	/* not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: 512 bytes */
 	struct bus1_send s __uninitialized;
-	size_t i;
-	int r;
 
 	if (bus1_send_load_param(&s.param, (void __user *)arg))
 		return -EFAULT;
 
-	/* no blanket memset: only what the unwinding below looks at */
+	/* no blanket memset: only what the unwinding looks at */
 	s.peer = peer;
-	s.mark = ++peer->mark_seq;
 	s.iov = s.iov_stack;
-	s.handles = NULL;
-	s.n_handles = 0;
-	s.files = NULL;
-	s.n_files = 0;
-	s.created = NULL;
-	s.n_created = 0;
-	s.dests = NULL;
-	s.n_dests = 0;
-	r = bus1_send_run(&s);
-
-	/* a successful commit took every destination over */
-	for (i = 0; r && s.dests && i < s.n_dests; ++i)
-		bus1_send_drop_dest(&s.dests[i]);
-	for (i = s.n_created; i-- > 0; )
-		bus1_handle_forget(peer, s.created[i]);
-	for (i = 0; i < s.n_files; ++i)
-		fput(s.files[i]);
-	if (s.iov != s.iov_stack)
-		kfree(s.iov);
-	bus1_send_array_free(s.files, s.files_stack);
-	bus1_send_array_free(s.dests, s.dests_stack);
-	bus1_send_array_free(s.created, s.created_stack);
-	bus1_send_array_free(s.handles, s.handles_stack);
-	return r;
+	if (bus1_send_is_plain_unicast(&s))
+		return bus1_send_plain_unicast(&s);
+	return bus1_send_general(&s);
 }
 
 /* only msg is output; flags and max_offset go back to userspace unchanged */
