@@ -64,7 +64,13 @@ static struct bus1_node *bus1_node_new(struct bus1_peer *owner)
 	return node;
 }
 
-static void bus1_handle_free(struct kref *ref)
+/**
+ * bus1_handle_free() - release function of a handle's kref
+ * @ref:	the kref of a handle with no references left
+ *
+ * Called through bus1_handle_unref() only.
+ */
+void bus1_handle_free(struct kref *ref)
 {
 	struct bus1_handle *h = container_of(ref, struct bus1_handle, ref);
 
@@ -94,19 +100,6 @@ static struct bus1_handle *bus1_handle_new(struct bus1_peer *holder,
 	h->id = BUS1_HANDLE_INVALID;
 	bus1_queue_node_init(&h->qdestroy, BUS1_MSG_NODE_DESTROY);
 	return h;
-}
-
-/**
- * bus1_handle_unref() - drop a reference to a handle
- * @handle:	handle to drop, or NULL
- *
- * Must not be called under a spinlock: the last reference may free the
- * node and the peers it pins.
- */
-void bus1_handle_unref(struct bus1_handle *handle)
-{
-	if (handle)
-		kref_put(&handle->ref, bus1_handle_free);
 }
 
 static int bus1_handle_id_cmp(const void *key, const struct rb_node *n)
@@ -235,23 +228,6 @@ static unsigned int bus1_handle_user_strong(struct bus1_handle *h,
 	if (bus1_handle_is_owner(h))
 		return n_user ? n_user - 1 : 0;
 	return n_user;
-}
-
-/**
- * bus1_node_is_live_at() - check whether a node is live at a position
- * @node:	node to check, its lock or its owner's local lock held (the
- *		destruction is recorded under both)
- * @ts:		commit timestamp of the position, or 0 for "now"
- * @tag:	tag of the position
- *
- * Return: true if the node's destruction is not ordered before (@ts, @tag).
- */
-bool bus1_node_is_live_at(struct bus1_node *node, u64 ts, u64 tag)
-{
-	if (!ts)
-		return !node->destroyed;
-	return !node->destroy_ts ||
-	       bus1_key_before(ts, tag, node->destroy_ts, node->destroy_tag);
 }
 
 /**

@@ -80,7 +80,21 @@ static inline bool bus1_handle_is_owner(struct bus1_handle *handle)
 	return handle->node->owner == handle->holder;
 }
 
-void bus1_handle_unref(struct bus1_handle *handle);
+void bus1_handle_free(struct kref *ref);
+
+/**
+ * bus1_handle_unref() - drop a reference to a handle
+ * @handle:	handle to drop, or NULL
+ *
+ * Must not be called under a spinlock: the last reference may free the
+ * node and the peers it pins.
+ */
+static inline void bus1_handle_unref(struct bus1_handle *handle)
+{
+	if (handle)
+		kref_put(&handle->ref, bus1_handle_free);
+}
+
 struct bus1_handle *bus1_handle_find(struct bus1_peer *peer, u64 id);
 struct bus1_handle *bus1_handle_import(struct bus1_peer *peer, u64 id,
 				       bool *created);
@@ -91,7 +105,24 @@ void bus1_handle_unpin(struct bus1_handle *handle, bool strong);
 void bus1_handle_pin_strong(struct bus1_handle *handle);
 u64 bus1_handle_pin_to_user(struct bus1_handle *handle, bool strong,
 			    u64 ts, u64 tag);
-bool bus1_node_is_live_at(struct bus1_node *node, u64 ts, u64 tag);
+
+/**
+ * bus1_node_is_live_at() - check whether a node is live at a position
+ * @node:	node to check, its lock or its owner's local lock held (the
+ *		destruction is recorded under both)
+ * @ts:		commit timestamp of the position, or 0 for "now"
+ * @tag:	tag of the position
+ *
+ * Return: true if the node's destruction is not ordered before (@ts, @tag).
+ */
+static inline bool bus1_node_is_live_at(struct bus1_node *node, u64 ts,
+					u64 tag)
+{
+	if (!ts)
+		return !node->destroyed;
+	return !node->destroy_ts ||
+	       bus1_key_before(ts, tag, node->destroy_ts, node->destroy_tag);
+}
 
 u64 bus1_node_destroy_batch(struct bus1_peer *peer,
 			    struct bus1_handle **handles, size_t n);

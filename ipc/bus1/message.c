@@ -157,6 +157,8 @@ static void bus1_message_put_attachments(struct bus1_message *m)
 {
 	size_t i;
 
+	if (!m->n_handles && !m->n_files)
+		return;
 	for (i = 0; i < m->n_handles; ++i)
 		if (bus1_message_handles(m)[i])
 			bus1_handle_unpin(bus1_message_handles(m)[i], m->strong);
@@ -895,6 +897,57 @@ static int bus1_recv_install_prepare(struct bus1_message *m, int *fds)
 	return 0;
 }
 
+/* the message as RECV reports it */
+static void bus1_recv_describe(struct bus1_cmd_recv *param,
+			       struct bus1_message *m, bool seed,
+			       bool continues, size_t n_fds)
+{
+	param->msg.type = BUS1_MSG_DATA;
+	param->msg.flags = continues ? BUS1_MSG_FLAG_CONTINUE : 0;
+	param->msg.destination = seed ? BUS1_HANDLE_INVALID : m->dst->id;
+	param->msg.offset = m->slice.offset;
+	param->msg.n_bytes = m->n_bytes;
+	param->msg.n_handles = m->n_handles;
+	param->msg.n_fds = n_fds;
+}
+
+/*
+ * Dequeues a received message, publishes its slice and returns what it
+ * held in flight; the data lock is held. Poll looks at the queued head,
+ * destination included, under the data lock; once published, SLICE_RELEASE
+ * may free @m as soon as the lock is dropped. Returns the destination
+ * handle, for the caller to drop after unlocking.
+ */
+static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
+					  struct bus1_message *m, bool seed,
+					  u32 n_invalid)
+{
+	struct bus1_handle *dst = m->dst;
+	u32 charge[BUS1_RES_N];
+
+	if (seed)
+		peer->seed = NULL;
+	else
+		bus1_queue_dequeue(&peer->queue, &m->qnode);
+	m->dst = NULL;
+	bus1_pool_publish(&peer->pool, &m->slice);
+	/*
+	 * Valid handles now stand for user refs, the slice stays charged
+	 * until released; in-flight resources are returned.
+	 */
+	charge[BUS1_RES_SLICES] = 0;
+	charge[BUS1_RES_HANDLES] = n_invalid;
+	charge[BUS1_RES_BYTES] = m->charge[BUS1_RES_BYTES];
+	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
+	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
+			  charge);
+	m->share = NULL;
+	m->charge[BUS1_RES_HANDLES] = 0;
+	m->charge[BUS1_RES_BYTES] = 0;
+	m->charge[BUS1_RES_FDS] = 0;
+	return dst;
+}
+
 /*
  * Delivers a data message (queued head or seed). Everything that can fail
  * happens before the first visible effect; on failure the message stays
@@ -909,7 +962,7 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	size_t i, n_fds = install ? m->n_files : 0;
 	size_t off_ids = bus1_a8(m->n_bytes);
 	size_t off_fds = off_ids + 8 * m->n_handles;
-	u32 charge[BUS1_RES_N] = {}, n_invalid = 0;
+	u32 n_invalid = 0;
 	struct bus1_handle *dst;
 	u64 *ids = NULL;
 	int r, *fds = NULL;
@@ -937,13 +990,7 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 			goto exit_fds;
 	}
 
-	param->msg.type = BUS1_MSG_DATA;
-	param->msg.flags = continues ? BUS1_MSG_FLAG_CONTINUE : 0;
-	param->msg.destination = seed ? BUS1_HANDLE_INVALID : m->dst->id;
-	param->msg.offset = m->slice.offset;
-	param->msg.n_bytes = m->n_bytes;
-	param->msg.n_handles = m->n_handles;
-	param->msg.n_fds = n_fds;
+	bus1_recv_describe(param, m, seed, continues, n_fds);
 	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
 			param->msg.offset, m->n_bytes, m->n_handles, n_fds);
 	r = bus1_recv_store(uparam, param);
@@ -973,32 +1020,8 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 		bus1_message_files(m)[i] = NULL;
 	}
 
-	/*
-	 * Poll looks at the queued head, destination included, under the
-	 * data lock; once published, SLICE_RELEASE may free @m as soon as
-	 * the lock is dropped.
-	 */
 	spin_lock(&peer->data_lock);
-	if (seed)
-		peer->seed = NULL;
-	else
-		bus1_queue_dequeue(&peer->queue, &m->qnode);
-	dst = m->dst;
-	m->dst = NULL;
-	bus1_pool_publish(&peer->pool, &m->slice);
-	/*
-	 * Valid handles now stand for user refs, the slice stays charged
-	 * until released; in-flight resources are returned.
-	 */
-	charge[BUS1_RES_HANDLES] = n_invalid;
-	charge[BUS1_RES_BYTES] = m->charge[BUS1_RES_BYTES];
-	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
-	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
-			  charge);
-	m->share = NULL;
-	m->charge[BUS1_RES_HANDLES] = 0;
-	m->charge[BUS1_RES_BYTES] = 0;
-	m->charge[BUS1_RES_FDS] = 0;
+	dst = bus1_recv_take(peer, m, seed, n_invalid);
 	spin_unlock(&peer->data_lock);
 
 	bus1_handle_unref(dst);
@@ -1162,6 +1185,53 @@ int bus1_message_peek_ready(struct bus1_peer *peer)
 	return bus1_recv_entry_is_stale(peer, qnode) ? -1 : 1;
 }
 
+/*
+ * The common case in one round of the data lock: a live data message
+ * without handles and files at the head is stored to userspace with page
+ * faults disabled and dequeued under the same lock. Anything else, or a
+ * store that would fault, is left to the general path, which looks again.
+ *
+ * Return: true if the message was received.
+ */
+static bool bus1_recv_plain(struct bus1_peer *peer,
+			    struct bus1_cmd_recv *param,
+			    struct bus1_cmd_recv __user *uparam)
+{
+	struct bus1_queue_node *qnode;
+	struct bus1_handle *dst;
+	struct bus1_message *m;
+	bool continues;
+	int r;
+
+	spin_lock(&peer->data_lock);
+	qnode = bus1_queue_peek(&peer->queue, &continues);
+	if (!qnode || qnode->type != BUS1_MSG_DATA)
+		goto fallback;
+	m = container_of(qnode, struct bus1_message, qnode);
+	if (m->n_handles || m->n_files ||
+	    param->max_offset < (u64)m->slice.offset + m->slice.size ||
+	    bus1_recv_entry_is_stale(peer, qnode))
+		goto fallback;
+
+	bus1_recv_describe(param, m, false, continues, 0);
+	pagefault_disable();
+	r = bus1_recv_store(uparam, param);
+	pagefault_enable();
+	if (r)
+		goto fallback;
+	dst = bus1_recv_take(peer, m, false, 0);
+	spin_unlock(&peer->data_lock);
+
+	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
+			param->msg.offset, param->msg.n_bytes, 0, 0);
+	bus1_handle_unref(dst);
+	return true;
+
+fallback:
+	spin_unlock(&peer->data_lock);
+	return false;
+}
+
 static int bus1_recv_queue(struct bus1_peer *peer,
 			   struct bus1_cmd_recv *param,
 			   struct bus1_cmd_recv __user *uparam)
@@ -1170,6 +1240,9 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 	struct bus1_handle *h;
 	bool continues;
 	int r;
+
+	if (bus1_recv_plain(peer, param, uparam))
+		return 0;
 
 	for (;;) {
 		qnode = bus1_message_peek_live(peer, &continues);

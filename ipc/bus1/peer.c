@@ -64,17 +64,6 @@ struct bus1_peer *bus1_peer_from_file(struct file *file)
 }
 
 /**
- * bus1_peer_wake() - wake up pollers after the queue became readable
- * @peer:	peer to wake
- */
-void bus1_peer_wake(struct bus1_peer *peer)
-{
-	/* wq_has_sleeper() pairs with the barrier in poll_wait() */
-	if (wq_has_sleeper(&peer->waitq))
-		wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
-}
-
-/**
  * bus1_peer_charge() - charge one resource to a peer and its user
  * @peer:	peer to charge
  * @res:	resource

@@ -5,6 +5,7 @@
 #include <linux/atomic.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -115,9 +116,19 @@ static inline struct bus1_peer *bus1_peer_ref(struct bus1_peer *peer)
 	return peer;
 }
 
+/**
+ * bus1_peer_wake() - wake up pollers after the queue became readable
+ * @peer:	peer to wake
+ */
+static inline void bus1_peer_wake(struct bus1_peer *peer)
+{
+	/* wq_has_sleeper() pairs with the barrier in poll_wait() */
+	if (wq_has_sleeper(&peer->waitq))
+		wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
+}
+
 void bus1_peer_unref(struct bus1_peer *peer);
 struct bus1_peer *bus1_peer_from_file(struct file *file);
-void bus1_peer_wake(struct bus1_peer *peer);
 int bus1_peer_charge(struct bus1_peer *peer, enum bus1_resource res, u64 n);
 void bus1_peer_discharge(struct bus1_peer *peer, enum bus1_resource res,
 			 u64 n);

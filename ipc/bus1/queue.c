@@ -41,20 +41,6 @@ void bus1_queue_deinit(struct bus1_queue *queue)
 }
 
 /**
- * bus1_queue_sync() - raise the clock of a queue
- * @queue:	queue to operate on
- * @ts:		even timestamp the clock must reach
- *
- * Return: the new clock value.
- */
-u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
-{
-	if (ts > queue->clock)
-		WRITE_ONCE(queue->clock, ts);
-	return queue->clock;
-}
-
-/**
  * bus1_queue_tick() - advance the clock of a queue
  * @queue:	queue to operate on
  *
@@ -84,15 +70,6 @@ static void bus1_queue_link(struct bus1_queue *queue,
 {
 	rb_add_cached(&node->rb, &queue->entries, bus1_queue_less);
 	++queue->n_entries;
-}
-
-static void bus1_queue_unlink(struct bus1_queue *queue,
-			      struct bus1_queue_node *node)
-{
-	rb_erase_cached(&node->rb, &queue->entries);
-	RB_CLEAR_NODE(&node->rb);
-	node->ts = 0;
-	--queue->n_entries;
 }
 
 static bool bus1_queue_is_readable(struct bus1_queue *queue)
@@ -193,19 +170,6 @@ bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node)
 }
 
 /**
- * bus1_queue_dequeue() - unlink the ready head
- * @queue:	queue to operate on
- * @node:	the head, as returned by bus1_queue_peek()
- *
- * Unlike bus1_queue_remove() this does not report readability: whoever
- * dequeues the head is the reader.
- */
-void bus1_queue_dequeue(struct bus1_queue *queue, struct bus1_queue_node *node)
-{
-	bus1_queue_unlink(queue, node);
-}
-
-/**
  * bus1_queue_peek() - return the ready head
  * @queue:	queue to operate on
  * @continues:	set to whether the next entry belongs to the same transaction
@@ -227,7 +191,8 @@ struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
 		return NULL;
 
 	if (continues) {
-		rb = rb_next(rb);
+		/* a lone head has no successor: no tree walk for that */
+		rb = queue->n_entries > 1 ? rb_next(rb) : NULL;
 		next = rb ? rb_entry(rb, struct bus1_queue_node, rb) : NULL;
 		*continues = next && next->ts == node->ts &&
 			     next->tag == node->tag;

@@ -88,7 +88,6 @@ static inline u64 bus1_queue_clock_unlocked(struct bus1_queue *queue)
 
 void bus1_queue_init(struct bus1_queue *queue);
 void bus1_queue_deinit(struct bus1_queue *queue);
-u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts);
 u64 bus1_queue_tick(struct bus1_queue *queue);
 u64 bus1_queue_stage(struct bus1_queue *queue, struct bus1_queue_node *node,
 		     u64 tag, u64 ts);
@@ -97,7 +96,6 @@ bool bus1_queue_commit_staged(struct bus1_queue *queue,
 bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
 				struct bus1_queue_node *node, u64 tag);
 bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node);
-void bus1_queue_dequeue(struct bus1_queue *queue, struct bus1_queue_node *node);
 struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
 					bool *continues);
 struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts,
@@ -130,6 +128,44 @@ static inline bool bus1_queue_node_is_stale(struct bus1_queue *queue,
 {
 	return !bus1_key_before(queue->flush, queue->flush_tag, node->ts,
 				node->tag);
+}
+
+/**
+ * bus1_queue_sync() - raise the clock of a queue
+ * @queue:	queue to operate on
+ * @ts:		even timestamp the clock must reach
+ *
+ * Return: the new clock value.
+ */
+static inline u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
+{
+	if (ts > queue->clock)
+		WRITE_ONCE(queue->clock, ts);
+	return queue->clock;
+}
+
+/* every removal of an entry goes through here */
+static inline void bus1_queue_unlink(struct bus1_queue *queue,
+				     struct bus1_queue_node *node)
+{
+	rb_erase_cached(&node->rb, &queue->entries);
+	RB_CLEAR_NODE(&node->rb);
+	node->ts = 0;
+	--queue->n_entries;
+}
+
+/**
+ * bus1_queue_dequeue() - unlink the ready head
+ * @queue:	queue to operate on
+ * @node:	the head, as returned by bus1_queue_peek()
+ *
+ * Unlike bus1_queue_remove() this does not report readability: whoever
+ * dequeues the head is the reader.
+ */
+static inline void bus1_queue_dequeue(struct bus1_queue *queue,
+				      struct bus1_queue_node *node)
+{
+	bus1_queue_unlink(queue, node);
 }
 
 #ifdef BUS1_SELFTEST
