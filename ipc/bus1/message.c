@@ -235,17 +235,12 @@ bool bus1_message_pins_node(struct bus1_message *message,
 	return false;
 }
 
-static int bus1_send_import_vecs(struct bus1_send *s)
+static int bus1_send_import_iovecs(struct bus1_send *s)
 {
 	void __user *uvecs = u64_to_user_ptr(s->param.ptr_vecs);
 	size_t i, n = s->param.n_vecs, total = 0;
 	struct iovec *iov = s->iov_stack;
 
-	if (!n) {
-		/* @iter is read only for a non-empty payload */
-		s->n_bytes = 0;
-		return 0;
-	}
 	if (n > UIO_FASTIOV) {
 		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL);
 		if (!iov)
@@ -288,6 +283,17 @@ static int bus1_send_import_vecs(struct bus1_send *s)
 		iov_iter_init(&s->iter, ITER_SOURCE, iov, n, total);
 	s->n_bytes = total;
 	return 0;
+}
+
+/* an empty payload, common for signals, costs no call and no frame */
+static int bus1_send_import_vecs(struct bus1_send *s)
+{
+	if (!s->param.n_vecs) {
+		/* @iter is read only for a non-empty payload */
+		s->n_bytes = 0;
+		return 0;
+	}
+	return bus1_send_import_iovecs(s);
 }
 
 static int bus1_send_import_handles(struct bus1_send *s)
@@ -386,6 +392,21 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 }
 
 /*
+ * Every destination reads the payload from the start: a copy of the
+ * iterator each. Out of line, so that an empty message does not pay for
+ * the iterator's stack slot.
+ */
+static noinline int bus1_send_write_payload(struct bus1_send *s,
+					    struct bus1_peer *peer,
+					    struct bus1_message *m)
+{
+	struct iov_iter iter = s->iter;
+
+	return bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
+				    s->n_bytes);
+}
+
+/*
  * Builds the message for @peer in its pool; @dst (NULL for the seed) is a
  * reference the message takes over, or that is dropped on failure.
  */
@@ -396,7 +417,6 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	struct bus1_handle **handles, *h;
 	struct bus1_message *m;
 	struct file **files;
-	struct iov_iter iter;
 	size_t i;
 	int r;
 
@@ -421,9 +441,7 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 		return r;
 
 	if (s->n_bytes) {
-		iter = s->iter;
-		r = bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
-					 s->n_bytes);
+		r = bus1_send_write_payload(s, peer, m);
 		if (r)
 			return r;
 	}

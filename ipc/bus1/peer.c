@@ -247,6 +247,11 @@ static noinline int bus1_peer_cmd_reset(struct bus1_peer *peer,
 static long bus1_peer_dispatch(struct bus1_peer *peer, unsigned int cmd,
 			       unsigned long arg)
 {
+	/* the message path first: a switch is a tree of compares */
+	if (cmd == BUS1_CMD_SEND)
+		return bus1_cmd_send(peer, arg);
+	if (cmd == BUS1_CMD_RECV)
+		return bus1_cmd_recv(peer, arg);
 	switch (cmd) {
 	case BUS1_CMD_PEER_QUERY:
 		return bus1_peer_cmd_query(peer, arg);
@@ -256,10 +261,6 @@ static long bus1_peer_dispatch(struct bus1_peer *peer, unsigned int cmd,
 		return bus1_cmd_handle_release(peer, arg);
 	case BUS1_CMD_NODES_DESTROY:
 		return bus1_cmd_nodes_destroy(peer, arg);
-	case BUS1_CMD_SEND:
-		return bus1_cmd_send(peer, arg);
-	case BUS1_CMD_RECV:
-		return bus1_cmd_recv(peer, arg);
 	}
 	return -ENOTTY;
 }
@@ -275,12 +276,12 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 
 	if (!bus1_peer_acquire(peer))
 		return -ESHUTDOWN;
-	if (cmd == BUS1_CMD_HANDLE_TRANSFER) {
-		/* locks the local locks of both peers itself */
-		r = bus1_cmd_handle_transfer(peer, arg);
-	} else if (cmd == BUS1_CMD_SLICE_RELEASE) {
+	if (cmd == BUS1_CMD_SLICE_RELEASE) {
 		/* needs the data lock only */
 		r = bus1_cmd_slice_release(peer, arg);
+	} else if (cmd == BUS1_CMD_HANDLE_TRANSFER) {
+		/* locks the local locks of both peers itself */
+		r = bus1_cmd_handle_transfer(peer, arg);
 	} else {
 		mutex_lock(&peer->lock);
 		r = bus1_peer_dispatch(peer, cmd, arg);

@@ -183,29 +183,6 @@ static bool bus1_quota_fits(struct bus1_quota *quota, const u32 *charge)
 }
 
 /*
- * The four resources spelled out: a loop of four costs more instructions
- * than its body, and these run for every message. Adding or subtracting 0
- * is cheaper than testing for it.
- */
-static void bus1_res_add(u64 *used, const u32 *n)
-{
-	BUILD_BUG_ON(BUS1_RES_N != 4);
-	used[0] += n[0];
-	used[1] += n[1];
-	used[2] += n[2];
-	used[3] += n[3];
-}
-
-static void bus1_res_sub(u64 *used, const u32 *n)
-{
-	BUILD_BUG_ON(BUS1_RES_N != 4);
-	used[0] -= n[0];
-	used[1] -= n[1];
-	used[2] -= n[2];
-	used[3] -= n[3];
-}
-
-/*
  * The share rule (Documentation/bus1/quota.rst): with R what the receiving
  * user has left, S_u what the sender holds on that user and S_p what it
  * holds on the receiving peer, a charge c is allowed iff
@@ -313,28 +290,6 @@ int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
 	}
 	spin_unlock(&user->lock);
 	return r;
-}
-
-/**
- * bus1_quota_settle() - take back a share and return charges, in one go
- * @peer:	quota of the receiving peer, its data lock held
- * @user:	user of the receiving peer
- * @share:	share returned by bus1_quota_charge_shared(), or NULL
- * @unshare:	amount per resource to take out of @share
- * @discharge:	amount per resource to return to @peer and @user
- */
-void bus1_quota_settle(struct bus1_quota *peer, struct bus1_user *user,
-		       struct bus1_share *share, const u32 *unshare,
-		       const u32 *discharge)
-{
-	spin_lock(&user->lock);
-	if (share) {
-		bus1_res_sub(share->used, unshare);
-		bus1_res_sub(share->user_share->used, unshare);
-	}
-	bus1_res_sub(user->quota.used, discharge);
-	bus1_res_sub(peer->used, discharge);
-	spin_unlock(&user->lock);
 }
 
 /**
