@@ -875,9 +875,14 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 	return bus1_send_general(&s);
 }
 
-/* only msg is output; flags and max_offset go back to userspace unchanged */
-static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
-			   const struct bus1_cmd_recv *param)
+/*
+ * Only msg is output; flags and max_offset go back to userspace unchanged.
+ * Inlined: every RECV stores once, and the call would cost half as much as
+ * the stores.
+ */
+static __always_inline int
+bus1_recv_store(struct bus1_cmd_recv __user *uparam,
+		const struct bus1_cmd_recv *param)
 {
 	/* seven stores instead of a byte-wise copy (see bus1_send_load_param) */
 	if (!user_access_begin(&uparam->msg, sizeof(uparam->msg)))
@@ -1118,8 +1123,8 @@ static int bus1_recv_release(struct bus1_peer *peer,
  * needs no other lock to look. A NODE_RELEASE is checked when it is
  * dequeued (it can be withdrawn by others).
  */
-static bool bus1_recv_entry_is_stale(struct bus1_peer *peer,
-				     struct bus1_queue_node *qnode)
+static __always_inline bool
+bus1_recv_entry_is_stale(struct bus1_peer *peer, struct bus1_queue_node *qnode)
 {
 	struct bus1_message *m;
 

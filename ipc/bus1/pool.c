@@ -55,7 +55,9 @@ static void bus1_pool_pass_only_gap(struct bus1_pool *pool,
 				    struct bus1_pool_slice *from,
 				    struct bus1_pool_slice *to, u32 gap)
 {
-	rb_replace_node(&from->rb_gap, &to->rb_gap, &pool->gaps);
+	/* a root without children: its copy is the whole tree */
+	to->rb_gap = from->rb_gap;
+	pool->gaps.rb_node = &to->rb_gap;
 	RB_CLEAR_NODE(&from->rb_gap);
 	from->gap = 0;
 	to->gap = gap;
@@ -303,7 +305,11 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
 	if (!rb)
 		return NULL;
 	slice = rb_entry(rb, struct bus1_pool_slice, rb_published);
-	rb_erase(rb, &pool->published);
+	/* the only published slice leaves an empty tree: nothing to rebalance */
+	if (rb == pool->published.rb_node && !rb->rb_left && !rb->rb_right)
+		pool->published = RB_ROOT;
+	else
+		rb_erase(rb, &pool->published);
 	RB_CLEAR_NODE(rb);
 	return slice;
 }

@@ -170,37 +170,6 @@ bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node)
 }
 
 /**
- * bus1_queue_peek() - return the ready head
- * @queue:	queue to operate on
- * @continues:	set to whether the next entry belongs to the same transaction
- *
- * Return: the head if it is committed, NULL if the queue is empty or the
- * head is still staging.
- */
-struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
-					bool *continues)
-{
-	struct bus1_queue_node *node, *next;
-	struct rb_node *rb;
-
-	rb = rb_first_cached(&queue->entries);
-	if (!rb)
-		return NULL;
-	node = rb_entry(rb, struct bus1_queue_node, rb);
-	if (!bus1_queue_node_is_committed(node))
-		return NULL;
-
-	if (continues) {
-		/* a lone head has no successor: no tree walk for that */
-		rb = queue->n_entries > 1 ? rb_next(rb) : NULL;
-		next = rb ? rb_entry(rb, struct bus1_queue_node, rb) : NULL;
-		*continues = next && next->ts == node->ts &&
-			     next->tag == node->tag;
-	}
-	return node;
-}
-
-/**
  * bus1_queue_flush() - drop committed entries up to a timestamp
  * @queue:	queue to operate on
  * @ts:		commit timestamp of the flush

@@ -96,8 +96,6 @@ bool bus1_queue_commit_staged(struct bus1_queue *queue,
 bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
 				struct bus1_queue_node *node, u64 tag);
 bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node);
-struct bus1_queue_node *bus1_queue_peek(struct bus1_queue *queue,
-					bool *continues);
 struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts,
 					 u64 tag);
 struct bus1_queue_node *bus1_queue_drain(struct bus1_queue *queue);
@@ -148,7 +146,11 @@ static inline u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
 static inline void bus1_queue_unlink(struct bus1_queue *queue,
 				     struct bus1_queue_node *node)
 {
-	rb_erase_cached(&node->rb, &queue->entries);
+	/* the last entry leaves an empty tree: no rebalancing, no successor */
+	if (queue->n_entries == 1)
+		queue->entries = RB_ROOT_CACHED;
+	else
+		rb_erase_cached(&node->rb, &queue->entries);
 	RB_CLEAR_NODE(&node->rb);
 	node->ts = 0;
 	--queue->n_entries;
@@ -166,6 +168,37 @@ static inline void bus1_queue_dequeue(struct bus1_queue *queue,
 				      struct bus1_queue_node *node)
 {
 	bus1_queue_unlink(queue, node);
+}
+
+/**
+ * bus1_queue_peek() - return the ready head
+ * @queue:	queue to operate on
+ * @continues:	set to whether the next entry belongs to the same transaction
+ *
+ * Return: the head if it is committed, NULL if the queue is empty or the
+ * head is still staging.
+ */
+static inline struct bus1_queue_node *
+bus1_queue_peek(struct bus1_queue *queue, bool *continues)
+{
+	struct bus1_queue_node *node, *next;
+	struct rb_node *rb;
+
+	rb = rb_first_cached(&queue->entries);
+	if (!rb)
+		return NULL;
+	node = rb_entry(rb, struct bus1_queue_node, rb);
+	if (!bus1_queue_node_is_committed(node))
+		return NULL;
+
+	if (continues) {
+		/* a lone head has no successor: no tree walk for that */
+		rb = queue->n_entries > 1 ? rb_next(rb) : NULL;
+		next = rb ? rb_entry(rb, struct bus1_queue_node, rb) : NULL;
+		*continues = next && next->ts == node->ts &&
+			     next->tag == node->tag;
+	}
+	return node;
 }
 
 #ifdef BUS1_SELFTEST
