@@ -1306,6 +1306,45 @@ TEST(recv_efault_keeps_message)
 }
 
 /*
+ * RECV into a page that is mapped but not writable yet (a private file
+ * mapping before its copy-on-write). The plain path stores with the data
+ * lock held and page faults disabled, so its store fails; the general path
+ * must then take the fault and deliver.
+ */
+TEST(recv_into_cow_page)
+{
+	struct bus1_cmd_recv init = {}, *r;
+	struct mu_peer a, b;
+	__u64 hb;
+	int fd;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
+	ASSERT_EQ(0, mu_send1(a.fd, hb, "cow", 3));
+
+	init.max_offset = b.size;
+	fd = memfd_create("bus1-recv-cow", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)sizeof(init), write(fd, &init, sizeof(init)));
+	r = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	/* a read maps the page cache page read-only */
+	ASSERT_EQ(b.size, r->max_offset);
+	ASSERT_EQ(0, b1_ioctl(b.fd, BUS1_CMD_RECV, (unsigned long)r));
+	ASSERT_EQ(BUS1_MSG_DATA, r->msg.type);
+	ASSERT_EQ(NODE_B, r->msg.destination);
+	ASSERT_EQ(3, r->msg.n_bytes);
+	ASSERT_EQ(0, memcmp(mu_payload(&b, r), "cow", 3));
+	ASSERT_EQ(0, b1_slice_release(b.fd, r->msg.offset));
+	assert_empty(_metadata, &b);
+	munmap(r, 4096);
+	close(fd);
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
+/*
  * Soak: 8 peers, one thread each, sending messages of mixed sizes (some
  * multicast, some carrying an fd or a handle) to each other and draining
  * their own queue. EDQUOT is flow control (drain, retry). At the end every

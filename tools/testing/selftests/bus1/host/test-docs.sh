@@ -176,19 +176,25 @@ else
 	total=0
 	for f in "${srcs[@]}"; do
 		[[ $f == *.c ]] || continue
+		# (a "static ..." line without a parenthesis is the return
+		# type of a static function whose name starts the next line)
 		awk '
-		/^[A-Za-z_][A-Za-z0-9_]*:/ { next }	# goto label
-		/^[A-Za-z_]/ && !/^(static|typedef|struct [a-z0-9_]+ \{|enum|union|extern|#)/ {
-			line = $0
+		/^[A-Za-z_][A-Za-z0-9_]*:/ { prev = $0; next }	# goto label
+		/^[A-Za-z_]/ && !/^(static|typedef|struct [a-z0-9_]+ \{|enum|union|extern|#)/ &&
+		    prev !~ /^static[^(;]*$/ {
+			line = nxt = $0
 			while (line !~ /[;{)]\s*$/ && (getline nxt) > 0)
 				line = line " " nxt
+			prev = nxt
 			if (line ~ /;\s*$/ || line !~ /\(/)
 				next
 			sub(/\(.*/, "", line)
 			n = split(line, w, /[ \t*]+/)
 			if (w[n] ~ /^[A-Za-z_][A-Za-z0-9_]*$/)
 				print w[n]
-		}' "$f" | sort -u >"$TMP/defs"
+			next
+		}
+		{ prev = $0 }' "$f" | sort -u >"$TMP/defs"
 		"$KERNEL_DOC" -rst -no-doc-sections "$f" 2>/dev/null \
 			>"$TMP/rst" || true
 		sed -n 's/^\.\. c:function:: .*[ *]\([A-Za-z_0-9]*\) (.*/\1/p' \
