@@ -294,6 +294,48 @@ static double time_loop(void (*fn)(struct unicast *, unsigned int),
 
 static double unix64;	/* AF_UNIX send+recv at 64 B, for the info lines */
 
+/* an ioctl number bus1 rejects with ENOTTY after its dispatch */
+#define BENCH_NOP_IOCTL	_IO(0x96, 0xff)
+
+static void floor_bus1_loop(struct unicast *u, unsigned int n)
+{
+	while (n--) {
+		ioctl(u->a.fd, BENCH_NOP_IOCTL, 0);
+		ioctl(u->a.fd, BENCH_NOP_IOCTL, 0);
+		ioctl(u->a.fd, BENCH_NOP_IOCTL, 0);
+	}
+}
+
+static void floor_syscall_loop(struct unicast *u, unsigned int n)
+{
+	(void)u;
+	while (n--) {
+		getppid();
+		getppid();
+	}
+}
+
+/*
+ * What the calls cost before any work: a bus1 message takes three ioctls,
+ * an AF_UNIX one two syscalls. The bus1 figure includes the ioctl path of
+ * the kernel (fd lookup, the LSM ioctl hook, do_vfs_ioctl) and bus1's own
+ * dispatch (active reference, local lock).
+ */
+static void bench_floor(double b1_0, double unix_0)
+{
+	double f_b1, f_sys;
+	struct unicast u;
+
+	peer_open(&u.a, false);
+	f_b1 = time_loop(floor_bus1_loop, &u, 200);
+	f_sys = time_loop(floor_syscall_loop, &u, 200);
+	peer_close(&u.a);
+	printf("floor: 3 ioctls bus1 rejects at dispatch %.0f, 2 getppid() %.0f\n",
+	       f_b1, f_sys);
+	printf("above the floor at 0 B: bus1 %.0f, AF_UNIX %.0f (0.8x AF_UNIX leaves bus1 %.0f)\n",
+	       b1_0 - f_b1, unix_0 - f_sys, 0.8 * unix_0 - f_b1);
+}
+
 static void bench_unicast(void)
 {
 	static const size_t sizes[] = { 0, 64, 1024, 16384, 65536, 1048576 };
@@ -316,6 +358,7 @@ static void bench_unicast(void)
 		       b[i] / x[i]);
 	}
 	unix64 = x[1];
+	bench_floor(b[0], x[0]);
 	for (i = 0; i < 6; ++i) {
 		if (sizes[i] != 0 && sizes[i] != 1024 && sizes[i] < 65536)
 			continue;
