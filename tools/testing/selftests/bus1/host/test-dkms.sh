@@ -17,19 +17,10 @@ KERNELS=${BUS1_DKMS_KERNELS:-6.1.0-56-amd64 6.12.117+deb12-amd64}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	if [[ -s $TMP/diag ]]; then
-		sed 's/^/# /' "$TMP/diag" | tail -n 40
-	fi
-}
-check() { if [[ -s $TMP/diag ]]; then not_ok "$1"; else ok "$1"; fi; }
-: >"$TMP/diag"
+TAP_DIAG=$TMP/diag
+# shellcheck source=SCRIPTDIR/tap.sh
+. "$ROOT/tools/testing/selftests/bus1/host/tap.sh"
+: >"$TAP_DIAG"
 
 echo "TAP version 13"
 if ! command -v dkms >/dev/null; then
@@ -121,6 +112,4 @@ state_after=$(ls -la /var/lib/dkms /usr/src 2>/dev/null || true)
 	echo "/var/lib/dkms or /usr/src changed" >>"$TMP/diag"
 check "dkms status: built; host dkms state untouched"
 
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-((failed == 0))
+tap_end

@@ -23,19 +23,10 @@ KERNEL_DOC=${KERNEL_DOC:-$BUS1_CACHE/linux-source-6.1/scripts/kernel-doc}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	if [[ -s $TMP/diag ]]; then
-		sed -n '1,60s/^/# /p' "$TMP/diag"
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-: >"$TMP/diag"
+TAP_DIAG=$TMP/diag
+# shellcheck source=SCRIPTDIR/tap.sh
+. "$ROOT/tools/testing/selftests/bus1/host/tap.sh"
+: >"$TAP_DIAG"
 
 echo "TAP version 13"
 
@@ -236,6 +227,4 @@ else
 	fi
 fi
 
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-((failed == 0))
+tap_end

@@ -17,21 +17,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../../.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	if [[ -s $TMP/diag ]]; then
-		sed 's/^/# /' "$TMP/diag" | tail -n 40
-	fi
-}
-check() { # check NAME: ok if $TMP/diag is empty
-	if [[ -s $TMP/diag ]]; then not_ok "$1"; else ok "$1"; fi
-}
-: >"$TMP/diag"
+TAP_DIAG=$TMP/diag
+# shellcheck source=SCRIPTDIR/tap.sh
+. "$ROOT/tools/testing/selftests/bus1/host/tap.sh"
+: >"$TAP_DIAG"
 
 echo "TAP version 13"
 
@@ -204,6 +193,4 @@ fi
 if ((!have_man)); then
 	echo "# rst2man missing: man page not expected (make deps)"
 fi
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-((failed == 0))
+tap_end

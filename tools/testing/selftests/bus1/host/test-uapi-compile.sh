@@ -13,21 +13,16 @@ hdr="$repo/include/uapi/linux/bus1.h"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-notok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"
-	sed 's/^/# /' "$tmp/log" || true
-}
+TAP_DIAG=$tmp/log # read by tap.sh
+# shellcheck source=SCRIPTDIR/tap.sh
+. "$here/tap.sh"
 run() { # name, command...
 	local name=$1
 	shift
-	if "$@" >"$tmp/log" 2>&1; then ok "$name"; else notok "$name"; fi
+	if "$@" >"$tmp/log" 2>&1; then ok "$name"; else not_ok "$name"; fi
 }
 
 echo "TAP version 13"
-echo "1..9"
 
 # a translation unit that only includes the header
 printf '#include <linux/bus1.h>\n' >"$tmp/only.c"
@@ -93,7 +88,7 @@ if grep -E '^[[:space:]]*#[[:space:]]*include' "$hdr" >"$tmp/incs" &&
    ! grep -vE '<linux/(ioctl|types)\.h>' "$tmp/incs" >"$tmp/log"; then
 	ok "header includes only <linux/ioctl.h> and <linux/types.h>"
 else
-	notok "header includes only <linux/ioctl.h> and <linux/types.h>"
+	not_ok "header includes only <linux/ioctl.h> and <linux/types.h>"
 fi
 
 # no kernel-internal types (u64, u32, s32 without underscores)
@@ -101,7 +96,7 @@ if ! grep -nE '(^|[^_[:alnum:]])(u8|u16|u32|u64|s32|s64)([^_[:alnum:]]|$)' \
 	"$hdr" >"$tmp/log"; then
 	ok "header uses only __u64/__u32 style types"
 else
-	notok "header uses only __u64/__u32 style types"
+	not_ok "header uses only __u64/__u32 style types"
 fi
 
 if head -n1 "$hdr" | grep -qF \
@@ -109,8 +104,7 @@ if head -n1 "$hdr" | grep -qF \
 	ok "header SPDX line is GPL-2.0 WITH Linux-syscall-note"
 else
 	head -n1 "$hdr" >"$tmp/log"
-	notok "header SPDX line is GPL-2.0 WITH Linux-syscall-note"
+	not_ok "header SPDX line is GPL-2.0 WITH Linux-syscall-note"
 fi
 
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_end
