@@ -3,7 +3,9 @@
  * bus1-bench-run - the measurements behind `make bench` (driver: bus1-bench)
  *
  *   bus1-bench-run [--quick]        sections 1, 2, 3 and 5, with ratios
- *   bus1-bench-run --scaling [SECS] section 4 (needs >= 2 CPUs, no icount)
+ *   bus1-bench-run --scaling [SECS] section 4 (needs >= 2 CPUs, no icount;
+ *                                   BUS1_BENCH_PAIR_UIDS=1: each pair as its
+ *                                   own user, sharing no struct bus1_user)
  *   bus1-bench-run --profile CASE N ITERS
  *                                   time CASE untraced, then run it ITERS
  *                                   times with function_graph tracing on
@@ -32,6 +34,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -595,6 +598,10 @@ static void *pair_thread(void *p)
 	CPU_ZERO(&set);
 	CPU_SET(a->cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
+	/* this thread's real uid only (the raw syscall): peers of its own user */
+	if (getenv("BUS1_BENCH_PAIR_UIDS") &&
+	    syscall(SYS_setresuid, 1000 + a->cpu, -1, -1))
+		bench_die("setresuid: %m");
 	unicast_setup(&u, 64);
 	bus1_unicast_loop(&u, 100);
 	unix_unicast_loop(&u, 100);
