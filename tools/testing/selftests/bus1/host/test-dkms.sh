@@ -6,14 +6,23 @@
 # Debian kernels (6.1 and 6.12), using a scratch dkms tree and source tree so
 # the host's real dkms state (/var/lib/dkms, /usr/src) is left alone.
 # Checks the copied source tree holds sources only, and that each built
-# module has the right vermagic. Kernels: BUS1_DKMS_KERNELS (default
-# "6.1.0-56-amd64 6.12.117+deb12-amd64").
+# module has the right vermagic. Kernels: BUS1_DKMS_KERNELS (default: every
+# kernel whose headers are installed, /lib/modules/*/build, found at run
+# time: Debian bumps its kernel ABI names, so none is written down here).
 # Prints TAP, exits non-zero on failure; skips when dkms is not installed.
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../../.." && pwd)
-KERNELS=${BUS1_DKMS_KERNELS:-6.1.0-56-amd64 6.12.117+deb12-amd64}
+installed_kernels() {
+	local d
+	for d in /lib/modules/*/build; do
+		[[ -d $d ]] || continue
+		d=${d%/build}
+		echo "${d#/lib/modules/}"
+	done
+}
+KERNELS=${BUS1_DKMS_KERNELS:-$(installed_kernels | sort -V | tr '\n' ' ')}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -42,8 +51,12 @@ done
 	echo "dkms.conf: bad PACKAGE_VERSION '$ver'" >>"$TMP/diag"
 check "dkms.conf describes bus1 $ver"
 
-# kernels with headers
+# kernels with headers (make deps installs Debian's 6.1 and 6.12 lines)
 kvers=()
+if [[ -z ${KERNELS// /} ]]; then
+	echo "no /lib/modules/*/build: no kernel headers installed" >"$TMP/diag"
+	not_ok "kernel headers installed"
+fi
 for k in $KERNELS; do
 	if [[ -d /lib/modules/$k/build ]]; then
 		kvers+=("$k")
