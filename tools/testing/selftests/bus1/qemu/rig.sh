@@ -44,8 +44,10 @@ if [ -n "${VM_IMAGE:-}" ]; then
 	images+=("$VM_IMAGE") kdirs+=("${VM_KDIR:?VM_KDIR must go with VM_IMAGE}")
 else
 	for k in $KERNELS; do
+		# "6.1" must not pick 6.1's PREEMPT_RT image (…-rt-amd64)
 		img=$(find /boot -maxdepth 1 \( -name "vmlinuz-$k.*-amd64" \
-			-o -name "vmlinuz-$k" \) | sort -V | tail -n 1)
+			-o -name "vmlinuz-$k" \) ! -name '*-rt-amd64' |
+			sort -V | tail -n 1)
 		if [ -z "$img" ]; then
 			echo "rig: no kernel /boot/vmlinuz-$k*; see make deps" >&2
 			exit 1
