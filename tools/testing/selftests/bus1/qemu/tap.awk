@@ -19,7 +19,8 @@
 # Counting: every top-level "ok"/"not ok" line is one test case ("ok ... #
 # SKIP" is a skip). An executable additionally counts one failure when it
 # timed out, exited non-zero without any "not ok" (crash), printed fewer
-# results than its plan, printed no results at all, or never finished. A
+# or more results than its plan, printed no results at all, or never
+# finished. A
 # kselftest skip (exit 4 or plan "1..0") without results counts one skip.
 # The output of a failing executable is printed as "#|" lines (without its
 # passing results and the harness's RUN/OK progress lines). Each executable
@@ -66,6 +67,8 @@ function flush_section(endrc,    i, extra, why, nres)
 		extra = 1; why = "exited with status " endrc " without 'not ok'"
 	} else if (plan > 0 && nres < plan && endrc != 4) {
 		extra = 1; why = "only " nres " of " plan " planned results"
+	} else if (plan >= 0 && nres > plan) {
+		extra = 1; why = nres " results, more than the plan of " plan
 	} else if (nres == 0 && (plan == 0 || endrc == 4)) {
 		if (skip_allowed(name))
 			ss++
