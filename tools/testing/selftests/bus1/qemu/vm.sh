@@ -160,11 +160,15 @@ expected_tests() {
 			echo "${b%.*}"
 		done
 	done | LC_ALL=C sort -u
-	# (the debug executables have no common source pattern: what
-	# debug/ built is what is expected)
+	# the debug executables: debug/debug-*.sh (installed as is) and
+	# fuzz/bus1-NAME.c (built as debug-NAME), see debug/Makefile
 	if [ "$DEBUG" = 1 ]; then
-		for f in "$SEL"/debug/out/debug-*; do
-			[ -f "$f" ] && echo "${f##*/}"
+		for f in "$SEL"/debug/debug-*.sh "$SEL"/fuzz/bus1-*.c; do
+			[ -f "$f" ] || continue
+			case $f in
+			*.sh) echo "${f##*/}" ;;
+			*) b=${f##*/bus1-}; echo "debug-${b%.c}" ;;
+			esac
 		done | LC_ALL=C sort -u
 	fi
 }
