@@ -180,7 +180,6 @@ int main(void)
 	tap_plan(55);
 	test_codec();
 	test_names();
-	if (getenv("PLANTED")) return tap_end(); /* planted */
 	test_policy_parser();
 	return tap_end();
 }
