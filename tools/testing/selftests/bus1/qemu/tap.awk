@@ -193,7 +193,7 @@ END {
 			continue
 		printf "%snot ok - %s never ran%s\n", prefix, exp_name[k],
 			(exp_name[k] in missing) ? \
-			" (not in the guest: not built or not copied)" : ""
+			" (no such executable: not built, copied or executable)" : ""
 		F++
 	}
 	# the slowest executables (guest seconds), to see where the time goes
