@@ -10,6 +10,9 @@ BUS1_CACHE ?= /var/tmp/bus1-cache
 export KDIR BUS1_CACHE
 
 QEMU_DIR := tools/testing/selftests/bus1/qemu
+# bash for "set -o pipefail": a recipe piping through tee must still fail
+# when the command before the pipe does
+SHELL := /bin/bash
 
 .PHONY: all module modules clean deps check run check-debug bench model \
 	style sparse lib samples selftests man install uninstall dkms-install
@@ -62,6 +65,7 @@ style:
 
 sparse:
 	scripts/bus1-deps.sh --quiet
+	set -o pipefail; \
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules 2>&1 | tee .sparse.log
 	@! grep -E 'warning:|error:' .sparse.log
 
