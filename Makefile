@@ -4,8 +4,10 @@
 # only drives kbuild and the userspace parts. See README.md for every target.
 
 KVER ?= $(shell uname -r)
+# Else Debian's 6.1 headers, never those of its PREEMPT_RT image.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
-		    $(lastword $(sort $(wildcard /lib/modules/6.1.*-amd64/build))))
+		    $(lastword $(sort $(filter-out %-rt-amd64/build, \
+			$(wildcard /lib/modules/6.1.*-amd64/build)))))
 BUS1_CACHE ?= /var/tmp/bus1-cache
 export KDIR BUS1_CACHE
 
