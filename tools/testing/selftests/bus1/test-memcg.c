@@ -196,8 +196,9 @@ TEST(send_arrays_bounded)
 	max = cg_read("bus1-t8b", "memory.max", NULL);
 	cur = cg_read("bus1-t8b", "memory.current", NULL);
 	ASSERT_EQ(0, cg_write("bus1-t8b", "memory.max", "max"));
-	TH_LOG("SEND of %lu destinations and handles: %d; memory.events max %lld -> %lld, current %lld, max %lld",
-	       n, r, ev0, ev1, cur, max);
+	TH_LOG("SEND of %lu dests and handles: %d; max events %lld -> %lld",
+	       n, r, ev0, ev1);
+	TH_LOG("memory.current %lld, memory.max %lld", cur, max);
 	EXPECT_EQ(-ENOMEM, r);
 	EXPECT_GT(ev1, ev0);
 	EXPECT_LE(cur, max);
