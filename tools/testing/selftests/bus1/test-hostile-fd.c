@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -291,6 +292,53 @@ TEST(refused_kinds)
 		if (k[i].fd >= 0 && k[i].fd != b.fd)
 			close(k[i].fd);
 	close(sv[1]);
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
+/*
+ * RECV reserves the fd numbers before anything is visible: with no free
+ * number it fails with EMFILE and the message stays queued (bus1(7)).
+ */
+TEST(recv_emfile_keeps_message)
+{
+	struct rlimit rl;
+	struct bus1_cmd_recv r;
+	struct mu_peer a, b;
+	int p[2], two[2], fd, last = -1;
+	__u64 hb;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	two[0] = p[0];
+	two[1] = p[1];
+	ASSERT_EQ(0, mu_sendv(a.fd, 0, &hb, 1, NULL, NULL, 0, NULL, 0, two,
+			      2));
+
+	/* exactly one free fd number below the limit */
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	rl.rlim_cur = 64;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	while ((fd = dup(p[0])) >= 0)
+		last = fd;
+	ASSERT_EQ(EMFILE, errno);
+	ASSERT_GE(last, 0);
+	close(last);
+
+	EXPECT_EQ(-EMFILE, mu_peer_recv(&b, BUS1_RECV_FLAG_INSTALL_FDS, &r));
+	EXPECT_EQ(1, mu_counter(b.fd, "bus1-queued"));
+	/* the failed RECV left no fd behind: the one free number is free */
+	fd = dup(p[0]);
+	EXPECT_EQ(last, fd);
+	close(fd);
+
+	close(last - 1);
+	ASSERT_EQ(0, mu_peer_recv(&b, BUS1_RECV_FLAG_INSTALL_FDS, &r));
+	ASSERT_EQ(2, r.msg.n_fds);
+	EXPECT_TRUE(same_file(mu_fds(&b, &r)[0], p[0]));
+	EXPECT_TRUE(same_file(mu_fds(&b, &r)[1], p[1]));
 	mu_peer_close(&a);
 	mu_peer_close(&b);
 }
