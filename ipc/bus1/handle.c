@@ -740,16 +740,14 @@ int bus1_cmd_handle_transfer(struct bus1_peer *peer, unsigned long arg)
 		goto exit_dst;
 	r = bus1_handle_transfer_locked(peer, dst, param.src_handle, &dst_id);
 	bus1_peer_unlock_pair(peer, dst);
-	if (r)
-		goto exit_dst;
-
-	/* effects are not undone if the caller's memory went away */
-	if (put_user(dst_id, &uparam->dst_handle))
-		r = -EFAULT;
 
 exit_dst:
+	/* never across a user copy: @dst's disconnect waits for it */
 	if (dst != peer)
 		bus1_peer_release(dst);
+	/* effects are not undone if the caller's memory went away */
+	if (!r && put_user(dst_id, &uparam->dst_handle))
+		r = -EFAULT;
 exit_fd:
 	fdput(dst_f);
 	return r;

@@ -83,6 +83,9 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len);
+int bus1_pool_copy(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		   struct bus1_pool *src, struct bus1_pool_slice *src_slice,
+		   size_t len);
 int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma);
 
 /**
