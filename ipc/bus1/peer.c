@@ -301,7 +301,7 @@ int bus1_fault_in_user(u64 ptr, u64 n, size_t size, bool write)
 	return fault_in_readable(u, len) ? -EFAULT : 0;
 }
 
-/* faults in what a command run by bus1_peer_dispatch() touches */
+/* faults in what a command run by bus1_peer_ioctl()'s loop touches */
 static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
 {
 	struct bus1_cmd_nodes_destroy d;
@@ -321,6 +321,7 @@ static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
 					  sizeof(struct bus1_cmd_peer_reset),
 					  false);
 	case BUS1_CMD_HANDLE_RELEASE:
+	case BUS1_CMD_SLICE_RELEASE:
 		return bus1_fault_in_user(arg, 1, sizeof(u64), false);
 	case BUS1_CMD_NODES_DESTROY:
 		if (copy_from_user(&d, (void __user *)arg, sizeof(d)))
@@ -341,21 +342,9 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	if (cmd == BUS1_CMD_PEER_DISCONNECT)
 		return arg ? -EINVAL : bus1_peer_disconnect(peer);
 
-	if (cmd == BUS1_CMD_SLICE_RELEASE || cmd == BUS1_CMD_HANDLE_TRANSFER) {
-		if (!bus1_peer_acquire(peer))
-			return -ESHUTDOWN;
-		/*
-		 * SLICE_RELEASE needs the data lock only; HANDLE_TRANSFER
-		 * locks the local locks of both peers itself. Neither holds a
-		 * lock across a user copy.
-		 */
-		if (cmd == BUS1_CMD_SLICE_RELEASE)
-			r = bus1_cmd_slice_release(peer, arg);
-		else
-			r = bus1_cmd_handle_transfer(peer, arg);
-		bus1_peer_release(peer);
-		return r;
-	}
+	if (cmd == BUS1_CMD_HANDLE_TRANSFER)
+		/* takes its active references and both local locks itself */
+		return bus1_cmd_handle_transfer(peer, arg);
 
 	/*
 	 * No lock and no active reference is held across a user fault, which
@@ -370,11 +359,16 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	for (i = 0; ; ++i) {
 		if (!bus1_peer_acquire(peer))
 			return -ESHUTDOWN;
-		mutex_lock(&peer->lock);
 		pagefault_disable();
-		r = bus1_peer_dispatch(peer, cmd, arg);
+		if (cmd == BUS1_CMD_SLICE_RELEASE) {
+			/* needs the data lock only */
+			r = bus1_cmd_slice_release(peer, arg);
+		} else {
+			mutex_lock(&peer->lock);
+			r = bus1_peer_dispatch(peer, cmd, arg);
+			mutex_unlock(&peer->lock);
+		}
 		pagefault_enable();
-		mutex_unlock(&peer->lock);
 		bus1_peer_release(peer);
 		if (likely(r != -EFAULT) || i == BUS1_FAULT_RETRIES)
 			return r;

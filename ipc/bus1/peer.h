@@ -112,10 +112,19 @@ static inline bool bus1_peer_acquire(struct bus1_peer *peer)
  * wait can see the count without sleeping). The caller need not hold any
  * other reference, so the peer's memory is freed only after an RCU grace
  * period (bus1_peer_free()), and the read-side section spans the decrement
- * and the wake-up.
+ * and the wake-up. While the peer is connected (count positive), a
+ * decrement cannot end a wait and touches nothing afterwards: that common
+ * case needs no read-side section.
  */
 static inline void bus1_peer_release(struct bus1_peer *peer)
 {
+	int v = atomic_read(&peer->active);
+
+	/* connected: no disconnect waits for the count, nothing to wake */
+	while (likely(v > 0))
+		if (atomic_try_cmpxchg(&peer->active, &v, v - 1))
+			return;
+
 	rcu_read_lock();
 	if (atomic_dec_return(&peer->active) == BUS1_ACTIVE_BIAS)
 		wake_up_all(&peer->waitq);
