@@ -256,8 +256,9 @@ static noinline int bus1_peer_cmd_reset(struct bus1_peer *peer,
 	return 0;
 }
 
-static long bus1_peer_dispatch(struct bus1_peer *peer, unsigned int cmd,
-			       unsigned long arg)
+static __always_inline long bus1_peer_dispatch(struct bus1_peer *peer,
+					       unsigned int cmd,
+					       unsigned long arg)
 {
 	/* the message path first: a switch is a tree of compares */
 	if (cmd == BUS1_CMD_SEND)
@@ -332,11 +333,58 @@ static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
 	return -EFAULT;
 }
 
+/* one run of a command, with page faults disabled (see bus1_peer_ioctl()) */
+static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
+						 unsigned int cmd,
+						 unsigned long arg)
+{
+	long r;
+
+	if (!bus1_peer_acquire(peer))
+		return -ESHUTDOWN;
+	pagefault_disable();
+	if (cmd == BUS1_CMD_SLICE_RELEASE) {
+		/* needs the data lock only */
+		r = bus1_cmd_slice_release(peer, arg);
+	} else {
+		mutex_lock(&peer->lock);
+		r = bus1_peer_dispatch(peer, cmd, arg);
+		mutex_unlock(&peer->lock);
+	}
+	pagefault_enable();
+	bus1_peer_release(peer);
+	return r;
+}
+
+/*
+ * A command failed with -EFAULT with page faults disabled: fault its memory
+ * in with nothing held, and run it again. A fault that cannot be resolved
+ * is a real -EFAULT; memory that keeps going away under the command (a
+ * racing munmap()) ends the loop with -EFAULT after a few rounds, a fatal
+ * signal with -EINTR.
+ */
+static noinline long bus1_peer_ioctl_faulted(struct bus1_peer *peer,
+					     unsigned int cmd,
+					     unsigned long arg)
+{
+	long r = -EFAULT;
+	int i;
+
+	for (i = 0; i < BUS1_FAULT_RETRIES && r == -EFAULT; ++i) {
+		r = bus1_peer_fault_in(cmd, arg);
+		if (r)
+			return r;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		r = bus1_peer_ioctl_once(peer, cmd, arg);
+	}
+	return r;
+}
+
 static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
 	struct bus1_peer *peer = file->private_data;
-	unsigned int i;
 	long r;
 
 	if (cmd == BUS1_CMD_PEER_DISCONNECT)
@@ -354,30 +402,12 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	 * faults disabled; one that would fault fails with -EFAULT before any
 	 * visible effect (every command copies in and validates before it
 	 * commits), its memory is faulted in with nothing held, and it runs
-	 * again. A racing munmap() can only make it fail with -EFAULT.
+	 * again (bus1_peer_ioctl_faulted()).
 	 */
-	for (i = 0; ; ++i) {
-		if (!bus1_peer_acquire(peer))
-			return -ESHUTDOWN;
-		pagefault_disable();
-		if (cmd == BUS1_CMD_SLICE_RELEASE) {
-			/* needs the data lock only */
-			r = bus1_cmd_slice_release(peer, arg);
-		} else {
-			mutex_lock(&peer->lock);
-			r = bus1_peer_dispatch(peer, cmd, arg);
-			mutex_unlock(&peer->lock);
-		}
-		pagefault_enable();
-		bus1_peer_release(peer);
-		if (likely(r != -EFAULT) || i == BUS1_FAULT_RETRIES)
-			return r;
-		r = bus1_peer_fault_in(cmd, arg);
-		if (r)
-			return r;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-	}
+	r = bus1_peer_ioctl_once(peer, cmd, arg);
+	if (unlikely(r == -EFAULT))
+		r = bus1_peer_ioctl_faulted(peer, cmd, arg);
+	return r;
 }
 
 static int bus1_peer_open(struct inode *inode, struct file *file)
