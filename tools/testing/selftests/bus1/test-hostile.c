@@ -47,6 +47,7 @@ static __u64 ms_since(__u64 t0)
 struct uf {
 	int fd;
 	void *area;
+	size_t pre;
 	size_t len;
 	pthread_t thread;
 	atomic_int faulted;
@@ -82,8 +83,11 @@ static void *uf_handler(void *arg)
 	return NULL;
 }
 
-/* a missing range of @len bytes, its faults held by a handler thread */
-static int uf_setup(struct uf *u, size_t len)
+/*
+ * A missing range of @len bytes, its faults held by a handler thread, right
+ * behind @pre bytes of ordinary (populated) memory at u->area - @pre.
+ */
+static int uf_setup_behind(struct uf *u, size_t pre, size_t len)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = {};
@@ -94,11 +98,14 @@ static int uf_setup(struct uf *u, size_t len)
 		return -errno;
 	if (ioctl(u->fd, UFFDIO_API, &api))
 		return -errno;
+	u->pre = pre;
 	u->len = len;
-	u->area = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	u->area = mmap(NULL, pre + len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (u->area == MAP_FAILED)
 		return -errno;
+	memset(u->area, 0, pre);
+	u->area = (char *)u->area + pre;
 	reg.range.start = (uintptr_t)u->area;
 	reg.range.len = len;
 	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
@@ -107,6 +114,11 @@ static int uf_setup(struct uf *u, size_t len)
 	if (pthread_create(&u->thread, NULL, uf_handler, u))
 		return -EAGAIN;
 	return 0;
+}
+
+static int uf_setup(struct uf *u, size_t len)
+{
+	return uf_setup_behind(u, 0, len);
 }
 
 /* waits until an access to the range blocks; false after 2 s */
@@ -129,7 +141,7 @@ static void uf_teardown(struct uf *u)
 	atomic_store(&u->resolve, 1);
 	atomic_store(&u->stop, 1);
 	pthread_join(u->thread, NULL);
-	munmap(u->area, u->len);
+	munmap((char *)u->area - u->pre, u->pre + u->len);
 	close(u->fd);
 }
 
@@ -197,6 +209,95 @@ TEST(close_while_sender_faults_on_payload)
 	EXPECT_GT(BOUND_MS, ms);
 	/* the destination disconnected before the message could commit */
 	EXPECT_EQ(-EHOSTUNREACH, b.r);
+}
+
+struct blocked_send {
+	int fd;
+	struct bus1_cmd_send cmd;
+	int r;
+};
+
+static void *blocked_send_run(void *arg)
+{
+	struct blocked_send *b = arg;
+
+	b->r = b1_send_raw(b->fd, &b->cmd);
+	return NULL;
+}
+
+/*
+ * Item 2, the arrays: the destination ids are read one by one, and the
+ * errors of a CONTINUE are stored after all destinations were looked up;
+ * a receiver taken before either faults must still close at once.
+ */
+static void close_while_array_faults(struct __test_metadata *_metadata,
+				     bool errors)
+{
+	struct blocked_send b = {};
+	__u64 *ids, *errs = NULL, t0, ms;
+	int rcv, rcv2, snd;
+	pthread_t t;
+	struct uf u;
+
+	rcv = b1_open();
+	rcv2 = b1_open();
+	snd = b1_open();
+	ASSERT_LE(0, rcv);
+	ASSERT_LE(0, rcv2);
+	ASSERT_LE(0, snd);
+	ASSERT_EQ(0, uf_setup_behind(&u, 4096, 4096));
+	/* ids[0] on an ordinary page, ids[1] on the missing one */
+	ids = (__u64 *)u.area - 1;
+	if (errors) {
+		ids = malloc(2 * sizeof(*ids));
+		ASSERT_NE(NULL, ids);
+		errs = u.area;
+	}
+	ASSERT_EQ(0, b1_transfer(rcv, NODE, snd, &ids[0]));
+	if (errors)
+		ASSERT_EQ(0, b1_transfer(rcv2, NODE, snd, &ids[1]));
+
+	b.fd = snd;
+	b.cmd.flags = errors ? BUS1_SEND_FLAG_CONTINUE : 0;
+	b.cmd.ptr_destinations = (uintptr_t)ids;
+	b.cmd.ptr_errors = (uintptr_t)errs;
+	/* without CONTINUE, the second id faults after the first lookup */
+	b.cmd.n_destinations = 2;
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_send_run, &b));
+	ASSERT_TRUE(uf_wait_fault(&u));
+
+	t0 = b1_now_ns();
+	close(rcv);
+	ms = ms_since(t0);
+	atomic_store(&u.resolve, 1);
+	pthread_join(t, NULL);
+
+	ksft_print_msg("close() took %llu ms, SEND returned %d\n",
+		       (unsigned long long)ms, b.r);
+	EXPECT_GT(BOUND_MS, ms);
+	if (errors) {
+		/* CONTINUE: the closed receiver is a per-destination error */
+		EXPECT_EQ(0, b.r);
+		EXPECT_EQ(EHOSTUNREACH, errs[0]);
+		EXPECT_EQ(0, errs[1]);
+		free(ids);
+	} else {
+		/* the first destination is gone: the whole SEND fails */
+		EXPECT_EQ(-EHOSTUNREACH, b.r);
+	}
+	uf_teardown(&u);
+	close(rcv2);
+	close(snd);
+}
+
+TEST(close_while_sender_faults_on_destinations)
+{
+	close_while_array_faults(_metadata, false);
+}
+
+TEST(close_while_sender_faults_on_errors)
+{
+	close_while_array_faults(_metadata, true);
 }
 
 enum { OP_TRANSFER, OP_POLL, OP_FDINFO };
@@ -528,10 +629,9 @@ TEST(multicast_handle_same_validity_under_concurrent_destroy)
 		while (!b1_recv(owner, 0, 0, &r))
 			;
 	}
-	ksft_print_msg("%d multicasts (destroy batch %llu us): %d all valid, ",
-		       iter, (unsigned long long)destroy_ns / 1000, all);
-	ksft_print_msg("%d all INVALID, mixed: %d of %d valid; %d destroys failed\n",
-		       none, mixed, N_RCV, failed);
+	ksft_print_msg("%d multicasts (batch %llu us): %d valid, %d INVALID, %s%d of %d valid; %d destroys failed\n",
+		       iter, (unsigned long long)destroy_ns / 1000, all, none,
+		       "mixed: ", mixed, N_RCV, failed);
 	free(d.ids);
 	free(buf);
 	close(owner);
