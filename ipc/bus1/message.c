@@ -4,8 +4,9 @@
  *
  * SEND runs in two phases. The first imports and validates everything and
  * builds one message per destination right in the destination's pool:
- * charges, slice, payload (copied once, from the sender's memory into the
- * receiver's pages), pinned receiver-side handles and file references. None
+ * charges, slice, payload (read once from the sender's memory, into the
+ * first receiver's pages; the others copy from there), pinned
+ * receiver-side handles and file references. None
  * of it is visible. The second phase cannot fail: it turns the pins strong
  * and commits all messages as one transaction (tx.c).
  */
@@ -419,9 +420,9 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 }
 
 /*
- * Every destination reads the payload from the start: a copy of the
- * iterator each. Out of line, so that an empty message does not pay for
- * the iterator's stack slot.
+ * The first destination reads the payload from the start, with a copy of
+ * the iterator. Out of line, so that an empty message does not pay for the
+ * iterator's stack slot.
  */
 static noinline int bus1_send_write_payload(struct bus1_send *s,
 					    struct bus1_peer *peer,
