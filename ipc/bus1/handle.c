@@ -699,8 +699,12 @@ err_forget:
 
 /**
  * bus1_cmd_handle_transfer() - BUS1_CMD_HANDLE_TRANSFER
- * @peer:	calling peer, active reference held, local lock not held
+ * @peer:	calling peer, no active reference held, local lock not held
  * @arg:	user pointer to struct bus1_cmd_handle_transfer
+ *
+ * Takes its active references (the caller's and the destination's) only
+ * after the copy-in and drops them before the result is stored: neither
+ * is held across a user fault (disconnect waits for them).
  *
  * Return: 0 on success, negative error code on failure.
  */
@@ -713,17 +717,23 @@ int bus1_cmd_handle_transfer(struct bus1_peer *peer, unsigned long arg)
 	u64 dst_id;
 	int r;
 
+	/* like every command of a disconnected peer, before the copy-in */
+	if (test_bit(BUS1_PEER_DISCONNECTING, &peer->flags))
+		return -ESHUTDOWN;
 	if (copy_from_user(&param, uparam, sizeof(param)))
 		return -EFAULT;
 	if (param.flags)
 		return -EINVAL;
+	if (!bus1_peer_acquire(peer))
+		return -ESHUTDOWN;
 
 	if (param.dst_fd != (u64)-1) {
+		r = -EBADF;
 		if (param.dst_fd > INT_MAX)
-			return -EBADF;
+			goto exit_peer;
 		dst_f = fdget(param.dst_fd);
 		if (!fd_file(dst_f))
-			return -EBADF;
+			goto exit_peer;
 		dst = bus1_peer_from_file(fd_file(dst_f));
 		if (!dst) {
 			r = -EOPNOTSUPP;
@@ -740,18 +750,17 @@ int bus1_cmd_handle_transfer(struct bus1_peer *peer, unsigned long arg)
 		goto exit_dst;
 	r = bus1_handle_transfer_locked(peer, dst, param.src_handle, &dst_id);
 	bus1_peer_unlock_pair(peer, dst);
-	if (r)
-		goto exit_dst;
-
-	/* effects are not undone if the caller's memory went away */
-	if (put_user(dst_id, &uparam->dst_handle))
-		r = -EFAULT;
 
 exit_dst:
 	if (dst != peer)
 		bus1_peer_release(dst);
 exit_fd:
 	fdput(dst_f);
+exit_peer:
+	bus1_peer_release(peer);
+	/* effects are not undone if the caller's memory went away */
+	if (!r && put_user(dst_id, &uparam->dst_handle))
+		r = -EFAULT;
 	return r;
 }
 

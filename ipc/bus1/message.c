@@ -4,8 +4,9 @@
  *
  * SEND runs in two phases. The first imports and validates everything and
  * builds one message per destination right in the destination's pool:
- * charges, slice, payload (copied once, from the sender's memory into the
- * receiver's pages), pinned receiver-side handles and file references. None
+ * charges, slice, payload (read once from the sender's memory, into the
+ * first receiver's pages; the others copy from there), pinned
+ * receiver-side handles and file references. None
  * of it is visible. The second phase cannot fail: it turns the pins strong
  * and commits all messages as one transaction (tx.c).
  */
@@ -18,6 +19,7 @@
 #include <linux/major.h>
 #include <linux/net.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -63,6 +65,8 @@ struct bus1_send_dest {
  * @dests:	destinations
  * @n_dests:	number of entries in @dests
  * @mark:	duplicate-destination mark of this command
+ * @source:	first message built with the payload, which the others copy
+ *		(a multicast reads the sender's memory once)
  * @dests_stack: inline storage for small multicasts
  * @handles_stack: inline storage for few handles
  * @created_stack: inline storage for few created nodes
@@ -87,6 +91,7 @@ struct bus1_send {
 	struct bus1_send_dest *dests;
 	size_t n_dests;
 	u64 mark;
+	struct bus1_message *source;
 	struct bus1_send_dest dests_stack[2];
 	struct bus1_handle *handles_stack[4];
 	struct bus1_handle *created_stack[4];
@@ -184,11 +189,14 @@ static void bus1_message_unaccount(struct bus1_message *m)
 
 static void bus1_message_dealloc(struct bus1_message *m)
 {
-	bus1_handle_unref(m->dst);
+	struct bus1_handle *dst = m->dst;
+
 	if (m->n_handles || m->n_files)
 		kfree(m);
 	else if (cmpxchg(&m->peer->message_spare, NULL, m))
 		kmem_cache_free(bus1_message_cache, m);
+	/* last: it may hold the last reference to the peer touched above */
+	bus1_handle_unref(dst);
 }
 
 /**
@@ -456,9 +464,9 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 }
 
 /*
- * Every destination reads the payload from the start: a copy of the
- * iterator each. Out of line, so that an empty message does not pay for
- * the iterator's stack slot.
+ * The first destination reads the payload from the start, with a copy of
+ * the iterator. Out of line, so that an empty message does not pay for the
+ * iterator's stack slot.
  */
 static noinline int bus1_send_write_payload(struct bus1_send *s,
 					    struct bus1_peer *peer,
@@ -466,6 +474,15 @@ static noinline int bus1_send_write_payload(struct bus1_send *s,
 {
 	struct iov_iter iter = s->iter;
 
+	/*
+	 * Every receiver of one message sees the same bytes, whatever the
+	 * sender's threads write meanwhile: user memory is read once, the
+	 * other destinations copy from the first one's pool.
+	 */
+	if (s->source)
+		return bus1_pool_copy(&peer->pool, &m->slice,
+				      &s->source->peer->pool,
+				      &s->source->slice, s->n_bytes);
 	return bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
 				    s->n_bytes);
 }
@@ -530,6 +547,9 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	files = bus1_message_files(m);
 	for (i = 0; i < s->n_files; ++i)
 		files[i] = get_file(s->files[i]);
+	/* kept until the command ends: dropped messages failed before this */
+	if (!s->source)
+		s->source = m;
 	return 0;
 
 err_dst:
@@ -637,6 +657,34 @@ static int bus1_send_prepare_dests(struct bus1_send *s)
 				return -EFAULT;
 	}
 	return 0;
+}
+
+/*
+ * A handle is pinned per destination, and a node whose destruction started
+ * meanwhile gives no new pins: decide once for the whole transaction, so
+ * that no receiver gets a handle another receiver of the same message is
+ * told is INVALID.
+ */
+static void bus1_send_unify_handles(struct bus1_send *s)
+{
+	struct bus1_message *m;
+	size_t i, j;
+	bool dead;
+
+	for (i = 0; i < s->n_handles; ++i) {
+		dead = false;
+		for (j = 0; j < s->n_dests && !dead; ++j) {
+			m = s->dests[j].message;
+			dead = m && !bus1_message_handles(m)[i];
+		}
+		for (j = 0; j < s->n_dests && dead; ++j) {
+			m = s->dests[j].message;
+			if (!m || !bus1_message_handles(m)[i])
+				continue;
+			bus1_handle_unpin(bus1_message_handles(m)[i], false);
+			bus1_message_handles(m)[i] = NULL;
+		}
+	}
 }
 
 static void bus1_send_strengthen(struct bus1_message *m)
@@ -787,6 +835,8 @@ static int bus1_send_run(struct bus1_send *s)
 	r = bus1_send_prepare_dests(s);
 	if (r)
 		return r;
+	if (s->n_handles && s->n_dests > 1)
+		bus1_send_unify_handles(s);
 	if (s->n_created) {
 		r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES, s->n_created);
 		if (r)
@@ -842,6 +892,7 @@ static int bus1_send_general(struct bus1_send *s)
 	s->n_created = 0;
 	s->dests = NULL;
 	s->n_dests = 0;
+	s->source = NULL;
 	r = bus1_send_run(s);
 
 	/* a successful commit took every destination over */
@@ -925,9 +976,52 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 	/* no blanket memset: only what the unwinding looks at */
 	s.peer = peer;
 	s.iov = s.iov_stack;
+	s.source = NULL;
 	if (bus1_send_is_plain_unicast(&s))
 		return bus1_send_plain_unicast(&s);
 	return bus1_send_general(&s);
+}
+
+/**
+ * bus1_send_fault_in() - fault in the user memory a SEND touches
+ * @arg:	user pointer to struct bus1_cmd_send
+ *
+ * For a SEND that failed with -EFAULT under disabled page faults; called
+ * with no lock and no active reference held (see bus1_peer_ioctl()).
+ *
+ * Return: 0 if it is resident now, negative error code otherwise.
+ */
+int bus1_send_fault_in(unsigned long arg)
+{
+	struct bus1_send s __uninitialized;
+	struct bus1_cmd_send *p = &s.param;
+	int r;
+
+	if (bus1_send_load_param(p, (void __user *)arg))
+		return -EFAULT;
+	if (p->n_vecs > UIO_MAXIOV)
+		return -EMSGSIZE;
+	if (p->ptr_vecs != (u64)(unsigned long)p->ptr_vecs)
+		return -EFAULT;
+	s.iov = s.iov_stack;
+	r = bus1_send_import_vecs(&s);
+	if (!r && s.n_bytes && fault_in_iov_iter_readable(&s.iter, s.n_bytes))
+		r = -EFAULT;
+	if (s.iov != s.iov_stack)
+		kfree(s.iov);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_destinations, p->n_destinations,
+				       sizeof(u64), false);
+	if (!r && (p->flags & BUS1_SEND_FLAG_CONTINUE))
+		r = bus1_fault_in_user(p->ptr_errors, p->n_destinations,
+				       sizeof(u64), true);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_handles, p->n_handles,
+				       sizeof(u64), false);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_fds, p->n_fds, sizeof(int),
+				       false);
+	return r;
 }
 
 /*

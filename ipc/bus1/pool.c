@@ -11,6 +11,7 @@
  * keep the pool compact from offset 0 upwards.
  */
 
+#include <linux/bvec.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -479,6 +480,46 @@ void bus1_pool_unpin(struct bus1_pool *pool, struct bus1_pool_pin *pin)
 		kvfree(pin->pages);
 	pin->pages = pin->pages_stack;
 	pin->n_pages = 0;
+}
+
+/**
+ * bus1_pool_copy() - copy the start of one slice into another
+ * @pool:	pool of @slice
+ * @slice:	allocated slice to write, not visible to anyone else
+ * @src:	pool of @src_slice, kept alive by the caller
+ * @src_slice:	allocated slice to read, written by the caller and not
+ *		visible to anyone else either (its content is stable)
+ * @len:	number of bytes, from offset 0 of both
+ *
+ * Return: 0 on success, -ENOMEM if a page could not be allocated.
+ */
+int bus1_pool_copy(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		   struct bus1_pool *src, struct bus1_pool_slice *src_slice,
+		   size_t len)
+{
+	loff_t pos = src_slice->offset;
+	struct iov_iter iter;
+	struct bio_vec bv;
+	size_t off = 0;
+	int r;
+
+	while (len) {
+		bv.bv_offset = offset_in_page(pos);
+		bv.bv_len = min_t(size_t, len, PAGE_SIZE - bv.bv_offset);
+		/* written just now: found in the page cache, not allocated */
+		bv.bv_page = bus1_pool_get_page(src, pos >> PAGE_SHIFT);
+		if (IS_ERR(bv.bv_page))
+			return PTR_ERR(bv.bv_page);
+		iov_iter_bvec(&iter, ITER_SOURCE, &bv, 1, bv.bv_len);
+		r = bus1_pool_write_iter(pool, slice, off, &iter, bv.bv_len);
+		bus1_pool_put_page(src, bv.bv_page);
+		if (r)
+			return r;
+		pos += bv.bv_len;
+		off += bv.bv_len;
+		len -= bv.bv_len;
+	}
+	return 0;
 }
 
 /**

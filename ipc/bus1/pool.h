@@ -105,6 +105,9 @@ int bus1_pool_pin(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 		  size_t offset, size_t len, struct bus1_pool_pin *pin);
 void bus1_pool_pin_write(struct bus1_pool_pin *pin, const void *data);
 void bus1_pool_unpin(struct bus1_pool *pool, struct bus1_pool_pin *pin);
+int bus1_pool_copy(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		   struct bus1_pool *src, struct bus1_pool_slice *src_slice,
+		   size_t len);
 int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma);
 
 /**
