@@ -177,6 +177,12 @@ static int bus1_peer_disconnect(struct bus1_peer *peer)
 	mutex_lock(&peer->lock);
 	bus1_peer_flush(peer, BUS1_PEER_RESET_FLAG_FLUSH |
 			BUS1_PEER_RESET_FLAG_FLUSH_SEED, true);
+	/*
+	 * Remote handles to our nodes keep the peer's memory, not its pool:
+	 * nobody can reach the pool anymore, so its pages, its file and its
+	 * memcg reference go now.
+	 */
+	bus1_pool_deinit(&peer->pool);
 	mutex_unlock(&peer->lock);
 
 	set_bit(BUS1_PEER_DISCONNECTED, &peer->flags);

@@ -68,28 +68,14 @@ static void bus1_pool_pass_only_gap(struct bus1_pool *pool,
  * sender that happens to write them: shmem charges a page without an mm to
  * the active memcg.
  *
- * Looking a page up in the shmem page cache costs more than copying a small
- * message, and consecutive small messages land in the same page (best fit
- * reuses the slice just freed). So the pool keeps a reference to the page
- * written last. A writer takes it out with xchg(), so it owns that
- * reference while it copies, and offers it back with cmpxchg(); if another
- * writer refilled the cache meanwhile, the reference is dropped. The cached
- * page stays in the page cache and dirty; its extra reference only keeps it
- * from being swapped out, one page per pool.
+ * Every copy looks its page up in the shmem page cache and drops it right
+ * after: the pool holds no page reference of its own, which would keep a
+ * page from being migrated or compacted (CMA) for as long as the peer lives.
  */
 static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 {
 	struct mem_cgroup *old;
-	struct folio *folio;
 	struct page *page;
-
-	page = xchg(&pool->cached_page, NULL);
-	if (page) {
-		folio = page_folio(page);
-		if (folio->index + folio_page_idx(folio, page) == index)
-			return page;
-		put_page(page);
-	}
 
 	old = set_active_memcg(pool->memcg);
 	page = shmem_read_mapping_page(bus1_pool_file(pool)->f_mapping, index);
@@ -97,12 +83,6 @@ static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 	if (!IS_ERR(page))
 		set_page_dirty(page);
 	return page;
-}
-
-static void bus1_pool_put_page(struct bus1_pool *pool, struct page *page)
-{
-	if (cmpxchg(&pool->cached_page, NULL, page))
-		put_page(page);
 }
 
 static void bus1_pool_slice_init(struct bus1_pool_slice *slice)
@@ -132,7 +112,6 @@ void bus1_pool_init(struct bus1_pool *pool)
 	pool->published = RB_ROOT;
 	pool->n_slices = 0;
 	pool->n_bytes = 0;
-	pool->cached_page = NULL;
 	list_add(&pool->head.link, &pool->slices);
 	bus1_pool_set_gap(pool, &pool->head, BUS1_POOL_SIZE_MAX & ~7U);
 }
@@ -168,16 +147,17 @@ int bus1_pool_ensure(struct bus1_pool *pool)
 
 /**
  * bus1_pool_deinit() - release the shmem backing of a pool
- * @pool:	pool with no slices left
+ * @pool:	pool with no slices left, that nobody writes or maps anymore
  *
- * Userspace mappings keep the shmem file alive on their own.
+ * Called at disconnect, once no other peer can reach the pool, so that the
+ * pages, the file and the memcg reference do not live on with the peer's
+ * memory (which remote handles to its nodes keep). Called again when the
+ * peer is freed; the second call finds nothing to release. Userspace
+ * mappings keep the shmem file alive on their own.
  */
 void bus1_pool_deinit(struct bus1_pool *pool)
 {
 	WARN_ON(pool->n_slices || !list_is_singular(&pool->slices));
-	if (pool->cached_page)
-		put_page(pool->cached_page);
-	pool->cached_page = NULL;
 	mem_cgroup_put(pool->memcg);
 	pool->memcg = NULL;
 	if (pool->f)
@@ -364,7 +344,7 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 			copied = n;
 		}
 		flush_dcache_page(page);
-		bus1_pool_put_page(pool, page);
+		put_page(page);
 		if (copied != n)
 			return -EFAULT;
 		pos += n;
