@@ -831,6 +831,9 @@ int bus1_cmd_nodes_destroy(struct bus1_peer *peer, unsigned long arg)
 		return -EFAULT;
 	if (param.n_nodes > peer->user->quota.max[BUS1_RES_HANDLES])
 		return -EINVAL;
+	/* bounds how long the destruction holds back the holders' queues */
+	if (param.n_nodes > BUS1_DESTINATION_MAX)
+		return -EMSGSIZE;
 	n = param.n_nodes;
 	if (!n)
 		return 0;

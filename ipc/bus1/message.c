@@ -627,12 +627,15 @@ static void bus1_send_commit(struct bus1_send *s)
 		return;
 	}
 
+	/* before staging: the staged entries hold back their queues */
+	for (i = 0; i < s->n_dests; ++i)
+		if (s->dests[i].message)
+			bus1_send_strengthen(s->dests[i].message);
 	bus1_tx_init(&tx, s->peer);
 	for (i = 0; i < s->n_dests; ++i) {
 		m = s->dests[i].message;
 		if (!m)
 			continue;
-		bus1_send_strengthen(m);
 		bus1_tx_stage(&tx, &m->qnode, s->dests[i].peer);
 		s->dests[i].message = NULL;
 		s->dests[i].peer = NULL;
@@ -670,6 +673,9 @@ static int bus1_send_validate(struct bus1_send *s)
 	if (p->n_destinations > s->peer->user->quota.max[BUS1_RES_HANDLES] ||
 	    p->n_handles > s->peer->user->quota.max[BUS1_RES_HANDLES])
 		return -EINVAL;
+	/* bounds how long the commit holds back each destination queue */
+	if (p->n_destinations > BUS1_DESTINATION_MAX)
+		return -EMSGSIZE;
 
 	s->n_dests = p->n_destinations;
 	s->n_handles = p->n_handles;
