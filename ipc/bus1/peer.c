@@ -124,6 +124,7 @@ static void bus1_peer_flush(struct bus1_peer *peer, u64 flags, bool final)
 	bool spare_seed;
 	u64 ts;
 
+	lockdep_assert_held(&peer->lock);
 	if (flags & BUS1_PEER_RESET_FLAG_FLUSH_SEED) {
 		seed = peer->seed;
 		peer->seed = NULL;
@@ -319,11 +320,14 @@ static int bus1_peer_open(struct inode *inode, struct file *file)
 	mutex_init(&peer->lock);
 	spin_lock_init(&peer->data_lock);
 	bus1_queue_init(&peer->queue);
+	bus1_queue_set_lock(&peer->queue, &peer->data_lock);
 	bus1_quota_init(&peer->quota, user->quota.max);
+	bus1_quota_set_lock(&peer->quota, &peer->data_lock);
 	peer->handles_by_node = RB_ROOT;
 	peer->handles_by_id = RB_ROOT;
 
 	bus1_pool_init(&peer->pool);
+	bus1_pool_set_lock(&peer->pool, &peer->data_lock);
 
 	file->private_data = peer;
 	return 0;

@@ -112,6 +112,7 @@ void bus1_pool_init(struct bus1_pool *pool)
 	pool->published = RB_ROOT;
 	pool->n_slices = 0;
 	pool->n_bytes = 0;
+	bus1_pool_set_lock(pool, NULL);
 	list_add(&pool->head.link, &pool->slices);
 	bus1_pool_set_gap(pool, &pool->head, BUS1_POOL_SIZE_MAX & ~7U);
 }
@@ -180,6 +181,7 @@ int bus1_pool_alloc(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 	struct bus1_pool_slice *prev = NULL, *ps;
 	struct rb_node *rb;
 
+	bus1_pool_assert_held(pool);
 	size = ALIGN(max_t(size_t, size, 8), 8);
 	if (size > (BUS1_POOL_SIZE_MAX & ~7U))
 		return -EMSGSIZE;
@@ -223,6 +225,7 @@ void bus1_pool_free(struct bus1_pool *pool, struct bus1_pool_slice *slice)
 {
 	struct bus1_pool_slice *prev;
 
+	bus1_pool_assert_held(pool);
 	WARN_ON(!RB_EMPTY_NODE(&slice->rb_published));
 	prev = list_prev_entry(slice, link);
 	if (pool->n_slices == 1 && !prev->gap && slice->gap) {
@@ -264,6 +267,7 @@ static bool bus1_pool_published_less(struct rb_node *a,
  */
 void bus1_pool_publish(struct bus1_pool *pool, struct bus1_pool_slice *slice)
 {
+	bus1_pool_assert_held(pool);
 	rb_add(&slice->rb_published, &pool->published,
 	       bus1_pool_published_less);
 }
@@ -281,6 +285,7 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
 	struct bus1_pool_slice *slice;
 	struct rb_node *rb;
 
+	bus1_pool_assert_held(pool);
 	rb = rb_find(&offset, &pool->published, bus1_pool_published_cmp);
 	if (!rb)
 		return NULL;
@@ -302,8 +307,10 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
  */
 struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool)
 {
-	struct rb_node *rb = rb_first(&pool->published);
+	struct rb_node *rb;
 
+	bus1_pool_assert_held(pool);
+	rb = rb_first(&pool->published);
 	return rb ? rb_entry(rb, struct bus1_pool_slice, rb_published) : NULL;
 }
 

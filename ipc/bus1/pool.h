@@ -3,7 +3,9 @@
 #define __BUS1_POOL_H
 
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/rbtree.h>
+#include <linux/spinlock.h>
 #include <asm/barrier.h>
 #include <linux/types.h>
 
@@ -45,6 +47,8 @@ struct bus1_pool_slice {
  * @published:	slices visible to userspace, by offset
  * @n_slices:	number of allocated slices (excluding @head)
  * @n_bytes:	bytes in allocated slices
+ * @lock:	with lockdep only: the owning peer's data lock, for
+ *		bus1_pool_assert_held()
  *
  * @f is set once and then constant while the peer is connected; @f and
  * @memcg are released at disconnect (bus1_pool_deinit()), when no other
@@ -61,7 +65,34 @@ struct bus1_pool {
 	struct rb_root published;
 	unsigned long n_slices;
 	unsigned long n_bytes;
+#ifdef CONFIG_LOCKDEP
+	spinlock_t *lock; /* lockdep only, see above */
+#endif
 };
+
+/**
+ * bus1_pool_set_lock() - tell lockdep which lock protects a pool
+ * @pool:	initialized pool
+ * @lock:	the data lock of the owning peer
+ */
+static inline void bus1_pool_set_lock(struct bus1_pool *pool, spinlock_t *lock)
+{
+#ifdef CONFIG_LOCKDEP
+	pool->lock = lock;
+#endif
+}
+
+/**
+ * bus1_pool_assert_held() - assert that the lock of a pool is held
+ * @pool:	pool about to be read or written
+ */
+static inline void bus1_pool_assert_held(struct bus1_pool *pool)
+{
+#ifdef CONFIG_LOCKDEP
+	if (pool->lock)
+		lockdep_assert_held(pool->lock);
+#endif
+}
 
 /* pool offsets are 32 bit: one byte of the 2^32 byte file stays unused */
 #define BUS1_POOL_SIZE_MAX U32_MAX
