@@ -109,26 +109,59 @@ struct stall_shared {
 	atomic_uint mode;
 	atomic_uint sends;
 	atomic_uint dests;
+	atomic_uint err;
 	atomic_ullong send_ns;
 	atomic_ullong send_max_ns;
 };
 
 /*
- * The attacker: maximal multicasts to the victim's node plus nodes of its
- * own in a loop (ATTACK_MAX), or, as the baseline with the same CPU load,
- * unicasts to one node of its own (ATTACK_BUSY); it drains its own queue
- * after each.
+ * The sink: a peer of the attacker owning @n nodes, drained by a process of
+ * its own, so that the attacker's multicasts follow each other without a
+ * pause. The attacker's peer gets a handle to each node; @ids[1..n] become
+ * those handles (ids[0] stays the victim's).
  */
-static void attack(int fd, __u64 victim, struct stall_shared *sh)
+static int sink_setup(int att, int sink, __u64 *ids, size_t n)
 {
+	size_t i;
+	int r = 0;
+
+	for (i = 0; !r && i < n; i++)
+		r = b1_transfer(sink, (__u64)(0x10000 + i) << 3, att,
+				&ids[i + 1]);
+	return r;
+}
+
+static void sink_drain(int sink, struct stall_shared *sh)
+{
+	struct pollfd pfd = { .fd = sink, .events = POLLIN };
+	struct bus1_cmd_recv r;
+
+	while (!atomic_load(&sh->stop)) {
+		if (b1_recv(sink, 0, MU_POOL_MAX, &r)) {
+			poll(&pfd, 1, 10);
+			continue;
+		}
+		if (r.msg.type == BUS1_MSG_DATA)
+			b1_slice_release(sink, r.msg.offset);
+	}
+	_exit(0);
+}
+
+/*
+ * The attacker: maximal multicasts to the victim's node plus the sink's
+ * nodes in a loop (ATTACK_MAX), or, as the baseline with a similar CPU
+ * load, unicasts to a node of its own that it receives (ATTACK_BUSY).
+ */
+static void attack(int fd, __u64 *ids, struct stall_shared *sh)
+{
+	const __u64 self = 0x7000ULL << 3;
 	struct bus1_cmd_recv r;
 	size_t n = ATTACK_TRY;
-	__u64 *ids, *err, t0, dt;
+	__u64 *err, t0, dt;
 	unsigned int i, ok, mode;
 
-	ids = own_nodes(victim, n);
 	err = calloc(n + 1, sizeof(*err));
-	if (!ids || !err)
+	if (!err)
 		_exit(3);
 	while (!atomic_load(&sh->stop)) {
 		mode = atomic_load(&sh->mode);
@@ -137,8 +170,12 @@ static void attack(int fd, __u64 victim, struct stall_shared *sh)
 			continue;
 		}
 		if (mode == ATTACK_BUSY) {
-			send_multi(fd, 0, ids + 1, 1, NULL);
-			goto drain;
+			/* a node of its own, received right away */
+			send_multi(fd, 0, &self, 1, NULL);
+			while (!b1_recv(fd, 0, MU_POOL_MAX, &r))
+				if (r.msg.type == BUS1_MSG_DATA)
+					b1_slice_release(fd, r.msg.offset);
+			continue;
 		}
 		t0 = b1_now_ns();
 		if (send_multi(fd, BUS1_SEND_FLAG_CONTINUE, ids, n + 1,
@@ -148,17 +185,16 @@ static void attack(int fd, __u64 victim, struct stall_shared *sh)
 			continue;
 		}
 		dt = b1_now_ns() - t0;
-		for (i = 0, ok = 0; i <= n; i++)
+		for (i = 0, ok = 0; i <= n; i++) {
 			ok += !err[i];
+			if (err[i])
+				atomic_store(&sh->err, err[i]);
+		}
 		atomic_store(&sh->dests, ok);
 		atomic_fetch_add(&sh->send_ns, dt);
 		if (dt > atomic_load(&sh->send_max_ns))
 			atomic_store(&sh->send_max_ns, dt);
 		atomic_fetch_add(&sh->sends, 1);
-drain:
-		while (!b1_recv(fd, 0, MU_POOL_MAX, &r))
-			if (r.msg.type == BUS1_MSG_DATA)
-				b1_slice_release(fd, r.msg.offset);
 	}
 	_exit(0);
 }
@@ -270,9 +306,9 @@ TEST(hol_latency)
 	unsigned int round, rounds, sends, n;
 	struct stall_victim s = {};
 	struct stall_shared *sh;
-	__u64 *busy, *hit, ha;
-	pid_t pid;
-	int att;
+	__u64 *busy, *hit, *ids;
+	int att, sink, i;
+	pid_t pid[2];
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to open a peer as another user");
@@ -296,16 +332,26 @@ TEST(hol_latency)
 	ASSERT_EQ(0, b1_transfer(s.v.fd, VICTIM_NODE, s.sender, &s.hv));
 	att = mu_open_as(STALL_UID);
 	ASSERT_LE(0, att);
-	ASSERT_EQ(0, b1_transfer(s.v.fd, VICTIM_NODE, att, &ha));
+	sink = mu_open_as(STALL_UID);
+	ASSERT_LE(0, sink);
+	ids = calloc(ATTACK_TRY + 1, sizeof(*ids));
+	ASSERT_NE(NULL, ids);
+	ASSERT_EQ(0, b1_transfer(s.v.fd, VICTIM_NODE, att, &ids[0]));
+	ASSERT_EQ(0, sink_setup(att, sink, ids, ATTACK_TRY));
 
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i])
+			continue;
 		if (setresgid(STALL_UID, STALL_UID, STALL_UID) ||
 		    setresuid(STALL_UID, STALL_UID, STALL_UID))
 			_exit(2);
-		attack(att, ha, sh);
+		if (i)
+			sink_drain(sink, sh);
+		attack(att, ids, sh);
 	}
+	close(sink);
 	close(att);
 
 	/* for the record: nothing else running */
@@ -332,15 +378,17 @@ TEST(hol_latency)
 			       atomic_load(&sh->sends) - sends);
 	}
 	atomic_store(&sh->stop, 1);
-	ASSERT_EQ(0, mu_wait(pid));
+	ASSERT_EQ(0, mu_wait(pid[0]));
+	ASSERT_EQ(0, mu_wait(pid[1]));
 
 	busy50 = percentile(busy, n, 50);
 	busy99 = percentile(busy, n, 99);
 	att50 = percentile(hit, n, 50);
 	att99 = percentile(hit, n, 99);
 	mean = atomic_load(&sh->send_ns) / 1e6 / atomic_load(&sh->sends);
-	ksft_print_msg("attacker: %u SENDs of %u destinations, %.2f ms mean, %.2f ms max\n",
-		       atomic_load(&sh->sends), atomic_load(&sh->dests), mean,
+	ksft_print_msg("attacker: %u SENDs of %u destinations (refused: errno %u), %.2f ms mean, %.2f ms max\n",
+		       atomic_load(&sh->sends), atomic_load(&sh->dests),
+		       atomic_load(&sh->err), mean,
 		       atomic_load(&sh->send_max_ns) / 1e6);
 	ksft_print_msg("victim unicast latency: idle p50 %.3f p99 %.3f ms (%u)\n",
 		       idle50, idle99, s.n);
@@ -356,6 +404,7 @@ TEST(hol_latency)
 	close(s.sender);
 	mu_peer_close(&s.v);
 	munmap(sh, sizeof(*sh));
+	free(ids);
 	free(hit);
 	free(busy);
 	free(s.lat);
