@@ -9,12 +9,14 @@
  * bounded by BUS1_DESTINATION_MAX (bus1(7), threat-model.rst).
  *
  * hol_latency measures it: a victim receives 1 ms-spaced unicasts from a
- * sender of its own, first idle, then while an unprivileged user loops
- * maximal multicasts to the victim's node plus nodes of its own, in the
- * same VM run, and compares the p99 latencies.
+ * sender of its own, idle, then alternately under a similar CPU load
+ * without multicasts and while an unprivileged user loops maximal
+ * multicasts to the victim's node plus the nodes of a sink peer of its own,
+ * in the same VM run, and compares the p99 latencies.
  *
  * Parameters (environment):
- *   BUS1_STALL_MSGS  unicasts per phase (default 500)
+ *   BUS1_STALL_MSGS    unicasts per phase (default 400)
+ *   BUS1_STALL_ROUNDS  busy/attack phase pairs (default 3)
  */
 #define _GNU_SOURCE
 #include <limits.h>
