@@ -388,7 +388,7 @@ TEST(hol_latency)
 	att50 = percentile(hit, n, 50);
 	att99 = percentile(hit, n, 99);
 	mean = atomic_load(&sh->send_ns) / 1e6 / atomic_load(&sh->sends);
-	ksft_print_msg("attacker: %u SENDs of %u destinations (refused: errno %u), %.2f ms mean, %.2f ms max\n",
+	ksft_print_msg("attacker: %u SENDs of %u dests (refused: %u), %.2f ms mean, %.2f max\n",
 		       atomic_load(&sh->sends), atomic_load(&sh->dests),
 		       atomic_load(&sh->err), mean,
 		       atomic_load(&sh->send_max_ns) / 1e6);
