@@ -71,14 +71,31 @@ static void bus1_pool_pass_only_gap(struct bus1_pool *pool,
  * Every copy looks its page up in the shmem page cache and drops it right
  * after: the pool holds no page reference of its own, which would keep a
  * page from being migrated or compacted (CMA) for as long as the peer lives.
+ * A page that is there and uptodate (every page but the first write to it,
+ * or one swapped out) is found with a lockless page cache lookup; shmem,
+ * with the folio lock and the memcg switch, is asked only otherwise. The
+ * lookup reports a miss as NULL before 6.3 and as an error since.
  */
 static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 {
+	struct address_space *mapping = bus1_pool_file(pool)->f_mapping;
 	struct mem_cgroup *old;
+	struct folio *folio;
 	struct page *page;
 
+	folio = filemap_get_folio(mapping, index);
+	if (!IS_ERR_OR_NULL(folio)) {
+		if (folio_test_uptodate(folio)) {
+			/* shmem's dirty_folio only sets the flag */
+			if (!folio_test_dirty(folio))
+				folio_mark_dirty(folio);
+			return folio_file_page(folio, index);
+		}
+		folio_put(folio);
+	}
+
 	old = set_active_memcg(pool->memcg);
-	page = shmem_read_mapping_page(bus1_pool_file(pool)->f_mapping, index);
+	page = shmem_read_mapping_page(mapping, index);
 	set_active_memcg(old);
 	if (!IS_ERR(page))
 		set_page_dirty(page);
