@@ -102,6 +102,11 @@ static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 	return page;
 }
 
+static void bus1_pool_put_page(struct bus1_pool *pool, struct page *page)
+{
+	put_page(page);
+}
+
 static void bus1_pool_slice_init(struct bus1_pool_slice *slice)
 {
 	INIT_LIST_HEAD(&slice->link);
@@ -368,7 +373,7 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 			copied = n;
 		}
 		flush_dcache_page(page);
-		put_page(page);
+		bus1_pool_put_page(pool, page);
 		if (copied != n)
 			return -EFAULT;
 		pos += n;
