@@ -181,6 +181,7 @@ static void bus1_message_unaccount(struct bus1_message *m)
 {
 	struct bus1_peer *peer = m->peer;
 
+	lockdep_assert_held(&peer->data_lock);
 	if (!list_empty(&m->slice.link))
 		bus1_pool_free(&peer->pool, &m->slice);
 	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
@@ -719,12 +720,15 @@ static void bus1_send_commit(struct bus1_send *s)
 		return;
 	}
 
+	/* before staging: the staged entries hold back their queues */
+	for (i = 0; i < s->n_dests; ++i)
+		if (s->dests[i].message)
+			bus1_send_strengthen(s->dests[i].message);
 	bus1_tx_init(&tx, s->peer);
 	for (i = 0; i < s->n_dests; ++i) {
 		m = s->dests[i].message;
 		if (!m)
 			continue;
-		bus1_send_strengthen(m);
 		bus1_tx_stage(&tx, &m->qnode, s->dests[i].peer);
 		s->dests[i].message = NULL;
 		s->dests[i].peer = NULL;
@@ -736,6 +740,7 @@ static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
 {
 	struct bus1_message *old = s->peer->seed;
 
+	lockdep_assert_held(&s->peer->lock);
 	s->n_created = 0;
 	bus1_send_strengthen(m);
 	s->peer->seed = m;
@@ -762,6 +767,9 @@ static int bus1_send_validate(struct bus1_send *s)
 	if (p->n_destinations > s->peer->user->quota.max[BUS1_RES_HANDLES] ||
 	    p->n_handles > s->peer->user->quota.max[BUS1_RES_HANDLES])
 		return -EINVAL;
+	/* bounds how long the commit holds back each destination queue */
+	if (p->n_destinations > BUS1_DESTINATION_MAX)
+		return -EMSGSIZE;
 
 	s->n_dests = p->n_destinations;
 	s->n_handles = p->n_handles;
@@ -970,6 +978,7 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 	/* not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: 512 bytes */
 	struct bus1_send s __uninitialized;
 
+	lockdep_assert_held(&peer->lock);
 	if (bus1_send_load_param(&s.param, (void __user *)arg))
 		return -EFAULT;
 
@@ -1121,6 +1130,7 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 	struct bus1_handle *dst = m->dst;
 	u32 charge[BUS1_RES_N];
 
+	lockdep_assert_held(&peer->data_lock);
 	if (seed)
 		peer->seed = NULL;
 	else
@@ -1297,6 +1307,9 @@ bus1_recv_entry_is_stale(struct bus1_peer *peer, struct bus1_queue_node *qnode)
 {
 	struct bus1_message *m;
 
+	/* the local lock decides; poll takes a snapshot under the data lock */
+	lockdep_assert(lockdep_is_held(&peer->lock) ||
+		       lockdep_is_held(&peer->data_lock));
 	if (qnode->type == BUS1_MSG_NODE_RELEASE)
 		return false;
 	if (bus1_queue_node_is_stale(&peer->queue, qnode))
@@ -1343,6 +1356,7 @@ struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
 {
 	struct bus1_queue_node *qnode;
 
+	lockdep_assert_held(&peer->lock);
 	for (;;) {
 		spin_lock(&peer->data_lock);
 		qnode = bus1_queue_peek(&peer->queue, continues);
@@ -1370,8 +1384,10 @@ struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
  */
 int bus1_message_peek_ready(struct bus1_peer *peer)
 {
-	struct bus1_queue_node *qnode = bus1_queue_peek(&peer->queue, NULL);
+	struct bus1_queue_node *qnode;
 
+	lockdep_assert_held(&peer->data_lock);
+	qnode = bus1_queue_peek(&peer->queue, NULL);
 	if (!qnode)
 		return 0;
 	return bus1_recv_entry_is_stale(peer, qnode) ? -1 : 1;
@@ -1507,6 +1523,7 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 	/* loaded field by field; not auto-zeroed as a whole */
 	struct bus1_cmd_recv param __uninitialized;
 
+	lockdep_assert_held(&peer->lock);
 	if (bus1_recv_load_param(&param, uparam))
 		return -EFAULT;
 	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS))

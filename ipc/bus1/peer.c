@@ -136,6 +136,7 @@ static void bus1_peer_flush(struct bus1_peer *peer, u64 flags, bool final)
 	bool spare_seed;
 	u64 ts;
 
+	lockdep_assert_held(&peer->lock);
 	if (flags & BUS1_PEER_RESET_FLAG_FLUSH_SEED) {
 		seed = peer->seed;
 		peer->seed = NULL;
@@ -189,6 +190,12 @@ static int bus1_peer_disconnect(struct bus1_peer *peer)
 	mutex_lock(&peer->lock);
 	bus1_peer_flush(peer, BUS1_PEER_RESET_FLAG_FLUSH |
 			BUS1_PEER_RESET_FLAG_FLUSH_SEED, true);
+	/*
+	 * Remote handles to our nodes keep the peer's memory, not its pool:
+	 * nobody can reach the pool anymore, so its pages, its file and its
+	 * memcg reference go now.
+	 */
+	bus1_pool_deinit(&peer->pool);
 	mutex_unlock(&peer->lock);
 
 	set_bit(BUS1_PEER_DISCONNECTED, &peer->flags);
@@ -432,11 +439,14 @@ static int bus1_peer_open(struct inode *inode, struct file *file)
 	mutex_init(&peer->lock);
 	spin_lock_init(&peer->data_lock);
 	bus1_queue_init(&peer->queue);
+	bus1_queue_set_lock(&peer->queue, &peer->data_lock);
 	bus1_quota_init(&peer->quota, user->quota.max);
+	bus1_quota_set_lock(&peer->quota, &peer->data_lock);
 	peer->handles_by_node = RB_ROOT;
 	peer->handles_by_id = RB_ROOT;
 
 	bus1_pool_init(&peer->pool);
+	bus1_pool_set_lock(&peer->pool, &peer->data_lock);
 
 	file->private_data = peer;
 	return 0;

@@ -120,7 +120,8 @@ static const int allowed_hrelease[] = { EFAULT, ENXIO, EBUSY, 0 };
 static const int allowed_transfer[] = {
 	EFAULT, EINVAL, EBADF, EOPNOTSUPP, ENXIO, ENOMEM, EDQUOT, 0 };
 static const int allowed_destroy[] = {
-	EFAULT, EINVAL, ENXIO, ENOMEM, ENOTUNIQ, EREMOTE, ESTALE, EDQUOT, 0 };
+	EFAULT, EINVAL, EMSGSIZE, ENXIO, ENOMEM, ENOTUNIQ, EREMOTE, ESTALE,
+	EDQUOT, 0 };
 static const int allowed_srelease[] = { EFAULT, ENXIO, 0 };
 static const int allowed_send[] = {
 	EFAULT, EINVAL, EMSGSIZE, EBADF, EOPNOTSUPP, ENXIO, ENOMEM, ENOTUNIQ,
