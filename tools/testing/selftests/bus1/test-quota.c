@@ -530,7 +530,7 @@ TEST(dos_figure)
 	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sd, &hd));
 	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
 
-	for (k = 0; k < (int)(sizeof(dos_kinds) / sizeof(dos_kinds[0])); k++) {
+	for (k = 0; k < (int)ARRAY_SIZE(dos_kinds); k++) {
 		const struct dos_kind *d = &dos_kinds[k];
 
 		*f = (struct flood){ .fd = sa, .dst = ha, .len = d->len,
@@ -554,11 +554,14 @@ TEST(dos_figure)
 		res_read(rb.fd, held_c);
 		for (i = 0; i < RES_N; i++)
 			held_c[i] -= held_a[i];
-		printf("# DoS: %s messages: user A pinned %ld msgs on B's peer: %.1f%% of B's slices (%ld), %.1f%% of its bytes (%ld), %.1f%% of its fds (%ld)\n",
-		       d->what, na, 100.0 * held_a[RES_SLICES] / lim[RES_SLICES],
+		printf("# DoS: %s messages: user A pinned %ld msgs on B's peer:",
+		       d->what, na);
+		printf(" %.1f%% of B's slices (%ld), %.1f%% of its bytes (%ld),",
+		       100.0 * held_a[RES_SLICES] / lim[RES_SLICES],
 		       lim[RES_SLICES], 100.0 * held_a[RES_BYTES] / lim[RES_BYTES],
-		       lim[RES_BYTES], 100.0 * held_a[RES_FDS] / lim[RES_FDS],
-		       lim[RES_FDS]);
+		       lim[RES_BYTES]);
+		printf(" %.1f%% of its fds (%ld)\n",
+		       100.0 * held_a[RES_FDS] / lim[RES_FDS], lim[RES_FDS]);
 		printf("# DoS:   then user C pinned %ld more (A+C: %.1f%% / %.1f%% / %.1f%%)\n",
 		       nc,
 		       100.0 * (held_a[RES_SLICES] + held_c[RES_SLICES]) /
@@ -570,11 +573,11 @@ TEST(dos_figure)
 		/* the promise: a quarter for A, a quarter of the rest for C */
 		for (i = 0; i < RES_N; i++) {
 			ASSERT_LE(held_a[i], peer_room(lim[i], 0, 0)) {
-				TH_LOG("%s: user A holds %ld %s of %ld on one peer, more than a quarter",
+				TH_LOG("%s: user A holds %ld %s of %ld on one peer (> 1/4)",
 				       d->what, held_a[i], res_name[i], lim[i]);
 			}
 			ASSERT_LE(held_c[i], peer_room(lim[i], held_a[i], 0)) {
-				TH_LOG("%s: user C holds %ld %s of the %ld A left, more than a quarter",
+				TH_LOG("%s: user C holds %ld %s of the %ld A left (> 1/4)",
 				       d->what, held_c[i], res_name[i],
 				       lim[i] - held_a[i]);
 			}
@@ -631,7 +634,7 @@ TEST(dos_figure_all_peers)
 		ASSERT_EQ(0, b1_transfer(rb[k].fd, NODE, sa, &ha[k]));
 		ASSERT_EQ(0, b1_transfer(rb[k].fd, NODE, sc, &hc[k]));
 	}
-	for (j = 0; j < (int)(sizeof(dos_kinds) / sizeof(dos_kinds[0])); j++) {
+	for (j = 0; j < (int)ARRAY_SIZE(dos_kinds); j++) {
 		struct dos_kind d = dos_kinds[j];
 
 		if (d.len)
@@ -670,8 +673,9 @@ TEST(dos_figure_all_peers)
 				       d.what, k, n[k]);
 			}
 		}
-		printf("# DoS: %s messages, %d peers of B: user A pinned %ld msgs = %.1f%% of B's slices, %.1f%% of its bytes, %.1f%% of its fds\n",
-		       d.what, DOS_PEERS, total,
+		printf("# DoS: %s messages, %d peers of B: user A pinned %ld msgs",
+		       d.what, DOS_PEERS, total);
+		printf(" = %.1f%% of B's slices, %.1f%% of its bytes, %.1f%% of its fds\n",
 		       100.0 * held[RES_SLICES] / lim[RES_SLICES],
 		       100.0 * held[RES_BYTES] / lim[RES_BYTES],
 		       100.0 * held[RES_FDS] / lim[RES_FDS]);
