@@ -12,8 +12,10 @@
 
 #include <linux/compat.h>
 #include <linux/err.h>
+#include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/major.h>
 #include <linux/net.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
@@ -22,6 +24,7 @@
 #include <linux/uio.h>
 #include <net/sock.h>
 #include <linux/bus1.h>
+#include "compat.h"
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
@@ -96,7 +99,7 @@ static void *bus1_send_array(void *stack, size_t n_stack, size_t n,
 {
 	if (n <= n_stack)
 		return stack;
-	return kvmalloc_array(n, size, GFP_KERNEL);
+	return kvmalloc_array(n, size, GFP_KERNEL_ACCOUNT);
 }
 
 static void bus1_send_array_free(void *array, void *stack)
@@ -243,7 +246,7 @@ static int bus1_send_import_iovecs(struct bus1_send *s)
 	struct iovec *iov = s->iov_stack;
 
 	if (n > UIO_FASTIOV) {
-		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL);
+		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL_ACCOUNT);
 		if (!iov)
 			return -ENOMEM;
 	}
@@ -337,10 +340,56 @@ static int bus1_send_import_handles(struct bus1_send *s)
 	return 0;
 }
 
+/*
+ * A message holds references to the files it carries. A file that can
+ * itself hold file references (an io_uring with registered files, an
+ * AF_UNIX socket with queued SCM_RIGHTS, a bus1 peer with queued messages,
+ * a binder or vhost device, ...) could end up holding the very peer the
+ * message is queued on, a cycle nothing ever breaks. So only kinds known
+ * to hold no file references pass, by what fstat() reports (bus1(7),
+ * "PASSING FILES"): O_PATH descriptors (a path, no file), regular files,
+ * directories, FIFOs and pipes, the memory devices (/dev/null, ...),
+ * terminals, eventfds, and IPv4/IPv6 sockets.
+ */
+static bool bus1_file_is_passable(struct file *f)
+{
+	struct inode *inode = file_inode(f);
+	struct eventfd_ctx *ev;
+	struct socket *sock;
+	unsigned int major;
+
+	if (f->f_mode & FMODE_PATH)
+		return true;
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFIFO:
+		return true;
+	case S_IFCHR:
+		major = imajor(inode);
+		return major == MEM_MAJOR || major == TTY_MAJOR ||
+		       major == TTYAUX_MAJOR ||
+		       (major >= UNIX98_PTY_MASTER_MAJOR &&
+			major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT);
+	case S_IFSOCK:
+		sock = sock_from_file(f);
+		return sock && sock->sk && (sock->sk->sk_family == AF_INET ||
+					    sock->sk->sk_family == AF_INET6);
+	case 0:
+		/* anonymous inodes have no type; of them, eventfds pass */
+		ev = eventfd_ctx_fileget(f);
+		if (IS_ERR(ev))
+			return false;
+		eventfd_ctx_put(ev);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int bus1_send_import_files(struct bus1_send *s)
 {
 	const int __user *fds = u64_to_user_ptr(s->param.ptr_fds);
-	struct socket *sock;
 	struct file *f;
 	size_t i;
 	int fd;
@@ -354,12 +403,7 @@ static int bus1_send_import_files(struct bus1_send *s)
 		if (!f)
 			return -EBADF;
 		s->files[s->n_files++] = f;
-		if (f->f_mode & FMODE_PATH)
-			continue;
-		if (bus1_peer_from_file(f))
-			return -EOPNOTSUPP;
-		sock = sock_from_file(f);
-		if (sock && sock->sk && sock->sk->sk_family == AF_UNIX)
+		if (!bus1_file_is_passable(f))
 			return -EOPNOTSUPP;
 	}
 	return 0;
@@ -914,12 +958,17 @@ fault:
 	return -EFAULT;
 }
 
-static int bus1_recv_install_prepare(struct bus1_message *m, int *fds)
+/*
+ * Reserves @n fd numbers, so a full fd table fails the RECV with the
+ * message still queued. The commit hands each number back right before
+ * receive_fd() takes the lowest free one (see bus1_recv_install()).
+ */
+static int bus1_recv_install_prepare(size_t n, int *fds)
 {
 	size_t i;
 	int r;
 
-	for (i = 0; i < m->n_files; ++i) {
+	for (i = 0; i < n; ++i) {
 		r = get_unused_fd_flags(O_CLOEXEC);
 		if (r < 0) {
 			while (i-- > 0)
@@ -929,6 +978,25 @@ static int bus1_recv_install_prepare(struct bus1_message *m, int *fds)
 		fds[i] = r;
 	}
 	return 0;
+}
+
+/*
+ * Installs the files the way SCM_RIGHTS does: receive_fd() asks the LSMs
+ * (security_file_receive()) and updates a socket's cgroup data. A file an
+ * LSM refuses (or, if another thread of the receiver just took the last
+ * free number, one that finds no fd) reads as -1 in the slice: like
+ * SCM_RIGHTS, the message is delivered without it.
+ */
+static void bus1_recv_install(struct file **files, size_t n, int *fds)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; ++i) {
+		put_unused_fd(fds[i]);
+		r = bus1_receive_fd(files[i], O_CLOEXEC);
+		fds[i] = r < 0 ? -1 : r;
+	}
 }
 
 /* the message as RECV reports it */
@@ -984,8 +1052,9 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 
 /*
  * Delivers a data message (queued head or seed). Everything that can fail
- * happens before the first visible effect; on failure the message stays
- * where it is.
+ * happens before the first visible effect, including the allocation of the
+ * pool pages the handle IDs and fd numbers go to; on failure the message
+ * stays where it is.
  */
 static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 			  struct bus1_cmd_recv *param,
@@ -994,34 +1063,30 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 {
 	bool install = param->flags & BUS1_RECV_FLAG_INSTALL_FDS;
 	size_t i, n_fds = install ? m->n_files : 0;
-	size_t off_ids = bus1_a8(m->n_bytes);
-	size_t off_fds = off_ids + 8 * m->n_handles;
+	size_t len = 8 * m->n_handles + 4 * n_fds;
+	struct bus1_pool_pin pin;
 	u32 n_invalid = 0;
 	struct bus1_handle *dst;
 	u64 *ids = NULL;
-	int r, *fds = NULL;
+	int r, *fds;
 
 	if (param->max_offset < (u64)m->slice.offset + m->slice.size)
 		return -ERANGE;
 
-	if (m->n_handles) {
-		ids = kvmalloc_array(m->n_handles, sizeof(*ids), GFP_KERNEL);
+	if (len) {
+		ids = kvmalloc(len, GFP_KERNEL_ACCOUNT);
 		if (!ids)
 			return -ENOMEM;
+		r = bus1_pool_pin(&peer->pool, &m->slice, bus1_a8(m->n_bytes),
+				  len, &pin);
+		if (r)
+			goto exit;
 	}
+	fds = (int *)(ids + m->n_handles);
 	if (n_fds) {
-		fds = kmalloc_array(n_fds, sizeof(*fds), GFP_KERNEL);
-		if (!fds) {
-			r = -ENOMEM;
-			goto exit;
-		}
-		r = bus1_recv_install_prepare(m, fds);
+		r = bus1_recv_install_prepare(n_fds, fds);
 		if (r)
-			goto exit;
-		r = bus1_pool_write_kernel(&peer->pool, &m->slice, off_fds,
-					   fds, n_fds * sizeof(*fds));
-		if (r)
-			goto exit_fds;
+			goto exit_pin;
 	}
 
 	bus1_recv_describe(param, m, seed, continues, n_fds);
@@ -1043,14 +1108,13 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 		if (ids[i] == BUS1_HANDLE_INVALID)
 			++n_invalid;
 	}
-	if (m->n_handles)
-		bus1_pool_write_kernel(&peer->pool, &m->slice, off_ids, ids,
-				       m->n_handles * sizeof(*ids));
+	bus1_recv_install(bus1_message_files(m), n_fds, fds);
+	if (len) {
+		bus1_pool_pin_write(&pin, ids);
+		bus1_pool_unpin(&peer->pool, &pin);
+	}
 	for (i = 0; i < m->n_files; ++i) {
-		if (i < n_fds)
-			fd_install(fds[i], bus1_message_files(m)[i]);
-		else
-			fput(bus1_message_files(m)[i]);
+		fput(bus1_message_files(m)[i]);
 		bus1_message_files(m)[i] = NULL;
 	}
 
@@ -1059,16 +1123,16 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	spin_unlock(&peer->data_lock);
 
 	bus1_handle_unref(dst);
-	if (!ids && !fds)
-		return 0;
-	r = 0;
-	goto exit;
+	kvfree(ids);
+	return 0;
 
 exit_fds:
 	for (i = 0; i < n_fds; ++i)
 		put_unused_fd(fds[i]);
+exit_pin:
+	if (len)
+		bus1_pool_unpin(&peer->pool, &pin);
 exit:
-	kfree(fds);
 	kvfree(ids);
 	return r;
 }

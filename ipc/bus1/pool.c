@@ -20,6 +20,7 @@
 #include <linux/rbtree.h>
 #include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
+#include <linux/slab.h>
 #include <linux/uio.h>
 #include "compat.h"
 #include "pool.h"
@@ -394,6 +395,90 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
 		return bus1_pool_write_iter(pool, slice, offset, NULL, len);
 	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
 	return bus1_pool_write_iter(pool, slice, offset, &iter, len);
+}
+
+/**
+ * bus1_pool_pin() - hold the pages of a slice range for a write that
+ *		     cannot fail
+ * @pool:	pool of the slice
+ * @slice:	allocated slice
+ * @offset:	offset inside the slice
+ * @len:	number of bytes, not 0
+ * @pin:	pin to set up; bus1_pool_unpin() releases it
+ *
+ * RECV learns the handle IDs and fd numbers it writes only once it commits,
+ * and nothing may fail there. Allocating the pages (charged to the pool's
+ * memcg, so this can fail under memory.max) happens here instead; a
+ * referenced page is neither reclaimed nor swapped out until unpinned.
+ *
+ * Return: 0 on success, -ENOMEM if a page or the page array could not be
+ * allocated.
+ */
+int bus1_pool_pin(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		  size_t offset, size_t len, struct bus1_pool_pin *pin)
+{
+	struct page *page;
+	size_t i, n;
+
+	if (WARN_ON(!len || offset + len > slice->size))
+		return -EINVAL;
+
+	pin->pos = (loff_t)slice->offset + offset;
+	pin->len = len;
+	pin->n_pages = 0;
+	n = DIV_ROUND_UP(offset_in_page(pin->pos) + len, PAGE_SIZE);
+	pin->pages = pin->pages_stack;
+	if (n > ARRAY_SIZE(pin->pages_stack)) {
+		/* sized by the message's handle and fd counts */
+		pin->pages = kvmalloc_array(n, sizeof(*pin->pages),
+					    GFP_KERNEL_ACCOUNT);
+		if (!pin->pages)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; ++i) {
+		page = bus1_pool_get_page(pool, (pin->pos >> PAGE_SHIFT) + i);
+		if (IS_ERR(page)) {
+			bus1_pool_unpin(pool, pin);
+			return PTR_ERR(page);
+		}
+		pin->pages[pin->n_pages++] = page;
+	}
+	return 0;
+}
+
+/**
+ * bus1_pool_pin_write() - copy kernel data into a pinned range
+ * @pin:	pin set up by bus1_pool_pin()
+ * @data:	source buffer of @pin->len bytes
+ */
+void bus1_pool_pin_write(struct bus1_pool_pin *pin, const void *data)
+{
+	size_t i, n, len = pin->len, in_page = offset_in_page(pin->pos);
+
+	for (i = 0; len; ++i) {
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		memcpy_to_page(pin->pages[i], in_page, data, n);
+		data += n;
+		len -= n;
+		in_page = 0;
+	}
+}
+
+/**
+ * bus1_pool_unpin() - release the pages of a pin
+ * @pool:	pool of the pin
+ * @pin:	pin set up by bus1_pool_pin()
+ */
+void bus1_pool_unpin(struct bus1_pool *pool, struct bus1_pool_pin *pin)
+{
+	size_t i;
+
+	for (i = 0; i < pin->n_pages; ++i)
+		bus1_pool_put_page(pool, pin->pages[i]);
+	if (pin->pages != pin->pages_stack)
+		kvfree(pin->pages);
+	pin->pages = pin->pages_stack;
+	pin->n_pages = 0;
 }
 
 /**

@@ -68,6 +68,24 @@ struct bus1_pool {
 /* pool offsets are 32 bit: one byte of the 2^32 byte file stays unused */
 #define BUS1_POOL_SIZE_MAX U32_MAX
 
+/**
+ * struct bus1_pool_pin - pages of a slice range, held for a later write
+ * @pos:		pool offset of the first byte
+ * @len:		number of bytes
+ * @n_pages:		number of pages in @pages
+ * @pages:		referenced pages covering the range
+ * @pages_stack:	inline storage for short ranges
+ *
+ * Owned by whoever pinned it; no lock.
+ */
+struct bus1_pool_pin {
+	loff_t pos;
+	size_t len;
+	size_t n_pages;
+	struct page **pages;
+	struct page *pages_stack[2];
+};
+
 void bus1_pool_init(struct bus1_pool *pool);
 int bus1_pool_ensure(struct bus1_pool *pool);
 void bus1_pool_deinit(struct bus1_pool *pool);
@@ -83,6 +101,10 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len);
+int bus1_pool_pin(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		  size_t offset, size_t len, struct bus1_pool_pin *pin);
+void bus1_pool_pin_write(struct bus1_pool_pin *pin, const void *data);
+void bus1_pool_unpin(struct bus1_pool *pool, struct bus1_pool_pin *pin);
 int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma);
 
 /**

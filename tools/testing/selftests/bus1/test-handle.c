@@ -1200,7 +1200,7 @@ static void run_race(struct __test_metadata *_metadata, struct racer *tmpl)
 	EXPECT_EQ(0, r[0].errors + r[1].errors);
 }
 
-TEST_F_TIMEOUT(peers, concurrent_self_transfer_release_same_handle, 300)
+TEST_F_TIMEOUT(peers, concurrent_self_transfer_release_same_handle, 240)
 {
 	struct b1_peer *pa = &self->p[0];
 	int a = pa->fd, b = self->p[1].fd;
@@ -1221,7 +1221,7 @@ TEST_F_TIMEOUT(peers, concurrent_self_transfer_release_same_handle, 300)
 	expect_empty(_metadata, pa);
 }
 
-TEST_F_TIMEOUT(peers, concurrent_owner_transfer_holder_release, 300)
+TEST_F_TIMEOUT(peers, concurrent_owner_transfer_holder_release, 240)
 {
 	struct b1_peer *pa = &self->p[0];
 	int a = pa->fd, b = self->p[1].fd;
@@ -1286,7 +1286,7 @@ static void *destroy_racer_fn(void *arg)
  * which one thread finished before the other started did not race; rounds
  * are repeated (bounded) until both outcomes were seen in one round.
  */
-TEST_F_TIMEOUT(peers, concurrent_destroy_and_transfer_never_neither, 300)
+TEST_F_TIMEOUT(peers, concurrent_destroy_and_transfer_never_neither, 240)
 {
 	static __u64 got[DT_NODES], held[DT_NODES];
 	static bool notified[DT_NODES];
@@ -1467,7 +1467,7 @@ static void scale_body(struct __test_metadata *_metadata)
 	}
 }
 
-TEST_F_TIMEOUT(slow, scale_100k_handles, 600)
+TEST_F_TIMEOUT(slow, scale_100k_handles, 240)
 {
 	long old;
 	pid_t pid;

@@ -196,7 +196,7 @@ static int mc_receiver(struct mc_shared *sh, struct mu_peer *p, int j)
 	return 0;
 }
 
-TEST_F_TIMEOUT(slow, multicast, 600)
+TEST_F_TIMEOUT(slow, multicast, 240)
 {
 	unsigned long total = mu_param("BUS1_ORDER_MSGS", 100000);
 	struct mu_peer recv[NR];
@@ -394,7 +394,7 @@ static int causal_recv(struct mu_peer *p, __u32 rounds, bool is_c,
 	return 0;
 }
 
-TEST_F_TIMEOUT(slow, causality, 600)
+TEST_F_TIMEOUT(slow, causality, 240)
 {
 	__u32 rounds = mu_param("BUS1_CAUSAL_ROUNDS", 10000);
 	struct mu_peer b, c;
@@ -481,26 +481,24 @@ struct race {
 static void *race_s(void *arg)
 {
 	struct race *rc = arg;
-	long seq, waits = 0;
+	long seq;
 	int r;
 
 	for (seq = 0; seq < 100000; seq++) {
 		r = b1_send1(rc->s_fd, rc->hs, &seq, sizeof(seq));
+		/*
+		 * O drains only after the round: when the main thread is
+		 * starved of CPU before the destroy, S fills O's quota. That
+		 * is flow control; the same sequence number is sent again.
+		 */
+		if (r == -EDQUOT) {
+			seq--;
+			sched_yield();
+			continue;
+		}
 		if (r == -EHOSTUNREACH) {
 			atomic_store(&rc->first_err, seq);
 			return NULL;
-		}
-		/*
-		 * O never reads: when the main thread is starved of a CPU
-		 * (two vCPUs, three busy threads, a loaded host) S fills its
-		 * share of O's quota before the destroy. That is flow
-		 * control: send the same seq again once the destroy runs
-		 * (bounded: ~10^6 yields is well over a minute under TCG).
-		 */
-		if (r == -EDQUOT && ++waits < 1000000) {
-			sched_yield();
-			seq--;
-			continue;
 		}
 		if (r) {
 			fail_set(&rc->f, "S: SEND %ld at %ld", r, seq);
@@ -523,10 +521,13 @@ static void *race_s2(void *arg)
 			after++;
 		r = mu_sendv(rc->s2_fd, 0, &rc->mb[seq % N_HOLDERS], 1, NULL,
 			     NULL, 0, &rc->hs2, 1, NULL, 0);
-		/* the holders read after the round: flow control, as in S */
+		/*
+		 * The holders drain only after the round: when S is starved
+		 * of CPU before the destroy, S2 fills their quota. That is
+		 * flow control, not a failure (seen in CI: SEND -122 at 6144).
+		 */
 		if (r == -EDQUOT) {
 			sched_yield();
-			seq++;
 			continue;
 		}
 		if (r) {
@@ -588,7 +589,7 @@ static int race_holder(struct __test_metadata *_metadata, struct mu_peer *p,
 	return n_msgs;
 }
 
-TEST_F_TIMEOUT(slow, destroy_race, 600)
+TEST_F_TIMEOUT(slow, destroy_race, 240)
 {
 	unsigned int rounds = mu_param("BUS1_DESTROY_ROUNDS", 150), round;
 	struct mu_peer o, s, s2, hold[N_HOLDERS];
@@ -735,7 +736,7 @@ static void *noise_thread(void *arg)
 
 #define G_ROUNDS 300
 
-TEST_F_TIMEOUT(slow, g1_g5, 300)
+TEST_F_TIMEOUT(slow, g1_g5, 240)
 {
 	struct mu_peer a, b, c, d;
 	__u64 hb[3], hc, hd, set[2], x[4];

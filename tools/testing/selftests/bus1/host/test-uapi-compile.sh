@@ -23,6 +23,7 @@ run() { # name, command...
 }
 
 echo "TAP version 13"
+tap_plan 9
 
 # a translation unit that only includes the header
 printf '#include <linux/bus1.h>\n' >"$tmp/only.c"
