@@ -11,13 +11,38 @@ set -u
 rc=0
 SOCK=/run/bus1/broker.sock
 POLICY=/run/bus1/broker.policy
+W=/run/bus1/watchers		# what each watcher prints
 pids=""
 
 say() { echo; echo "### $*"; }
 fail() { echo "!!! FAILED: $*"; rc=1; }
 # run a command, show it, and require success
 step() { echo "\$ $*"; "$@" || fail "$*"; }
-settle() { sleep 1; }
+# wait_for WHAT CMD...: poll the state CMD tests (every 20 ms, for at most
+# 15 s: the VM runs under TCG beside host builds) instead of sleeping for a
+# guessed time that is too short on a loaded machine and wasted on an idle
+# one
+wait_for() {
+	what=$1
+	shift
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 750 ] || { fail "timed out waiting for $what"; return 1; }
+		sleep 0.02
+	done
+}
+# listed NAME / unlisted NAME: the broker lists NAME with an owner / not at
+# all (called through wait_for)
+# shellcheck disable=SC2317
+listed() { l=$(bus1ctl list) && echo "$l" | grep -q "^${1} *[0-9]"; }
+# shellcheck disable=SC2317
+unlisted() { l=$(bus1ctl list) && ! echo "$l" | grep -q "^${1} "; }
+# saw WATCHER PATTERN: wait until the watcher printed PATTERN, then show it
+saw() {
+	wait_for "$1 to print '$2'" grep -q -- "$2" "$W/$1" &&
+		grep -- "$2" "$W/$1"
+}
 
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
@@ -32,7 +57,7 @@ say "part 1: the raw ABI (three peers, one node, no library)"
 bus1-demo || fail "bus1-demo"
 
 say "part 2: bus1-broker, names, watchers, activation"
-mkdir -p /run/bus1
+mkdir -p /run/bus1 "$W"
 cat >"$POLICY" <<'POL'
 # who may own what (first match wins), what gets activated
 allow-own org.bus1.* *
@@ -50,11 +75,13 @@ while [ ! -S "$SOCK" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 export BUS1_BROKER_SOCKET="$SOCK"
 
 say "two watchers: one for all names, one for org.bus1.Counter"
-bus1ctl -l watcher-all monitor &
+bus1ctl -l watcher-all monitor >"$W/watcher-all" &
 pids="$pids $!"
-bus1ctl -l watcher-counter monitor org.bus1.Counter &
+bus1ctl -l watcher-counter monitor org.bus1.Counter >"$W/watcher-counter" &
 pids="$pids $!"
-settle
+# (they print this once the broker has taken their WATCH)
+saw watcher-all ": watching"
+saw watcher-counter ": watching"
 
 say "start two services by hand"
 bus1-demo-service -m echo org.bus1.Echo &
@@ -62,7 +89,10 @@ pids="$pids $!"
 bus1-demo-service -m count org.bus1.Counter &
 counter=$!
 pids="$pids $counter"
-settle
+wait_for "org.bus1.Echo to be listed" listed org.bus1.Echo
+wait_for "org.bus1.Counter to be listed" listed org.bus1.Counter
+saw watcher-all "NameOwnerChanged org.bus1.Echo: appeared"
+saw watcher-counter "NameOwnerChanged org.bus1.Counter: appeared"
 step bus1ctl list
 
 say "call them by name (GET_NAME_OWNER returns a handle, then a direct send)"
@@ -72,7 +102,7 @@ step bus1ctl call org.bus1.Counter second
 
 say "org.bus1.Upper is not running: the first lookup activates it"
 step bus1ctl call org.bus1.Upper please start me on demand
-settle
+saw watcher-all "NameOwnerChanged org.bus1.Upper: appeared"
 step bus1ctl call org.bus1.Upper and answer again
 step bus1ctl list
 
@@ -80,7 +110,9 @@ say "kill -9 the owner of org.bus1.Counter: the kernel tells the broker"
 echo "\$ kill -9 $counter"
 kill -9 "$counter"
 wait "$counter" 2>/dev/null
-settle
+wait_for "org.bus1.Counter to vanish" unlisted org.bus1.Counter
+saw watcher-all "NameOwnerChanged org.bus1.Counter: vanished"
+saw watcher-counter "NameOwnerChanged org.bus1.Counter: vanished"
 step bus1ctl list
 echo "\$ bus1ctl call org.bus1.Counter third"
 if bus1ctl call org.bus1.Counter third; then
@@ -96,6 +128,10 @@ say "stopping"
 cleanup
 pids=""
 trap - EXIT
+for w in watcher-all watcher-counter; do
+	echo "everything $w printed:"
+	sed 's/^/    /' "$W/$w"
+done
 echo
 echo "### bus1 demo finished: $([ $rc -eq 0 ] && echo OK || echo FAILED)"
 exit $rc

@@ -11,9 +11,10 @@ log=/tmp/test-broker-demo.$$
 n=0
 failed=0
 
-check() {	# check DESCRIPTION PATTERN: the transcript has a matching line
+check() {	# check DESCRIPTION PATTERN [-E]: the transcript has a matching line
 	n=$((n + 1))
-	if grep -q -- "$2" "$log"; then
+	# (busybox grep has no -G for the default basic regex)
+	if grep -q ${3:+"$3"} -- "$2" "$log"; then
 		echo "ok $n - $1"
 	else
 		echo "not ok $n - $1"
@@ -22,7 +23,7 @@ check() {	# check DESCRIPTION PATTERN: the transcript has a matching line
 }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..15"
 echo "# bus1 demo transcript ($demo)"
 "$demo" >"$log" 2>&1
 status=$?
@@ -42,7 +43,19 @@ check "watcher-all sees org.bus1.Upper appear" "watcher-all: NameOwnerChanged or
 check "watcher-all sees org.bus1.Counter vanish" "watcher-all: NameOwnerChanged org.bus1.Counter: vanished"
 check "watcher-counter sees org.bus1.Counter vanish" "watcher-counter: NameOwnerChanged org.bus1.Counter: vanished"
 check "the vanished name cannot be called" "as expected: the name vanished"
-check "status lists bus1 peers" "bus1-broker"
+# Rows of the status table (bus1ctl.c print_peer(): PID COMM FD PEER QUEUED
+# SLICES POOL-B HANDLES NODES), not the "bus1-broker: " prefix of the
+# broker's log lines, which every transcript has.
+row='^ *[0-9]+ %s +[0-9]+ +[0-9a-f]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$'
+# shellcheck disable=SC2059
+check "status lists the broker's bus1 peer" "$(printf "$row" bus1-broker)" -E
+# shellcheck disable=SC2059
+check "status lists the services' bus1 peers" \
+	"$(printf "$row" 'bus1-demo-servi[a-z]*')" -E
+check "status has the table header" \
+	'^ *PID COMM  *FD  *PEER  *QUEUED  *SLICES  *POOL-B  *HANDLES  *NODES$'
+check "status reports the broker's counters" \
+	'^broker: [0-9]* clients, [0-9]* names, '
 check "demo reports OK" "### bus1 demo finished: OK"
 if [ $failed -ne 0 ]; then
 	sed 's/^/# | /' "$log"

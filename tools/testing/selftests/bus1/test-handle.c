@@ -1242,15 +1242,23 @@ TEST_F_TIMEOUT(peers, concurrent_owner_transfer_holder_release, 240)
 	expect_empty(_metadata, pa);
 }
 
-#define DT_NODES 1000
+#define DT_NODES	1000
+#define DT_ATTEMPTS	20
 
 struct destroy_racer {
 	int fd;
+	int base;	/* node ids (base + i + 1) << 3 */
 	int errors;
 	int first_err;
 	pthread_barrier_t *barrier;
 };
 
+static __u64 dt_node(int base, int i)
+{
+	return (__u64)(base + i + 1) << 3;
+}
+
+/* destroys the nodes in ascending order */
 static void *destroy_racer_fn(void *arg)
 {
 	struct destroy_racer *r = arg;
@@ -1258,7 +1266,7 @@ static void *destroy_racer_fn(void *arg)
 
 	pthread_barrier_wait(r->barrier);
 	for (i = 0; i < DT_NODES; i++) {
-		ret = b1_destroy1(r->fd, (__u64)(i + 1) << 3);
+		ret = b1_destroy1(r->fd, dt_node(r->base, i));
 		if (ret && !r->errors++)
 			r->first_err = ret;
 	}
@@ -1271,83 +1279,130 @@ static void *destroy_racer_fn(void *arg)
  * nodes while b concurrently passes its handles to them on to c; every valid
  * ID c got must be followed by exactly one NODE_DESTROY for it, and c must
  * not get notifications for anything else.
+ *
+ * The transfers walk the nodes in the opposite order of the destruction, so
+ * the two threads meet on some node: the first transfers come before their
+ * node's destruction (valid), the last ones after it (invalid). A round in
+ * which one thread finished before the other started did not race; rounds
+ * are repeated (bounded) until both outcomes were seen in one round.
  */
 TEST_F_TIMEOUT(peers, concurrent_destroy_and_transfer_never_neither, 240)
 {
-	static __u64 got[DT_NODES];
+	static __u64 got[DT_NODES], held[DT_NODES];
 	static bool notified[DT_NODES];
 	int a = self->p[0].fd, b = self->p[1].fd, c = self->p[2].fd;
 	struct destroy_racer dr = { .fd = a };
 	pthread_barrier_t barrier;
 	struct bus1_cmd_recv r;
-	int i, j, ret, valid = 0, n_notes = 0, errors = 0;
+	int i, j, ret, valid, invalid, n_notes, errors, attempt;
+	__s64 c_handles;
 	pthread_t th;
 
-	for (i = 0; i < DT_NODES; i++)
-		ASSERT_EQ(B1_REMOTE_ID(i + 1),
-			  xfer(_metadata, a, (__u64)(i + 1) << 3, b));
 	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, 2));
 	dr.barrier = &barrier;
-	ASSERT_EQ(0, pthread_create(&th, NULL, destroy_racer_fn, &dr));
-	pthread_barrier_wait(&barrier);
-	for (i = 0; i < DT_NODES; i++) {
-		ret = b1_transfer(b, B1_REMOTE_ID(i + 1), c, &got[i]);
-		if (ret && !errors++)
-			TH_LOG("transfer %d: %d", i, ret);
-		if (!ret && got[i] != INVALID)
-			valid++;
-	}
-	ASSERT_EQ(0, pthread_join(th, NULL));
-	pthread_barrier_destroy(&barrier);
-	ASSERT_EQ(0, errors);
-	ASSERT_EQ(0, dr.errors) {
-		TH_LOG("destroy: first error %d", dr.first_err);
-	}
-	TH_LOG("%d of %d transfers raced ahead of the destruction", valid,
-	       DT_NODES);
-	ASSERT_EQ(valid, info(c, "handles"));
-
-	while (b1_peer_recv(&self->p[2], 0, &r) == 0) {
-		ASSERT_EQ(DESTROY, r.msg.type);
-		for (j = 0; j < DT_NODES; j++)
-			if (got[j] != INVALID && got[j] == r.msg.destination)
-				break;
-		ASSERT_GT(DT_NODES, j) {
-			TH_LOG("NODE_DESTROY for unknown ID 0x%llx",
-			       r.msg.destination);
+	for (attempt = 0; attempt < DT_ATTEMPTS; attempt++) {
+		dr.base = attempt * DT_NODES;
+		dr.errors = 0;
+		valid = 0;
+		invalid = 0;
+		n_notes = 0;
+		errors = 0;
+		memset(notified, 0, sizeof(notified));
+		for (i = 0; i < DT_NODES; i++) {
+			held[i] = xfer(_metadata, a, dt_node(dr.base, i), b);
+			ASSERT_TRUE(held[i] & BUS1_HANDLE_FLAG_REMOTE);
 		}
-		ASSERT_FALSE(notified[j]);
-		notified[j] = true;
-		n_notes++;
+		c_handles = info(c, "handles");
+		ASSERT_EQ(0, pthread_create(&th, NULL, destroy_racer_fn, &dr));
+		pthread_barrier_wait(&barrier);
+		for (i = DT_NODES - 1; i >= 0; i--) {
+			ret = b1_transfer(b, held[i], c, &got[i]);
+			if (ret && !errors++)
+				TH_LOG("transfer %d: %d", i, ret);
+			if (!ret && got[i] != INVALID)
+				valid++;
+			else if (!ret)
+				invalid++;
+		}
+		ASSERT_EQ(0, pthread_join(th, NULL));
+		ASSERT_EQ(0, errors);
+		ASSERT_EQ(0, dr.errors) {
+			TH_LOG("destroy: first error %d", dr.first_err);
+		}
+		ASSERT_EQ(valid, info(c, "handles") - c_handles);
+
+		while (b1_peer_recv(&self->p[2], 0, &r) == 0) {
+			ASSERT_EQ(DESTROY, r.msg.type);
+			for (j = 0; j < DT_NODES; j++)
+				if (got[j] != INVALID &&
+				    got[j] == r.msg.destination)
+					break;
+			ASSERT_GT(DT_NODES, j) {
+				TH_LOG("NODE_DESTROY for unknown ID 0x%llx",
+				       r.msg.destination);
+			}
+			ASSERT_FALSE(notified[j]);
+			notified[j] = true;
+			n_notes++;
+		}
+		for (j = 0, errors = 0; j < DT_NODES; j++) {
+			if (got[j] == INVALID || notified[j])
+				continue;
+			if (!errors++)
+				TH_LOG("c holds 0x%llx (node %d) but got no NODE_DESTROY",
+				       got[j], j);
+		}
+		ASSERT_EQ(0, errors);
+		ASSERT_EQ(valid, n_notes);
+
+		/* clean up for the next round: c's and b's handles, b's queue */
+		for (j = 0; j < DT_NODES; j++) {
+			if (got[j] != INVALID)
+				ASSERT_EQ(0, b1_release(c, got[j]));
+			ASSERT_EQ(0, b1_release(b, held[j]));
+		}
+		while (b1_peer_recv(&self->p[1], 0, &r) == 0)
+			;
+		TH_LOG("round %d: %d transfers before the destruction, %d after",
+		       attempt, valid, invalid);
+		if (valid && invalid)
+			break;
 	}
-	for (j = 0, errors = 0; j < DT_NODES; j++) {
-		if (got[j] == INVALID || notified[j])
-			continue;
-		if (!errors++)
-			TH_LOG("c holds 0x%llx (node %d) but got no NODE_DESTROY",
-			       got[j], j);
+	pthread_barrier_destroy(&barrier);
+	/* a round where the two threads met on a node */
+	ASSERT_GT(DT_ATTEMPTS, attempt) {
+		TH_LOG("no round of %d had both outcomes", DT_ATTEMPTS);
 	}
-	ASSERT_EQ(0, errors);
-	ASSERT_EQ(valid, n_notes);
 }
 
 /* ---- scale -------------------------------------------------------------- */
 
 /*
- * 100,000 handles at <= 200 us/op under TCG. Debug kernels (KASAN, lockdep,
- * kmemleak: recognised by /sys/kernel/debug/kmemleak) are ~10x slower per
- * operation; they run 10,000 handles at <= 5 ms/op so the test still
- * bounds the cost per operation without taking minutes.
+ * 100,000 handles (10,000 on debug kernels, ~10x slower per operation:
+ * recognised by /sys/kernel/debug/kmemleak) cost per operation at most
+ * SCALE_RATIO times what the same operations cost on a table of
+ * SCALE_BASE_N handles, measured in the same run, before and after (the
+ * larger of the two): an absolute bound in us/op fails whenever host builds
+ * slow the TCG guest down, while load hits both measurements alike. A
+ * lookup or insert linear in the table size costs ~100x at 100,000 vs 1,000
+ * handles; the log-time tables measure 1-2x.
  */
 static bool scale_debug;	/* decided as root: debugfs is root-only */
 
 #define SCALE_N		(scale_debug ? 10000 : 100000)
-#define SCALE_MAX_NS	(scale_debug ? 5000000ULL : 200000ULL)
+#define SCALE_BASE_N	1000
+#define SCALE_RATIO	10
 #define SCALE_UID	4242
 
-static void scale_body(struct __test_metadata *_metadata)
+enum { SCALE_XFER, SCALE_LOOKUP, SCALE_REL, SCALE_OPS };
+static const char *const scale_op[SCALE_OPS] = {
+	"transfer", "transfer-existing", "release",
+};
+
+/* @n transfers, lookups and releases on fresh peers; ns/op into @t */
+static void scale_run(struct __test_metadata *_metadata, int n, __u64 *t)
 {
-	__u64 t0, t_xfer, t_lookup, t_rel, id;
+	__u64 t0, id;
 	int a, b, i;
 
 	a = b1_open();
@@ -1356,46 +1411,60 @@ static void scale_body(struct __test_metadata *_metadata)
 	ASSERT_LE(0, b);
 
 	t0 = b1_now_ns();
-	for (i = 0; i < SCALE_N; i++) {
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, b1_transfer(a, (__u64)(i + 1) << 3, b, &id)) {
 			TH_LOG("transfer %d", i);
 		}
 		ASSERT_EQ(B1_REMOTE_ID(i + 1), id);
 	}
-	t_xfer = (b1_now_ns() - t0) / SCALE_N;
-	ASSERT_EQ(SCALE_N, info(a, "nodes"));
-	ASSERT_EQ(SCALE_N, info(b, "handles"));
+	t[SCALE_XFER] = (b1_now_ns() - t0) / n;
+	ASSERT_EQ(n, info(a, "nodes"));
+	ASSERT_EQ(n, info(b, "handles"));
 
-	/* lookups in a table of 100k handles */
+	/* lookups in a table of n handles */
 	t0 = b1_now_ns();
-	for (i = 0; i < SCALE_N; i++) {
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, b1_transfer(b, B1_REMOTE_ID(i + 1), B1_SELF,
 					 &id));
 		ASSERT_EQ(B1_REMOTE_ID(i + 1), id);
 	}
-	t_lookup = (b1_now_ns() - t0) / SCALE_N;
+	t[SCALE_LOOKUP] = (b1_now_ns() - t0) / n;
 
 	t0 = b1_now_ns();
-	for (i = 0; i < SCALE_N; i++) {
+	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, b1_release(b, B1_REMOTE_ID(i + 1)));
 		ASSERT_EQ(0, b1_release(b, B1_REMOTE_ID(i + 1)));
 	}
-	t_rel = (b1_now_ns() - t0) / (2 * SCALE_N);
+	t[SCALE_REL] = (b1_now_ns() - t0) / (2 * n);
 	ASSERT_EQ(0, info(b, "handles"));
 	ASSERT_EQ(-ENXIO, b1_release(b, B1_REMOTE_ID(1)));
-	ASSERT_EQ(-ENXIO, b1_release(b, B1_REMOTE_ID(SCALE_N)));
+	ASSERT_EQ(-ENXIO, b1_release(b, B1_REMOTE_ID(n)));
 	/* one NODE_RELEASE per node */
-	ASSERT_EQ(SCALE_N, info(a, "queued"));
-
-	ksft_print_msg("transfer: %llu ns/op\n", t_xfer);
-	ksft_print_msg("transfer-existing: %llu ns/op\n", t_lookup);
-	ksft_print_msg("release: %llu ns/op\n", t_rel);
-	fflush(stdout);
-	ASSERT_GT(SCALE_MAX_NS, t_xfer);
-	ASSERT_GT(SCALE_MAX_NS, t_lookup);
-	ASSERT_GT(SCALE_MAX_NS, t_rel);
+	ASSERT_EQ(n, info(a, "queued"));
 	close(b);
 	close(a);
+}
+
+static void scale_body(struct __test_metadata *_metadata)
+{
+	__u64 t[SCALE_OPS], before[SCALE_OPS], after[SCALE_OPS], base;
+	int k;
+
+	scale_run(_metadata, SCALE_BASE_N, before);
+	scale_run(_metadata, SCALE_N, t);
+	scale_run(_metadata, SCALE_BASE_N, after);
+	for (k = 0; k < SCALE_OPS; k++) {
+		base = before[k] > after[k] ? before[k] : after[k];
+		ksft_print_msg("%s: %llu ns/op at %d handles, %llu/%llu at %d (%.1fx)\n",
+			       scale_op[k], t[k], SCALE_N, before[k], after[k],
+			       SCALE_BASE_N, (double)t[k] / (base ? base : 1));
+		fflush(stdout);
+		ASSERT_GE(SCALE_RATIO * base, t[k]) {
+			TH_LOG("%s at %d handles costs more than %dx its cost at %d",
+			       scale_op[k], SCALE_N, SCALE_RATIO,
+			       SCALE_BASE_N);
+		}
+	}
 }
 
 TEST_F_TIMEOUT(slow, scale_100k_handles, 240)

@@ -1345,18 +1345,41 @@ TEST(recv_into_cow_page)
 }
 
 /*
- * Soak: 8 peers, one thread each, sending messages of mixed sizes (some
- * multicast, some carrying an fd or a handle) to each other and draining
- * their own queue. EDQUOT is flow control (drain, retry). At the end every
- * fdinfo counter of every peer is back to its starting value.
+ * Soak: 8 peers with 2 nodes each, one thread each, sending messages of
+ * mixed sizes (some multicast, some carrying an fd or a handle) to each
+ * other's nodes and draining their own queue. EDQUOT is flow control
+ * (drain, retry). Every message carries a header naming its sender, its
+ * sequence number and its destinations; every delivery is a receipt for one
+ * (sender, sequence, destination node), which must be among the message's
+ * destinations, arrive on that node and arrive once. At the end every
+ * receipt of every message sent is there, and every fdinfo counter of
+ * every peer is back to its starting value.
  */
 #define SOAK_PEERS	8
-#define SOAK_HDR	16
+#define SOAK_NODES	2	/* per peer: NODE_B, NODE_B2 */
+#define SOAK_DST_MAX	3
+
+/* a destination: bit (peer * SOAK_NODES + node) of a receipt mask */
+struct soak_hdr {
+	__u64 seq;		/* the sender's message number */
+	__u32 len;		/* payload length, header included */
+	__u8 sender;
+	__u8 n_dst;
+	__u8 dst[SOAK_DST_MAX];	/* peer * SOAK_NODES + node */
+	__u8 pad[3];
+};
+
+#define SOAK_HDR	sizeof(struct soak_hdr)
+
+static const __u64 soak_node_id[SOAK_NODES] = { NODE_B, NODE_B2 };
 
 struct soak {
 	struct mu_peer p[SOAK_PEERS];
-	__u64 h[SOAK_PEERS][SOAK_PEERS];	/* h[holder][owner] */
+	/* h[holder][owner][node] */
+	__u64 h[SOAK_PEERS][SOAK_PEERS][SOAK_NODES];
 	unsigned long per_thread;
+	/* per [sender * per_thread + seq]: destinations sent to, received */
+	__u16 *want, *got;
 	atomic_ulong sent, expected, received, quota_retries;
 	atomic_int senders_done, failed;
 	char why[SOAK_PEERS][128];
@@ -1377,12 +1400,59 @@ static void soak_fail(struct soak *s, int i, const char *what, long v)
 	atomic_store(&s->failed, 1);
 }
 
+/* Checks a message received by peer @i and files its receipt. */
+static int soak_check(struct soak *s, int i, const struct bus1_cmd_recv *r,
+		      const __u8 *d)
+{
+	struct soak_hdr hdr;
+	__u16 bit, old;
+	int j, dst = -1;
+	__u64 k;
+
+	if (r->msg.n_bytes < SOAK_HDR) {
+		soak_fail(s, i, "short message", r->msg.n_bytes);
+		return -1;
+	}
+	memcpy(&hdr, d, sizeof(hdr));
+	if (hdr.len != r->msg.n_bytes) {
+		soak_fail(s, i, "bad length", r->msg.n_bytes);
+		return -1;
+	}
+	if (hdr.sender >= SOAK_PEERS || hdr.seq >= s->per_thread ||
+	    !hdr.n_dst || hdr.n_dst > SOAK_DST_MAX) {
+		soak_fail(s, i, "bad header of seq", hdr.seq);
+		return -1;
+	}
+	for (k = SOAK_HDR; k < r->msg.n_bytes; k++)
+		if (d[k] != (__u8)(hdr.seq * 31 + hdr.sender + k)) {
+			soak_fail(s, i, "bad byte", k);
+			return -1;
+		}
+	/* the destination it was sent to on this peer, by the node it hit */
+	for (j = 0; j < hdr.n_dst; j++)
+		if (hdr.dst[j] / SOAK_NODES == i &&
+		    soak_node_id[hdr.dst[j] % SOAK_NODES] ==
+		    r->msg.destination)
+			dst = hdr.dst[j];
+	if (dst < 0) {
+		soak_fail(s, i, "delivered to a node it was not sent to",
+			  r->msg.destination);
+		return -1;
+	}
+	bit = 1U << dst;
+	old = __atomic_fetch_or(&s->got[hdr.sender * s->per_thread + hdr.seq],
+				bit, __ATOMIC_RELAXED);
+	if (old & bit) {
+		soak_fail(s, i, "duplicate of seq", hdr.seq);
+		return -1;
+	}
+	return 0;
+}
+
 static int soak_drain(struct soak *s, int i, int max)
 {
 	struct mu_peer *p = &s->p[i];
 	struct bus1_cmd_recv r;
-	const __u8 *d;
-	__u64 seq, k;
 	int n = 0, ret;
 
 	while (max < 0 || n < max) {
@@ -1393,24 +1463,12 @@ static int soak_drain(struct soak *s, int i, int max)
 			soak_fail(s, i, "RECV", ret);
 			return -1;
 		}
-		if (r.msg.type != BUS1_MSG_DATA ||
-		    r.msg.destination != NODE_B) {
+		if (r.msg.type != BUS1_MSG_DATA) {
 			soak_fail(s, i, "unexpected type", r.msg.type);
 			return -1;
 		}
-		d = mu_payload(p, &r);
-		if (r.msg.n_bytes >= SOAK_HDR) {
-			memcpy(&seq, d + 8, 8);
-			if (memcmp(d + 4, &(__u32){ r.msg.n_bytes }, 4)) {
-				soak_fail(s, i, "bad length", r.msg.n_bytes);
-				return -1;
-			}
-			for (k = SOAK_HDR; k < r.msg.n_bytes; k++)
-				if (d[k] != (__u8)(seq * 31 + k)) {
-					soak_fail(s, i, "bad byte", k);
-					return -1;
-				}
-		}
+		if (soak_check(s, i, &r, mu_payload(p, &r)))
+			return -1;
 		if (r.msg.n_handles) {
 			const __u64 *h = mu_handles(p, &r);
 
@@ -1436,50 +1494,56 @@ static int soak_drain(struct soak *s, int i, int max)
 	return n;
 }
 
-static __thread __u8 soak_buf[64 * 1024];
+static __thread __u8 soak_buf[SOAK_HDR + 64 * 1024];
 
 static void *soak_thread(void *arg)
 {
 	struct soak_arg *sa = arg;
 	struct soak *s = sa->s;
-	int i = sa->i, ret, n_dst, j, k;
+	int i = sa->i, ret, n_dst, j, k, node;
 	__u8 *buf = soak_buf;
-	__u64 rs = test_seed() * (i + 1) + i, dst[3], handle, seq;
+	__u64 rs = test_seed() * (i + 1) + i, dst[SOAK_DST_MAX], handle;
+	struct soak_hdr hdr;
+	__u16 want;
 	size_t len;
 	unsigned long n;
 
 	for (n = 0; n < s->per_thread && !atomic_load(&s->failed); n++) {
 		__u64 r = mu_rand(&rs);
 
+		/* every message carries its header, even the smallest */
 		switch (r % 20) {
 		case 0:
-			len = mu_rand(&rs) % (64 * 1024 + 1);
+			len = SOAK_HDR + mu_rand(&rs) % (64 * 1024 + 1);
 			break;
 		case 1 ... 5:
-			len = mu_rand(&rs) % 4097;
+			len = SOAK_HDR + mu_rand(&rs) % 4097;
 			break;
 		default:
-			len = mu_rand(&rs) % 257;
+			len = SOAK_HDR + mu_rand(&rs) % 257;
 			break;
 		}
 		n_dst = (r >> 8) % 16 ? 1 : 2 + (r >> 12) % 2;
+		memset(&hdr, 0, sizeof(hdr));
+		want = 0;
 		for (j = 0; j < n_dst; j++) {
-again:
-			k = mu_rand(&rs) % SOAK_PEERS;
-			dst[j] = k == i ? NODE_B : s->h[i][k];
-			if (j && dst[j] == dst[0])
-				goto again;
-			if (j == 2 && dst[2] == dst[1])
-				goto again;
+			/* distinct nodes, possibly two of one peer */
+			do {
+				k = mu_rand(&rs) % SOAK_PEERS;
+				node = mu_rand(&rs) % SOAK_NODES;
+			} while (want & (1U << (k * SOAK_NODES + node)));
+			want |= 1U << (k * SOAK_NODES + node);
+			hdr.dst[j] = k * SOAK_NODES + node;
+			dst[j] = k == i ? soak_node_id[node] : s->h[i][k][node];
 		}
-		seq = ((__u64)i << 40) | n;
-		if (len >= SOAK_HDR) {
-			memcpy(buf, &i, 4);
-			memcpy(buf + 4, &(__u32){ len }, 4);
-			memcpy(buf + 8, &seq, 8);
-			for (k = SOAK_HDR; k < (int)len; k++)
-				buf[k] = seq * 31 + k;
-		}
+		hdr.seq = n;
+		hdr.len = len;
+		hdr.sender = i;
+		hdr.n_dst = n_dst;
+		memcpy(buf, &hdr, sizeof(hdr));
+		for (k = SOAK_HDR; k < (int)len; k++)
+			buf[k] = n * 31 + i + k;
+		s->want[i * s->per_thread + n] = want;
 		handle = NODE_B;
 		for (;;) {
 			ret = mu_sendv(s->p[i].fd, 0, dst, n_dst, NULL,
@@ -1529,23 +1593,30 @@ TEST_F_TIMEOUT(slow, soak, 240)
 	pthread_t th[SOAK_PEERS];
 	struct timespec t0, t1;
 	unsigned long total = mu_param("BUS1_SOAK_MSGS", 300000);
+	unsigned long n, missing = 0;
 	struct soak *s;
 	double secs;
-	int i, j, p[2], d;
+	int i, j, k, p[2], d;
 	char c;
 
 	s = calloc(1, sizeof(*s));
 	ASSERT_NE(NULL, s);
 	s->per_thread = (total + SOAK_PEERS - 1) / SOAK_PEERS;
+	s->want = calloc(SOAK_PEERS * s->per_thread, sizeof(*s->want));
+	s->got = calloc(SOAK_PEERS * s->per_thread, sizeof(*s->got));
+	ASSERT_NE(NULL, s->want);
+	ASSERT_NE(NULL, s->got);
 	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
 	s->pipe_w = p[1];
 	for (i = 0; i < SOAK_PEERS; i++)
 		ASSERT_EQ(0, mu_peer_open(&s->p[i], 1 << 20));
 	for (i = 0; i < SOAK_PEERS; i++)
 		for (j = 0; j < SOAK_PEERS; j++)
-			if (i != j)
-				s->h[i][j] = link_node(_metadata, s->p[j].fd,
-						       NODE_B, s->p[i].fd);
+			for (k = 0; k < SOAK_NODES && i != j; k++)
+				s->h[i][j][k] = link_node(_metadata,
+							  s->p[j].fd,
+							  soak_node_id[k],
+							  s->p[i].fd);
 	for (i = 0; i < SOAK_PEERS; i++)
 		ASSERT_EQ(0, mu_counters_read(s->p[i].fd, &start[i]));
 
@@ -1572,6 +1643,16 @@ TEST_F_TIMEOUT(slow, soak, 240)
 			TH_LOG("%s", s->why[i]);
 	ASSERT_EQ(0, atomic_load(&s->failed));
 	ASSERT_EQ(s->per_thread * SOAK_PEERS, atomic_load(&s->sent));
+	/* every receipt of every message: none lost, none extra */
+	for (n = 0; n < SOAK_PEERS * s->per_thread; n++) {
+		if (s->want[n] == s->got[n])
+			continue;
+		if (!missing++)
+			TH_LOG("peer %lu seq %lu: sent to nodes 0x%x, received on 0x%x",
+			       n / s->per_thread, n % s->per_thread,
+			       s->want[n], s->got[n]);
+	}
+	ASSERT_EQ(0, missing);
 	ASSERT_EQ(atomic_load(&s->expected), atomic_load(&s->received));
 	printf("# soak: %lu messages (%lu deliveries, %lu EDQUOT retries) in %.1f s = %.0f msg/s\n",
 	       atomic_load(&s->sent), atomic_load(&s->received),
@@ -1598,6 +1679,8 @@ TEST_F_TIMEOUT(slow, soak, 240)
 	close(p[0]);
 	for (i = 0; i < SOAK_PEERS; i++)
 		mu_peer_close(&s->p[i]);
+	free(s->want);
+	free(s->got);
 	free(s);
 }
 

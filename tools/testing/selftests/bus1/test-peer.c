@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,27 +460,85 @@ struct poll_waiter {
 	int fd;
 	int revents;
 	__u64 ns;
+	atomic_int tid;
 };
 
 static void *poll_waiter_fn(void *arg)
 {
 	struct poll_waiter *w = arg;
-	__u64 t0 = b1_now_ns();
+	__u64 t0;
 
+	w->tid = syscall(SYS_gettid);
+	t0 = b1_now_ns();
 	w->revents = b1_poll(w->fd, POLLIN, 20000);
 	w->ns = b1_now_ns() - t0;
 	return NULL;
 }
 
+/*
+ * Is thread @tid of this process asleep in poll()? Its state is 'S' and its
+ * wait channel a poll function (poll_schedule_timeout, do_sys_poll): it has
+ * passed the peer's poll callback and sleeps on its wait queue. The wait
+ * channel is written to @wchan.
+ */
+static bool sleeps_in_poll(pid_t tid, char *wchan, size_t size)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* "tid (comm) S ...": comm may contain anything, state follows ") " */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] != 'S')
+		return false;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, wchan, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	wchan[n] = 0;
+	return strstr(wchan, "poll");
+}
+
+/*
+ * A disconnect wakes a poller that already sleeps on the peer's wait queue.
+ * The disconnect waits until the waiter thread really sleeps in poll() (not
+ * a fixed time, after which it may not even have started on a loaded
+ * machine, and then sees POLLHUP without ever having been woken).
+ */
 TEST(disconnect_wakes_pollers)
 {
 	struct poll_waiter w = { .revents = -1 };
+	char wchan[64] = "";
 	pthread_t th;
+	int i;
 
 	w.fd = b1_open();
 	ASSERT_LE(0, w.fd);
 	ASSERT_EQ(0, pthread_create(&th, NULL, poll_waiter_fn, &w));
-	usleep(200 * 1000);
+	/* at most 10 s: the waiter is asleep long before on any machine */
+	for (i = 0; i < 10000; i++) {
+		if (w.tid && sleeps_in_poll(w.tid, wchan, sizeof(wchan)))
+			break;
+		usleep(1000);
+	}
+	ASSERT_GT(10000, i) {
+		TH_LOG("the waiter never slept in poll() (wchan '%s')",
+		       wchan);
+	}
 	ASSERT_EQ(0, b1_disconnect(w.fd));
 	ASSERT_EQ(0, pthread_join(th, NULL));
 	ASSERT_EQ(POLLHUP, w.revents);

@@ -13,6 +13,7 @@
  * relative to the victim user's limits (module parameters user_*_max).
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <sched.h>
 #include <stdatomic.h>
 
@@ -141,6 +142,54 @@ static void assert_idle(struct __test_metadata *_metadata, int fd)
 	ASSERT_EQ(0, mu_counter(fd, "bus1-charge-slices"));
 	ASSERT_EQ(0, mu_counter(fd, "bus1-charge-bytes"));
 	ASSERT_EQ(0, mu_counter(fd, "bus1-charge-fds"));
+}
+
+/*
+ * The resources a message charges to its receiver that the share rule of
+ * Documentation/bus1/quota.rst bounds per sending user, as the receiving
+ * peer's counters show them.
+ */
+enum { RES_SLICES, RES_BYTES, RES_FDS, RES_N };
+static const char *const res_name[RES_N] = { "slices", "bytes", "fds" };
+
+static void res_read(int fd, long *v)
+{
+	v[RES_SLICES] = mu_counter(fd, "bus1-charge-slices");
+	v[RES_BYTES] = mu_counter(fd, "bus1-charge-bytes");
+	v[RES_FDS] = mu_counter(fd, "bus1-charge-fds");
+}
+
+static void res_limits(long *lim)
+{
+	lim[RES_SLICES] = param("user_slices_max", 16384);
+	lim[RES_BYTES] = param("user_inflight_bytes_max", 16 << 20);
+	lim[RES_FDS] = param("user_inflight_fds_max", 4096);
+}
+
+/*
+ * What a sending user may queue on one more peer of a receiving user with
+ * limits @lim, when other users hold @others and the sender already holds
+ * @held on the receiving user's other peers: the per-peer share rule
+ * S_p <= (W - (S_u - S_p)) / 2 with W = (R + S_u) / 2 and R = lim - others -
+ * S_u, i.e. S_p <= (lim - others - 2 * held) / 4. An idle victim peer takes
+ * a quarter from the first sender; summed over all peers, a sender gets
+ * less than half.
+ */
+static long peer_room(long lim, long others, long held)
+{
+	return (lim - others - 2 * held) / 4;
+}
+
+/* How many messages charging @c fit into @room (the share rule's EDQUOT). */
+static long res_fit(const long *room, const long *c)
+{
+	long n = LONG_MAX;
+	int i;
+
+	for (i = 0; i < RES_N; i++)
+		if (c[i] && room[i] / c[i] < n)
+			n = room[i] / c[i];
+	return n;
 }
 
 static int open_peer_as(uid_t uid, struct mu_peer *p)
@@ -419,7 +468,8 @@ TEST(inflight_fds)
 	TH_LOG("%ld messages with %d fds each before EDQUOT (limit %lu)", n,
 	       BUS1_FD_MAX, lim);
 	ASSERT_GT(n, 0);
-	ASSERT_LE(n * BUS1_FD_MAX, lim);
+	/* one sender, one idle victim peer: a quarter (quota.rst) */
+	ASSERT_LE(n * BUS1_FD_MAX, lim / 4);
 	ASSERT_EQ(n * BUS1_FD_MAX, mu_counter(rb.fd, "bus1-charge-fds"));
 	ASSERT_EQ(n, drain(&rb));
 	assert_idle(_metadata, rb.fd);
@@ -432,23 +482,40 @@ TEST(inflight_fds)
 }
 
 /*
- * The DoS figure: how much one hostile user (and then a second one) can
- * pin on a victim user before EDQUOT, as a fraction of the victim's
- * limits, for byte-bound (64 KiB) and slice-bound (empty) messages. The
+ * The three kinds of flood of the DoS figures, each bound by another
+ * resource: 64 KiB (or 4 KiB) messages by bytes, empty ones by slices, and
+ * ones with 16 fds each by fds.
+ */
+struct dos_kind {
+	size_t len;
+	int n_fds;
+	const char *what;
+};
+
+static const struct dos_kind dos_kinds[] = {
+	{ 65536, 0, "64 KiB" }, { 0, 0, "empty" }, { 0, 16, "16-fd" },
+};
+
+/*
+ * The DoS figure on one victim peer: how much one hostile user (and then a
+ * second one) can pin on a victim user before EDQUOT, as a fraction of the
+ * victim's limits, for byte-, slice- and fd-bound messages. quota.rst
+ * promises that the first takes at most a quarter of each resource, the
+ * second at most a quarter of what the first left, and that each gets
+ * exactly that (EDQUOT on the first message beyond it, not before). The
  * victim must keep a share: a further user can still deliver.
  */
 TEST(dos_figure)
 {
-	unsigned long lim_slices = param("user_slices_max", 16384);
-	unsigned long lim_bytes = param("user_inflight_bytes_max", 16 << 20);
 	uid_t ua = UID(5, 1), ub = UID(5, 2), uc = UID(5, 3), ud = UID(5, 4);
-	static const size_t sizes[2] = { 65536, 0 };
+	long lim[RES_N], held_a[RES_N], held_c[RES_N], c[RES_N], room[RES_N];
 	struct mu_peer rb;
-	int sa, sc, sd, k;
+	int sa, sc, sd, k, i, p[2];
 	__u64 ha, hc, hd;
 	struct flood *f;
 	long na, nc;
 
+	res_limits(lim);
 	f = shared_alloc(sizeof(*f));
 	ASSERT_NE(NULL, f);
 	ASSERT_EQ(0, open_peer_as(ub, &rb));
@@ -461,36 +528,74 @@ TEST(dos_figure)
 	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa, &ha));
 	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sc, &hc));
 	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sd, &hd));
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
 
-	for (k = 0; k < 2; k++) {
-		size_t sz = sizes[k], slice = sz ? MU_A8(sz) : 8;
+	for (k = 0; k < (int)ARRAY_SIZE(dos_kinds); k++) {
+		const struct dos_kind *d = &dos_kinds[k];
 
-		*f = (struct flood){ .fd = sa, .dst = ha, .len = sz,
+		*f = (struct flood){ .fd = sa, .dst = ha, .len = d->len,
+				     .n_fds = d->n_fds, .att_fd = p[1],
 				     .max = FLOOD_CAP };
 		ASSERT_EQ(0, flood_as(ua, f));
 		ASSERT_EQ(-EDQUOT, f->err);
 		na = f->n;
-		*f = (struct flood){ .fd = sc, .dst = hc, .len = sz,
+		ASSERT_GT(na, 0);
+		res_read(rb.fd, held_a);
+		for (i = 0; i < RES_N; i++) {
+			c[i] = held_a[i] / na;
+			ASSERT_EQ(na * c[i], held_a[i]);
+		}
+		*f = (struct flood){ .fd = sc, .dst = hc, .len = d->len,
+				     .n_fds = d->n_fds, .att_fd = p[1],
 				     .max = FLOOD_CAP };
 		ASSERT_EQ(0, flood_as(uc, f));
 		ASSERT_EQ(-EDQUOT, f->err);
 		nc = f->n;
-		printf("# DoS: %zu-byte messages: user A pinned %ld msgs = %ld bytes on B\n",
-		       sz, na, na * (long)slice);
-		printf("# DoS:   = %.1f%% of B's slices (%lu), %.1f%% of B's bytes (%lu)\n",
-		       100.0 * na / lim_slices, lim_slices,
-		       100.0 * na * slice / lim_bytes, lim_bytes);
-		printf("# DoS:   then user C pinned %ld more (A+C: %.1f%% / %.1f%%)\n",
-		       nc, 100.0 * (na + nc) / lim_slices,
-		       100.0 * (na + nc) * slice / lim_bytes);
-		/* no single user took everything */
-		ASSERT_LT(na * slice, lim_bytes);
-		ASSERT_LT(na, lim_slices);
+		res_read(rb.fd, held_c);
+		for (i = 0; i < RES_N; i++)
+			held_c[i] -= held_a[i];
+		printf("# DoS: %s messages: user A pinned %ld msgs on B's peer:",
+		       d->what, na);
+		printf(" %.1f%% of B's slices (%ld), %.1f%% of its bytes (%ld),",
+		       100.0 * held_a[RES_SLICES] / lim[RES_SLICES],
+		       lim[RES_SLICES], 100.0 * held_a[RES_BYTES] / lim[RES_BYTES],
+		       lim[RES_BYTES]);
+		printf(" %.1f%% of its fds (%ld)\n",
+		       100.0 * held_a[RES_FDS] / lim[RES_FDS], lim[RES_FDS]);
+		printf("# DoS:   then user C pinned %ld more (A+C: %.1f%% / %.1f%% / %.1f%%)\n",
+		       nc,
+		       100.0 * (held_a[RES_SLICES] + held_c[RES_SLICES]) /
+		       lim[RES_SLICES],
+		       100.0 * (held_a[RES_BYTES] + held_c[RES_BYTES]) /
+		       lim[RES_BYTES],
+		       100.0 * (held_a[RES_FDS] + held_c[RES_FDS]) /
+		       lim[RES_FDS]);
+		/* the promise: a quarter for A, a quarter of the rest for C */
+		for (i = 0; i < RES_N; i++) {
+			ASSERT_LE(held_a[i], peer_room(lim[i], 0, 0)) {
+				TH_LOG("%s: user A holds %ld %s of %ld on one peer (> 1/4)",
+				       d->what, held_a[i], res_name[i], lim[i]);
+			}
+			ASSERT_LE(held_c[i], peer_room(lim[i], held_a[i], 0)) {
+				TH_LOG("%s: user C holds %ld %s of the %ld A left (> 1/4)",
+				       d->what, held_c[i], res_name[i],
+				       lim[i] - held_a[i]);
+			}
+		}
+		/* and no less: EDQUOT came on the first message beyond it */
+		for (i = 0; i < RES_N; i++)
+			room[i] = peer_room(lim[i], 0, 0);
+		ASSERT_EQ(res_fit(room, c), na);
+		for (i = 0; i < RES_N; i++)
+			room[i] = peer_room(lim[i], held_a[i], 0);
+		ASSERT_EQ(res_fit(room, c), nc);
 		/* and a third user still gets through */
-		ASSERT_EQ(0, send_as(ud, f, sd, hd, sz));
+		ASSERT_EQ(0, send_as(ud, f, sd, hd, d->len));
 		ASSERT_EQ(na + nc + 1, drain(&rb));
 		assert_idle(_metadata, rb.fd);
 	}
+	close(p[0]);
+	close(p[1]);
 	close(sa);
 	close(sc);
 	close(sd);
@@ -499,55 +604,95 @@ TEST(dos_figure)
 
 /*
  * DoS figure over all of the victim's peers: user A floods 8 peers of B in
- * turn (each until EDQUOT). A must never hold everything, and a further
- * user must still get through to every one of them.
+ * turn (each until EDQUOT), for each kind of message. quota.rst promises
+ * that A holds at most half of each of B's resources in total, each peer
+ * taking a quarter of what A's previous floods left ((lim - 2 * held) / 4,
+ * no less), and that a further user still gets through to every peer.
  */
 #define DOS_PEERS 8
 
 TEST(dos_figure_all_peers)
 {
-	unsigned long lim_bytes = param("user_inflight_bytes_max", 16 << 20);
 	uid_t ua = UID(6, 1), ub = UID(6, 2), uc = UID(6, 3);
+	long lim[RES_N], c[RES_N], room[RES_N], held[RES_N], v[RES_N];
 	struct mu_peer rb[DOS_PEERS];
 	__u64 ha[DOS_PEERS], hc[DOS_PEERS];
-	long n[DOS_PEERS], total = 0;
+	long n[DOS_PEERS], total;
+	int sa, sc, k, i, j, p[2];
 	struct flood *f;
-	int sa, sc, k;
 
+	res_limits(lim);
 	f = shared_alloc(sizeof(*f));
 	ASSERT_NE(NULL, f);
 	sa = mu_open_as(ua);
 	sc = mu_open_as(uc);
 	ASSERT_GE(sa, 0);
 	ASSERT_GE(sc, 0);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
 	for (k = 0; k < DOS_PEERS; k++) {
 		ASSERT_EQ(0, open_peer_as(ub, &rb[k]));
 		ASSERT_EQ(0, b1_transfer(rb[k].fd, NODE, sa, &ha[k]));
 		ASSERT_EQ(0, b1_transfer(rb[k].fd, NODE, sc, &hc[k]));
 	}
-	for (k = 0; k < DOS_PEERS; k++) {
-		*f = (struct flood){ .fd = sa, .dst = ha[k], .len = 4096,
-				     .max = FLOOD_CAP };
-		ASSERT_EQ(0, flood_as(ua, f));
-		ASSERT_EQ(-EDQUOT, f->err);
-		n[k] = f->n;
-		total += n[k];
-	}
-	printf("# DoS: 4 KiB messages, %d peers of B: user A pinned %ld msgs\n",
-	       DOS_PEERS, total);
-	printf("# DoS:   = %.1f%% of B's in-flight bytes (%lu)\n",
-	       100.0 * total * 4096 / lim_bytes, lim_bytes);
-	printf("# DoS:   per peer: %ld %ld %ld %ld %ld %ld %ld %ld\n", n[0],
-	       n[1], n[2], n[3], n[4], n[5], n[6], n[7]);
-	ASSERT_LT(total * 4096, lim_bytes);
-	for (k = 0; k < DOS_PEERS; k++) {
-		ASSERT_EQ(0, send_as(uc, f, sc, hc[k], 4096)) {
-			TH_LOG("user C locked out of B's peer %d", k);
+	for (j = 0; j < (int)ARRAY_SIZE(dos_kinds); j++) {
+		struct dos_kind d = dos_kinds[j];
+
+		if (d.len)
+			d = (struct dos_kind){ 4096, 0, "4 KiB" };
+		total = 0;
+		memset(held, 0, sizeof(held));
+		memset(c, 0, sizeof(c));
+		for (k = 0; k < DOS_PEERS; k++) {
+			*f = (struct flood){ .fd = sa, .dst = ha[k],
+					     .len = d.len, .n_fds = d.n_fds,
+					     .att_fd = p[1], .max = FLOOD_CAP };
+			ASSERT_EQ(0, flood_as(ua, f));
+			ASSERT_EQ(-EDQUOT, f->err);
+			n[k] = f->n;
+			res_read(rb[k].fd, v);
+			for (i = 0; i < RES_N; i++) {
+				if (!k)
+					c[i] = v[i] / n[k];
+				ASSERT_EQ(n[k] * c[i], v[i]);
+				room[i] = peer_room(lim[i], 0, held[i]);
+			}
+			for (i = 0; i < RES_N; i++)
+				held[i] += v[i];
+			total += n[k];
+			/* the promise: at most half of each resource */
+			for (i = 0; i < RES_N; i++) {
+				ASSERT_LE(held[i], lim[i] / 2) {
+					TH_LOG("%s: user A holds %ld %s of B's %ld, more than half",
+					       d.what, held[i], res_name[i],
+					       lim[i]);
+				}
+			}
+			/* each peer a quarter of what A's floods left */
+			ASSERT_EQ(res_fit(room, c), n[k]) {
+				TH_LOG("%s: peer %d of B took %ld messages from A",
+				       d.what, k, n[k]);
+			}
 		}
-		ASSERT_EQ(n[k] + 1, drain(&rb[k]));
-		assert_idle(_metadata, rb[k].fd);
-		mu_peer_close(&rb[k]);
+		printf("# DoS: %s messages, %d peers of B: user A pinned %ld msgs",
+		       d.what, DOS_PEERS, total);
+		printf(" = %.1f%% of B's slices, %.1f%% of its bytes, %.1f%% of its fds\n",
+		       100.0 * held[RES_SLICES] / lim[RES_SLICES],
+		       100.0 * held[RES_BYTES] / lim[RES_BYTES],
+		       100.0 * held[RES_FDS] / lim[RES_FDS]);
+		printf("# DoS:   per peer: %ld %ld %ld %ld %ld %ld %ld %ld\n",
+		       n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]);
+		for (k = 0; k < DOS_PEERS; k++) {
+			ASSERT_EQ(0, send_as(uc, f, sc, hc[k], d.len)) {
+				TH_LOG("user C locked out of B's peer %d", k);
+			}
+			ASSERT_EQ(n[k] + 1, drain(&rb[k]));
+			assert_idle(_metadata, rb[k].fd);
+		}
 	}
+	for (k = 0; k < DOS_PEERS; k++)
+		mu_peer_close(&rb[k]);
+	close(p[0]);
+	close(p[1]);
 	close(sa);
 	close(sc);
 }

@@ -4,6 +4,7 @@
  * offset and alignment of include/uapi/linux/bus1.h against spec §2.
  * Pure userspace; needs no module.
  */
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/bus1.h>
@@ -294,18 +295,106 @@ TEST(struct_recv_layout)
 	ASSERT_EQ(U64(8), U64(__alignof__(v.msg)));
 }
 
-/* every field is unsigned (u64/u32), as in the original header */
+/*
+ * Every field is unsigned (u64/u32), as in the original header. Checked at
+ * compile time, one assertion per field: a run-time comparison of an
+ * all-ones value against 0 would pass for a signed field too once it is
+ * converted to __u64 by the comparison. For a signed type, (T)~0 is -1;
+ * for an unsigned one, it is the type's maximum. The objects below are
+ * never used: typeof and sizeof do not evaluate them.
+ */
+#define IS_UNSIGNED(_x)	((typeof(_x))~0 > 0)
+
+static struct bus1_cmd_peer_reset u_reset __attribute__((unused));
+static struct bus1_cmd_handle_transfer u_transfer __attribute__((unused));
+static struct bus1_cmd_nodes_destroy u_destroy __attribute__((unused));
+static struct bus1_cmd_send u_send __attribute__((unused));
+static struct bus1_cmd_recv u_recv __attribute__((unused));
+
+static_assert(IS_UNSIGNED(u_reset.flags) && sizeof(u_reset.flags) == 8,
+	      "bus1_cmd_peer_reset.flags is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_reset.peer_flags) && sizeof(u_reset.peer_flags) == 8,
+	      "bus1_cmd_peer_reset.peer_flags is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_reset.max_slices) && sizeof(u_reset.max_slices) == 4,
+	      "bus1_cmd_peer_reset.max_slices is not an unsigned 4-byte field");
+static_assert(IS_UNSIGNED(u_reset.max_handles) && sizeof(u_reset.max_handles) == 4,
+	      "bus1_cmd_peer_reset.max_handles is not an unsigned 4-byte field");
+static_assert(IS_UNSIGNED(u_reset.max_inflight_bytes) && sizeof(u_reset.max_inflight_bytes) == 4,
+	      "bus1_cmd_peer_reset.max_inflight_bytes is not an unsigned 4-byte field");
+static_assert(IS_UNSIGNED(u_reset.max_inflight_fds) && sizeof(u_reset.max_inflight_fds) == 4,
+	      "bus1_cmd_peer_reset.max_inflight_fds is not an unsigned 4-byte field");
+static_assert(IS_UNSIGNED(u_transfer.flags) && sizeof(u_transfer.flags) == 8,
+	      "bus1_cmd_handle_transfer.flags is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_transfer.src_handle) && sizeof(u_transfer.src_handle) == 8,
+	      "bus1_cmd_handle_transfer.src_handle is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_transfer.dst_fd) && sizeof(u_transfer.dst_fd) == 8,
+	      "bus1_cmd_handle_transfer.dst_fd is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_transfer.dst_handle) && sizeof(u_transfer.dst_handle) == 8,
+	      "bus1_cmd_handle_transfer.dst_handle is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_destroy.flags) && sizeof(u_destroy.flags) == 8,
+	      "bus1_cmd_nodes_destroy.flags is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_destroy.ptr_nodes) && sizeof(u_destroy.ptr_nodes) == 8,
+	      "bus1_cmd_nodes_destroy.ptr_nodes is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_destroy.n_nodes) && sizeof(u_destroy.n_nodes) == 8,
+	      "bus1_cmd_nodes_destroy.n_nodes is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.flags) && sizeof(u_send.flags) == 8,
+	      "bus1_cmd_send.flags is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.ptr_destinations) && sizeof(u_send.ptr_destinations) == 8,
+	      "bus1_cmd_send.ptr_destinations is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.ptr_errors) && sizeof(u_send.ptr_errors) == 8,
+	      "bus1_cmd_send.ptr_errors is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.n_destinations) && sizeof(u_send.n_destinations) == 8,
+	      "bus1_cmd_send.n_destinations is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.ptr_vecs) && sizeof(u_send.ptr_vecs) == 8,
+	      "bus1_cmd_send.ptr_vecs is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.n_vecs) && sizeof(u_send.n_vecs) == 8,
+	      "bus1_cmd_send.n_vecs is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.ptr_handles) && sizeof(u_send.ptr_handles) == 8,
+	      "bus1_cmd_send.ptr_handles is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.n_handles) && sizeof(u_send.n_handles) == 8,
+	      "bus1_cmd_send.n_handles is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.ptr_fds) && sizeof(u_send.ptr_fds) == 8,
+	      "bus1_cmd_send.ptr_fds is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_send.n_fds) && sizeof(u_send.n_fds) == 8,
+	      "bus1_cmd_send.n_fds is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.flags) && sizeof(u_recv.flags) == 8,
+	      "bus1_cmd_recv.flags is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.max_offset) && sizeof(u_recv.max_offset) == 8,
+	      "bus1_cmd_recv.max_offset is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.msg.type) && sizeof(u_recv.msg.type) == 8,
+	      "bus1_cmd_recv.msg.type is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.msg.flags) && sizeof(u_recv.msg.flags) == 8,
+	      "bus1_cmd_recv.msg.flags is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.msg.destination) && sizeof(u_recv.msg.destination) == 8,
+	      "bus1_cmd_recv.msg.destination is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.msg.offset) && sizeof(u_recv.msg.offset) == 8,
+	      "bus1_cmd_recv.msg.offset is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.msg.n_bytes) && sizeof(u_recv.msg.n_bytes) == 8,
+	      "bus1_cmd_recv.msg.n_bytes is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.msg.n_handles) && sizeof(u_recv.msg.n_handles) == 8,
+	      "bus1_cmd_recv.msg.n_handles is not an unsigned 8-byte field");
+static_assert(IS_UNSIGNED(u_recv.msg.n_fds) && sizeof(u_recv.msg.n_fds) == 8,
+	      "bus1_cmd_recv.msg.n_fds is not an unsigned 8-byte field");
+
+/*
+ * The field list above is complete: the fields, at their sizes, fill each
+ * struct exactly (no padding, so no field can be missing from the list).
+ */
+static_assert(sizeof(struct bus1_cmd_peer_reset) == 2 * 8 + 4 * 4,
+	      "bus1_cmd_peer_reset has fields the list above misses");
+static_assert(sizeof(struct bus1_cmd_handle_transfer) == 4 * 8,
+	      "bus1_cmd_handle_transfer has fields the list above misses");
+static_assert(sizeof(struct bus1_cmd_nodes_destroy) == 3 * 8,
+	      "bus1_cmd_nodes_destroy has fields the list above misses");
+static_assert(sizeof(struct bus1_cmd_send) == 10 * 8,
+	      "bus1_cmd_send has fields the list above misses");
+static_assert(sizeof(struct bus1_cmd_recv) == 2 * 8 + 7 * 8,
+	      "bus1_cmd_recv has fields the list above misses");
+
+/* the checks are the static_asserts above: this binary exists, so they hold */
 TEST(struct_fields_are_unsigned)
 {
-	struct bus1_cmd_peer_reset r = { .flags = (__u64)-1,
-					 .max_slices = (__u32)-1 };
-	struct bus1_cmd_recv v = { .max_offset = (__u64)-1 };
-
-	v.msg.n_fds = (__u64)-1;
-	ASSERT_LT(U64(0), r.flags);
-	ASSERT_LT(0U, r.max_slices);
-	ASSERT_LT(U64(0), v.max_offset);
-	ASSERT_LT(U64(0), v.msg.n_fds);
+	TH_LOG("33 fields of 5 structs checked unsigned at compile time");
 }
 
 TEST_HARNESS_MAIN
