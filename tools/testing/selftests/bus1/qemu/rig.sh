@@ -8,9 +8,13 @@
 # every kernel's results followed by the closing line
 # "N passed, N failed[, N skipped]". Exit status 0 only if nothing failed.
 #
-# Knobs (environment; see also vm.sh): KERNELS="6.1 6.12" (version prefixes
-# or full releases of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (one custom kernel
-# instead), MODE=check|cmd, HOST_TESTS=0|1, PARALLEL=0|1, PRECHECK (a file
+# Knobs (environment; see also vm.sh): KERNELS="6.1 6.12 newest 6.1-rt"
+# (words: a version prefix, Debian's stock /boot/vmlinuz-<prefix>.*-amd64 but
+# never the PREEMPT_RT one; <prefix>-rt, Debian's /boot/vmlinuz-<prefix>.*-rt-
+# amd64; newest, Debian's newest kernel from scripts/bus1-newest-kernel.sh;
+# or a full release of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (one custom
+# kernel instead), MODE=check|cmd, HOST_TESTS=0|1, PARALLEL=0|1|N (boot one
+# kernel at a time, all at once, or at most N at once), PRECHECK (a file
 # the userspace build must produce, e.g. the demo; if it does not, fail, or
 # with PRECHECK_SKIP=1 say so and succeed without booting), EXTRA_BUILD
 # (more directories whose Makefile to run, e.g. bench/ or debug/).
@@ -22,7 +26,7 @@ SEL=$TOP/tools/testing/selftests/bus1
 export BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}
 LINUX_SRC=$BUS1_CACHE/linux-source-6.1
 MODE=${MODE:-check}
-KERNELS=${KERNELS:-6.1 6.12}
+KERNELS=${KERNELS:-6.1 6.12 newest 6.1-rt}
 HOST_TESTS=${HOST_TESTS:-$([ "$MODE" = check ] && echo 1 || echo 0)}
 PARALLEL=${PARALLEL:-0}
 export MODE
@@ -44,8 +48,16 @@ if [ -n "${VM_IMAGE:-}" ]; then
 	images+=("$VM_IMAGE") kdirs+=("${VM_KDIR:?VM_KDIR must go with VM_IMAGE}")
 else
 	for k in $KERNELS; do
-		img=$(find /boot -maxdepth 1 \( -name "vmlinuz-$k.*-amd64" \
-			-o -name "vmlinuz-$k" \) | sort -V | tail -n 1)
+		case $k in
+		newest)	# resolved by vm_newest, in the background
+			images+=(newest) kdirs+=(-)
+			continue ;;
+		*-rt)	img=$(find /boot -maxdepth 1 \
+				-name "vmlinuz-${k%-rt}.*-rt-amd64" | sort -V | tail -n 1) ;;
+		*)	img=$(find /boot -maxdepth 1 \( -name "vmlinuz-$k.*-amd64" \
+				! -name '*-rt-amd64' \) -o -name "vmlinuz-$k" |
+				sort -V | tail -n 1) ;;
+		esac
 		if [ -z "$img" ]; then
 			echo "rig: no kernel /boot/vmlinuz-$k*; see make deps" >&2
 			exit 1
@@ -53,6 +65,26 @@ else
 		images+=("$img") kdirs+=("/lib/modules/${img#/boot/vmlinuz-}/build")
 	done
 fi
+
+# Debian's newest kernel: fetched (or found in the cache) by
+# bus1-newest-kernel.sh, its module built in the trixie chroot.
+vm_newest() {
+	local out
+	out=$("$TOP/scripts/bus1-newest-kernel.sh" 2>"$RR/newest.err") || {
+		sed 's/^/#| newest: /' "$RR/newest.err"
+		echo "newest not ok - scripts/bus1-newest-kernel.sh failed"
+		echo "0 1 0" >"$COUNTS"
+		return 1
+	}
+	local RELEASE IMAGE CHROOT KDIR MODROOT
+	RELEASE=$(sed -n 's/^RELEASE=//p' <<<"$out")
+	IMAGE=$(sed -n 's/^IMAGE=//p' <<<"$out")
+	CHROOT=$(sed -n 's/^CHROOT=//p' <<<"$out")
+	KDIR=$(sed -n 's/^KDIR=//p' <<<"$out")
+	MODROOT=$(sed -n 's/^MODROOT=//p' <<<"$out")
+	echo "# newest kernel: $RELEASE ($(sed -n 's/^SUITE=//p' <<<"$out"))"
+	VM_KREL=$RELEASE MODROOT=$MODROOT "$HERE/vm.sh" "$IMAGE" "$KDIR" "$CHROOT"
+}
 
 # --- userspace build (vm.sh waits for it through $RR/userspace.lock) ---------
 build_userspace() {
@@ -72,11 +104,22 @@ build_userspace() {
 exec 7>"$RR/userspace.lock"
 flock 7
 export BOOT_LOCK COUNTS
-[ "$PARALLEL" = 1 ] && BOOT_LOCK= || BOOT_LOCK=$RR/boot.lock
+# PARALLEL=N: VM i boots under lock i % N, so at most N boot at once
+case $PARALLEL in
+0 | "") slots=1 ;;
+1) slots=${#images[@]} ;;
+*) slots=$PARALLEL ;;
+esac
 for i in "${!images[@]}"; do
 	COUNTS=$RR/vm$i.counts
-	(exec 7>&-; USERSPACE_LOCK=$RR/userspace.lock \
-		"$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}" >"$RR/vm$i.out"
+	[ "$slots" -ge "${#images[@]}" ] && BOOT_LOCK= ||
+		BOOT_LOCK=$RR/boot$((i % slots)).lock
+	(exec 7>&-; export USERSPACE_LOCK=$RR/userspace.lock
+		if [ "${images[$i]}" = newest ]; then
+			vm_newest
+		else
+			"$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}"
+		fi >"$RR/vm$i.out"
 		echo $? >"$RR/vm$i.rc") &
 done
 ufail=0
