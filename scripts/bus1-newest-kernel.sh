@@ -3,12 +3,13 @@
 #
 # bus1-newest-kernel.sh [--refresh] - provide Debian's newest stock amd64
 # kernel for the test rig (`make check KERNELS=newest`), and print
-#   RELEASE=<uname -r of that kernel>   e.g. 7.3.4+deb13-amd64
+#   RELEASE=<uname -r of that kernel>
 #   SUITE=<suite it came from>          trixie-backports or sid
+#   VERSION=<Debian version of its linux-image-amd64>
 #   IMAGE=<vmlinuz on the host>
 #   CHROOT=<chroot the module must be built in>
 #   KDIR=<kernel build dir, a path inside CHROOT>
-#   MODROOT=<root holding lib/modules/RELEASE of the image, for modprobe -d>
+#   MODROOT=<root of the unpacked image packages, for modprobe -d>
 #
 # The newest kernels live in trixie-backports and sid, whose headers need a
 # newer glibc/gcc than the bookworm host has. So the headers go into a trixie
@@ -54,6 +55,7 @@ flock 9
 # Run a command in the chroot, with /proc and /dev, in a private mount
 # namespace: the mounts vanish with it, even if we are killed.
 in_chroot() {
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	unshare --mount --propagation private /bin/sh -ec '
 		ch=$1; shift
 		mount -t proc proc "$ch/proc"
@@ -169,6 +171,7 @@ fi
 
 echo "RELEASE=$REL"
 echo "SUITE=$SUITE"
+echo "VERSION=$VER"
 echo "IMAGE=$IMGROOT/vmlinuz"
 echo "CHROOT=$CH"
 echo "KDIR=$KDIR"
