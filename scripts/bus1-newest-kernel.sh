@@ -101,6 +101,11 @@ candidate() {
 }
 
 CHOICE=$NEW/choice
+# a forced suite other than the cached choice's asks the archive again
+if [ -f "$CHOICE" ] && [ -n "${BUS1_NEWEST_SUITE:-}" ]; then
+	read -r _ suite _ <"$CHOICE"
+	[ "$suite" = "$BUS1_NEWEST_SUITE" ] || refresh=1
+fi
 if [ -f "$CHOICE" ] && [ -z "$(find "$CHOICE" -mmin +"$MAX_AGE")" ] &&
    [ $refresh = 0 ]; then
 	:
@@ -125,7 +130,7 @@ else
 	[ -n "$pkg" ] || die "linux-image-amd64=$ver depends on no linux-image-*"
 	echo "${pkg#linux-image-} $suite $ver" >"$CHOICE.tmp"
 	mv "$CHOICE.tmp" "$CHOICE"
-	say "newest: ${pkg#linux-image-} from $suite (trixie-backports $bpo, sid ${sid:-none})"
+	say "newest: ${pkg#linux-image-} from $suite (trixie-backports ${bpo:-none}, sid ${sid:-none})"
 fi
 read -r REL SUITE VER <"$CHOICE"
 
