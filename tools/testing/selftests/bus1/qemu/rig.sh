@@ -49,17 +49,11 @@ if [ -n "${VM_IMAGE:-}" ]; then
 	images+=("$VM_IMAGE") kdirs+=("${VM_KDIR:?VM_KDIR must go with VM_IMAGE}")
 else
 	for k in $KERNELS; do
-		case $k in
-		newest)	# resolved by vm_newest, in the background
+		if [ "$k" = newest ]; then	# resolved by vm_newest, later
 			images+=(newest) kdirs+=(-)
-			continue ;;
-		*-rt)	img=$(find /boot -maxdepth 1 \
-				-name "vmlinuz-${k%-rt}.*-rt-amd64" | sort -V | tail -n 1) ;;
-		*)	img=$(find /boot -maxdepth 1 \( -name "vmlinuz-$k.*-amd64" \
-				! -name '*-rt-amd64' \) -o -name "vmlinuz-$k" |
-				sort -V | tail -n 1) ;;
-		esac
-		if [ -z "$img" ]; then
+			continue
+		fi
+		if ! img=$("$HERE/find-kernel.sh" "$k"); then
 			echo "rig: no kernel /boot/vmlinuz-$k*; see make deps" >&2
 			exit 1
 		fi
