@@ -4,12 +4,17 @@
 # only drives kbuild and the userspace parts. See README.md for every target.
 
 KVER ?= $(shell uname -r)
+# Else Debian's 6.1 headers, never those of its PREEMPT_RT image.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
-		    $(lastword $(sort $(wildcard /lib/modules/6.1.*-amd64/build))))
+		    $(lastword $(sort $(filter-out %-rt-amd64/build, \
+			$(wildcard /lib/modules/6.1.*-amd64/build)))))
 BUS1_CACHE ?= /var/tmp/bus1-cache
 export KDIR BUS1_CACHE
 
 QEMU_DIR := tools/testing/selftests/bus1/qemu
+# bash for "set -o pipefail": a recipe piping through tee must still fail
+# when the command before the pipe does
+SHELL := /bin/bash
 
 .PHONY: all module modules clean deps check run check-debug bench model \
 	style sparse lib samples selftests man install uninstall dkms-install
@@ -63,6 +68,7 @@ style:
 
 sparse:
 	scripts/bus1-deps.sh --quiet
+	set -o pipefail; \
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules 2>&1 | tee .sparse.log
 	@! grep -E 'warning:|error:' .sparse.log
 

@@ -24,6 +24,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static sparse cpio xz-utils kmod
 	bc bison flex libelf-dev libssl-dev dwarves
 	spin trinity python3-docutils dkms man-db
+	clang libbpf-dev zlib1g-dev libzstd-dev
 )
 
 BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}

@@ -57,4 +57,22 @@ static inline struct file *bus1_shmem_setup_noreserve(const char *name,
 #endif
 }
 
+/*
+ * receive_fd() installs a received file the way SCM_RIGHTS does (LSM check,
+ * socket cgroup data); in 6.7 it took over __receive_fd()'s optional user
+ * pointer to store the number at. The internals it is built from
+ * (security_file_receive(), __receive_sock()) are not exported by either.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+static inline int bus1_receive_fd(struct file *file, unsigned int o_flags)
+{
+	return receive_fd(file, o_flags);
+}
+#else
+static inline int bus1_receive_fd(struct file *file, unsigned int o_flags)
+{
+	return receive_fd(file, NULL, o_flags);
+}
+#endif
+
 #endif /* __BUS1_COMPAT_H */

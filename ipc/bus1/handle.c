@@ -136,6 +136,7 @@ static void bus1_handle_link_id(struct bus1_handle *h)
 {
 	struct bus1_peer *peer = h->holder;
 
+	lockdep_assert_held(&peer->lock);
 	if (h->id == BUS1_HANDLE_INVALID)
 		h->id = (++peer->id_counter << 3) | BUS1_HANDLE_FLAG_MANAGED |
 			BUS1_HANDLE_FLAG_REMOTE;
@@ -146,6 +147,7 @@ static void bus1_handle_link_id(struct bus1_handle *h)
 /* holder's local lock held, handle lost its last user ref */
 static void bus1_handle_unlink_id(struct bus1_handle *h)
 {
+	lockdep_assert_held(&h->holder->lock);
 	rb_erase(&h->rb_id, &h->holder->handles_by_id);
 	RB_CLEAR_NODE(&h->rb_id);
 	h->id = BUS1_HANDLE_INVALID;
@@ -161,6 +163,7 @@ static bool bus1_handle_unpin_state(struct bus1_handle *h)
 	struct bus1_node *node = h->node;
 	struct bus1_peer *holder = h->holder;
 
+	lockdep_assert_held(&node->lock);
 	if (h->n_user || h->n_pin)
 		return false;
 
@@ -183,6 +186,7 @@ static void bus1_node_strong_add(struct bus1_node *node, unsigned int n)
 	struct bus1_peer *owner = node->owner;
 	bool wake = false;
 
+	lockdep_assert_held(&node->lock);
 	if (!n)
 		return;
 	if (!node->n_strong && bus1_queue_node_is_queued(&node->qrelease)) {
@@ -201,6 +205,7 @@ static void bus1_node_strong_sub(struct bus1_node *node, unsigned int n)
 	struct bus1_peer *owner = node->owner;
 	bool wake;
 
+	lockdep_assert_held(&node->lock);
 	if (!n)
 		return;
 	if (WARN_ON(node->n_strong < n))
@@ -241,6 +246,7 @@ struct bus1_handle *bus1_handle_find(struct bus1_peer *peer, u64 id)
 {
 	struct rb_node *rb;
 
+	lockdep_assert_held(&peer->lock);
 	rb = rb_find(&id, &peer->handles_by_id, bus1_handle_id_cmp);
 	return rb ? rb_entry(rb, struct bus1_handle, rb_id) : NULL;
 }
@@ -263,6 +269,7 @@ struct bus1_handle *bus1_handle_import(struct bus1_peer *peer, u64 id,
 	struct bus1_handle *h;
 	struct bus1_node *node;
 
+	lockdep_assert_held(&peer->lock);
 	*created = false;
 	h = bus1_handle_find(peer, id);
 	if (h)
@@ -298,6 +305,7 @@ void bus1_handle_forget(struct bus1_peer *peer, struct bus1_handle *handle)
 	struct bus1_node *node = handle->node;
 	bool unpinned;
 
+	lockdep_assert_held(&peer->lock);
 	rb_erase(&handle->rb_id, &peer->handles_by_id);
 	RB_CLEAR_NODE(&handle->rb_id);
 	--peer->n_handles;
@@ -438,6 +446,7 @@ u64 bus1_handle_pin_to_user(struct bus1_handle *handle, bool strong,
 	unsigned int strong_before;
 	u64 id = BUS1_HANDLE_INVALID;
 
+	lockdep_assert_held(&handle->holder->lock);
 	spin_lock(&node->lock);
 	live = bus1_node_is_live_at(node, ts, tag) &&
 	       (!bus1_handle_is_owner(handle) || handle->n_user);
@@ -477,6 +486,7 @@ static void bus1_handle_release_user(struct bus1_handle *h, unsigned int n)
 	unsigned int strong_before;
 	bool last, unpinned = false;
 
+	lockdep_assert_held(&h->holder->lock);
 	spin_lock(&node->lock);
 	strong_before = bus1_handle_user_strong(h, h->n_user);
 	h->n_user -= n;
@@ -502,6 +512,7 @@ static void bus1_node_destroy_stage(struct bus1_tx *tx,
 	struct bus1_handle *h;
 	bool wake;
 
+	lockdep_assert_held(&peer->lock);
 	spin_lock(&node->lock);
 	node->destroyed = true;
 	trace_bus1_node_destroy(peer->id, owner_handle->id);
@@ -530,6 +541,7 @@ static void bus1_node_destroy_finish(struct bus1_handle *owner_handle, u64 ts)
 {
 	struct bus1_node *node = owner_handle->node;
 
+	lockdep_assert_held(&node->owner->lock);
 	spin_lock(&node->lock);
 	node->destroy_ts = ts;
 	node->destroy_tag = node->owner->id;
@@ -551,6 +563,7 @@ u64 bus1_node_destroy_batch(struct bus1_peer *peer,
 	size_t i;
 	u64 ts;
 
+	lockdep_assert_held(&peer->lock);
 	bus1_tx_init(&tx, peer);
 	for (i = 0; i < n; ++i)
 		bus1_node_destroy_stage(&tx, handles[i]);
@@ -569,6 +582,7 @@ u64 bus1_node_destroy_batch(struct bus1_peer *peer,
 static bool bus1_handle_spared(struct bus1_peer *peer, struct bus1_handle *h,
 			       bool spare_seed)
 {
+	lockdep_assert_held(&peer->lock);
 	return spare_seed && peer->seed && bus1_handle_is_owner(h) &&
 	       bus1_message_pins_node(peer->seed, h);
 }
@@ -587,6 +601,7 @@ u64 bus1_handle_destroy_all(struct bus1_peer *peer, bool spare_seed)
 	struct bus1_tx tx;
 	u64 ts;
 
+	lockdep_assert_held(&peer->lock);
 	bus1_tx_init(&tx, peer);
 	for (rb = rb_first(&peer->handles_by_id); rb; rb = rb_next(rb)) {
 		h = rb_entry(rb, struct bus1_handle, rb_id);
@@ -615,6 +630,7 @@ void bus1_handle_flush_all(struct bus1_peer *peer, bool spare_seed)
 	struct bus1_handle *h;
 	struct rb_node *rb, *next;
 
+	lockdep_assert_held(&peer->lock);
 	for (rb = rb_first(&peer->handles_by_id); rb; rb = next) {
 		next = rb_next(rb);
 		h = rb_entry(rb, struct bus1_handle, rb_id);
@@ -658,6 +674,8 @@ static int bus1_handle_transfer_locked(struct bus1_peer *src,
 	bool created;
 	int r;
 
+	lockdep_assert_held(&src->lock);
+	lockdep_assert_held(&dst->lock);
 	h = bus1_handle_import(src, src_id, &created);
 	if (IS_ERR(h))
 		return PTR_ERR(h);
@@ -699,8 +717,12 @@ err_forget:
 
 /**
  * bus1_cmd_handle_transfer() - BUS1_CMD_HANDLE_TRANSFER
- * @peer:	calling peer, active reference held, local lock not held
+ * @peer:	calling peer, no active reference held, local lock not held
  * @arg:	user pointer to struct bus1_cmd_handle_transfer
+ *
+ * Takes its active references (the caller's and the destination's) only
+ * after the copy-in and drops them before the result is stored: neither
+ * is held across a user fault (disconnect waits for them).
  *
  * Return: 0 on success, negative error code on failure.
  */
@@ -713,17 +735,23 @@ int bus1_cmd_handle_transfer(struct bus1_peer *peer, unsigned long arg)
 	u64 dst_id;
 	int r;
 
+	/* like every command of a disconnected peer, before the copy-in */
+	if (test_bit(BUS1_PEER_DISCONNECTING, &peer->flags))
+		return -ESHUTDOWN;
 	if (copy_from_user(&param, uparam, sizeof(param)))
 		return -EFAULT;
 	if (param.flags)
 		return -EINVAL;
+	if (!bus1_peer_acquire(peer))
+		return -ESHUTDOWN;
 
 	if (param.dst_fd != (u64)-1) {
+		r = -EBADF;
 		if (param.dst_fd > INT_MAX)
-			return -EBADF;
+			goto exit_peer;
 		dst_f = fdget(param.dst_fd);
 		if (!fd_file(dst_f))
-			return -EBADF;
+			goto exit_peer;
 		dst = bus1_peer_from_file(fd_file(dst_f));
 		if (!dst) {
 			r = -EOPNOTSUPP;
@@ -740,18 +768,17 @@ int bus1_cmd_handle_transfer(struct bus1_peer *peer, unsigned long arg)
 		goto exit_dst;
 	r = bus1_handle_transfer_locked(peer, dst, param.src_handle, &dst_id);
 	bus1_peer_unlock_pair(peer, dst);
-	if (r)
-		goto exit_dst;
-
-	/* effects are not undone if the caller's memory went away */
-	if (put_user(dst_id, &uparam->dst_handle))
-		r = -EFAULT;
 
 exit_dst:
 	if (dst != peer)
 		bus1_peer_release(dst);
 exit_fd:
 	fdput(dst_f);
+exit_peer:
+	bus1_peer_release(peer);
+	/* effects are not undone if the caller's memory went away */
+	if (!r && put_user(dst_id, &uparam->dst_handle))
+		r = -EFAULT;
 	return r;
 }
 
@@ -767,6 +794,7 @@ int bus1_cmd_handle_release(struct bus1_peer *peer, unsigned long arg)
 	struct bus1_handle *h;
 	u64 id;
 
+	lockdep_assert_held(&peer->lock);
 	if (get_user(id, (u64 __user *)arg))
 		return -EFAULT;
 
@@ -790,6 +818,7 @@ static int bus1_nodes_destroy_collect(struct bus1_peer *peer,
 	size_t i;
 	u64 id;
 
+	lockdep_assert_held(&peer->lock);
 	for (i = 0; i < n; ++i) {
 		if (get_user(id, ids + i))
 			return -EFAULT;
@@ -823,6 +852,7 @@ int bus1_cmd_nodes_destroy(struct bus1_peer *peer, unsigned long arg)
 	bool *created;
 	int r;
 
+	lockdep_assert_held(&peer->lock);
 	if (copy_from_user(&param, (void __user *)arg, sizeof(param)))
 		return -EFAULT;
 	if (param.flags & ~BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES)
@@ -831,6 +861,9 @@ int bus1_cmd_nodes_destroy(struct bus1_peer *peer, unsigned long arg)
 		return -EFAULT;
 	if (param.n_nodes > peer->user->quota.max[BUS1_RES_HANDLES])
 		return -EINVAL;
+	/* bounds how long the destruction holds back the holders' queues */
+	if (param.n_nodes > BUS1_DESTINATION_MAX)
+		return -EMSGSIZE;
 	n = param.n_nodes;
 	if (!n)
 		return 0;

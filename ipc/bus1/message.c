@@ -4,24 +4,29 @@
  *
  * SEND runs in two phases. The first imports and validates everything and
  * builds one message per destination right in the destination's pool:
- * charges, slice, payload (copied once, from the sender's memory into the
- * receiver's pages), pinned receiver-side handles and file references. None
+ * charges, slice, payload (read once from the sender's memory, into the
+ * first receiver's pages; the others copy from there), pinned
+ * receiver-side handles and file references. None
  * of it is visible. The second phase cannot fail: it turns the pins strong
  * and commits all messages as one transaction (tx.c).
  */
 
 #include <linux/compat.h>
 #include <linux/err.h>
+#include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/major.h>
 #include <linux/net.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 #include <net/sock.h>
 #include <linux/bus1.h>
+#include "compat.h"
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
@@ -60,6 +65,8 @@ struct bus1_send_dest {
  * @dests:	destinations
  * @n_dests:	number of entries in @dests
  * @mark:	duplicate-destination mark of this command
+ * @source:	first message built with the payload, which the others copy
+ *		(a multicast reads the sender's memory once)
  * @dests_stack: inline storage for small multicasts
  * @handles_stack: inline storage for few handles
  * @created_stack: inline storage for few created nodes
@@ -84,6 +91,7 @@ struct bus1_send {
 	struct bus1_send_dest *dests;
 	size_t n_dests;
 	u64 mark;
+	struct bus1_message *source;
 	struct bus1_send_dest dests_stack[2];
 	struct bus1_handle *handles_stack[4];
 	struct bus1_handle *created_stack[4];
@@ -96,7 +104,7 @@ static void *bus1_send_array(void *stack, size_t n_stack, size_t n,
 {
 	if (n <= n_stack)
 		return stack;
-	return kvmalloc_array(n, size, GFP_KERNEL);
+	return kvmalloc_array(n, size, GFP_KERNEL_ACCOUNT);
 }
 
 static void bus1_send_array_free(void *array, void *stack)
@@ -173,6 +181,7 @@ static void bus1_message_unaccount(struct bus1_message *m)
 {
 	struct bus1_peer *peer = m->peer;
 
+	lockdep_assert_held(&peer->data_lock);
 	if (!list_empty(&m->slice.link))
 		bus1_pool_free(&peer->pool, &m->slice);
 	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
@@ -181,11 +190,14 @@ static void bus1_message_unaccount(struct bus1_message *m)
 
 static void bus1_message_dealloc(struct bus1_message *m)
 {
-	bus1_handle_unref(m->dst);
+	struct bus1_handle *dst = m->dst;
+
 	if (m->n_handles || m->n_files)
 		kfree(m);
 	else if (cmpxchg(&m->peer->message_spare, NULL, m))
 		kmem_cache_free(bus1_message_cache, m);
+	/* last: it may hold the last reference to the peer touched above */
+	bus1_handle_unref(dst);
 }
 
 /**
@@ -243,7 +255,7 @@ static int bus1_send_import_iovecs(struct bus1_send *s)
 	struct iovec *iov = s->iov_stack;
 
 	if (n > UIO_FASTIOV) {
-		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL);
+		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL_ACCOUNT);
 		if (!iov)
 			return -ENOMEM;
 	}
@@ -337,10 +349,56 @@ static int bus1_send_import_handles(struct bus1_send *s)
 	return 0;
 }
 
+/*
+ * A message holds references to the files it carries. A file that can
+ * itself hold file references (an io_uring with registered files, an
+ * AF_UNIX socket with queued SCM_RIGHTS, a bus1 peer with queued messages,
+ * a binder or vhost device, ...) could end up holding the very peer the
+ * message is queued on, a cycle nothing ever breaks. So only kinds known
+ * to hold no file references pass, by what fstat() reports (bus1(7),
+ * "PASSING FILES"): O_PATH descriptors (a path, no file), regular files,
+ * directories, FIFOs and pipes, the memory devices (/dev/null, ...),
+ * terminals, eventfds, and IPv4/IPv6 sockets.
+ */
+static bool bus1_file_is_passable(struct file *f)
+{
+	struct inode *inode = file_inode(f);
+	struct eventfd_ctx *ev;
+	struct socket *sock;
+	unsigned int major;
+
+	if (f->f_mode & FMODE_PATH)
+		return true;
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFIFO:
+		return true;
+	case S_IFCHR:
+		major = imajor(inode);
+		return major == MEM_MAJOR || major == TTY_MAJOR ||
+		       major == TTYAUX_MAJOR ||
+		       (major >= UNIX98_PTY_MASTER_MAJOR &&
+			major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT);
+	case S_IFSOCK:
+		sock = sock_from_file(f);
+		return sock && sock->sk && (sock->sk->sk_family == AF_INET ||
+					    sock->sk->sk_family == AF_INET6);
+	case 0:
+		/* anonymous inodes have no type; of them, eventfds pass */
+		ev = eventfd_ctx_fileget(f);
+		if (IS_ERR(ev))
+			return false;
+		eventfd_ctx_put(ev);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int bus1_send_import_files(struct bus1_send *s)
 {
 	const int __user *fds = u64_to_user_ptr(s->param.ptr_fds);
-	struct socket *sock;
 	struct file *f;
 	size_t i;
 	int fd;
@@ -354,12 +412,7 @@ static int bus1_send_import_files(struct bus1_send *s)
 		if (!f)
 			return -EBADF;
 		s->files[s->n_files++] = f;
-		if (f->f_mode & FMODE_PATH)
-			continue;
-		if (bus1_peer_from_file(f))
-			return -EOPNOTSUPP;
-		sock = sock_from_file(f);
-		if (sock && sock->sk && sock->sk->sk_family == AF_UNIX)
+		if (!bus1_file_is_passable(f))
 			return -EOPNOTSUPP;
 	}
 	return 0;
@@ -412,9 +465,9 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 }
 
 /*
- * Every destination reads the payload from the start: a copy of the
- * iterator each. Out of line, so that an empty message does not pay for
- * the iterator's stack slot.
+ * The first destination reads the payload from the start, with a copy of
+ * the iterator. Out of line, so that an empty message does not pay for the
+ * iterator's stack slot.
  */
 static noinline int bus1_send_write_payload(struct bus1_send *s,
 					    struct bus1_peer *peer,
@@ -422,6 +475,15 @@ static noinline int bus1_send_write_payload(struct bus1_send *s,
 {
 	struct iov_iter iter = s->iter;
 
+	/*
+	 * Every receiver of one message sees the same bytes, whatever the
+	 * sender's threads write meanwhile: user memory is read once, the
+	 * other destinations copy from the first one's pool.
+	 */
+	if (s->source)
+		return bus1_pool_copy(&peer->pool, &m->slice,
+				      &s->source->peer->pool,
+				      &s->source->slice, s->n_bytes);
 	return bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
 				    s->n_bytes);
 }
@@ -486,6 +548,9 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	files = bus1_message_files(m);
 	for (i = 0; i < s->n_files; ++i)
 		files[i] = get_file(s->files[i]);
+	/* kept until the command ends: dropped messages failed before this */
+	if (!s->source)
+		s->source = m;
 	return 0;
 
 err_dst:
@@ -595,6 +660,34 @@ static int bus1_send_prepare_dests(struct bus1_send *s)
 	return 0;
 }
 
+/*
+ * A handle is pinned per destination, and a node whose destruction started
+ * meanwhile gives no new pins: decide once for the whole transaction, so
+ * that no receiver gets a handle another receiver of the same message is
+ * told is INVALID.
+ */
+static void bus1_send_unify_handles(struct bus1_send *s)
+{
+	struct bus1_message *m;
+	size_t i, j;
+	bool dead;
+
+	for (i = 0; i < s->n_handles; ++i) {
+		dead = false;
+		for (j = 0; j < s->n_dests && !dead; ++j) {
+			m = s->dests[j].message;
+			dead = m && !bus1_message_handles(m)[i];
+		}
+		for (j = 0; j < s->n_dests && dead; ++j) {
+			m = s->dests[j].message;
+			if (!m || !bus1_message_handles(m)[i])
+				continue;
+			bus1_handle_unpin(bus1_message_handles(m)[i], false);
+			bus1_message_handles(m)[i] = NULL;
+		}
+	}
+}
+
 static void bus1_send_strengthen(struct bus1_message *m)
 {
 	size_t i;
@@ -627,12 +720,15 @@ static void bus1_send_commit(struct bus1_send *s)
 		return;
 	}
 
+	/* before staging: the staged entries hold back their queues */
+	for (i = 0; i < s->n_dests; ++i)
+		if (s->dests[i].message)
+			bus1_send_strengthen(s->dests[i].message);
 	bus1_tx_init(&tx, s->peer);
 	for (i = 0; i < s->n_dests; ++i) {
 		m = s->dests[i].message;
 		if (!m)
 			continue;
-		bus1_send_strengthen(m);
 		bus1_tx_stage(&tx, &m->qnode, s->dests[i].peer);
 		s->dests[i].message = NULL;
 		s->dests[i].peer = NULL;
@@ -644,6 +740,7 @@ static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
 {
 	struct bus1_message *old = s->peer->seed;
 
+	lockdep_assert_held(&s->peer->lock);
 	s->n_created = 0;
 	bus1_send_strengthen(m);
 	s->peer->seed = m;
@@ -670,6 +767,9 @@ static int bus1_send_validate(struct bus1_send *s)
 	if (p->n_destinations > s->peer->user->quota.max[BUS1_RES_HANDLES] ||
 	    p->n_handles > s->peer->user->quota.max[BUS1_RES_HANDLES])
 		return -EINVAL;
+	/* bounds how long the commit holds back each destination queue */
+	if (p->n_destinations > BUS1_DESTINATION_MAX)
+		return -EMSGSIZE;
 
 	s->n_dests = p->n_destinations;
 	s->n_handles = p->n_handles;
@@ -743,6 +843,8 @@ static int bus1_send_run(struct bus1_send *s)
 	r = bus1_send_prepare_dests(s);
 	if (r)
 		return r;
+	if (s->n_handles && s->n_dests > 1)
+		bus1_send_unify_handles(s);
 	if (s->n_created) {
 		r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES, s->n_created);
 		if (r)
@@ -798,6 +900,7 @@ static int bus1_send_general(struct bus1_send *s)
 	s->n_created = 0;
 	s->dests = NULL;
 	s->n_dests = 0;
+	s->source = NULL;
 	r = bus1_send_run(s);
 
 	/* a successful commit took every destination over */
@@ -875,15 +978,59 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 	/* not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: 512 bytes */
 	struct bus1_send s __uninitialized;
 
+	lockdep_assert_held(&peer->lock);
 	if (bus1_send_load_param(&s.param, (void __user *)arg))
 		return -EFAULT;
 
 	/* no blanket memset: only what the unwinding looks at */
 	s.peer = peer;
 	s.iov = s.iov_stack;
+	s.source = NULL;
 	if (bus1_send_is_plain_unicast(&s))
 		return bus1_send_plain_unicast(&s);
 	return bus1_send_general(&s);
+}
+
+/**
+ * bus1_send_fault_in() - fault in the user memory a SEND touches
+ * @arg:	user pointer to struct bus1_cmd_send
+ *
+ * For a SEND that failed with -EFAULT under disabled page faults; called
+ * with no lock and no active reference held (see bus1_peer_ioctl()).
+ *
+ * Return: 0 if it is resident now, negative error code otherwise.
+ */
+int bus1_send_fault_in(unsigned long arg)
+{
+	struct bus1_send s __uninitialized;
+	struct bus1_cmd_send *p = &s.param;
+	int r;
+
+	if (bus1_send_load_param(p, (void __user *)arg))
+		return -EFAULT;
+	if (p->n_vecs > UIO_MAXIOV)
+		return -EMSGSIZE;
+	if (p->ptr_vecs != (u64)(unsigned long)p->ptr_vecs)
+		return -EFAULT;
+	s.iov = s.iov_stack;
+	r = bus1_send_import_vecs(&s);
+	if (!r && s.n_bytes && fault_in_iov_iter_readable(&s.iter, s.n_bytes))
+		r = -EFAULT;
+	if (s.iov != s.iov_stack)
+		kfree(s.iov);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_destinations, p->n_destinations,
+				       sizeof(u64), false);
+	if (!r && (p->flags & BUS1_SEND_FLAG_CONTINUE))
+		r = bus1_fault_in_user(p->ptr_errors, p->n_destinations,
+				       sizeof(u64), true);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_handles, p->n_handles,
+				       sizeof(u64), false);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_fds, p->n_fds, sizeof(int),
+				       false);
+	return r;
 }
 
 /*
@@ -914,12 +1061,17 @@ fault:
 	return -EFAULT;
 }
 
-static int bus1_recv_install_prepare(struct bus1_message *m, int *fds)
+/*
+ * Reserves @n fd numbers, so a full fd table fails the RECV with the
+ * message still queued. The commit hands each number back right before
+ * receive_fd() takes the lowest free one (see bus1_recv_install()).
+ */
+static int bus1_recv_install_prepare(size_t n, int *fds)
 {
 	size_t i;
 	int r;
 
-	for (i = 0; i < m->n_files; ++i) {
+	for (i = 0; i < n; ++i) {
 		r = get_unused_fd_flags(O_CLOEXEC);
 		if (r < 0) {
 			while (i-- > 0)
@@ -929,6 +1081,25 @@ static int bus1_recv_install_prepare(struct bus1_message *m, int *fds)
 		fds[i] = r;
 	}
 	return 0;
+}
+
+/*
+ * Installs the files the way SCM_RIGHTS does: receive_fd() asks the LSMs
+ * (security_file_receive()) and updates a socket's cgroup data. A file an
+ * LSM refuses (or, if another thread of the receiver just took the last
+ * free number, one that finds no fd) reads as -1 in the slice: like
+ * SCM_RIGHTS, the message is delivered without it.
+ */
+static void bus1_recv_install(struct file **files, size_t n, int *fds)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; ++i) {
+		put_unused_fd(fds[i]);
+		r = bus1_receive_fd(files[i], O_CLOEXEC);
+		fds[i] = r < 0 ? -1 : r;
+	}
 }
 
 /* the message as RECV reports it */
@@ -959,6 +1130,7 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 	struct bus1_handle *dst = m->dst;
 	u32 charge[BUS1_RES_N];
 
+	lockdep_assert_held(&peer->data_lock);
 	if (seed)
 		peer->seed = NULL;
 	else
@@ -984,8 +1156,9 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 
 /*
  * Delivers a data message (queued head or seed). Everything that can fail
- * happens before the first visible effect; on failure the message stays
- * where it is.
+ * happens before the first visible effect, including the allocation of the
+ * pool pages the handle IDs and fd numbers go to; on failure the message
+ * stays where it is.
  */
 static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 			  struct bus1_cmd_recv *param,
@@ -994,34 +1167,30 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 {
 	bool install = param->flags & BUS1_RECV_FLAG_INSTALL_FDS;
 	size_t i, n_fds = install ? m->n_files : 0;
-	size_t off_ids = bus1_a8(m->n_bytes);
-	size_t off_fds = off_ids + 8 * m->n_handles;
+	size_t len = 8 * m->n_handles + 4 * n_fds;
+	struct bus1_pool_pin pin;
 	u32 n_invalid = 0;
 	struct bus1_handle *dst;
 	u64 *ids = NULL;
-	int r, *fds = NULL;
+	int r, *fds;
 
 	if (param->max_offset < (u64)m->slice.offset + m->slice.size)
 		return -ERANGE;
 
-	if (m->n_handles) {
-		ids = kvmalloc_array(m->n_handles, sizeof(*ids), GFP_KERNEL);
+	if (len) {
+		ids = kvmalloc(len, GFP_KERNEL_ACCOUNT);
 		if (!ids)
 			return -ENOMEM;
+		r = bus1_pool_pin(&peer->pool, &m->slice, bus1_a8(m->n_bytes),
+				  len, &pin);
+		if (r)
+			goto exit;
 	}
+	fds = (int *)(ids + m->n_handles);
 	if (n_fds) {
-		fds = kmalloc_array(n_fds, sizeof(*fds), GFP_KERNEL);
-		if (!fds) {
-			r = -ENOMEM;
-			goto exit;
-		}
-		r = bus1_recv_install_prepare(m, fds);
+		r = bus1_recv_install_prepare(n_fds, fds);
 		if (r)
-			goto exit;
-		r = bus1_pool_write_kernel(&peer->pool, &m->slice, off_fds,
-					   fds, n_fds * sizeof(*fds));
-		if (r)
-			goto exit_fds;
+			goto exit_pin;
 	}
 
 	bus1_recv_describe(param, m, seed, continues, n_fds);
@@ -1043,14 +1212,13 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 		if (ids[i] == BUS1_HANDLE_INVALID)
 			++n_invalid;
 	}
-	if (m->n_handles)
-		bus1_pool_write_kernel(&peer->pool, &m->slice, off_ids, ids,
-				       m->n_handles * sizeof(*ids));
+	bus1_recv_install(bus1_message_files(m), n_fds, fds);
+	if (len) {
+		bus1_pool_pin_write(&pin, ids);
+		bus1_pool_unpin(&peer->pool, &pin);
+	}
 	for (i = 0; i < m->n_files; ++i) {
-		if (i < n_fds)
-			fd_install(fds[i], bus1_message_files(m)[i]);
-		else
-			fput(bus1_message_files(m)[i]);
+		fput(bus1_message_files(m)[i]);
 		bus1_message_files(m)[i] = NULL;
 	}
 
@@ -1059,16 +1227,16 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	spin_unlock(&peer->data_lock);
 
 	bus1_handle_unref(dst);
-	if (!ids && !fds)
-		return 0;
-	r = 0;
-	goto exit;
+	kvfree(ids);
+	return 0;
 
 exit_fds:
 	for (i = 0; i < n_fds; ++i)
 		put_unused_fd(fds[i]);
+exit_pin:
+	if (len)
+		bus1_pool_unpin(&peer->pool, &pin);
 exit:
-	kfree(fds);
 	kvfree(ids);
 	return r;
 }
@@ -1139,6 +1307,9 @@ bus1_recv_entry_is_stale(struct bus1_peer *peer, struct bus1_queue_node *qnode)
 {
 	struct bus1_message *m;
 
+	/* the local lock decides; poll takes a snapshot under the data lock */
+	lockdep_assert(lockdep_is_held(&peer->lock) ||
+		       lockdep_is_held(&peer->data_lock));
 	if (qnode->type == BUS1_MSG_NODE_RELEASE)
 		return false;
 	if (bus1_queue_node_is_stale(&peer->queue, qnode))
@@ -1185,6 +1356,7 @@ struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
 {
 	struct bus1_queue_node *qnode;
 
+	lockdep_assert_held(&peer->lock);
 	for (;;) {
 		spin_lock(&peer->data_lock);
 		qnode = bus1_queue_peek(&peer->queue, continues);
@@ -1212,8 +1384,10 @@ struct bus1_queue_node *bus1_message_peek_live(struct bus1_peer *peer,
  */
 int bus1_message_peek_ready(struct bus1_peer *peer)
 {
-	struct bus1_queue_node *qnode = bus1_queue_peek(&peer->queue, NULL);
+	struct bus1_queue_node *qnode;
 
+	lockdep_assert_held(&peer->data_lock);
+	qnode = bus1_queue_peek(&peer->queue, NULL);
 	if (!qnode)
 		return 0;
 	return bus1_recv_entry_is_stale(peer, qnode) ? -1 : 1;
@@ -1349,6 +1523,7 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 	/* loaded field by field; not auto-zeroed as a whole */
 	struct bus1_cmd_recv param __uninitialized;
 
+	lockdep_assert_held(&peer->lock);
 	if (bus1_recv_load_param(&param, uparam))
 		return -EFAULT;
 	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS))

@@ -70,6 +70,7 @@ int bus1_message_init_cache(void);
 void bus1_message_exit_cache(void);
 
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg);
+int bus1_send_fault_in(unsigned long arg);
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg);
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg);
 

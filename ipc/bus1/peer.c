@@ -11,6 +11,8 @@
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
@@ -22,8 +24,17 @@
 #include "peer.h"
 #include "trace.h"
 
+/* attempts of a command whose memory keeps going away under it */
+#define BUS1_FAULT_RETRIES 8
+
 static atomic64_t bus1_peer_ids = ATOMIC64_INIT(0);
 static struct kmem_cache *bus1_peer_cache;
+
+static void bus1_peer_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(bus1_peer_cache,
+			container_of(rcu, struct bus1_peer, rcu));
+}
 
 static void bus1_peer_free(struct kref *ref)
 {
@@ -37,7 +48,8 @@ static void bus1_peer_free(struct kref *ref)
 	bus1_quota_deinit(&peer->quota);
 	bus1_user_unref(peer->user);
 	mutex_destroy(&peer->lock);
-	kmem_cache_free(bus1_peer_cache, peer);
+	/* a bus1_peer_release() may still be waking @waitq, see there */
+	call_rcu(&peer->rcu, bus1_peer_free_rcu);
 }
 
 /**
@@ -124,6 +136,7 @@ static void bus1_peer_flush(struct bus1_peer *peer, u64 flags, bool final)
 	bool spare_seed;
 	u64 ts;
 
+	lockdep_assert_held(&peer->lock);
 	if (flags & BUS1_PEER_RESET_FLAG_FLUSH_SEED) {
 		seed = peer->seed;
 		peer->seed = NULL;
@@ -177,6 +190,12 @@ static int bus1_peer_disconnect(struct bus1_peer *peer)
 	mutex_lock(&peer->lock);
 	bus1_peer_flush(peer, BUS1_PEER_RESET_FLAG_FLUSH |
 			BUS1_PEER_RESET_FLAG_FLUSH_SEED, true);
+	/*
+	 * Remote handles to our nodes keep the peer's memory, not its pool:
+	 * nobody can reach the pool anymore, so its pages, its file and its
+	 * memcg reference go now.
+	 */
+	bus1_pool_deinit(&peer->pool);
 	mutex_unlock(&peer->lock);
 
 	set_bit(BUS1_PEER_DISCONNECTED, &peer->flags);
@@ -244,8 +263,9 @@ static noinline int bus1_peer_cmd_reset(struct bus1_peer *peer,
 	return 0;
 }
 
-static long bus1_peer_dispatch(struct bus1_peer *peer, unsigned int cmd,
-			       unsigned long arg)
+static __always_inline long bus1_peer_dispatch(struct bus1_peer *peer,
+					       unsigned int cmd,
+					       unsigned long arg)
 {
 	/* the message path first: a switch is a tree of compares */
 	if (cmd == BUS1_CMD_SEND)
@@ -265,6 +285,109 @@ static long bus1_peer_dispatch(struct bus1_peer *peer, unsigned int cmd,
 	return -ENOTTY;
 }
 
+/**
+ * bus1_fault_in_user() - fault in a user array
+ * @ptr:	user address of the array
+ * @n:		number of elements
+ * @size:	size of one element
+ * @write:	whether the array is written to (its content is kept)
+ *
+ * Return: 0 if the whole array is resident, -EFAULT if it cannot be.
+ */
+int bus1_fault_in_user(u64 ptr, u64 n, size_t size, bool write)
+{
+	const char __user *u = u64_to_user_ptr(ptr);
+	size_t len;
+
+	if (!n)
+		return 0;
+	if (ptr != (u64)(unsigned long)ptr ||
+	    check_mul_overflow((size_t)n, size, &len) || n != (size_t)n)
+		return -EFAULT;
+	if (write)
+		return fault_in_safe_writeable(u, len) ? -EFAULT : 0;
+	return fault_in_readable(u, len) ? -EFAULT : 0;
+}
+
+/* faults in what a command run by bus1_peer_ioctl()'s loop touches */
+static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
+{
+	struct bus1_cmd_nodes_destroy d;
+
+	switch (cmd) {
+	case BUS1_CMD_SEND:
+		return bus1_send_fault_in(arg);
+	case BUS1_CMD_RECV:
+		return bus1_fault_in_user(arg, 1, sizeof(struct bus1_cmd_recv),
+					  true);
+	case BUS1_CMD_PEER_QUERY:
+		return bus1_fault_in_user(arg, 1,
+					  sizeof(struct bus1_cmd_peer_reset),
+					  true);
+	case BUS1_CMD_PEER_RESET:
+		return bus1_fault_in_user(arg, 1,
+					  sizeof(struct bus1_cmd_peer_reset),
+					  false);
+	case BUS1_CMD_HANDLE_RELEASE:
+	case BUS1_CMD_SLICE_RELEASE:
+		return bus1_fault_in_user(arg, 1, sizeof(u64), false);
+	case BUS1_CMD_NODES_DESTROY:
+		if (copy_from_user(&d, (void __user *)arg, sizeof(d)))
+			return -EFAULT;
+		return bus1_fault_in_user(d.ptr_nodes, d.n_nodes, sizeof(u64),
+					  false);
+	}
+	return -EFAULT;
+}
+
+/* one run of a command, with page faults disabled (see bus1_peer_ioctl()) */
+static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
+						 unsigned int cmd,
+						 unsigned long arg)
+{
+	long r;
+
+	if (!bus1_peer_acquire(peer))
+		return -ESHUTDOWN;
+	pagefault_disable();
+	if (cmd == BUS1_CMD_SLICE_RELEASE) {
+		/* needs the data lock only */
+		r = bus1_cmd_slice_release(peer, arg);
+	} else {
+		mutex_lock(&peer->lock);
+		r = bus1_peer_dispatch(peer, cmd, arg);
+		mutex_unlock(&peer->lock);
+	}
+	pagefault_enable();
+	bus1_peer_release(peer);
+	return r;
+}
+
+/*
+ * A command failed with -EFAULT with page faults disabled: fault its memory
+ * in with nothing held, and run it again. A fault that cannot be resolved
+ * is a real -EFAULT; memory that keeps going away under the command (a
+ * racing munmap()) ends the loop with -EFAULT after a few rounds, a fatal
+ * signal with -EINTR.
+ */
+static noinline long bus1_peer_ioctl_faulted(struct bus1_peer *peer,
+					     unsigned int cmd,
+					     unsigned long arg)
+{
+	long r = -EFAULT;
+	int i;
+
+	for (i = 0; i < BUS1_FAULT_RETRIES && r == -EFAULT; ++i) {
+		r = bus1_peer_fault_in(cmd, arg);
+		if (r)
+			return r;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		r = bus1_peer_ioctl_once(peer, cmd, arg);
+	}
+	return r;
+}
+
 static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -274,20 +397,23 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	if (cmd == BUS1_CMD_PEER_DISCONNECT)
 		return arg ? -EINVAL : bus1_peer_disconnect(peer);
 
-	if (!bus1_peer_acquire(peer))
-		return -ESHUTDOWN;
-	if (cmd == BUS1_CMD_SLICE_RELEASE) {
-		/* needs the data lock only */
-		r = bus1_cmd_slice_release(peer, arg);
-	} else if (cmd == BUS1_CMD_HANDLE_TRANSFER) {
-		/* locks the local locks of both peers itself */
-		r = bus1_cmd_handle_transfer(peer, arg);
-	} else {
-		mutex_lock(&peer->lock);
-		r = bus1_peer_dispatch(peer, cmd, arg);
-		mutex_unlock(&peer->lock);
-	}
-	bus1_peer_release(peer);
+	if (cmd == BUS1_CMD_HANDLE_TRANSFER)
+		/* takes its active references and both local locks itself */
+		return bus1_cmd_handle_transfer(peer, arg);
+
+	/*
+	 * No lock and no active reference is held across a user fault, which
+	 * can take forever (userfaultfd, FUSE): other peers, poll and fdinfo
+	 * take the local lock, a disconnect waits for active references, and
+	 * SEND holds those of its destinations. So commands run with page
+	 * faults disabled; one that would fault fails with -EFAULT before any
+	 * visible effect (every command copies in and validates before it
+	 * commits), its memory is faulted in with nothing held, and it runs
+	 * again (bus1_peer_ioctl_faulted()).
+	 */
+	r = bus1_peer_ioctl_once(peer, cmd, arg);
+	if (unlikely(r == -EFAULT))
+		r = bus1_peer_ioctl_faulted(peer, cmd, arg);
 	return r;
 }
 
@@ -313,11 +439,14 @@ static int bus1_peer_open(struct inode *inode, struct file *file)
 	mutex_init(&peer->lock);
 	spin_lock_init(&peer->data_lock);
 	bus1_queue_init(&peer->queue);
+	bus1_queue_set_lock(&peer->queue, &peer->data_lock);
 	bus1_quota_init(&peer->quota, user->quota.max);
+	bus1_quota_set_lock(&peer->quota, &peer->data_lock);
 	peer->handles_by_node = RB_ROOT;
 	peer->handles_by_id = RB_ROOT;
 
 	bus1_pool_init(&peer->pool);
+	bus1_pool_set_lock(&peer->pool, &peer->data_lock);
 
 	file->private_data = peer;
 	return 0;
@@ -378,16 +507,19 @@ static void bus1_peer_show_fdinfo(struct seq_file *m, struct file *file)
 	unsigned long queued, pool_bytes, pool_slices;
 	u64 used[BUS1_RES_N];
 
-	mutex_lock(&peer->lock);
-	n_handles = peer->n_handles;
-	n_nodes = peer->n_nodes;
+	/*
+	 * Never the local lock: a reader of fdinfo must not wait for the
+	 * peer's commands. Both counters are snapshots, like the rest
+	 * (written under the local lock only, read without tearing).
+	 */
+	n_handles = READ_ONCE(peer->n_handles);
+	n_nodes = READ_ONCE(peer->n_nodes);
 	spin_lock(&peer->data_lock);
 	queued = peer->queue.n_entries;
 	pool_bytes = peer->pool.n_bytes;
 	pool_slices = peer->pool.n_slices;
 	memcpy(used, peer->quota.used, sizeof(used));
 	spin_unlock(&peer->data_lock);
-	mutex_unlock(&peer->lock);
 
 	seq_printf(m, "bus1-peer:\t%16llx\n", peer->id);
 	seq_printf(m, "bus1-queued:\t%lu\n", queued);
@@ -417,6 +549,8 @@ int bus1_peer_init_cache(void)
  */
 void bus1_peer_exit_cache(void)
 {
+	/* peers are freed by RCU callbacks */
+	rcu_barrier();
 	kmem_cache_destroy(bus1_peer_cache);
 	bus1_peer_cache = NULL;
 }

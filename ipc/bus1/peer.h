@@ -7,6 +7,7 @@
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/rbtree.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/sched.h>
@@ -54,6 +55,7 @@ enum {
  * @seed:	the seed message, if any
  * @message_spare: the last plain message freed, kept for the next one to
  *		this peer (exchanged atomically, no lock)
+ * @rcu:	the memory is freed after a grace period (bus1_peer_release())
  *
  * A peer is connected from open until disconnect; other peers may touch its
  * queue and pool only while they hold an active reference, so disconnect
@@ -85,6 +87,7 @@ struct bus1_peer {
 	u64 mark_seq;
 	struct bus1_message *seed;
 	struct bus1_message *message_spare;
+	struct rcu_head rcu;
 };
 
 #define BUS1_ACTIVE_BIAS INT_MIN
@@ -103,11 +106,29 @@ static inline bool bus1_peer_acquire(struct bus1_peer *peer)
 /**
  * bus1_peer_release() - drop an active reference
  * @peer:	peer to release
+ *
+ * The decrement to BUS1_ACTIVE_BIAS lets a waiting disconnect finish, and
+ * the closing side may free the peer before the wake-up below has run (the
+ * wait can see the count without sleeping). The caller need not hold any
+ * other reference, so the peer's memory is freed only after an RCU grace
+ * period (bus1_peer_free()), and the read-side section spans the decrement
+ * and the wake-up. While the peer is connected (count positive), a
+ * decrement cannot end a wait and touches nothing afterwards: that common
+ * case needs no read-side section.
  */
 static inline void bus1_peer_release(struct bus1_peer *peer)
 {
+	int v = atomic_read(&peer->active);
+
+	/* connected: no disconnect waits for the count, nothing to wake */
+	while (likely(v > 0))
+		if (atomic_try_cmpxchg(&peer->active, &v, v - 1))
+			return;
+
+	rcu_read_lock();
 	if (atomic_dec_return(&peer->active) == BUS1_ACTIVE_BIAS)
 		wake_up_all(&peer->waitq);
+	rcu_read_unlock();
 }
 
 static inline struct bus1_peer *bus1_peer_ref(struct bus1_peer *peer)
@@ -129,6 +150,7 @@ static inline void bus1_peer_wake(struct bus1_peer *peer)
 
 void bus1_peer_unref(struct bus1_peer *peer);
 struct bus1_peer *bus1_peer_from_file(struct file *file);
+int bus1_fault_in_user(u64 ptr, u64 n, size_t size, bool write);
 int bus1_peer_charge(struct bus1_peer *peer, enum bus1_resource res, u64 n);
 void bus1_peer_discharge(struct bus1_peer *peer, enum bus1_resource res,
 			 u64 n);

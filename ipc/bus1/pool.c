@@ -11,6 +11,7 @@
  * keep the pool compact from offset 0 upwards.
  */
 
+#include <linux/bvec.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -20,6 +21,7 @@
 #include <linux/rbtree.h>
 #include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
+#include <linux/slab.h>
 #include <linux/uio.h>
 #include "compat.h"
 #include "pool.h"
@@ -68,31 +70,34 @@ static void bus1_pool_pass_only_gap(struct bus1_pool *pool,
  * sender that happens to write them: shmem charges a page without an mm to
  * the active memcg.
  *
- * Looking a page up in the shmem page cache costs more than copying a small
- * message, and consecutive small messages land in the same page (best fit
- * reuses the slice just freed). So the pool keeps a reference to the page
- * written last. A writer takes it out with xchg(), so it owns that
- * reference while it copies, and offers it back with cmpxchg(); if another
- * writer refilled the cache meanwhile, the reference is dropped. The cached
- * page stays in the page cache and dirty; its extra reference only keeps it
- * from being swapped out, one page per pool.
+ * Every copy looks its page up in the shmem page cache and drops it right
+ * after: the pool holds no page reference of its own, which would keep a
+ * page from being migrated or compacted (CMA) for as long as the peer lives.
+ * A page that is there and uptodate (every page but the first write to it,
+ * or one swapped out) is found with a lockless page cache lookup; shmem,
+ * with the folio lock and the memcg switch, is asked only otherwise. The
+ * lookup reports a miss as NULL before 6.3 and as an error since.
  */
 static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 {
+	struct address_space *mapping = bus1_pool_file(pool)->f_mapping;
 	struct mem_cgroup *old;
 	struct folio *folio;
 	struct page *page;
 
-	page = xchg(&pool->cached_page, NULL);
-	if (page) {
-		folio = page_folio(page);
-		if (folio->index + folio_page_idx(folio, page) == index)
-			return page;
-		put_page(page);
+	folio = filemap_get_folio(mapping, index);
+	if (!IS_ERR_OR_NULL(folio)) {
+		if (folio_test_uptodate(folio)) {
+			/* shmem's dirty_folio only sets the flag */
+			if (!folio_test_dirty(folio))
+				folio_mark_dirty(folio);
+			return folio_file_page(folio, index);
+		}
+		folio_put(folio);
 	}
 
 	old = set_active_memcg(pool->memcg);
-	page = shmem_read_mapping_page(bus1_pool_file(pool)->f_mapping, index);
+	page = shmem_read_mapping_page(mapping, index);
 	set_active_memcg(old);
 	if (!IS_ERR(page))
 		set_page_dirty(page);
@@ -101,8 +106,7 @@ static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 
 static void bus1_pool_put_page(struct bus1_pool *pool, struct page *page)
 {
-	if (cmpxchg(&pool->cached_page, NULL, page))
-		put_page(page);
+	put_page(page);
 }
 
 static void bus1_pool_slice_init(struct bus1_pool_slice *slice)
@@ -132,7 +136,7 @@ void bus1_pool_init(struct bus1_pool *pool)
 	pool->published = RB_ROOT;
 	pool->n_slices = 0;
 	pool->n_bytes = 0;
-	pool->cached_page = NULL;
+	bus1_pool_set_lock(pool, NULL);
 	list_add(&pool->head.link, &pool->slices);
 	bus1_pool_set_gap(pool, &pool->head, BUS1_POOL_SIZE_MAX & ~7U);
 }
@@ -168,16 +172,17 @@ int bus1_pool_ensure(struct bus1_pool *pool)
 
 /**
  * bus1_pool_deinit() - release the shmem backing of a pool
- * @pool:	pool with no slices left
+ * @pool:	pool with no slices left, that nobody writes or maps anymore
  *
- * Userspace mappings keep the shmem file alive on their own.
+ * Called at disconnect, once no other peer can reach the pool, so that the
+ * pages, the file and the memcg reference do not live on with the peer's
+ * memory (which remote handles to its nodes keep). Called again when the
+ * peer is freed; the second call finds nothing to release. Userspace
+ * mappings keep the shmem file alive on their own.
  */
 void bus1_pool_deinit(struct bus1_pool *pool)
 {
 	WARN_ON(pool->n_slices || !list_is_singular(&pool->slices));
-	if (pool->cached_page)
-		put_page(pool->cached_page);
-	pool->cached_page = NULL;
 	mem_cgroup_put(pool->memcg);
 	pool->memcg = NULL;
 	if (pool->f)
@@ -200,6 +205,7 @@ int bus1_pool_alloc(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 	struct bus1_pool_slice *prev = NULL, *ps;
 	struct rb_node *rb;
 
+	bus1_pool_assert_held(pool);
 	size = ALIGN(max_t(size_t, size, 8), 8);
 	if (size > (BUS1_POOL_SIZE_MAX & ~7U))
 		return -EMSGSIZE;
@@ -243,6 +249,7 @@ void bus1_pool_free(struct bus1_pool *pool, struct bus1_pool_slice *slice)
 {
 	struct bus1_pool_slice *prev;
 
+	bus1_pool_assert_held(pool);
 	WARN_ON(!RB_EMPTY_NODE(&slice->rb_published));
 	prev = list_prev_entry(slice, link);
 	if (pool->n_slices == 1 && !prev->gap && slice->gap) {
@@ -284,6 +291,7 @@ static bool bus1_pool_published_less(struct rb_node *a,
  */
 void bus1_pool_publish(struct bus1_pool *pool, struct bus1_pool_slice *slice)
 {
+	bus1_pool_assert_held(pool);
 	rb_add(&slice->rb_published, &pool->published,
 	       bus1_pool_published_less);
 }
@@ -301,6 +309,7 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
 	struct bus1_pool_slice *slice;
 	struct rb_node *rb;
 
+	bus1_pool_assert_held(pool);
 	rb = rb_find(&offset, &pool->published, bus1_pool_published_cmp);
 	if (!rb)
 		return NULL;
@@ -322,8 +331,10 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
  */
 struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool)
 {
-	struct rb_node *rb = rb_first(&pool->published);
+	struct rb_node *rb;
 
+	bus1_pool_assert_held(pool);
+	rb = rb_first(&pool->published);
 	return rb ? rb_entry(rb, struct bus1_pool_slice, rb_published) : NULL;
 }
 
@@ -394,6 +405,130 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
 		return bus1_pool_write_iter(pool, slice, offset, NULL, len);
 	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
 	return bus1_pool_write_iter(pool, slice, offset, &iter, len);
+}
+
+/**
+ * bus1_pool_pin() - hold the pages of a slice range for a write that
+ *		     cannot fail
+ * @pool:	pool of the slice
+ * @slice:	allocated slice
+ * @offset:	offset inside the slice
+ * @len:	number of bytes, not 0
+ * @pin:	pin to set up; bus1_pool_unpin() releases it
+ *
+ * RECV learns the handle IDs and fd numbers it writes only once it commits,
+ * and nothing may fail there. Allocating the pages (charged to the pool's
+ * memcg, so this can fail under memory.max) happens here instead; a
+ * referenced page is neither reclaimed nor swapped out until unpinned.
+ *
+ * Return: 0 on success, -ENOMEM if a page or the page array could not be
+ * allocated.
+ */
+int bus1_pool_pin(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		  size_t offset, size_t len, struct bus1_pool_pin *pin)
+{
+	struct page *page;
+	size_t i, n;
+
+	if (WARN_ON(!len || offset + len > slice->size))
+		return -EINVAL;
+
+	pin->pos = (loff_t)slice->offset + offset;
+	pin->len = len;
+	pin->n_pages = 0;
+	n = DIV_ROUND_UP(offset_in_page(pin->pos) + len, PAGE_SIZE);
+	pin->pages = pin->pages_stack;
+	if (n > ARRAY_SIZE(pin->pages_stack)) {
+		/* sized by the message's handle and fd counts */
+		pin->pages = kvmalloc_array(n, sizeof(*pin->pages),
+					    GFP_KERNEL_ACCOUNT);
+		if (!pin->pages)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; ++i) {
+		page = bus1_pool_get_page(pool, (pin->pos >> PAGE_SHIFT) + i);
+		if (IS_ERR(page)) {
+			bus1_pool_unpin(pool, pin);
+			return PTR_ERR(page);
+		}
+		pin->pages[pin->n_pages++] = page;
+	}
+	return 0;
+}
+
+/**
+ * bus1_pool_pin_write() - copy kernel data into a pinned range
+ * @pin:	pin set up by bus1_pool_pin()
+ * @data:	source buffer of @pin->len bytes
+ */
+void bus1_pool_pin_write(struct bus1_pool_pin *pin, const void *data)
+{
+	size_t i, n, len = pin->len, in_page = offset_in_page(pin->pos);
+
+	for (i = 0; len; ++i) {
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		memcpy_to_page(pin->pages[i], in_page, data, n);
+		data += n;
+		len -= n;
+		in_page = 0;
+	}
+}
+
+/**
+ * bus1_pool_unpin() - release the pages of a pin
+ * @pool:	pool of the pin
+ * @pin:	pin set up by bus1_pool_pin()
+ */
+void bus1_pool_unpin(struct bus1_pool *pool, struct bus1_pool_pin *pin)
+{
+	size_t i;
+
+	for (i = 0; i < pin->n_pages; ++i)
+		bus1_pool_put_page(pool, pin->pages[i]);
+	if (pin->pages != pin->pages_stack)
+		kvfree(pin->pages);
+	pin->pages = pin->pages_stack;
+	pin->n_pages = 0;
+}
+
+/**
+ * bus1_pool_copy() - copy the start of one slice into another
+ * @pool:	pool of @slice
+ * @slice:	allocated slice to write, not visible to anyone else
+ * @src:	pool of @src_slice, kept alive by the caller
+ * @src_slice:	allocated slice to read, written by the caller and not
+ *		visible to anyone else either (its content is stable)
+ * @len:	number of bytes, from offset 0 of both
+ *
+ * Return: 0 on success, -ENOMEM if a page could not be allocated.
+ */
+int bus1_pool_copy(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		   struct bus1_pool *src, struct bus1_pool_slice *src_slice,
+		   size_t len)
+{
+	loff_t pos = src_slice->offset;
+	struct iov_iter iter;
+	struct bio_vec bv;
+	size_t off = 0;
+	int r;
+
+	while (len) {
+		bv.bv_offset = offset_in_page(pos);
+		bv.bv_len = min_t(size_t, len, PAGE_SIZE - bv.bv_offset);
+		/* written just now: found in the page cache, not allocated */
+		bv.bv_page = bus1_pool_get_page(src, pos >> PAGE_SHIFT);
+		if (IS_ERR(bv.bv_page))
+			return PTR_ERR(bv.bv_page);
+		iov_iter_bvec(&iter, ITER_SOURCE, &bv, 1, bv.bv_len);
+		r = bus1_pool_write_iter(pool, slice, off, &iter, bv.bv_len);
+		bus1_pool_put_page(src, bv.bv_page);
+		if (r)
+			return r;
+		pos += bv.bv_len;
+		off += bv.bv_len;
+		len -= bv.bv_len;
+	}
+	return 0;
 }
 
 /**

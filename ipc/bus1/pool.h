@@ -3,7 +3,9 @@
 #define __BUS1_POOL_H
 
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/rbtree.h>
+#include <linux/spinlock.h>
 #include <asm/barrier.h>
 #include <linux/types.h>
 
@@ -36,21 +38,22 @@ struct bus1_pool_slice {
 /**
  * struct bus1_pool - per-peer shmem-backed buffer of received messages
  * @f:		shmem file of 2^32 bytes, pages allocated on first write;
- *		created on first use, then constant
+ *		created on first use, then constant until disconnect
  * @memcg:	memory cgroup of the opener; pool pages are charged to it,
- *		whoever writes them
+ *		whoever writes them; held until disconnect
  * @head:	zero-sized slice at offset 0 that owns the first gap
  * @slices:	all slices by offset, starting with @head
  * @gaps:	slices with a free gap behind them, by gap size
  * @published:	slices visible to userspace, by offset
  * @n_slices:	number of allocated slices (excluding @head)
  * @n_bytes:	bytes in allocated slices
- * @cached_page: the page written last, with a reference owned by the
- *		pool; taken and put back with xchg()/cmpxchg(), no lock
+ * @lock:	with lockdep only: the owning peer's data lock, for
+ *		bus1_pool_assert_held()
  *
- * @f is set once and then constant. @cached_page belongs to whichever
- * writer took it out. The rest is protected by the data lock of the owning
- * peer. Writing into an allocated slice needs no lock: the slice is private
+ * @f is set once and then constant while the peer is connected; @f and
+ * @memcg are released at disconnect (bus1_pool_deinit()), when no other
+ * peer can reach the pool anymore. The rest is protected by the data lock
+ * of the owning peer. Writing into an allocated slice needs no lock: the slice is private
  * to whoever allocated it until it is linked into a queue.
  */
 struct bus1_pool {
@@ -62,11 +65,55 @@ struct bus1_pool {
 	struct rb_root published;
 	unsigned long n_slices;
 	unsigned long n_bytes;
-	struct page *cached_page;
+#ifdef CONFIG_LOCKDEP
+	spinlock_t *lock; /* lockdep only, see above */
+#endif
 };
+
+/**
+ * bus1_pool_set_lock() - tell lockdep which lock protects a pool
+ * @pool:	initialized pool
+ * @lock:	the data lock of the owning peer
+ */
+static inline void bus1_pool_set_lock(struct bus1_pool *pool, spinlock_t *lock)
+{
+#ifdef CONFIG_LOCKDEP
+	pool->lock = lock;
+#endif
+}
+
+/**
+ * bus1_pool_assert_held() - assert that the lock of a pool is held
+ * @pool:	pool about to be read or written
+ */
+static inline void bus1_pool_assert_held(struct bus1_pool *pool)
+{
+#ifdef CONFIG_LOCKDEP
+	if (pool->lock)
+		lockdep_assert_held(pool->lock);
+#endif
+}
 
 /* pool offsets are 32 bit: one byte of the 2^32 byte file stays unused */
 #define BUS1_POOL_SIZE_MAX U32_MAX
+
+/**
+ * struct bus1_pool_pin - pages of a slice range, held for a later write
+ * @pos:		pool offset of the first byte
+ * @len:		number of bytes
+ * @n_pages:		number of pages in @pages
+ * @pages:		referenced pages covering the range
+ * @pages_stack:	inline storage for short ranges
+ *
+ * Owned by whoever pinned it; no lock.
+ */
+struct bus1_pool_pin {
+	loff_t pos;
+	size_t len;
+	size_t n_pages;
+	struct page **pages;
+	struct page *pages_stack[2];
+};
 
 void bus1_pool_init(struct bus1_pool *pool);
 int bus1_pool_ensure(struct bus1_pool *pool);
@@ -83,6 +130,13 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len);
+int bus1_pool_pin(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		  size_t offset, size_t len, struct bus1_pool_pin *pin);
+void bus1_pool_pin_write(struct bus1_pool_pin *pin, const void *data);
+void bus1_pool_unpin(struct bus1_pool *pool, struct bus1_pool_pin *pin);
+int bus1_pool_copy(struct bus1_pool *pool, struct bus1_pool_slice *slice,
+		   struct bus1_pool *src, struct bus1_pool_slice *src_slice,
+		   size_t len);
 int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma);
 
 /**

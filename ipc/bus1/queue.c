@@ -28,6 +28,7 @@ void bus1_queue_init(struct bus1_queue *queue)
 	queue->flush_tag = 0;
 	queue->entries = RB_ROOT_CACHED;
 	queue->n_entries = 0;
+	bus1_queue_set_lock(queue, NULL);
 }
 
 /**
@@ -49,6 +50,7 @@ void bus1_queue_deinit(struct bus1_queue *queue)
  */
 u64 bus1_queue_tick(struct bus1_queue *queue)
 {
+	bus1_queue_assert_held(queue);
 	WRITE_ONCE(queue->clock, queue->clock + 2);
 	return queue->clock;
 }
@@ -93,6 +95,7 @@ static bool bus1_queue_is_readable(struct bus1_queue *queue)
 u64 bus1_queue_stage(struct bus1_queue *queue, struct bus1_queue_node *node,
 		     u64 tag, u64 ts)
 {
+	bus1_queue_assert_held(queue);
 	bus1_queue_sync(queue, ts);
 	node->ts = queue->clock + 1;
 	node->tag = tag;
@@ -114,6 +117,7 @@ bool bus1_queue_commit_staged(struct bus1_queue *queue,
 	bool readable = bus1_queue_is_readable(queue);
 	struct rb_node *next;
 
+	bus1_queue_assert_held(queue);
 	WARN_ON(!(node->ts & 1) || ts <= node->ts || (ts & 1));
 	/*
 	 * The key only grows, so the entry keeps its place unless its
@@ -145,6 +149,7 @@ bool bus1_queue_commit_unstaged(struct bus1_queue *queue,
 {
 	bool readable = bus1_queue_is_readable(queue);
 
+	bus1_queue_assert_held(queue);
 	node->ts = bus1_queue_tick(queue);
 	node->tag = tag;
 	bus1_queue_link(queue, node);
@@ -162,6 +167,7 @@ bool bus1_queue_remove(struct bus1_queue *queue, struct bus1_queue_node *node)
 {
 	bool readable;
 
+	bus1_queue_assert_held(queue);
 	if (!bus1_queue_node_is_queued(node))
 		return false;
 	readable = bus1_queue_is_readable(queue);
@@ -187,6 +193,7 @@ struct bus1_queue_node *bus1_queue_flush(struct bus1_queue *queue, u64 ts,
 	struct bus1_queue_node *node, *list = NULL;
 	struct rb_node *rb, *next;
 
+	bus1_queue_assert_held(queue);
 	if (bus1_key_before(queue->flush, queue->flush_tag, ts, tag)) {
 		queue->flush = ts;
 		queue->flush_tag = tag;
@@ -218,6 +225,7 @@ struct bus1_queue_node *bus1_queue_drain(struct bus1_queue *queue)
 	struct bus1_queue_node *node, *list = NULL;
 	struct rb_node *rb;
 
+	bus1_queue_assert_held(queue);
 	while ((rb = rb_first_cached(&queue->entries))) {
 		node = rb_entry(rb, struct bus1_queue_node, rb);
 		bus1_queue_unlink(queue, node);

@@ -3,7 +3,9 @@
 #define __BUS1_QUEUE_H
 
 #include <linux/kernel.h>
+#include <linux/lockdep.h>
 #include <linux/rbtree.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 /**
@@ -34,6 +36,8 @@ struct bus1_queue_node {
  * @flush_tag:	tag of the last flush
  * @entries:	all linked entries, staging and committed, by key
  * @n_entries:	number of linked entries
+ * @lock:	with lockdep only: the lock protecting the queue, for
+ *		bus1_queue_assert_held(); NULL for the self-tests' queues
  *
  * Everything is protected by the data lock of the owning peer, except that
  * the owner reads its own @clock without it when it sends a unicast
@@ -50,7 +54,35 @@ struct bus1_queue {
 	u64 flush_tag;
 	struct rb_root_cached entries;
 	unsigned long n_entries;
+#ifdef CONFIG_LOCKDEP
+	spinlock_t *lock; /* lockdep only, see above */
+#endif
 };
+
+/**
+ * bus1_queue_set_lock() - tell lockdep which lock protects a queue
+ * @queue:	initialized queue
+ * @lock:	the data lock of the owning peer
+ */
+static inline void bus1_queue_set_lock(struct bus1_queue *queue,
+				       spinlock_t *lock)
+{
+#ifdef CONFIG_LOCKDEP
+	queue->lock = lock;
+#endif
+}
+
+/**
+ * bus1_queue_assert_held() - assert that the lock of a queue is held
+ * @queue:	queue about to be read or written
+ */
+static inline void bus1_queue_assert_held(struct bus1_queue *queue)
+{
+#ifdef CONFIG_LOCKDEP
+	if (queue->lock)
+		lockdep_assert_held(queue->lock);
+#endif
+}
 
 static inline void bus1_queue_node_init(struct bus1_queue_node *node,
 					unsigned int type)
@@ -137,6 +169,7 @@ static inline bool bus1_queue_node_is_stale(struct bus1_queue *queue,
  */
 static inline u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
 {
+	bus1_queue_assert_held(queue);
 	if (ts > queue->clock)
 		WRITE_ONCE(queue->clock, ts);
 	return queue->clock;
@@ -146,6 +179,7 @@ static inline u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
 static inline void bus1_queue_unlink(struct bus1_queue *queue,
 				     struct bus1_queue_node *node)
 {
+	bus1_queue_assert_held(queue);
 	/* the last entry leaves an empty tree: no rebalancing, no successor */
 	if (queue->n_entries == 1)
 		queue->entries = RB_ROOT_CACHED;
@@ -184,6 +218,7 @@ bus1_queue_peek(struct bus1_queue *queue, bool *continues)
 	struct bus1_queue_node *node, *next;
 	struct rb_node *rb;
 
+	bus1_queue_assert_held(queue);
 	rb = rb_first_cached(&queue->entries);
 	if (!rb)
 		return NULL;

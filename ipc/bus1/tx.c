@@ -147,6 +147,8 @@ void bus1_tx_commit_unicast(struct bus1_peer *origin,
 	bool wake;
 	u64 ts;
 
+	/* the unlocked read of the origin clock relies on it */
+	lockdep_assert_held(&origin->lock);
 	WARN_ON(bus1_tx_peer_of(node) != peer);
 	spin_lock(&peer->data_lock);
 	bus1_queue_sync(&peer->queue,

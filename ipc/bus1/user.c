@@ -113,6 +113,7 @@ void bus1_quota_init(struct bus1_quota *quota, const u32 *max)
 	memset(quota->used, 0, sizeof(quota->used));
 	xa_init(&quota->shares);
 	quota->last_share = NULL;
+	bus1_quota_set_lock(quota, NULL);
 }
 
 /**
@@ -235,6 +236,7 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
 {
 	int r = 0;
 
+	bus1_quota_assert_held(peer);
 	spin_lock(&user->lock);
 	if (!bus1_quota_fits(&user->quota, charge) ||
 	    !bus1_quota_fits(peer, charge)) {
@@ -269,6 +271,7 @@ int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
 	struct bus1_share *sp, *su;
 	int r = 0;
 
+	bus1_quota_assert_held(peer);
 	sp = peer->last_share;
 	if (!sp || !uid_eq(sp->uid, sender)) {
 		sp = xa_load(&peer->shares, __kuid_val(sender));
@@ -303,6 +306,7 @@ void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
 {
 	int i;
 
+	bus1_quota_assert_held(peer);
 	spin_lock(&user->lock);
 	for (i = 0; i < BUS1_RES_N; ++i) {
 		WARN_ON(user->quota.used[i] < charge[i] ||

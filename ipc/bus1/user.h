@@ -4,6 +4,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/kref.h>
+#include <linux/lockdep.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -41,6 +42,9 @@ struct bus1_share {
  *		live as long as the quota
  * @last_share:	entry of @shares charged last, to skip the lookup when
  *		the same user sends again (peer quotas only)
+ * @lock:	with lockdep only: the lock protecting a peer's quota (its
+ *		data lock), for bus1_quota_assert_held(); NULL for a user's
+ *		quota (its users take bus1_user.lock themselves)
  *
  * Embedded in a user (protected by bus1_user.lock) and in a peer (protected
  * by the peer's data lock). See Documentation/bus1/quota.rst.
@@ -50,7 +54,35 @@ struct bus1_quota {
 	u64 used[BUS1_RES_N];
 	struct xarray shares;
 	struct bus1_share *last_share;
+#ifdef CONFIG_LOCKDEP
+	spinlock_t *lock; /* lockdep only, see above */
+#endif
 };
+
+/**
+ * bus1_quota_set_lock() - tell lockdep which lock protects a peer's quota
+ * @quota:	initialized quota of a peer
+ * @lock:	the peer's data lock
+ */
+static inline void bus1_quota_set_lock(struct bus1_quota *quota,
+				       spinlock_t *lock)
+{
+#ifdef CONFIG_LOCKDEP
+	quota->lock = lock;
+#endif
+}
+
+/**
+ * bus1_quota_assert_held() - assert that the lock of a peer's quota is held
+ * @quota:	quota about to be charged or discharged
+ */
+static inline void bus1_quota_assert_held(struct bus1_quota *quota)
+{
+#ifdef CONFIG_LOCKDEP
+	if (quota->lock)
+		lockdep_assert_held(quota->lock);
+#endif
+}
 
 /**
  * struct bus1_user - accounting record of one user
@@ -128,6 +160,7 @@ static inline void bus1_quota_settle(struct bus1_quota *peer,
 				     const u32 *unshare,
 				     const u32 *discharge)
 {
+	bus1_quota_assert_held(peer);
 	spin_lock(&user->lock);
 	if (share) {
 		bus1_res_sub(share->used, unshare);

@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 		return activated_main(argc, argv);
 
 	tap_start("broker activation");
+	tap_plan(19);
 	CHECK_R(test_broker_start(policy, 1500), 0, "broker started");
 	for (i = 0; i < 3; i++)
 		CHECK_R(b1c_connect(NULL, &c[i]), 0, "client %d connects", i);

@@ -94,6 +94,7 @@ int main(void)
 	__u64 dropped;
 
 	tap_start("broker: a flooding client cannot starve others");
+	tap_plan(11);
 	CHECK_R(test_broker_start(NULL, 5000), 0, "broker started");
 	CHECK_R(b1c_connect(NULL, &g), 0, "good client connects");
 	if (!g)

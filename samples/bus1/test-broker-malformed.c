@@ -365,6 +365,7 @@ int main(void)
 	int i, r, n = 0;
 
 	tap_start("broker: malformed requests");
+	tap_plan(51);
 	CHECK_R(test_broker_start(NULL, 5000), 0, "broker started");
 	CHECK_R(b1c_connect(NULL, &c), 0, "client connects");
 	if (!c)

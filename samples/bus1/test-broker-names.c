@@ -70,6 +70,7 @@ int main(void)
 	int r, status;
 
 	tap_start("broker names");
+	tap_plan(38);
 	CHECK_R(test_broker_start(policy, 5000), 0, "broker started");
 
 	CHECK_R(b1c_connect(NULL, &a), 0, "client a bootstraps over the socket");

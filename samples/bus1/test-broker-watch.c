@@ -99,6 +99,7 @@ int main(void)
 	int i, j, r, status, ok, pfd[2], gone;
 
 	tap_start("broker NameOwnerChanged watchers");
+	tap_plan(23);
 	CHECK_R(test_broker_start(NULL, 5000), 0, "broker started");
 
 	for (i = 0; i < N_WATCHERS; i++) {

@@ -177,6 +177,7 @@ static void test_policy_parser(void)
 int main(void)
 {
 	tap_begin("broker wire format and policy parser");
+	tap_plan(55);
 	test_codec();
 	test_names();
 	test_policy_parser();

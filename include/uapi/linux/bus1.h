@@ -13,6 +13,12 @@
 #include <linux/types.h>
 
 #define BUS1_FD_MAX (256)
+/*
+ * Destinations of one SEND, nodes of one NODES_DESTROY (EMSGSIZE above):
+ * a transaction holds back every queue it stages on until it commits, so
+ * its size bounds how long one user can stall another's queue. See bus1(7).
+ */
+#define BUS1_DESTINATION_MAX (1024)
 
 #define BUS1_IOCTL_MAGIC		0x96
 #define BUS1_HANDLE_INVALID		((__u64)-1)

@@ -33,6 +33,7 @@ int main(void)
 	char buf[8];
 
 	tap_start("libbus1 basic API");
+	tap_plan(61);
 
 	CHECK_R(bus1_peer_new(&a), 0, "open peer a");
 	CHECK_R(bus1_peer_new(&b), 0, "open peer b");

@@ -19,6 +19,7 @@ int main(void)
 	int fd, r, ok;
 
 	tap_start("libbus1 transparent pool remap");
+	tap_plan(22);
 	big = malloc(BIG);
 	if (!big)
 		return 1;

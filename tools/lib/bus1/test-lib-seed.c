@@ -15,6 +15,7 @@ int main(void)
 	int r;
 
 	tap_start("libbus1 seed");
+	tap_plan(12);
 	CHECK_R(bus1_peer_new(&a), 0, "open peer");
 	if (!a)
 		return tap_end();

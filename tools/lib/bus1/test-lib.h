@@ -2,7 +2,13 @@
 #ifndef _BUS1_TEST_LIB_H
 #define _BUS1_TEST_LIB_H
 
-/* Minimal TAP helpers for the libbus1 tests (plan printed at the end). */
+/*
+ * Minimal TAP helpers for the libbus1 and broker tests. A test calls
+ * tap_plan(N) after tap_start() with its number of checks: the plan comes
+ * first, and tap_end() fails unless exactly N checks ran, so a test that
+ * stops early (a "goto out" without a failed check) cannot pass. Without
+ * tap_plan() the plan is printed last as the number of checks that ran.
+ */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,7 +18,7 @@
 #include <unistd.h>
 #include <bus1/bus1.h>
 
-static int tap_n, tap_failed;
+static int tap_n, tap_failed, tap_planned = -1;
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -64,9 +70,20 @@ static inline void tap_start(const char *name)
 	}
 }
 
+static inline void tap_plan(int n)
+{
+	tap_planned = n;
+	printf("1..%d\n", n);
+}
+
 static inline int tap_end(void)
 {
-	printf("1..%d\n", tap_n);
+	if (tap_planned < 0) {
+		printf("1..%d\n", tap_n);
+	} else if (tap_n != tap_planned) {
+		printf("# planned %d checks, ran %d\n", tap_planned, tap_n);
+		return 1;
+	}
 	if (tap_failed)
 		printf("# %d of %d checks failed\n", tap_failed, tap_n);
 	return tap_failed ? 1 : 0;

@@ -1200,7 +1200,7 @@ static void run_race(struct __test_metadata *_metadata, struct racer *tmpl)
 	EXPECT_EQ(0, r[0].errors + r[1].errors);
 }
 
-TEST_F_TIMEOUT(peers, concurrent_self_transfer_release_same_handle, 300)
+TEST_F_TIMEOUT(peers, concurrent_self_transfer_release_same_handle, 240)
 {
 	struct b1_peer *pa = &self->p[0];
 	int a = pa->fd, b = self->p[1].fd;
@@ -1221,7 +1221,7 @@ TEST_F_TIMEOUT(peers, concurrent_self_transfer_release_same_handle, 300)
 	expect_empty(_metadata, pa);
 }
 
-TEST_F_TIMEOUT(peers, concurrent_owner_transfer_holder_release, 300)
+TEST_F_TIMEOUT(peers, concurrent_owner_transfer_holder_release, 240)
 {
 	struct b1_peer *pa = &self->p[0];
 	int a = pa->fd, b = self->p[1].fd;
@@ -1272,7 +1272,7 @@ static void *destroy_racer_fn(void *arg)
  * ID c got must be followed by exactly one NODE_DESTROY for it, and c must
  * not get notifications for anything else.
  */
-TEST_F_TIMEOUT(peers, concurrent_destroy_and_transfer_never_neither, 300)
+TEST_F_TIMEOUT(peers, concurrent_destroy_and_transfer_never_neither, 240)
 {
 	static __u64 got[DT_NODES];
 	static bool notified[DT_NODES];
@@ -1398,7 +1398,7 @@ static void scale_body(struct __test_metadata *_metadata)
 	close(a);
 }
 
-TEST_F_TIMEOUT(slow, scale_100k_handles, 600)
+TEST_F_TIMEOUT(slow, scale_100k_handles, 240)
 {
 	long old;
 	pid_t pid;

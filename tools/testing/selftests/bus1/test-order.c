@@ -196,7 +196,7 @@ static int mc_receiver(struct mc_shared *sh, struct mu_peer *p, int j)
 	return 0;
 }
 
-TEST_F_TIMEOUT(slow, multicast, 600)
+TEST_F_TIMEOUT(slow, multicast, 240)
 {
 	unsigned long total = mu_param("BUS1_ORDER_MSGS", 100000);
 	struct mu_peer recv[NR];
@@ -394,7 +394,7 @@ static int causal_recv(struct mu_peer *p, __u32 rounds, bool is_c,
 	return 0;
 }
 
-TEST_F_TIMEOUT(slow, causality, 600)
+TEST_F_TIMEOUT(slow, causality, 240)
 {
 	__u32 rounds = mu_param("BUS1_CAUSAL_ROUNDS", 10000);
 	struct mu_peer b, c;
@@ -485,15 +485,17 @@ static void *race_s(void *arg)
 	int r;
 
 	for (seq = 0; seq < 100000; seq++) {
-		/*
-		 * The race window is the first 24 sends. A loaded host can
-		 * stall the main thread's vCPU for thousands of sends, which
-		 * then end in EDQUOT on O: past the window, wait for the
-		 * destruction instead (the next SEND then races nothing).
-		 */
-		while (seq >= 1024 && !atomic_load(&rc->stop))
-			sched_yield();
 		r = b1_send1(rc->s_fd, rc->hs, &seq, sizeof(seq));
+		/*
+		 * O drains only after the round: when the main thread is
+		 * starved of CPU before the destroy, S fills O's quota. That
+		 * is flow control; the same sequence number is sent again.
+		 */
+		if (r == -EDQUOT) {
+			seq--;
+			sched_yield();
+			continue;
+		}
 		if (r == -EHOSTUNREACH) {
 			atomic_store(&rc->first_err, seq);
 			return NULL;
@@ -515,13 +517,19 @@ static void *race_s2(void *arg)
 	int r;
 
 	while (after < 3 * N_HOLDERS) {
-		/* bounded like race_s(): the holders drain after the round */
-		while (seq >= 1024 && !atomic_load(&rc->stop))
-			sched_yield();
 		if (atomic_load(&rc->stop))
 			after++;
 		r = mu_sendv(rc->s2_fd, 0, &rc->mb[seq % N_HOLDERS], 1, NULL,
 			     NULL, 0, &rc->hs2, 1, NULL, 0);
+		/*
+		 * The holders drain only after the round: when S is starved
+		 * of CPU before the destroy, S2 fills their quota. That is
+		 * flow control, not a failure (seen in CI: SEND -122 at 6144).
+		 */
+		if (r == -EDQUOT) {
+			sched_yield();
+			continue;
+		}
 		if (r) {
 			fail_set(&rc->f, "S2: SEND %ld at %ld", r, seq);
 			return NULL;
@@ -581,7 +589,7 @@ static int race_holder(struct __test_metadata *_metadata, struct mu_peer *p,
 	return n_msgs;
 }
 
-TEST_F_TIMEOUT(slow, destroy_race, 600)
+TEST_F_TIMEOUT(slow, destroy_race, 240)
 {
 	unsigned int rounds = mu_param("BUS1_DESTROY_ROUNDS", 150), round;
 	struct mu_peer o, s, s2, hold[N_HOLDERS];
@@ -728,7 +736,7 @@ static void *noise_thread(void *arg)
 
 #define G_ROUNDS 300
 
-TEST_F_TIMEOUT(slow, g1_g5, 300)
+TEST_F_TIMEOUT(slow, g1_g5, 240)
 {
 	struct mu_peer a, b, c, d;
 	__u64 hb[3], hc, hd, set[2], x[4];

@@ -840,4 +840,84 @@ TEST(module_unload_refused_while_peer_open)
 	close(fd);
 }
 
+/* Shmem of /proc/meminfo in KiB, or -1 */
+static long meminfo_shmem_kb(void)
+{
+	char line[128];
+	long v = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Shmem: %ld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+#define DEAD_POOL_MSGS	32
+#define DEAD_POOL_MSG	(256UL << 10)
+
+/*
+ * Issue #15 item 7: a disconnected peer's pool (the shmem file and its
+ * pages, charged to the owner's memcg) is freed at disconnect, not when
+ * the last remote handle to one of its nodes goes away: a client that
+ * never releases its handle must not keep a dead service's pool alive.
+ * Measured through Shmem in /proc/meminfo: the payload lands in the
+ * receiver's shmem pages at SEND.
+ */
+TEST(dead_peer_pool_freed_at_disconnect)
+{
+	long base, filled, closed, released;
+	struct bus1_cmd_recv r;
+	struct iovec v;
+	__u64 hb;
+	char *buf;
+	int a, b, i;
+
+	buf = malloc(DEAD_POOL_MSG);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0x5a, DEAD_POOL_MSG);
+	a = b1_open();
+	ASSERT_LE(0, a);
+	b = b1_open();
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, b1_transfer(b, 0x100, a, &hb));
+	base = meminfo_shmem_kb();
+	ASSERT_LE(0, base);
+
+	v.iov_base = buf;
+	v.iov_len = DEAD_POOL_MSG;
+	/* received, never released: the in-flight quota does not fill up */
+	for (i = 0; i < DEAD_POOL_MSGS; i++) {
+		ASSERT_EQ(0, b1_send(a, 0, &hb, 1, &v, 1, NULL, 0, NULL, 0));
+		ASSERT_EQ(0, b1_recv(b, 0, 1ULL << 32, &r));
+	}
+	filled = meminfo_shmem_kb();
+	ksft_print_msg("Shmem: %ld kB idle, %ld kB with %lu kB received\n",
+		       base, filled, DEAD_POOL_MSGS * DEAD_POOL_MSG / 1024);
+	/* the measure sees the pool at all */
+	ASSERT_LE(base + (long)(DEAD_POOL_MSGS * DEAD_POOL_MSG / 1024) * 3 / 4,
+		  filled);
+
+	/* the receiver dies; a still holds a handle to its node */
+	close(b);
+	closed = meminfo_shmem_kb();
+	ksft_print_msg("Shmem: %ld kB after the receiver closed\n", closed);
+	ASSERT_GT(base + (long)(DEAD_POOL_MSGS * DEAD_POOL_MSG / 1024) / 4,
+		  closed) {
+		TH_LOG("the dead peer's pool is still alive (%ld kB above idle)",
+		       closed - base);
+	}
+
+	ASSERT_EQ(0, b1_release(a, hb));
+	released = meminfo_shmem_kb();
+	ksft_print_msg("Shmem: %ld kB after the last handle went away\n",
+		       released);
+	close(a);
+	free(buf);
+}
+
 TEST_HARNESS_MAIN

@@ -17,6 +17,7 @@
 TEST(constant_fd_max_is_256)
 {
 	ASSERT_EQ(256, BUS1_FD_MAX);
+	ASSERT_EQ(1024, BUS1_DESTINATION_MAX);
 }
 
 TEST(constant_ioctl_magic_is_0x96)

@@ -151,10 +151,19 @@ if [[ ! -x $KERNEL_DOC ]]; then
 	skip "kernel-doc: non-static functions documented" "no kernel-doc"
 	skip "kernel-doc: Return: sections" "no kernel-doc"
 else
-	"$KERNEL_DOC" -none "${srcs[@]}" >/dev/null 2>"$TMP/kdoc.err" || true
+	# -none exits 0 whatever it finds (warnings are read from stderr),
+	# unless -Werror is set through the environment (unset here) or the
+	# script itself died: a crash must not read as "0 warnings".
+	kdoc_rc=0
+	env -u KDOC_WERROR -u KCFLAGS "$KERNEL_DOC" -none "${srcs[@]}" \
+		>/dev/null 2>"$TMP/kdoc.err" || kdoc_rc=$?
 	grep -E 'warning:|error:|Error:' "$TMP/kdoc.err" |
 		sed "s|$ROOT/||" >"$TMP/diag" || true
-	if [[ -s $TMP/diag ]]; then
+	if ((kdoc_rc != 0)); then
+		{ echo "kernel-doc exited with status $kdoc_rc:"
+		  tail -n 20 "$TMP/kdoc.err"; } >"$TMP/diag"
+		not_ok "kernel-doc: 0 warnings (kernel-doc failed, status $kdoc_rc)"
+	elif [[ -s $TMP/diag ]]; then
 		not_ok "kernel-doc: 0 warnings ($(wc -l <"$TMP/diag") found)"
 	else
 		ok "kernel-doc: 0 warnings in ${#srcs[@]} files"
@@ -186,8 +195,15 @@ else
 			next
 		}
 		{ prev = $0 }' "$f" | sort -u >"$TMP/defs"
-		"$KERNEL_DOC" -rst -no-doc-sections "$f" 2>/dev/null \
-			>"$TMP/rst" || true
+		# (-rst exits with its count of errors: any is a failure, and
+		# a crash must not read as "nothing documented here")
+		rc=0
+		env -u KDOC_WERROR -u KCFLAGS "$KERNEL_DOC" -rst \
+			-no-doc-sections "$f" 2>/dev/null >"$TMP/rst" || rc=$?
+		if ((rc != 0)); then
+			echo "${f#"$ROOT"/}: kernel-doc -rst exited with status $rc" |
+				tee -a "$TMP/noret" >>"$TMP/diag"
+		fi
 		sed -n 's/^\.\. c:function:: .*[ *]\([A-Za-z_0-9]*\) (.*/\1/p' \
 			"$TMP/rst" | sort -u >"$TMP/documented"
 		while IFS= read -r fn; do

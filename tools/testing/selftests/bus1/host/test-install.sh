@@ -40,6 +40,9 @@ have_lib=0
 [[ -f $SRC/tools/lib/bus1/Makefile ]] && have_lib=1
 have_man=0
 command -v rst2man >/dev/null && have_man=1
+# per PREFIX: install, file set, manifest, vermagic, udev rule, bus1.pc and
+# a program against the library (with tools/lib/bus1), uninstall twice
+tap_plan $((2 * (7 + 2 * have_lib)))
 
 # install_and_check NAME PREFIX: install into $TMP/NAME with PREFIX
 install_and_check() {

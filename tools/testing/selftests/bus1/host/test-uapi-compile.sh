@@ -23,6 +23,7 @@ run() { # name, command...
 }
 
 echo "TAP version 13"
+tap_plan 9
 
 # a translation unit that only includes the header
 printf '#include <linux/bus1.h>\n' >"$tmp/only.c"
@@ -38,6 +39,7 @@ cat >"$tmp/values.h" <<'EOT'
 #define SA(x) _Static_assert(x, #x)
 #endif
 SA(BUS1_FD_MAX == 256);
+SA(BUS1_DESTINATION_MAX == 1024);
 SA(BUS1_IOCTL_MAGIC == 0x96);
 SA(BUS1_HANDLE_INVALID == ~0ULL);
 SA(BUS1_OFFSET_INVALID == ~0ULL);

@@ -6,17 +6,50 @@
 # each holding the TAP output of one executable (RC = its exit status, 124 =
 # killed by the per-test timeout; S = seconds it ran). "# bus1-rig: note X"
 # is printed as the comment "# X"; other "# bus1-rig:" lines are ignored.
+# "# bus1-rig: missing NAME" says the guest had no executable NAME.
 # Variables: prefix (printed before every result line), raw (a section name
 # whose output is printed verbatim and judged by its exit status only),
-# counts (file that receives "PASSED FAILED SKIPPED").
+# counts (file that receives "PASSED FAILED SKIPPED"), expected (the names
+# of the sections that must appear, space-separated: each one missing is
+# reported as "not ok - NAME never ran" and counts one failure), allow (if
+# set, the skip allowlist: lines "NAME: reason", NAME an executable or
+# "executable/case", case as in the harness's "#  RUN" line or the first
+# word of the TAP description; then every skip not on it is a failure).
 #
 # Counting: every top-level "ok"/"not ok" line is one test case ("ok ... #
 # SKIP" is a skip). An executable additionally counts one failure when it
 # timed out, exited non-zero without any "not ok" (crash), printed fewer
-# results than its plan, printed no results at all, or never finished. A
+# or more results than its plan, printed no results at all, or never
+# finished. A
 # kselftest skip (exit 4 or plan "1..0") without results counts one skip.
 # The output of a failing executable is printed as "#|" lines (without its
-# passing results and the harness's RUN/OK progress lines).
+# passing results and the harness's RUN/OK progress lines). Each executable
+# ends with a count line "# PREFIX NAME: N passed, N failed, N skipped".
+
+# is the skip on line @line of section @name allowed?
+function skip_allowed(line,    c)
+{
+	if (allow == "")
+		return 1
+	if (name in allowed)
+		return 1
+	# the case: the first word after "ok N" (and a "-"), or the name
+	# of the last harness "#  RUN" line (6.1's harness prints "ok N #
+	# SKIP reason" without the name)
+	c = line
+	sub(/^ok +[0-9]* *(- *)?/, "", c)
+	sub(/[ \t].*/, "", c)
+	if (c == "" || c == "#")
+		c = lastrun
+	return (name "/" c) in allowed
+}
+
+function skip_refused(line)
+{
+	sf++
+	printf "%snot ok - %s: skip not in %s: %s\n", prefix, name,
+		allow_short, line
+}
 
 function flush_section(endrc,    i, extra, why, nres)
 {
@@ -34,8 +67,14 @@ function flush_section(endrc,    i, extra, why, nres)
 		extra = 1; why = "exited with status " endrc " without 'not ok'"
 	} else if (plan > 0 && nres < plan && endrc != 4) {
 		extra = 1; why = "only " nres " of " plan " planned results"
+	} else if (plan >= 0 && nres > plan) {
+		extra = 1; why = nres " results, more than the plan of " plan
 	} else if (nres == 0 && (plan == 0 || endrc == 4)) {
-		ss++
+		if (skip_allowed(name))
+			ss++
+		else
+			skip_refused("the whole executable skipped (" \
+				(plan == 0 ? "plan 1..0" : "exit 4") ")")
 	} else if (nres == 0) {
 		extra = 1; why = "no TAP results"
 	}
@@ -45,11 +84,40 @@ function flush_section(endrc,    i, extra, why, nres)
 	if (sf > 0 && name != raw)
 		for (i = 1; i <= nl; i++)
 			printf "#| %s%s\n", prefix, buf[i]
+	if (name != raw)
+		printf "# %s%s: %d passed, %d failed, %d skipped%s\n", prefix,
+			name, sp, sf, ss, (plan >= 0 ? " (plan " plan ")" : "")
 	P += sp; F += sf; S += ss
+	ran[name] = 1
 	insec = 0
 }
 
-BEGIN { P = F = S = 0; insec = 0 }
+BEGIN {
+	P = F = S = 0; insec = 0
+	nexp = split(expected, exp_name, " ")
+	allow_short = allow
+	sub(/.*\//, "", allow_short)
+	if (allow != "") {
+		while ((r = getline l < allow) > 0) {
+			if (l ~ /^[ \t]*(#|$)/)
+				continue
+			if (l !~ /^[^ \t:]+: *[^ \t]/) {
+				printf "%snot ok - %s: malformed line \"%s\"" \
+					" (want \"NAME: reason\")\n", prefix,
+					allow_short, l
+				F++
+				continue
+			}
+			sub(/:.*/, "", l)
+			allowed[l] = 1
+		}
+		if (r < 0) {
+			printf "%snot ok - cannot read %s\n", prefix, allow
+			F++
+		}
+		close(allow)
+	}
+}
 
 { sub(/\r$/, "") }
 
@@ -69,6 +137,11 @@ BEGIN { P = F = S = 0; insec = 0 }
 	next
 }
 
+/^# bus1-rig: missing / {
+	missing[$4] = 1
+	next
+}
+
 /^# bus1-rig: note / {
 	sub(/^# bus1-rig: note /, "")
 	printf "# %s%s\n", prefix, $0
@@ -78,6 +151,8 @@ BEGIN { P = F = S = 0; insec = 0 }
 /^# bus1-rig:/ { next }
 
 !insec { next }
+
+/^#  RUN  / { lastrun = $3 }
 
 name == raw || !/^(ok |#  RUN  |# +OK  )/ {
 	if (nl < 400)
@@ -94,8 +169,13 @@ name == raw { print; next }
 }
 
 /^ok( |$)/ {
-	if (tolower($0) ~ /# *skip/) ss++; else sp++
 	printf "%s%s: %s\n", prefix, name, $0
+	if (tolower($0) !~ /# *skip/)
+		sp++
+	else if (skip_allowed($0))
+		ss++
+	else
+		skip_refused($0)
 	next
 }
 
@@ -108,6 +188,14 @@ name == raw { print; next }
 END {
 	if (insec)
 		flush_section("")
+	for (k = 1; k <= nexp; k++) {
+		if (exp_name[k] in ran)
+			continue
+		printf "%snot ok - %s never ran%s\n", prefix, exp_name[k],
+			(exp_name[k] in missing) ? \
+			" (no such executable: not built, copied or executable)" : ""
+		F++
+	}
 	# the slowest executables (guest seconds), to see where the time goes
 	line = ""
 	for (k = 0; k < 5; k++) {

@@ -15,7 +15,9 @@
 # TIMEOUT (whole VM, s), TEST_TIMEOUT (per test executable, s), MODPARAMS
 # (bus1.ko parameters), QEMU_EXTRA (extra qemu args), DEBUG=1 (kmemleak
 # scan, debug-* tests), KEEP=1 (keep the run directory), BOOT_LOCK (file to
-# flock around the boot, serializes VMs), USR_BIN_DIRS, TEST_DIRS, VM_KREL
+# flock around the boot, serializes VMs), USR_BIN_DIRS, TEST_DIRS,
+# TEST_NAMES (the test executables to run, e.g. "test-trace test-uapi";
+# default: one per test-*.c/test-*.sh source of TEST_DIRS, see below), VM_KREL
 # (the image's release, when KDIR does not tell it), MODROOT (root of the
 # image's lib/modules/ when it is not the host's).
 set -euo pipefail
@@ -168,17 +170,63 @@ if [ -n "${USERSPACE_LOCK:-}" ]; then
 fi
 R=$RUN/root
 install -m 0755 "$HERE/init" "$R/init"
+# The expected test executables, named after their sources: every
+# test-*.c / test-*.sh next to an out/ directory of TEST_DIRS becomes
+# out/test-* (TEST_NAMES="a b" runs just those). The guest runs this list, not
+# what happens to be in /tests, and tap.awk reports each name that did not
+# run, so a test that failed to build or to be copied cannot vanish.
 [ "$MODE" = check ] || TEST_DIRS=
-for d in $TEST_DIRS; do
-	for f in "$d"/test-*; do
-		[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$R/tests/"
+expected_tests() {
+	local d f b
+	for d in $TEST_DIRS; do
+		# (a TEST_DIRS entry that is no out/ of a source directory:
+		# the executables it holds)
+		case $d in
+		*/out) ;;
+		*)
+			for f in "$d"/test-*; do
+				if [ -f "$f" ] && [ -x "$f" ]; then
+					echo "${f##*/}"
+				fi
+			done
+			continue
+			;;
+		esac
+		for f in "${d%/out}"/test-*.c "${d%/out}"/test-*.sh; do
+			[ -f "$f" ] || continue
+			b=${f##*/}
+			echo "${b%.*}"
+		done
+	done | LC_ALL=C sort -u
+	# the debug executables: debug/debug-*.sh (installed as is) and
+	# fuzz/bus1-NAME.c (built as debug-NAME), see debug/Makefile
+	if [ "$DEBUG" = 1 ]; then
+		for f in "$SEL"/debug/debug-*.sh "$SEL"/fuzz/bus1-*.c; do
+			[ -f "$f" ] || continue
+			case $f in
+			*.sh) echo "${f##*/}" ;;
+			*) b=${f##*/bus1-}; echo "debug-${b%.c}" ;;
+			esac
+		done | LC_ALL=C sort -u
+	fi
+}
+if [ "$MODE" != check ]; then
+	TESTS=
+elif [ -n "${TEST_NAMES:-}" ]; then
+	TESTS=$TEST_NAMES
+else
+	TESTS=$(expected_tests | tr '\n' ' ')
+	TESTS=${TESTS% }
+fi
+for t in $TESTS; do
+	for d in $TEST_DIRS "$SEL/debug/out"; do
+		f=$d/$t
+		if [ -f "$f" ] && [ -x "$f" ]; then
+			cp "$f" "$R/tests/"
+			break
+		fi
 	done
 done
-if [ "$DEBUG" = 1 ]; then
-	for f in "$SEL"/debug/out/debug-*; do
-		[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$R/tests/"
-	done
-fi
 for d in $USR_BIN_DIRS; do
 	for f in "$d"/*; do
 		[ -f "$f" ] && [ -x "$f" ] && [ "${f##*/test-}" = "$f" ] &&
@@ -188,7 +236,8 @@ done
 {
 	printf 'MODE=%q\nGUEST_CMD=%q\nTEST_TIMEOUT=%q\n' \
 		"$MODE" "$GUEST_CMD" "$TEST_TIMEOUT"
-	printf 'MODPARAMS=%q\nDEBUG=%q\n' "$MODPARAMS" "$DEBUG"
+	printf 'MODPARAMS=%q\nDEBUG=%q\nTESTS=%q\n' "$MODPARAMS" "$DEBUG" \
+		"$TESTS"
 } >"$R/etc/bus1-rig.conf"
 (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
 	>"$RUN/run.cpio"
@@ -222,7 +271,11 @@ exec 8>&-
 
 # --- 4. verdict ---------------------------------------------------------------
 touch "$RUN/tap.log" "$RUN/console.log"
+# (a skip in the suite fails unless skip-allowlist names it)
+allow=
+[ "$MODE" != check ] || allow=$HERE/skip-allowlist
 awk -v prefix="$P" -v raw="${RAW:-cmd}" -v counts="$RUN/counts" \
+	-v expected="$TESTS" -v allow="$allow" \
 	-f "$HERE/tap.awk" "$RUN/tap.log"
 read -r pass fail skip <"$RUN/counts"
 
