@@ -43,7 +43,8 @@ lib:
 samples: lib
 	$(MAKE) -C samples/bus1
 
-# The whole suite in qemu, on Debian's 6.1 and 6.12 kernels.
+# The whole suite in qemu, on Debian's 6.1, 6.12, newest and 6.1 PREEMPT_RT
+# kernels (KERNELS=).
 check:
 	$(MAKE) -C $(QEMU_DIR) check
 

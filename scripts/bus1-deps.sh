@@ -8,6 +8,9 @@
 #  2. the linux-source-6.1 tree extracted into $BUS1_CACHE (default
 #     /var/tmp/bus1-cache) from /usr/src/linux-source-6.1.tar.xz: it provides
 #     kselftest_harness.h, checkpatch.pl and kernel-doc.
+# The PREEMPT_RT images (6.1 and 6.12) are among the packages; Debian's newest
+# kernel (make check's "newest") is not: its headers do not install on
+# bookworm, scripts/bus1-newest-kernel.sh fetches it into a chroot on demand.
 # Idempotent; takes well under a second when everything is there. --quiet
 # prints nothing in that case.
 set -euo pipefail
@@ -16,6 +19,8 @@ PACKAGES=(
 	make gcc g++ libc6-dev
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.1
+	linux-image-rt-amd64 linux-headers-rt-amd64
+	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64 debootstrap
 	qemu-system-x86 busybox-static sparse cpio xz-utils kmod
 	bc bison flex libelf-dev libssl-dev dwarves
 	spin trinity python3-docutils dkms man-db

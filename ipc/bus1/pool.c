@@ -159,8 +159,8 @@ int bus1_pool_ensure(struct bus1_pool *pool)
 		return 0;
 
 	old = set_active_memcg(pool->memcg);
-	f = shmem_file_setup(KBUILD_MODNAME "-pool",
-			     (loff_t)BUS1_POOL_SIZE_MAX + 1, VM_NORESERVE);
+	f = bus1_shmem_setup_noreserve(KBUILD_MODNAME "-pool",
+				       (loff_t)BUS1_POOL_SIZE_MAX + 1);
 	set_active_memcg(old);
 	/* shmem reports a failed inode allocation as ENOSPC */
 	if (IS_ERR(f))
@@ -556,5 +556,5 @@ int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma)
 	f = bus1_pool_file(pool);
 	bus1_vma_clear_flags(vma, VM_MAYWRITE);
 	vma_set_file(vma, f);
-	return call_mmap(f, vma);
+	return vfs_mmap(f, vma);
 }

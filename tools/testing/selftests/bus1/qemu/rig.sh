@@ -8,11 +8,16 @@
 # every kernel's results followed by the closing line
 # "N passed, N failed[, N skipped]". Exit status 0 only if nothing failed.
 #
-# Knobs (environment; see also vm.sh): KERNELS="6.1 6.12" (version prefixes
-# or full releases of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (one custom kernel
-# instead), MODE=check|cmd, HOST_TESTS=0|1, PARALLEL=0|1, PRECHECK (a file
+# Knobs (environment; see also vm.sh): KERNELS="6.1 6.12 newest 6.1-rt"
+# (words: a version prefix, Debian's stock /boot/vmlinuz-<prefix>.*-amd64 but
+# never the PREEMPT_RT one; <prefix>-rt, Debian's /boot/vmlinuz-<prefix>.*-rt-
+# amd64; newest, Debian's newest kernel from scripts/bus1-newest-kernel.sh;
+# or a full release of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (one custom
+# kernel instead), MODE=check|cmd, HOST_TESTS=0|1, PARALLEL=0|1|N (boot one
+# kernel at a time, all at once, or at most N at once), PRECHECK (a file
 # the userspace build must produce, e.g. the demo; if it does not, fail, or
-# with PRECHECK_SKIP=1 say so and succeed without booting), EXTRA_BUILD
+# with PRECHECK_SKIP=1 say so and succeed without booting), HOST_TEST_TIMEOUT
+# (seconds per host test, default 600), EXTRA_BUILD
 # (more directories whose Makefile to run, e.g. bench/ or debug/).
 set -euo pipefail
 
@@ -22,7 +27,7 @@ SEL=$TOP/tools/testing/selftests/bus1
 export BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}
 LINUX_SRC=$BUS1_CACHE/linux-source-6.1
 MODE=${MODE:-check}
-KERNELS=${KERNELS:-6.1 6.12}
+KERNELS=${KERNELS:-6.1 6.12 newest 6.1-rt}
 HOST_TESTS=${HOST_TESTS:-$([ "$MODE" = check ] && echo 1 || echo 0)}
 PARALLEL=${PARALLEL:-0}
 export MODE
@@ -44,17 +49,37 @@ if [ -n "${VM_IMAGE:-}" ]; then
 	images+=("$VM_IMAGE") kdirs+=("${VM_KDIR:?VM_KDIR must go with VM_IMAGE}")
 else
 	for k in $KERNELS; do
-		# "6.1" must not pick 6.1's PREEMPT_RT image (…-rt-amd64)
-		img=$(find /boot -maxdepth 1 \( -name "vmlinuz-$k.*-amd64" \
-			-o -name "vmlinuz-$k" \) ! -name '*-rt-amd64' |
-			sort -V | tail -n 1)
-		if [ -z "$img" ]; then
+		if [ "$k" = newest ]; then	# resolved by vm_newest, later
+			images+=(newest) kdirs+=(-)
+			continue
+		fi
+		if ! img=$("$HERE/find-kernel.sh" "$k"); then
 			echo "rig: no kernel /boot/vmlinuz-$k*; see make deps" >&2
 			exit 1
 		fi
 		images+=("$img") kdirs+=("/lib/modules/${img#/boot/vmlinuz-}/build")
 	done
 fi
+
+# Debian's newest kernel: fetched (or found in the cache) by
+# bus1-newest-kernel.sh, its module built in the trixie chroot.
+vm_newest() {
+	local out
+	out=$("$TOP/scripts/bus1-newest-kernel.sh" 2>"$RR/newest.err") || {
+		sed 's/^/#| newest: /' "$RR/newest.err"
+		echo "newest not ok - scripts/bus1-newest-kernel.sh failed"
+		echo "0 1 0" >"$COUNTS"
+		return 1
+	}
+	local RELEASE IMAGE CHROOT KDIR MODROOT
+	RELEASE=$(sed -n 's/^RELEASE=//p' <<<"$out")
+	IMAGE=$(sed -n 's/^IMAGE=//p' <<<"$out")
+	CHROOT=$(sed -n 's/^CHROOT=//p' <<<"$out")
+	KDIR=$(sed -n 's/^KDIR=//p' <<<"$out")
+	MODROOT=$(sed -n 's/^MODROOT=//p' <<<"$out")
+	echo "# newest kernel: $RELEASE ($(sed -n 's/^SUITE=//p' <<<"$out"))"
+	VM_KREL=$RELEASE MODROOT=$MODROOT "$HERE/vm.sh" "$IMAGE" "$KDIR" "$CHROOT"
+}
 
 # --- userspace build (vm.sh waits for it through $RR/userspace.lock) ---------
 build_userspace() {
@@ -74,11 +99,22 @@ build_userspace() {
 exec 7>"$RR/userspace.lock"
 flock 7
 export BOOT_LOCK COUNTS
-[ "$PARALLEL" = 1 ] && BOOT_LOCK= || BOOT_LOCK=$RR/boot.lock
+# PARALLEL=N: VM i boots under lock i % N, so at most N boot at once
+case $PARALLEL in
+0 | "") slots=1 ;;
+1) slots=${#images[@]} ;;
+*) slots=$PARALLEL ;;
+esac
 for i in "${!images[@]}"; do
 	COUNTS=$RR/vm$i.counts
-	(exec 7>&-; USERSPACE_LOCK=$RR/userspace.lock \
-		"$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}" >"$RR/vm$i.out"
+	[ "$slots" -ge "${#images[@]}" ] && BOOT_LOCK= ||
+		BOOT_LOCK=$RR/boot$((i % slots)).lock
+	(exec 7>&-; export USERSPACE_LOCK=$RR/userspace.lock
+		if [ "${images[$i]}" = newest ]; then
+			vm_newest
+		else
+			"$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}"
+		fi >"$RR/vm$i.out"
 		echo $? >"$RR/vm$i.rc") &
 done
 ufail=0
@@ -113,8 +149,10 @@ if [ "$HOST_TESTS" = 1 ] && [ $ufail = 0 ]; then
 		fi
 		echo "# bus1-rig: begin ${t##*/}"
 		rc=0
-		# niced: the VMs (timing-sensitive tests) keep priority
-		(cd "$TOP" && nice -n 10 timeout -k 5 "${TEST_TIMEOUT:-300}" "$t") \
+		# niced: the VMs (timing-sensitive tests) keep priority. Own
+		# limit: test-dkms.sh builds for every installed kernel (four
+		# since the RT ones, 75 s alone) and starves beside the VMs.
+		(cd "$TOP" && nice -n 10 timeout -k 5 "${HOST_TEST_TIMEOUT:-600}" "$t") \
 			2>&1 || rc=$?
 		echo "# bus1-rig: end ${t##*/} $rc"
 	done >"$RR/host.tap"
