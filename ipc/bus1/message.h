@@ -2,7 +2,12 @@
 #ifndef __BUS1_MESSAGE_H
 #define __BUS1_MESSAGE_H
 
+#include <linux/kernel.h>
+#include <linux/lockdep.h>
 #include <linux/types.h>
+#include <linux/bus1.h>
+#include "handle.h"
+#include "peer.h"
 #include "pool.h"
 #include "queue.h"
 #include "user.h"
@@ -56,7 +61,47 @@ static inline struct file **bus1_message_files(struct bus1_message *message)
 	return (struct file **)(message->arrays + message->n_handles);
 }
 
+/* 8-byte alignment of the parts of a slice */
+static inline size_t bus1_a8(size_t x)
+{
+	return ALIGN(x, 8);
+}
+
+/*
+ * A data message goes stale when its receiver (the node owner) released
+ * its handle, flushed its queue, or destroyed the node before the message;
+ * a NODE_DESTROY when its holder released the handle or flushed. All of it
+ * happens under the receiver's local lock only, so a caller that holds it
+ * needs no other lock to look. A NODE_RELEASE is checked when it is
+ * dequeued (it can be withdrawn by others).
+ */
+static __always_inline bool
+bus1_recv_entry_is_stale(struct bus1_peer *peer, struct bus1_queue_node *qnode)
+{
+	struct bus1_message *m;
+
+	/* the local lock decides; poll takes a snapshot under the data lock */
+	lockdep_assert(lockdep_is_held(&peer->lock) ||
+		       lockdep_is_held(&peer->data_lock));
+	if (qnode->type == BUS1_MSG_NODE_RELEASE)
+		return false;
+	if (bus1_queue_node_is_stale(&peer->queue, qnode))
+		return true;
+	if (qnode->type == BUS1_MSG_NODE_DESTROY)
+		return !container_of(qnode, struct bus1_handle,
+				     qdestroy)->n_user;
+	m = container_of(qnode, struct bus1_message, qnode);
+	return !m->dst->n_user ||
+	       !bus1_node_is_live_at(m->dst->node, m->qnode.ts, m->qnode.tag);
+}
+
+struct bus1_message *bus1_message_new(struct bus1_peer *peer,
+				      size_t n_handles, size_t n_files);
+void bus1_message_put_attachments(struct bus1_message *m);
+void bus1_message_unaccount(struct bus1_message *m);
+void bus1_message_dealloc(struct bus1_message *m);
 void bus1_message_free(struct bus1_message *m);
+bool bus1_file_is_passable(struct file *f);
 void bus1_message_free_entry(struct bus1_queue_node *qnode);
 bool bus1_message_pins_node(struct bus1_message *message,
 			    struct bus1_handle *handle);

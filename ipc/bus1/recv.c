@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RECV and SLICE_RELEASE: a queued message becomes a published slice.
+ *
+ * RECV takes the ready head of the queue (or the seed). A data message
+ * gets its handle IDs and fd numbers written to its slice, the slice is
+ * published and what the message held in flight is returned; everything
+ * that can fail happens first, so on failure the message stays queued.
+ * NODE_DESTROY and NODE_RELEASE are reported without a slice. The slice
+ * stays charged until SLICE_RELEASE returns it and frees the message.
+ *
+ * Top to bottom: storing the result, fd installation, dequeuing, data and
+ * notifications, the fast path, the command, and SLICE_RELEASE.
+ */
+
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/bus1.h>
+#include "compat.h"
+#include "handle.h"
+#include "message.h"
+#include "peer.h"
+#include "trace.h"
+
+/*
+ * Only msg is output; flags and max_offset go back to userspace unchanged.
+ * Inlined: every RECV stores once, and the call would cost half as much as
+ * the stores.
+ */
+static __always_inline int
+bus1_recv_store(struct bus1_cmd_recv __user *uparam,
+		const struct bus1_cmd_recv *param)
+{
+	/* seven stores instead of a byte-wise copy (see bus1_send_load_param) */
+	if (!user_access_begin(&uparam->msg, sizeof(uparam->msg)))
+		return -EFAULT;
+	unsafe_put_user(param->msg.type, &uparam->msg.type, fault);
+	unsafe_put_user(param->msg.flags, &uparam->msg.flags, fault);
+	unsafe_put_user(param->msg.destination, &uparam->msg.destination,
+			fault);
+	unsafe_put_user(param->msg.offset, &uparam->msg.offset, fault);
+	unsafe_put_user(param->msg.n_bytes, &uparam->msg.n_bytes, fault);
+	unsafe_put_user(param->msg.n_handles, &uparam->msg.n_handles, fault);
+	unsafe_put_user(param->msg.n_fds, &uparam->msg.n_fds, fault);
+	user_access_end();
+	return 0;
+
+fault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/*
+ * Reserves @n fd numbers, so a full fd table fails the RECV with the
+ * message still queued. The commit hands each number back right before
+ * receive_fd() takes the lowest free one (see bus1_recv_install()).
+ */
+static int bus1_recv_install_prepare(size_t n, int *fds)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; ++i) {
+		r = get_unused_fd_flags(O_CLOEXEC);
+		if (r < 0) {
+			while (i-- > 0)
+				put_unused_fd(fds[i]);
+			return r;
+		}
+		fds[i] = r;
+	}
+	return 0;
+}
+
+/*
+ * Installs the files the way SCM_RIGHTS does: receive_fd() asks the LSMs
+ * (security_file_receive()) and updates a socket's cgroup data. A file an
+ * LSM refuses (or, if another thread of the receiver just took the last
+ * free number, one that finds no fd) reads as -1 in the slice: like
+ * SCM_RIGHTS, the message is delivered without it.
+ */
+static void bus1_recv_install(struct file **files, size_t n, int *fds)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; ++i) {
+		put_unused_fd(fds[i]);
+		r = bus1_receive_fd(files[i], O_CLOEXEC);
+		fds[i] = r < 0 ? -1 : r;
+	}
+}
+
+/* the message as RECV reports it */
+static void bus1_recv_describe(struct bus1_cmd_recv *param,
+			       struct bus1_message *m, bool seed,
+			       bool continues, size_t n_fds)
+{
+	param->msg.type = BUS1_MSG_DATA;
+	param->msg.flags = continues ? BUS1_MSG_FLAG_CONTINUE : 0;
+	param->msg.destination = seed ? BUS1_HANDLE_INVALID : m->dst->id;
+	param->msg.offset = m->slice.offset;
+	param->msg.n_bytes = m->n_bytes;
+	param->msg.n_handles = m->n_handles;
+	param->msg.n_fds = n_fds;
+}
+
+/*
+ * Dequeues a received message, publishes its slice and returns what it
+ * held in flight; the data lock is held. Poll looks at the queued head,
+ * destination included, under the data lock; once published, SLICE_RELEASE
+ * may free @m as soon as the lock is dropped. Returns the destination
+ * handle, for the caller to drop after unlocking.
+ */
+static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
+					  struct bus1_message *m, bool seed,
+					  u32 n_invalid)
+{
+	struct bus1_handle *dst = m->dst;
+	u32 charge[BUS1_RES_N];
+
+	lockdep_assert_held(&peer->data_lock);
+	if (seed)
+		peer->seed = NULL;
+	else
+		bus1_queue_dequeue(&peer->queue, &m->qnode);
+	m->dst = NULL;
+	bus1_pool_publish(&peer->pool, &m->slice);
+	/*
+	 * Valid handles now stand for user refs, the slice stays charged
+	 * until released; in-flight resources are returned.
+	 */
+	charge[BUS1_RES_SLICES] = 0;
+	charge[BUS1_RES_HANDLES] = n_invalid;
+	charge[BUS1_RES_BYTES] = m->charge[BUS1_RES_BYTES];
+	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
+	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
+			  charge);
+	m->share = NULL;
+	m->charge[BUS1_RES_HANDLES] = 0;
+	m->charge[BUS1_RES_BYTES] = 0;
+	m->charge[BUS1_RES_FDS] = 0;
+	return dst;
+}
+
+/*
+ * Delivers a data message (queued head or seed). Everything that can fail
+ * happens before the first visible effect, including the allocation of the
+ * pool pages the handle IDs and fd numbers go to; on failure the message
+ * stays where it is.
+ */
+static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
+			  struct bus1_cmd_recv *param,
+			  struct bus1_cmd_recv __user *uparam, bool seed,
+			  bool continues)
+{
+	bool install = param->flags & BUS1_RECV_FLAG_INSTALL_FDS;
+	size_t i, n_fds = install ? m->n_files : 0;
+	size_t len = 8 * m->n_handles + 4 * n_fds;
+	struct bus1_pool_pin pin;
+	u32 n_invalid = 0;
+	struct bus1_handle *dst;
+	u64 *ids = NULL;
+	int r, *fds;
+
+	if (param->max_offset < (u64)m->slice.offset + m->slice.size)
+		return -ERANGE;
+
+	if (len) {
+		ids = kvmalloc(len, GFP_KERNEL_ACCOUNT);
+		if (!ids)
+			return -ENOMEM;
+		r = bus1_pool_pin(&peer->pool, &m->slice, bus1_a8(m->n_bytes),
+				  len, &pin);
+		if (r)
+			goto exit;
+	}
+	fds = (int *)(ids + m->n_handles);
+	if (n_fds) {
+		r = bus1_recv_install_prepare(n_fds, fds);
+		if (r)
+			goto exit_pin;
+	}
+
+	bus1_recv_describe(param, m, seed, continues, n_fds);
+	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
+			param->msg.offset, m->n_bytes, m->n_handles, n_fds);
+	r = bus1_recv_store(uparam, param);
+	if (r)
+		goto exit_fds;
+
+	/* commit: nothing below can fail */
+	for (i = 0; i < m->n_handles; ++i) {
+		ids[i] = BUS1_HANDLE_INVALID;
+		if (bus1_message_handles(m)[i])
+			ids[i] = bus1_handle_pin_to_user(bus1_message_handles(m)[i],
+							 m->strong,
+							 m->qnode.ts,
+							 m->qnode.tag);
+		bus1_message_handles(m)[i] = NULL;
+		if (ids[i] == BUS1_HANDLE_INVALID)
+			++n_invalid;
+	}
+	bus1_recv_install(bus1_message_files(m), n_fds, fds);
+	if (len) {
+		bus1_pool_pin_write(&pin, ids);
+		bus1_pool_unpin(&peer->pool, &pin);
+	}
+	for (i = 0; i < m->n_files; ++i) {
+		fput(bus1_message_files(m)[i]);
+		bus1_message_files(m)[i] = NULL;
+	}
+
+	spin_lock(&peer->data_lock);
+	dst = bus1_recv_take(peer, m, seed, n_invalid);
+	spin_unlock(&peer->data_lock);
+
+	bus1_handle_unref(dst);
+	kvfree(ids);
+	return 0;
+
+exit_fds:
+	for (i = 0; i < n_fds; ++i)
+		put_unused_fd(fds[i]);
+exit_pin:
+	if (len)
+		bus1_pool_unpin(&peer->pool, &pin);
+exit:
+	kvfree(ids);
+	return r;
+}
+
+static int bus1_recv_notification(struct bus1_peer *peer,
+				  struct bus1_cmd_recv *param,
+				  struct bus1_cmd_recv __user *uparam,
+				  unsigned int type, u64 id, bool continues)
+{
+	param->msg.type = type;
+	param->msg.flags = continues ? BUS1_MSG_FLAG_CONTINUE : 0;
+	param->msg.destination = id;
+	param->msg.offset = BUS1_OFFSET_INVALID;
+	param->msg.n_bytes = 0;
+	param->msg.n_handles = 0;
+	param->msg.n_fds = 0;
+	trace_bus1_recv(peer->id, type, id, BUS1_OFFSET_INVALID, 0, 0, 0);
+	return bus1_recv_store(uparam, param);
+}
+
+/* a NODE_RELEASE can be withdrawn by others: dequeue it under node lock */
+static int bus1_recv_release(struct bus1_peer *peer,
+			     struct bus1_queue_node *qnode,
+			     struct bus1_cmd_recv *param,
+			     struct bus1_cmd_recv __user *uparam)
+{
+	struct bus1_node *node = container_of(qnode, struct bus1_node,
+					      qrelease);
+	bool stale, continues;
+	u64 id = 0;
+
+	/* fail before dequeuing if the result cannot be stored */
+	if (bus1_recv_store(uparam, param))
+		return -EFAULT;
+
+	spin_lock(&node->lock);
+	spin_lock(&peer->data_lock);
+	if (bus1_queue_peek(&peer->queue, &continues) != qnode) {
+		spin_unlock(&peer->data_lock);
+		spin_unlock(&node->lock);
+		return -EAGAIN;
+	}
+	stale = bus1_queue_node_is_stale(&peer->queue, qnode) ||
+		!node->owner_handle;
+	bus1_queue_dequeue(&peer->queue, qnode);
+	spin_unlock(&peer->data_lock);
+	if (!stale)
+		id = node->owner_handle->id;
+	spin_unlock(&node->lock);
+
+	if (stale)
+		return -EAGAIN;
+	return bus1_recv_notification(peer, param, uparam,
+				      BUS1_MSG_NODE_RELEASE,
+				      id, continues);
+}
+
+/*
+ * The common case in one round of the data lock: a live data message
+ * without handles and files at the head is stored to userspace with page
+ * faults disabled and dequeued under the same lock. Anything else, or a
+ * store that would fault, is left to the general path, which looks again.
+ *
+ * Return: true if the message was received.
+ */
+static bool bus1_recv_plain(struct bus1_peer *peer,
+			    struct bus1_cmd_recv *param,
+			    struct bus1_cmd_recv __user *uparam)
+{
+	struct bus1_queue_node *qnode;
+	struct bus1_handle *dst;
+	struct bus1_message *m;
+	bool continues;
+	int r;
+
+	spin_lock(&peer->data_lock);
+	qnode = bus1_queue_peek(&peer->queue, &continues);
+	if (!qnode || qnode->type != BUS1_MSG_DATA)
+		goto fallback;
+	m = container_of(qnode, struct bus1_message, qnode);
+	if (m->n_handles || m->n_files ||
+	    param->max_offset < (u64)m->slice.offset + m->slice.size ||
+	    bus1_recv_entry_is_stale(peer, qnode))
+		goto fallback;
+
+	bus1_recv_describe(param, m, false, continues, 0);
+	pagefault_disable();
+	r = bus1_recv_store(uparam, param);
+	pagefault_enable();
+	if (r)
+		goto fallback;
+	dst = bus1_recv_take(peer, m, false, 0);
+	spin_unlock(&peer->data_lock);
+
+	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
+			param->msg.offset, param->msg.n_bytes, 0, 0);
+	bus1_handle_unref(dst);
+	return true;
+
+fallback:
+	spin_unlock(&peer->data_lock);
+	return false;
+}
+
+static int bus1_recv_queue(struct bus1_peer *peer,
+			   struct bus1_cmd_recv *param,
+			   struct bus1_cmd_recv __user *uparam)
+{
+	struct bus1_queue_node *qnode;
+	struct bus1_handle *h;
+	bool continues;
+	int r;
+
+	if (bus1_recv_plain(peer, param, uparam))
+		return 0;
+
+	for (;;) {
+		qnode = bus1_message_peek_live(peer, &continues);
+		if (!qnode)
+			return -EAGAIN;
+
+		switch (qnode->type) {
+		case BUS1_MSG_NODE_RELEASE:
+			r = bus1_recv_release(peer, qnode, param, uparam);
+			if (r != -EAGAIN)
+				return r;
+			break;
+		case BUS1_MSG_NODE_DESTROY:
+			/* the entry stays queued if the result can't be stored */
+			h = container_of(qnode, struct bus1_handle, qdestroy);
+			r = bus1_recv_notification(peer, param, uparam,
+						   BUS1_MSG_NODE_DESTROY,
+						   h->id, continues);
+			if (r)
+				return r;
+			spin_lock(&peer->data_lock);
+			bus1_queue_dequeue(&peer->queue, qnode);
+			spin_unlock(&peer->data_lock);
+			bus1_handle_unref(h);
+			return 0;
+		default:
+			return bus1_recv_data(peer,
+					      container_of(qnode,
+							   struct bus1_message,
+							   qnode),
+					      param, uparam, false, continues);
+		}
+	}
+}
+
+/*
+ * Only flags and max_offset are input. The last word is read as well, so
+ * an argument that is not readable as a whole fails with EFAULT before
+ * anything happens, as with a full copy (72 bytes span at most two pages).
+ * The output starts zeroed: whatever path stores it, no stack content
+ * reaches userspace (a constant-size memset is a few stores).
+ */
+static int bus1_recv_load_param(struct bus1_cmd_recv *p,
+				const struct bus1_cmd_recv __user *u)
+{
+	if (!user_access_begin(u, sizeof(*u)))
+		return -EFAULT;
+	unsafe_get_user(p->flags, &u->flags, fault);
+	unsafe_get_user(p->max_offset, &u->max_offset, fault);
+	unsafe_get_user(p->msg.n_fds, &u->msg.n_fds, fault);
+	user_access_end();
+	memset(&p->msg, 0, sizeof(p->msg));
+	return 0;
+
+fault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/**
+ * bus1_cmd_recv() - BUS1_CMD_RECV
+ * @peer:	calling peer, active reference and local lock held
+ * @arg:	user pointer to struct bus1_cmd_recv
+ *
+ * Return: 0 on success, negative error code on failure.
+ */
+int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
+{
+	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
+	/* loaded field by field; not auto-zeroed as a whole */
+	struct bus1_cmd_recv param __uninitialized;
+
+	lockdep_assert_held(&peer->lock);
+	if (bus1_recv_load_param(&param, uparam))
+		return -EFAULT;
+	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS))
+		return -EINVAL;
+	if (param.flags & BUS1_RECV_FLAG_SEED) {
+		if (!peer->seed)
+			return -EAGAIN;
+		return bus1_recv_data(peer, peer->seed, &param, uparam, true,
+				      false);
+	}
+	return bus1_recv_queue(peer, &param, uparam);
+}
+
+/**
+ * bus1_cmd_slice_release() - BUS1_CMD_SLICE_RELEASE
+ * @peer:	calling peer, active reference held (no local lock: a
+ *		published slice is found, unlinked and returned under the data
+ *		lock; what RECV left in the message is not the local lock's)
+ * @arg:	user pointer to the u64 pool offset
+ *
+ * Return: 0 on success, -ENXIO if no published slice starts at the offset.
+ */
+int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
+{
+	struct bus1_pool_slice *slice;
+	struct bus1_message *m = NULL;
+	u64 offset;
+
+	if (get_user(offset, (u64 __user *)arg))
+		return -EFAULT;
+
+	spin_lock(&peer->data_lock);
+	slice = bus1_pool_unpublish(&peer->pool, offset);
+	if (slice) {
+		m = container_of(slice, struct bus1_message, slice);
+		bus1_message_unaccount(m);
+	}
+	spin_unlock(&peer->data_lock);
+	if (!m)
+		return -ENXIO;
+
+	trace_bus1_slice_release(peer->id, offset, m->slice.size);
+	bus1_message_put_attachments(m);
+	bus1_message_dealloc(m);
+	return 0;
+}

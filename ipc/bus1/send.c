@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SEND: one command, one message per destination, one transaction.
+ *
+ * SEND runs in two phases. The first imports and validates everything and
+ * builds one message per destination right in the destination's pool:
+ * charges, slice, payload (read once from the sender's memory, into the
+ * first receiver's pages; the others copy from there), pinned
+ * receiver-side handles and file references. None
+ * of it is visible. The second phase cannot fail: it turns the pins strong
+ * and commits all messages as one transaction (tx.c).
+ *
+ * Top to bottom: import (vectors, handles, files), charge and build one
+ * message (message.c), destinations, commit (or the seed), the command,
+ * and the fault-in of a SEND that faulted with page faults disabled.
+ */
+
+#include <linux/compat.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/overflow.h>
+#include <linux/pagemap.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/bus1.h>
+#include "compat.h"
+#include "handle.h"
+#include "message.h"
+#include "peer.h"
+#include "send.h"
+#include "trace.h"
+#include "tx.h"
+
+/* storage for @n elements: inline if it fits, allocated otherwise */
+static void *bus1_send_array(void *stack, size_t n_stack, size_t n,
+			     size_t size)
+{
+	if (n <= n_stack)
+		return stack;
+	return kvmalloc_array(n, size, GFP_KERNEL_ACCOUNT);
+}
+
+static void bus1_send_array_free(void *array, void *stack)
+{
+	if (array != stack)
+		kvfree(array);
+}
+
+static int bus1_send_import_iovecs(struct bus1_send *s)
+{
+	void __user *uvecs = u64_to_user_ptr(s->param.ptr_vecs);
+	size_t i, n = s->param.n_vecs, total = 0;
+	struct iovec *iov = s->iov_stack;
+
+	if (n > UIO_FASTIOV) {
+		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL_ACCOUNT);
+		if (!iov)
+			return -ENOMEM;
+	}
+	s->iov = iov;
+
+	if (in_compat_syscall()) {
+		struct compat_iovec __user *cvecs = uvecs;
+		struct compat_iovec cv;
+
+		for (i = 0; i < n; ++i) {
+			if (copy_from_user(&cv, cvecs + i, sizeof(cv)))
+				return -EFAULT;
+			iov[i].iov_base = compat_ptr(cv.iov_base);
+			iov[i].iov_len = cv.iov_len;
+		}
+	} else if (n == 1) {
+		/* the common case, with a size known at compile time */
+		if (copy_from_user(iov, uvecs, sizeof(*iov)))
+			return -EFAULT;
+	} else if (copy_from_user(iov, uvecs, n * sizeof(*iov))) {
+		return -EFAULT;
+	}
+
+	for (i = 0; i < n; ++i) {
+		if ((ssize_t)iov[i].iov_len < 0)
+			return -EMSGSIZE;
+		if (!access_ok(iov[i].iov_base, iov[i].iov_len))
+			return -EFAULT;
+		if (check_add_overflow(total, iov[i].iov_len, &total) ||
+		    total > MAX_RW_COUNT)
+			return -EMSGSIZE;
+	}
+
+	if (n == 1)
+		/* cheaper to walk than a one-segment ITER_IOVEC */
+		iov_iter_ubuf(&s->iter, ITER_SOURCE, iov->iov_base, total);
+	else
+		iov_iter_init(&s->iter, ITER_SOURCE, iov, n, total);
+	s->n_bytes = total;
+	return 0;
+}
+
+/* an empty payload, common for signals, costs no call and no frame */
+static int bus1_send_import_vecs(struct bus1_send *s)
+{
+	if (!s->param.n_vecs) {
+		/* @iter is read only for a non-empty payload */
+		s->n_bytes = 0;
+		return 0;
+	}
+	return bus1_send_import_iovecs(s);
+}
+
+/*
+ * Imports the payload and adds it to the slice size, which holds the size
+ * of the arrays so far; every slice takes at least 8 bytes.
+ */
+static int bus1_send_import_payload(struct bus1_send *s)
+{
+	int r;
+
+	r = bus1_send_import_vecs(s);
+	if (r)
+		return r;
+	if (check_add_overflow(s->slice_size, bus1_a8(s->n_bytes),
+			       &s->slice_size) ||
+	    s->slice_size > BUS1_POOL_SIZE_MAX)
+		return -EMSGSIZE;
+	s->slice_size = max_t(size_t, s->slice_size, 8);
+	return 0;
+}
+
+static int bus1_send_import_handles(struct bus1_send *s)
+{
+	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_handles);
+	struct bus1_handle *h;
+	bool created;
+	size_t i;
+	u64 id;
+
+	for (i = 0; i < s->n_handles; ++i) {
+		if (get_user(id, ids + i))
+			return -EFAULT;
+		h = bus1_handle_import(s->peer, id, &created);
+		if (IS_ERR(h))
+			return PTR_ERR(h);
+		if (created)
+			s->created[s->n_created++] = h;
+		s->handles[i] = h;
+	}
+	return 0;
+}
+
+static int bus1_send_import_files(struct bus1_send *s)
+{
+	const int __user *fds = u64_to_user_ptr(s->param.ptr_fds);
+	struct file *f;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < s->param.n_fds; ++i) {
+		if (get_user(fd, fds + i))
+			return -EFAULT;
+		if (fd < 0)
+			return -EBADF;
+		f = fget_raw(fd);
+		if (!f)
+			return -EBADF;
+		s->files[s->n_files++] = f;
+		if (!bus1_file_is_passable(f))
+			return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/*
+ * Charges a message to its receiver and places it in the receiver's pool.
+ * The seed is the peer's own business and counts against no sender share.
+ * A sender's first message to a receiver creates its share records.
+ */
+static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
+			    kuid_t sender, size_t size)
+{
+	bool charged = false;
+	int r;
+
+	for (;;) {
+		spin_lock(&peer->data_lock);
+		if (m->dst)
+			r = bus1_quota_charge_shared(&peer->quota, peer->user,
+						     sender, m->charge,
+						     &m->share);
+		else
+			r = bus1_quota_charge(&peer->quota, peer->user,
+					      m->charge);
+		if (!r) {
+			charged = true;
+			r = bus1_pool_alloc(&peer->pool, &m->slice, size);
+			if (r)
+				INIT_LIST_HEAD(&m->slice.link);
+		}
+		spin_unlock(&peer->data_lock);
+		if (r != -ENOENT)
+			break;
+		r = bus1_quota_prepare(&peer->quota, peer->user, sender);
+		if (r)
+			break;
+	}
+
+	if (r == -EDQUOT)
+		trace_bus1_quota_refusal(peer->id, __kuid_val(sender),
+					 m->charge[BUS1_RES_SLICES],
+					 m->charge[BUS1_RES_HANDLES],
+					 m->charge[BUS1_RES_BYTES],
+					 m->charge[BUS1_RES_FDS]);
+	/* a failed pool allocation leaves the charge to bus1_message_free() */
+	if (!charged)
+		memset(m->charge, 0, sizeof(m->charge));
+	return r;
+}
+
+/*
+ * The first destination reads the payload from the start, with a copy of
+ * the iterator. Out of line, so that an empty message does not pay for the
+ * iterator's stack slot.
+ */
+static noinline int bus1_send_write_payload(struct bus1_send *s,
+					    struct bus1_peer *peer,
+					    struct bus1_message *m)
+{
+	struct iov_iter iter = s->iter;
+
+	/*
+	 * Every receiver of one message sees the same bytes, whatever the
+	 * sender's threads write meanwhile: user memory is read once, the
+	 * other destinations copy from the first one's pool.
+	 */
+	if (s->source)
+		return bus1_pool_copy(&peer->pool, &m->slice,
+				      &s->source->peer->pool,
+				      &s->source->slice, s->n_bytes);
+	return bus1_pool_write_iter(&peer->pool, &m->slice, 0, &iter,
+				    s->n_bytes);
+}
+
+/*
+ * Builds the message for @peer in its pool; @dst (NULL for the seed) is a
+ * reference the message takes over, or that is dropped on failure.
+ */
+static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
+			   struct bus1_handle *dst, struct bus1_message **out)
+{
+	size_t arrays = s->slice_size - bus1_a8(s->n_bytes);
+	struct bus1_handle **handles, *h;
+	struct bus1_message *m;
+	struct file **files;
+	size_t i;
+	int r;
+
+	r = bus1_pool_ensure(&peer->pool);
+	if (r)
+		goto err_dst;
+	m = bus1_message_new(peer, s->n_handles, s->n_files);
+	if (!m) {
+		r = -ENOMEM;
+		goto err_dst;
+	}
+	*out = m;
+	m->dst = dst;
+	m->n_bytes = s->n_bytes;
+
+	m->charge[BUS1_RES_SLICES] = 1;
+	m->charge[BUS1_RES_HANDLES] = s->n_handles;
+	m->charge[BUS1_RES_BYTES] = s->slice_size;
+	m->charge[BUS1_RES_FDS] = s->n_files;
+	r = bus1_send_charge(peer, m, s->peer->user->uid, s->slice_size);
+	if (r)
+		return r;
+
+	if (s->n_bytes) {
+		r = bus1_send_write_payload(s, peer, m);
+		if (r)
+			return r;
+	}
+	/*
+	 * Arrays are written at RECV; never expose stale pool content there.
+	 * The padding of a message without arrays is unspecified.
+	 */
+	if (arrays && (s->n_handles || s->n_files)) {
+		r = bus1_pool_write_kernel(&peer->pool, &m->slice,
+					   bus1_a8(s->n_bytes), NULL, arrays);
+		if (r)
+			return r;
+	}
+
+	handles = bus1_message_handles(m);
+	for (i = 0; i < s->n_handles; ++i) {
+		h = bus1_handle_pin(peer, s->handles[i]->node);
+		if (IS_ERR(h))
+			return PTR_ERR(h);
+		handles[i] = h;
+	}
+	files = bus1_message_files(m);
+	for (i = 0; i < s->n_files; ++i)
+		files[i] = get_file(s->files[i]);
+	/* kept until the command ends: dropped messages failed before this */
+	if (!s->source)
+		s->source = m;
+	return 0;
+
+err_dst:
+	/* the message owns @dst once it exists; until then, we do */
+	bus1_handle_unref(dst);
+	return r;
+}
+
+/* builds the message for the node of @h, a handle of the sender */
+static int bus1_send_build_for(struct bus1_send *s, struct bus1_send_dest *d,
+			       struct bus1_handle *h)
+{
+	struct bus1_node *node = h->node;
+	struct bus1_handle *dst;
+
+	d->handle = h;
+	if (!bus1_peer_acquire(node->owner))
+		return -EHOSTUNREACH;
+	d->peer = node->owner;
+
+	spin_lock(&node->lock);
+	dst = node->destroy_ts ? NULL : node->owner_handle;
+	if (dst)
+		kref_get(&dst->ref);
+	spin_unlock(&node->lock);
+	if (!dst)
+		return -EHOSTUNREACH;
+
+	return bus1_send_build(s, d->peer, dst, &d->message);
+}
+
+static int bus1_send_prepare_dest(struct bus1_send *s,
+				  struct bus1_send_dest *d, u64 id)
+{
+	struct bus1_handle *h;
+	bool created;
+
+	h = bus1_handle_import(s->peer, id, &created);
+	if (IS_ERR(h))
+		return PTR_ERR(h);
+	if (created)
+		s->created[s->n_created++] = h;
+	if (h->send_mark == s->mark)
+		return -ENOTUNIQ;
+	h->send_mark = s->mark;
+	return bus1_send_build_for(s, d, h);
+}
+
+static void bus1_send_drop_dest(struct bus1_send_dest *d)
+{
+	if (d->message) {
+		bus1_message_free(d->message);
+		d->message = NULL;
+	}
+	if (d->peer) {
+		bus1_peer_release(d->peer);
+		d->peer = NULL;
+	}
+}
+
+static bool bus1_send_error_is_per_destination(int r)
+{
+	switch (r) {
+	case -ENXIO:
+	case -ENOTUNIQ:
+	case -EHOSTUNREACH:
+	case -ESHUTDOWN:
+	case -EDQUOT:
+	case -EXFULL:
+	case -EMSGSIZE:
+	case -ENOMEM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int bus1_send_prepare_dests(struct bus1_send *s)
+{
+	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_destinations);
+	bool cont = s->param.flags & BUS1_SEND_FLAG_CONTINUE;
+	struct bus1_send_dest *d;
+	size_t i;
+	u64 id;
+	int r;
+
+	for (i = 0; i < s->n_dests; ++i) {
+		d = &s->dests[i];
+		if (get_user(id, ids + i))
+			return -EFAULT;
+		r = bus1_send_prepare_dest(s, d, id);
+		if (!r)
+			continue;
+		if (!cont || !bus1_send_error_is_per_destination(r))
+			return r;
+		bus1_send_drop_dest(d);
+		d->error = -r;
+	}
+
+	if (cont && s->n_dests) {
+		u64 __user *errors = u64_to_user_ptr(s->param.ptr_errors);
+
+		for (i = 0; i < s->n_dests; ++i)
+			if (put_user(s->dests[i].error, errors + i))
+				return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * A handle is pinned per destination, and a node whose destruction started
+ * meanwhile gives no new pins: decide once for the whole transaction, so
+ * that no receiver gets a handle another receiver of the same message is
+ * told is INVALID.
+ */
+static void bus1_send_unify_handles(struct bus1_send *s)
+{
+	struct bus1_message *m;
+	size_t i, j;
+	bool dead;
+
+	for (i = 0; i < s->n_handles; ++i) {
+		dead = false;
+		for (j = 0; j < s->n_dests && !dead; ++j) {
+			m = s->dests[j].message;
+			dead = m && !bus1_message_handles(m)[i];
+		}
+		for (j = 0; j < s->n_dests && dead; ++j) {
+			m = s->dests[j].message;
+			if (!m || !bus1_message_handles(m)[i])
+				continue;
+			bus1_handle_unpin(bus1_message_handles(m)[i], false);
+			bus1_message_handles(m)[i] = NULL;
+		}
+	}
+}
+
+static void bus1_send_strengthen(struct bus1_message *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_handles; ++i)
+		if (bus1_message_handles(m)[i])
+			bus1_handle_pin_strong(bus1_message_handles(m)[i]);
+	m->strong = true;
+}
+
+/* a single destination is committed without staging (see tx.c) */
+static void bus1_send_commit_unicast(struct bus1_send *s,
+				     struct bus1_send_dest *d)
+{
+	bus1_send_strengthen(d->message);
+	bus1_tx_commit_unicast(s->peer, &d->message->qnode, d->peer);
+	d->message = NULL;
+	d->peer = NULL;
+}
+
+static void bus1_send_commit(struct bus1_send *s)
+{
+	struct bus1_message *m;
+	struct bus1_tx tx;
+	size_t i;
+
+	s->n_created = 0;
+	if (s->n_dests == 1 && s->dests[0].message) {
+		bus1_send_commit_unicast(s, &s->dests[0]);
+		return;
+	}
+
+	/* before staging: the staged entries hold back their queues */
+	for (i = 0; i < s->n_dests; ++i)
+		if (s->dests[i].message)
+			bus1_send_strengthen(s->dests[i].message);
+	bus1_tx_init(&tx, s->peer);
+	for (i = 0; i < s->n_dests; ++i) {
+		m = s->dests[i].message;
+		if (!m)
+			continue;
+		bus1_tx_stage(&tx, &m->qnode, s->dests[i].peer);
+		s->dests[i].message = NULL;
+		s->dests[i].peer = NULL;
+	}
+	bus1_tx_commit(&tx);
+}
+
+static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
+{
+	struct bus1_message *old = s->peer->seed;
+
+	lockdep_assert_held(&s->peer->lock);
+	s->n_created = 0;
+	bus1_send_strengthen(m);
+	s->peer->seed = m;
+	if (old)
+		bus1_message_free(old);
+}
+
+static int bus1_send_validate(struct bus1_send *s)
+{
+	struct bus1_cmd_send *p = &s->param;
+	size_t size;
+
+	if (p->flags & ~(BUS1_SEND_FLAG_CONTINUE | BUS1_SEND_FLAG_SEED))
+		return -EINVAL;
+	if (p->n_destinations > INT_MAX || p->n_vecs > UIO_MAXIOV ||
+	    p->n_fds > BUS1_FD_MAX || p->n_handles > INT_MAX)
+		return -EMSGSIZE;
+	if (p->ptr_destinations != (u64)(unsigned long)p->ptr_destinations ||
+	    p->ptr_errors != (u64)(unsigned long)p->ptr_errors ||
+	    p->ptr_vecs != (u64)(unsigned long)p->ptr_vecs ||
+	    p->ptr_handles != (u64)(unsigned long)p->ptr_handles ||
+	    p->ptr_fds != (u64)(unsigned long)p->ptr_fds)
+		return -EFAULT;
+	if (p->n_destinations > s->peer->user->quota.max[BUS1_RES_HANDLES] ||
+	    p->n_handles > s->peer->user->quota.max[BUS1_RES_HANDLES])
+		return -EINVAL;
+	/* bounds how long the commit holds back each destination queue */
+	if (p->n_destinations > BUS1_DESTINATION_MAX)
+		return -EMSGSIZE;
+
+	s->n_dests = p->n_destinations;
+	s->n_handles = p->n_handles;
+	s->handles = bus1_send_array(s->handles_stack,
+				     ARRAY_SIZE(s->handles_stack),
+				     s->n_handles, sizeof(*s->handles));
+	s->created = bus1_send_array(s->created_stack,
+				     ARRAY_SIZE(s->created_stack),
+				     s->n_handles + s->n_dests,
+				     sizeof(*s->created));
+	s->dests = bus1_send_array(s->dests_stack, ARRAY_SIZE(s->dests_stack),
+				   s->n_dests, sizeof(*s->dests));
+	/*
+	 * The other arrays are filled before they are read; every entry of
+	 * this one is unwound, even if an allocation below fails. (A memset
+	 * of constant size is a few stores, not a call.)
+	 */
+	if (s->dests == s->dests_stack)
+		memset(s->dests_stack, 0, sizeof(s->dests_stack));
+	else if (s->dests)
+		memset(s->dests, 0, s->n_dests * sizeof(*s->dests));
+	s->files = bus1_send_array(s->files_stack, ARRAY_SIZE(s->files_stack),
+				   p->n_fds, sizeof(*s->files));
+	if (!s->handles || !s->created || !s->dests || !s->files)
+		return -ENOMEM;
+
+	size = 0;
+	if (check_add_overflow(size, bus1_a8(8 * s->n_handles), &size) ||
+	    check_add_overflow(size, bus1_a8(4 * (size_t)p->n_fds), &size))
+		return -EMSGSIZE;
+	s->slice_size = size;
+	return 0;
+}
+
+static int bus1_send_run(struct bus1_send *s)
+{
+	struct bus1_message *seed = NULL;
+	int r;
+
+	r = bus1_send_validate(s);
+	if (r)
+		return r;
+	r = bus1_send_import_payload(s);
+	if (r)
+		return r;
+	r = bus1_send_import_handles(s);
+	if (r)
+		return r;
+	r = bus1_send_import_files(s);
+	if (r)
+		return r;
+
+	if (s->param.flags & BUS1_SEND_FLAG_SEED) {
+		if ((s->param.flags & BUS1_SEND_FLAG_CONTINUE) || s->n_dests)
+			return -EINVAL;
+		r = bus1_send_build(s, s->peer, NULL, &seed);
+		if (!r)
+			r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES,
+					     s->n_created);
+		if (r) {
+			if (seed)
+				bus1_message_free(seed);
+			return r;
+		}
+		trace_bus1_send(s->peer->id, s->param.flags, 0, s->n_bytes,
+				s->n_handles, s->n_files);
+		bus1_send_set_seed(s, seed);
+		return 0;
+	}
+
+	r = bus1_send_prepare_dests(s);
+	if (r)
+		return r;
+	if (s->n_handles && s->n_dests > 1)
+		bus1_send_unify_handles(s);
+	if (s->n_created) {
+		r = bus1_peer_charge(s->peer, BUS1_RES_HANDLES, s->n_created);
+		if (r)
+			return r;
+	}
+
+	trace_bus1_send(s->peer->id, s->param.flags, s->n_dests, s->n_bytes,
+			s->n_handles, s->n_files);
+	bus1_send_commit(s);
+	return 0;
+}
+
+/*
+ * Ten loads instead of a byte-wise copy of 80 bytes: SEND is the hot path.
+ * (A string copy is counted per byte by qemu's icount, and is not much
+ * cheaper on real hardware at this size either.)
+ */
+static int bus1_send_load_param(struct bus1_cmd_send *p,
+				const struct bus1_cmd_send __user *u)
+{
+	if (!user_access_begin(u, sizeof(*u)))
+		return -EFAULT;
+	unsafe_get_user(p->flags, &u->flags, fault);
+	unsafe_get_user(p->ptr_destinations, &u->ptr_destinations, fault);
+	unsafe_get_user(p->ptr_errors, &u->ptr_errors, fault);
+	unsafe_get_user(p->n_destinations, &u->n_destinations, fault);
+	unsafe_get_user(p->ptr_vecs, &u->ptr_vecs, fault);
+	unsafe_get_user(p->n_vecs, &u->n_vecs, fault);
+	unsafe_get_user(p->ptr_handles, &u->ptr_handles, fault);
+	unsafe_get_user(p->n_handles, &u->n_handles, fault);
+	unsafe_get_user(p->ptr_fds, &u->ptr_fds, fault);
+	unsafe_get_user(p->n_fds, &u->n_fds, fault);
+	user_access_end();
+	return 0;
+
+fault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* the command as a whole; on failure, everything it touched is unwound */
+static int bus1_send_general(struct bus1_send *s)
+{
+	size_t i;
+	int r;
+
+	s->mark = ++s->peer->mark_seq;
+	s->handles = NULL;
+	s->n_handles = 0;
+	s->files = NULL;
+	s->n_files = 0;
+	s->created = NULL;
+	s->n_created = 0;
+	s->dests = NULL;
+	s->n_dests = 0;
+	s->source = NULL;
+	r = bus1_send_run(s);
+
+	/* a successful commit took every destination over */
+	for (i = 0; r && s->dests && i < s->n_dests; ++i)
+		bus1_send_drop_dest(&s->dests[i]);
+	for (i = s->n_created; i-- > 0; )
+		bus1_handle_forget(s->peer, s->created[i]);
+	for (i = 0; i < s->n_files; ++i)
+		fput(s->files[i]);
+	if (s->iov != s->iov_stack)
+		kfree(s->iov);
+	bus1_send_array_free(s->files, s->files_stack);
+	bus1_send_array_free(s->dests, s->dests_stack);
+	bus1_send_array_free(s->created, s->created_stack);
+	bus1_send_array_free(s->handles, s->handles_stack);
+	return r;
+}
+
+/*
+ * The common message: one destination the sender already holds a handle
+ * to, no handles, no files, no flags, at most one vector. It checks and
+ * fails in the same order as bus1_send_run() and needs none of the arrays,
+ * so the only thing to unwind is the destination.
+ */
+static bool bus1_send_is_plain_unicast(const struct bus1_send *s)
+{
+	const struct bus1_cmd_send *p = &s->param;
+
+	return !p->flags && p->n_destinations == 1 && !p->n_handles &&
+	       !p->n_fds && p->n_vecs <= 1 &&
+	       s->peer->user->quota.max[BUS1_RES_HANDLES] >= 1;
+}
+
+static int bus1_send_plain_unicast(struct bus1_send *s)
+{
+	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_destinations);
+	struct bus1_send_dest d = {};
+	struct bus1_handle *h;
+	u64 id;
+	int r;
+
+	s->n_handles = 0;
+	s->n_files = 0;
+	s->slice_size = 0;
+	r = bus1_send_import_payload(s);
+	if (r)
+		return r;
+	if (get_user(id, ids))
+		return -EFAULT;
+	h = bus1_handle_find(s->peer, id);
+	if (!h)
+		/* a node to create on demand, or an error: not common */
+		return bus1_send_general(s);
+
+	r = bus1_send_build_for(s, &d, h);
+	if (r) {
+		bus1_send_drop_dest(&d);
+		return r;
+	}
+	trace_bus1_send(s->peer->id, 0, 1, s->n_bytes, 0, 0);
+	bus1_send_commit_unicast(s, &d);
+	return 0;
+}
+
+/**
+ * bus1_cmd_send() - BUS1_CMD_SEND
+ * @peer:	calling peer, active reference and local lock held
+ * @arg:	user pointer to struct bus1_cmd_send
+ *
+ * Return: 0 on success, negative error code on failure; on failure nothing
+ * was delivered and every node created on demand is forgotten again.
+ */
+int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
+{
+	/* not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: 512 bytes */
+	struct bus1_send s __uninitialized;
+
+	lockdep_assert_held(&peer->lock);
+	if (bus1_send_load_param(&s.param, (void __user *)arg))
+		return -EFAULT;
+
+	/* no blanket memset: only what the unwinding looks at */
+	s.peer = peer;
+	s.iov = s.iov_stack;
+	s.source = NULL;
+	if (bus1_send_is_plain_unicast(&s))
+		return bus1_send_plain_unicast(&s);
+	return bus1_send_general(&s);
+}
+
+/**
+ * bus1_send_fault_in() - fault in the user memory a SEND touches
+ * @arg:	user pointer to struct bus1_cmd_send
+ *
+ * For a SEND that failed with -EFAULT under disabled page faults; called
+ * with no lock and no active reference held (see bus1_peer_ioctl()).
+ *
+ * Return: 0 if it is resident now, negative error code otherwise.
+ */
+int bus1_send_fault_in(unsigned long arg)
+{
+	struct bus1_send s __uninitialized;
+	struct bus1_cmd_send *p = &s.param;
+	int r;
+
+	if (bus1_send_load_param(p, (void __user *)arg))
+		return -EFAULT;
+	if (p->n_vecs > UIO_MAXIOV)
+		return -EMSGSIZE;
+	if (p->ptr_vecs != (u64)(unsigned long)p->ptr_vecs)
+		return -EFAULT;
+	s.iov = s.iov_stack;
+	r = bus1_send_import_vecs(&s);
+	if (!r && s.n_bytes && fault_in_iov_iter_readable(&s.iter, s.n_bytes))
+		r = -EFAULT;
+	if (s.iov != s.iov_stack)
+		kfree(s.iov);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_destinations, p->n_destinations,
+				       sizeof(u64), false);
+	if (!r && (p->flags & BUS1_SEND_FLAG_CONTINUE))
+		r = bus1_fault_in_user(p->ptr_errors, p->n_destinations,
+				       sizeof(u64), true);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_handles, p->n_handles,
+				       sizeof(u64), false);
+	if (!r)
+		r = bus1_fault_in_user(p->ptr_fds, p->n_fds, sizeof(int),
+				       false);
+	return r;
+}

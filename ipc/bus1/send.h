@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __BUS1_SEND_H
+#define __BUS1_SEND_H
+
+/*
+ * The state of one SEND command. Private to send.c; in a header only to
+ * keep send.c short.
+ */
+
+#include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/bus1.h>
+
+struct bus1_handle;
+struct bus1_message;
+struct bus1_peer;
+struct file;
+
+/**
+ * struct bus1_send_dest - one destination of a SEND
+ * @handle:	sender's handle of the destination node (borrowed)
+ * @peer:	owner of the node, active reference held while set
+ * @message:	message built for it
+ * @error:	positive errno absorbed under SEND_FLAG_CONTINUE
+ */
+struct bus1_send_dest {
+	struct bus1_handle *handle;
+	struct bus1_peer *peer;
+	struct bus1_message *message;
+	u64 error;
+};
+
+/**
+ * struct bus1_send - state of one SEND command (on the caller's stack)
+ * @peer:	sending peer
+ * @param:	the command as copied from userspace
+ * @iov_stack:	inline iovecs for small vectors
+ * @iov:	iovecs of the payload
+ * @iter:	payload iterator, copied for every destination
+ * @n_bytes:	payload size
+ * @slice_size:	slice size of every message
+ * @handles:	sender's handles to attach (borrowed)
+ * @n_handles:	number of entries in @handles
+ * @files:	files to attach, referenced
+ * @n_files:	number of entries in @files
+ * @created:	owner handles of nodes created by this command
+ * @n_created:	number of entries in @created
+ * @dests:	destinations
+ * @n_dests:	number of entries in @dests
+ * @mark:	duplicate-destination mark of this command
+ * @source:	first message built with the payload, which the others copy
+ *		(a multicast reads the sender's memory once)
+ * @dests_stack: inline storage for small multicasts
+ * @handles_stack: inline storage for few handles
+ * @created_stack: inline storage for few created nodes
+ * @files_stack: inline storage for few files
+ *
+ * The common small commands run without a single temporary allocation.
+ */
+struct bus1_send {
+	struct bus1_peer *peer;
+	struct bus1_cmd_send param;
+	struct iovec iov_stack[UIO_FASTIOV];
+	struct iovec *iov;
+	struct iov_iter iter;
+	size_t n_bytes;
+	size_t slice_size;
+	struct bus1_handle **handles;
+	size_t n_handles;
+	struct file **files;
+	size_t n_files;
+	struct bus1_handle **created;
+	size_t n_created;
+	struct bus1_send_dest *dests;
+	size_t n_dests;
+	u64 mark;
+	struct bus1_message *source;
+	struct bus1_send_dest dests_stack[2];
+	struct bus1_handle *handles_stack[4];
+	struct bus1_handle *created_stack[4];
+	struct file *files_stack[4];
+};
+
+#endif /* __BUS1_SEND_H */
