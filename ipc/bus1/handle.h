@@ -11,6 +11,7 @@
 
 struct bus1_handle;
 struct bus1_peer;
+struct kmem_cache;
 
 /**
  * struct bus1_node - an object owned by a peer, the target of messages
@@ -123,6 +124,13 @@ static inline bool bus1_node_is_live_at(struct bus1_node *node, u64 ts,
 	return !node->destroy_ts ||
 	       bus1_key_before(ts, tag, node->destroy_ts, node->destroy_tag);
 }
+
+extern struct kmem_cache *bus1_node_cache;
+void bus1_node_free(struct kref *ref);
+struct bus1_node *bus1_node_new(struct bus1_peer *owner);
+void bus1_handle_release_user(struct bus1_handle *h, unsigned int n);
+bool bus1_handle_spared(struct bus1_peer *peer, struct bus1_handle *h,
+			bool spare_seed);
 
 u64 bus1_node_destroy_batch(struct bus1_peer *peer,
 			    struct bus1_handle **handles, size_t n);
