@@ -88,6 +88,18 @@
 #define POOL_SIZE	0x100000000ULL
 #define ENOTSUPP_KERNEL	524
 #define FZ_MAGIC	0xb051f022U
+/*
+ * Tracked messages: every shared peer owns TRK_K nodes (IDs TRK_NODE(k),
+ * never produced by pick_id()) and holds a handle to every other shared
+ * peer's tracked nodes, so the sender of a tracked SEND knows exactly which
+ * (peer, node) pairs must receive it, and each receipt is counted per
+ * destination bit (peer * TRK_K + k).
+ */
+#define TRK_K		8
+#define TRK_BASE	0x7e000000ULL
+#define TRK_NODE(_k)	(TRK_BASE + ((__u64)(_k) << 2))
+#define TRK_BITS	(N_SHARED * TRK_K)
+#define N_TRK		(1U << 17)	/* tracked messages per run */
 
 enum {
 	C_DISCONNECT,
@@ -142,6 +154,7 @@ enum {
 	V_ORACLE,
 	V_PAYLOAD,
 	V_DUP,
+	V_LOSS,
 	V_COUNTERS,
 	V_WORKER,
 	V_COUNT,
@@ -152,6 +165,7 @@ static const char *const viol_names[V_COUNT] = {
 	"oracles (exact results where the answer is known)",
 	"received payloads, handle IDs and fds match what was sent",
 	"no message received more often than sent, none of a failed SEND",
+	"tracked messages: received exactly once by exactly their destinations",
 	"fdinfo counters sane during the run and zero after flush",
 	"workers neither crashed nor hung",
 };
@@ -173,6 +187,29 @@ struct shared {
 	__u64 flush_gen[N_SLOTS];
 	__u16 sent_state[N_SEQ];	/* 0 unknown, 0xffff failed, else 1+n */
 	__u16 recv_count[N_SEQ];
+	/*
+	 * Tracked messages. trk_fix serializes a FLUSH of a shared peer with
+	 * re-creating the tracked handles it destroyed (process-shared).
+	 * slice_lock[i] is held for reading from a RECV on shared peer i until
+	 * its slice was checked, and for writing around anything that may free
+	 * a slice another thread is reading (FLUSH, SLICE_RELEASE of a
+	 * remembered or random offset); so every receipt on a shared peer is
+	 * counted. trk_epoch[i] changes around every FLUSH of shared peer i:
+	 * the only legitimate loss of a tracked message to peer i is a flush
+	 * that ended after the SEND started (the message was dropped queued).
+	 */
+	pthread_mutex_t trk_fix;
+	pthread_rwlock_t slice_lock[N_SHARED];
+	__u64 trk_h[N_SHARED][N_SHARED][TRK_K];	/* [holder][owner][k] */
+	__u32 trk_epoch[N_SHARED];
+	__u32 trk_next;
+	__u64 trk_sent, trk_recv, trk_exempt, trk_drained;
+	struct trk_msg {
+		__u64 want;		/* destinations SEND reported as ok */
+		__u64 got;		/* destinations that received it */
+		__u32 epoch[N_SHARED];	/* trk_epoch[] before the SEND */
+		__u32 state;		/* 0 pending, 1 SEND failed, 2 sent */
+	} trk[N_TRK];
 };
 
 /* payload header of every message of at least sizeof(struct fz_hdr) */
@@ -186,6 +223,9 @@ struct fz_hdr {
 	__u16 n_fds;
 	__u8 n_kinds;		/* fd kinds follow the header */
 	__u8 pad;
+	__u32 trk;		/* 1 + index in sh->trk[], 0: not tracked */
+	__u32 sender;		/* shared slot of the sender (tracked) */
+	__u64 dests;		/* destination bits the sender asked for */
 };
 
 enum {
@@ -311,9 +351,22 @@ static void report(int kind, const char *b)
 	out_line("# VIOLATION [%s] proc %u thread %u op %s: %s",
 		 kind == V_ERRNO ? "errno" : kind == V_ORACLE ? "oracle" :
 		 kind == V_PAYLOAD ? "payload" : kind == V_DUP ? "dup" :
+		 kind == V_LOSS ? "delivery" :
 		 kind == V_COUNTERS ? "counters" : "worker",
 		 cur_proc, self_thr ? self_thr->idx : 0,
 		 self_thr && self_thr->op ? self_thr->op : "-", b);
+}
+
+/* not deferred: for findings that no overlapping flush can explain */
+static void violation_now(int kind, const char *fmt, ...)
+{
+	char b[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	report(kind, b);
 }
 
 static void violation(int kind, const char *fmt, ...)
@@ -438,8 +491,38 @@ static void ids_del(struct slot *s, __u64 id)
 	pthread_mutex_unlock(&s->ids_lock);
 }
 
+/*
+ * The tracked nodes and handles are only used by tracked SENDs (and a FLUSH
+ * of their peer): no random operation may release, destroy, transfer or
+ * attach them, else a loss could not be told from a legitimate one.
+ */
+static bool is_trk_id(const struct slot *s, __u64 id)
+{
+	unsigned int o, k;
+
+	if (!s->shared)
+		return false;
+	if (id >= TRK_BASE && id < TRK_NODE(TRK_K))
+		return true;
+	for (o = 0; o < N_SHARED; o++)
+		for (k = 0; k < TRK_K; k++)
+			if (__atomic_load_n(&sh->trk_h[s->idx][o][k],
+					    __ATOMIC_RELAXED) == id)
+				return true;
+	return false;
+}
+
+static __u64 pick_id_raw(struct slot *s, struct thr *t);
+
 /* a plausible handle ID for slot @s: known, fresh node, stale or garbage */
 static __u64 pick_id(struct slot *s, struct thr *t)
+{
+	__u64 id = pick_id_raw(s, t);
+
+	return is_trk_id(s, id) ? BUS1_HANDLE_INVALID : id;
+}
+
+static __u64 pick_id_raw(struct slot *s, struct thr *t)
 {
 	unsigned int r = rn(t, 100);
 	__u64 id = 0;
@@ -667,6 +750,152 @@ static void check_fd(int fd, int kind)
 
 /* --- operations ------------------------------------------------------------ */
 
+/* errors SEND(CONTINUE) may store for one destination (bus1.rst) */
+static bool dest_err_allowed(__u64 e)
+{
+	static const int ok[] = { ENXIO, ENOTUNIQ, EHOSTUNREACH, ESHUTDOWN,
+				  EDQUOT, EXFULL, EMSGSIZE, ENOMEM };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ok); i++)
+		if (e == (__u64)ok[i])
+			return true;
+	return false;
+}
+
+/*
+ * A tracked SEND from shared slot @s to some (or, 10%, all TRK_BITS) of the
+ * tracked nodes. CONTINUE tells which destinations failed; every other one
+ * must receive the message exactly once (final_checks()).
+ */
+static void op_send_tracked(struct thr *t, struct slot *s)
+{
+	__u64 dests[TRK_BITS], errs[TRK_BITS], mask = 0, want = 0;
+	struct bus1_cmd_send cmd = { 0 };
+	unsigned int nd = 0, i, ti, b, nv = 0, nf = 0;
+	struct iovec vecs[8];
+	struct trk_msg *m;
+	__s32 fds[4];
+	__u8 kinds[4];
+	size_t len, off, checked;
+	struct fz_hdr h;
+	struct res res;
+
+	ti = __atomic_fetch_add(&sh->trk_next, 1, __ATOMIC_RELAXED);
+	if (ti >= N_TRK)
+		return;
+	m = &sh->trk[ti];
+	if (pct(t, 10)) {
+		for (b = 0; b < TRK_BITS; b++)
+			mask |= 1ULL << b;
+	} else {
+		for (i = 1 + rn(t, 4); i; i--)
+			mask |= 1ULL << rn(t, TRK_BITS);
+	}
+	for (b = 0; b < TRK_BITS; b++) {
+		if (!(mask & (1ULL << b)))
+			continue;
+		dests[nd] = __atomic_load_n(&sh->trk_h[s->idx][b / TRK_K]
+					    [b % TRK_K], __ATOMIC_RELAXED);
+		errs[nd++] = 0xdeadULL;
+	}
+	/* a flush that ends after this point may drop the message */
+	for (i = 0; i < N_SHARED; i++)
+		m->epoch[i] = __atomic_load_n(&sh->trk_epoch[i],
+					      __ATOMIC_SEQ_CST);
+
+	if (pct(t, 25)) {
+		nf = 1 + rn(t, ARRAY_SIZE(fds));
+		for (i = 0; i < nf; i++) {
+			kinds[i] = rn(t, K_UNIX);	/* all accepted kinds */
+			fds[i] = fdpool[kinds[i]];
+		}
+	}
+	len = sizeof(h) + nf + rn(t, pct(t, 90) ? 512 : 65536);
+	checked = len > 4096 ? 4096 : len;
+	for (i = 0; i < (checked - sizeof(h) + 7) / 8; i++)
+		memcpy(t->buf + sizeof(h) + 8 * i, &(__u64){ rnd(t) }, 8);
+	memcpy(t->buf + sizeof(h), kinds, nf);
+	memset(&h, 0, sizeof(h));
+	h.magic = FZ_MAGIC;
+	h.len = len;
+	h.checked = checked;
+	h.seq = ~0ULL;
+	h.n_fds = nf;
+	h.n_kinds = nf;
+	h.trk = ti + 1;
+	h.sender = s->idx;
+	h.dests = mask;
+	memcpy(t->buf, &h, sizeof(h));
+	h.csum = hdr_csum(&h, t->buf);
+	memcpy(t->buf, &h, sizeof(h));
+	for (off = 0; off < len; off += vecs[nv++].iov_len) {
+		vecs[nv].iov_base = t->buf + off;
+		vecs[nv].iov_len = nv + 1 < ARRAY_SIZE(vecs) && pct(t, 30) ?
+				   1 + rn(t, len - off) : len - off;
+	}
+
+	cmd.flags = BUS1_SEND_FLAG_CONTINUE;
+	cmd.ptr_destinations = (uintptr_t)dests;
+	cmd.ptr_errors = (uintptr_t)errs;
+	cmd.n_destinations = nd;
+	cmd.ptr_vecs = (uintptr_t)vecs;
+	cmd.n_vecs = nv;
+	cmd.ptr_fds = (uintptr_t)fds;
+	cmd.n_fds = nf;
+	res = xioctl(s, C_SEND, BUS1_CMD_SEND, &cmd);
+	if (res.err) {
+		__atomic_store_n(&m->state, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	for (i = 0, b = 0; b < TRK_BITS; b++) {
+		if (!(mask & (1ULL << b)))
+			continue;
+		if (!errs[i])
+			want |= 1ULL << b;
+		else if (!dest_err_allowed(errs[i]))
+			violation(V_ERRNO, "SEND(CONTINUE) errors[%u] = %llu",
+				  i, (unsigned long long)errs[i]);
+		i++;
+	}
+	m->want = want;
+	__atomic_store_n(&m->state, 2, __ATOMIC_RELEASE);
+	inc(&sh->trk_sent);
+}
+
+/*
+ * A tracked message was received on slot @s (through node @dst): it must
+ * be a destination the sender asked for, and the first receipt there.
+ */
+static void trk_receipt(struct slot *s, __u64 dst, const struct fz_hdr *h)
+{
+	__u64 bit, prev;
+	unsigned int k;
+
+	if (h->trk > N_TRK || !h->trk) {
+		violation(V_PAYLOAD, "tracked header with index %u", h->trk);
+		return;
+	}
+	k = (dst - TRK_BASE) >> 2;
+	if (!s->shared || dst < TRK_BASE || (dst & 3) || k >= TRK_K ||
+	    !(h->dests & (1ULL << (s->idx * TRK_K + k)))) {
+		violation_now(V_LOSS,
+			  "tracked message %u (from shared peer %u, dests 0x%llx) misdelivered to %s peer %u node 0x%llx",
+			  h->trk - 1, h->sender, (unsigned long long)h->dests,
+			  s->shared ? "shared" : "private", s->idx,
+			  (unsigned long long)dst);
+		return;
+	}
+	bit = 1ULL << (s->idx * TRK_K + k);
+	prev = __atomic_fetch_or(&sh->trk[h->trk - 1].got, bit,
+				 __ATOMIC_SEQ_CST);
+	inc(&sh->trk_recv);
+	if (prev & bit)
+		violation_now(V_LOSS,
+			  "tracked message %u received twice by shared peer %u node 0x%llx",
+			  h->trk - 1, s->idx, (unsigned long long)dst);
+}
+
 static void op_send(struct thr *t, struct slot *s)
 {
 	static const __u64 huge[] = {
@@ -685,6 +914,11 @@ static void op_send(struct thr *t, struct slot *s)
 	__u64 seq = ~0ULL;
 	struct fz_hdr h;
 	struct res res;
+
+	if (s->shared && pct(t, 35)) {
+		op_send_tracked(t, s);
+		return;
+	}
 
 	/* flags */
 	if (pct(t, 4)) {
@@ -895,9 +1129,10 @@ static void op_send(struct thr *t, struct slot *s)
 }
 
 /* returns true if the installed fds were checked against their kinds */
-static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
+static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd,
+			   const __u8 *map, size_t map_len)
 {
-	const __u8 *p = s->map + cmd->msg.offset;
+	const __u8 *p = map + cmd->msg.offset;
 	size_t len = cmd->msg.n_bytes, i;
 	struct fz_hdr h;
 	bool install = cmd->flags & BUS1_RECV_FLAG_INSTALL_FDS;
@@ -928,6 +1163,8 @@ static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
 			  (unsigned long long)h.seq, len);
 		return false;
 	}
+	if (h.trk)
+		trk_receipt(s, cmd->msg.destination, &h);
 	if (cmd->msg.n_handles != h.n_handles)
 		violation(V_PAYLOAD, "seq %llu: n_handles %llu, sent %u",
 			  (unsigned long long)h.seq,
@@ -943,7 +1180,7 @@ static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
 	/* fd kinds recorded by the sender */
 	if (install && h.n_kinds == cmd->msg.n_fds && h.n_kinds <= 8 &&
 	    cmd->msg.offset + A8(len) + 8 * cmd->msg.n_handles +
-	    4 * cmd->msg.n_fds <= s->map_len) {
+	    4 * cmd->msg.n_fds <= map_len) {
 		const __u8 *fa = p + A8(len) + 8 * cmd->msg.n_handles;
 
 		for (i = 0; i < h.n_kinds; i++) {
@@ -959,7 +1196,8 @@ static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
 }
 
 static void recv_arrays(struct thr *t, struct slot *s,
-			const struct bus1_cmd_recv *cmd, bool kinds_checked)
+			const struct bus1_cmd_recv *cmd, bool kinds_checked,
+			const __u8 *map, size_t map_len)
 {
 	__u64 base = cmd->msg.offset + A8(cmd->msg.n_bytes);
 	__u64 i;
@@ -972,10 +1210,10 @@ static void recv_arrays(struct thr *t, struct slot *s,
 			  (unsigned long long)cmd->msg.n_fds);
 		return;
 	}
-	if (!s->map || base + 8 * cmd->msg.n_handles + 4 * cmd->msg.n_fds >
-	    s->map_len)
+	if (!map || base + 8 * cmd->msg.n_handles + 4 * cmd->msg.n_fds >
+	    map_len)
 		return;	/* lied about max_offset: cannot read it */
-	p = s->map + base;
+	p = map + base;
 	for (i = 0; i < cmd->msg.n_handles; i++) {
 		__u64 id;
 
@@ -1055,6 +1293,9 @@ static bool handle_msg(struct thr *t, struct slot *s,
 		       const struct bus1_cmd_recv *cmd, size_t map_len)
 {
 	bool kinds = false;
+	const __u8 *map;
+	void *win = NULL;
+	__u64 end;
 
 	switch (cmd->msg.type) {
 	case BUS1_MSG_DATA:
@@ -1072,9 +1313,27 @@ static bool handle_msg(struct thr *t, struct slot *s,
 		    cmd->msg.destination != BUS1_HANDLE_INVALID)
 			violation(V_PAYLOAD, "seed destination 0x%llx",
 				  (unsigned long long)cmd->msg.destination);
-		if (s->map && cmd->msg.offset + cmd->msg.n_bytes <= map_len)
-			kinds = verify_payload(s, cmd);
-		recv_arrays(t, s, cmd, kinds);
+		end = cmd->msg.offset + A8(cmd->msg.n_bytes) +
+		      8 * cmd->msg.n_handles + 4 * cmd->msg.n_fds;
+		map = s->map;
+		if (!map || end > map_len) {
+			/*
+			 * Lied about max_offset (or no mapping): a window of
+			 * our own, else a tracked receipt would go uncounted.
+			 */
+			map_len = (end + 4095) & ~4095ULL;
+			win = mmap(NULL, map_len, PROT_READ, MAP_SHARED,
+				   __atomic_load_n(&s->fd, __ATOMIC_RELAXED), 0);
+			map = win == MAP_FAILED ? NULL : win;
+		}
+		if (map)
+			kinds = verify_payload(s, cmd, map, map_len);
+		else if (s->shared)
+			violation(V_LOSS, "cannot map %llu bytes to check a message: %s",
+				  (unsigned long long)map_len, ename(errno));
+		recv_arrays(t, s, cmd, kinds, map, map_len);
+		if (map && map != s->map)
+			munmap(win, map_len);
 		return true;
 	case BUS1_MSG_NODE_DESTROY:
 	case BUS1_MSG_NODE_RELEASE:
@@ -1108,6 +1367,8 @@ static void op_recv(struct thr *t, struct slot *s)
 	__u64 gen, fgen;
 
 	pthread_rwlock_rdlock(&s->lock);
+	if (s->shared)
+		pthread_rwlock_rdlock(&sh->slice_lock[s->idx]);
 	gen = __atomic_load_n(&s->gen, __ATOMIC_SEQ_CST);
 	map_len = s->map_len;
 	for (i = 0; i < n; i++) {
@@ -1168,6 +1429,8 @@ static void op_recv(struct thr *t, struct slot *s)
 			pthread_mutex_unlock(&s->ids_lock);
 		}
 	}
+	if (s->shared)
+		pthread_rwlock_unlock(&sh->slice_lock[s->idx]);
 	pthread_rwlock_unlock(&s->lock);
 
 	if (remap) {
@@ -1304,6 +1567,49 @@ static void op_destroy(struct thr *t, struct slot *s)
 			ids_del(s, ids[i]);
 }
 
+/*
+ * (Re)create the tracked handles of shared peer @x: its handles to every
+ * other shared peer's tracked nodes and, with @nodes, every other shared
+ * peer's handles to its own (a FLUSH destroyed its nodes and released its
+ * handles; kernel IDs are never reused, so stale IDs can only fail).
+ * Called with sh->trk_fix held (or before the workers start).
+ */
+static void trk_link(unsigned int x, bool nodes)
+{
+	struct bus1_cmd_handle_transfer xf;
+	unsigned int o, k;
+	__u64 old;
+
+	for (o = 0; o < N_SHARED; o++) {
+		for (k = 0; k < TRK_K; k++) {
+			if (o == x) {
+				sh->trk_h[x][x][k] = TRK_NODE(k);
+				continue;
+			}
+			memset(&xf, 0, sizeof(xf));
+			xf.src_handle = TRK_NODE(k);
+			xf.dst_fd = slots[x].fd;
+			if (ioctl(slots[o].fd, BUS1_CMD_HANDLE_TRANSFER, &xf))
+				xf.dst_handle = BUS1_HANDLE_INVALID;
+			__atomic_store_n(&sh->trk_h[x][o][k], xf.dst_handle,
+					 __ATOMIC_SEQ_CST);
+			if (!nodes)
+				continue;
+			memset(&xf, 0, sizeof(xf));
+			xf.src_handle = TRK_NODE(k);
+			xf.dst_fd = slots[o].fd;
+			if (ioctl(slots[x].fd, BUS1_CMD_HANDLE_TRANSFER, &xf))
+				xf.dst_handle = BUS1_HANDLE_INVALID;
+			old = __atomic_exchange_n(&sh->trk_h[o][x][k],
+						  xf.dst_handle,
+						  __ATOMIC_SEQ_CST);
+			if (old != xf.dst_handle &&
+			    old != BUS1_HANDLE_INVALID)
+				ioctl(slots[o].fd, BUS1_CMD_HANDLE_RELEASE, &old);
+		}
+	}
+}
+
 static void flush_mark(struct slot *s, bool begin)
 {
 	if (begin) {
@@ -1353,9 +1659,13 @@ static void op_srelease(struct thr *t, struct slot *s)
 		}
 		off = pct(t, 80) ? 8 * rn(t, 1 << 17) : rnd(t);
 	}
+	if (s->shared)
+		pthread_rwlock_wrlock(&sh->slice_lock[s->idx]);
 	flush_mark(s, true);
 	xioctl(s, C_SRELEASE, BUS1_CMD_SLICE_RELEASE, &off);
 	flush_mark(s, false);
+	if (s->shared)
+		pthread_rwlock_unlock(&sh->slice_lock[s->idx]);
 }
 
 static void op_query(struct thr *t, struct slot *s)
@@ -1443,11 +1753,23 @@ static void op_reset(struct thr *t, struct slot *s)
 		expect(res, C_RESET, false, EFAULT, 0, "unreadable argument");
 		return;
 	}
+	if (s->shared && (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)) {
+		pthread_mutex_lock(&sh->trk_fix);
+		pthread_rwlock_wrlock(&sh->slice_lock[s->idx]);
+		__atomic_fetch_add(&sh->trk_epoch[s->idx], 1, __ATOMIC_SEQ_CST);
+	}
 	if (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)
 		flush_mark(s, true);
 	res = xioctl(s, C_RESET, BUS1_CMD_PEER_RESET, &q);
 	if (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)
 		flush_mark(s, false);
+	if (s->shared && (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)) {
+		__atomic_fetch_add(&sh->trk_epoch[s->idx], 1, __ATOMIC_SEQ_CST);
+		pthread_rwlock_unlock(&sh->slice_lock[s->idx]);
+		if (!res.err)
+			trk_link(s->idx, true);
+		pthread_mutex_unlock(&sh->trk_fix);
+	}
 	expect(res, C_RESET, !bad, bad ? EINVAL : 0, 0,
 	       bad ? "invalid flags/peer_flags/limit" : "valid reset");
 }
@@ -1689,7 +2011,9 @@ static void op_fork(struct thr *t)
 				.n_destinations = 1,
 			};
 
-			xioctl(s, C_RECV, BUS1_CMD_RECV, &r);
+			/* an uncounted receipt would look like a loss */
+			if (!s->shared)
+				xioctl(s, C_RECV, BUS1_CMD_RECV, &r);
 			xioctl(s, C_QUERY, BUS1_CMD_PEER_QUERY, &q);
 			xioctl(s, C_SEND, BUS1_CMD_SEND, &snd);
 		}
@@ -1962,11 +2286,107 @@ out:
 		close(b);
 }
 
+/*
+ * Receive everything still queued on the shared peers (all workers are
+ * gone, so every transaction is complete and ready), counting tracked
+ * receipts, so that the flush below cannot hide a lost message.
+ */
+static void drain(void)
+{
+	struct thr tmp = { .rng = opt_seed, .op = "drain" };
+	struct bus1_cmd_recv cmd;
+	unsigned int k, n;
+	__u64 off;
+
+	for (k = 0; k < N_SHARED; k++) {
+		struct slot *s = &slots[k];
+		void *p = mmap(NULL, POOL_SIZE, PROT_READ, MAP_SHARED, s->fd, 0);
+
+		if (p == MAP_FAILED) {
+			violation(V_LOSS, "drain: cannot map shared peer %u: %s",
+				  k, ename(errno));
+			continue;
+		}
+		s->map = p;
+		s->map_len = POOL_SIZE;
+		for (n = 0; n < (1U << 22); n++) {
+			memset(&cmd, 0, sizeof(cmd));
+			cmd.max_offset = POOL_SIZE;
+			if (ioctl(s->fd, BUS1_CMD_RECV, &cmd)) {
+				if (errno != EAGAIN)
+					violation(V_LOSS, "drain: RECV on shared peer %u: %s",
+						  k, ename(errno));
+				break;
+			}
+			inc(&sh->trk_drained);
+			if (!handle_msg(&tmp, s, &cmd, POOL_SIZE))
+				continue;
+			off = cmd.msg.offset;
+			if (ioctl(s->fd, BUS1_CMD_SLICE_RELEASE, &off))
+				violation(V_LOSS, "drain: SLICE_RELEASE: %s",
+					  ename(errno));
+		}
+		munmap(p, POOL_SIZE);
+		s->map = NULL;
+		s->map_len = 0;
+	}
+}
+
+/* every tracked message reached exactly its destinations, exactly once */
+static void trk_check(void)
+{
+	unsigned int n = __atomic_load_n(&sh->trk_next, __ATOMIC_RELAXED);
+	unsigned int i, b, lost = 0, extra = 0, phantom = 0, pending = 0;
+
+	for (i = 0; i < n && i < N_TRK; i++) {
+		struct trk_msg *m = &sh->trk[i];
+
+		if (!m->state) {
+			pending++;	/* its worker died inside SEND */
+			continue;
+		}
+		if (m->state == 1) {
+			if (m->got && phantom++ < MAX_PRINTED)
+				violation(V_LOSS, "tracked message %u of a failed SEND received (bits 0x%llx)",
+					  i, (unsigned long long)m->got);
+			continue;
+		}
+		if ((m->got & ~m->want) && extra++ < MAX_PRINTED)
+			violation(V_LOSS, "tracked message %u received by destinations whose SEND error was set (bits 0x%llx, ok 0x%llx)",
+				  i, (unsigned long long)m->got,
+				  (unsigned long long)m->want);
+		for (b = 0; b < TRK_BITS; b++) {
+			unsigned int o = b / TRK_K;
+
+			if (!(m->want & ~m->got & (1ULL << b)))
+				continue;
+			if (m->epoch[o] != sh->trk_epoch[o]) {
+				inc(&sh->trk_exempt);	/* flushed queued */
+				continue;
+			}
+			if (lost++ < MAX_PRINTED)
+				violation(V_LOSS, "tracked message %u never received by shared peer %u node 0x%llx (no flush of it since the SEND)",
+					  i, o, (unsigned long long)TRK_NODE(b % TRK_K));
+		}
+	}
+	if (lost || extra || phantom)
+		violation(V_LOSS, "tracked messages: %u deliveries lost, %u to failed destinations, %u of failed SENDs",
+			  lost, extra, phantom);
+	out_line("# tracked messages: %u, %llu sent ok, %llu receipts (%llu drained entries), %llu lost deliveries exempt (peer flushed), %u pending",
+		 n < N_TRK ? n : N_TRK, (unsigned long long)sh->trk_sent,
+		 (unsigned long long)sh->trk_recv,
+		 (unsigned long long)sh->trk_drained,
+		 (unsigned long long)sh->trk_exempt, pending);
+}
+
 static void final_checks(void)
 {
 	__u64 n = __atomic_load_n(&sh->next_seq, __ATOMIC_RELAXED), i;
 	unsigned int round, k, dups = 0, phantoms = 0;
 	char what[32];
+
+	drain();
+	trk_check();
 
 	/* flush all surviving (shared) peers twice, then all must be zero */
 	for (round = 0; round < 2; round++)
@@ -1999,6 +2419,32 @@ static void final_checks(void)
 }
 
 /* --- main ------------------------------------------------------------------- */
+
+static int trk_init(void)
+{
+	pthread_mutexattr_t ma;
+	pthread_rwlockattr_t ra;
+	unsigned int i;
+
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setpshared(&ra, PTHREAD_PROCESS_SHARED);
+	if (pthread_mutex_init(&sh->trk_fix, &ma))
+		return 1;
+	for (i = 0; i < N_SHARED; i++)
+		if (pthread_rwlock_init(&sh->slice_lock[i], &ra))
+			return 1;
+	for (i = 0; i < N_SHARED; i++)
+		trk_link(i, false);
+	for (i = 0; i < N_SHARED * N_SHARED * TRK_K; i++) {
+		if ((&sh->trk_h[0][0][0])[i] == BUS1_HANDLE_INVALID) {
+			out_line("not ok 1 cannot set up the tracked handles");
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static void die_usage(const char *argv0)
 {
@@ -2149,6 +2595,8 @@ int main(int argc, char **argv)
 		}
 		ioctl(s->fd, BUS1_CMD_PEER_QUERY, &s->limits);
 	}
+	if (trk_init())
+		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t_end = t0;
 	t_end.tv_sec += (time_t)opt_seconds;
