@@ -942,7 +942,7 @@ static void op_send_tracked(struct thr *t, struct slot *s)
 	if (pct(t, 25)) {
 		nf = 1 + rn(t, ARRAY_SIZE(fds));
 		for (i = 0; i < nf; i++) {
-			kinds[i] = rn(t, K_UNIX);	/* all accepted kinds */
+			kinds[i] = rn(t, K_TIMERFD);	/* accepted on main too */
 			fds[i] = fdpool[kinds[i]];
 		}
 	}
