@@ -9,6 +9,9 @@
  * ioctl sequences against the peers: SEND with valid, stale and fresh handle
  * IDs, multicast, attached handles and fds of many kinds, iovecs split at
  * random points (some unreadable, some huge, some pointing into the pool),
+ * userfaultfd-backed payloads, iovec/destination arrays and commands
+ * (resolved after a random delay; children exit or close while a fault is
+ * pending), io_uring fds as attachments (accepted or refused, never hung),
  * RECV with and without INSTALL_FDS and with lying max_offset values,
  * HANDLE_TRANSFER between peers, HANDLE_RELEASE, NODES_DESTROY, SLICE_RELEASE,
  * PEER_QUERY/RESET (flush, tiny limits), DISCONNECT, unknown ioctls, bad and
@@ -27,7 +30,12 @@
  *    sequence number and checksum; fd kinds; handle/fd counts), handle IDs in
  *    received messages are well-formed, installed fds are O_CLOEXEC
  *  - no message is received more often than it was sent to destinations, and
- *    no message of a failed SEND is ever received
+ *    no message of a failed SEND is ever received (coarse, all messages)
+ *  - tracked messages (see TRK_K; a third of the SENDs of the shared peers)
+ *    are received exactly once by exactly the destinations SEND(CONTINUE)
+ *    reported as ok: counted per (message, peer, node), the shared peers
+ *    drained after the workers exit; the only allowed loss is a FLUSH of
+ *    the receiving peer that ended after the SEND started
  *  - fdinfo counters never underflow; after all workers exited and the
  *    surviving peers were flushed, every bus1-* counter is 0 and a last
  *    message still goes through
@@ -66,12 +74,15 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
+#include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
 #include <linux/bus1.h>
 
 #define ARRAY_SIZE(_a) (sizeof(_a) / sizeof((_a)[0]))
@@ -89,6 +100,18 @@
 #define POOL_SIZE	0x100000000ULL
 #define ENOTSUPP_KERNEL	524
 #define FZ_MAGIC	0xb051f022U
+/*
+ * Tracked messages: every shared peer owns TRK_K nodes (IDs TRK_NODE(k),
+ * never produced by pick_id()) and holds a handle to every other shared
+ * peer's tracked nodes, so the sender of a tracked SEND knows exactly which
+ * (peer, node) pairs must receive it, and each receipt is counted per
+ * destination bit (peer * TRK_K + k).
+ */
+#define TRK_K		8
+#define TRK_BASE	0x7e000000ULL
+#define TRK_NODE(_k)	(TRK_BASE + ((__u64)(_k) << 2))
+#define TRK_BITS	(N_SHARED * TRK_K)
+#define N_TRK		0x20000U	/* tracked messages per run */
 
 enum {
 	C_DISCONNECT,
@@ -144,6 +167,7 @@ enum {
 	V_ORACLE,
 	V_PAYLOAD,
 	V_DUP,
+	V_LOSS,
 	V_COUNTERS,
 	V_WORKER,
 	V_COUNT,
@@ -154,6 +178,7 @@ static const char *const viol_names[V_COUNT] = {
 	"oracles (exact results where the answer is known)",
 	"received payloads, handle IDs and fds match what was sent",
 	"no message received more often than sent, none of a failed SEND",
+	"tracked messages: received exactly once by exactly their destinations",
 	"fdinfo counters sane during the run and zero after flush",
 	"workers neither crashed nor hung",
 };
@@ -175,6 +200,29 @@ struct shared {
 	__u64 flush_gen[N_SLOTS];
 	__u16 sent_state[N_SEQ];	/* 0 unknown, 0xffff failed, else 1+n */
 	__u16 recv_count[N_SEQ];
+	/*
+	 * Tracked messages. trk_fix serializes a FLUSH of a shared peer with
+	 * re-creating the tracked handles it destroyed (process-shared).
+	 * slice_lock[i] is held for reading from a RECV on shared peer i until
+	 * its slice was checked, and for writing around anything that may free
+	 * a slice another thread is reading (FLUSH, SLICE_RELEASE of a
+	 * remembered or random offset); so every receipt on a shared peer is
+	 * counted. trk_epoch[i] changes around every FLUSH of shared peer i:
+	 * the only legitimate loss of a tracked message to peer i is a flush
+	 * that ended after the SEND started (the message was dropped queued).
+	 */
+	pthread_mutex_t trk_fix;
+	pthread_rwlock_t slice_lock[N_SHARED];
+	__u64 trk_h[N_SHARED][N_SHARED][TRK_K];	/* [holder][owner][k] */
+	__u32 trk_epoch[N_SHARED];
+	__u32 trk_next;
+	__u64 trk_sent, trk_recv, trk_exempt, trk_drained;
+	struct trk_msg {
+		__u64 want;		/* destinations SEND reported as ok */
+		__u64 got;		/* destinations that received it */
+		__u32 epoch[N_SHARED];	/* trk_epoch[] before the SEND */
+		__u32 state;		/* 0 pending, 1 SEND failed, 2 sent */
+	} trk[N_TRK];
 };
 
 /* payload header of every message of at least sizeof(struct fz_hdr) */
@@ -188,11 +236,15 @@ struct fz_hdr {
 	__u16 n_fds;
 	__u8 n_kinds;		/* fd kinds follow the header */
 	__u8 pad;
+	__u32 trk;		/* 1 + index in sh->trk[], 0: not tracked */
+	__u32 sender;		/* shared slot of the sender (tracked) */
+	__u64 dests;		/* destination bits the sender asked for */
 };
 
 enum {
 	K_PIPE_R, K_PIPE_W, K_EVENTFD, K_MEMFD, K_DEVNULL, K_OPATH_DIR,
-	K_OPATH_BUS1, K_TIMERFD, K_EPOLL, K_UNIX, K_BUS1, K_BADFD, K_COUNT,
+	K_OPATH_BUS1, K_TIMERFD, K_EPOLL, K_UNIX, K_BUS1, K_IOURING, K_BADFD,
+	K_COUNT,
 };
 
 struct slot {
@@ -313,9 +365,22 @@ static void report(int kind, const char *b)
 	out_line("# VIOLATION [%s] proc %u thread %u op %s: %s",
 		 kind == V_ERRNO ? "errno" : kind == V_ORACLE ? "oracle" :
 		 kind == V_PAYLOAD ? "payload" : kind == V_DUP ? "dup" :
+		 kind == V_LOSS ? "delivery" :
 		 kind == V_COUNTERS ? "counters" : "worker",
 		 cur_proc, self_thr ? self_thr->idx : 0,
 		 self_thr && self_thr->op ? self_thr->op : "-", b);
+}
+
+/* not deferred: for findings that no overlapping flush can explain */
+static void violation_now(int kind, const char *fmt, ...)
+{
+	char b[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	report(kind, b);
 }
 
 static void violation(int kind, const char *fmt, ...)
@@ -350,13 +415,19 @@ static bool expired(void)
 	       (now.tv_sec == t_end.tv_sec && now.tv_nsec >= t_end.tv_nsec);
 }
 
+/* FNV-1a-like over 64-bit words (a byte loop was a hot spot under TCG) */
 static __u32 fnv(__u32 h, const void *p, size_t n)
 {
 	const __u8 *b = p;
+	__u64 x = h, w;
 
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&w, b, 8);
+		x = (x ^ w) * 0x100000001b3ULL;
+	}
 	while (n--)
-		h = (h ^ *b++) * 16777619U;
-	return h;
+		x = (x ^ *b++) * 0x100000001b3ULL;
+	return (__u32)(x ^ (x >> 32));
 }
 
 static __u32 hdr_csum(const struct fz_hdr *h, const __u8 *payload)
@@ -440,8 +511,38 @@ static void ids_del(struct slot *s, __u64 id)
 	pthread_mutex_unlock(&s->ids_lock);
 }
 
+/*
+ * The tracked nodes and handles are only used by tracked SENDs (and a FLUSH
+ * of their peer): no random operation may release, destroy, transfer or
+ * attach them, else a loss could not be told from a legitimate one.
+ */
+static bool is_trk_id(const struct slot *s, __u64 id)
+{
+	unsigned int o, k;
+
+	if (!s->shared)
+		return false;
+	if (id >= TRK_BASE && id < TRK_NODE(TRK_K))
+		return true;
+	for (o = 0; o < N_SHARED; o++)
+		for (k = 0; k < TRK_K; k++)
+			if (__atomic_load_n(&sh->trk_h[s->idx][o][k],
+					    __ATOMIC_RELAXED) == id)
+				return true;
+	return false;
+}
+
+static __u64 pick_id_raw(struct slot *s, struct thr *t);
+
 /* a plausible handle ID for slot @s: known, fresh node, stale or garbage */
 static __u64 pick_id(struct slot *s, struct thr *t)
+{
+	__u64 id = pick_id_raw(s, t);
+
+	return is_trk_id(s, id) ? BUS1_HANDLE_INVALID : id;
+}
+
+static __u64 pick_id_raw(struct slot *s, struct thr *t)
 {
 	unsigned int r = rn(t, 100);
 	__u64 id = 0;
@@ -611,7 +712,124 @@ static void make_fdpool(void)
 	if (!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		fdpool[K_UNIX] = sv[0];
 	fdpool[K_BUS1] = open(opt_device, O_RDWR | O_CLOEXEC);
+	/* refused once fd kinds are allowlisted; accepted before: both ok */
+	fdpool[K_IOURING] = syscall(__NR_io_uring_setup, 4,
+				    &(struct io_uring_params){ 0 });
 	fdpool[K_BADFD] = 987654;
+}
+
+/*
+ * userfaultfd: each thread owns UF_PAGES pages of a registered range. Before
+ * a SEND reads them, the thread writes the wanted bytes into the same
+ * offsets of uf_stage and zaps the pages; the kernel's copy_from_user()
+ * then faults and waits until uf_helper() copies the page in, after a
+ * random delay (up to 20 ms), while other threads and processes use the
+ * same peers.
+ */
+#define UF_PAGES	4
+#define UF_LEN		(UF_PAGES * 4096)
+static int uf_fd = -1;
+static __u8 *uf_area, *uf_stage;
+static bool uf_stop;
+static pthread_t uf_tid;
+
+static int uf_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd;
+
+	/*
+	 * Kernel-mode faults need privilege (vm.unprivileged_userfaultfd);
+	 * the non-root workers get user-mode-only, where the kernel's copy
+	 * fails at once (EFAULT) instead of waiting.
+	 */
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK |
+			     UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static __u8 *uf_register(int fd, size_t len)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = len;
+	if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
+static void *uf_helper(void *arg)
+{
+	__u64 rng = opt_seed ^ (cur_proc * 0x9e37ULL) ^ 0x5f5f;
+
+	(void)arg;
+	while (!__atomic_load_n(&uf_stop, __ATOMIC_RELAXED)) {
+		struct pollfd p = { .fd = uf_fd, .events = POLLIN };
+		struct uffdio_copy c = { 0 };
+		struct uffd_msg msg;
+		__u64 addr, r;
+
+		if (poll(&p, 1, 50) <= 0 ||
+		    read(uf_fd, &msg, sizeof(msg)) != sizeof(msg) ||
+		    msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		addr = msg.arg.pagefault.address & ~4095ULL;
+		r = splitmix(&rng) % 100;
+		usleep(r < 90 ? r * 5 : r < 99 ? 2000 : 20000);
+		c.dst = addr;
+		c.src = (uintptr_t)(uf_stage + (addr - (uintptr_t)uf_area));
+		c.len = 4096;
+		ioctl(uf_fd, UFFDIO_COPY, &c);	/* EEXIST: raced, fine */
+	}
+	return NULL;
+}
+
+static void uf_init(void)
+{
+	size_t len = (size_t)opt_threads * UF_LEN;
+
+	uf_fd = uf_open();
+	if (uf_fd < 0)
+		return;
+	uf_stage = calloc(1, len);
+	uf_area = uf_register(uf_fd, len);
+	if (!uf_stage || !uf_area ||
+	    pthread_create(&uf_tid, NULL, uf_helper, NULL)) {
+		uf_area = NULL;
+		out_line("# proc %u: no userfaultfd attack: %s", cur_proc,
+			 ename(errno));
+	}
+}
+
+/* thread @t's pages: zapped, they fault (and get @stage's bytes) on use */
+static __u8 *uf_pages(struct thr *t, __u8 **stage)
+{
+	size_t o = (size_t)t->idx * UF_LEN;
+
+	if (!uf_area)
+		return NULL;
+	*stage = uf_stage + o;
+	return uf_area + o;
+}
+
+static void uf_arm(__u8 *pages)
+{
+	madvise(pages, UF_LEN, MADV_DONTNEED);
 }
 
 static bool fd_is_known(int fd)
@@ -669,6 +887,178 @@ static void check_fd(int fd, int kind)
 
 /* --- operations ------------------------------------------------------------ */
 
+/* errors SEND(CONTINUE) may store for one destination (bus1.rst) */
+static bool dest_err_allowed(__u64 e)
+{
+	static const int ok[] = { ENXIO, ENOTUNIQ, EHOSTUNREACH, ESHUTDOWN,
+				  EDQUOT, EXFULL, EMSGSIZE, ENOMEM };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ok); i++)
+		if (e == (__u64)ok[i])
+			return true;
+	return false;
+}
+
+/*
+ * A tracked SEND from shared slot @s to some (or, 4%, all TRK_BITS) of the
+ * tracked nodes. CONTINUE tells which destinations failed; every other one
+ * must receive the message exactly once (final_checks()).
+ */
+static void op_send_tracked(struct thr *t, struct slot *s)
+{
+	__u64 dests[TRK_BITS], errs[TRK_BITS], mask = 0, want = 0;
+	struct bus1_cmd_send cmd = { 0 };
+	unsigned int nd = 0, i, ti, b, nv = 0, nf = 0;
+	struct iovec vecs[8];
+	struct trk_msg *m;
+	__s32 fds[4];
+	__u8 kinds[4], *uf, *stage;
+	size_t len, off, checked;
+	struct fz_hdr h;
+	struct res res;
+
+	ti = __atomic_fetch_add(&sh->trk_next, 1, __ATOMIC_RELAXED);
+	if (ti >= N_TRK)
+		return;
+	m = &sh->trk[ti];
+	if (pct(t, 4)) {
+		for (b = 0; b < TRK_BITS; b++)
+			mask |= 1ULL << b;
+	} else {
+		for (i = 1 + rn(t, 4); i; i--)
+			mask |= 1ULL << rn(t, TRK_BITS);
+	}
+	for (b = 0; b < TRK_BITS; b++) {
+		if (!(mask & (1ULL << b)))
+			continue;
+		dests[nd] = __atomic_load_n(&sh->trk_h[s->idx][b / TRK_K]
+					    [b % TRK_K], __ATOMIC_RELAXED);
+		errs[nd++] = 0xdeadULL;
+	}
+	/* a flush that ends after this point may drop the message */
+	for (i = 0; i < N_SHARED; i++)
+		m->epoch[i] = __atomic_load_n(&sh->trk_epoch[i],
+					      __ATOMIC_SEQ_CST);
+
+	if (pct(t, 25)) {
+		nf = 1 + rn(t, ARRAY_SIZE(fds));
+		for (i = 0; i < nf; i++) {
+			kinds[i] = rn(t, K_TIMERFD);	/* accepted on main too */
+			fds[i] = fdpool[kinds[i]];
+		}
+	}
+	len = sizeof(h) + nf + rn(t, pct(t, 90) ? 512 : 65536);
+	checked = len > 4096 ? 4096 : len;
+	for (i = 0; i < (checked - sizeof(h) + 7) / 8; i++)
+		memcpy(t->buf + sizeof(h) + 8 * i, &(__u64){ rnd(t) }, 8);
+	memcpy(t->buf + sizeof(h), kinds, nf);
+	memset(&h, 0, sizeof(h));
+	h.magic = FZ_MAGIC;
+	h.len = len;
+	h.checked = checked;
+	h.seq = ~0ULL;
+	h.n_fds = nf;
+	h.n_kinds = nf;
+	h.trk = ti + 1;
+	h.sender = s->idx;
+	h.dests = mask;
+	memcpy(t->buf, &h, sizeof(h));
+	h.csum = hdr_csum(&h, t->buf);
+	memcpy(t->buf, &h, sizeof(h));
+	for (off = 0; off < len; off += vecs[nv++].iov_len) {
+		vecs[nv].iov_base = t->buf + off;
+		vecs[nv].iov_len = nv + 1 < ARRAY_SIZE(vecs) && pct(t, 30) ?
+				   1 + rn(t, len - off) : len - off;
+	}
+
+	cmd.flags = BUS1_SEND_FLAG_CONTINUE;
+	cmd.ptr_destinations = (uintptr_t)dests;
+	cmd.ptr_errors = (uintptr_t)errs;
+	cmd.n_destinations = nd;
+	cmd.ptr_vecs = (uintptr_t)vecs;
+	cmd.n_vecs = nv;
+	cmd.ptr_fds = (uintptr_t)fds;
+	cmd.n_fds = nf;
+	/*
+	 * 1%: on the debug kernel the userfault path (zap, fault, wake,
+	 * copy) at 5% cost 40% of the fuzzer's ioctl rate.
+	 */
+	uf = len + 64 <= UF_LEN - 1024 && pct(t, 1) ? uf_pages(t, &stage) : NULL;
+	if (uf) {
+		/*
+		 * Payload, iovecs, destinations and (half of the time) the
+		 * command itself behind userfaults: each first touch by the
+		 * kernel waits for the helper thread.
+		 */
+		size_t po = rn(t, 64);
+
+		memcpy(stage + po, t->buf, len);
+		for (i = 0; i < nv; i++)
+			vecs[i].iov_base = uf + po +
+					   ((__u8 *)vecs[i].iov_base - t->buf);
+		memcpy(stage + UF_LEN - 1024, vecs, nv * sizeof(vecs[0]));
+		memcpy(stage + UF_LEN - 512, dests, nd * sizeof(dests[0]));
+		cmd.ptr_vecs = (uintptr_t)(uf + UF_LEN - 1024);
+		cmd.ptr_destinations = (uintptr_t)(uf + UF_LEN - 512);
+		memcpy(stage + UF_LEN - 128, &cmd, sizeof(cmd));
+		uf_arm(uf);
+	}
+	res = xioctl(s, C_SEND, BUS1_CMD_SEND,
+		     uf && pct(t, 50) ? (void *)(uf + UF_LEN - 128) : &cmd);
+	if (res.err) {
+		__atomic_store_n(&m->state, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	for (i = 0, b = 0; b < TRK_BITS; b++) {
+		if (!(mask & (1ULL << b)))
+			continue;
+		if (!errs[i])
+			want |= 1ULL << b;
+		else if (!dest_err_allowed(errs[i]))
+			violation(V_ERRNO, "SEND(CONTINUE) errors[%u] = %llu",
+				  i, (unsigned long long)errs[i]);
+		i++;
+	}
+	m->want = want;
+	__atomic_store_n(&m->state, 2, __ATOMIC_RELEASE);
+	inc(&sh->trk_sent);
+}
+
+/*
+ * A tracked message was received on slot @s (through node @dst): it must
+ * be a destination the sender asked for, and the first receipt there.
+ */
+static void trk_receipt(struct slot *s, __u64 dst, const struct fz_hdr *h)
+{
+	__u64 bit, prev;
+	unsigned int k;
+
+	if (h->trk > N_TRK || !h->trk) {
+		violation(V_PAYLOAD, "tracked header with index %u", h->trk);
+		return;
+	}
+	k = (dst - TRK_BASE) >> 2;
+	if (!s->shared || dst < TRK_BASE || (dst & 3) || k >= TRK_K ||
+	    !(h->dests & (1ULL << (s->idx * TRK_K + k)))) {
+		violation_now(V_LOSS,
+			      "tracked message %u (from shared peer %u, dests 0x%llx) misdelivered to %s peer %u node 0x%llx",
+			      h->trk - 1, h->sender,
+			      (unsigned long long)h->dests,
+			      s->shared ? "shared" : "private", s->idx,
+			      (unsigned long long)dst);
+		return;
+	}
+	bit = 1ULL << (s->idx * TRK_K + k);
+	prev = __atomic_fetch_or(&sh->trk[h->trk - 1].got, bit,
+				 __ATOMIC_SEQ_CST);
+	inc(&sh->trk_recv);
+	if (prev & bit)
+		violation_now(V_LOSS,
+			      "tracked message %u received twice by shared peer %u node 0x%llx",
+			      h->trk - 1, s->idx, (unsigned long long)dst);
+}
+
 static void op_send(struct thr *t, struct slot *s)
 {
 	static const __u64 huge[] = {
@@ -687,6 +1077,11 @@ static void op_send(struct thr *t, struct slot *s)
 	__u64 seq = ~0ULL;
 	struct fz_hdr h;
 	struct res res;
+
+	if (s->shared && pct(t, 35)) {
+		op_send_tracked(t, s);
+		return;
+	}
 
 	/* flags */
 	if (pct(t, 4)) {
@@ -737,8 +1132,13 @@ static void op_send(struct thr *t, struct slot *s)
 
 	/* payload */
 	r = rn(t, 1000);
+	/*
+	 * Mostly small; large ones rarely: the payload bytes (1% of 64 KiB -
+	 * 1 MiB alone were two thirds of them) are most of the kernel's time
+	 * per SEND under TCG, and few paths depend on the size.
+	 */
 	len = r < 100 ? 0 : r < 250 ? 1 + rn(t, 31) : r < 700 ? 32 + rn(t, 224) :
-	      r < 920 ? 257 + rn(t, 3840) : r < 990 ? 4097 + rn(t, 61440) :
+	      r < 950 ? 257 + rn(t, 3840) : r < 997 ? 4097 + rn(t, 61440) :
 	      65537 + rn(t, MAX_PAYLOAD - 65537);
 	/* sometimes a tail straight out of the (read-only) pool mapping */
 	pool = s->map;
@@ -899,9 +1299,10 @@ static void op_send(struct thr *t, struct slot *s)
 }
 
 /* returns true if the installed fds were checked against their kinds */
-static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
+static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd,
+			   const __u8 *map, size_t map_len)
 {
-	const __u8 *p = s->map + cmd->msg.offset;
+	const __u8 *p = map + cmd->msg.offset;
 	size_t len = cmd->msg.n_bytes, i;
 	struct fz_hdr h;
 	bool install = cmd->flags & BUS1_RECV_FLAG_INSTALL_FDS;
@@ -932,6 +1333,8 @@ static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
 			  (unsigned long long)h.seq, len);
 		return false;
 	}
+	if (h.trk)
+		trk_receipt(s, cmd->msg.destination, &h);
 	if (cmd->msg.n_handles != h.n_handles)
 		violation(V_PAYLOAD, "seq %llu: n_handles %llu, sent %u",
 			  (unsigned long long)h.seq,
@@ -947,7 +1350,7 @@ static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
 	/* fd kinds recorded by the sender */
 	if (install && h.n_kinds == cmd->msg.n_fds && h.n_kinds <= 8 &&
 	    cmd->msg.offset + A8(len) + 8 * cmd->msg.n_handles +
-	    4 * cmd->msg.n_fds <= s->map_len) {
+	    4 * cmd->msg.n_fds <= map_len) {
 		const __u8 *fa = p + A8(len) + 8 * cmd->msg.n_handles;
 
 		for (i = 0; i < h.n_kinds; i++) {
@@ -963,7 +1366,8 @@ static bool verify_payload(struct slot *s, const struct bus1_cmd_recv *cmd)
 }
 
 static void recv_arrays(struct thr *t, struct slot *s,
-			const struct bus1_cmd_recv *cmd, bool kinds_checked)
+			const struct bus1_cmd_recv *cmd, bool kinds_checked,
+			const __u8 *map, size_t map_len)
 {
 	__u64 base = cmd->msg.offset + A8(cmd->msg.n_bytes);
 	__u64 i;
@@ -976,10 +1380,10 @@ static void recv_arrays(struct thr *t, struct slot *s,
 			  (unsigned long long)cmd->msg.n_fds);
 		return;
 	}
-	if (!s->map || base + 8 * cmd->msg.n_handles + 4 * cmd->msg.n_fds >
-	    s->map_len)
+	if (!map || base + 8 * cmd->msg.n_handles + 4 * cmd->msg.n_fds >
+	    map_len)
 		return;	/* lied about max_offset: cannot read it */
-	p = s->map + base;
+	p = map + base;
 	for (i = 0; i < cmd->msg.n_handles; i++) {
 		__u64 id;
 
@@ -1059,6 +1463,9 @@ static bool handle_msg(struct thr *t, struct slot *s,
 		       const struct bus1_cmd_recv *cmd, size_t map_len)
 {
 	bool kinds = false;
+	const __u8 *map;
+	void *win = NULL;
+	__u64 end;
 
 	switch (cmd->msg.type) {
 	case BUS1_MSG_DATA:
@@ -1076,9 +1483,27 @@ static bool handle_msg(struct thr *t, struct slot *s,
 		    cmd->msg.destination != BUS1_HANDLE_INVALID)
 			violation(V_PAYLOAD, "seed destination 0x%llx",
 				  (unsigned long long)cmd->msg.destination);
-		if (s->map && cmd->msg.offset + cmd->msg.n_bytes <= map_len)
-			kinds = verify_payload(s, cmd);
-		recv_arrays(t, s, cmd, kinds);
+		end = cmd->msg.offset + A8(cmd->msg.n_bytes) +
+		      8 * cmd->msg.n_handles + 4 * cmd->msg.n_fds;
+		map = s->map;
+		if ((!map || end > map_len) && s->shared) {
+			/*
+			 * Lied about max_offset (or no mapping): a window of
+			 * our own, else a tracked receipt would go uncounted.
+			 */
+			map_len = (end + 4095) & ~4095ULL;
+			win = mmap(NULL, map_len, PROT_READ, MAP_SHARED,
+				   __atomic_load_n(&s->fd, __ATOMIC_RELAXED), 0);
+			map = win == MAP_FAILED ? NULL : win;
+		}
+		if (map && cmd->msg.offset + cmd->msg.n_bytes <= map_len)
+			kinds = verify_payload(s, cmd, map, map_len);
+		else if (s->shared)
+			violation(V_LOSS, "cannot map %llu bytes to check a message: %s",
+				  (unsigned long long)map_len, ename(errno));
+		recv_arrays(t, s, cmd, kinds, map, map_len);
+		if (map && map != s->map)
+			munmap(win, map_len);
 		return true;
 	case BUS1_MSG_NODE_DESTROY:
 	case BUS1_MSG_NODE_RELEASE:
@@ -1143,22 +1568,28 @@ static void op_recv(struct thr *t, struct slot *s)
 				       "unreadable argument");
 			break;
 		}
+		/* from RECV until the slice was checked (see sh->slice_lock) */
+		if (s->shared)
+			pthread_rwlock_rdlock(&sh->slice_lock[s->idx]);
 		dfr_begin(s, &fgen, &active);
 		res = xioctl(s, C_RECV, BUS1_CMD_RECV, &cmd);
 		if (bad_flags)
 			expect(res, C_RECV, false, EINVAL, 0, "unknown flag");
+		data = false;
+		if (!res.err && !res.raced) {
+			inc(&sh->msgs_recv);
+			dfr.on = true;
+			data = handle_msg(t, s, &cmd, map_len);
+			dfr_end(s, fgen, active);
+		}
+		if (s->shared)
+			pthread_rwlock_unlock(&sh->slice_lock[s->idx]);
 		if (res.err) {
 			if (res.err == ERANGE && honest && !res.raced &&
 			    map_len < POOL_SIZE)
 				remap = true;
 			break;
 		}
-		if (res.raced)
-			continue;
-		inc(&sh->msgs_recv);
-		dfr.on = true;
-		data = handle_msg(t, s, &cmd, map_len);
-		dfr_end(s, fgen, active);
 		if (!data)
 			continue;
 		if (pct(t, 85)) {
@@ -1308,6 +1739,49 @@ static void op_destroy(struct thr *t, struct slot *s)
 			ids_del(s, ids[i]);
 }
 
+/*
+ * (Re)create the tracked handles of shared peer @x: its handles to every
+ * other shared peer's tracked nodes and, with @nodes, every other shared
+ * peer's handles to its own (a FLUSH destroyed its nodes and released its
+ * handles; kernel IDs are never reused, so stale IDs can only fail).
+ * Called with sh->trk_fix held (or before the workers start).
+ */
+static void trk_link(unsigned int x, bool nodes)
+{
+	struct bus1_cmd_handle_transfer xf;
+	unsigned int o, k;
+	__u64 old;
+
+	for (o = 0; o < N_SHARED; o++) {
+		for (k = 0; k < TRK_K; k++) {
+			if (o == x) {
+				sh->trk_h[x][x][k] = TRK_NODE(k);
+				continue;
+			}
+			memset(&xf, 0, sizeof(xf));
+			xf.src_handle = TRK_NODE(k);
+			xf.dst_fd = slots[x].fd;
+			if (ioctl(slots[o].fd, BUS1_CMD_HANDLE_TRANSFER, &xf))
+				xf.dst_handle = BUS1_HANDLE_INVALID;
+			__atomic_store_n(&sh->trk_h[x][o][k], xf.dst_handle,
+					 __ATOMIC_SEQ_CST);
+			if (!nodes)
+				continue;
+			memset(&xf, 0, sizeof(xf));
+			xf.src_handle = TRK_NODE(k);
+			xf.dst_fd = slots[o].fd;
+			if (ioctl(slots[x].fd, BUS1_CMD_HANDLE_TRANSFER, &xf))
+				xf.dst_handle = BUS1_HANDLE_INVALID;
+			old = __atomic_exchange_n(&sh->trk_h[o][x][k],
+						  xf.dst_handle,
+						  __ATOMIC_SEQ_CST);
+			if (old != xf.dst_handle &&
+			    old != BUS1_HANDLE_INVALID)
+				ioctl(slots[o].fd, BUS1_CMD_HANDLE_RELEASE, &old);
+		}
+	}
+}
+
 static void flush_mark(struct slot *s, bool begin)
 {
 	if (begin) {
@@ -1357,9 +1831,13 @@ static void op_srelease(struct thr *t, struct slot *s)
 		}
 		off = pct(t, 80) ? 8 * rn(t, 1 << 17) : rnd(t);
 	}
+	if (s->shared)
+		pthread_rwlock_wrlock(&sh->slice_lock[s->idx]);
 	flush_mark(s, true);
 	xioctl(s, C_SRELEASE, BUS1_CMD_SLICE_RELEASE, &off);
 	flush_mark(s, false);
+	if (s->shared)
+		pthread_rwlock_unlock(&sh->slice_lock[s->idx]);
 }
 
 static void op_query(struct thr *t, struct slot *s)
@@ -1447,11 +1925,23 @@ static void op_reset(struct thr *t, struct slot *s)
 		expect(res, C_RESET, false, EFAULT, 0, "unreadable argument");
 		return;
 	}
+	if (s->shared && (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)) {
+		pthread_mutex_lock(&sh->trk_fix);
+		pthread_rwlock_wrlock(&sh->slice_lock[s->idx]);
+		__atomic_fetch_add(&sh->trk_epoch[s->idx], 1, __ATOMIC_SEQ_CST);
+	}
 	if (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)
 		flush_mark(s, true);
 	res = xioctl(s, C_RESET, BUS1_CMD_PEER_RESET, &q);
 	if (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)
 		flush_mark(s, false);
+	if (s->shared && (q.flags & BUS1_PEER_RESET_FLAG_FLUSH)) {
+		__atomic_fetch_add(&sh->trk_epoch[s->idx], 1, __ATOMIC_SEQ_CST);
+		pthread_rwlock_unlock(&sh->slice_lock[s->idx]);
+		if (!res.err)
+			trk_link(s->idx, true);
+		pthread_mutex_unlock(&sh->trk_fix);
+	}
 	expect(res, C_RESET, !bad, bad ? EINVAL : 0, 0,
 	       bad ? "invalid flags/peer_flags/limit" : "valid reset");
 }
@@ -1693,7 +2183,9 @@ static void op_fork(struct thr *t)
 				.n_destinations = 1,
 			};
 
-			xioctl(s, C_RECV, BUS1_CMD_RECV, &r);
+			/* an uncounted receipt would look like a loss */
+			if (!s->shared)
+				xioctl(s, C_RECV, BUS1_CMD_RECV, &r);
 			xioctl(s, C_QUERY, BUS1_CMD_PEER_QUERY, &q);
 			xioctl(s, C_SEND, BUS1_CMD_SEND, &snd);
 		}
@@ -1703,6 +2195,76 @@ static void op_fork(struct thr *t)
 		;
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		violation(V_WORKER, "forked child died (status 0x%x)", st);
+}
+
+static int uf_exit_fd;		/* (forked child only) */
+
+static void *uf_exit_sender(void *cmd)
+{
+	ioctl(uf_exit_fd, BUS1_CMD_SEND, cmd);
+	return NULL;
+}
+
+/*
+ * A child blocks a SEND (payload or iovec array) on a userfault nobody
+ * resolves, then closes the peer or exits: the kernel must unwind
+ * (EFAULT) and the child must die promptly; a peer lock held across the
+ * fault would also stall the parent's threads (caught as a hang).
+ */
+static void op_uf_exit(struct thr *t)
+{
+	struct slot *s = &slots[rn(t, N_SLOTS)];
+	bool do_close = pct(t, 50);
+	unsigned int delay = rn(t, 5000);
+	pid_t pid;
+	int st, i;
+
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (!pid) {
+		struct bus1_cmd_send *cmd;
+		struct iovec *v;
+		__u64 *dst;
+		pthread_t tid;
+		int fd = __atomic_load_n(&s->fd, __ATOMIC_RELAXED), uf;
+		__u8 *p, *q;
+
+		in_child = true;
+		uf = uf_open();
+		p = uf < 0 ? NULL : uf_register(uf, 2 * 4096);
+		q = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (!p || q == MAP_FAILED || fd < 0)
+			_exit(0);
+		/* the command is readable, its payload/vecs fault forever */
+		cmd = (void *)q;
+		v = (void *)(q + 512);
+		dst = (void *)(q + 1024);
+		*dst = 0x100 + (rn(t, 64) << 2);
+		v->iov_base = p + 4096 - 8;
+		v->iov_len = 64;
+		memset(cmd, 0, sizeof(*cmd));
+		cmd->ptr_destinations = (uintptr_t)dst;
+		cmd->n_destinations = 1;
+		cmd->ptr_vecs = pct(t, 50) ? (uintptr_t)v : (uintptr_t)p;
+		cmd->n_vecs = 1;
+		uf_exit_fd = fd;
+		if (pthread_create(&tid, NULL, uf_exit_sender, cmd))
+			_exit(0);
+		usleep(delay);
+		if (do_close)
+			close(fd);
+		_exit(0);
+	}
+	for (i = 0; i < 20000; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return;
+		usleep(1000);
+	}
+	violation(V_WORKER, "child blocked in an unresolved userfault did not exit in 20 s");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
 }
 
 /* --- workers ------------------------------------------------------------- */
@@ -1760,9 +2322,13 @@ static void *thread_main(void *arg)
 		} else if (r < 960) {
 			t->op = "fdinfo";
 			op_fdinfo(t, s);
-		} else if (r < 998) {
+		} else if (r < 997) {
 			t->op = "poll";
 			op_poll(t, s);
+		} else if (r < 998) {
+			t->op = "uffd-exit";
+			if (pct(t, 20))	/* a fork: expensive */
+				op_uf_exit(t);
 		} else {
 			t->op = "fork";
 			op_fork(t);
@@ -1822,6 +2388,7 @@ static int worker(unsigned int p)
 			out_line("# proc %u: cannot drop to uid %u", p, 1000 + p);
 	}
 	make_fdpool();
+	uf_init();
 	bad_none = map_guarded(0, PROT_NONE);
 	ro_page = map_guarded(4096, PROT_READ);
 	edge = map_guarded(4096, PROT_READ | PROT_WRITE);
@@ -1839,7 +2406,14 @@ static int worker(unsigned int p)
 			if (s->fd >= 0 && !ioctl(s->fd, BUS1_CMD_PEER_QUERY, &q))
 				s->limits = q;
 		}
-		slot_map(s, s->fd, pick_map_len(&tmp) ?: 1 << 20);
+		/*
+		 * Shared peers (receivers of the tracked messages) map the
+		 * whole pool, so checking a receipt rarely needs a window of
+		 * its own (an munmap in a threaded process costs TLB
+		 * shootdowns); the private peers get the odd sizes.
+		 */
+		slot_map(s, s->fd, s->shared ? POOL_SIZE :
+			 pick_map_len(&tmp) ?: 1 << 20);
 	}
 	/* fault injection (if asked) for the worker threads only */
 	if (opt_make_it_fail) {
@@ -1864,6 +2438,10 @@ static int worker(unsigned int p)
 	for (i = 0; i < opt_threads; i++)
 		if (th[i].tid)
 			pthread_join(th[i].tid, NULL);
+	if (uf_area) {
+		__atomic_store_n(&uf_stop, true, __ATOMIC_RELAXED);
+		pthread_join(uf_tid, NULL);
+	}
 	return 0;
 }
 
@@ -1966,11 +2544,114 @@ out:
 		close(b);
 }
 
+/*
+ * Receive everything still queued on the shared peers (all workers are
+ * gone, so every transaction is complete and ready), counting tracked
+ * receipts, so that the flush below cannot hide a lost message.
+ */
+static void drain(void)
+{
+	struct thr tmp = { .rng = opt_seed, .op = "drain" };
+	struct bus1_cmd_recv cmd;
+	unsigned int k, n;
+	__u64 off;
+
+	for (k = 0; k < N_SHARED; k++) {
+		struct slot *s = &slots[k];
+		void *p = mmap(NULL, POOL_SIZE, PROT_READ, MAP_SHARED, s->fd, 0);
+
+		if (p == MAP_FAILED) {
+			violation(V_LOSS, "final RECV: cannot map shared peer %u: %s",
+				  k, ename(errno));
+			continue;
+		}
+		s->map = p;
+		s->map_len = POOL_SIZE;
+		for (n = 0; n < (1U << 22); n++) {
+			memset(&cmd, 0, sizeof(cmd));
+			cmd.max_offset = POOL_SIZE;
+			if (ioctl(s->fd, BUS1_CMD_RECV, &cmd)) {
+				if (errno != EAGAIN)
+					violation(V_LOSS, "final RECV on shared peer %u: %s",
+						  k, ename(errno));
+				break;
+			}
+			inc(&sh->trk_drained);
+			if (!handle_msg(&tmp, s, &cmd, POOL_SIZE))
+				continue;
+			off = cmd.msg.offset;
+			if (ioctl(s->fd, BUS1_CMD_SLICE_RELEASE, &off))
+				violation(V_LOSS, "final SLICE_RELEASE: %s",
+					  ename(errno));
+		}
+		munmap(p, POOL_SIZE);
+		s->map = NULL;
+		s->map_len = 0;
+	}
+}
+
+/* every tracked message reached exactly its destinations, exactly once */
+static void trk_check(void)
+{
+	unsigned int n = __atomic_load_n(&sh->trk_next, __ATOMIC_RELAXED);
+	unsigned int i, b, lost = 0, extra = 0, phantom = 0, pending = 0;
+
+	for (i = 0; i < n && i < N_TRK; i++) {
+		struct trk_msg *m = &sh->trk[i];
+
+		if (!m->state) {
+			pending++;	/* its worker died inside SEND */
+			continue;
+		}
+		if (m->state == 1) {
+			if (m->got && phantom++ < MAX_PRINTED)
+				violation(V_LOSS,
+					  "tracked message %u of a failed SEND received (bits 0x%llx)",
+					  i, (unsigned long long)m->got);
+			continue;
+		}
+		if ((m->got & ~m->want) && extra++ < MAX_PRINTED)
+			violation(V_LOSS,
+				  "tracked message %u received by destinations whose SEND error was set (bits 0x%llx, ok 0x%llx)",
+				  i, (unsigned long long)m->got,
+				  (unsigned long long)m->want);
+		for (b = 0; b < TRK_BITS; b++) {
+			unsigned int o = b / TRK_K;
+
+			if (!(m->want & ~m->got & (1ULL << b)))
+				continue;
+			if (m->epoch[o] != sh->trk_epoch[o]) {
+				inc(&sh->trk_exempt);	/* flushed queued */
+				continue;
+			}
+			if (lost++ < MAX_PRINTED)
+				violation(V_LOSS,
+					  "tracked message %u never received by shared peer %u node 0x%llx (no flush of it since the SEND)",
+					  i, o, (unsigned long long)TRK_NODE(b % TRK_K));
+		}
+	}
+	if (lost || extra || phantom) {
+		/* always printed: the lines above stop at MAX_PRINTED */
+		inc(&sh->viol[V_LOSS]);
+		out_line("# VIOLATION [delivery]: %u lost, %u to failed dests, %u failed SENDs",
+			 lost, extra, phantom);
+	}
+	out_line("# tracked messages: %u, %llu sent ok, %llu receipts, %llu drained",
+		 n < N_TRK ? n : N_TRK, (unsigned long long)sh->trk_sent,
+		 (unsigned long long)sh->trk_recv,
+		 (unsigned long long)sh->trk_drained);
+	out_line("# tracked: %llu lost deliveries exempt (peer flushed), %u pending",
+		 (unsigned long long)sh->trk_exempt, pending);
+}
+
 static void final_checks(void)
 {
 	__u64 n = __atomic_load_n(&sh->next_seq, __ATOMIC_RELAXED), i;
 	unsigned int round, k, dups = 0, phantoms = 0;
 	char what[32];
+
+	drain();
+	trk_check();
 
 	/* flush all surviving (shared) peers twice, then all must be zero */
 	for (round = 0; round < 2; round++)
@@ -2003,6 +2684,33 @@ static void final_checks(void)
 }
 
 /* --- main ------------------------------------------------------------------- */
+
+static int trk_init(void)
+{
+	pthread_mutexattr_t ma;
+	pthread_rwlockattr_t ra;
+	unsigned int i;
+
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setpshared(&ra, PTHREAD_PROCESS_SHARED);
+	if (pthread_mutex_init(&sh->trk_fix, &ma))
+		return 1;
+	for (i = 0; i < N_SHARED; i++)
+		if (pthread_rwlock_init(&sh->slice_lock[i], &ra))
+			return 1;
+	for (i = 0; i < N_SHARED; i++)
+		trk_link(i, false);
+	for (i = 0; i < N_SHARED * N_SHARED * TRK_K; i++) {
+		if (sh->trk_h[i / (N_SHARED * TRK_K)][i / TRK_K % N_SHARED]
+			     [i % TRK_K] == BUS1_HANDLE_INVALID) {
+			out_line("not ok 1 cannot set up the tracked handles");
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static void die_usage(const char *argv0)
 {
@@ -2153,6 +2861,8 @@ int main(int argc, char **argv)
 		}
 		ioctl(s->fd, BUS1_CMD_PEER_QUERY, &s->limits);
 	}
+	if (trk_init())
+		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t_end = t0;
 	t_end.tv_sec += (time_t)opt_seconds;
