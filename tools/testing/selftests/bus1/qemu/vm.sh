@@ -272,8 +272,13 @@ exec 8>&-
 # --- 4. verdict ---------------------------------------------------------------
 touch "$RUN/tap.log" "$RUN/console.log"
 # (a skip in the suite fails unless skip-allowlist names it)
+# (plus skip-allowlist.debug on the debug kernel)
 allow=
 [ "$MODE" != check ] || allow=$HERE/skip-allowlist
+if [ -n "$allow" ] && [ "$DEBUG" = 1 ]; then
+	cat "$allow" "$HERE/skip-allowlist.debug" >"$RUN/skip-allowlist"
+	allow=$RUN/skip-allowlist
+fi
 awk -v prefix="$P" -v raw="${RAW:-cmd}" -v counts="$RUN/counts" \
 	-v expected="$TESTS" -v allow="$allow" \
 	-f "$HERE/tap.awk" "$RUN/tap.log"
