@@ -16,7 +16,7 @@ QEMU_DIR := tools/testing/selftests/bus1/qemu
 # when the command before the pipe does
 SHELL := /bin/bash
 
-.PHONY: all module modules clean deps check run check-debug bench model \
+.PHONY: all module modules clean deps check run check-debug check-kcsan bench model \
 	style sparse lib samples selftests man install uninstall dkms-install
 
 all: module
@@ -56,6 +56,11 @@ run:
 # linux-source-6.1 (cached in $(BUS1_CACHE)).
 check-debug:
 	$(MAKE) -C $(QEMU_DIR) check-debug
+
+# The same on the KCSAN flavour of that kernel (KCSAN excludes KASAN):
+# data races, reported as "BUG: KCSAN: data-race", fail the run.
+check-kcsan:
+	$(MAKE) -C $(QEMU_DIR) check-kcsan
 
 bench:
 	$(MAKE) -C $(QEMU_DIR) bench

@@ -17,14 +17,24 @@
 # /usr/src/linux-source-6.1.tar.xz if missing.
 #
 # Knobs: BUS1_CACHE, JOBS (default 2), NICE (default 10), FORCE=1 (rebuild
-# even if the cache looks valid).
+# even if the cache looks valid), FLAVOR (default "debug").
+#
+# Flavours: FLAVOR=debug (default) is the KASAN kernel described above, from
+# every *.config here except the flavour overlays (kcsan.config). FLAVOR=kcsan
+# builds into $BUS1_CACHE/kcsan-kernel/ from bus1-debug.config minus its
+# KASAN/KFENCE lines (KCSAN excludes KASAN) plus the overlay kcsan.config.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}
 SRC=$CACHE/linux-source-6.1
 TARBALL=/usr/src/linux-source-6.1.tar.xz
-OUT=$CACHE/debug-kernel
+FLAVOR=${FLAVOR:-debug}
+case $FLAVOR in
+debug)	OUT=$CACHE/debug-kernel ;;
+kcsan)	OUT=$CACHE/kcsan-kernel ;;
+*)	echo "build-kernel: ERROR: unknown FLAVOR=$FLAVOR (debug, kcsan)" >&2; exit 1 ;;
+esac
 BUILD=$OUT/build
 LOG=$OUT/build.log
 STAMP=$OUT/stamp
@@ -38,7 +48,8 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 log() { echo "build-kernel: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-mapfile -t FRAGMENTS < <(find "$HERE" -maxdepth 1 -name '*.config' | sort)
+mapfile -t FRAGMENTS < <(find "$HERE" -maxdepth 1 -name '*.config' \
+	! -name kcsan.config | sort)
 [ ${#FRAGMENTS[@]} -gt 0 ] || die "no config fragment (*.config) in $HERE"
 
 mkdir -p "$OUT"
@@ -46,6 +57,14 @@ exec 8>"$OUT/lock"
 if ! flock -n 8; then
 	log "waiting for another build-kernel.sh ($OUT/lock)"
 	flock 8
+fi
+if [ "$FLAVOR" = kcsan ]; then
+	[ -f "$HERE/kcsan.config" ] || die "no $HERE/kcsan.config"
+	# the debug fragments minus KASAN/KFENCE, then the KCSAN overlay
+	base=$OUT/bus1-debug-nokasan.config
+	grep -hvE '^(# )?CONFIG_(KASAN|KFENCE)[A-Z0-9_]*[= ]' "${FRAGMENTS[@]}" >"$base.tmp"
+	mv "$base.tmp" "$base"
+	FRAGMENTS=("$base" "$HERE/kcsan.config")
 fi
 
 # --- source -------------------------------------------------------------------
@@ -95,7 +114,7 @@ check_config() {
 have=$(cat "$STAMP" 2>/dev/null || true)
 if [ "${FORCE:-0}" != 1 ] && [ "$have" = "$want" ] && [ -f "$IMAGE" ] &&
    [ -f "$BUILD/Module.symvers" ] && check_config; then
-	log "cached debug kernel $kver is up to date ($BUILD)"
+	log "cached $FLAVOR kernel $kver is up to date ($BUILD)"
 else
 	rm -f "$STAMP"
 	mkdir -p "$BUILD"
