@@ -5,8 +5,9 @@
  * SEND runs in two phases. The first imports and validates everything and
  * builds one message per destination right in the destination's pool:
  * charges, slice, payload (read once from the sender's memory), pinned
- * receiver-side handles and file references. None of it is visible. The second phase cannot fail: it turns the pins strong
- * and commits all messages as one transaction (tx.c).
+ * receiver-side handles and file references. None of it is visible. The
+ * second phase cannot fail: it turns the pins strong and commits all
+ * messages as one transaction (tx.c).
  *
  * Top to bottom: import (vectors, handles, files), charge and build one
  * message (message.c), destinations, commit (or the seed), the command,

@@ -2957,7 +2957,7 @@ static void print_stats(double secs)
 			all += sh->prof_ns[c];
 		for (c = 0; c < O_COUNT; c++)
 			if (sh->prof_n[c])
-				out_line("# profile %-15s %8llu runs %8llu ioctls %9.1f us/run %5.1f%% cpu",
+				out_line("# profile %-15s %8llu runs %8llu ioctls %9.1f us/run %5.1f%%",
 					 op_names[c],
 					 (unsigned long long)sh->prof_n[c],
 					 (unsigned long long)sh->prof_ioctls[c],
