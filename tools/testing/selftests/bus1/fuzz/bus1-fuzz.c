@@ -2955,14 +2955,16 @@ static void print_stats(double secs)
 
 		for (c = 0; c < O_COUNT; c++)
 			all += sh->prof_ns[c];
-		for (c = 0; c < O_COUNT; c++)
-			if (sh->prof_n[c])
-				out_line("# profile %-15s %8llu runs %8llu ioctls %9.1f us/run %5.1f%%",
-					 op_names[c],
-					 (unsigned long long)sh->prof_n[c],
-					 (unsigned long long)sh->prof_ioctls[c],
-					 sh->prof_ns[c] / 1e3 / sh->prof_n[c],
-					 all ? 100.0 * sh->prof_ns[c] / all : 0);
+		for (c = 0; c < O_COUNT; c++) {
+			if (!sh->prof_n[c])
+				continue;
+			out_line("# profile %-15s %8llu runs %8llu ioctls %9.1f us/run %5.1f%%",
+				 op_names[c],
+				 (unsigned long long)sh->prof_n[c],
+				 (unsigned long long)sh->prof_ioctls[c],
+				 sh->prof_ns[c] / 1e3 / sh->prof_n[c],
+				 all ? 100.0 * sh->prof_ns[c] / all : 0);
+		}
 		out_line("# profile: %.0f ioctls per second of the workers' CPU time",
 			 all ? ioctls * 1e9 / all : 0);
 	}
