@@ -44,10 +44,14 @@
  * Output is TAP; exit status 0 only if no invariant was violated.
  *
  * usage: bus1-fuzz [--seed N] [--seconds S] [--procs P] [--threads T]
- *                  [--device PATH]
+ *                  [--device PATH] [--make-it-fail] [--profile]
+ *                  [--min-ioctls N]
  * Defaults: 180 seconds (what CI runs on the debug kernel), 3 processes of
- * 3 threads, a time-based seed (printed). BUS1_FUZZ_SECONDS and
- * BUS1_FUZZ_SEED in the environment override the defaults. The binary is
+ * 3 threads, a time-based seed (printed). BUS1_FUZZ_SECONDS,
+ * BUS1_FUZZ_SEED and BUS1_FUZZ_MIN_IOCTLS in the environment override the
+ * defaults. The last TAP line fails a run with fewer than --min-ioctls
+ * ioctls answered (default: 10^6 for a default-length run except on a
+ * KCSAN kernel, else 0); --profile prints the CPU time per operation. The binary is
  * built as tools/testing/selftests/bus1/out/debug-fuzz, which the test rig
  * runs in the debug kernel VM (`make check-debug`).
  */
