@@ -49,11 +49,11 @@
  * Defaults: 180 seconds (what CI runs on the debug kernel), 3 processes of
  * 3 threads, a time-based seed (printed). BUS1_FUZZ_SECONDS,
  * BUS1_FUZZ_SEED and BUS1_FUZZ_MIN_IOCTLS in the environment override the
- * defaults. The last TAP line fails a run with fewer than --min-ioctls
- * ioctls answered (default: 10^6 for a default-length run except on a
- * KCSAN kernel, else 0); --profile prints the CPU time per operation. The binary is
- * built as tools/testing/selftests/bus1/out/debug-fuzz, which the test rig
- * runs in the debug kernel VM (`make check-debug`).
+ * defaults. The last TAP line fails a run that got fewer answers than
+ * --min-ioctls (default: 10^6 ioctls for a default-length run except on a
+ * KCSAN kernel, else 0); --profile prints the CPU time per operation.
+ * The binary is built as tools/testing/selftests/bus1/out/debug-fuzz,
+ * which the test rig runs in the debug kernel VM (`make check-debug`).
  */
 
 #define _GNU_SOURCE
