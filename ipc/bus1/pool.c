@@ -398,13 +398,29 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len)
 {
-	struct kvec kvec = { .iov_base = (void *)data, .iov_len = len };
-	struct iov_iter iter;
+	loff_t pos = (loff_t)slice->offset + offset;
+	size_t n, in_page;
+	struct page *page;
 
 	if (!data)
 		return bus1_pool_write_iter(pool, slice, offset, NULL, len);
-	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
-	return bus1_pool_write_iter(pool, slice, offset, &iter, len);
+	if (WARN_ON(offset + len > slice->size))
+		return -EINVAL;
+
+	/* a plain copy: this runs once per destination of a multicast */
+	while (len) {
+		in_page = offset_in_page(pos);
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		page = bus1_pool_get_page(pool, pos >> PAGE_SHIFT);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		memcpy_to_page(page, in_page, data, n);
+		bus1_pool_put_page(pool, page);
+		data += n;
+		pos += n;
+		len -= n;
+	}
+	return 0;
 }
 
 /**

@@ -4,11 +4,10 @@
  *
  * SEND runs in two phases. The first imports and validates everything and
  * builds one message per destination right in the destination's pool:
- * charges, slice, payload (read once from the sender's memory, into the
- * first receiver's pages; the others copy from there), pinned
- * receiver-side handles and file references. None
- * of it is visible. The second phase cannot fail: it turns the pins strong
- * and commits all messages as one transaction (tx.c).
+ * charges, slice, payload (read once from the sender's memory), pinned
+ * receiver-side handles and file references. None of it is visible. The
+ * second phase cannot fail: it turns the pins strong and commits all
+ * messages as one transaction (tx.c).
  *
  * Top to bottom: import (vectors, handles, files), charge and build one
  * message (message.c), destinations, commit (or the seed), the command,
@@ -219,9 +218,12 @@ static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
 }
 
 /*
- * The first destination reads the payload from the start, with a copy of
- * the iterator. Out of line, so that an empty message does not pay for the
- * iterator's stack slot.
+ * All receivers of one message see the same bytes, whatever the sender's
+ * threads write meanwhile: user memory is read once, at the first
+ * destination, into a buffer for a short multicast (each further
+ * destination is then one memcpy, no second page lookup), else into the
+ * first pool, which the others copy. Out of line, so that an empty message
+ * does not pay for the iterator's stack slot.
  */
 static noinline int bus1_send_write_payload(struct bus1_send *s,
 					    struct bus1_peer *peer,
@@ -229,11 +231,16 @@ static noinline int bus1_send_write_payload(struct bus1_send *s,
 {
 	struct iov_iter iter = s->iter;
 
-	/*
-	 * Every receiver of one message sees the same bytes, whatever the
-	 * sender's threads write meanwhile: user memory is read once, the
-	 * other destinations copy from the first one's pool.
-	 */
+	if (s->n_dests > 1 && s->n_bytes <= BUS1_SEND_BOUNCE_MAX) {
+		if (!s->bounced) {
+			if (copy_from_iter(s->bounce, s->n_bytes, &iter) !=
+			    s->n_bytes)
+				return -EFAULT;
+			s->bounced = true;
+		}
+		return bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
+					      s->bounce, s->n_bytes);
+	}
 	if (s->source)
 		return bus1_pool_copy(&peer->pool, &m->slice,
 				      &s->source->peer->pool,
@@ -655,6 +662,7 @@ static int bus1_send_general(struct bus1_send *s)
 	s->dests = NULL;
 	s->n_dests = 0;
 	s->source = NULL;
+	s->bounced = false;
 	r = bus1_send_run(s);
 
 	/* a successful commit took every destination over */
@@ -698,6 +706,7 @@ static int bus1_send_plain_unicast(struct bus1_send *s)
 
 	s->n_handles = 0;
 	s->n_files = 0;
+	s->n_dests = 1;
 	s->slice_size = 0;
 	r = bus1_send_import_payload(s);
 	if (r)
@@ -740,6 +749,7 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 	s.peer = peer;
 	s.iov = s.iov_stack;
 	s.source = NULL;
+	s.bounced = false;
 	if (bus1_send_is_plain_unicast(&s))
 		return bus1_send_plain_unicast(&s);
 	return bus1_send_general(&s);

@@ -16,6 +16,14 @@ struct bus1_message;
 struct bus1_peer;
 struct file;
 
+/*
+ * A multicast payload up to this size is read from the sender once into
+ * struct bus1_send (on the stack) and copied from there into every
+ * destination's pool; a larger one is copied from the first destination's
+ * pool (see bus1_send_write_payload()).
+ */
+#define BUS1_SEND_BOUNCE_MAX 256
+
 /**
  * struct bus1_send_dest - one destination of a SEND
  * @handle:	sender's handle of the destination node (borrowed)
@@ -50,6 +58,8 @@ struct bus1_send_dest {
  * @mark:	duplicate-destination mark of this command
  * @source:	first message built with the payload, which the others copy
  *		(a multicast reads the sender's memory once)
+ * @bounced:	@bounce holds the payload
+ * @bounce:	the payload of a short multicast
  * @dests_stack: inline storage for small multicasts
  * @handles_stack: inline storage for few handles
  * @created_stack: inline storage for few created nodes
@@ -75,10 +85,12 @@ struct bus1_send {
 	size_t n_dests;
 	u64 mark;
 	struct bus1_message *source;
+	bool bounced;
 	struct bus1_send_dest dests_stack[2];
 	struct bus1_handle *handles_stack[4];
 	struct bus1_handle *created_stack[4];
 	struct file *files_stack[4];
+	u8 bounce[BUS1_SEND_BOUNCE_MAX];
 };
 
 #endif /* __BUS1_SEND_H */

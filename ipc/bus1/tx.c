@@ -18,6 +18,17 @@
  * clock first, is above everything either has seen (commit_unicast below).
  *
  * Only one queue lock is held at a time. See Documentation/bus1/ordering.rst.
+ *
+ * From its staging to its commit, an entry holds back every entry committed
+ * behind it on its queue (head-of-line stall, threat-model.rst). So
+ * everything that can be done earlier is: messages are built, charged and
+ * copied before the first entry is staged, and nothing between the first
+ * staging and the last commit allocates, copies or waits for user memory.
+ * Entries are committed in staging order, so each one waits for the
+ * stagings after it and the commits before it (about 2n queue operations
+ * for n entries), not the first for all 3n; and the sync pass locks a
+ * queue once per run of entries on it (a multicast to many nodes of one
+ * peer).
  */
 
 #include <linux/bus1.h>
@@ -45,6 +56,7 @@ void bus1_tx_init(struct bus1_tx *tx, struct bus1_peer *origin)
 {
 	tx->origin = origin;
 	tx->staged = NULL;
+	tx->tail = &tx->staged;
 	tx->ts = 0;
 }
 
@@ -62,8 +74,9 @@ void bus1_tx_stage(struct bus1_tx *tx, struct bus1_queue_node *node,
 	spin_lock(&peer->data_lock);
 	tx->ts = bus1_queue_stage(&peer->queue, node, tx->origin->id, tx->ts);
 	spin_unlock(&peer->data_lock);
-	node->next = tx->staged;
-	tx->staged = node;
+	node->next = NULL;
+	*tx->tail = node;
+	tx->tail = &node->next;
 }
 
 /**
@@ -95,19 +108,23 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 {
 	struct bus1_queue_node *node, *next;
-	struct bus1_peer *peer;
+	struct bus1_peer *peer, *synced = NULL;
 	bool wake;
 
 	/*
 	 * Every destination clock reaches @ts before any entry is visible.
-	 * With a single destination the commit below does both at once.
+	 * With a single destination the commit below does both at once. A
+	 * queue just synced needs no second sync: its clock only grows.
 	 */
 	if (tx->staged && tx->staged->next) {
 		for (node = tx->staged; node; node = node->next) {
 			peer = bus1_tx_peer_of(node);
+			if (peer == synced)
+				continue;
 			spin_lock(&peer->data_lock);
 			bus1_queue_sync(&peer->queue, ts);
 			spin_unlock(&peer->data_lock);
+			synced = peer;
 		}
 	}
 
@@ -124,6 +141,7 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 		bus1_peer_release(peer);
 	}
 	tx->staged = NULL;
+	tx->tail = &tx->staged;
 }
 
 /**

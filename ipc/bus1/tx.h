@@ -10,7 +10,9 @@ struct bus1_queue_node;
 /**
  * struct bus1_tx - a transaction being committed
  * @origin:	peer whose clock issues the commit timestamp
- * @staged:	staged entries, chained through bus1_queue_node.next
+ * @staged:	staged entries in staging order, chained through
+ *		bus1_queue_node.next
+ * @tail:	where the next staged entry is linked
  * @ts:		highest destination clock seen while staging
  *
  * Lives on the stack of the committing command; no lock needed.
@@ -18,6 +20,7 @@ struct bus1_queue_node;
 struct bus1_tx {
 	struct bus1_peer *origin;
 	struct bus1_queue_node *staged;
+	struct bus1_queue_node **tail;
 	u64 ts;
 };
 
