@@ -33,7 +33,8 @@ enum {
  *		operations currently running on the peer; negative once
  *		disconnecting, until it drains to BUS1_ACTIVE_BIAS
  * @flags:	BUS1_PEER_DISCONNECTING/DISCONNECTED
- * @waitq:	pollers, and disconnect waiting for @active to drain
+ * @waitq:	pollers, RECV with BUS1_RECV_FLAG_WAIT, and disconnect waiting
+ *		for @active to drain
  * @user:	user the peer is charged to, constant
  * @lock:	local lock: serializes the peer's own commands (all but
  *		SLICE_RELEASE, which touches published slices only); protects
@@ -146,6 +147,22 @@ static inline void bus1_peer_wake(struct bus1_peer *peer)
 	/* wq_has_sleeper() pairs with the barrier in poll_wait() */
 	if (wq_has_sleeper(&peer->waitq))
 		wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
+}
+
+/**
+ * bus1_peer_wake_sync() - wake up pollers on behalf of a sender
+ * @peer:	peer to wake
+ *
+ * A sync wake-up, as AF_UNIX does for its receivers: it tells the
+ * scheduler the waker will likely sleep soon (waiting for the reply), so
+ * the receiver may stay on the sender's CPU instead of being migrated away.
+ * For SEND only; notifications come from commands whose callers go on.
+ */
+static inline void bus1_peer_wake_sync(struct bus1_peer *peer)
+{
+	if (wq_has_sleeper(&peer->waitq))
+		wake_up_interruptible_sync_poll(&peer->waitq,
+						EPOLLIN | EPOLLRDNORM);
 }
 
 void bus1_peer_unref(struct bus1_peer *peer);

@@ -84,15 +84,7 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 	return ts;
 }
 
-/**
- * bus1_tx_commit_sealed() - commit all staged entries
- * @tx:		transaction sealed with bus1_tx_seal()
- * @ts:		its commit timestamp
- *
- * Cannot fail. Once an entry is committed its receiver may dequeue and
- * free it, so each entry is left alone right after its own commit.
- */
-void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
+static void __bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts, bool sync)
 {
 	struct bus1_queue_node *node, *next;
 	struct bus1_peer *peer;
@@ -119,11 +111,27 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 		bus1_queue_sync(&peer->queue, ts);
 		wake = bus1_queue_commit_staged(&peer->queue, node, ts);
 		spin_unlock(&peer->data_lock);
-		if (wake)
+		if (wake && sync)
+			bus1_peer_wake_sync(peer);
+		else if (wake)
 			bus1_peer_wake(peer);
 		bus1_peer_release(peer);
 	}
 	tx->staged = NULL;
+}
+
+/**
+ * bus1_tx_commit_sealed() - commit all staged entries
+ * @tx:		transaction sealed with bus1_tx_seal()
+ * @ts:		its commit timestamp
+ *
+ * Cannot fail. Once an entry is committed its receiver may dequeue and
+ * free it, so each entry is left alone right after its own commit. For
+ * notifications: receivers are woken without the sync hint.
+ */
+void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
+{
+	__bus1_tx_commit_sealed(tx, ts, false);
 }
 
 /**
@@ -138,7 +146,7 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
  * entry the origin has dequeued raised it before it became visible, so the
  * value read is above everything the origin has seen. Afterwards the origin
  * clock is synced to T, as a commit timestamp taken on the origin would
- * have left it. Cannot fail.
+ * have left it. The receiver is woken with the sync hint. Cannot fail.
  */
 void bus1_tx_commit_unicast(struct bus1_peer *origin,
 			    struct bus1_queue_node *node,
@@ -158,7 +166,7 @@ void bus1_tx_commit_unicast(struct bus1_peer *origin,
 	ts = node->ts;
 	spin_unlock(&peer->data_lock);
 	if (wake)
-		bus1_peer_wake(peer);
+		bus1_peer_wake_sync(peer);
 
 	if (peer != origin) {
 		spin_lock(&origin->data_lock);
@@ -169,8 +177,10 @@ void bus1_tx_commit_unicast(struct bus1_peer *origin,
 }
 
 /**
- * bus1_tx_commit() - seal and commit a transaction
+ * bus1_tx_commit() - seal and commit a transaction of SEND
  * @tx:		transaction with everything staged
+ *
+ * Receivers are woken with the sync hint (bus1_peer_wake_sync()).
  *
  * Return: the commit timestamp.
  */
@@ -178,6 +188,6 @@ u64 bus1_tx_commit(struct bus1_tx *tx)
 {
 	u64 ts = bus1_tx_seal(tx);
 
-	bus1_tx_commit_sealed(tx, ts);
+	__bus1_tx_commit_sealed(tx, ts, true);
 	return ts;
 }
