@@ -31,7 +31,10 @@
 /*
  * Only msg is output; flags and max_offset go back to userspace unchanged.
  * Inlined: every RECV stores once, and the call would cost half as much as
- * the stores.
+ * the stores. msg.offset goes last: with BUS1_RECV_FLAG_RELEASE it holds
+ * BUS1_OFFSET_INVALID once the slice is released, and a store that faults
+ * half way must leave it so for the RECV that runs again (see
+ * bus1_slice_release()).
  */
 static __always_inline int
 bus1_recv_store(struct bus1_cmd_recv __user *uparam,
@@ -44,10 +47,10 @@ bus1_recv_store(struct bus1_cmd_recv __user *uparam,
 	unsafe_put_user(param->msg.flags, &uparam->msg.flags, fault);
 	unsafe_put_user(param->msg.destination, &uparam->msg.destination,
 			fault);
-	unsafe_put_user(param->msg.offset, &uparam->msg.offset, fault);
 	unsafe_put_user(param->msg.n_bytes, &uparam->msg.n_bytes, fault);
 	unsafe_put_user(param->msg.n_handles, &uparam->msg.n_handles, fault);
 	unsafe_put_user(param->msg.n_fds, &uparam->msg.n_fds, fault);
+	unsafe_put_user(param->msg.offset, &uparam->msg.offset, fault);
 	user_access_end();
 	return 0;
 
@@ -401,6 +404,8 @@ static int bus1_recv_load_param(struct bus1_cmd_recv *p, u64 *release,
 	unsafe_get_user(p->msg.n_fds, &u->msg.n_fds, fault);
 	user_access_end();
 	memset(&p->msg, 0, sizeof(p->msg));
+	/* what a NODE_RELEASE probes with (bus1_recv_release()): see above */
+	p->msg.offset = BUS1_OFFSET_INVALID;
 	return 0;
 
 fault:
