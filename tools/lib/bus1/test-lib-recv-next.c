@@ -73,7 +73,7 @@ int main(void)
 	CHECK(m.n_bytes == 3 && !memcmp(m.data, "two", 3), "payload two");
 	CHECK_R(bus1_recv_next(a, 0, &m), -EAGAIN,
 		"release two, queue empty: EAGAIN");
-	CHECK(slices(a) == 0 && m.peer == NULL &&
+	CHECK(slices(a) == 0 && !m.peer &&
 	      m.offset == BUS1_OFFSET_INVALID,
 	      "two released and the struct emptied");
 

@@ -32,7 +32,7 @@
 #include "msg-util.h"
 
 #define NODE		0x100ULL
-#define POOL		(1 << 20)
+#define POOL		0x100000
 /* what a sleeping child waits before it acts; the waiter must take longer */
 #define DELAY_MS	300
 #define MIN_WAIT_MS	150
@@ -89,12 +89,12 @@ static __u64 recv_one(struct __test_metadata *_metadata, struct pair *p,
 }
 
 /* allocated slices: the published ones and those of queued messages */
-static __u64 slices(struct pair *p)
+static __u64 n_slices(struct pair *p)
 {
 	return mu_counter(p->b.fd, "bus1-pool-slices");
 }
 
-static __u64 queued(struct pair *p)
+static __u64 n_queued(struct pair *p)
 {
 	return mu_counter(p->b.fd, "bus1-queued");
 }
@@ -166,7 +166,7 @@ TEST(release_and_recv)
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
 	o1 = recv_one(_metadata, &p, "one");
-	ASSERT_EQ(2, slices(&p));
+	ASSERT_EQ(2, n_slices(&p));
 
 	ASSERT_EQ(0, rx(p.b.fd, &r, RELEASE, o1));
 	EXPECT_EQ(BUS1_MSG_DATA, r.msg.type);
@@ -174,12 +174,12 @@ TEST(release_and_recv)
 	EXPECT_EQ(3, r.msg.n_bytes);
 	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
 	/* "one" is gone, "two" is the only slice */
-	EXPECT_EQ(1, slices(&p));
-	EXPECT_EQ(0, queued(&p));
+	EXPECT_EQ(1, n_slices(&p));
+	EXPECT_EQ(0, n_queued(&p));
 	EXPECT_EQ(-ENXIO, b1_slice_release(p.b.fd, o1));
 	/* and the loop goes on: release "two" with nothing queued */
 	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, r.msg.offset));
-	EXPECT_EQ(0, slices(&p));
+	EXPECT_EQ(0, n_slices(&p));
 	pair_close(&p);
 }
 
@@ -193,10 +193,10 @@ TEST(release_empty_queue)
 	pair_open(_metadata, &p);
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
 	o1 = recv_one(_metadata, &p, "one");
-	ASSERT_EQ(1, slices(&p));
+	ASSERT_EQ(1, n_slices(&p));
 
 	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, o1));
-	EXPECT_EQ(0, slices(&p));
+	EXPECT_EQ(0, n_slices(&p));
 	EXPECT_EQ(0, mu_counter(p.b.fd, "bus1-pool-bytes"));
 	/* the kernel marked it released: running the call again is harmless */
 	EXPECT_EQ(BUS1_OFFSET_INVALID, r.msg.offset);
@@ -222,13 +222,13 @@ TEST(release_bad_offset)
 	EXPECT_EQ(0, r.msg.type);
 	EXPECT_EQ(-ENXIO, rx(p.b.fd, &r, RELEASE | WAIT, POOL * 4ULL));
 	EXPECT_EQ(POOL * 4ULL, r.msg.offset);
-	EXPECT_EQ(2, slices(&p));
-	EXPECT_EQ(1, queued(&p));
+	EXPECT_EQ(2, n_slices(&p));
+	EXPECT_EQ(1, n_queued(&p));
 
 	/* both still there: "one" releases, "two" is received */
 	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE, o1));
 	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
-	EXPECT_EQ(1, slices(&p));
+	EXPECT_EQ(1, n_slices(&p));
 	pair_close(&p);
 }
 
@@ -243,11 +243,11 @@ TEST(release_nothing)
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
 	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE, BUS1_OFFSET_INVALID));
 	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "one", 3));
-	EXPECT_EQ(1, slices(&p));
+	EXPECT_EQ(1, n_slices(&p));
 	/* without the flag msg.offset is no input, as in the 2016 ABI */
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
 	EXPECT_EQ(0, rx(p.b.fd, &r, 0, r.msg.offset));
-	EXPECT_EQ(2, slices(&p));
+	EXPECT_EQ(2, n_slices(&p));
 	pair_close(&p);
 }
 
@@ -270,8 +270,8 @@ TEST(flags_invalid)
 	EXPECT_EQ(o1, r.msg.offset);
 	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, WAIT | BUS1_RECV_FLAG_SEED,
 			      BUS1_OFFSET_INVALID));
-	EXPECT_EQ(2, slices(&p));
-	EXPECT_EQ(1, queued(&p));
+	EXPECT_EQ(2, n_slices(&p));
+	EXPECT_EQ(1, n_queued(&p));
 	EXPECT_EQ(0, b1_slice_release(p.b.fd, o1));
 	pair_close(&p);
 }
@@ -291,7 +291,7 @@ TEST(release_seed)
 	o1 = recv_one(_metadata, &p, "one");
 	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | BUS1_RECV_FLAG_SEED, o1));
 	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "seed", 4));
-	EXPECT_EQ(1, slices(&p));
+	EXPECT_EQ(1, n_slices(&p));
 	pair_close(&p);
 }
 
@@ -319,8 +319,8 @@ static void retry_after_fault(struct __test_metadata *_metadata,
 	EXPECT_EQ(3, r->msg.n_bytes);
 	EXPECT_NE(BUS1_OFFSET_INVALID, r->msg.offset);
 	EXPECT_EQ(0, memcmp(mu_payload(&p->b, r), "two", 3));
-	EXPECT_EQ(1, slices(p));
-	EXPECT_EQ(0, queued(p));
+	EXPECT_EQ(1, n_slices(p));
+	EXPECT_EQ(0, n_queued(p));
 }
 
 /* struct bus1_cmd_recv placed so msg.n_bytes starts the page at @page */
@@ -333,21 +333,22 @@ static struct bus1_cmd_recv *recv_at(char *page)
 TEST(retry_fault_zero_page)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	volatile char *m;
 	struct pair p;
 	char c = 0;
 	long i;
+	char *m;
 
 	pair_open(_metadata, &p);
 	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, (void *)m);
+	ASSERT_NE(MAP_FAILED, m);
 	m[0] = 1;
+	/* read only: the kernel sees the shared zero page, read-only */
 	for (i = 0; i < pg; i += 64)
-		c += m[pg + i];
+		c += __atomic_load_n(&m[pg + i], __ATOMIC_RELAXED);
 	ASSERT_EQ(0, c);
-	retry_after_fault(_metadata, recv_at((char *)m + pg), &p);
-	munmap((void *)m, 2 * pg);
+	retry_after_fault(_metadata, recv_at(m + pg), &p);
+	munmap(m, 2 * pg);
 	pair_close(&p);
 }
 
@@ -463,7 +464,7 @@ TEST(wait_for_send)
 	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | WAIT, o1));
 	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
 	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
-	EXPECT_EQ(1, slices(&p));
+	EXPECT_EQ(1, n_slices(&p));
 	EXPECT_EQ(0, mu_wait(pid));
 	pair_close(&p);
 }
@@ -488,8 +489,8 @@ TEST(wait_two_waiters)
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
 	EXPECT_EQ(0, mu_wait(pid[0]));
 	EXPECT_EQ(0, mu_wait(pid[1]));
-	EXPECT_EQ(2, slices(&p));
-	EXPECT_EQ(0, queued(&p));
+	EXPECT_EQ(2, n_slices(&p));
+	EXPECT_EQ(0, n_queued(&p));
 	pair_close(&p);
 }
 
@@ -531,7 +532,7 @@ TEST(wait_signal_eintr)
 	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
 	EXPECT_EQ(1, atomic_load(&n_sigusr1));
 	EXPECT_EQ(BUS1_OFFSET_INVALID, r.msg.offset);
-	EXPECT_EQ(0, slices(&p));
+	EXPECT_EQ(0, n_slices(&p));
 	EXPECT_EQ(0, mu_wait(pid));
 	pair_close(&p);
 }
@@ -553,7 +554,7 @@ TEST(wait_signal_restart)
 	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | WAIT, o1));
 	EXPECT_EQ(1, atomic_load(&n_sigusr1));
 	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
-	EXPECT_EQ(1, slices(&p));
+	EXPECT_EQ(1, n_slices(&p));
 	EXPECT_EQ(0, mu_wait(pid));
 	pair_close(&p);
 }
@@ -578,7 +579,7 @@ TEST(wait_killed)
 	EXPECT_GT(2000, ms_since(t0));
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
 	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
-	EXPECT_EQ(1, slices(&p));
+	EXPECT_EQ(1, n_slices(&p));
 	pair_close(&p);
 }
 
@@ -596,7 +597,7 @@ TEST(wait_nonblock)
 	t0 = b1_now_ns();
 	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE | WAIT, o1));
 	EXPECT_GT(MIN_WAIT_MS, ms_since(t0));
-	EXPECT_EQ(0, slices(&p));
+	EXPECT_EQ(0, n_slices(&p));
 	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
 	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
 	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));

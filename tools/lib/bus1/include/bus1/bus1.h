@@ -18,8 +18,9 @@
  *    bus1_message_release(), even across a transparent pool remap.
  *
  * ABI policy: symbols are versioned (LIBBUS1_1, LIBBUS1_2 for those
- * added with the RECV extensions); existing symbols never change. struct bus1_message and struct bus1_peer_stats may only grow at
- * the end, and only together with a new symbol version.
+ * added with the RECV extensions); existing symbols never change. struct
+ * bus1_message and struct bus1_peer_stats may only grow at the end, and
+ * only together with a new symbol version.
  *
  * See Documentation/bus1/libbus1.rst.
  */
