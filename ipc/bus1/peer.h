@@ -156,7 +156,10 @@ static inline void bus1_peer_wake(struct bus1_peer *peer)
  * A sync wake-up, as AF_UNIX does for its receivers: it tells the
  * scheduler the waker will likely sleep soon (waiting for the reply), so
  * the receiver may stay on the sender's CPU instead of being migrated away.
- * For SEND only; notifications come from commands whose callers go on.
+ * For a unicast SEND only: a multicast sender goes on to its next
+ * destination, and notifications come from commands whose callers go on;
+ * the hint would be false there (and could pull a receiver onto a CPU
+ * that stays busy).
  */
 static inline void bus1_peer_wake_sync(struct bus1_peer *peer)
 {

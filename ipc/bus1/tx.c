@@ -84,7 +84,17 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 	return ts;
 }
 
-static void __bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts, bool sync)
+/**
+ * bus1_tx_commit_sealed() - commit all staged entries
+ * @tx:		transaction sealed with bus1_tx_seal()
+ * @ts:		its commit timestamp
+ *
+ * Cannot fail. Once an entry is committed its receiver may dequeue and
+ * free it, so each entry is left alone right after its own commit.
+ * Receivers are woken without the sync hint: a multicast sender goes on to
+ * the next destination, it does not sleep (see bus1_peer_wake_sync()).
+ */
+void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 {
 	struct bus1_queue_node *node, *next;
 	struct bus1_peer *peer;
@@ -111,27 +121,11 @@ static void __bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts, bool sync)
 		bus1_queue_sync(&peer->queue, ts);
 		wake = bus1_queue_commit_staged(&peer->queue, node, ts);
 		spin_unlock(&peer->data_lock);
-		if (wake && sync)
-			bus1_peer_wake_sync(peer);
-		else if (wake)
+		if (wake)
 			bus1_peer_wake(peer);
 		bus1_peer_release(peer);
 	}
 	tx->staged = NULL;
-}
-
-/**
- * bus1_tx_commit_sealed() - commit all staged entries
- * @tx:		transaction sealed with bus1_tx_seal()
- * @ts:		its commit timestamp
- *
- * Cannot fail. Once an entry is committed its receiver may dequeue and
- * free it, so each entry is left alone right after its own commit. For
- * notifications: receivers are woken without the sync hint.
- */
-void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
-{
-	__bus1_tx_commit_sealed(tx, ts, false);
 }
 
 /**
@@ -177,10 +171,8 @@ void bus1_tx_commit_unicast(struct bus1_peer *origin,
 }
 
 /**
- * bus1_tx_commit() - seal and commit a transaction of SEND
+ * bus1_tx_commit() - seal and commit a transaction
  * @tx:		transaction with everything staged
- *
- * Receivers are woken with the sync hint (bus1_peer_wake_sync()).
  *
  * Return: the commit timestamp.
  */
@@ -188,6 +180,6 @@ u64 bus1_tx_commit(struct bus1_tx *tx)
 {
 	u64 ts = bus1_tx_seal(tx);
 
-	__bus1_tx_commit_sealed(tx, ts, true);
+	bus1_tx_commit_sealed(tx, ts);
 	return ts;
 }

@@ -31,11 +31,16 @@
 static unsigned long long now(void)
 {
 	struct timespec ts;
+
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void die(const char *s) { perror(s); exit(1); }
+static void die(const char *s)
+{
+	perror(s);
+	exit(1);
+}
 
 static __u64 last = BUS1_OFFSET_INVALID;
 
@@ -55,6 +60,7 @@ static void rx(int fd, int mode)
 	}
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+
 		if (ioctl(fd, BUS1_CMD_RECV, &r) == 0)
 			break;
 		if (errno != EAGAIN)
@@ -92,11 +98,17 @@ int main(int argc, char **argv)
 
 	mmap(NULL, 1 << 20, PROT_READ, MAP_SHARED, c, 0);
 	mmap(NULL, 1 << 20, PROT_READ, MAP_SHARED, s, 0);
-	memset(&t, 0, sizeof(t)); t.src_handle = 0x100; t.dst_fd = c;
-	if (ioctl(s, BUS1_CMD_HANDLE_TRANSFER, &t)) die("xfer");
+	memset(&t, 0, sizeof(t));
+	t.src_handle = 0x100;
+	t.dst_fd = c;
+	if (ioctl(s, BUS1_CMD_HANDLE_TRANSFER, &t))
+		die("xfer");
 	hs = t.dst_handle;
-	memset(&t, 0, sizeof(t)); t.src_handle = 0x100; t.dst_fd = s;
-	if (ioctl(c, BUS1_CMD_HANDLE_TRANSFER, &t)) die("xfer");
+	memset(&t, 0, sizeof(t));
+	t.src_handle = 0x100;
+	t.dst_fd = s;
+	if (ioctl(c, BUS1_CMD_HANDLE_TRANSFER, &t))
+		die("xfer");
 	hc = t.dst_handle;
 	pid = fork();
 	if (!pid) {
@@ -106,10 +118,16 @@ int main(int argc, char **argv)
 		}
 		_exit(0);
 	}
-	for (i = 0; i < warm; i++) { tx(c, hs); rx(c, mode); }
+	for (i = 0; i < warm; i++) {
+		tx(c, hs);
+		rx(c, mode);
+	}
 	getrusage(RUSAGE_SELF, &r0);
 	t0 = now();
-	for (i = 0; i < n; i++) { tx(c, hs); rx(c, mode); }
+	for (i = 0; i < n; i++) {
+		tx(c, hs);
+		rx(c, mode);
+	}
 	t1 = now();
 	getrusage(RUSAGE_SELF, &r1);
 	waitpid(pid, NULL, 0);
