@@ -144,28 +144,13 @@ static inline struct bus1_peer *bus1_peer_ref(struct bus1_peer *peer)
  */
 static inline void bus1_peer_wake(struct bus1_peer *peer)
 {
-	/* wq_has_sleeper() pairs with the barrier in poll_wait() */
+	/*
+	 * wq_has_sleeper() pairs with the barrier in poll_wait(). Not the
+	 * sync wake-up AF_UNIX uses: it bought nothing measurable and made
+	 * the head-of-line bound fail on PREEMPT_RT (see testing.rst).
+	 */
 	if (wq_has_sleeper(&peer->waitq))
 		wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
-}
-
-/**
- * bus1_peer_wake_sync() - wake up pollers on behalf of a sender
- * @peer:	peer to wake
- *
- * A sync wake-up, as AF_UNIX does for its receivers: it tells the
- * scheduler the waker will likely sleep soon (waiting for the reply), so
- * the receiver may stay on the sender's CPU instead of being migrated away.
- * For a unicast SEND only: a multicast sender goes on to its next
- * destination, and notifications come from commands whose callers go on;
- * the hint would be false there (and could pull a receiver onto a CPU
- * that stays busy).
- */
-static inline void bus1_peer_wake_sync(struct bus1_peer *peer)
-{
-	if (wq_has_sleeper(&peer->waitq))
-		wake_up_interruptible_sync_poll(&peer->waitq,
-						EPOLLIN | EPOLLRDNORM);
 }
 
 void bus1_peer_unref(struct bus1_peer *peer);

@@ -91,8 +91,6 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
  *
  * Cannot fail. Once an entry is committed its receiver may dequeue and
  * free it, so each entry is left alone right after its own commit.
- * Receivers are woken without the sync hint: a multicast sender goes on to
- * the next destination, it does not sleep (see bus1_peer_wake_sync()).
  */
 void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 {
@@ -140,7 +138,7 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
  * entry the origin has dequeued raised it before it became visible, so the
  * value read is above everything the origin has seen. Afterwards the origin
  * clock is synced to T, as a commit timestamp taken on the origin would
- * have left it. The receiver is woken with the sync hint. Cannot fail.
+ * have left it. Cannot fail.
  */
 void bus1_tx_commit_unicast(struct bus1_peer *origin,
 			    struct bus1_queue_node *node,
@@ -160,7 +158,7 @@ void bus1_tx_commit_unicast(struct bus1_peer *origin,
 	ts = node->ts;
 	spin_unlock(&peer->data_lock);
 	if (wake)
-		bus1_peer_wake_sync(peer);
+		bus1_peer_wake(peer);
 
 	if (peer != origin) {
 		spin_lock(&origin->data_lock);
