@@ -388,6 +388,41 @@ static noinline long bus1_peer_ioctl_faulted(struct bus1_peer *peer,
 	return r;
 }
 
+/* the condition RECV with WAIT sleeps on; nothing may be held */
+static bool bus1_peer_wait_done(struct bus1_peer *peer)
+{
+	int readable;
+
+	if (!bus1_peer_acquire(peer))
+		return true;
+	spin_lock(&peer->data_lock);
+	/* a maybe stale head (-1) wakes too: RECV purges it, or sleeps again */
+	readable = bus1_message_peek_ready(peer);
+	spin_unlock(&peer->data_lock);
+	bus1_peer_release(peer);
+	return readable;
+}
+
+/*
+ * RECV with BUS1_RECV_FLAG_WAIT found nothing (BUS1_RECV_WAIT): sleep until
+ * the queue has a ready head or the peer is disconnecting, then the caller
+ * runs RECV again. Nothing is held while sleeping: not the local lock (the
+ * senders' path to our queue needs only the data lock, but poll, fdinfo
+ * and HANDLE_TRANSFER take it) and not our active reference (a disconnect
+ * waits for those to drain, and wakes us through @waitq). A signal ends
+ * the wait with -ERESTARTSYS; a restarted RECV does not release its slice
+ * twice (bus1_slice_release()).
+ */
+static noinline long bus1_peer_recv_wait(struct file *file,
+					 struct bus1_peer *peer)
+{
+	/* O_NONBLOCK wins: the file is never to block, whatever the flags */
+	if (file->f_flags & O_NONBLOCK)
+		return -EAGAIN;
+	return wait_event_interruptible(peer->waitq,
+					bus1_peer_wait_done(peer));
+}
+
 static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -411,10 +446,17 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	 * commits), its memory is faulted in with nothing held, and it runs
 	 * again (bus1_peer_ioctl_faulted()).
 	 */
-	r = bus1_peer_ioctl_once(peer, cmd, arg);
-	if (unlikely(r == -EFAULT))
-		r = bus1_peer_ioctl_faulted(peer, cmd, arg);
-	return r;
+	for (;;) {
+		r = bus1_peer_ioctl_once(peer, cmd, arg);
+		if (unlikely(r == -EFAULT))
+			r = bus1_peer_ioctl_faulted(peer, cmd, arg);
+		if (likely(r != BUS1_RECV_WAIT))
+			return r;
+		/* each round either sleeps or finds the queue ready */
+		r = bus1_peer_recv_wait(file, peer);
+		if (r)
+			return r;
+	}
 }
 
 static int bus1_peer_open(struct inode *inode, struct file *file)

@@ -33,7 +33,8 @@ enum {
  *		operations currently running on the peer; negative once
  *		disconnecting, until it drains to BUS1_ACTIVE_BIAS
  * @flags:	BUS1_PEER_DISCONNECTING/DISCONNECTED
- * @waitq:	pollers, and disconnect waiting for @active to drain
+ * @waitq:	pollers, RECV with BUS1_RECV_FLAG_WAIT, and disconnect waiting
+ *		for @active to drain
  * @user:	user the peer is charged to, constant
  * @lock:	local lock: serializes the peer's own commands (all but
  *		SLICE_RELEASE, which touches published slices only); protects
@@ -143,7 +144,11 @@ static inline struct bus1_peer *bus1_peer_ref(struct bus1_peer *peer)
  */
 static inline void bus1_peer_wake(struct bus1_peer *peer)
 {
-	/* wq_has_sleeper() pairs with the barrier in poll_wait() */
+	/*
+	 * wq_has_sleeper() pairs with the barrier in poll_wait(). Not the
+	 * sync wake-up AF_UNIX uses: it bought nothing measurable and made
+	 * the head-of-line bound fail on PREEMPT_RT (see testing.rst).
+	 */
 	if (wq_has_sleeper(&peer->waitq))
 		wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
 }

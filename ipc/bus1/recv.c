@@ -10,7 +10,9 @@
  * stays charged until SLICE_RELEASE returns it and frees the message.
  *
  * Top to bottom: storing the result, fd installation, dequeuing, data and
- * notifications, the fast path, the command, and SLICE_RELEASE.
+ * notifications, the fast path, the command, and SLICE_RELEASE. RECV can
+ * release the previous slice and wait for the next message in the same
+ * call (BUS1_RECV_FLAG_RELEASE and _WAIT, extensions of the 2016 ABI).
  */
 
 #include <linux/err.h>
@@ -29,7 +31,10 @@
 /*
  * Only msg is output; flags and max_offset go back to userspace unchanged.
  * Inlined: every RECV stores once, and the call would cost half as much as
- * the stores.
+ * the stores. msg.offset goes last: with BUS1_RECV_FLAG_RELEASE it holds
+ * BUS1_OFFSET_INVALID once the slice is released, and a store that faults
+ * half way must leave it so for the RECV that runs again (see
+ * bus1_slice_release()).
  */
 static __always_inline int
 bus1_recv_store(struct bus1_cmd_recv __user *uparam,
@@ -42,10 +47,10 @@ bus1_recv_store(struct bus1_cmd_recv __user *uparam,
 	unsafe_put_user(param->msg.flags, &uparam->msg.flags, fault);
 	unsafe_put_user(param->msg.destination, &uparam->msg.destination,
 			fault);
-	unsafe_put_user(param->msg.offset, &uparam->msg.offset, fault);
 	unsafe_put_user(param->msg.n_bytes, &uparam->msg.n_bytes, fault);
 	unsafe_put_user(param->msg.n_handles, &uparam->msg.n_handles, fault);
 	unsafe_put_user(param->msg.n_fds, &uparam->msg.n_fds, fault);
+	unsafe_put_user(param->msg.offset, &uparam->msg.offset, fault);
 	user_access_end();
 	return 0;
 
@@ -381,22 +386,26 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 }
 
 /*
- * Only flags and max_offset are input. The last word is read as well, so
+ * Only flags and max_offset are input, and msg.offset with
+ * BUS1_RECV_FLAG_RELEASE (@release). The last word is read as well, so
  * an argument that is not readable as a whole fails with EFAULT before
  * anything happens, as with a full copy (72 bytes span at most two pages).
  * The output starts zeroed: whatever path stores it, no stack content
  * reaches userspace (a constant-size memset is a few stores).
  */
-static int bus1_recv_load_param(struct bus1_cmd_recv *p,
+static int bus1_recv_load_param(struct bus1_cmd_recv *p, u64 *release,
 				const struct bus1_cmd_recv __user *u)
 {
 	if (!user_access_begin(u, sizeof(*u)))
 		return -EFAULT;
 	unsafe_get_user(p->flags, &u->flags, fault);
 	unsafe_get_user(p->max_offset, &u->max_offset, fault);
+	unsafe_get_user(*release, &u->msg.offset, fault);
 	unsafe_get_user(p->msg.n_fds, &u->msg.n_fds, fault);
 	user_access_end();
 	memset(&p->msg, 0, sizeof(p->msg));
+	/* what a NODE_RELEASE probes with (bus1_recv_release()): see above */
+	p->msg.offset = BUS1_OFFSET_INVALID;
 	return 0;
 
 fault:
@@ -404,31 +413,91 @@ fault:
 	return -EFAULT;
 }
 
+/*
+ * Unpublishes the slice at @offset and frees its message, the way
+ * SLICE_RELEASE does. With @uoffset (RECV with BUS1_RECV_FLAG_RELEASE),
+ * BUS1_OFFSET_INVALID is stored there under the same lock first: a RECV
+ * that runs again after a fault, after WAIT slept or after a signal
+ * restarted it, reads that and releases nothing the second time. If the
+ * store would fault, the slice is published again before anyone can see
+ * it was gone, and nothing happened.
+ */
+static int bus1_slice_release(struct bus1_peer *peer, u64 offset,
+			      u64 __user *uoffset)
+{
+	struct bus1_pool_slice *slice;
+	struct bus1_message *m;
+
+	spin_lock(&peer->data_lock);
+	slice = bus1_pool_unpublish(&peer->pool, offset);
+	if (!slice) {
+		spin_unlock(&peer->data_lock);
+		return -ENXIO;
+	}
+	/* page faults are disabled (bus1_peer_ioctl()): no sleep here */
+	if (uoffset && put_user(BUS1_OFFSET_INVALID, uoffset)) {
+		bus1_pool_publish(&peer->pool, slice);
+		spin_unlock(&peer->data_lock);
+		return -EFAULT;
+	}
+	m = container_of(slice, struct bus1_message, slice);
+	bus1_message_unaccount(m);
+	spin_unlock(&peer->data_lock);
+
+	trace_bus1_slice_release(peer->id, offset, m->slice.size);
+	bus1_message_put_attachments(m);
+	bus1_message_dealloc(m);
+	return 0;
+}
+
 /**
  * bus1_cmd_recv() - BUS1_CMD_RECV
  * @peer:	calling peer, active reference and local lock held
  * @arg:	user pointer to struct bus1_cmd_recv
  *
- * Return: 0 on success, negative error code on failure.
+ * With BUS1_RECV_FLAG_RELEASE the slice at msg.offset is released first
+ * (BUS1_OFFSET_INVALID: none), and stays released whatever the receive
+ * does. With BUS1_RECV_FLAG_WAIT an empty queue returns BUS1_RECV_WAIT:
+ * the caller sleeps with nothing held and runs the command again (see
+ * bus1_peer_ioctl()).
+ *
+ * Return: 0 on success, BUS1_RECV_WAIT, or a negative error code.
  */
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
 	/* loaded field by field; not auto-zeroed as a whole */
 	struct bus1_cmd_recv param __uninitialized;
+	u64 release;
+	int r;
 
 	lockdep_assert_held(&peer->lock);
-	if (bus1_recv_load_param(&param, uparam))
+	if (bus1_recv_load_param(&param, &release, uparam))
 		return -EFAULT;
-	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS))
+	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS |
+			    BUS1_RECV_FLAG_RELEASE | BUS1_RECV_FLAG_WAIT))
 		return -EINVAL;
+	/* nobody else queues a seed: there is nothing to wait for */
+	if ((param.flags & BUS1_RECV_FLAG_SEED) &&
+	    (param.flags & BUS1_RECV_FLAG_WAIT))
+		return -EINVAL;
+	if ((param.flags & BUS1_RECV_FLAG_RELEASE) &&
+	    release != BUS1_OFFSET_INVALID) {
+		r = bus1_slice_release(peer, release, &uparam->msg.offset);
+		if (r)
+			return r;
+	}
+
 	if (param.flags & BUS1_RECV_FLAG_SEED) {
 		if (!peer->seed)
 			return -EAGAIN;
 		return bus1_recv_data(peer, peer->seed, &param, uparam, true,
 				      false);
 	}
-	return bus1_recv_queue(peer, &param, uparam);
+	r = bus1_recv_queue(peer, &param, uparam);
+	if (r == -EAGAIN && (param.flags & BUS1_RECV_FLAG_WAIT))
+		return BUS1_RECV_WAIT;
+	return r;
 }
 
 /**
@@ -442,25 +511,9 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
  */
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
 {
-	struct bus1_pool_slice *slice;
-	struct bus1_message *m = NULL;
 	u64 offset;
 
 	if (get_user(offset, (u64 __user *)arg))
 		return -EFAULT;
-
-	spin_lock(&peer->data_lock);
-	slice = bus1_pool_unpublish(&peer->pool, offset);
-	if (slice) {
-		m = container_of(slice, struct bus1_message, slice);
-		bus1_message_unaccount(m);
-	}
-	spin_unlock(&peer->data_lock);
-	if (!m)
-		return -ENXIO;
-
-	trace_bus1_slice_release(peer->id, offset, m->slice.size);
-	bus1_message_put_attachments(m);
-	bus1_message_dealloc(m);
-	return 0;
+	return bus1_slice_release(peer, offset, NULL);
 }

@@ -387,14 +387,18 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* one message from the kernel, copied; -EAGAIN if none ready */
-static int recv_one(struct b1c *c, struct b1c_msg **mp)
+/*
+ * One message from the kernel, copied; -EAGAIN if none ready. With @wait
+ * the RECV itself blocks until one is (BUS1_RECV_FLAG_WAIT): no poll()
+ * first, one syscall instead of two; a signal returns -EINTR.
+ */
+static int recv_one(struct b1c *c, struct b1c_msg **mp, int wait)
 {
 	struct bus1_message bm;
 	struct b1c_msg *m;
 	int r;
 
-	r = bus1_recv(c->peer, 0, &bm);
+	r = bus1_recv(c->peer, wait ? BUS1_RECV_FLAG_WAIT : 0, &bm);
 	if (r < 0)
 		return r;
 	m = calloc(1, sizeof(*m));
@@ -456,7 +460,10 @@ int b1c_recv(struct b1c *c, int timeout_ms, struct b1c_msg **mp)
 		return 0;
 	}
 	for (;;) {
-		r = recv_one(c, mp);
+		/* without a deadline the RECV waits by itself */
+		r = recv_one(c, mp, deadline < 0);
+		if (r == -EINTR)
+			continue;
 		if (r != -EAGAIN)
 			return r;
 		r = wait_readable(c, deadline);
@@ -492,7 +499,9 @@ static int wait_reply(struct b1c *c, __u32 serial, int timeout_ms,
 	int r;
 
 	for (;;) {
-		r = recv_one(c, &m);
+		r = recv_one(c, &m, deadline < 0);
+		if (r == -EINTR)
+			continue;
 		if (r == -EAGAIN) {
 			r = wait_readable(c, deadline);
 			if (r < 0)

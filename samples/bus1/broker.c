@@ -814,8 +814,8 @@ static bool over_burst(struct broker *b, struct client *c)
 
 static void process_bus1(struct broker *b)
 {
+	struct bus1_message m = { .offset = BUS1_OFFSET_INVALID };
 	struct bus1_peer_stats st;
-	struct bus1_message m;
 	unsigned int k, batch = BATCH;
 	struct client *c;
 	size_t i;
@@ -830,13 +830,18 @@ static void process_bus1(struct broker *b)
 		batch = st.queued ? st.queued : 1;
 	for (k = 0; k < b->n_clients; k++)
 		b->clients[k]->n_batch = 0;
+	/*
+	 * Each RECV releases the slice of the message handled before it
+	 * (BUS1_RECV_FLAG_RELEASE): one ioctl per message, not two. The
+	 * kernel releases it even when nothing is queued.
+	 */
 	for (k = 0; k < batch; k++) {
-		r = bus1_recv(b->peer, 0, &m);
+		r = bus1_recv_next(b->peer, 0, &m);
 		if (r == -EAGAIN)
 			return;
 		if (r < 0) {
 			logm(b, 0, "RECV failed: %s", bus1_strerror(r));
-			return;
+			break;
 		}
 		switch (m.type) {
 		case BUS1_MSG_DATA:
@@ -864,8 +869,8 @@ static void process_bus1(struct broker *b)
 				client_gone(b, c, "released the broker handle");
 			break;
 		}
-		bus1_message_release(&m);
 	}
+	bus1_message_release(&m);
 }
 
 /* --- bootstrap --- */

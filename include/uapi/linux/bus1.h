@@ -92,6 +92,9 @@ struct bus1_cmd_send {
 enum {
 	BUS1_RECV_FLAG_SEED				= 1ULL <<  0,
 	BUS1_RECV_FLAG_INSTALL_FDS			= 1ULL <<  1,
+	/* extensions of the 2016 ABI, see bus1(7) */
+	BUS1_RECV_FLAG_RELEASE				= 1ULL <<  2,
+	BUS1_RECV_FLAG_WAIT				= 1ULL <<  3,
 };
 
 struct bus1_cmd_recv {

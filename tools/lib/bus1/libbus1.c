@@ -417,48 +417,113 @@ BUS1_EXPORT int bus1_seed_set(struct bus1_peer *peer,
 	return bus1_send(peer, &s);
 }
 
-BUS1_EXPORT int bus1_recv(struct bus1_peer *peer, __u64 flags,
-			  struct bus1_message *msg)
+/* fills @msg with the result of a successful RECV @r */
+static void message_fill(struct bus1_peer *peer, const struct bus1_cmd_recv *r,
+			 struct bus1_message *msg)
 {
-	struct bus1_cmd_recv r;
 	const char *base;
-	int err;
 
 	memset(msg, 0, sizeof(*msg));
+	msg->type = r->msg.type;
+	msg->flags = r->msg.flags;
+	msg->destination = r->msg.destination;
+	msg->offset = r->msg.offset;
+	msg->peer = peer;
+	if (r->msg.offset == BUS1_OFFSET_INVALID)
+		return;
+
+	base = (const char *)peer->map->addr + r->msg.offset;
+	msg->map = peer->map;
+	msg->map->refs++;
+	msg->data = base;
+	msg->n_bytes = r->msg.n_bytes;
+	msg->n_handles = r->msg.n_handles;
+	if (msg->n_handles)
+		msg->handles = (const __u64 *)(base + a8(r->msg.n_bytes));
+	msg->n_fds = r->msg.n_fds;
+	if (msg->n_fds)
+		msg->fds = (const int *)(base + a8(r->msg.n_bytes) +
+					 8 * r->msg.n_handles);
+}
+
+/* forgets the view of @msg, whose slice the kernel has released */
+static void message_drop(struct bus1_message *msg)
+{
+	if (msg->peer && msg->map)
+		pool_map_unref(msg->peer, msg->map);
+	memset(msg, 0, sizeof(*msg));
+	msg->offset = BUS1_OFFSET_INVALID;
+}
+
+/*
+ * One RECV, remapping a larger pool window on ERANGE (the message stays
+ * queued). @release is the slice to release in the same call
+ * (BUS1_RECV_FLAG_RELEASE, an extension of the 2016 ABI) or
+ * BUS1_OFFSET_INVALID; *@released is set once
+ * the kernel has released it, which it does even if the receive fails.
+ */
+static int recv_once(struct bus1_peer *peer, __u64 flags, __u64 release,
+		     struct bus1_cmd_recv *r, int *released)
+{
+	int err;
+
+	*released = release == BUS1_OFFSET_INVALID;
 	for (;;) {
-		memset(&r, 0, sizeof(r));
-		r.flags = flags;
-		r.max_offset = peer->map->size;
-		if (ioctl(peer->fd, BUS1_CMD_RECV, &r) >= 0)
-			break;
-		if (errno != ERANGE)
-			return -errno;
-		/* the message stays queued: map a larger window and retry */
+		memset(r, 0, sizeof(*r));
+		/* RELEASE comes from @release only, never with offset 0 */
+		r->flags = flags & ~(__u64)BUS1_RECV_FLAG_RELEASE;
+		r->max_offset = peer->map->size;
+		if (!*released) {
+			r->flags |= BUS1_RECV_FLAG_RELEASE;
+			r->msg.offset = release;
+		}
+		if (ioctl(peer->fd, BUS1_CMD_RECV, r) >= 0) {
+			*released = 1;
+			return 0;
+		}
+		err = -errno;
+		/* the kernel resets the offset once it has released the slice */
+		if (!*released && r->msg.offset == BUS1_OFFSET_INVALID)
+			*released = 1;
+		if (err != -ERANGE)
+			return err;
 		err = pool_remap(peer);
 		if (err < 0)
 			return err;
 	}
+}
 
-	msg->type = r.msg.type;
-	msg->flags = r.msg.flags;
-	msg->destination = r.msg.destination;
-	msg->offset = r.msg.offset;
-	msg->peer = peer;
-	if (r.msg.offset == BUS1_OFFSET_INVALID)
-		return 0;
+BUS1_EXPORT int bus1_recv(struct bus1_peer *peer, __u64 flags,
+			  struct bus1_message *msg)
+{
+	struct bus1_cmd_recv r;
+	int err, released;
 
-	base = (const char *)peer->map->addr + r.msg.offset;
-	msg->map = peer->map;
-	msg->map->refs++;
-	msg->data = base;
-	msg->n_bytes = r.msg.n_bytes;
-	msg->n_handles = r.msg.n_handles;
-	if (msg->n_handles)
-		msg->handles = (const __u64 *)(base + a8(r.msg.n_bytes));
-	msg->n_fds = r.msg.n_fds;
-	if (msg->n_fds)
-		msg->fds = (const int *)(base + a8(r.msg.n_bytes) +
-					 8 * r.msg.n_handles);
+	memset(msg, 0, sizeof(*msg));
+	err = recv_once(peer, flags, BUS1_OFFSET_INVALID, &r, &released);
+	if (err < 0)
+		return err;
+	message_fill(peer, &r, msg);
+	return 0;
+}
+
+BUS1_EXPORT int bus1_recv_next(struct bus1_peer *peer, __u64 flags,
+			       struct bus1_message *msg)
+{
+	__u64 release = BUS1_OFFSET_INVALID;
+	struct bus1_cmd_recv r;
+	int err, released;
+
+	if (msg->peer && msg->peer != peer)
+		return -EINVAL;
+	if (msg->peer)
+		release = msg->offset;
+	err = recv_once(peer, flags, release, &r, &released);
+	if (released)
+		message_drop(msg);
+	if (err < 0)
+		return err;
+	message_fill(peer, &r, msg);
 	return 0;
 }
 

@@ -90,6 +90,17 @@ TEST(flag_recv_install_fds)
 	ASSERT_EQ(U64(2), U64(BUS1_RECV_FLAG_INSTALL_FDS));
 }
 
+/* extensions of the 2016 ABI (issue 18): new bits, none of the above moved */
+TEST(flag_recv_release)
+{
+	ASSERT_EQ(U64(4), U64(BUS1_RECV_FLAG_RELEASE));
+}
+
+TEST(flag_recv_wait)
+{
+	ASSERT_EQ(U64(8), U64(BUS1_RECV_FLAG_WAIT));
+}
+
 TEST(msg_type_values)
 {
 	ASSERT_EQ(U64(0), U64(BUS1_MSG_NONE));

@@ -17,9 +17,10 @@
  *  - Received messages are views into the pool; they stay valid until
  *    bus1_message_release(), even across a transparent pool remap.
  *
- * ABI policy: symbols are versioned (LIBBUS1_1); existing symbols never
- * change. struct bus1_message and struct bus1_peer_stats may only grow at
- * the end, and only together with a new symbol version.
+ * ABI policy: symbols are versioned (LIBBUS1_1, LIBBUS1_2 for those
+ * added with the RECV extensions); existing symbols never change. struct
+ * bus1_message and struct bus1_peer_stats may only grow at the end, and
+ * only together with a new symbol version.
  *
  * See Documentation/bus1/libbus1.rst.
  */
@@ -129,6 +130,9 @@ struct bus1_message {
 };
 
 int bus1_recv(struct bus1_peer *peer, __u64 flags, struct bus1_message *msg);
+/* LIBBUS1_2: release @msg and receive the next message into it, one RECV */
+int bus1_recv_next(struct bus1_peer *peer, __u64 flags,
+		   struct bus1_message *msg);
 int bus1_seed_get(struct bus1_peer *peer, __u64 flags,
 		  struct bus1_message *msg);
 int bus1_message_release(struct bus1_message *msg);

@@ -1571,7 +1571,7 @@ static bool handle_msg(struct thr *t, struct slot *s,
 static void op_recv(struct thr *t, struct slot *s)
 {
 	struct bus1_cmd_recv cmd;
-	unsigned int n = 1 + rn(t, 6), i, r;
+	unsigned int n = 1 + rn(t, 6), i, r, b;
 	bool honest, bad_flags, remap = false, active, data;
 	size_t map_len;
 	struct res res;
@@ -1584,10 +1584,16 @@ static void op_recv(struct thr *t, struct slot *s)
 		memset(&cmd, 0, sizeof(cmd));
 		memset(&cmd.msg, 0xa5, sizeof(cmd.msg));	/* ignored */
 		r = rn(t, 100);
+		/*
+		 * A random bit, but not RELEASE or WAIT (bits 2 and 3, the
+		 * extensions, see test-recv-ext): WAIT would sleep on an
+		 * empty queue, RELEASE takes msg.offset as input.
+		 */
+		b = rn(t, 62);
 		cmd.flags = r < 50 ? BUS1_RECV_FLAG_INSTALL_FDS : r < 94 ? 0 :
 			    r < 98 ? BUS1_RECV_FLAG_SEED |
 				     (pct(t, 50) ? BUS1_RECV_FLAG_INSTALL_FDS : 0) :
-			    1ULL << rn(t, 64);
+			    1ULL << (b < 2 ? b : b + 2);
 		bad_flags = cmd.flags & ~3ULL;
 		honest = pct(t, 92);
 		if (honest) {

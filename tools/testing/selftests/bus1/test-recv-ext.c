@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test-recv-ext - the RECV extensions of the 2016 ABI (issue 18):
+ * BUS1_RECV_FLAG_RELEASE (release the previous slice in the same call) and
+ * BUS1_RECV_FLAG_WAIT (block until a message is ready). See bus1(7).
+ *
+ * RELEASE: release and receive in one call, release with an empty queue
+ * (released, EAGAIN), a bad offset (its error, nothing received, nothing
+ * written), BUS1_OFFSET_INVALID (nothing to release), msg.offset reset to
+ * BUS1_OFFSET_INVALID once released, and a RECV that faults after its
+ * release and is run again by the kernel (a zero page and a
+ * userfaultfd-write-protected page under the result): released once.
+ *
+ * WAIT: a message already queued, blocking until a SEND from another
+ * process, woken by a disconnect (ESHUTDOWN), interrupted by a signal
+ * (EINTR without SA_RESTART; restarted with it, the slice released once),
+ * killed by SIGKILL while waiting, O_NONBLOCK (EAGAIN), WAIT with SEED
+ * (EINVAL), and an unknown flag (EINVAL, nothing released).
+ */
+#define _GNU_SOURCE
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+
+/* the harness compares int constants with __u64 results */
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#include "msg-util.h"
+
+#define NODE		0x100ULL
+#define POOL		0x100000
+/* what a sleeping child waits before it acts; the waiter must take longer */
+#define DELAY_MS	300
+#define MIN_WAIT_MS	150
+
+#define RELEASE		BUS1_RECV_FLAG_RELEASE
+#define WAIT		BUS1_RECV_FLAG_WAIT
+
+static __u64 ms_since(__u64 t0)
+{
+	return (b1_now_ns() - t0) / 1000000;
+}
+
+/* RECV on a caller-provided struct: msg.offset is the release offset */
+static int rx(int fd, struct bus1_cmd_recv *r, __u64 flags, __u64 release)
+{
+	memset(r, 0, sizeof(*r));
+	r->flags = flags;
+	r->max_offset = POOL;
+	r->msg.offset = release;
+	return b1_ioctl(fd, BUS1_CMD_RECV, (unsigned long)r);
+}
+
+struct pair {
+	struct mu_peer a;	/* sender */
+	struct mu_peer b;	/* receiver, owns NODE */
+	__u64 h;		/* a's handle to NODE */
+};
+
+static void pair_open(struct __test_metadata *_metadata, struct pair *p)
+{
+	p->h = BUS1_HANDLE_INVALID;
+	ASSERT_EQ(0, mu_peer_open(&p->a, POOL));
+	ASSERT_EQ(0, mu_peer_open(&p->b, POOL));
+	ASSERT_EQ(0, b1_transfer(p->b.fd, NODE, p->a.fd, &p->h));
+}
+
+static void pair_close(struct pair *p)
+{
+	mu_peer_close(&p->a);
+	mu_peer_close(&p->b);
+}
+
+/* receives one message the old way and returns its offset */
+static __u64 recv_one(struct __test_metadata *_metadata, struct pair *p,
+		      const char *want)
+{
+	struct bus1_cmd_recv r;
+
+	ASSERT_EQ(0, rx(p->b.fd, &r, 0, 0));
+	EXPECT_EQ(BUS1_MSG_DATA, r.msg.type);
+	EXPECT_EQ(strlen(want), r.msg.n_bytes);
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), want, strlen(want)));
+	return r.msg.offset;
+}
+
+/* allocated slices: the published ones and those of queued messages */
+static __u64 n_slices(struct pair *p)
+{
+	return mu_counter(p->b.fd, "bus1-pool-slices");
+}
+
+static __u64 n_queued(struct pair *p)
+{
+	return mu_counter(p->b.fd, "bus1-queued");
+}
+
+/* forks a child that sleeps DELAY_MS, then runs @fn; returns its pid */
+static pid_t after_delay(void (*fn)(struct pair *, void *), struct pair *p,
+			 void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		usleep(DELAY_MS * 1000);
+		fn(p, arg);
+		_exit(0);
+	}
+	return pid;
+}
+
+static void do_send(struct pair *p, void *arg)
+{
+	if (mu_send1(p->a.fd, p->h, arg, strlen(arg)))
+		_exit(1);
+}
+
+static void do_disconnect(struct pair *p, void *arg)
+{
+	if (b1_disconnect(p->b.fd))
+		_exit(1);
+}
+
+static void do_signal(struct pair *p, void *arg)
+{
+	kill(getppid(), SIGUSR1);
+}
+
+static void do_signal_send(struct pair *p, void *arg)
+{
+	kill(getppid(), SIGUSR1);
+	usleep(DELAY_MS * 1000);
+	do_send(p, arg);
+}
+
+static atomic_int n_sigusr1;
+
+static void on_sigusr1(int sig)
+{
+	atomic_fetch_add(&n_sigusr1, 1);
+}
+
+static void set_sigusr1(int flags)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1, .sa_flags = flags };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	atomic_store(&n_sigusr1, 0);
+}
+
+/* --- RELEASE -------------------------------------------------------------- */
+
+/* one call releases the previous slice and receives the next message */
+TEST(release_and_recv)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
+	o1 = recv_one(_metadata, &p, "one");
+	ASSERT_EQ(2, n_slices(&p));
+
+	ASSERT_EQ(0, rx(p.b.fd, &r, RELEASE, o1));
+	EXPECT_EQ(BUS1_MSG_DATA, r.msg.type);
+	EXPECT_EQ(NODE, r.msg.destination);
+	EXPECT_EQ(3, r.msg.n_bytes);
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
+	/* "one" is gone, "two" is the only slice */
+	EXPECT_EQ(1, n_slices(&p));
+	EXPECT_EQ(0, n_queued(&p));
+	EXPECT_EQ(-ENXIO, b1_slice_release(p.b.fd, o1));
+	/* and the loop goes on: release "two" with nothing queued */
+	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, r.msg.offset));
+	EXPECT_EQ(0, n_slices(&p));
+	pair_close(&p);
+}
+
+/* empty queue: the slice is released all the same, then EAGAIN */
+TEST(release_empty_queue)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	o1 = recv_one(_metadata, &p, "one");
+	ASSERT_EQ(1, n_slices(&p));
+
+	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, o1));
+	EXPECT_EQ(0, n_slices(&p));
+	EXPECT_EQ(0, mu_counter(p.b.fd, "bus1-pool-bytes"));
+	/* the kernel marked it released: running the call again is harmless */
+	EXPECT_EQ(BUS1_OFFSET_INVALID, r.msg.offset);
+	EXPECT_EQ(-EAGAIN, b1_ioctl(p.b.fd, BUS1_CMD_RECV, (unsigned long)&r));
+	EXPECT_EQ(-ENXIO, b1_slice_release(p.b.fd, o1));
+	pair_close(&p);
+}
+
+/* a bad offset: its error, nothing released, nothing received or written */
+TEST(release_bad_offset)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
+	o1 = recv_one(_metadata, &p, "one");
+
+	EXPECT_EQ(-ENXIO, rx(p.b.fd, &r, RELEASE, o1 + 8));
+	EXPECT_EQ(o1 + 8, r.msg.offset);
+	EXPECT_EQ(0, r.msg.type);
+	EXPECT_EQ(-ENXIO, rx(p.b.fd, &r, RELEASE | WAIT, POOL * 4ULL));
+	EXPECT_EQ(POOL * 4ULL, r.msg.offset);
+	EXPECT_EQ(2, n_slices(&p));
+	EXPECT_EQ(1, n_queued(&p));
+
+	/* both still there: "one" releases, "two" is received */
+	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE, o1));
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
+	EXPECT_EQ(1, n_slices(&p));
+	pair_close(&p);
+}
+
+/* BUS1_OFFSET_INVALID: nothing to release, a plain RECV */
+TEST(release_nothing)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+
+	pair_open(_metadata, &p);
+	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, BUS1_OFFSET_INVALID));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE, BUS1_OFFSET_INVALID));
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "one", 3));
+	EXPECT_EQ(1, n_slices(&p));
+	/* without the flag msg.offset is no input, as in the 2016 ABI */
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
+	EXPECT_EQ(0, rx(p.b.fd, &r, 0, r.msg.offset));
+	EXPECT_EQ(2, n_slices(&p));
+	pair_close(&p);
+}
+
+/* unknown flags and WAIT with SEED: EINVAL before anything is released */
+TEST(flags_invalid)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
+	o1 = recv_one(_metadata, &p, "one");
+
+	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, RELEASE | (1ULL << 4), o1));
+	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, RELEASE | (1ULL << 63), o1));
+	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, RELEASE | WAIT |
+			      BUS1_RECV_FLAG_SEED, o1));
+	EXPECT_EQ(o1, r.msg.offset);
+	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, WAIT | BUS1_RECV_FLAG_SEED,
+			      BUS1_OFFSET_INVALID));
+	EXPECT_EQ(2, n_slices(&p));
+	EXPECT_EQ(1, n_queued(&p));
+	EXPECT_EQ(0, b1_slice_release(p.b.fd, o1));
+	pair_close(&p);
+}
+
+/* RELEASE with SEED: the slice goes, then the seed is received */
+TEST(release_seed)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_sendv(p.b.fd, BUS1_SEND_FLAG_SEED, NULL, 0, NULL,
+			      &(struct iovec){ "seed", 4 }, 1, NULL, 0,
+			      NULL, 0));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	o1 = recv_one(_metadata, &p, "one");
+	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | BUS1_RECV_FLAG_SEED, o1));
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "seed", 4));
+	EXPECT_EQ(1, n_slices(&p));
+	pair_close(&p);
+}
+
+/*
+ * The result of a RECV lands on a page the kernel cannot write with page
+ * faults disabled, right after msg.offset: the release succeeds (and
+ * resets msg.offset), the store of the result faults, the kernel faults
+ * the page in and runs RECV again, which must not release again (it would
+ * fail with ENXIO, or free a slice published meanwhile).
+ */
+static void retry_after_fault(struct __test_metadata *_metadata,
+			      struct bus1_cmd_recv *r, struct pair *p)
+{
+	__u64 o1;
+
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "two", 3));
+	o1 = recv_one(_metadata, p, "one");
+
+	r->flags = RELEASE;
+	r->max_offset = POOL;
+	r->msg.offset = o1;
+	EXPECT_EQ(0, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)r));
+	EXPECT_EQ(BUS1_MSG_DATA, r->msg.type);
+	EXPECT_EQ(3, r->msg.n_bytes);
+	EXPECT_NE(BUS1_OFFSET_INVALID, r->msg.offset);
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, r), "two", 3));
+	EXPECT_EQ(1, n_slices(p));
+	EXPECT_EQ(0, n_queued(p));
+}
+
+/* struct bus1_cmd_recv placed so msg.n_bytes starts the page at @page */
+static struct bus1_cmd_recv *recv_at(char *page)
+{
+	return (void *)(page - offsetof(struct bus1_cmd_recv, msg.n_bytes));
+}
+
+/* the page under the result maps the zero page: a write needs a COW fault */
+TEST(retry_fault_zero_page)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct pair p;
+	char c = 0;
+	long i;
+	char *m;
+
+	pair_open(_metadata, &p);
+	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	m[0] = 1;
+	/* read only: the kernel sees the shared zero page, read-only */
+	for (i = 0; i < pg; i += 64)
+		c += __atomic_load_n(&m[pg + i], __ATOMIC_RELAXED);
+	ASSERT_EQ(0, c);
+	retry_after_fault(_metadata, recv_at(m + pg), &p);
+	munmap(m, 2 * pg);
+	pair_close(&p);
+}
+
+struct uf_wp {
+	int fd;
+	char *page;
+	long pg;
+	pthread_t thread;
+	atomic_int faults;
+	atomic_int stop;
+};
+
+/* counts write faults on the protected page and lifts the protection */
+static void *uf_wp_handler(void *arg)
+{
+	struct uf_wp *u = arg;
+	struct pollfd pfd = { .fd = u->fd, .events = POLLIN };
+	struct uffdio_writeprotect wp;
+	struct uffd_msg msg;
+
+	while (!atomic_load(&u->stop)) {
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		if (read(u->fd, &msg, sizeof(msg)) != sizeof(msg))
+			continue;
+		if (msg.event != UFFD_EVENT_PAGEFAULT ||
+		    !(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP))
+			continue;
+		atomic_fetch_add(&u->faults, 1);
+		memset(&wp, 0, sizeof(wp));
+		wp.range.start = (uintptr_t)u->page;
+		wp.range.len = u->pg;
+		wp.mode = 0;
+		ioctl(u->fd, UFFDIO_WRITEPROTECT, &wp);
+	}
+	return NULL;
+}
+
+/* the page under the result is write-protected by userfaultfd */
+TEST(retry_fault_uffd_wp)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {};
+	struct uffdio_writeprotect wp = {};
+	struct uf_wp u = {};
+	struct pair p;
+	char *m;
+
+	u.pg = sysconf(_SC_PAGESIZE);
+	u.fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u.fd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(u.fd, UFFDIO_API, &api));
+	if (!(api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP))
+		SKIP(return, "userfaultfd without write-protect");
+	m = mmap(NULL, 2 * u.pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	memset(m, 0, 2 * u.pg);
+	u.page = m + u.pg;
+	reg.range.start = (uintptr_t)u.page;
+	reg.range.len = u.pg;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(u.fd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "UFFDIO_REGISTER_MODE_WP: %s", strerror(errno));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(u.fd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, pthread_create(&u.thread, NULL, uf_wp_handler, &u));
+
+	pair_open(_metadata, &p);
+	retry_after_fault(_metadata, recv_at(u.page), &p);
+	/* the kernel did run into the protection (and ran RECV again) */
+	EXPECT_EQ(1, atomic_load(&u.faults));
+
+	atomic_store(&u.stop, 1);
+	pthread_join(u.thread, NULL);
+	close(u.fd);
+	munmap(m, 2 * u.pg);
+	pair_close(&p);
+}
+
+/* --- WAIT ----------------------------------------------------------------- */
+
+/* a queued message: WAIT returns it right away */
+TEST(wait_ready)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "one", 3));
+	pair_close(&p);
+}
+
+/* WAIT blocks until another process sends; RELEASE done before sleeping */
+TEST(wait_for_send)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1, t0;
+	pid_t pid;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	o1 = recv_one(_metadata, &p, "one");
+
+	pid = after_delay(do_send, &p, "two");
+	ASSERT_LT(0, pid);
+	t0 = b1_now_ns();
+	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
+	EXPECT_EQ(1, n_slices(&p));
+	EXPECT_EQ(0, mu_wait(pid));
+	pair_close(&p);
+}
+
+/* several waiters: each message wakes and is taken by exactly one */
+TEST(wait_two_waiters)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	pid_t pid[2];
+	int i;
+
+	pair_open(_metadata, &p);
+	for (i = 0; i < 2; ++i) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i] == 0)
+			_exit(rx(p.b.fd, &r, WAIT, 0) ? 1 : 0);
+	}
+	usleep(DELAY_MS * 1000);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
+	EXPECT_EQ(0, mu_wait(pid[0]));
+	EXPECT_EQ(0, mu_wait(pid[1]));
+	EXPECT_EQ(2, n_slices(&p));
+	EXPECT_EQ(0, n_queued(&p));
+	pair_close(&p);
+}
+
+/* a disconnect from another process ends the wait with ESHUTDOWN */
+TEST(wait_disconnect)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 t0;
+	pid_t pid;
+
+	pair_open(_metadata, &p);
+	pid = after_delay(do_disconnect, &p, NULL);
+	ASSERT_LT(0, pid);
+	t0 = b1_now_ns();
+	EXPECT_EQ(-ESHUTDOWN, rx(p.b.fd, &r, WAIT, 0));
+	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
+	EXPECT_EQ(0, mu_wait(pid));
+	EXPECT_EQ(-ESHUTDOWN, rx(p.b.fd, &r, WAIT, 0));
+	pair_close(&p);
+}
+
+/* a signal without SA_RESTART: EINTR, the slice released once */
+TEST(wait_signal_eintr)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1, t0;
+	pid_t pid;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	o1 = recv_one(_metadata, &p, "one");
+	set_sigusr1(0);
+	pid = after_delay(do_signal, &p, NULL);
+	ASSERT_LT(0, pid);
+	t0 = b1_now_ns();
+	EXPECT_EQ(-EINTR, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
+	EXPECT_EQ(1, atomic_load(&n_sigusr1));
+	EXPECT_EQ(BUS1_OFFSET_INVALID, r.msg.offset);
+	EXPECT_EQ(0, n_slices(&p));
+	EXPECT_EQ(0, mu_wait(pid));
+	pair_close(&p);
+}
+
+/* with SA_RESTART the restarted RECV waits on and does not release again */
+TEST(wait_signal_restart)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1;
+	pid_t pid;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	o1 = recv_one(_metadata, &p, "one");
+	set_sigusr1(SA_RESTART);
+	pid = after_delay(do_signal_send, &p, "two");
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_EQ(1, atomic_load(&n_sigusr1));
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
+	EXPECT_EQ(1, n_slices(&p));
+	EXPECT_EQ(0, mu_wait(pid));
+	pair_close(&p);
+}
+
+/* SIGKILL ends a waiting process; its peer stays usable for others */
+TEST(wait_killed)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 t0;
+	pid_t pid;
+
+	pair_open(_metadata, &p);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(rx(p.b.fd, &r, WAIT, 0) ? 1 : 0);
+	usleep(DELAY_MS * 1000);
+	t0 = b1_now_ns();
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, mu_wait(pid));
+	EXPECT_GT(2000, ms_since(t0));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
+	EXPECT_EQ(1, n_slices(&p));
+	pair_close(&p);
+}
+
+/* O_NONBLOCK wins over WAIT: EAGAIN, after the release */
+TEST(wait_nonblock)
+{
+	struct bus1_cmd_recv r;
+	struct pair p;
+	__u64 o1, t0;
+
+	pair_open(_metadata, &p);
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
+	o1 = recv_one(_metadata, &p, "one");
+	ASSERT_EQ(0, fcntl(p.b.fd, F_SETFL, O_NONBLOCK));
+	t0 = b1_now_ns();
+	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_GT(MIN_WAIT_MS, ms_since(t0));
+	EXPECT_EQ(0, n_slices(&p));
+	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
+	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
+	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
+	pair_close(&p);
+}
+
+TEST_HARNESS_MAIN
