@@ -5,8 +5,7 @@
  * BC_TRANSACTION to handle 0, both speaking BINDER_WRITE_READ directly (no
  * libbinder). The server frees every request buffer together with its
  * reply; the client frees every reply buffer together with its next
- * transaction, so each round trip is exactly two BINDER_WRITE_READ ioctls
- * per side.
+ * transaction: no BINDER_WRITE_READ of its own for a free.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -104,8 +103,10 @@ static int binder_xfer(struct binder *b, const void *wbuf, size_t wlen,
 	}
 }
 
-static void binder_server(int ready, size_t len, unsigned long total)
+static void binder_server(int ready, size_t len, struct bench_rt *rt)
 {
+	unsigned long total = rt->warmup + (unsigned long)rt->reps * rt->iters;
+	unsigned long done;
 	struct binder_transaction_data tr, reply;
 	char wbuf[128], *w;
 	static char payload[65536];
@@ -123,10 +124,12 @@ static void binder_server(int ready, size_t len, unsigned long total)
 	reply.data.ptr.buffer = (binder_uintptr_t)payload;
 	w = wbuf;
 	put_cmd(&w, BC_ENTER_LOOPER, NULL, 0);
-	while (total--) {
+	for (done = 0; done < total; done++) {
+		/* sends reply done - 1 (if any), waits for request done */
 		r = binder_xfer(&b, wbuf, w - wbuf, &tr);
 		if (r != (int)BR_TRANSACTION)
 			_exit(2);
+		bench_rt_server_mark(rt, done);
 		w = wbuf;
 		put_cmd(&w, BC_FREE_BUFFER, &tr.data.ptr.buffer,
 			sizeof(binder_uintptr_t));
@@ -142,13 +145,13 @@ static void binder_server(int ready, size_t len, unsigned long total)
 		if (ioctl(b.fd, BINDER_WRITE_READ, &bwr) < 0)
 			_exit(3);
 	}
+	bench_rt_server_mark(rt, total);
+	bench_rt_server_done(rt);
 	_exit(0);
 }
 
-int binder_pingpong(size_t len, unsigned int warmup, unsigned int reps,
-		    unsigned int iters, double *out)
+int binder_pingpong(size_t len, struct bench_rt *rt)
 {
-	unsigned long total = warmup + (unsigned long)reps * iters;
 	struct binder_transaction_data tr, req;
 	static char payload[65536];
 	binder_uintptr_t pending = 0;
@@ -167,7 +170,7 @@ int binder_pingpong(size_t len, unsigned int warmup, unsigned int reps,
 		return -errno;
 	if (!pid) {
 		close(pfd[0]);
-		binder_server(pfd[1], len, total);
+		binder_server(pfd[1], len, rt);
 	}
 	close(pfd[1]);
 	if (read(pfd[0], &r, sizeof(r)) != sizeof(r))
@@ -186,9 +189,9 @@ int binder_pingpong(size_t len, unsigned int warmup, unsigned int reps,
 	req.data_size = len;
 	req.data.ptr.buffer = (binder_uintptr_t)payload;
 
-	for (rep = 0; rep <= reps; ++rep) {
-		unsigned int n = rep ? iters : warmup;
-		u64 t0 = bench_now();
+	for (rep = 0; rep <= rt->reps; ++rep) {
+		unsigned int n = rep ? rt->iters : rt->warmup;
+		u64 t0 = bench_now(), t1;
 
 		for (i = 0; i < n; ++i) {
 			w = wbuf;
@@ -201,9 +204,12 @@ int binder_pingpong(size_t len, unsigned int warmup, unsigned int reps,
 				bench_die("binder: transaction failed (%d)", r);
 			pending = tr.data.ptr.buffer;
 		}
+		t1 = bench_now();
+		bench_csw_now(&rt->cli[rep]);
 		if (rep)
-			out[rep - 1] = (double)(bench_now() - t0) / n;
+			rt->t[rep - 1] = (double)(t1 - t0) / n;
 	}
+	bench_rt_client_done(rt);
 	waitpid(pid, &st, 0);
 	close(b.fd);
 	munmap(b.map, BINDER_MAP);

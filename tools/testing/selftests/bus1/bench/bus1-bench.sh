@@ -10,8 +10,12 @@
 #   bus1-bench --scaling    table 4 (plain TCG VM with -smp 2)
 #   bus1-bench --no-profile tables only
 #   bus1-bench --profile    profiles only
+#   bus1-bench --run ARGS   load Binder, then bus1-bench-run ARGS (e.g.
+#                           --only roundtrip, --roundtrip 6000 9000 7)
 #
-# Exit status: 0 if every measurement ran (a MISS is a result, not an error).
+# Exit status: 0 if every measurement ran and is valid (a MISS is a result,
+# not an error; a round trip whose context switches leave the expected
+# steady-state pattern is an invalid measurement: exit 1).
 set -eu
 
 RUN=${BUS1_BENCH_RUN:-bus1-bench-run}
@@ -19,13 +23,15 @@ T=/sys/kernel/tracing
 KO=/lib/bus1/bus1.ko
 PROFILE=1
 TABLES=1
+RUNARGS=
 
 case ${1:-} in
 --scaling) exec "$RUN" --scaling "${2:-1}" ;;
 --no-profile) PROFILE=0 ;;
 --profile) TABLES=0 ;;
+--run) shift; RUNARGS=1 ;;
 "") ;;
-*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile]" >&2
+*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile | --run ARGS]" >&2
 	exit 2 ;;
 esac
 
@@ -43,13 +49,16 @@ fi
 echo "# bus1-bench: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(s)," \
 	"bus1.ko md5 $(md5sum $KO 2>/dev/null | cut -c1-12)"
 echo "# figures are CLOCK_MONOTONIC ns; under qemu -icount shift=0 that is guest instructions"
-echo "# (user + kernel); medians of 7 repetitions after a warm-up"
-[ "$TABLES" = 0 ] || "$RUN"
+echo "# (user + kernel); medians of 7 repetitions after a warm-up (round trips: see section 3)"
+[ -z "$RUNARGS" ] || exec "$RUN" "$@"
+# an invalid measurement fails the run, after the profiles
+rc=0
+[ "$TABLES" = 0 ] || "$RUN" || rc=$?
 
-[ "$PROFILE" = 1 ] || exit 0
+[ "$PROFILE" = 1 ] || exit $rc
 if [ ! -w $T/set_ftrace_filter ] || ! grep -q function_graph $T/available_tracers; then
 	echo "# profile: no function_graph tracer, skipped"
-	exit 0
+	exit $rc
 fi
 
 # --- profiles ------------------------------------------------------------------
@@ -195,8 +204,9 @@ prof() {	# prof TITLE DIV CASE ARG ITERS
 	echo >$T/trace
 }
 
-prof "unicast 0 B, per SEND+RECV+SLICE_RELEASE" 1 unicast 0 60
-prof "unicast 1 KiB, per SEND+RECV+SLICE_RELEASE" 1 unicast 1024 60
+prof "unicast 0 B, per message (the path of section 1)" 1 unicast 0 60
+prof "unicast 1 KiB, per message (the path of section 1)" 1 unicast 1024 60
 prof "multicast 64 B to 32 destinations incl. drain, per destination" 32 mcast 32 4
 echo '*' >$T/set_ftrace_filter 2>/dev/null || true
 echo >$T/set_ftrace_filter
+exit $rc
