@@ -44,8 +44,7 @@ struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 
 	/*
 	 * Most messages carry neither handles nor files: they come from an
-	 * exact-size cache, and each peer keeps the last one it freed. Every
-	 * field is set below, so neither needs zeroing; the arrays do.
+	 * exact-size cache, and each peer keeps the last one it freed.
 	 */
 	if (!n_handles && !n_files) {
 		m = xchg(&peer->message_spare, NULL);
@@ -58,19 +57,13 @@ struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 	}
 	if (!m)
 		return NULL;
+	/* the header only: a spare is not zero, the arrays came zeroed */
+	memset(m, 0, sizeof(*m));
 	bus1_queue_node_init(&m->qnode, BUS1_MSG_DATA);
 	INIT_LIST_HEAD(&m->slice.link);
 	RB_CLEAR_NODE(&m->slice.rb_gap);
 	RB_CLEAR_NODE(&m->slice.rb_published);
-	m->slice.offset = 0;
-	m->slice.size = 0;
-	m->slice.gap = 0;
 	m->peer = peer;
-	m->dst = NULL;
-	memset(m->charge, 0, sizeof(m->charge));
-	m->share = NULL;
-	m->strong = false;
-	m->n_bytes = 0;
 	m->n_handles = n_handles;
 	m->n_files = n_files;
 	return m;

@@ -314,11 +314,7 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
 	if (!rb)
 		return NULL;
 	slice = rb_entry(rb, struct bus1_pool_slice, rb_published);
-	/* the only published slice leaves an empty tree: nothing to rebalance */
-	if (rb == pool->published.rb_node && !rb->rb_left && !rb->rb_right)
-		pool->published = RB_ROOT;
-	else
-		rb_erase(rb, &pool->published);
+	rb_erase(rb, &pool->published);
 	RB_CLEAR_NODE(rb);
 	return slice;
 }

@@ -26,14 +26,9 @@
 #include "peer.h"
 #include "trace.h"
 
-/*
- * Only msg is output; flags and max_offset go back to userspace unchanged.
- * Inlined: every RECV stores once, and the call would cost half as much as
- * the stores.
- */
-static __always_inline int
-bus1_recv_store(struct bus1_cmd_recv __user *uparam,
-		const struct bus1_cmd_recv *param)
+/* only msg is output; flags and max_offset go back to userspace unchanged */
+static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
+			   const struct bus1_cmd_recv *param)
 {
 	/* seven stores instead of a byte-wise copy (see bus1_send_load_param) */
 	if (!user_access_begin(&uparam->msg, sizeof(uparam->msg)))
