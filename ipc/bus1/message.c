@@ -44,7 +44,13 @@ struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 
 	/*
 	 * Most messages carry neither handles nor files: they come from an
-	 * exact-size cache, and each peer keeps the last one it freed.
+	 * exact-size cache, and each peer keeps the last one it freed. The
+	 * spare saves a memcg-charged allocation and free per message: 425
+	 * instructions of a 0 B unicast (13%, Documentation/bus1/
+	 * performance.rst). Invariants: whoever wins the xchg() owns the
+	 * spare; bus1_message_dealloc() touches the peer before dropping the
+	 * destination reference that may keep it alive (KASAN in make
+	 * check-debug sees the reverse order); the peer frees its spare last.
 	 */
 	if (!n_handles && !n_files) {
 		m = xchg(&peer->message_spare, NULL);

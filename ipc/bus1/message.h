@@ -61,6 +61,17 @@ static inline struct file **bus1_message_files(struct bus1_message *message)
 	return (struct file **)(message->arrays + message->n_handles);
 }
 
+/*
+ * Poisons a stack structure declared __uninitialized on KASAN kernels, so
+ * that a field read before it is set shows up in the debug test run (as a
+ * non-canonical pointer or an absurd size) instead of reading stale stack.
+ */
+static inline void bus1_debug_poison(void *p, size_t n)
+{
+	if (IS_ENABLED(CONFIG_KASAN))
+		memset(p, 0xa5, n);
+}
+
 /* 8-byte alignment of the parts of a slice */
 static inline size_t bus1_a8(size_t x)
 {

@@ -30,7 +30,12 @@
 static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
 			   const struct bus1_cmd_recv *param)
 {
-	/* seven stores instead of a byte-wise copy (see bus1_send_load_param) */
+	/*
+	 * Seven stores instead of copy_to_user() (see bus1_send_load_param();
+	 * with the loads below 136 instructions of a 0 B unicast, 4.2%).
+	 * Invariant: every field of msg is stored.
+	 */
+	BUILD_BUG_ON(sizeof(param->msg) != 7 * sizeof(u64));
 	if (!user_access_begin(&uparam->msg, sizeof(uparam->msg)))
 		return -EFAULT;
 	unsafe_put_user(param->msg.type, &uparam->msg.type, fault);
@@ -385,6 +390,10 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 static int bus1_recv_load_param(struct bus1_cmd_recv *p,
 				const struct bus1_cmd_recv __user *u)
 {
+	/* n_fds is the last word; flags, max_offset and msg all of it */
+	BUILD_BUG_ON(offsetofend(struct bus1_cmd_recv, msg.n_fds) !=
+		     sizeof(*p));
+	BUILD_BUG_ON(offsetof(struct bus1_cmd_recv, msg) != 2 * sizeof(u64));
 	if (!user_access_begin(u, sizeof(*u)))
 		return -EFAULT;
 	unsafe_get_user(p->flags, &u->flags, fault);
@@ -409,7 +418,7 @@ fault:
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
-	/* loaded field by field; not auto-zeroed as a whole */
+	/* written whole by bus1_recv_load_param(): not auto-zeroed first */
 	struct bus1_cmd_recv param __uninitialized;
 
 	lockdep_assert_held(&peer->lock);
