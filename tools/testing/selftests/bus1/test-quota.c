@@ -709,7 +709,7 @@ TEST(dos_figure_all_peers)
  * the exact rule admits the same number whatever the interleaving.
  */
 struct race {
-	_Atomic int ready;
+	atomic_int ready;
 	long n[2];
 	int err[2];
 };
