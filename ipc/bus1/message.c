@@ -102,13 +102,14 @@ void bus1_message_put_attachments(struct bus1_message *m)
  */
 void bus1_message_unaccount(struct bus1_message *m)
 {
+	static const u32 none[BUS1_RES_N];
 	struct bus1_peer *peer = m->peer;
 
 	lockdep_assert_held(&peer->data_lock);
 	if (!list_empty(&m->slice.link))
 		bus1_pool_free(&peer->pool, &m->slice);
-	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
-			  m->charge);
+	bus1_quota_settle(&peer->quota, peer->user, m->share,
+			  m->unshared ? none : m->charge, m->charge);
 }
 
 /**

@@ -25,8 +25,10 @@ struct file;
  *		NULL for the seed
  * @charge:	resources charged to @peer for this message
  * @share:	sender's share the charge counts against until received,
- *		NULL for the seed and after RECV
+ *		NULL for the seed; kept after RECV (with @unshared set) so
+ *		SLICE_RELEASE settles on the CPU too (see bus1_quota_settle())
  * @strong:	whether the handle pins hold strong references (committed)
+ * @unshared:	RECV took the charge out of @share already
  * @n_bytes:	payload size
  * @n_handles:	number of attached handles
  * @n_files:	number of attached files
@@ -44,6 +46,7 @@ struct bus1_message {
 	u32 charge[BUS1_RES_N];
 	struct bus1_share *share;
 	bool strong;
+	bool unshared;
 	u32 n_bytes;
 	u32 n_handles;
 	u32 n_files;

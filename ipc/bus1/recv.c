@@ -140,7 +140,7 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
 	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
 			  charge);
-	m->share = NULL;
+	m->unshared = true;
 	m->charge[BUS1_RES_HANDLES] = 0;
 	m->charge[BUS1_RES_BYTES] = 0;
 	m->charge[BUS1_RES_FDS] = 0;

@@ -315,38 +315,39 @@ static bool bus1_quota_charge_fast(struct bus1_quota *peer,
 				   struct bus1_share *su, struct bus1_share *sp,
 				   const u32 *charge)
 {
-	s64 u_used[BUS1_RES_N], su_used[BUS1_RES_N];
+	s64 u_used[BUS1_RES_N], su_used[BUS1_RES_N], r, c, s_u, s_p;
 	struct bus1_share_pcpu *pc;
 	unsigned int seq;
-	bool ok = true;
+	bool ok = false;
 	int i;
 
 	do {
 		seq = read_seqcount_begin(&user->seq);
-		for (i = 0; i < BUS1_RES_N; ++i) {
-			u_used[i] = user->quota.used[i];
-			su_used[i] = su->used[i];
-		}
+		memcpy(u_used, user->quota.used, sizeof(u_used));
+		memcpy(su_used, su->used, sizeof(su_used));
 	} while (read_seqcount_retry(&user->seq, seq));
 
 	/* any CPU's part is correct under its lock, this one's is cheapest */
 	pc = raw_cpu_ptr(su->pcpu);
 	spin_lock(&pc->lock);
+	/* the share rule of bus1_quota_share_fits(), on the figures above */
 	for (i = 0; i < BUS1_RES_N; ++i) {
-		if (charge[i] > pc->user[i] || charge[i] > pc->share[i]) {
-			ok = false;
-			break;
-		}
-		u_used[i] -= pc->user[i];
-		su_used[i] -= pc->share[i];
+		c = charge[i];
+		if (!c)
+			continue;
+		if (c > pc->user[i] || c > pc->share[i] ||
+		    peer->used[i] + c > peer->max[i])
+			goto out;
+		r = (s64)user->quota.max[i] - (u_used[i] - (s64)pc->user[i]);
+		s_u = su_used[i] - (s64)pc->share[i];
+		s_p = sp->used[i];
+		if (s_u + 2 * c > r || 4 * (s_p + c) > r - s_u + 2 * s_p)
+			goto out;
 	}
-	if (ok)
-		ok = bus1_quota_share_fits(&user->quota, u_used, peer, su_used,
-					   sp, charge);
-	if (ok) {
-		bus1_res_sub(pc->user, charge);
-		bus1_res_sub(pc->share, charge);
-	}
+	bus1_res_sub(pc->user, charge);
+	bus1_res_sub(pc->share, charge);
+	ok = true;
+out:
 	spin_unlock(&pc->lock);
 	return ok;
 }
@@ -428,40 +429,14 @@ charged:
 	return 0;
 }
 
-/**
- * bus1_quota_settle() - take back a share and return charges, in one go
- * @peer:	quota of the receiving peer, its data lock held
- * @user:	user of the receiving peer
- * @share:	share returned by bus1_quota_charge_shared(), or NULL
- * @unshare:	amount per resource to take out of @share
- * @discharge:	amount per resource to return to @peer and @user
- *
- * Runs twice per message, at RECV and at SLICE_RELEASE: with a share, what
- * goes back to the user is left on this CPU (struct bus1_share_pcpu) for
- * the next charge here, or for bus1_user_fold().
- */
-void bus1_quota_settle(struct bus1_quota *peer, struct bus1_user *user,
-		       struct bus1_share *share, const u32 *unshare,
-		       const u32 *discharge)
+/* the slow half of bus1_quota_settle(): a charge without a share */
+void bus1_quota_settle_user(struct bus1_user *user, const u32 *discharge)
 {
-	struct bus1_share_pcpu *pc;
-
-	bus1_quota_assert_held(peer);
-	bus1_res_sub(peer->used, discharge);
-	if (share) {
-		bus1_res_sub(share->used, unshare);
-		pc = raw_cpu_ptr(share->user_share->pcpu);
-		spin_lock(&pc->lock);
-		bus1_res_add(pc->share, unshare);
-		bus1_res_add(pc->user, discharge);
-		spin_unlock(&pc->lock);
-	} else {
-		spin_lock(&user->lock);
-		write_seqcount_begin(&user->seq);
-		bus1_res_sub(user->quota.used, discharge);
-		write_seqcount_end(&user->seq);
-		spin_unlock(&user->lock);
-	}
+	spin_lock(&user->lock);
+	write_seqcount_begin(&user->seq);
+	bus1_res_sub(user->quota.used, discharge);
+	write_seqcount_end(&user->seq);
+	spin_unlock(&user->lock);
 }
 
 /**

@@ -184,8 +184,40 @@ static inline void bus1_res_sub(u64 *used, const u32 *n)
 	used[3] -= n[3];
 }
 
-void bus1_quota_settle(struct bus1_quota *peer, struct bus1_user *user,
-		       struct bus1_share *share, const u32 *unshare,
-		       const u32 *discharge);
+void bus1_quota_settle_user(struct bus1_user *user, const u32 *discharge);
+
+/**
+ * bus1_quota_settle() - take back a share and return charges, in one go
+ * @peer:	quota of the receiving peer, its data lock held
+ * @user:	user of the receiving peer
+ * @share:	share returned by bus1_quota_charge_shared(), or NULL
+ * @unshare:	amount per resource to take out of @share
+ * @discharge:	amount per resource to return to @peer and @user
+ *
+ * Inline: it runs twice per message, at RECV and at SLICE_RELEASE. With a
+ * share, what goes back to the user is left on this CPU (struct
+ * bus1_share_pcpu) for the next charge here, or for the next fold.
+ */
+static inline void bus1_quota_settle(struct bus1_quota *peer,
+				     struct bus1_user *user,
+				     struct bus1_share *share,
+				     const u32 *unshare,
+				     const u32 *discharge)
+{
+	struct bus1_share_pcpu *pc;
+
+	bus1_quota_assert_held(peer);
+	bus1_res_sub(peer->used, discharge);
+	if (!share) {
+		bus1_quota_settle_user(user, discharge);
+		return;
+	}
+	bus1_res_sub(share->used, unshare);
+	pc = raw_cpu_ptr(share->user_share->pcpu);
+	spin_lock(&pc->lock);
+	bus1_res_add(pc->share, unshare);
+	bus1_res_add(pc->user, discharge);
+	spin_unlock(&pc->lock);
+}
 
 #endif /* __BUS1_USER_H */
