@@ -10,6 +10,7 @@
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
+#include "pool.h"
 #include "queue.h"
 #include "user.h"
 
@@ -40,7 +41,7 @@ static int __init bus1_modinit(void)
 {
 	int r;
 
-	if (!bus1_queue_run_selftests())
+	if (!bus1_queue_run_selftests() || !bus1_pool_run_selftests())
 		return -ENOTRECOVERABLE;
 
 	r = bus1_handle_init_caches();

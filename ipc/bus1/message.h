@@ -25,8 +25,10 @@ struct file;
  *		NULL for the seed
  * @charge:	resources charged to @peer for this message
  * @share:	sender's share the charge counts against until received,
- *		NULL for the seed and after RECV
+ *		NULL for the seed; kept after RECV (with @unshared set) so
+ *		SLICE_RELEASE settles on the CPU too (see bus1_quota_settle())
  * @strong:	whether the handle pins hold strong references (committed)
+ * @unshared:	RECV took the charge out of @share already
  * @n_bytes:	payload size
  * @n_handles:	number of attached handles
  * @n_files:	number of attached files
@@ -44,6 +46,7 @@ struct bus1_message {
 	u32 charge[BUS1_RES_N];
 	struct bus1_share *share;
 	bool strong;
+	bool unshared;
 	u32 n_bytes;
 	u32 n_handles;
 	u32 n_files;
@@ -59,6 +62,17 @@ bus1_message_handles(struct bus1_message *message)
 static inline struct file **bus1_message_files(struct bus1_message *message)
 {
 	return (struct file **)(message->arrays + message->n_handles);
+}
+
+/*
+ * Poisons a stack structure declared __uninitialized on KASAN kernels, so
+ * that a field read before it is set shows up in the debug test run (as a
+ * non-canonical pointer or an absurd size) instead of reading stale stack.
+ */
+static inline void bus1_debug_poison(void *p, size_t n)
+{
+	if (IS_ENABLED(CONFIG_KASAN))
+		memset(p, 0xa5, n);
 }
 
 /* 8-byte alignment of the parts of a slice */

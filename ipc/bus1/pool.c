@@ -51,7 +51,14 @@ static void bus1_pool_set_gap(struct bus1_pool *pool,
  * in the tree), with gap @gap. A receiver that releases each message
  * before the next arrives goes back and forth between an empty pool (one
  * gap: the head's) and one slice (one gap: the slice's), and this saves
- * an insertion and an erase each way.
+ * an insertion and an erase each way: 92 instructions of a 0 B unicast
+ * (2.8%, Documentation/bus1/performance.rst).
+ *
+ * Invariant: @from is the root and the only node, so a copy of its
+ * rb_node (parent NULL, black, no children) is a valid tree. The callers
+ * know it from the slice list alone: no slice means only the head has a
+ * gap; one slice right after the head, whose gap is 0, means only that
+ * slice has one. selftest/pool.c walks the tree in both states.
  */
 static void bus1_pool_pass_only_gap(struct bus1_pool *pool,
 				    struct bus1_pool_slice *from,
@@ -314,11 +321,7 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
 	if (!rb)
 		return NULL;
 	slice = rb_entry(rb, struct bus1_pool_slice, rb_published);
-	/* the only published slice leaves an empty tree: nothing to rebalance */
-	if (rb == pool->published.rb_node && !rb->rb_left && !rb->rb_right)
-		pool->published = RB_ROOT;
-	else
-		rb_erase(rb, &pool->published);
+	rb_erase(rb, &pool->published);
 	RB_CLEAR_NODE(rb);
 	return slice;
 }
@@ -574,3 +577,20 @@ int bus1_pool_mmap(struct bus1_pool *pool, struct vm_area_struct *vma)
 	vma_set_file(vma, f);
 	return vfs_mmap(f, vma);
 }
+
+#ifdef BUS1_SELFTEST
+#include "selftest/pool.c"
+
+/**
+ * bus1_pool_run_selftests() - check the gap tree at module load
+ *
+ * Return: true if every self-test passed.
+ */
+bool bus1_pool_run_selftests(void)
+{
+	if (!bus1_pool_selftest())
+		return false;
+	pr_info("bus1: pool self-tests: pass\n");
+	return true;
+}
+#endif

@@ -151,4 +151,13 @@ static inline struct file *bus1_pool_file(struct bus1_pool *pool)
 	return smp_load_acquire(&pool->f);
 }
 
+#ifdef BUS1_SELFTEST
+bool bus1_pool_run_selftests(void);
+#else
+static inline bool bus1_pool_run_selftests(void)
+{
+	return true;
+}
+#endif
+
 #endif /* __BUS1_POOL_H */

@@ -30,17 +30,20 @@
 
 /*
  * Only msg is output; flags and max_offset go back to userspace unchanged.
- * Inlined: every RECV stores once, and the call would cost half as much as
- * the stores. msg.offset goes last: with BUS1_RECV_FLAG_RELEASE it holds
+ * msg.offset goes last: with BUS1_RECV_FLAG_RELEASE it holds
  * BUS1_OFFSET_INVALID once the slice is released, and a store that faults
  * half way must leave it so for the RECV that runs again (see
  * bus1_slice_release()).
  */
-static __always_inline int
-bus1_recv_store(struct bus1_cmd_recv __user *uparam,
-		const struct bus1_cmd_recv *param)
+static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
+			   const struct bus1_cmd_recv *param)
 {
-	/* seven stores instead of a byte-wise copy (see bus1_send_load_param) */
+	/*
+	 * Seven stores instead of copy_to_user() (see bus1_send_load_param();
+	 * with the loads below 136 instructions of a 0 B unicast, 4.2%).
+	 * Invariant: every field of msg is stored.
+	 */
+	BUILD_BUG_ON(sizeof(param->msg) != 7 * sizeof(u64));
 	if (!user_access_begin(&uparam->msg, sizeof(uparam->msg)))
 		return -EFAULT;
 	unsafe_put_user(param->msg.type, &uparam->msg.type, fault);
@@ -145,7 +148,7 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
 	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
 			  charge);
-	m->share = NULL;
+	m->unshared = true;
 	m->charge[BUS1_RES_HANDLES] = 0;
 	m->charge[BUS1_RES_BYTES] = 0;
 	m->charge[BUS1_RES_FDS] = 0;
@@ -396,6 +399,10 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 static int bus1_recv_load_param(struct bus1_cmd_recv *p, u64 *release,
 				const struct bus1_cmd_recv __user *u)
 {
+	/* n_fds is the last word; flags, max_offset and msg all of it */
+	BUILD_BUG_ON(offsetofend(struct bus1_cmd_recv, msg.n_fds) !=
+		     sizeof(*p));
+	BUILD_BUG_ON(offsetof(struct bus1_cmd_recv, msg) != 2 * sizeof(u64));
 	if (!user_access_begin(u, sizeof(*u)))
 		return -EFAULT;
 	unsafe_get_user(p->flags, &u->flags, fault);
@@ -466,7 +473,7 @@ static int bus1_slice_release(struct bus1_peer *peer, u64 offset,
 int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
-	/* loaded field by field; not auto-zeroed as a whole */
+	/* written whole by bus1_recv_load_param(): not auto-zeroed first */
 	struct bus1_cmd_recv param __uninitialized;
 	u64 release;
 	int r;

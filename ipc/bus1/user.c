@@ -21,11 +21,45 @@ unsigned int bus1_user_inflight_fds_max = 4096;
 
 static DEFINE_XARRAY(bus1_users);
 
+/*
+ * Folds what every CPU settled back into the user's and the shares'
+ * used[], which are exact afterwards (until the next settle). Takes each
+ * per-CPU lock in turn: a charge fast path running meanwhile only takes
+ * back what its own CPU settled, which keeps the figures over-counted.
+ */
+static void bus1_user_fold(struct bus1_user *user)
+{
+	struct bus1_share_pcpu *pc;
+	struct bus1_share *share;
+	unsigned long index;
+	int cpu, i;
+
+	lockdep_assert_held(&user->lock);
+	write_seqcount_begin(&user->seq);
+	xa_for_each(&user->quota.shares, index, share) {
+		for_each_possible_cpu(cpu) {
+			pc = per_cpu_ptr(share->pcpu, cpu);
+			spin_lock(&pc->lock);
+			for (i = 0; i < BUS1_RES_N; ++i) {
+				user->quota.used[i] -= pc->user[i];
+				share->used[i] -= pc->share[i];
+				pc->user[i] = 0;
+				pc->share[i] = 0;
+			}
+			spin_unlock(&pc->lock);
+		}
+	}
+	write_seqcount_end(&user->seq);
+}
+
 static void bus1_user_free(struct kref *ref)
 {
 	struct bus1_user *user = container_of(ref, struct bus1_user, ref);
 	int i;
 
+	spin_lock(&user->lock);
+	bus1_user_fold(user);
+	spin_unlock(&user->lock);
 	for (i = 0; i < BUS1_RES_N; ++i)
 		WARN_ON(user->quota.used[i]);
 	bus1_quota_deinit(&user->quota);
@@ -58,6 +92,7 @@ struct bus1_user *bus1_user_ref_by_uid(kuid_t uid)
 	kref_init(&user->ref);
 	user->uid = uid;
 	spin_lock_init(&user->lock);
+	seqcount_spinlock_init(&user->seq, &user->lock);
 	max[BUS1_RES_SLICES] = bus1_user_slices_max;
 	max[BUS1_RES_HANDLES] = bus1_user_handles_max;
 	max[BUS1_RES_BYTES] = bus1_user_inflight_bytes_max;
@@ -125,8 +160,10 @@ void bus1_quota_deinit(struct bus1_quota *quota)
 	struct bus1_share *share;
 	unsigned long index;
 
-	xa_for_each(&quota->shares, index, share)
+	xa_for_each(&quota->shares, index, share) {
+		free_percpu(share->pcpu);
 		kfree(share);
+	}
 	xa_destroy(&quota->shares);
 }
 
@@ -135,6 +172,7 @@ static struct bus1_share *bus1_quota_prepare_one(struct bus1_quota *quota,
 						 struct bus1_share *user_share)
 {
 	struct bus1_share *share, *old;
+	int cpu;
 
 	share = xa_load(&quota->shares, __kuid_val(sender));
 	if (share)
@@ -144,9 +182,20 @@ static struct bus1_share *bus1_quota_prepare_one(struct bus1_quota *quota,
 		return ERR_PTR(-ENOMEM);
 	share->uid = sender;
 	share->user_share = user_share;
+	if (!user_share) {
+		share->pcpu = alloc_percpu_gfp(struct bus1_share_pcpu,
+					       GFP_KERNEL_ACCOUNT);
+		if (!share->pcpu) {
+			kfree(share);
+			return ERR_PTR(-ENOMEM);
+		}
+		for_each_possible_cpu(cpu)
+			spin_lock_init(&per_cpu_ptr(share->pcpu, cpu)->lock);
+	}
 	old = xa_cmpxchg(&quota->shares, __kuid_val(sender), NULL, share,
 			 GFP_KERNEL_ACCOUNT);
 	if (old) {
+		free_percpu(share->pcpu);
 		kfree(share);
 		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
 	}
@@ -196,10 +245,9 @@ static bool bus1_quota_fits(struct bus1_quota *quota, const u32 *charge)
  * computed without divisions to stay exact. The hard limits of the peer
  * and the user are checked in the same pass: this runs for every message.
  */
-static bool bus1_quota_share_fits(struct bus1_quota *user,
-				  struct bus1_quota *peer,
-				  struct bus1_share *su, struct bus1_share *sp,
-				  const u32 *charge)
+static bool bus1_quota_share_fits(struct bus1_quota *user, const s64 *u_used,
+				  struct bus1_quota *peer, const s64 *su_used,
+				  struct bus1_share *sp, const u32 *charge)
 {
 	s64 r, c, s_u, s_p;
 	int i;
@@ -210,8 +258,8 @@ static bool bus1_quota_share_fits(struct bus1_quota *user,
 		c = charge[i];
 		if (peer->used[i] + c > peer->max[i])
 			return false;
-		r = (s64)user->max[i] - (s64)user->used[i];
-		s_u = su->used[i];
+		r = (s64)user->max[i] - u_used[i];
+		s_u = su_used[i];
 		s_p = sp->used[i];
 		/* implies the user's hard limit, c <= R */
 		if (s_u + 2 * c > r)
@@ -237,16 +285,89 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
 	int r = 0;
 
 	bus1_quota_assert_held(peer);
+	if (!bus1_quota_fits(peer, charge))
+		return -EDQUOT;
 	spin_lock(&user->lock);
-	if (!bus1_quota_fits(&user->quota, charge) ||
-	    !bus1_quota_fits(peer, charge)) {
+	if (!bus1_quota_fits(&user->quota, charge))
+		bus1_user_fold(user);
+	if (!bus1_quota_fits(&user->quota, charge)) {
 		r = -EDQUOT;
 	} else {
+		write_seqcount_begin(&user->seq);
 		bus1_res_add(user->quota.used, charge);
+		write_seqcount_end(&user->seq);
 		bus1_res_add(peer->used, charge);
 	}
 	spin_unlock(&user->lock);
 	return r;
+}
+
+/*
+ * The fast path: a charge no larger than what this CPU settled for the
+ * same sender takes that back, without the user's lock. The share rule is
+ * checked against the user's and the share's used[] as read (one
+ * consistent snapshot) minus what this CPU holds: both over-count the
+ * exact figures, and the rule only gets stricter as they grow, so a
+ * charge that passes here passes the exact rule. See quota.rst.
+ */
+static bool bus1_quota_charge_fast(struct bus1_quota *peer,
+				   struct bus1_user *user,
+				   struct bus1_share *su, struct bus1_share *sp,
+				   const u32 *charge)
+{
+	s64 u_used[BUS1_RES_N], su_used[BUS1_RES_N], r, c, s_u, s_p;
+	struct bus1_share_pcpu *pc;
+	unsigned int seq;
+	bool ok = false;
+	int i;
+
+	do {
+		seq = read_seqcount_begin(&user->seq);
+		memcpy(u_used, user->quota.used, sizeof(u_used));
+		memcpy(su_used, su->used, sizeof(su_used));
+	} while (read_seqcount_retry(&user->seq, seq));
+
+	/* any CPU's part is correct under its lock, this one's is cheapest */
+	pc = raw_cpu_ptr(su->pcpu);
+	spin_lock(&pc->lock);
+	/* the share rule of bus1_quota_share_fits(), on the figures above */
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		c = charge[i];
+		if (!c)
+			continue;
+		if (c > pc->user[i] || c > pc->share[i] ||
+		    peer->used[i] + c > peer->max[i])
+			goto out;
+		r = (s64)user->quota.max[i] - (u_used[i] - (s64)pc->user[i]);
+		s_u = su_used[i] - (s64)pc->share[i];
+		s_p = sp->used[i];
+		if (s_u + 2 * c > r || 4 * (s_p + c) > r - s_u + 2 * s_p)
+			goto out;
+	}
+	bus1_res_sub(pc->user, charge);
+	bus1_res_sub(pc->share, charge);
+	ok = true;
+out:
+	spin_unlock(&pc->lock);
+	return ok;
+}
+
+static bool bus1_quota_share_fits_locked(struct bus1_quota *peer,
+					 struct bus1_user *user,
+					 struct bus1_share *su,
+					 struct bus1_share *sp,
+					 const u32 *charge)
+{
+	s64 u_used[BUS1_RES_N], su_used[BUS1_RES_N];
+	int i;
+
+	lockdep_assert_held(&user->lock);
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		u_used[i] = user->quota.used[i];
+		su_used[i] = su->used[i];
+	}
+	return bus1_quota_share_fits(&user->quota, u_used, peer, su_used, sp,
+				     charge);
 }
 
 /**
@@ -281,18 +402,41 @@ int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
 	}
 	su = sp->user_share;
 
+	if (bus1_quota_charge_fast(peer, user, su, sp, charge))
+		goto charged;
+
+	/* near a limit, or nothing settled here to take back: exactly */
 	spin_lock(&user->lock);
-	if (!bus1_quota_share_fits(&user->quota, peer, su, sp, charge)) {
-		r = -EDQUOT;
-	} else {
+	if (!bus1_quota_share_fits_locked(peer, user, su, sp, charge)) {
+		bus1_user_fold(user);
+		if (!bus1_quota_share_fits_locked(peer, user, su, sp, charge))
+			r = -EDQUOT;
+	}
+	if (!r) {
+		write_seqcount_begin(&user->seq);
 		bus1_res_add(user->quota.used, charge);
-		bus1_res_add(peer->used, charge);
 		bus1_res_add(su->used, charge);
-		bus1_res_add(sp->used, charge);
-		*sharep = sp;
+		write_seqcount_end(&user->seq);
 	}
 	spin_unlock(&user->lock);
-	return r;
+	if (r)
+		return r;
+
+charged:
+	bus1_res_add(peer->used, charge);
+	bus1_res_add(sp->used, charge);
+	*sharep = sp;
+	return 0;
+}
+
+/* the slow half of bus1_quota_settle(): a charge without a share */
+void bus1_quota_settle_user(struct bus1_user *user, const u32 *discharge)
+{
+	spin_lock(&user->lock);
+	write_seqcount_begin(&user->seq);
+	bus1_res_sub(user->quota.used, discharge);
+	write_seqcount_end(&user->seq);
+	spin_unlock(&user->lock);
 }
 
 /**
@@ -308,12 +452,14 @@ void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
 
 	bus1_quota_assert_held(peer);
 	spin_lock(&user->lock);
+	write_seqcount_begin(&user->seq);
 	for (i = 0; i < BUS1_RES_N; ++i) {
 		WARN_ON(user->quota.used[i] < charge[i] ||
 			peer->used[i] < charge[i]);
 		user->quota.used[i] -= charge[i];
 		peer->used[i] -= charge[i];
 	}
+	write_seqcount_end(&user->seq);
 	spin_unlock(&user->lock);
 }
 

@@ -5,6 +5,8 @@
 #include <linux/build_bug.h>
 #include <linux/kref.h>
 #include <linux/lockdep.h>
+#include <linux/percpu.h>
+#include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -19,18 +21,42 @@ enum bus1_resource {
 };
 
 /**
+ * struct bus1_share_pcpu - returns to a user not yet folded into it
+ * @lock:	protects @user and @share; taken by the owning CPU's settle and
+ *		charge fast paths, and one CPU at a time by bus1_user_fold()
+ * @user:	amount per resource settled on this CPU but still counted in
+ *		the user's used[]
+ * @share:	amount per resource settled on this CPU but still counted in
+ *		the share's used[]
+ *
+ * One per CPU and per sender's share on a user. See "Per-CPU settling" in
+ * Documentation/bus1/quota.rst.
+ */
+struct bus1_share_pcpu {
+	spinlock_t lock; /* see above */
+	u64 user[BUS1_RES_N];
+	u64 share[BUS1_RES_N];
+};
+
+/**
  * struct bus1_share - resources one sending user holds on a receiver
- * @used:	amount per resource charged by messages not yet received
+ * @used:	amount per resource charged by messages not yet received; for
+ *		a share on a user, plus what @pcpu holds
  * @uid:	the sending user
  * @user_share:	for the share on a peer, the same sender's share on the
  *		peer's user; NULL for a share on a user
+ * @pcpu:	for a share on a user, the settled amounts not yet folded
+ *		into @used and the user's used[]; NULL for a share on a peer
  *
- * Protected by the lock of the receiving user.
+ * A share on a peer is protected by the peer's data lock; @used of a share
+ * on a user by the user's lock (and its seqcount, for lockless readers),
+ * @pcpu by its own per-CPU locks.
  */
 struct bus1_share {
 	u64 used[BUS1_RES_N];
 	kuid_t uid;
 	struct bus1_share *user_share;
+	struct bus1_share_pcpu __percpu *pcpu;
 };
 
 /**
@@ -88,16 +114,30 @@ static inline void bus1_quota_assert_held(struct bus1_quota *quota)
  * struct bus1_user - accounting record of one user
  * @ref:	kref; held by every peer opened by the user
  * @uid:	kernel uid of the user, constant
- * @lock:	protects @quota
+ * @lock:	protects @quota and the used[] of the shares on it
+ * @seq:	written with @lock held around every change of quota.used[]
+ *		or a share's used[], so the charge fast path can read both
+ *		without @lock
  * @quota:	limits (from the module parameters at creation) and usage
  *
  * Records live in a global xarray keyed by uid, which is touched only by
  * open() and the final put, never on the message path.
+ *
+ * quota.used[] and the shares' used[] over-count: what was settled on a
+ * CPU and not yet folded back sits in the share's per-CPU part (struct
+ * bus1_share_pcpu). A charge that fits the over-counted figures fits the
+ * exact ones; one that does not folds every CPU's part back under @lock
+ * and checks again. So limits stay exact while a message that is charged
+ * where the last one was settled takes no shared lock at all.
+ *
+ * Lock order: bus1_peer.data_lock -> @lock -> bus1_share_pcpu.lock (one
+ * at a time). The fast paths take bus1_share_pcpu.lock without @lock.
  */
 struct bus1_user {
 	struct kref ref;
 	kuid_t uid;
 	spinlock_t lock; /* see above */
+	seqcount_spinlock_t seq;
 	struct bus1_quota quota;
 };
 
@@ -144,6 +184,8 @@ static inline void bus1_res_sub(u64 *used, const u32 *n)
 	used[3] -= n[3];
 }
 
+void bus1_quota_settle_user(struct bus1_user *user, const u32 *discharge);
+
 /**
  * bus1_quota_settle() - take back a share and return charges, in one go
  * @peer:	quota of the receiving peer, its data lock held
@@ -152,7 +194,9 @@ static inline void bus1_res_sub(u64 *used, const u32 *n)
  * @unshare:	amount per resource to take out of @share
  * @discharge:	amount per resource to return to @peer and @user
  *
- * Inline: it runs twice per message, at RECV and at SLICE_RELEASE.
+ * Inline: it runs twice per message, at RECV and at SLICE_RELEASE. With a
+ * share, what goes back to the user is left on this CPU (struct
+ * bus1_share_pcpu) for the next charge here, or for the next fold.
  */
 static inline void bus1_quota_settle(struct bus1_quota *peer,
 				     struct bus1_user *user,
@@ -160,15 +204,20 @@ static inline void bus1_quota_settle(struct bus1_quota *peer,
 				     const u32 *unshare,
 				     const u32 *discharge)
 {
+	struct bus1_share_pcpu *pc;
+
 	bus1_quota_assert_held(peer);
-	spin_lock(&user->lock);
-	if (share) {
-		bus1_res_sub(share->used, unshare);
-		bus1_res_sub(share->user_share->used, unshare);
-	}
-	bus1_res_sub(user->quota.used, discharge);
 	bus1_res_sub(peer->used, discharge);
-	spin_unlock(&user->lock);
+	if (!share) {
+		bus1_quota_settle_user(user, discharge);
+		return;
+	}
+	bus1_res_sub(share->used, unshare);
+	pc = raw_cpu_ptr(share->user_share->pcpu);
+	spin_lock(&pc->lock);
+	bus1_res_add(pc->share, unshare);
+	bus1_res_add(pc->user, discharge);
+	spin_unlock(&pc->lock);
 }
 
 #endif /* __BUS1_USER_H */

@@ -697,4 +697,121 @@ TEST(dos_figure_all_peers)
 	close(sc);
 }
 
+/*
+ * The per-CPU settling of Documentation/bus1/quota.rst at the limit. A
+ * message settled on a CPU stays counted in the user's figures until a
+ * charge there takes it back or a charge that would fail folds every CPU
+ * back. So: a flood after settling on both CPUs must queue exactly what a
+ * flood from a clean state does (fewer: a settled amount was not folded;
+ * more: the fast path overcharged), also when two senders on two CPUs race
+ * into the limit, each having settled on its own CPU first. All messages
+ * are alike and go to one receiver, whose data lock orders the charges, so
+ * the exact rule admits the same number whatever the interleaving.
+ */
+struct race {
+	atomic_int ready;
+	long n[2];
+	int err[2];
+};
+
+#define RACE_WARM	64
+#define RACE_LEN	4096
+
+static int race_child(uid_t uid, int cpu, int sfd, __u64 dst,
+		      struct mu_peer *rb, struct race *st, int idx)
+{
+	static __u8 buf[RACE_LEN];
+	struct iovec v = { .iov_base = buf, .iov_len = RACE_LEN };
+	struct bus1_cmd_recv r;
+	cpu_set_t set;
+	int k, err;
+	long n = 0;
+
+	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return 100;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* one CPU: the race degenerates to interleaving, still exact */
+	sched_setaffinity(0, sizeof(set), &set);
+	/* settle on this CPU: each send is followed by one receive */
+	for (k = 0; k < RACE_WARM; k++) {
+		if (mu_sendv(sfd, 0, &dst, 1, NULL, &v, 1, NULL, 0, NULL, 0))
+			return 101;
+		if (mu_peer_recv_release(rb, &r))
+			return 102;
+	}
+	atomic_fetch_add(&st->ready, 1);
+	while (atomic_load(&st->ready) < 2)
+		;
+	while (!(err = mu_sendv(sfd, 0, &dst, 1, NULL, &v, 1, NULL, 0,
+				NULL, 0)))
+		n++;
+	st->n[idx] = n;
+	st->err[idx] = err;
+	return 0;
+}
+
+TEST(percpu_race_to_limit)
+{
+	uid_t ua = UID(20, 1), ub = UID(20, 2);
+	struct mu_peer rb;
+	struct race *st;
+	struct flood *f;
+	int sa[2], i, round;
+	__u64 h[2];
+	pid_t pid[2];
+	long n0;
+
+	f = shared_alloc(sizeof(*f));
+	st = shared_alloc(sizeof(*st));
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, st);
+	ASSERT_EQ(0, open_peer_as(ub, &rb));
+	for (i = 0; i < 2; i++) {
+		sa[i] = mu_open_as(ua);
+		ASSERT_GE(sa[i], 0);
+		ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa[i], &h[i]));
+	}
+
+	/* the exact figure: a flood from a clean state, nothing settled */
+	*f = (struct flood){ .fd = sa[0], .dst = h[0], .len = RACE_LEN,
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	n0 = f->n;
+	ASSERT_GT(n0, 2 * RACE_WARM);
+	TH_LOG("clean flood: %ld x %d B", n0, RACE_LEN);
+	/* drained here: settled on this CPU, not folded */
+	ASSERT_EQ(n0, drain(&rb));
+
+	/* settled on this CPU only: one flood must still queue n0 */
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	ASSERT_EQ(n0, f->n);
+	ASSERT_EQ(n0, drain(&rb));
+
+	for (round = 0; round < 3; round++) {
+		memset(st, 0, sizeof(*st));
+		for (i = 0; i < 2; i++) {
+			pid[i] = fork();
+			ASSERT_GE(pid[i], 0);
+			if (!pid[i])
+				_exit(race_child(ua, i, sa[i], h[i], &rb, st,
+						 i));
+		}
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, mu_wait(pid[i]));
+		ASSERT_EQ(-EDQUOT, st->err[0]);
+		ASSERT_EQ(-EDQUOT, st->err[1]);
+		TH_LOG("round %d: %ld + %ld of %ld", round, st->n[0],
+		       st->n[1], n0);
+		ASSERT_EQ(n0, st->n[0] + st->n[1]);
+		ASSERT_EQ(n0, drain(&rb));
+	}
+	assert_idle(_metadata, rb.fd);
+	for (i = 0; i < 2; i++)
+		close(sa[i]);
+	mu_peer_close(&rb);
+}
+
 TEST_HARNESS_MAIN
