@@ -33,21 +33,6 @@
 #include "trace.h"
 #include "tx.h"
 
-/* storage for @n elements: inline if it fits, allocated otherwise */
-static void *bus1_send_array(void *stack, size_t n_stack, size_t n,
-			     size_t size)
-{
-	if (n <= n_stack)
-		return stack;
-	return kvmalloc_array(n, size, GFP_KERNEL_ACCOUNT);
-}
-
-static void bus1_send_array_free(void *array, void *stack)
-{
-	if (array != stack)
-		kvfree(array);
-}
-
 static int bus1_send_import_iovecs(struct bus1_send *s)
 {
 	void __user *uvecs = u64_to_user_ptr(s->param.ptr_vecs);

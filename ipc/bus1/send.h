@@ -7,6 +7,7 @@
  * keep send.c short.
  */
 
+#include <linux/slab.h>
 #include <linux/types.h>
 #include <linux/uio.h>
 #include <linux/bus1.h>
@@ -92,5 +93,20 @@ struct bus1_send {
 	struct file *files_stack[4];
 	u8 bounce[BUS1_SEND_BOUNCE_MAX];
 };
+
+/* storage for @n elements: inline if it fits, allocated otherwise */
+static inline void *bus1_send_array(void *stack, size_t n_stack, size_t n,
+				    size_t size)
+{
+	if (n <= n_stack)
+		return stack;
+	return kvmalloc_array(n, size, GFP_KERNEL_ACCOUNT);
+}
+
+static inline void bus1_send_array_free(void *array, void *stack)
+{
+	if (array != stack)
+		kvfree(array);
+}
 
 #endif /* __BUS1_SEND_H */

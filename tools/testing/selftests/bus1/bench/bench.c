@@ -52,17 +52,7 @@
 #include <linux/bus1.h>
 #include "bench.h"
 
-/*
- * The RECV extensions of bus1(7), additive to the 2016 ABI. The uapi header
- * declares its flags as enum constants, which #ifndef cannot see; defined
- * after the include, these macros have the same values either way.
- */
-#ifndef BUS1_RECV_FLAG_RELEASE
-#define BUS1_RECV_FLAG_RELEASE	(1ULL << 2)	/* release msg.offset first */
-#endif
-#ifndef BUS1_RECV_FLAG_WAIT
-#define BUS1_RECV_FLAG_WAIT	(1ULL << 3)	/* block until a message is ready */
-#endif
+/* BUS1_RECV_FLAG_RELEASE and _WAIT: the RECV extensions of bus1(7) */
 
 #define POOL_MAP	(16UL * 1024 * 1024)
 #define NODE_ID		0x100ULL	/* user-chosen node ID (bits 0/1 clear) */
@@ -331,7 +321,7 @@ static void probe_recv_ext(bool verbose)
 	peer_open(&b, true);
 	e = b1_recv_raw(&b, BUS1_RECV_FLAG_RELEASE, 0, &r);
 	if (e != EINVAL && e != ENXIO)
-		bench_die("probe: RECV(RELEASE) of offset 0 on an empty peer: %s (expected EINVAL or ENXIO)",
+		bench_die("probe: RECV(RELEASE) of 0 on an empty peer: %s (not EINVAL/ENXIO)",
 			  strerror(e));
 	ext_release = e == ENXIO;
 
@@ -821,8 +811,8 @@ static void pingpong(enum rt_kind kind, size_t len, struct bench_rt *rt)
 struct rt_row {
 	bool done;
 	double instr;		/* median per round trip */
-	double csw[4];		/* per round trip, mean over reps: client
-				 * vol/invol, server vol/invol */
+	/* per round trip, mean over reps: client vol/invol, server vol/invol */
+	double csw[4];
 	bool csw_ok;
 };
 
@@ -953,12 +943,12 @@ static void bench_roundtrip(void)
 	char what[64], fb[96];
 	unsigned int i, k;
 
-	printf("\n## 3. two-process round trip, steady state: %u warm-up round trips, then %u x %u timed\n",
+	printf("\n## 3. round trip, steady state: %u warm-up, then %u x %u timed\n",
 	       rt_warmup, rt_reps, rt_iters);
 	printf("## bus1: %s\n", ext_wait ?
 	       "client SEND, RECV(WAIT|RELEASE); server RECV(WAIT|RELEASE), SEND" :
 	       "fallback (no RECV WAIT): SEND, poll, RECV; the event-loop row is the same path");
-	printf("## context switches per round trip, mean over reps. Valid if in every rep: client\n");
+	printf("## context switches per round trip, mean of reps. Valid if in every rep: client\n");
 	printf("## vol 1+-%.2f, invol <= %.2f; server vol+invol 1+-%.2f, vol >= %.2f; no figure\n",
 	       CSW_TOL, CSW_TOL, CSW_TOL, CSW_SRV_VOL);
 	printf("## drifts by more than %.2f across reps, no rep's instr/RT by more than %.0f%%\n",
