@@ -37,6 +37,13 @@ if ! command -v dkms >/dev/null; then
 	exit 0
 fi
 
+# the plan, first: dkms.conf, one per kernel (headers missing, or the
+# module built for it), add + build, source tree, status; plus one when no
+# kernel has headers at all
+# shellcheck disable=SC2086 # one word per kernel
+set -- $KERNELS
+tap_plan $((4 + $# + ($# == 0)))
+
 # dkms.conf has what DKMS needs
 ver=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' \
 	"$ROOT/dkms.conf")
@@ -74,6 +81,9 @@ if ((${#kvers[@]})) && DKMS_TREE="$TMP/dkms" DKMS_SOURCE_TREE="$TMP/src" \
 		>"$TMP/dkms.log" 2>&1; then
 	: >"$TMP/diag"
 	ok "dkms add + build for ${kvers[*]}"
+elif ((${#kvers[@]} == 0)); then
+	echo "no kernel with headers to build for" >"$TMP/diag"
+	not_ok "dkms add + build"
 else
 	tail -n 30 "$TMP/dkms.log" >"$TMP/diag"
 	f=$TMP/dkms/bus1/$ver/build/make.log

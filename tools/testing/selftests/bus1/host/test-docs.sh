@@ -33,6 +33,34 @@ echo "TAP version 13"
 have_rst2man=1
 command -v rst2man >/dev/null || have_rst2man=0
 
+# The plan, first: what the checks below will iterate over is known before
+# any of them runs (the C programs are extracted here, compiled in 5.).
+mapfile -t man_rst < <(grep -l '^:Manual section:' "$DOC"/*.rst | sort)
+mapfile -t other_rst < <(grep -L '^:Manual section:' "$DOC"/*.rst | sort)
+mkdir "$TMP/prog"
+n_prog=0
+for f in "$DOC"/*.rst; do
+	name=$(basename "$f")
+	mkdir "$TMP/prog/$name"
+	awk -v out="$TMP/prog/$name/block-" '
+	/^\.\. code-block:: c$/ { f = 1; n++; next }
+	f && /^[^ ]/ { f = 0 }
+	f { sub(/^    /, ""); print > (out n ".c") }' "$f"
+	for c in "$TMP/prog/$name"/block-*.c; do
+		[[ -f $c ]] || continue
+		if grep -q 'int main(' "$c"; then
+			n_prog=$((n_prog + 1))
+			[[ $name == bus1.rst ]] && have_example=1
+		else
+			rm "$c"
+		fi
+	done
+done
+# make man; 2 per man page (or 1 if there is none); docutils per other
+# document; the programs (+1 if bus1(7) has none); fdinfo; 3 kernel-doc
+tap_plan $((1 + (${#man_rst[@]} ? 2 * ${#man_rst[@]} : 1) + ${#other_rst[@]} +
+	n_prog + (${have_example:-0} ? 0 : 1) + 1 + 3))
+
 # 1. make man
 if ((!have_rst2man)); then
 	skip "make man" "rst2man missing (python3-docutils)"
@@ -43,7 +71,6 @@ else
 fi
 
 # 2. every man page source passes rst2man --halt=warning
-mapfile -t man_rst < <(grep -l '^:Manual section:' "$DOC"/*.rst | sort)
 if ((${#man_rst[@]} == 0)); then
 	echo "Documentation/bus1 has no man page source" >"$TMP/diag"
 	not_ok "man page sources present"
@@ -84,8 +111,7 @@ for f in "${man_rst[@]}"; do
 done
 
 # 4. the other documents parse with plain docutils (no Sphinx-only syntax)
-for f in "$DOC"/*.rst; do
-	grep -q '^:Manual section:' "$f" && continue
+for f in "${other_rst[@]}"; do
 	name=$(basename "$f")
 	if ! command -v rst2pseudoxml >/dev/null; then
 		skip "docutils parses $name" "rst2pseudoxml missing"
@@ -99,19 +125,11 @@ done
 
 # 5. every complete C program (a "code-block:: c" with main()) in the
 #    documents compiles with -Wall -Wextra -Werror; bus1(7) must have one
-n_prog=0
+#    (extracted above, with the plan)
 for f in "$DOC"/*.rst; do
 	name=$(basename "$f")
-	rm -f "$TMP"/block-*.c
-	awk -v out="$TMP/block-" '
-	/^\.\. code-block:: c$/ { f = 1; n++; next }
-	f && /^[^ ]/ { f = 0 }
-	f { sub(/^    /, ""); print > (out n ".c") }' "$f"
-	for c in "$TMP"/block-*.c; do
+	for c in "$TMP/prog/$name"/block-*.c; do
 		[[ -f $c ]] || continue
-		grep -q 'int main(' "$c" || continue
-		n_prog=$((n_prog + 1))
-		[[ $name == bus1.rst ]] && have_example=1
 		label="$name: C program $(basename "$c" .c | tr -dc 0-9) compiles"
 		if ${CC:-gcc} -std=gnu11 -Wall -Wextra -Werror \
 				-I"$ROOT/include/uapi" \
