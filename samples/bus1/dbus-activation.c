@@ -72,6 +72,8 @@ static pid_t spawn(struct bus *b, const struct policy_act *pa)
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0)
 		dup2(fd, 0);
+	/* what the service prints goes to the broker's log */
+	dup2(2, 1);
 	if (setenv("DBUS_STARTER_ADDRESS", b->address, 1) ||
 	    setenv("DBUS_STARTER_BUS_TYPE", "system", 1))
 		_exit(127);
