@@ -13,7 +13,8 @@
 # Knobs (environment): MODE=check|cmd, GUEST_CMD (for MODE=cmd), SMP, MEM,
 # ICOUNT (qemu -icount argument), APPEND (extra kernel args), QUIET=0|1,
 # TIMEOUT (whole VM, s), TEST_TIMEOUT (per test executable, s), MODPARAMS
-# (bus1.ko parameters), QEMU_EXTRA (extra qemu args), DEBUG=1 (kmemleak
+# (bus1.ko parameters), QEMU_EXTRA (extra qemu args), HOST_USR=0|1 (share
+# the host's /usr and the tree over 9p, default 1), DEBUG=1 (kmemleak
 # scan, debug-* tests), KEEP=1 (keep the run directory), BOOT_LOCK (file to
 # flock around the boot, serializes VMs), USR_BIN_DIRS, TEST_DIRS,
 # TEST_NAMES (the test executables to run, e.g. "test-trace test-uapi";
@@ -268,6 +269,8 @@ done
 		"$MODE" "$GUEST_CMD" "$TEST_TIMEOUT"
 	printf 'MODPARAMS=%q\nDEBUG=%q\nTESTS=%q\n' "$MODPARAMS" "$DEBUG" \
 		"$TESTS"
+	# (whether /init mounts the host's /usr: test-dbus-vm needs it)
+	printf 'HOST_USR=%q\n' "$([ ${#virtfs[@]} -gt 0 ] && echo 1 || echo 0)"
 } >"$R/etc/bus1-rig.conf"
 (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
 	>"$RUN/run.cpio"
