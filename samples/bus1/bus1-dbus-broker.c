@@ -15,7 +15,7 @@
 
 #define DEFAULT_ADDRESS "unix:path=/run/bus1/dbus.sock"
 
-static void usage(FILE *f)
+static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bus1-dbus-broker [OPTIONS]\n"
@@ -117,27 +117,61 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		switch (c) {
-		case O_ADDRESS: address = optarg; break;
-		case 'p': policy = optarg; break;
-		case 'v': b.verbose++; break;
-		case 'h': usage(stdout); return 0;
-		case O_READY: ready_fd = v; break;
-		case O_CONN_USER: b.limits.max_connections_per_user = v; break;
-		case O_NAMES: b.limits.max_names_per_connection = v; break;
-		case O_MATCHES: b.limits.max_matches_per_connection = v; break;
-		case O_REPLIES: b.limits.max_replies_per_connection = v; break;
-		case O_MSGSIZE: b.limits.max_message_size = v; break;
-		case O_FDS: b.limits.max_message_fds = v; break;
-		case O_OUTGOING: b.limits.max_outgoing_bytes = v; break;
-		case O_INCOMPLETE: b.limits.max_incomplete_connections = v; break;
-		case O_REPLY_TMO: b.limits.reply_timeout_ms = v; break;
-		case O_ACT_TMO: b.limits.activation_timeout_ms = v; break;
-		case O_AUTH_TMO: b.limits.auth_timeout_ms = v; break;
-		default: usage(stderr); return 2;
+		case O_ADDRESS:
+			address = optarg;
+			break;
+		case 'p':
+			policy = optarg;
+			break;
+		case 'v':
+			b.verbose++;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return 0;
+		case O_READY:
+			ready_fd = v;
+			break;
+		case O_CONN_USER:
+			b.limits.max_connections_per_user = v;
+			break;
+		case O_NAMES:
+			b.limits.max_names_per_connection = v;
+			break;
+		case O_MATCHES:
+			b.limits.max_matches_per_connection = v;
+			break;
+		case O_REPLIES:
+			b.limits.max_replies_per_connection = v;
+			break;
+		case O_MSGSIZE:
+			b.limits.max_message_size = v;
+			break;
+		case O_FDS:
+			b.limits.max_message_fds = v;
+			break;
+		case O_OUTGOING:
+			b.limits.max_outgoing_bytes = v;
+			break;
+		case O_INCOMPLETE:
+			b.limits.max_incomplete_connections = v;
+			break;
+		case O_REPLY_TMO:
+			b.limits.reply_timeout_ms = v;
+			break;
+		case O_ACT_TMO:
+			b.limits.activation_timeout_ms = v;
+			break;
+		case O_AUTH_TMO:
+			b.limits.auth_timeout_ms = v;
+			break;
+		default:
+			print_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	if (policy && policy_load(&b.policy, policy, err, sizeof(err)) < 0) {

@@ -64,8 +64,7 @@ static pid_t spawn(struct bus *b, const struct policy_act *pa)
 	pid = fork();
 	if (pid)
 		return pid;
-	/* the broker blocks signals for its signalfd; the service must not
-	 * inherit that */
+	/* the broker blocks signals for its signalfd: not so the service */
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	setsid();
@@ -106,7 +105,9 @@ int activation_start(struct bconn *c, const char *name, DBusMessage *msg,
 			return -1;
 		}
 		a = calloc(1, sizeof(*a));
-		if (!a || !(a->name = strdup(name))) {
+		if (a)
+			a->name = strdup(name);
+		if (!a || !a->name) {
 			free(a);
 			dbus_set_error(err, DBUS_ERROR_NO_MEMORY, "Out of memory");
 			return -1;
@@ -150,7 +151,7 @@ void activation_name_acquired(struct bus *b, const char *name)
 {
 	struct activation *a = act_find(b, name);
 	struct waiter *w, *rev = NULL;
-	uint32_t ok = DBUS_START_REPLY_SUCCESS;
+	__u32 ok = DBUS_START_REPLY_SUCCESS;
 	DBusMessage *r;
 
 	if (!a)
@@ -215,10 +216,10 @@ void activation_reap(struct bus *b)
 	}
 }
 
-int activation_expire(struct bus *b, uint64_t now)
+int activation_expire(struct bus *b, __u64 now)
 {
 	struct activation *a, *next;
-	uint64_t first = UINT64_MAX;
+	__u64 first = UINT64_MAX;
 	char text[320];
 
 	for (a = b->activations; a; a = next) {

@@ -13,12 +13,12 @@
 #include <time.h>
 #include "dbus-bus.h"
 
-uint64_t bus_now_ms(void)
+__u64 bus_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void bus_log(struct bus *b, int level, const char *fmt, ...)
@@ -80,8 +80,8 @@ bool bus_user_allowed(struct bus *b, struct bconn *c, uid_t uid)
 		if (o != c && o->uid == uid)
 			n++;
 	if (n >= b->limits.max_connections_per_user) {
-		bus_log(b, 0, "refusing a connection of uid %u: it has %u (max_connections_per_user)",
-			(unsigned int)uid, n);
+		bus_log(b, 0, "refusing a connection of uid %u: it has %u %s",
+			(unsigned int)uid, n, "(max_connections_per_user)");
 		return false;
 	}
 	c->uid = uid;
@@ -125,8 +125,9 @@ bool bus_deliver(struct bconn *to, DBusMessage *m)
 		b->n_dropped++;
 		if (!to->warned_full) {
 			to->warned_full = true;
-			bus_log(b, 0, "%s (uid %d pid %d) does not read: dropping messages to it (max_outgoing_bytes=%ld)",
+			bus_log(b, 0, "%s (uid %d pid %d) does not read: %s=%ld)",
 				to->unique, (int)to->uid, (int)to->pid,
+				"dropping messages to it (max_outgoing_bytes",
 				b->limits.max_outgoing_bytes);
 		}
 		return false;
@@ -195,7 +196,7 @@ void bus_reply_error(struct bconn *c, DBusMessage *call, const char *error,
 /* --- expected replies ------------------------------------------------- */
 
 static struct pending **pending_find(struct bus *b, struct bconn *callee,
-				     struct bconn *caller, uint32_t serial)
+				     struct bconn *caller, __u32 serial)
 {
 	struct pending **pp;
 
@@ -257,7 +258,7 @@ void bus_pending_drop_conn(struct bconn *c)
 
 int bus_expire(struct bus *b)
 {
-	uint64_t now = bus_now_ms(), next = UINT64_MAX;
+	__u64 now = bus_now_ms(), next = UINT64_MAX;
 	struct pending **pp = &b->pending;
 	int t;
 

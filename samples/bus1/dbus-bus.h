@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/types.h>
 #include <sys/types.h>
 #include <dbus/dbus.h>
 #include "broker.h"
@@ -55,7 +56,7 @@ struct bconn {
 	const struct bconn_ops *ops;
 	void *priv;			/* the transport's */
 	struct bconn *next, *prev;	/* bus->conns */
-	uint64_t id;			/* ":1.<id>" once registered */
+	__u64 id;			/* ":1.<id>" once registered */
 	char unique[32];		/* "" before Hello */
 	bool registered;		/* Hello done */
 	bool monitor;			/* BecomeMonitor done */
@@ -75,15 +76,15 @@ struct pending {
 	struct pending *next;
 	struct bconn *caller;
 	struct bconn *callee;
-	uint32_t serial;		/* the call's serial (caller's) */
-	uint64_t deadline_ms;
+	__u32 serial;		/* the call's serial (caller's) */
+	__u64 deadline_ms;
 };
 
 /* one owner or queued owner of a well-known name */
 struct owner {
 	struct owner *next;
 	struct bconn *conn;
-	uint32_t flags;			/* DBUS_NAME_FLAG_* of its request */
+	__u32 flags;			/* DBUS_NAME_FLAG_* of its request */
 };
 
 struct name {
@@ -104,7 +105,7 @@ struct activation {
 	struct activation *next;
 	char *name;
 	pid_t pid;			/* 0 once reaped */
-	uint64_t deadline_ms;
+	__u64 deadline_ms;
 	struct waiter *waiters;
 	unsigned int n_waiters;
 };
@@ -115,19 +116,19 @@ struct bus {
 	char *address;			/* handed to activated services */
 	char id[33];			/* GetId */
 	int verbose;
-	uint64_t next_id;
+	__u64 next_id;
 	struct bconn *conns;
 	unsigned int n_conns;
 	struct name *names;
 	struct pending *pending;
 	struct activation *activations;
-	uint64_t n_messages, n_dropped;
+	__u64 n_messages, n_dropped;
 };
 
 /* dbus-bus.c */
 void bus_init(struct bus *b);
 void bus_destroy(struct bus *b);
-uint64_t bus_now_ms(void);
+__u64 bus_now_ms(void);
 void bus_log(struct bus *b, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void bconn_init(struct bus *b, struct bconn *c, const struct bconn_ops *ops,
@@ -151,7 +152,7 @@ void bus_pending_drop_conn(struct bconn *c);
 struct name *names_lookup(struct bus *b, const char *name);
 struct bconn *names_owner(struct bus *b, const char *name);
 bool names_valid_wellknown(const char *name);
-int names_request(struct bconn *c, const char *name, uint32_t flags,
+int names_request(struct bconn *c, const char *name, __u32 flags,
 		  DBusError *err);
 int names_release(struct bconn *c, const char *name, DBusError *err);
 void names_release_all(struct bconn *c);
@@ -183,7 +184,7 @@ int activation_start(struct bconn *c, const char *name, DBusMessage *msg,
 		     bool start_reply, DBusError *err);
 void activation_name_acquired(struct bus *b, const char *name);
 void activation_reap(struct bus *b);
-int activation_expire(struct bus *b, uint64_t now);
+int activation_expire(struct bus *b, __u64 now);
 void activation_drop_conn(struct bconn *c);
 
 #endif /* _BUS1_DBUS_BUS_H */

@@ -211,8 +211,9 @@ static void do_queued_owners(struct bconn *c, DBusMessage *m,
 	} else if (name[0] == ':') {
 		if (bus_find_unique(c->bus, name))
 			ok = strv_add(&s, name);
-	} else if ((n = names_lookup(c->bus, name))) {
-		for (o = n->owners; o; o = o->next)
+	} else {
+		n = names_lookup(c->bus, name);
+		for (o = n ? n->owners : NULL; o; o = o->next)
 			ok = ok && strv_add(&s, o->conn->unique);
 	}
 	if (ok && !s.n) {
@@ -224,7 +225,7 @@ static void do_queued_owners(struct bconn *c, DBusMessage *m,
 	reply_strv(c, m, &s, ok);
 }
 
-static bool append_dict_u32(DBusMessageIter *a, const char *key, uint32_t v)
+static bool append_dict_u32(DBusMessageIter *a, const char *key, __u32 v)
 {
 	DBusMessageIter e, var;
 
@@ -242,7 +243,7 @@ static void do_credentials(struct bconn *c, DBusMessage *m, const char *name)
 {
 	DBusMessageIter it, a;
 	struct bconn *o = NULL;
-	uint32_t uid, pid;
+	__u32 uid, pid;
 	DBusMessage *r;
 	bool ok;
 
@@ -273,7 +274,7 @@ static void do_unix_id(struct bconn *c, DBusMessage *m, const char *name,
 		       bool pid)
 {
 	struct bconn *o = NULL;
-	uint32_t v;
+	__u32 v;
 
 	if (strcmp(name, BUS_DRIVER_NAME)) {
 		o = resolve(c, m, name, pid ? "PID" : "UID");
@@ -285,8 +286,8 @@ static void do_unix_id(struct bconn *c, DBusMessage *m, const char *name,
 				"Could not determine PID for '%s'", name);
 		return;
 	}
-	v = pid ? (uint32_t)(o ? o->pid : getpid()) :
-		  (uint32_t)(o ? o->uid : getuid());
+	v = pid ? (__u32)(o ? o->pid : getpid()) :
+		  (__u32)(o ? o->uid : getuid());
 	reply_args(c, m, DBUS_TYPE_UINT32, &v, DBUS_TYPE_INVALID);
 }
 
@@ -297,7 +298,7 @@ static void do_become_monitor(struct bconn *c, DBusMessage *m)
 	char unique[sizeof(c->unique)];
 	char **rules = NULL;
 	int n = 0;
-	uint32_t flags;
+	__u32 flags;
 	DBusError err;
 
 	dbus_error_init(&err);
@@ -333,7 +334,7 @@ static void do_become_monitor(struct bconn *c, DBusMessage *m)
 
 static bool prop_value(DBusMessageIter *it, const char *prop)
 {
-	const char *ifaces[] = { BUS_MONITORING_IFACE };
+	static const char * const ifaces[] = { BUS_MONITORING_IFACE };
 	DBusMessageIter v, a;
 	unsigned int i, n = strcmp(prop, "Interfaces") ? 0 : 1;
 
@@ -351,7 +352,8 @@ static bool prop_value(DBusMessageIter *it, const char *prop)
 
 static void do_properties(struct bconn *c, DBusMessage *m, const char *meth)
 {
-	const char *props[] = { "Features", "Interfaces" }, *iface, *prop;
+	static const char * const props[] = { "Features", "Interfaces" };
+	const char *iface, *prop;
 	DBusMessageIter it, a, e;
 	DBusMessage *r;
 	DBusError err;
@@ -433,7 +435,7 @@ static bool do_dbus_string(struct bconn *c, DBusMessage *m, const char *meth)
 	struct bus *b = c->bus;
 	const char *name, *s;
 	dbus_bool_t has;
-	uint32_t flags, v;
+	__u32 flags, v;
 	struct bconn *o;
 	DBusError err;
 	int r;

@@ -45,7 +45,7 @@ bool match_eavesdrop(const struct match *m)
 	return m->eavesdrop;
 }
 
-static int invalid(DBusError *err, const char *rule, const char *why)
+static int rule_invalid(DBusError *err, const char *rule, const char *why)
 {
 	dbus_set_error(err, DBUS_ERROR_MATCH_RULE_INVALID,
 		       "Match rule \"%s\" is invalid: %s", rule, why);
@@ -74,63 +74,63 @@ static int set_key(struct match *m, const char *rule, const char *key,
 
 	if (!strcmp(key, "type")) {
 		if (m->type)
-			return invalid(err, rule, "key 'type' given twice");
+			return rule_invalid(err, rule, "key 'type' given twice");
 		m->type = dbus_message_type_from_string(val);
 		if (m->type == DBUS_MESSAGE_TYPE_INVALID)
-			return invalid(err, rule, "unknown message type");
+			return rule_invalid(err, rule, "unknown message type");
 		return 0;
 	}
 	if (!strcmp(key, "eavesdrop")) {
 		if (strcmp(val, "true") && strcmp(val, "false"))
-			return invalid(err, rule, "eavesdrop must be true or false");
+			return rule_invalid(err, rule, "eavesdrop must be true or false");
 		m->eavesdrop = !strcmp(val, "true");
 		return 0;
 	}
 	if (!strcmp(key, "sender")) {
 		if (!dbus_validate_bus_name(val, NULL))
-			return invalid(err, rule, "invalid sender");
+			return rule_invalid(err, rule, "invalid sender");
 		field = &m->sender;
 	} else if (!strcmp(key, "interface")) {
 		if (!dbus_validate_interface(val, NULL))
-			return invalid(err, rule, "invalid interface");
+			return rule_invalid(err, rule, "invalid interface");
 		field = &m->interface;
 	} else if (!strcmp(key, "member")) {
 		if (!dbus_validate_member(val, NULL))
-			return invalid(err, rule, "invalid member");
+			return rule_invalid(err, rule, "invalid member");
 		field = &m->member;
 	} else if (!strcmp(key, "path")) {
 		if (!dbus_validate_path(val, NULL))
-			return invalid(err, rule, "invalid path");
+			return rule_invalid(err, rule, "invalid path");
 		field = &m->path;
 	} else if (!strcmp(key, "path_namespace")) {
 		if (!dbus_validate_path(val, NULL))
-			return invalid(err, rule, "invalid path_namespace");
+			return rule_invalid(err, rule, "invalid path_namespace");
 		field = &m->path_namespace;
 	} else if (!strcmp(key, "destination")) {
 		if (!dbus_validate_bus_name(val, NULL))
-			return invalid(err, rule, "invalid destination");
+			return rule_invalid(err, rule, "invalid destination");
 		field = &m->destination;
 	} else if (!strcmp(key, "arg0namespace")) {
 		if (!valid_namespace(val))
-			return invalid(err, rule, "invalid arg0namespace");
+			return rule_invalid(err, rule, "invalid arg0namespace");
 		field = &m->arg0namespace;
 	} else if (!strncmp(key, "arg", 3) && key[3] >= '0' && key[3] <= '9') {
 		idx = strtoul(key + 3, &end, 10);
 		if (idx >= MATCH_MAX_ARGS || (key[3] == '0' && end != key + 4))
-			return invalid(err, rule, "argN: N must be 0 to 63");
+			return rule_invalid(err, rule, "argN: N must be 0 to 63");
 		if (*end && strcmp(end, "path"))
-			return invalid(err, rule, "unknown key");
+			return rule_invalid(err, rule, "unknown key");
 		if (m->args[idx])
-			return invalid(err, rule, "an argument given twice");
+			return rule_invalid(err, rule, "an argument given twice");
 		m->arg_path[idx] = *end;
 		if (idx + 1 > m->n_args)
 			m->n_args = idx + 1;
 		field = &m->args[idx];
 	} else {
-		return invalid(err, rule, "unknown key");
+		return rule_invalid(err, rule, "unknown key");
 	}
 	if (*field)
-		return invalid(err, rule, "a key given twice");
+		return rule_invalid(err, rule, "a key given twice");
 	*field = strdup(val);
 	if (!*field) {
 		dbus_set_error(err, DBUS_ERROR_NO_MEMORY, "Out of memory");
@@ -148,7 +148,7 @@ struct match *match_parse(const char *rule, DBusError *err)
 	struct match *m;
 
 	if (strlen(rule) > DBUS_MAXIMUM_MATCH_RULE_LENGTH) {
-		invalid(err, "...", "longer than 1024 bytes");
+		rule_invalid(err, "...", "longer than 1024 bytes");
 		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
@@ -171,14 +171,13 @@ struct match *match_parse(const char *rule, DBusError *err)
 		while (kn && (k[kn - 1] == ' ' || k[kn - 1] == '\t'))
 			kn--;
 		if (!*p || !kn || kn >= sizeof(key)) {
-			invalid(err, rule, "expected key='value'");
+			rule_invalid(err, rule, "expected key='value'");
 			goto fail;
 		}
 		memcpy(key, k, kn);
 		key[kn] = 0;
 		p++;
-		/* quoting as in the specification: inside '' everything is
-		 * literal, outside only \' is special */
+		/* quoting per the specification: '...' is literal, \' a quote */
 		vn = 0;
 		quoted = false;
 		for (; *p && (quoted || *p != ','); p++) {
@@ -198,7 +197,7 @@ struct match *match_parse(const char *rule, DBusError *err)
 		}
 		val[vn] = 0;
 		if (quoted) {
-			invalid(err, rule, "unbalanced quotes");
+			rule_invalid(err, rule, "unbalanced quotes");
 			goto fail;
 		}
 		if (*p == ',')
@@ -207,7 +206,7 @@ struct match *match_parse(const char *rule, DBusError *err)
 			goto fail;
 	}
 	if (m->path && m->path_namespace) {
-		invalid(err, rule, "path and path_namespace together");
+		rule_invalid(err, rule, "path and path_namespace together");
 		goto fail;
 	}
 	free(val);
@@ -272,10 +271,11 @@ static bool match_args(const struct match *m, DBusMessage *msg)
 		if (i < m->n_args && m->args[i]) {
 			if (!s || (t != DBUS_TYPE_STRING && !m->arg_path[i]))
 				return false;
-			if (m->arg_path[i] ? strcmp(s, m->args[i]) &&
-					     !path_prefix(m->args[i], s) &&
-					     !path_prefix(s, m->args[i]) :
-					     !!strcmp(s, m->args[i]))
+			if (!m->arg_path[i] && strcmp(s, m->args[i]))
+				return false;
+			if (m->arg_path[i] && strcmp(s, m->args[i]) &&
+			    !path_prefix(m->args[i], s) &&
+			    !path_prefix(s, m->args[i]))
 				return false;
 		}
 		if (i == 0 && m->arg0namespace) {

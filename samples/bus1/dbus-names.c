@@ -145,7 +145,7 @@ static void primary_changed(struct bus *b, struct name *n, struct bconn *old)
 	free(name);
 }
 
-int names_request(struct bconn *c, const char *name, uint32_t flags,
+int names_request(struct bconn *c, const char *name, __u32 flags,
 		  DBusError *err)
 {
 	struct bus *b = c->bus;
@@ -175,7 +175,9 @@ int names_request(struct bconn *c, const char *name, uint32_t flags,
 	if (!n) {
 		n = calloc(1, sizeof(*n));
 		o = calloc(1, sizeof(*o));
-		if (!n || !o || !(n->name = strdup(name))) {
+		if (n)
+			n->name = strdup(name);
+		if (!n || !o || !n->name) {
 			free(n);
 			free(o);
 			dbus_set_error(err, DBUS_ERROR_NO_MEMORY, "Out of memory");
@@ -219,8 +221,9 @@ int names_request(struct bconn *c, const char *name, uint32_t flags,
 		c->n_names++;
 		return DBUS_REQUEST_NAME_REPLY_IN_QUEUE;
 	}
-	/* replace the primary owner; it keeps its place in the queue
-	 * right behind us unless it asked not to be queued */
+	/* replace the primary owner, which is queued right behind us
+	 * unless it asked not to be queued
+	 */
 	if (pp) {
 		o = *pp;
 		*pp = o->next;

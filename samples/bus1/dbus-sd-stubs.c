@@ -6,9 +6,6 @@
  * these stand-ins let the broker link statically (it runs in the test VM's
  * busybox initramfs) and make such an address fail cleanly.
  */
-int sd_listen_fds(int unset_environment);
-int sd_is_socket(int fd, int family, int type, int listening);
-
 int sd_listen_fds(int unset_environment)
 {
 	return 0;	/* "no fds passed" */

@@ -23,20 +23,21 @@ struct sconn {
 	struct sock *s;
 	DBusConnection *conn;
 	struct sconn *next;
-	uint64_t deadline_ms;		/* for authentication and Hello */
+	__u64 deadline_ms;		/* for authentication and Hello */
 	bool authed;
 	bool dead;			/* Disconnected seen; free it */
 };
 
 struct tmo {
 	DBusTimeout *t;
-	uint64_t deadline_ms;
+	__u64 deadline_ms;
 };
 
 struct sock {
 	struct bus *bus;
 	DBusServer *server;
 	struct sconn *conns;
+	/* libdbus's watches and timeouts, polled by run_loop() */
 	DBusWatch **watches;
 	unsigned int n_watches, cap_watches;
 	struct tmo *tmos;
@@ -197,8 +198,9 @@ static void new_connection(DBusServer *server, DBusConnection *conn,
 	struct sconn *sc;
 
 	if (s->n_incomplete >= b->limits.max_incomplete_connections) {
-		bus_log(b, 0, "refusing a connection: %u are still authenticating (max_incomplete_connections)",
-			s->n_incomplete);
+		bus_log(b, 0, "refusing a connection: %u %s",
+			s->n_incomplete,
+			"are still authenticating (max_incomplete_connections)");
 		dbus_connection_close(conn);
 		return;
 	}
@@ -280,9 +282,9 @@ static bool dispatch_all(struct sock *s)
 }
 
 /* clients that did not authenticate and say Hello in time */
-static int check_deadlines(struct sock *s, uint64_t now)
+static int check_deadlines(struct sock *s, __u64 now)
 {
-	uint64_t first = UINT64_MAX;
+	__u64 first = UINT64_MAX;
 	struct sconn *sc;
 
 	for (sc = s->conns; sc; sc = sc->next) {
@@ -315,7 +317,7 @@ static int run_loop(struct sock *s, int sfd)
 	struct pollfd *pfd = NULL;
 	struct signalfd_siginfo si;
 	unsigned int i, n, cap = 0;
-	uint64_t now;
+	__u64 now;
 	int timeout, r;
 
 	for (;;) {
@@ -401,7 +403,7 @@ static int run_loop(struct sock *s, int sfd)
 
 int sock_run(struct bus *b, int ready_fd)
 {
-	const char *mechs[] = { "EXTERNAL", NULL };
+	static const char * const mechs[] = { "EXTERNAL", NULL };
 	struct sock s = { .bus = b };
 	sigset_t mask;
 	DBusError err;
@@ -429,7 +431,7 @@ int sock_run(struct bus *b, int ready_fd)
 	free(b->address);
 	b->address = strdup(addr ? addr : "");
 	dbus_free(addr);
-	if (!dbus_server_set_auth_mechanisms(s.server, mechs) ||
+	if (!dbus_server_set_auth_mechanisms(s.server, (const char **)mechs) ||
 	    !dbus_server_set_watch_functions(s.server, add_watch, remove_watch,
 					     toggle_watch, &s, NULL) ||
 	    !dbus_server_set_timeout_functions(s.server, add_timeout,
