@@ -158,7 +158,7 @@ fi
 "${T[@]}" dbus-monitor --address "$ADDR" \
 	"type='signal',member='NameOwnerChanged'" >"$TMP/monitor" 2>&1 &
 MON=$!
-PIDS+=($MON)
+PIDS+=("$MON")
 for _ in $(seq $WAIT); do
 	grep -q NameLost "$TMP/monitor" 2>/dev/null && break
 	sleep 0.1
@@ -231,7 +231,7 @@ if ((!QUICK)); then
 	# a subscriber that never reads while 5 MiB of signals go to it
 	client stuck 60 >"$TMP/stuck.out" 2>&1 &
 	STUCK=$!
-	PIDS+=($STUCK)
+	PIDS+=("$STUCK")
 	for _ in $(seq $WAIT); do
 		grep -q stuck "$TMP/stuck.out" && break
 		sleep 0.1
