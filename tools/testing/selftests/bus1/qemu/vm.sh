@@ -14,7 +14,7 @@
 # ICOUNT (qemu -icount argument), APPEND (extra kernel args), QUIET=0|1,
 # TIMEOUT (whole VM, s), TEST_TIMEOUT (per test executable, s), MODPARAMS
 # (bus1.ko parameters), QEMU_EXTRA (extra qemu args), HOST_USR=0|1 (share
-# the host's /usr and the tree over 9p, default 1), DEBUG=1 (kmemleak
+# the host's /usr and the tree over 9p; default 1 with MODE=check), DEBUG=1 (kmemleak
 # scan, debug-* tests), KEEP=1 (keep the run directory), BOOT_LOCK (file to
 # flock around the boot, serializes VMs), USR_BIN_DIRS, TEST_DIRS,
 # TEST_NAMES (the test executables to run, e.g. "test-trace test-uapi";
@@ -139,13 +139,14 @@ done | awk '!seen[$0]++' | while read -r f; do
 	echo "$b" >>"$RUN/root/lib/bus1/deps"
 done
 
-# The host's /usr and this tree, read-only over 9p (HOST_USR=1, default): the
+# The host's /usr and this tree, read-only over 9p (HOST_USR=1): the
 # guest's /init builds /hostroot from them, where tests run Debian's own
 # programs (test-dbus-vm: busctl, gdbus, python3-dbus) without growing the
 # initramfs, the way virtme-ng runs the host's userspace. Debian's kernels
 # have 9p and (6.1) virtio-pci as modules: they go to /lib/9p in load order.
-# A kernel without them (the debug kernel) gets no share.
-HOST_USR=${HOST_USR:-1}
+# A kernel without them (the debug kernel) gets no share. Only the suite
+# needs it: make run and the icount benchmarks boot without the device.
+HOST_USR=${HOST_USR:-$([ "$MODE" = check ] && echo 1 || echo 0)}
 virtfs=()
 if [ "$HOST_USR" = 1 ]; then
 	mkdir -p "$RUN/root/lib/9p"
