@@ -320,6 +320,52 @@ def raw(greeting, then=b"", auth=False):
           (time.monotonic() - t0))
 
 
+def marshal_call(serial, fields):
+    """a method call without body; fields: (code, signature, value)"""
+    arr = b""
+    for code, sig, val in fields:
+        arr += b"\0" * (-(16 + len(arr)) % 8)
+        arr += bytes([code, 1]) + sig.encode() + b"\0"
+        if sig == "u":
+            arr += struct.pack("<I", val)
+        else:
+            v = val.encode()
+            arr += struct.pack("<I", len(v)) + v + b"\0"
+    msg = struct.pack("<cBBBIII", b"l", 1, 0, 1, 0, serial, len(arr)) + arr
+    return msg + b"\0" * (-len(msg) % 8)
+
+
+def t_fdcount():
+    """a message announcing an fd that is not attached, after Hello"""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(PATH)
+    s.settimeout(8)
+    s.sendall(b"\0AUTH EXTERNAL " +
+              str(os.getuid()).encode().hex().encode() + b"\r\n")
+    check(s.recv(4096).startswith(b"OK "), "authenticated")
+    s.sendall(b"NEGOTIATE_UNIX_FD\r\n")
+    check(s.recv(4096).startswith(b"AGREE_UNIX_FD"), "fds agreed")
+    drv = "org.freedesktop.DBus"
+    s.sendall(b"BEGIN\r\n" + marshal_call(1, [
+        (1, "o", "/org/freedesktop/DBus"), (2, "s", drv), (3, "s", "Hello"),
+        (6, "s", drv)]))
+    check(b":1." in s.recv(4096), "Hello answered")
+    s.sendall(marshal_call(2, [(1, "o", "/"), (2, "s", drv + ".Peer"),
+                               (3, "s", "Ping"), (6, "s", drv),
+                               (9, "u", 1)]))
+    t0 = time.monotonic()
+    try:
+        while s.recv(65536):
+            pass
+        closed = True
+    except ConnectionResetError:
+        closed = True
+    except socket.timeout:
+        closed = False
+    check(closed, "broker closed the connection after %.1f s" %
+          (time.monotonic() - t0))
+
+
 def t_raw(kind):
     if kind == "garbage":
         raw(b"\0" + b"HELLO THERE\r\n" * 50 + os.urandom(256))
@@ -343,6 +389,6 @@ args = sys.argv[3:]
  "activate": lambda: t_activate(args[0]), "diecall": t_diecall,
  "start-failing": lambda: t_start_failing(args[0]),
  "noreply": lambda: t_noreply(args[0]), "stuck": lambda: t_stuck(args[0]),
- "conns": lambda: t_conns(int(args[0])),
+ "conns": lambda: t_conns(int(args[0])), "fdcount": t_fdcount,
  "raw": lambda: t_raw(args[0])}[t]()
 sys.exit(1 if failed else 0)
