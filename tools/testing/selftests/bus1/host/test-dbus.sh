@@ -177,6 +177,32 @@ else
 fi
 : >"$TAP_DIAG"
 
+if ((!QUICK)); then
+	# busctl's monitor (sd-bus) sees a method call of another client
+	"${T[@]}" busctl --address="$ADDR" monitor >"$TMP/bmon" 2>&1 &
+	BMON=$!
+	PIDS+=("$BMON")
+	for _ in $(seq $WAIT); do
+		# (its own unique name going away: it is a monitor now)
+		grep -q 'Member=NameOwnerChanged' "$TMP/bmon" 2>/dev/null && break
+		sleep 0.1
+	done
+	"${T[@]}" busctl --address="$ADDR" call org.freedesktop.DBus \
+		/org/freedesktop/DBus org.freedesktop.DBus GetId >/dev/null 2>&1
+	for _ in $(seq $WAIT); do
+		grep -q 'Member=GetId' "$TMP/bmon" && break
+		sleep 0.1
+	done
+	kill "$BMON" 2>/dev/null
+	if grep -q 'Member=GetId' "$TMP/bmon"; then
+		ok "busctl monitor saw a call"
+	else
+		cat "$TMP/bmon" >"$TAP_DIAG"
+		not_ok "busctl monitor saw a call"
+	fi
+	: >"$TAP_DIAG"
+fi
+
 # 5. the python3-dbus checks
 run "python3-dbus: pass an fd" client fd
 if ((!QUICK)); then
