@@ -65,6 +65,8 @@ struct bconn {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;			/* 0: unknown */
+	gid_t *groups;			/* supplementary groups, the transport's */
+	unsigned int n_groups;
 	unsigned int n_names;		/* owned or queued */
 	unsigned int n_matches;
 	unsigned int n_pending;		/* calls it waits a reply for */

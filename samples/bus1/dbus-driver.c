@@ -239,6 +239,30 @@ static bool append_dict_u32(DBusMessageIter *a, const char *key, __u32 v)
 	       dbus_message_iter_close_container(a, &e);
 }
 
+static bool append_groups(DBusMessageIter *a, const struct bconn *o)
+{
+	const char *key = "UnixGroupIDs";
+	DBusMessageIter e, var, arr;
+	unsigned int i;
+	__u32 g;
+
+	if (!dbus_message_iter_open_container(a, DBUS_TYPE_DICT_ENTRY, NULL,
+					      &e) ||
+	    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) ||
+	    !dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "au",
+					      &var) ||
+	    !dbus_message_iter_open_container(&var, DBUS_TYPE_ARRAY, "u", &arr))
+		return false;
+	for (i = 0; i < o->n_groups; i++) {
+		g = o->groups[i];
+		if (!dbus_message_iter_append_basic(&arr, DBUS_TYPE_UINT32, &g))
+			return false;
+	}
+	return dbus_message_iter_close_container(&var, &arr) &&
+	       dbus_message_iter_close_container(&e, &var) &&
+	       dbus_message_iter_close_container(a, &e);
+}
+
 static void do_credentials(struct bconn *c, DBusMessage *m, const char *name)
 {
 	DBusMessageIter it, a;
@@ -262,6 +286,7 @@ static void do_credentials(struct bconn *c, DBusMessage *m, const char *name)
 					      &a) &&
 	     append_dict_u32(&a, "UnixUserID", uid) &&
 	     (!pid || append_dict_u32(&a, "ProcessID", pid)) &&
+	     (!o || !o->groups || append_groups(&a, o)) &&
 	     dbus_message_iter_close_container(&it, &a);
 	if (!ok) {
 		dbus_message_unref(r);

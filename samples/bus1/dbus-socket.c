@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "dbus-socket.h"
@@ -238,6 +239,31 @@ static void new_connection(DBusServer *server, DBusConnection *conn,
 
 /* --- main loop ------------------------------------------------------- */
 
+/* the client's supplementary groups (GetConnectionCredentials) */
+static void peer_groups(struct sconn *sc)
+{
+	socklen_t len = 64 * sizeof(gid_t);
+	gid_t *g = NULL, *ng;
+	int fd, i;
+
+	if (!dbus_connection_get_socket(sc->conn, &fd))
+		return;
+	for (i = 0; i < 2; i++) {
+		ng = realloc(g, len ? len : 1);
+		if (!ng)
+			break;
+		g = ng;
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len)) {
+			sc->bc.groups = g;
+			sc->bc.n_groups = len / sizeof(gid_t);
+			return;
+		}
+		if (errno != ERANGE)
+			break;
+	}
+	free(g);
+}
+
 /* dispatch a batch of each client; true if some have more */
 static bool dispatch_all(struct sock *s)
 {
@@ -253,6 +279,7 @@ static bool dispatch_all(struct sock *s)
 			sc->authed = true;
 			if (dbus_connection_get_unix_process_id(sc->conn, &pid))
 				sc->bc.pid = pid;
+			peer_groups(sc);
 		}
 		for (i = 0; i < DISPATCH_BATCH && !sc->dead; i++)
 			if (dbus_connection_dispatch(sc->conn) !=
@@ -276,6 +303,7 @@ static bool dispatch_all(struct sock *s)
 			s->n_incomplete--;
 		dbus_connection_close(sc->conn);
 		dbus_connection_unref(sc->conn);
+		free(sc->bc.groups);
 		free(sc);
 	}
 	return more;

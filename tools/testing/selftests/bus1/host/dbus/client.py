@@ -192,6 +192,8 @@ def t_flood(limit):
 
 
 def t_errors():
+    if os.getuid() == 0:
+        os.setgroups([4, 24])   # something to see in UnixGroupIDs
     b = bus()
     d = driver(b)
     E = "org.freedesktop.DBus.Error."
@@ -229,8 +231,10 @@ def t_errors():
     check(d.GetConnectionUnixProcessID(b.get_unique_name()) == os.getpid(),
           "GetConnectionUnixProcessID")
     cr = d.GetConnectionCredentials(b.get_unique_name())
-    check(cr["UnixUserID"] == os.getuid() and cr["ProcessID"] == os.getpid(),
-          "GetConnectionCredentials %s" % dict(cr))
+    check(cr["UnixUserID"] == os.getuid() and cr["ProcessID"] == os.getpid()
+          and sorted(cr["UnixGroupIDs"]) == sorted(os.getgroups()),
+          "GetConnectionCredentials %s, groups %s" % (dict(cr),
+                                                      os.getgroups()))
 
 
 def t_activate(name):
