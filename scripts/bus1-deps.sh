@@ -8,6 +8,9 @@
 #  2. the linux-source-6.1 tree extracted into $BUS1_CACHE (default
 #     /var/tmp/bus1-cache) from /usr/src/linux-source-6.1.tar.xz: it provides
 #     kselftest_harness.h, checkpatch.pl and kernel-doc.
+# libdbus-1-dev builds bus1-dbus-broker; busctl (systemd), dbus-send and
+# dbus-monitor (dbus-bin), gdbus (libglib2.0-bin), python3-dbus and
+# python3-gi are the unmodified clients host/test-dbus.sh drives.
 # The PREEMPT_RT images (6.1 and 6.12) are among the packages; Debian's newest
 # kernel (make check's "newest") is not: its headers do not install on
 # bookworm, scripts/bus1-newest-kernel.sh fetches it into a chroot on demand.
@@ -25,6 +28,8 @@ PACKAGES=(
 	bc bison flex libelf-dev libssl-dev dwarves
 	spin trinity python3-docutils dkms man-db
 	clang libbpf-dev zlib1g-dev libzstd-dev
+	libdbus-1-dev pkg-config dbus-bin systemd libglib2.0-bin python3-dbus
+	python3-gi
 )
 
 BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}

@@ -28,6 +28,8 @@ declare -A IGNORE=(
 	# be defined with the very __attribute__ checkpatch objects to).
 	["tools/*"]="PREFER_DEFINED_ATTRIBUTE_MACRO"
 	["samples/*"]="PREFER_DEFINED_ATTRIBUTE_MACRO"
+	# libdbus's types are spelt DBusMessage, DBusConnection, ...
+	["samples/bus1/dbus-*"]="CAMELCASE"
 	# The ELF types of <elf.h> are spelt Elf64_Ehdr/Elf64_Shdr.
 	["tools/testing/selftests/bus1/bench/bench.c"]="CAMELCASE"
 	# Tests that SKIP when the kernel lacks a system call check for ENOSYS,

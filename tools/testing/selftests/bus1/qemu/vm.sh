@@ -13,7 +13,8 @@
 # Knobs (environment): MODE=check|cmd, GUEST_CMD (for MODE=cmd), SMP, MEM,
 # ICOUNT (qemu -icount argument), APPEND (extra kernel args), QUIET=0|1,
 # TIMEOUT (whole VM, s), TEST_TIMEOUT (per test executable, s), MODPARAMS
-# (bus1.ko parameters), QEMU_EXTRA (extra qemu args), DEBUG=1 (kmemleak
+# (bus1.ko parameters), QEMU_EXTRA (extra qemu args), HOST_USR=0|1 (share
+# the host's /usr and the tree over 9p; default 1 with MODE=check), DEBUG=1 (kmemleak
 # scan, debug-* tests), KEEP=1 (keep the run directory), BOOT_LOCK (file to
 # flock around the boot, serializes VMs), USR_BIN_DIRS, TEST_DIRS,
 # TEST_NAMES (the test executables to run, e.g. "test-trace test-uapi";
@@ -138,6 +139,37 @@ done | awk '!seen[$0]++' | while read -r f; do
 	echo "$b" >>"$RUN/root/lib/bus1/deps"
 done
 
+# The host's /usr and this tree, read-only over 9p (HOST_USR=1): the
+# guest's /init builds /hostroot from them, where tests run Debian's own
+# programs (test-dbus-vm: busctl, gdbus, python3-dbus) without growing the
+# initramfs, the way virtme-ng runs the host's userspace. Debian's kernels
+# have 9p and (6.1) virtio-pci as modules: they go to /lib/9p in load order.
+# A kernel without them (the debug kernel) gets no share. Only the suite
+# needs it: make run and the icount benchmarks boot without the device.
+HOST_USR=${HOST_USR:-$([ "$MODE" = check ] && echo 1 || echo 0)}
+virtfs=()
+if [ "$HOST_USR" = 1 ]; then
+	mkdir -p "$RUN/root/lib/9p"
+	for d in virtio_pci 9pnet_virtio 9p; do
+		(modprobe ${MODROOT:+-d "$MODROOT"} -S "$KREL" --show-depends \
+			"$d" 2>/dev/null || true) | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r f; do
+		b=${f##*/}
+		case $b in
+		*.xz) xz -dc "$f" >"$RUN/root/lib/9p/${b%.xz}"; b=${b%.xz} ;;
+		*.zst) zstd -qdc "$f" >"$RUN/root/lib/9p/${b%.zst}"; b=${b%.zst} ;;
+		*) cp "$f" "$RUN/root/lib/9p/" ;;
+		esac
+		echo "$b" >>"$RUN/root/lib/9p/order"
+	done
+	if grep -q '^9p\.ko$' "$RUN/root/lib/9p/order" 2>/dev/null; then
+		virtfs=(-virtfs "local,path=/usr,mount_tag=bus1usr,security_model=none,readonly=on"
+			-virtfs "local,path=$TOP,mount_tag=bus1src,security_model=none,readonly=on")
+	else
+		rm -rf "$RUN/root/lib/9p"
+	fi
+fi
+
 # --- 2. initramfs: cached busybox part + per-run part ----------------------
 # The kernel unpacks concatenated cpio archives; the busybox part is gzipped
 # and padded to 4 bytes, the per-run part (mostly static test binaries) is
@@ -238,6 +270,8 @@ done
 		"$MODE" "$GUEST_CMD" "$TEST_TIMEOUT"
 	printf 'MODPARAMS=%q\nDEBUG=%q\nTESTS=%q\n' "$MODPARAMS" "$DEBUG" \
 		"$TESTS"
+	# (whether /init mounts the host's /usr: test-dbus-vm needs it)
+	printf 'HOST_USR=%q\n' "$([ ${#virtfs[@]} -gt 0 ] && echo 1 || echo 0)"
 } >"$R/etc/bus1-rig.conf"
 (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
 	>"$RUN/run.cpio"
@@ -255,6 +289,7 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$MEM" -smp "$SMP"
       -kernel "$IMAGE" -initrd "$RUN/initramfs" -append "$cmdline"
       -serial "file:$RUN/console.log" -serial "file:$RUN/tap.log")
 [ -z "$ICOUNT" ] || qemu+=(-icount "$ICOUNT")
+qemu+=("${virtfs[@]}")
 # shellcheck disable=SC2206
 [ -z "$QEMU_EXTRA" ] || qemu+=($QEMU_EXTRA)
 

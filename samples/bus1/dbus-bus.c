@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bus1-dbus-broker: connections, routing, expected replies and monitors.
+ * Nothing here knows about sockets: see dbus-bus.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include "dbus-bus.h"
+
+__u64 bus_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void bus_log(struct bus *b, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > b->verbose)
+		return;
+	va_start(ap, fmt);
+	fputs("bus1-dbus-broker: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void bus_init(struct bus *b)
+{
+	unsigned char r[16];
+	unsigned int i;
+
+	memset(b, 0, sizeof(*b));
+	policy_init(&b->policy);
+	b->next_id = 1;
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		memset(r, 0x5a, sizeof(r));
+	for (i = 0; i < sizeof(r); i++)
+		sprintf(b->id + 2 * i, "%02x", r[i]);
+}
+
+void bus_destroy(struct bus *b)
+{
+	policy_clear(&b->policy);
+	free(b->address);
+}
+
+void bconn_init(struct bus *b, struct bconn *c, const struct bconn_ops *ops,
+		void *priv)
+{
+	memset(c, 0, sizeof(*c));
+	c->bus = b;
+	c->ops = ops;
+	c->priv = priv;
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	c->next = b->conns;
+	if (b->conns)
+		b->conns->prev = c;
+	b->conns = c;
+	b->n_conns++;
+}
+
+/* called once per connection during authentication, with its uid */
+bool bus_user_allowed(struct bus *b, struct bconn *c, uid_t uid)
+{
+	struct bconn *o;
+	unsigned int n = 0;
+
+	for (o = b->conns; o; o = o->next)
+		if (o != c && o->uid == uid)
+			n++;
+	if (n >= b->limits.max_connections_per_user) {
+		bus_log(b, 0, "refusing a connection of uid %u: it has %u %s",
+			(unsigned int)uid, n, "(max_connections_per_user)");
+		return false;
+	}
+	c->uid = uid;
+	return true;
+}
+
+void bconn_kill(struct bconn *c, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	bus_log(c->bus, 0, "dropping connection %s (uid %d pid %d): %s",
+		c->unique[0] ? c->unique : "(no Hello)", (int)c->uid,
+		(int)c->pid, why);
+	c->ops->close(c);
+}
+
+struct bconn *bus_find_unique(struct bus *b, const char *unique)
+{
+	struct bconn *c;
+
+	for (c = b->conns; c; c = c->next)
+		if (c->registered && !c->monitor && !strcmp(c->unique, unique))
+			return c;
+	return NULL;
+}
+
+bool bus_deliver(struct bconn *to, DBusMessage *m)
+{
+	struct bus *b = to->bus;
+
+	if (to->closing)
+		return false;
+	if (to->ops->outgoing_size(to) > b->limits.max_outgoing_bytes) {
+		b->n_dropped++;
+		if (!to->warned_full) {
+			to->warned_full = true;
+			bus_log(b, 0, "%s (uid %d pid %d) does not read: %s=%ld)",
+				to->unique, (int)to->uid, (int)to->pid,
+				"dropping messages to it (max_outgoing_bytes",
+				b->limits.max_outgoing_bytes);
+		}
+		return false;
+	}
+	to->warned_full = false;
+	if (!to->ops->send(to, m)) {
+		b->n_dropped++;
+		return false;
+	}
+	return true;
+}
+
+/* copies of every message to monitors whose rules match (all: no rule) */
+void bus_monitor(struct bus *b, DBusMessage *m)
+{
+	struct bconn *c;
+
+	for (c = b->conns; c; c = c->next) {
+		if (!c->monitor || c->closing)
+			continue;
+		if (c->matches && !match_any(c, m, NULL))
+			continue;
+		bus_deliver(c, m);
+	}
+}
+
+/* a signal without destination: every connection with a matching rule */
+void bus_broadcast(struct bus *b, DBusMessage *m)
+{
+	const char *sender = dbus_message_get_sender(m);
+	struct bconn *c, *from = NULL;
+
+	if (sender && sender[0] == ':')
+		from = bus_find_unique(b, sender);
+	for (c = b->conns; c; c = c->next) {
+		if (!c->registered || c->monitor || c->closing)
+			continue;
+		if (match_any(c, m, from))
+			bus_deliver(c, m);
+	}
+}
+
+void bus_reply_error(struct bconn *c, DBusMessage *call, const char *error,
+		     const char *fmt, ...)
+{
+	DBusMessage *e;
+	char text[512];
+	va_list ap;
+
+	if (dbus_message_get_no_reply(call) ||
+	    dbus_message_get_type(call) != DBUS_MESSAGE_TYPE_METHOD_CALL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	e = dbus_message_new_error(call, error, text);
+	if (!e)
+		return;
+	dbus_message_set_sender(e, BUS_DRIVER_NAME);
+	dbus_message_set_destination(e, c->unique[0] ? c->unique : NULL);
+	bus_monitor(c->bus, e);
+	bus_deliver(c, e);
+	dbus_message_unref(e);
+}
+
+/* --- expected replies ------------------------------------------------- */
+
+static struct pending **pending_find(struct bus *b, struct bconn *callee,
+				     struct bconn *caller, __u32 serial)
+{
+	struct pending **pp;
+
+	for (pp = &b->pending; *pp; pp = &(*pp)->next)
+		if ((*pp)->callee == callee && (*pp)->caller == caller &&
+		    (*pp)->serial == serial)
+			return pp;
+	return NULL;
+}
+
+static void pending_free(struct pending **pp)
+{
+	struct pending *p = *pp;
+
+	*pp = p->next;
+	p->caller->n_pending--;
+	free(p);
+}
+
+/* the caller gets NoReply: the callee left or took too long */
+static void pending_no_reply(struct bus *b, struct pending *p,
+			     const char *why)
+{
+	DBusMessage *e;
+
+	e = dbus_message_new(DBUS_MESSAGE_TYPE_ERROR);
+	if (!e)
+		return;
+	if (dbus_message_set_error_name(e, DBUS_ERROR_NO_REPLY) &&
+	    dbus_message_set_reply_serial(e, p->serial) &&
+	    dbus_message_set_sender(e, BUS_DRIVER_NAME) &&
+	    dbus_message_set_destination(e, p->caller->unique) &&
+	    dbus_message_append_args(e, DBUS_TYPE_STRING, &why,
+				     DBUS_TYPE_INVALID)) {
+		dbus_message_set_no_reply(e, TRUE);
+		bus_monitor(b, e);
+		bus_deliver(p->caller, e);
+	}
+	dbus_message_unref(e);
+}
+
+void bus_pending_drop_conn(struct bconn *c)
+{
+	struct bus *b = c->bus;
+	struct pending **pp = &b->pending;
+
+	while (*pp) {
+		if ((*pp)->caller == c) {
+			pending_free(pp);
+		} else if ((*pp)->callee == c) {
+			pending_no_reply(b, *pp,
+					 "Remote peer disconnected before replying");
+			pending_free(pp);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+}
+
+int bus_expire(struct bus *b)
+{
+	__u64 now = bus_now_ms(), next = UINT64_MAX;
+	struct pending **pp = &b->pending;
+	int t;
+
+	while (*pp) {
+		if ((*pp)->deadline_ms <= now) {
+			pending_no_reply(b, *pp,
+					 "Did not receive a reply (reply_timeout expired)");
+			pending_free(pp);
+			continue;
+		}
+		if ((*pp)->deadline_ms < next)
+			next = (*pp)->deadline_ms;
+		pp = &(*pp)->next;
+	}
+	t = activation_expire(b, now);
+	if (t >= 0 && now + t < next)
+		next = now + t;
+	if (next == UINT64_MAX)
+		return -1;
+	return next - now > 60000 ? 60000 : (int)(next - now);
+}
+
+/* --- routing ------------------------------------------------------------ */
+
+static void route_reply(struct bconn *from, DBusMessage *m, const char *dest)
+{
+	struct bus *b = from->bus;
+	struct bconn *to = dest[0] == ':' ? bus_find_unique(b, dest) : NULL;
+	struct pending **pp;
+
+	pp = to ? pending_find(b, from, to, dbus_message_get_reply_serial(m)) :
+		  NULL;
+	if (!pp) {
+		/* like dbus-daemon: only a reply someone waits for passes */
+		b->n_dropped++;
+		bus_log(b, 2, "%s: dropped an unexpected reply to %s",
+			from->unique, dest);
+		return;
+	}
+	pending_free(pp);
+	bus_deliver(to, m);
+}
+
+void bus_route(struct bconn *from, DBusMessage *m)
+{
+	struct bus *b = from->bus;
+	const char *dest = dbus_message_get_destination(m);
+	int type = dbus_message_get_type(m);
+	bool call = type == DBUS_MESSAGE_TYPE_METHOD_CALL;
+	struct pending *p;
+	struct bconn *to;
+	DBusError err;
+
+	if (!dest) {
+		if (type == DBUS_MESSAGE_TYPE_SIGNAL)
+			bus_broadcast(b, m);
+		/* other messages without destination reach monitors only */
+		return;
+	}
+	if (type == DBUS_MESSAGE_TYPE_METHOD_RETURN ||
+	    type == DBUS_MESSAGE_TYPE_ERROR) {
+		route_reply(from, m, dest);
+		return;
+	}
+	to = dest[0] == ':' ? bus_find_unique(b, dest) : names_owner(b, dest);
+	if (!to) {
+		if (!call)
+			return;
+		if (dest[0] == ':' || !dbus_message_get_auto_start(m) ||
+		    !policy_activation(&b->policy, dest)) {
+			if (dest[0] == ':' || !dbus_message_get_auto_start(m))
+				bus_reply_error(from, m, DBUS_ERROR_NAME_HAS_NO_OWNER,
+						"Name \"%s\" does not exist", dest);
+			else
+				bus_reply_error(from, m, DBUS_ERROR_SERVICE_UNKNOWN,
+						"The name %s was not provided by any .service files",
+						dest);
+			return;
+		}
+		dbus_error_init(&err);
+		if (activation_start(from, dest, m, false, &err) < 0) {
+			bus_reply_error(from, m, err.name, "%s", err.message);
+			dbus_error_free(&err);
+		}
+		return;
+	}
+	if (dbus_message_contains_unix_fds(m) && !to->ops->can_pass_fds(to)) {
+		bus_reply_error(from, m, DBUS_ERROR_NOT_SUPPORTED,
+				"Tried to send message with Unix file descriptors to a client that does not support that");
+		return;
+	}
+	if (to->ops->outgoing_size(to) > b->limits.max_outgoing_bytes) {
+		bus_reply_error(from, m, DBUS_ERROR_LIMITS_EXCEEDED,
+				"The destination service's message queue is full");
+		bus_deliver(to, m);	/* counts and logs the drop */
+		return;
+	}
+	if (!call || dbus_message_get_no_reply(m)) {
+		bus_deliver(to, m);
+		return;
+	}
+	if (from->n_pending >= b->limits.max_replies_per_connection) {
+		bus_reply_error(from, m, DBUS_ERROR_LIMITS_EXCEEDED,
+				"The maximum number of pending replies for \"%s\" (uid=%d) has been reached (max_replies_per_connection=%u)",
+				from->unique, (int)from->uid,
+				b->limits.max_replies_per_connection);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		bus_reply_error(from, m, DBUS_ERROR_NO_MEMORY, "Out of memory");
+		return;
+	}
+	p->caller = from;
+	p->callee = to;
+	p->serial = dbus_message_get_serial(m);
+	p->deadline_ms = bus_now_ms() + b->limits.reply_timeout_ms;
+	p->next = b->pending;
+	b->pending = p;
+	from->n_pending++;
+	if (!bus_deliver(to, m))
+		pending_free(&b->pending);
+}
+
+/* every message a client sends comes here */
+void bus_receive(struct bconn *c, DBusMessage *m)
+{
+	struct bus *b = c->bus;
+	const char *dest = dbus_message_get_destination(m);
+
+	if (c->closing)
+		return;
+	b->n_messages++;
+	if (c->monitor) {
+		bconn_kill(c, "a monitor sent a message");
+		return;
+	}
+	if (!c->registered) {
+		if (!dest || strcmp(dest, BUS_DRIVER_NAME) ||
+		    !dbus_message_is_method_call(m, DBUS_INTERFACE_DBUS,
+						 "Hello")) {
+			bconn_kill(c, "sent %s.%s to %s before Hello",
+				   dbus_message_get_interface(m) ?: "-",
+				   dbus_message_get_member(m) ?: "-",
+				   dest ?: "-");
+			return;
+		}
+		driver_handle(c, m);
+		return;
+	}
+	/* the sender field is the bus's to fill: clients cannot forge it */
+	if (!dbus_message_set_sender(m, c->unique)) {
+		bconn_kill(c, "out of memory");
+		return;
+	}
+	bus_monitor(b, m);
+	if (dest && !strcmp(dest, BUS_DRIVER_NAME)) {
+		driver_handle(c, m);
+		return;
+	}
+	bus_route(c, m);
+}
+
+void bus_disconnect(struct bconn *c)
+{
+	struct bus *b = c->bus;
+	unsigned int waiting = c->n_pending;
+	char unique[sizeof(c->unique)];
+
+	strcpy(unique, c->unique);
+	if (c->registered && !c->monitor) {
+		names_release_all(c);
+		c->registered = false;
+		names_owner_changed(b, unique, unique, "");
+	}
+	c->registered = false;
+	match_remove_all(c);
+	bus_pending_drop_conn(c);
+	activation_drop_conn(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	b->n_conns--;
+	if (c->closing)
+		return;
+	if (waiting)
+		bus_log(b, 0, "connection %s (uid %d pid %d) went away with %u calls unanswered",
+			unique, (int)c->uid, (int)c->pid, waiting);
+	else if (!unique[0])
+		bus_log(b, 0, "connection (uid %d pid %d) closed before Hello",
+			(int)c->uid, (int)c->pid);
+	else
+		bus_log(b, 1, "connection %s disconnected", unique);
+}
