@@ -284,7 +284,7 @@ TEST(recv_ids_write_fails)
 	if (!ret)
 		ASSERT_EQ(8, pread(mapfd, &id, 8, 4096));
 	/* (a RECV that got its page from a charge stock leaves usage as is) */
-	TH_LOG("RECV with the id page unavailable: %d (id array reads 0x%llx; memory.current %lld -> %lld)",
+	TH_LOG("RECV, id page unavailable: %d (ids 0x%llx; memory.current %lld -> %lld)",
 	       ret, (unsigned long long)id, cur, after);
 	EXPECT_EQ(-ENOMEM, ret);
 	EXPECT_EQ(2, mu_counter(b.fd, "bus1-queued"));
