@@ -61,18 +61,26 @@ struct pair {
 	__u64 h;		/* a's handle to NODE */
 };
 
-static void pair_open(struct __test_metadata *_metadata, struct pair *p)
+/* every test runs on a fresh pair, closed even when an ASSERT fails */
+FIXTURE(recv_ext) {
+	struct pair p;
+};
+
+FIXTURE_SETUP(recv_ext)
 {
-	p->h = BUS1_HANDLE_INVALID;
-	ASSERT_EQ(0, mu_peer_open(&p->a, POOL));
-	ASSERT_EQ(0, mu_peer_open(&p->b, POOL));
-	ASSERT_EQ(0, b1_transfer(p->b.fd, NODE, p->a.fd, &p->h));
+	self->p.a.fd = -1;
+	self->p.b.fd = -1;
+	self->p.h = BUS1_HANDLE_INVALID;
+	ASSERT_EQ(0, mu_peer_open(&self->p.a, POOL));
+	ASSERT_EQ(0, mu_peer_open(&self->p.b, POOL));
+	ASSERT_EQ(0, b1_transfer(self->p.b.fd, NODE, self->p.a.fd,
+				 &self->p.h));
 }
 
-static void pair_close(struct pair *p)
+FIXTURE_TEARDOWN(recv_ext)
 {
-	mu_peer_close(&p->a);
-	mu_peer_close(&p->b);
+	mu_peer_close(&self->p.a);
+	mu_peer_close(&self->p.b);
 }
 
 /* receives one message the old way and returns its offset */
@@ -86,6 +94,19 @@ static __u64 recv_one(struct __test_metadata *_metadata, struct pair *p,
 	EXPECT_EQ(strlen(want), r.msg.n_bytes);
 	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), want, strlen(want)));
 	return r.msg.offset;
+}
+
+/* queues "one" (and "two" if @n is 2), receives "one", returns its offset */
+static __u64 queue_and_recv_first(struct __test_metadata *_metadata,
+				  struct pair *p, int n)
+{
+	__u64 o;
+
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	if (n == 2)
+		ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "two", 3));
+	o = recv_one(_metadata, p, "one");
+	return o;
 }
 
 /* allocated slices: the published ones and those of queued messages */
@@ -156,143 +177,123 @@ static void set_sigusr1(int flags)
 /* --- RELEASE -------------------------------------------------------------- */
 
 /* one call releases the previous slice and receives the next message */
-TEST(release_and_recv)
+TEST_F(recv_ext, release_and_recv)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
-	o1 = recv_one(_metadata, &p, "one");
-	ASSERT_EQ(2, n_slices(&p));
+	o1 = queue_and_recv_first(_metadata, p, 2);
+	ASSERT_EQ(2, n_slices(p));
 
-	ASSERT_EQ(0, rx(p.b.fd, &r, RELEASE, o1));
+	ASSERT_EQ(0, rx(p->b.fd, &r, RELEASE, o1));
 	EXPECT_EQ(BUS1_MSG_DATA, r.msg.type);
 	EXPECT_EQ(NODE, r.msg.destination);
 	EXPECT_EQ(3, r.msg.n_bytes);
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "two", 3));
 	/* "one" is gone, "two" is the only slice */
-	EXPECT_EQ(1, n_slices(&p));
-	EXPECT_EQ(0, n_queued(&p));
-	EXPECT_EQ(-ENXIO, b1_slice_release(p.b.fd, o1));
+	EXPECT_EQ(1, n_slices(p));
+	EXPECT_EQ(0, n_queued(p));
+	EXPECT_EQ(-ENXIO, b1_slice_release(p->b.fd, o1));
 	/* and the loop goes on: release "two" with nothing queued */
-	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, r.msg.offset));
-	EXPECT_EQ(0, n_slices(&p));
-	pair_close(&p);
+	EXPECT_EQ(-EAGAIN, rx(p->b.fd, &r, RELEASE, r.msg.offset));
+	EXPECT_EQ(0, n_slices(p));
 }
 
 /* empty queue: the slice is released all the same, then EAGAIN */
-TEST(release_empty_queue)
+TEST_F(recv_ext, release_empty_queue)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	o1 = recv_one(_metadata, &p, "one");
-	ASSERT_EQ(1, n_slices(&p));
+	o1 = queue_and_recv_first(_metadata, p, 1);
+	ASSERT_EQ(1, n_slices(p));
 
-	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, o1));
-	EXPECT_EQ(0, n_slices(&p));
-	EXPECT_EQ(0, mu_counter(p.b.fd, "bus1-pool-bytes"));
+	EXPECT_EQ(-EAGAIN, rx(p->b.fd, &r, RELEASE, o1));
+	EXPECT_EQ(0, n_slices(p));
+	EXPECT_EQ(0, mu_counter(p->b.fd, "bus1-pool-bytes"));
 	/* the kernel marked it released: running the call again is harmless */
 	EXPECT_EQ(BUS1_OFFSET_INVALID, r.msg.offset);
-	EXPECT_EQ(-EAGAIN, b1_ioctl(p.b.fd, BUS1_CMD_RECV, (unsigned long)&r));
-	EXPECT_EQ(-ENXIO, b1_slice_release(p.b.fd, o1));
-	pair_close(&p);
+	EXPECT_EQ(-EAGAIN, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)&r));
+	EXPECT_EQ(-ENXIO, b1_slice_release(p->b.fd, o1));
 }
 
 /* a bad offset: its error, nothing released, nothing received or written */
-TEST(release_bad_offset)
+TEST_F(recv_ext, release_bad_offset)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
-	o1 = recv_one(_metadata, &p, "one");
+	o1 = queue_and_recv_first(_metadata, p, 2);
 
-	EXPECT_EQ(-ENXIO, rx(p.b.fd, &r, RELEASE, o1 + 8));
+	EXPECT_EQ(-ENXIO, rx(p->b.fd, &r, RELEASE, o1 + 8));
 	EXPECT_EQ(o1 + 8, r.msg.offset);
 	EXPECT_EQ(0, r.msg.type);
-	EXPECT_EQ(-ENXIO, rx(p.b.fd, &r, RELEASE | WAIT, POOL * 4ULL));
+	EXPECT_EQ(-ENXIO, rx(p->b.fd, &r, RELEASE | WAIT, POOL * 4ULL));
 	EXPECT_EQ(POOL * 4ULL, r.msg.offset);
-	EXPECT_EQ(2, n_slices(&p));
-	EXPECT_EQ(1, n_queued(&p));
+	EXPECT_EQ(2, n_slices(p));
+	EXPECT_EQ(1, n_queued(p));
 
 	/* both still there: "one" releases, "two" is received */
-	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE, o1));
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
-	EXPECT_EQ(1, n_slices(&p));
-	pair_close(&p);
+	EXPECT_EQ(0, rx(p->b.fd, &r, RELEASE, o1));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "two", 3));
+	EXPECT_EQ(1, n_slices(p));
 }
 
 /* BUS1_OFFSET_INVALID: nothing to release, a plain RECV */
-TEST(release_nothing)
+TEST_F(recv_ext, release_nothing)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 
-	pair_open(_metadata, &p);
-	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE, BUS1_OFFSET_INVALID));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE, BUS1_OFFSET_INVALID));
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "one", 3));
-	EXPECT_EQ(1, n_slices(&p));
+	EXPECT_EQ(-EAGAIN, rx(p->b.fd, &r, RELEASE, BUS1_OFFSET_INVALID));
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	EXPECT_EQ(0, rx(p->b.fd, &r, RELEASE, BUS1_OFFSET_INVALID));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "one", 3));
+	EXPECT_EQ(1, n_slices(p));
 	/* without the flag msg.offset is no input, as in the 2016 ABI */
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
-	EXPECT_EQ(0, rx(p.b.fd, &r, 0, r.msg.offset));
-	EXPECT_EQ(2, n_slices(&p));
-	pair_close(&p);
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "two", 3));
+	EXPECT_EQ(0, rx(p->b.fd, &r, 0, r.msg.offset));
+	EXPECT_EQ(2, n_slices(p));
 }
 
 /* unknown flags and WAIT with SEED: EINVAL before anything is released */
-TEST(flags_invalid)
+TEST_F(recv_ext, flags_invalid)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
-	o1 = recv_one(_metadata, &p, "one");
+	o1 = queue_and_recv_first(_metadata, p, 2);
 
-	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, RELEASE | (1ULL << 4), o1));
-	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, RELEASE | (1ULL << 63), o1));
-	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, RELEASE | WAIT |
+	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, RELEASE | (1ULL << 4), o1));
+	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, RELEASE | (1ULL << 63), o1));
+	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, RELEASE | WAIT |
 			      BUS1_RECV_FLAG_SEED, o1));
 	EXPECT_EQ(o1, r.msg.offset);
-	EXPECT_EQ(-EINVAL, rx(p.b.fd, &r, WAIT | BUS1_RECV_FLAG_SEED,
+	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, WAIT | BUS1_RECV_FLAG_SEED,
 			      BUS1_OFFSET_INVALID));
-	EXPECT_EQ(2, n_slices(&p));
-	EXPECT_EQ(1, n_queued(&p));
-	EXPECT_EQ(0, b1_slice_release(p.b.fd, o1));
-	pair_close(&p);
+	EXPECT_EQ(2, n_slices(p));
+	EXPECT_EQ(1, n_queued(p));
+	EXPECT_EQ(0, b1_slice_release(p->b.fd, o1));
 }
 
 /* RELEASE with SEED: the slice goes, then the seed is received */
-TEST(release_seed)
+TEST_F(recv_ext, release_seed)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_sendv(p.b.fd, BUS1_SEND_FLAG_SEED, NULL, 0, NULL,
+	ASSERT_EQ(0, mu_sendv(p->b.fd, BUS1_SEND_FLAG_SEED, NULL, 0, NULL,
 			      &(struct iovec){ "seed", 4 }, 1, NULL, 0,
 			      NULL, 0));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	o1 = recv_one(_metadata, &p, "one");
-	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | BUS1_RECV_FLAG_SEED, o1));
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "seed", 4));
-	EXPECT_EQ(1, n_slices(&p));
-	pair_close(&p);
+	o1 = queue_and_recv_first(_metadata, p, 1);
+	EXPECT_EQ(0, rx(p->b.fd, &r, RELEASE | BUS1_RECV_FLAG_SEED, o1));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "seed", 4));
+	EXPECT_EQ(1, n_slices(p));
 }
 
 /*
@@ -307,9 +308,7 @@ static void retry_after_fault(struct __test_metadata *_metadata,
 {
 	__u64 o1;
 
-	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
-	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "two", 3));
-	o1 = recv_one(_metadata, p, "one");
+	o1 = queue_and_recv_first(_metadata, p, 2);
 
 	r->flags = RELEASE;
 	r->max_offset = POOL;
@@ -330,15 +329,14 @@ static struct bus1_cmd_recv *recv_at(char *page)
 }
 
 /* the page under the result maps the zero page: a write needs a COW fault */
-TEST(retry_fault_zero_page)
+TEST_F(recv_ext, retry_fault_zero_page)
 {
+	struct pair *p = &self->p;
 	long pg = sysconf(_SC_PAGESIZE);
-	struct pair p;
 	char c = 0;
 	long i;
 	char *m;
 
-	pair_open(_metadata, &p);
 	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, m);
@@ -347,9 +345,8 @@ TEST(retry_fault_zero_page)
 	for (i = 0; i < pg; i += 64)
 		c += __atomic_load_n(&m[pg + i], __ATOMIC_RELAXED);
 	ASSERT_EQ(0, c);
-	retry_after_fault(_metadata, recv_at(m + pg), &p);
+	retry_after_fault(_metadata, recv_at(m + pg), p);
 	munmap(m, 2 * pg);
-	pair_close(&p);
 }
 
 struct uf_wp {
@@ -388,13 +385,13 @@ static void *uf_wp_handler(void *arg)
 }
 
 /* the page under the result is write-protected by userfaultfd */
-TEST(retry_fault_uffd_wp)
+TEST_F(recv_ext, retry_fault_uffd_wp)
 {
+	struct pair *p = &self->p;
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = {};
 	struct uffdio_writeprotect wp = {};
 	struct uf_wp u = {};
-	struct pair p;
 	char *m;
 
 	u.pg = sysconf(_SC_PAGESIZE);
@@ -419,8 +416,7 @@ TEST(retry_fault_uffd_wp)
 	ASSERT_EQ(0, ioctl(u.fd, UFFDIO_WRITEPROTECT, &wp));
 	ASSERT_EQ(0, pthread_create(&u.thread, NULL, uf_wp_handler, &u));
 
-	pair_open(_metadata, &p);
-	retry_after_fault(_metadata, recv_at(u.page), &p);
+	retry_after_fault(_metadata, recv_at(u.page), p);
 	/* the kernel did run into the protection (and ran RECV again) */
 	EXPECT_EQ(1, atomic_load(&u.faults));
 
@@ -428,180 +424,159 @@ TEST(retry_fault_uffd_wp)
 	pthread_join(u.thread, NULL);
 	close(u.fd);
 	munmap(m, 2 * u.pg);
-	pair_close(&p);
 }
 
 /* --- WAIT ----------------------------------------------------------------- */
 
 /* a queued message: WAIT returns it right away */
-TEST(wait_ready)
+TEST_F(recv_ext, wait_ready)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "one", 3));
-	pair_close(&p);
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	EXPECT_EQ(0, rx(p->b.fd, &r, WAIT, 0));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "one", 3));
 }
 
 /* WAIT blocks until another process sends; RELEASE done before sleeping */
-TEST(wait_for_send)
+TEST_F(recv_ext, wait_for_send)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1, t0;
 	pid_t pid;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	o1 = recv_one(_metadata, &p, "one");
+	o1 = queue_and_recv_first(_metadata, p, 1);
 
-	pid = after_delay(do_send, &p, "two");
+	pid = after_delay(do_send, p, "two");
 	ASSERT_LT(0, pid);
 	t0 = b1_now_ns();
-	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_EQ(0, rx(p->b.fd, &r, RELEASE | WAIT, o1));
 	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
-	EXPECT_EQ(1, n_slices(&p));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "two", 3));
+	EXPECT_EQ(1, n_slices(p));
 	EXPECT_EQ(0, mu_wait(pid));
-	pair_close(&p);
 }
 
 /* several waiters: each message wakes and is taken by exactly one */
-TEST(wait_two_waiters)
+TEST_F(recv_ext, wait_two_waiters)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	pid_t pid[2];
 	int i;
 
-	pair_open(_metadata, &p);
 	for (i = 0; i < 2; ++i) {
 		pid[i] = fork();
 		ASSERT_LE(0, pid[i]);
 		if (pid[i] == 0)
-			_exit(rx(p.b.fd, &r, WAIT, 0) ? 1 : 0);
+			_exit(rx(p->b.fd, &r, WAIT, 0) ? 1 : 0);
 	}
 	usleep(DELAY_MS * 1000);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "two", 3));
 	EXPECT_EQ(0, mu_wait(pid[0]));
 	EXPECT_EQ(0, mu_wait(pid[1]));
-	EXPECT_EQ(2, n_slices(&p));
-	EXPECT_EQ(0, n_queued(&p));
-	pair_close(&p);
+	EXPECT_EQ(2, n_slices(p));
+	EXPECT_EQ(0, n_queued(p));
 }
 
 /* a disconnect from another process ends the wait with ESHUTDOWN */
-TEST(wait_disconnect)
+TEST_F(recv_ext, wait_disconnect)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 t0;
 	pid_t pid;
 
-	pair_open(_metadata, &p);
-	pid = after_delay(do_disconnect, &p, NULL);
+	pid = after_delay(do_disconnect, p, NULL);
 	ASSERT_LT(0, pid);
 	t0 = b1_now_ns();
-	EXPECT_EQ(-ESHUTDOWN, rx(p.b.fd, &r, WAIT, 0));
+	EXPECT_EQ(-ESHUTDOWN, rx(p->b.fd, &r, WAIT, 0));
 	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
 	EXPECT_EQ(0, mu_wait(pid));
-	EXPECT_EQ(-ESHUTDOWN, rx(p.b.fd, &r, WAIT, 0));
-	pair_close(&p);
+	EXPECT_EQ(-ESHUTDOWN, rx(p->b.fd, &r, WAIT, 0));
 }
 
 /* a signal without SA_RESTART: EINTR, the slice released once */
-TEST(wait_signal_eintr)
+TEST_F(recv_ext, wait_signal_eintr)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1, t0;
 	pid_t pid;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	o1 = recv_one(_metadata, &p, "one");
+	o1 = queue_and_recv_first(_metadata, p, 1);
 	set_sigusr1(0);
-	pid = after_delay(do_signal, &p, NULL);
+	pid = after_delay(do_signal, p, NULL);
 	ASSERT_LT(0, pid);
 	t0 = b1_now_ns();
-	EXPECT_EQ(-EINTR, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_EQ(-EINTR, rx(p->b.fd, &r, RELEASE | WAIT, o1));
 	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
 	EXPECT_EQ(1, atomic_load(&n_sigusr1));
 	EXPECT_EQ(BUS1_OFFSET_INVALID, r.msg.offset);
-	EXPECT_EQ(0, n_slices(&p));
+	EXPECT_EQ(0, n_slices(p));
 	EXPECT_EQ(0, mu_wait(pid));
-	pair_close(&p);
 }
 
 /* with SA_RESTART the restarted RECV waits on and does not release again */
-TEST(wait_signal_restart)
+TEST_F(recv_ext, wait_signal_restart)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1;
 	pid_t pid;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	o1 = recv_one(_metadata, &p, "one");
+	o1 = queue_and_recv_first(_metadata, p, 1);
 	set_sigusr1(SA_RESTART);
-	pid = after_delay(do_signal_send, &p, "two");
+	pid = after_delay(do_signal_send, p, "two");
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(0, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_EQ(0, rx(p->b.fd, &r, RELEASE | WAIT, o1));
 	EXPECT_EQ(1, atomic_load(&n_sigusr1));
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
-	EXPECT_EQ(1, n_slices(&p));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "two", 3));
+	EXPECT_EQ(1, n_slices(p));
 	EXPECT_EQ(0, mu_wait(pid));
-	pair_close(&p);
 }
 
 /* SIGKILL ends a waiting process; its peer stays usable for others */
-TEST(wait_killed)
+TEST_F(recv_ext, wait_killed)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 t0;
 	pid_t pid;
 
-	pair_open(_metadata, &p);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(rx(p.b.fd, &r, WAIT, 0) ? 1 : 0);
+		_exit(rx(p->b.fd, &r, WAIT, 0) ? 1 : 0);
 	usleep(DELAY_MS * 1000);
 	t0 = b1_now_ns();
 	kill(pid, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, mu_wait(pid));
 	EXPECT_GT(2000, ms_since(t0));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
-	EXPECT_EQ(1, n_slices(&p));
-	pair_close(&p);
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	EXPECT_EQ(0, rx(p->b.fd, &r, WAIT, 0));
+	EXPECT_EQ(1, n_slices(p));
 }
 
 /* O_NONBLOCK wins over WAIT: EAGAIN, after the release */
-TEST(wait_nonblock)
+TEST_F(recv_ext, wait_nonblock)
 {
+	struct pair *p = &self->p;
 	struct bus1_cmd_recv r;
-	struct pair p;
 	__u64 o1, t0;
 
-	pair_open(_metadata, &p);
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "one", 3));
-	o1 = recv_one(_metadata, &p, "one");
-	ASSERT_EQ(0, fcntl(p.b.fd, F_SETFL, O_NONBLOCK));
+	o1 = queue_and_recv_first(_metadata, p, 1);
+	ASSERT_EQ(0, fcntl(p->b.fd, F_SETFL, O_NONBLOCK));
 	t0 = b1_now_ns();
-	EXPECT_EQ(-EAGAIN, rx(p.b.fd, &r, RELEASE | WAIT, o1));
+	EXPECT_EQ(-EAGAIN, rx(p->b.fd, &r, RELEASE | WAIT, o1));
 	EXPECT_GT(MIN_WAIT_MS, ms_since(t0));
-	EXPECT_EQ(0, n_slices(&p));
-	ASSERT_EQ(0, mu_send1(p.a.fd, p.h, "two", 3));
-	EXPECT_EQ(0, rx(p.b.fd, &r, WAIT, 0));
-	EXPECT_EQ(0, memcmp(mu_payload(&p.b, &r), "two", 3));
-	pair_close(&p);
+	EXPECT_EQ(0, n_slices(p));
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "two", 3));
+	EXPECT_EQ(0, rx(p->b.fd, &r, WAIT, 0));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "two", 3));
 }
 
 TEST_HARNESS_MAIN
