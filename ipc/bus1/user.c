@@ -429,7 +429,15 @@ charged:
 	return 0;
 }
 
-/* the slow half of bus1_quota_settle(): a charge without a share */
+/**
+ * bus1_quota_settle_user() - return charges to a user, for a charge without
+ *			      a share
+ * @user:	user of the receiving peer
+ * @discharge:	amount per resource to return to @user
+ *
+ * The out-of-line half of bus1_quota_settle(): without a share there is no
+ * per-CPU settling, so the user's counters are updated under its lock.
+ */
 void bus1_quota_settle_user(struct bus1_user *user, const u32 *discharge)
 {
 	spin_lock(&user->lock);
