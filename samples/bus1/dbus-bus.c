@@ -154,20 +154,44 @@ void bus_monitor(struct bus *b, DBusMessage *m)
 	}
 }
 
-/* a signal without destination: every connection with a matching rule */
+/*
+ * a signal without destination: every connection with a matching rule;
+ * those of a transport that can multicast get it in one transaction
+ */
 void bus_broadcast(struct bus *b, DBusMessage *m)
 {
 	const char *sender = dbus_message_get_sender(m);
-	struct bconn *c, *from = NULL;
+	struct bconn *c, *from = NULL, **mc = NULL;
+	unsigned int n_mc = 0, cap = 0;
 
 	if (sender && sender[0] == ':')
 		from = bus_find_unique(b, sender);
 	for (c = b->conns; c; c = c->next) {
 		if (!c->registered || c->monitor || c->closing)
 			continue;
-		if (match_any(c, m, from))
+		if (!match_any(c, m, from))
+			continue;
+		if (!c->ops->multicast) {
 			bus_deliver(c, m);
+			continue;
+		}
+		if (n_mc == cap) {
+			struct bconn **v;
+
+			cap = cap ? 2 * cap : 16;
+			v = realloc(mc, cap * sizeof(*v));
+			if (!v) {
+				b->n_dropped++;
+				continue;
+			}
+			mc = v;
+		}
+		mc[n_mc++] = c;
 	}
+	/* (one transport has a multicast op today: dbus-b1.c) */
+	if (n_mc)
+		b->n_dropped += n_mc - mc[0]->ops->multicast(mc, n_mc, m);
+	free(mc);
 }
 
 void bus_reply_error(struct bconn *c, DBusMessage *call, const char *error,
@@ -299,6 +323,7 @@ static void route_reply(struct bconn *from, DBusMessage *m, const char *dest)
 		return;
 	}
 	pending_free(pp);
+	b->n_replies_routed++;
 	bus_deliver(to, m);
 }
 
@@ -357,6 +382,7 @@ void bus_route(struct bconn *from, DBusMessage *m)
 		return;
 	}
 	if (!call || dbus_message_get_no_reply(m)) {
+		b->n_calls_routed += call;
 		bus_deliver(to, m);
 		return;
 	}
@@ -372,6 +398,7 @@ void bus_route(struct bconn *from, DBusMessage *m)
 		bus_reply_error(from, m, DBUS_ERROR_NO_MEMORY, "Out of memory");
 		return;
 	}
+	b->n_calls_routed++;
 	p->caller = from;
 	p->callee = to;
 	p->serial = dbus_message_get_serial(m);
