@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	static struct bus b;	/* large: the policy tables */
 	int c, ready_fd = -1, r;
 	char err[256];
-	long v;
+	long v = 0;
 
 	bus_init(&b);
 	b.limits = (struct bus_limits){

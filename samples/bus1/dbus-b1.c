@@ -195,11 +195,13 @@ static void ext_get_stats(struct nconn *nc, DBusMessage *call)
 		b->n_multicasts, b->n_multicast_dsts, b->n_handles_given,
 	};
 
-	if (!r || !dbus_message_append_args(r,
-			DBUS_TYPE_UINT64, &v[0], DBUS_TYPE_UINT64, &v[1],
-			DBUS_TYPE_UINT64, &v[2], DBUS_TYPE_UINT64, &v[3],
-			DBUS_TYPE_UINT64, &v[4], DBUS_TYPE_UINT64, &v[5],
-			DBUS_TYPE_INVALID)) {
+	if (!r || !dbus_message_append_args(r, DBUS_TYPE_UINT64, &v[0],
+					    DBUS_TYPE_UINT64, &v[1],
+					    DBUS_TYPE_UINT64, &v[2],
+					    DBUS_TYPE_UINT64, &v[3],
+					    DBUS_TYPE_UINT64, &v[4],
+					    DBUS_TYPE_UINT64, &v[5],
+					    DBUS_TYPE_INVALID)) {
 		if (r)
 			dbus_message_unref(r);
 		return;

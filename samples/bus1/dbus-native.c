@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libbus1-dbus: D-Bus natively over bus1 (bus1-dbus.h). A connection is a
+ * libbus1-dbus: D-Bus natively over bus1 (dbus-native.h). A connection is a
  * bus1 peer with one *inbox* node; everything for it arrives there. It
  * holds a handle to its connection node in bus1-dbus-broker (calls to the
  * bus, signals, calls to socket clients) and, once looked up, handles to
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "broker-proto.h"
-#include "bus1-dbus.h"
+#include "dbus-native.h"
 #include "dbus-wire.h"
 
 #define B1D_IFACE		"org.bus1.DBus"
@@ -48,7 +48,7 @@ struct object {
 struct smatch {
 	struct smatch *next;
 	char *sender, *path, *iface, *member;
-	b1d_signal_fn fn;
+	void (*fn)(struct b1d_bus *bus, DBusMessage *signal, void *userdata);
 	void *userdata;
 };
 
@@ -340,7 +340,9 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 		return p->handle;
 	if (!p) {
 		p = calloc(1, sizeof(*p));
-		if (!p || !(p->name = strdup(name))) {
+		if (p)
+			p->name = strdup(name);
+		if (!p || !p->name) {
 			free(p);
 			return BUS1_HANDLE_INVALID;
 		}
@@ -574,7 +576,10 @@ static char *dup_or_null(const char *s, bool *fail)
 
 int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 		     const char *path, const char *interface,
-		     const char *member, b1d_signal_fn fn, void *userdata)
+		     const char *member,
+		     void (*fn)(struct b1d_bus *bus, DBusMessage *signal,
+				void *userdata),
+		     void *userdata)
 {
 	DBusMessage *m, *r = NULL;
 	char rule[1024] = "type='signal'";

@@ -11,27 +11,8 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "dbus-loader.h"
 #include "dbus-wire.h"
-
-typedef struct DBusMessageLoader DBusMessageLoader;
-typedef struct DBusString DBusString;
-
-DBusMessageLoader *_dbus_message_loader_new(void);
-void _dbus_message_loader_unref(DBusMessageLoader *l);
-void _dbus_message_loader_get_buffer(DBusMessageLoader *l, DBusString **buf,
-				     int *max_to_read, dbus_bool_t *may_fds);
-void _dbus_message_loader_return_buffer(DBusMessageLoader *l,
-					DBusString *buf);
-dbus_bool_t _dbus_message_loader_get_unix_fds(DBusMessageLoader *l,
-					      int **fds, unsigned int *max);
-void _dbus_message_loader_return_unix_fds(DBusMessageLoader *l, int *fds,
-					  unsigned int n);
-dbus_bool_t _dbus_message_loader_queue_messages(DBusMessageLoader *l);
-dbus_bool_t _dbus_message_loader_get_is_corrupted(DBusMessageLoader *l);
-DBusMessage *_dbus_message_loader_pop_message(DBusMessageLoader *l);
-dbus_bool_t _dbus_string_append_len(DBusString *s, const char *buf, int len);
-void _dbus_message_get_unix_fds(DBusMessage *m, const int **fds,
-				unsigned int *n);
 
 int dwire_send(struct bus1_peer *peer, DBusMessage *m, const __u64 *dst,
 	       size_t n_dst, __u64 *errors, const __u64 *handles,
@@ -85,9 +66,9 @@ static void close_fds(const struct bus1_message *msg, size_t from)
 
 DBusMessage *dwire_parse(const struct bus1_message *msg, DBusError *err)
 {
-	DBusMessageLoader *l;
+	struct DBusMessageLoader *l;
 	DBusMessage *m = NULL;
-	DBusString *buf;
+	struct DBusString *buf;
 	unsigned int max;
 	int *fds;
 

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "test-lib.h"
-#include "bus1-dbus.h"
+#include "dbus-native.h"
 
 #define SVC_NAME	"org.bus1.Test"
 #define SVC_PATH	"/org/bus1/Test"
@@ -238,14 +238,13 @@ static int get_stats(struct b1d_bus *bus, struct stats *st)
 	dbus_message_unref(m);
 	if (ret < 0)
 		return ret;
-	ret = dbus_message_get_args(r, NULL,
-			DBUS_TYPE_UINT64, &st->messages,
-			DBUS_TYPE_UINT64, &st->calls,
-			DBUS_TYPE_UINT64, &st->replies,
-			DBUS_TYPE_UINT64, &st->multicasts,
-			DBUS_TYPE_UINT64, &st->dsts,
-			DBUS_TYPE_UINT64, &st->handles,
-			DBUS_TYPE_INVALID) ? 0 : -EBADMSG;
+	ret = dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &st->messages,
+				    DBUS_TYPE_UINT64, &st->calls,
+				    DBUS_TYPE_UINT64, &st->replies,
+				    DBUS_TYPE_UINT64, &st->multicasts,
+				    DBUS_TYPE_UINT64, &st->dsts,
+				    DBUS_TYPE_UINT64, &st->handles,
+				    DBUS_TYPE_INVALID) ? 0 : -EBADMSG;
 	dbus_message_unref(r);
 	return ret;
 }
@@ -340,7 +339,8 @@ int main(void)
 		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
 			break;
 	close(p[0]);
-	sscanf(line, "%d %63s", &rn, svc_unique);
+	if (sscanf(line, "%d %63s", &rn, svc_unique) != 2)
+		rn = 0;
 	CHECK(rn == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER &&
 	      !strncmp(svc_unique, ":1.", 3),
 	      "native service: Hello gave %s, RequestName(%s) = %d (primary owner)",

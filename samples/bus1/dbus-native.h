@@ -10,8 +10,8 @@
  *
  * Functions returning int return >= 0 on success and a negative errno.
  */
-#ifndef _BUS1_DBUS_H
-#define _BUS1_DBUS_H
+#ifndef _BUS1_DBUS_NATIVE_H
+#define _BUS1_DBUS_NATIVE_H
 
 #include <dbus/dbus.h>
 
@@ -25,15 +25,11 @@ extern "C" {
 struct b1d_bus;
 
 /* a method handler returns the reply (a method return or an error) */
-typedef DBusMessage *(*b1d_method_fn)(struct b1d_bus *bus, DBusMessage *call,
-				      void *userdata);
 struct b1d_method {
 	const char *member;
-	b1d_method_fn fn;
+	struct DBusMessage *(*fn)(struct b1d_bus *bus, DBusMessage *call,
+				  void *userdata);
 };
-
-typedef void (*b1d_signal_fn)(struct b1d_bus *bus, DBusMessage *signal,
-			      void *userdata);
 
 /* bootstrap (path NULL: $BUS1_DBUS_SOCKET or the default) and Hello */
 int b1d_connect(const char *path, struct b1d_bus **busp);
@@ -63,7 +59,10 @@ int b1d_send(struct b1d_bus *bus, DBusMessage *m);
 /* receive signals matching the non-NULL fields (AddMatch on the bus) */
 int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 		     const char *path, const char *interface,
-		     const char *member, b1d_signal_fn fn, void *userdata);
+		     const char *member,
+		     void (*fn)(struct b1d_bus *bus, DBusMessage *signal,
+				void *userdata),
+		     void *userdata);
 
 /* for an event loop: POLLIN means b1d_process() may have work */
 int b1d_get_fd(struct b1d_bus *bus);
@@ -76,4 +75,4 @@ int b1d_wait(struct b1d_bus *bus, int timeout_ms);
 }
 #endif
 
-#endif /* _BUS1_DBUS_H */
+#endif /* _BUS1_DBUS_NATIVE_H */
