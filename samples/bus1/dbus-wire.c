@@ -72,14 +72,17 @@ DBusMessage *dwire_parse(const struct bus1_message *msg, DBusError *err)
 	unsigned int max;
 	int *fds;
 
-	if (!msg->n_fds)
-		return dbus_message_demarshal(msg->data, msg->n_bytes, err);
-	if (msg->n_bytes > 0x7fffffff) {
+	/* (libdbus reports a truncated message as out of memory) */
+	if (msg->n_bytes > 0x7fffffff ||
+	    dbus_message_demarshal_bytes_needed(msg->data, msg->n_bytes) !=
+	    (int)msg->n_bytes) {
 		close_fds(msg, 0);
 		dbus_set_error_const(err, DBUS_ERROR_INVALID_ARGS,
-				     "Message too large");
+				     "Not one whole D-Bus message");
 		return NULL;
 	}
+	if (!msg->n_fds)
+		return dbus_message_demarshal(msg->data, msg->n_bytes, err);
 	l = _dbus_message_loader_new();
 	if (!l) {
 		close_fds(msg, 0);

@@ -11,6 +11,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "test-lib.h"
+#include "broker-proto.h"
 #include "dbus-native.h"
 
 #define SVC_NAME	"org.bus1.Test"
@@ -26,7 +28,7 @@
 #define SVC_ERROR	"org.bus1.Test.Error.Failed"
 
 static char dir[64], addr[128], b1sock[128];
-static pid_t broker_pid, svc_pid;
+static pid_t broker_pid, svc_pid, sock_pid;
 
 static int broker_start(void)
 {
@@ -183,6 +185,36 @@ static void service(int fd)
 	_exit(0);
 }
 
+/* a child: an unmodified libdbus service on the socket, owning @name */
+static void socket_service(int fd)
+{
+	DBusConnection *c = dbus_connection_open_private(addr, NULL);
+	DBusMessage *m, *r;
+	char buf[256];
+	const char *s;
+	int rn = -1;
+
+	if (c && dbus_bus_register(c, NULL))
+		rn = dbus_bus_request_name(c, "org.bus1.Sock",
+					   DBUS_NAME_FLAG_DO_NOT_QUEUE, NULL);
+	dprintf(fd, "%d\n", rn);
+	close(fd);
+	while (c && dbus_connection_read_write(c, -1)) {
+		while ((m = dbus_connection_pop_message(c))) {
+			if (dbus_message_is_method_call(m, SVC_IFACE, "Echo") &&
+			    dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &s,
+						  DBUS_TYPE_INVALID)) {
+				snprintf(buf, sizeof(buf), "sock:%s", s);
+				r = reply_str(m, buf);
+				dbus_connection_send(c, r, NULL);
+				dbus_message_unref(r);
+			}
+			dbus_message_unref(m);
+		}
+	}
+	_exit(0);
+}
+
 /* --- clients ------------------------------------------------------------- */
 
 struct seen {
@@ -210,6 +242,14 @@ static long long test_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static long long test_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
 /* process @bus until @s saw a signal or 10 s passed */
@@ -285,13 +325,20 @@ static void unref(DBusMessage *m)
 		dbus_message_unref(m);
 }
 
-/* the control: an unmodified libdbus client on the socket calls Echo */
-static bool socket_echo(void)
+#define N_TIMED	200
+
+/*
+ * the control: an unmodified libdbus client on the socket calls Echo,
+ * once, then N_TIMED times for the timing; *us: microseconds per call
+ */
+static bool socket_echo(long long *us)
 {
 	DBusConnection *c;
 	DBusMessage *m, *r;
 	const char *arg = "sock";
+	long long t0;
 	bool ok;
+	int i;
 
 	c = dbus_connection_open_private(addr, NULL);
 	if (!c)
@@ -303,10 +350,68 @@ static bool socket_echo(void)
 		 NULL;
 	ok = is_str_reply(r, "echo:sock");
 	unref(r);
+	t0 = test_now_us();
+	for (i = 0; ok && i < N_TIMED; i++) {
+		r = dbus_connection_send_with_reply_and_block(c, m, 10000,
+							      NULL);
+		ok = is_str_reply(r, "echo:sock");
+		unref(r);
+	}
+	*us = (test_now_us() - t0) / N_TIMED;
 	dbus_message_unref(m);
 	dbus_connection_close(c);
 	dbus_connection_unref(c);
 	return ok;
+}
+
+/* the same calls from a native client, peer to peer */
+static bool native_echo(struct b1d_bus *bus, long long *us)
+{
+	const char *arg = "sock";
+	long long t0 = test_now_us();
+	DBusMessage *r;
+	bool ok = true;
+	int i;
+
+	for (i = 0; ok && i < N_TIMED; i++) {
+		r = svc_call(bus, "Echo", DBUS_TYPE_STRING, &arg);
+		ok = is_str_reply(r, "echo:sock");
+		unref(r);
+	}
+	*us = (test_now_us() - t0) / N_TIMED;
+	return ok;
+}
+
+/*
+ * a bus1 client that sends the broker bytes that are no D-Bus message:
+ * the broker drops it, which it sees as NODE_DESTROY of its broker handle
+ */
+static bool garbage_dropped(void)
+{
+	struct bus1_message msg;
+	struct b1c *raw = NULL;
+	long long end = test_now_ms() + 10000;
+	bool gone = false;
+	struct pollfd p;
+
+	if (b1c_connect(b1sock, &raw) < 0)
+		return false;
+	if (bus1_send_data(raw->peer, raw->broker, "l\1\0\1garbage", 11) < 0)
+		goto out;
+	p.fd = bus1_peer_get_fd(raw->peer);
+	p.events = POLLIN;
+	while (!gone && test_now_ms() < end) {
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		while (!gone && !bus1_recv(raw->peer, 0, &msg)) {
+			gone = msg.type == BUS1_MSG_NODE_DESTROY &&
+			       msg.destination == raw->broker;
+			bus1_message_release(&msg);
+		}
+	}
+out:
+	b1c_free(raw);
+	return gone;
 }
 
 int main(void)
@@ -314,6 +419,7 @@ int main(void)
 	struct b1d_bus *cl = NULL, *sub[3] = {};
 	struct seen seen[3] = {};
 	struct stats s0, s1, s2;
+	long long us_sock = 0, us_native = 0;
 	char line[128] = "", svc_unique[64] = "";
 	const char *arg, *owner = "";
 	DBusMessage *m, *r;
@@ -321,7 +427,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(24);
+	tap_plan(28);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -442,12 +548,51 @@ int main(void)
 	      (unsigned long long)(s1.multicasts - s0.multicasts),
 	      (unsigned long long)(s1.dsts - s0.dsts));
 
-	ok = socket_echo();
-	CHECK_R(get_stats(cl, &s2), 0, "GetStats after a socket client's call");
-	CHECK(ok && s2.calls == s1.calls + 1 && s2.replies == s1.replies + 1,
-	      "control: a libdbus socket client calls the native service, through the broker (calls +%llu, replies +%llu)",
-	      (unsigned long long)(s2.calls - s1.calls),
+	ok = socket_echo(&us_sock);
+	CHECK_R(get_stats(cl, &s2), 0, "GetStats after a socket client's calls");
+	CHECK(ok && s2.calls == s1.calls + 1 + N_TIMED &&
+	      s2.replies == s1.replies + 1 + N_TIMED,
+	      "control: a libdbus socket client calls the native service %d times, through the broker (calls +%llu, replies +%llu)",
+	      1 + N_TIMED, (unsigned long long)(s2.calls - s1.calls),
 	      (unsigned long long)(s2.replies - s1.replies));
+	ok = native_echo(cl, &us_native);
+	CHECK_R(get_stats(cl, &s1), 0, "GetStats after %d native calls",
+		N_TIMED);
+	CHECK(ok && s1.calls == s2.calls && s1.replies == s2.replies,
+	      "%d native Echo calls, none through the broker (calls +%llu)",
+	      N_TIMED, (unsigned long long)(s1.calls - s2.calls));
+	printf("# Echo round trip (%d calls, wall clock in this VM): native peer to peer %lld us, libdbus socket client through the broker %lld us\n",
+	       N_TIMED, us_native, us_sock);
+	CHECK(garbage_dropped(),
+	      "a bus1 client sending garbage to the broker is dropped (NODE_DESTROY of its broker handle)");
+
+	/* the reverse: a native client calls a socket service */
+	if (pipe(p) < 0)
+		return 1;
+	fflush(NULL);
+	sock_pid = fork();
+	if (!sock_pid) {
+		close(p[0]);
+		socket_service(p[1]);
+	}
+	close(p[1]);
+	rn = 0;
+	for (i = 0; i < (int)sizeof(line) - 1; i++)
+		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
+			break;
+	line[i] = 0;
+	close(p[0]);
+	m = dbus_message_new_method_call("org.bus1.Sock", SVC_PATH, SVC_IFACE,
+					 "Echo");
+	arg = "native";
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	r = NULL;
+	if (atoi(line) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		b1d_call(cl, m, 10000, &r);
+	dbus_message_unref(m);
+	CHECK(is_str_reply(r, "sock:native"),
+	      "a native client calls a libdbus socket service (org.bus1.Sock), through the broker");
+	unref(r);
 
 	r = svc_call(cl, "Die", 0, NULL);
 	CHECK(is_error(r, DBUS_ERROR_NO_REPLY),
@@ -463,6 +608,10 @@ int main(void)
 	      r ? dbus_message_get_error_name(r) ?: "(a return)" : "(none)");
 	unref(r);
 out:
+	if (sock_pid > 0) {
+		kill(sock_pid, SIGKILL);
+		waitpid(sock_pid, &status, 0);
+	}
 	if (svc_pid > 0) {
 		kill(svc_pid, SIGKILL);
 		waitpid(svc_pid, &status, 0);
