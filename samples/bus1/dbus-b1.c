@@ -155,6 +155,7 @@ static void ext_get_handle(struct nconn *nc, DBusMessage *call)
 	DBusMessage *r;
 	DBusError err;
 
+	b->n_lookups++;
 	dbus_error_init(&err);
 	if (!dbus_message_get_args(call, &err, DBUS_TYPE_STRING, &name,
 				   DBUS_TYPE_INVALID)) {
@@ -190,9 +191,10 @@ static void ext_get_stats(struct nconn *nc, DBusMessage *call)
 {
 	struct bus *b = nc->bc.bus;
 	DBusMessage *r = dbus_message_new_method_return(call);
-	dbus_uint64_t v[6] = {
+	dbus_uint64_t v[7] = {
 		b->n_messages, b->n_calls_routed, b->n_replies_routed,
 		b->n_multicasts, b->n_multicast_dsts, b->n_handles_given,
+		b->n_lookups,
 	};
 
 	if (!r || !dbus_message_append_args(r, DBUS_TYPE_UINT64, &v[0],
@@ -201,6 +203,7 @@ static void ext_get_stats(struct nconn *nc, DBusMessage *call)
 					    DBUS_TYPE_UINT64, &v[3],
 					    DBUS_TYPE_UINT64, &v[4],
 					    DBUS_TYPE_UINT64, &v[5],
+					    DBUS_TYPE_UINT64, &v[6],
 					    DBUS_TYPE_INVALID)) {
 		if (r)
 			dbus_message_unref(r);
@@ -509,7 +512,7 @@ unsigned int b1t_pollfds(struct b1t *t, struct pollfd *pfd, unsigned int max)
 	return n;
 }
 
-bool b1t_dispatch(struct b1t *t, const struct pollfd *pfd, unsigned int n)
+void b1t_dispatch(struct b1t *t, const struct pollfd *pfd, unsigned int n)
 {
 	__u64 now = bus_now_ms();
 	unsigned int i;
@@ -538,7 +541,6 @@ bool b1t_dispatch(struct b1t *t, const struct pollfd *pfd, unsigned int n)
 	if (n > 1 && pfd[1].revents)
 		recv_all(t);
 	reap(t);
-	return false;
 }
 
 int b1t_timeout(struct b1t *t)

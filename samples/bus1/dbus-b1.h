@@ -20,8 +20,8 @@ int b1t_new(struct bus *b, const char *socket_path, struct b1t **tp);
 void b1t_free(struct b1t *t);
 /* fill at most @max pollfds; returns how many */
 unsigned int b1t_pollfds(struct b1t *t, struct pollfd *pfd, unsigned int max);
-/* handle what the pollfds filled by b1t_pollfds() report; true: more */
-bool b1t_dispatch(struct b1t *t, const struct pollfd *pfd, unsigned int n);
+/* handle what the pollfds filled by b1t_pollfds() report, and deadlines */
+void b1t_dispatch(struct b1t *t, const struct pollfd *pfd, unsigned int n);
 /* ms until the next bootstrap deadline, -1 if none */
 int b1t_timeout(struct b1t *t);
 

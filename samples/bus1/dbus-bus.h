@@ -135,7 +135,7 @@ struct bus {
 	__u64 n_messages, n_dropped;
 	/* what the bus carried between clients (GetStats of dbus-b1.c) */
 	__u64 n_calls_routed, n_replies_routed;
-	__u64 n_multicasts, n_multicast_dsts, n_handles_given;
+	__u64 n_multicasts, n_multicast_dsts, n_handles_given, n_lookups;
 };
 
 /* dbus-bus.c */

@@ -36,6 +36,7 @@ struct peer_ent {
 	char *name;
 	__u64 handle;		/* INVALID: look it up again */
 	bool watched;		/* AddMatch for its NameOwnerChanged sent */
+	bool via_bus;		/* no native owner: send through the bus */
 };
 
 struct object {
@@ -95,6 +96,7 @@ static struct peer_ent *peer_find(struct b1d_bus *bus, const char *name)
 
 static void peer_forget(struct b1d_bus *bus, struct peer_ent *p)
 {
+	p->via_bus = false;
 	if (p->handle == BUS1_HANDLE_INVALID)
 		return;
 	bus1_handle_release(bus->c->peer, p->handle);
@@ -336,7 +338,7 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 	__u64 h = BUS1_HANDLE_INVALID;
 	char rule[512];
 
-	if (p && p->handle != BUS1_HANDLE_INVALID)
+	if (p && (p->handle != BUS1_HANDLE_INVALID || p->via_bus))
 		return p->handle;
 	if (!p) {
 		p = calloc(1, sizeof(*p));
@@ -366,6 +368,11 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 	    bus_call(bus, m, &r, &h) < 0) {
 		if (m)
 			dbus_message_unref(m);
+		/*
+		 * until its NameOwnerChanged (unique names never get
+		 * another owner)
+		 */
+		p->via_bus = name[0] == ':' || p->watched;
 		return BUS1_HANDLE_INVALID;
 	}
 	dbus_message_unref(m);

@@ -265,6 +265,7 @@ static void wait_signal(struct b1d_bus *bus, struct seen *s)
 
 struct stats {
 	dbus_uint64_t messages, calls, replies, multicasts, dsts, handles;
+	dbus_uint64_t lookups;
 };
 
 static int get_stats(struct b1d_bus *bus, struct stats *st)
@@ -284,6 +285,7 @@ static int get_stats(struct b1d_bus *bus, struct stats *st)
 				    DBUS_TYPE_UINT64, &st->multicasts,
 				    DBUS_TYPE_UINT64, &st->dsts,
 				    DBUS_TYPE_UINT64, &st->handles,
+				    DBUS_TYPE_UINT64, &st->lookups,
 				    DBUS_TYPE_INVALID) ? 0 : -EBADMSG;
 	dbus_message_unref(r);
 	return ret;
@@ -630,17 +632,25 @@ int main(void)
 			break;
 	line[i] = 0;
 	close(p[0]);
-	m = dbus_message_new_method_call("org.bus1.Sock", SVC_PATH, SVC_IFACE,
-					 "Echo");
-	arg = "native";
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	r = NULL;
-	if (atoi(line) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+	ok = atoi(line) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER;
+	for (i = 0; ok && i < 2; i++) {
+		if (i)
+			ok = !get_stats(cl, &s0);
+		m = dbus_message_new_method_call("org.bus1.Sock", SVC_PATH,
+						 SVC_IFACE, "Echo");
+		arg = "native";
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &arg,
+					 DBUS_TYPE_INVALID);
+		r = NULL;
 		b1d_call(cl, m, 10000, &r);
-	dbus_message_unref(m);
-	CHECK(is_str_reply(r, "sock:native"),
-	      "a native client calls a libdbus socket service (org.bus1.Sock), through the broker");
-	unref(r);
+		dbus_message_unref(m);
+		ok = ok && is_str_reply(r, "sock:native");
+		unref(r);
+	}
+	ok = ok && !get_stats(cl, &s1);
+	CHECK(ok && s1.lookups == s0.lookups && s1.calls == s0.calls + 1,
+	      "a native client calls a socket service twice, through the broker, looking it up once (+%llu)",
+	      (unsigned long long)(s1.lookups - s0.lookups));
 
 	r = svc_call(cl, "Die", 0, NULL);
 	CHECK(is_error(r, DBUS_ERROR_NO_REPLY),
