@@ -131,6 +131,16 @@ static void peers_name_changed(struct b1d_bus *bus, DBusMessage *m)
 
 /* --- sending and receiving ---------------------------------------------- */
 
+/*
+ * @m itself, or a copy if it was sent before: sending locks a message
+ * (its serial and sender can no longer be set), and a copy is unlocked
+ */
+static DBusMessage *sendable(DBusMessage *m)
+{
+	return dbus_message_get_serial(m) ? dbus_message_copy(m) :
+					    dbus_message_ref(m);
+}
+
 static int prepare(struct b1d_bus *bus, DBusMessage *m)
 {
 	if (!++bus->serial)
@@ -228,10 +238,11 @@ static DBusMessage *no_reply(DBusMessage *call, const char *why)
  * send @call to @dst and wait for the reply; *handlep (if not NULL) gets
  * the handle the reply carried
  */
-static int call_at(struct b1d_bus *bus, DBusMessage *call, __u64 dst,
+static int call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 		   bool direct, int timeout_ms, DBusMessage **replyp,
 		   __u64 *handlep)
 {
+	DBusMessage *call;
 	long long deadline;
 	dbus_uint32_t serial;
 	struct qmsg *q;
@@ -239,13 +250,17 @@ static int call_at(struct b1d_bus *bus, DBusMessage *call, __u64 dst,
 
 	if (bus->broker_dead)
 		return -ESHUTDOWN;
+	call = sendable(call_in);
+	if (!call)
+		return -ENOMEM;
 	r = prepare(bus, call);
-	if (r < 0)
-		return r;
 	serial = bus->serial;
-	r = send_to(bus, call, dst, direct);
-	if (r < 0)
+	if (!r)
+		r = send_to(bus, call, dst, direct);
+	if (r < 0) {
+		dbus_message_unref(call);
 		return r;
+	}
 	deadline = now_ms() + (timeout_ms < 0 ? DEFAULT_TIMEOUT_MS : timeout_ms);
 	bus->waiting_handle = direct ? dst : bus->c->broker;
 	bus->waiting_dead = false;
@@ -286,6 +301,7 @@ static int call_at(struct b1d_bus *bus, DBusMessage *call, __u64 dst,
 			break;
 	}
 	bus->waiting_handle = BUS1_HANDLE_INVALID;
+	dbus_message_unref(call);
 	return r;
 }
 
@@ -403,28 +419,32 @@ int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
 		       NULL);
 }
 
-int b1d_send(struct b1d_bus *bus, DBusMessage *m)
+int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
 {
-	const char *dest = dbus_message_get_destination(m);
+	const char *dest = dbus_message_get_destination(m_in);
 	__u64 h = BUS1_HANDLE_INVALID;
+	DBusMessage *m;
 	int r;
 
 	if (bus->broker_dead)
 		return -ESHUTDOWN;
-	if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_METHOD_CALL) {
+	if (dbus_message_get_type(m_in) == DBUS_MESSAGE_TYPE_METHOD_CALL) {
 		if (!dest)
 			return -EINVAL;
-		dbus_message_set_no_reply(m, TRUE);
 		if (strcmp(dest, DBUS_SERVICE_DBUS))
 			h = peer_lookup(bus, dest);
 	}
+	m = sendable(m_in);
+	if (!m)
+		return -ENOMEM;
+	if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_METHOD_CALL)
+		dbus_message_set_no_reply(m, TRUE);
 	r = prepare(bus, m);
-	if (r < 0)
-		return r;
 	/* signals go to the bus, which multicasts them once to all matches */
-	if (h != BUS1_HANDLE_INVALID && !send_to(bus, m, h, false))
-		return 0;
-	return send_to(bus, m, bus->c->broker, false);
+	if (!r && (h == BUS1_HANDLE_INVALID || send_to(bus, m, h, false)))
+		r = send_to(bus, m, bus->c->broker, false);
+	dbus_message_unref(m);
+	return r;
 }
 
 /* --- dispatching ------------------------------------------------------- */
