@@ -34,6 +34,7 @@ struct nconn {
 	struct nconn *next;
 	__u64 node;			/* connection node (ours) */
 	__u64 inbox;			/* handle to the client's inbox */
+	__u64 hello_deadline_ms;	/* 0 once registered */
 	bool dead;			/* gone or closed: bus_disconnect() due */
 };
 
@@ -455,6 +456,8 @@ out:
 	}
 	welcome(fd, r, h_client);
 	if (nc) {
+		nc->hello_deadline_ms = bus_now_ms() +
+					t->bus->limits.auth_timeout_ms;
 		nc->next = t->conns;
 		t->conns = nc;
 		bus_log(t->bus, 1, "bus1 client connected (uid %u pid %d)",
@@ -490,6 +493,21 @@ static void boot_accept(struct b1t *t)
 		t->boots[t->n_boots].deadline_ms = bus_now_ms() +
 						   BOOT_TIMEOUT_MS;
 		t->n_boots++;
+	}
+}
+
+/* as for socket clients: Hello within auth_timeout */
+static void hello_deadlines(struct b1t *t, __u64 now)
+{
+	struct nconn *nc;
+
+	for (nc = t->conns; nc; nc = nc->next) {
+		if (!nc->hello_deadline_ms)
+			continue;
+		if (nc->bc.registered || nc->dead)
+			nc->hello_deadline_ms = 0;
+		else if (nc->hello_deadline_ms <= now)
+			bconn_kill(&nc->bc, "no Hello within auth_timeout");
 	}
 }
 
@@ -540,12 +558,14 @@ void b1t_dispatch(struct b1t *t, const struct pollfd *pfd, unsigned int n)
 		boot_accept(t);
 	if (n > 1 && pfd[1].revents)
 		recv_all(t);
+	hello_deadlines(t, bus_now_ms());
 	reap(t);
 }
 
 int b1t_timeout(struct b1t *t)
 {
 	__u64 now = bus_now_ms(), first = UINT64_MAX;
+	struct nconn *nc;
 	unsigned int i;
 
 	if (t->n_dead)
@@ -553,6 +573,9 @@ int b1t_timeout(struct b1t *t)
 	for (i = 0; i < t->n_boots; i++)
 		if (t->boots[i].deadline_ms < first)
 			first = t->boots[i].deadline_ms;
+	for (nc = t->conns; nc; nc = nc->next)
+		if (nc->hello_deadline_ms && nc->hello_deadline_ms < first)
+			first = nc->hello_deadline_ms;
 	if (first == UINT64_MAX)
 		return -1;
 	return first > now ? (int)(first - now) : 0;

@@ -57,6 +57,7 @@ static int broker_start(void)
 		close(p[0]);
 		snprintf(rfd, sizeof(rfd), "%d", p[1]);
 		execl(prog, prog, "--address", addr, "--bus1-socket", b1sock,
+		      "--auth-timeout", "3000",
 		      "--ready-fd", rfd, getenv("BROKER_VERBOSE") ? "-vvv" : "-v",
 		      (char *)NULL);
 		_exit(127);
@@ -427,20 +428,22 @@ static bool busctl_echo(char *out, size_t size)
 }
 
 /*
- * a bus1 client that sends the broker bytes that are no D-Bus message:
- * the broker drops it, which it sees as NODE_DESTROY of its broker handle
+ * a bus1 client that sends the broker bytes that are no D-Bus message
+ * (@garbage), or nothing at all: the broker drops it, which it sees as
+ * NODE_DESTROY of its broker handle; *ms: when
  */
-static bool garbage_dropped(void)
+static bool raw_dropped(bool garbage, long long *ms)
 {
+	long long t0 = test_now_ms(), end = t0 + 15000;
 	struct bus1_message msg;
 	struct b1c *raw = NULL;
-	long long end = test_now_ms() + 10000;
 	bool gone = false;
 	struct pollfd p;
 
 	if (b1c_connect(b1sock, &raw) < 0)
 		return false;
-	if (bus1_send_data(raw->peer, raw->broker, "l\1\0\1garbage", 11) < 0)
+	if (garbage &&
+	    bus1_send_data(raw->peer, raw->broker, "l\1\0\1garbage", 11) < 0)
 		goto out;
 	p.fd = bus1_peer_get_fd(raw->peer);
 	p.events = POLLIN;
@@ -454,6 +457,7 @@ static bool garbage_dropped(void)
 		}
 	}
 out:
+	*ms = test_now_ms() - t0;
 	b1c_free(raw);
 	return gone;
 }
@@ -463,7 +467,7 @@ int main(void)
 	struct b1d_bus *cl = NULL, *sub[3] = {};
 	struct seen seen[3] = {};
 	struct stats s0, s1, s2;
-	long long us_sock = 0, us_native = 0;
+	long long us_sock = 0, us_native = 0, ms;
 	char line[128] = "", svc_unique[64] = "";
 	const char *arg, *owner = "";
 	DBusMessage *m, *r;
@@ -471,7 +475,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(29);
+	tap_plan(30);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -616,8 +620,12 @@ int main(void)
 		printf("ok %d - # SKIP no busctl at %s (the host's /usr is not shared)\n",
 		       ++tap_n, HOSTROOT);
 	}
-	CHECK(garbage_dropped(),
+	CHECK(raw_dropped(true, &ms),
 	      "a bus1 client sending garbage to the broker is dropped (NODE_DESTROY of its broker handle)");
+	ok = raw_dropped(false, &ms);
+	CHECK(ok && ms >= 2900,
+	      "a bus1 client that never says Hello is dropped after --auth-timeout 3000 (%lld ms)",
+	      ms);
 
 	/* the reverse: a native client calls a socket service */
 	if (pipe(p) < 0)
