@@ -609,7 +609,7 @@ int main(void)
 	CHECK(ok && s1.calls == s2.calls && s1.replies == s2.replies,
 	      "%d native Echo calls, none through the broker (calls +%llu)",
 	      N_TIMED, (unsigned long long)(s1.calls - s2.calls));
-	printf("# Echo round trip (%d calls, wall clock): native %lld us, socket via the broker %lld us\n",
+	printf("# Echo round trip, %d calls: native %lld us, socket+broker %lld us\n",
 	       N_TIMED, us_native, us_sock);
 	if (busctl_echo(line, sizeof(line))) {
 		line[strcspn(line, "\n")] = 0;
