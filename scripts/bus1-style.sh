@@ -30,6 +30,7 @@ declare -A IGNORE=(
 	["samples/*"]="PREFER_DEFINED_ATTRIBUTE_MACRO"
 	# libdbus's types are spelt DBusMessage, DBusConnection, ...
 	["samples/bus1/dbus-*"]="CAMELCASE"
+	["samples/bus1/test-dbus-*"]="CAMELCASE"
 	# The ELF types of <elf.h> are spelt Elf64_Ehdr/Elf64_Shdr.
 	["tools/testing/selftests/bus1/bench/bench.c"]="CAMELCASE"
 	# Tests that SKIP when the kernel lacks a system call check for ENOSYS,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "dbus-b1.h"
 #include "dbus-socket.h"
 
 #define DEFAULT_ADDRESS "unix:path=/run/bus1/dbus.sock"
@@ -23,6 +24,7 @@ static void print_usage(FILE *f)
 		"  -p, --policy FILE               bus1-broker policy file (names, activation)\n"
 		"  -v, --verbose                   log connections and names (twice: more)\n"
 		"  --ready-fd FD                   write \"ready\" to FD once listening\n"
+		"  --bus1-socket PATH              also serve native bus1 clients, bootstrapping here\n"
 		"  --max-connections-per-user N    (default 256)\n"
 		"  --max-names-per-connection N    (default 512)\n"
 		"  --max-matches-per-connection N  (default 512)\n"
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
 {
 	enum { O_ADDRESS = 256, O_READY, O_CONN_USER, O_NAMES, O_MATCHES,
 	       O_REPLIES, O_MSGSIZE, O_FDS, O_OUTGOING, O_INCOMPLETE,
-	       O_REPLY_TMO, O_ACT_TMO, O_AUTH_TMO };
+	       O_REPLY_TMO, O_ACT_TMO, O_AUTH_TMO, O_BUS1 };
 	static const struct option opts[] = {
 		{ "address", required_argument, NULL, O_ADDRESS },
 		{ "policy", required_argument, NULL, 'p' },
@@ -88,13 +90,14 @@ int main(int argc, char **argv)
 		{ "reply-timeout", required_argument, NULL, O_REPLY_TMO },
 		{ "activation-timeout", required_argument, NULL, O_ACT_TMO },
 		{ "auth-timeout", required_argument, NULL, O_AUTH_TMO },
+		{ "bus1-socket", required_argument, NULL, O_BUS1 },
 		{}
 	};
-	const char *address = DEFAULT_ADDRESS, *policy = NULL;
+	const char *address = DEFAULT_ADDRESS, *policy = NULL, *bus1 = NULL;
 	static struct bus b;	/* large: the policy tables */
 	int c, ready_fd = -1, r;
 	char err[256];
-	long v;
+	long v = 0;
 
 	bus_init(&b);
 	b.limits = (struct bus_limits){
@@ -165,6 +168,9 @@ int main(int argc, char **argv)
 		case O_AUTH_TMO:
 			b.limits.auth_timeout_ms = v;
 			break;
+		case O_BUS1:
+			bus1 = optarg;
+			break;
 		default:
 			print_usage(stderr);
 			return 2;
@@ -182,7 +188,16 @@ int main(int argc, char **argv)
 	if (!b.address)
 		return 1;
 	make_parent(address);
+	if (bus1) {
+		r = b1t_new(&b, bus1, &b.native);
+		if (r < 0) {
+			fprintf(stderr, "bus1-dbus-broker: %s: %s\n", bus1,
+				bus1_strerror(r));
+			return 1;
+		}
+	}
 	r = sock_run(&b, ready_fd);
+	b1t_free(b.native);
 	bus_destroy(&b);
 	return r;
 }

@@ -25,6 +25,7 @@
 struct bus;
 struct bconn;
 struct match;
+struct b1t;
 
 struct bus_limits {
 	unsigned int max_connections_per_user;
@@ -49,6 +50,12 @@ struct bconn_ops {
 	bool (*can_pass_fds)(struct bconn *c);
 	/* close the connection; bus_disconnect() follows later */
 	void (*close)(struct bconn *c);
+	/*
+	 * optional: deliver m to n clients of this transport in one
+	 * transaction (bus1: one multicast); returns how many took it
+	 */
+	unsigned int (*multicast)(struct bconn **to, unsigned int n,
+				  DBusMessage *m);
 };
 
 struct bconn {
@@ -124,7 +131,11 @@ struct bus {
 	struct name *names;
 	struct pending *pending;
 	struct activation *activations;
+	struct b1t *native;		/* the bus1 transport, if enabled */
 	__u64 n_messages, n_dropped;
+	/* what the bus carried between clients (GetStats of dbus-b1.c) */
+	__u64 n_calls_routed, n_replies_routed;
+	__u64 n_multicasts, n_multicast_dsts, n_handles_given, n_lookups;
 };
 
 /* dbus-bus.c */

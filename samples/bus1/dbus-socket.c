@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dbus-b1.h"
 #include "dbus-socket.h"
 
 #define DISPATCH_BATCH	32	/* messages of one client per loop turn */
@@ -344,7 +345,7 @@ static int run_loop(struct sock *s, int sfd)
 {
 	struct pollfd *pfd = NULL;
 	struct signalfd_siginfo si;
-	unsigned int i, n, cap = 0;
+	unsigned int i, n, n_b1 = 0, cap = 0;
 	__u64 now;
 	int timeout, r;
 
@@ -353,13 +354,17 @@ static int run_loop(struct sock *s, int sfd)
 		now = bus_now_ms();
 		timeout = min_timeout(timeout, bus_expire(s->bus));
 		timeout = min_timeout(timeout, check_deadlines(s, now));
+		if (s->bus->native)
+			timeout = min_timeout(timeout,
+					      b1t_timeout(s->bus->native));
 		for (i = 0; i < s->n_tmos; i++)
 			if (dbus_timeout_get_enabled(s->tmos[i].t))
 				timeout = min_timeout(timeout,
 						      s->tmos[i].deadline_ms > now ?
 						      (int)(s->tmos[i].deadline_ms - now) : 0);
-		if (cap < s->n_watches + 1) {
-			cap = 2 * (s->n_watches + 1);
+		/* (+ the bus1 transport's listening socket, peer, bootstraps) */
+		if (cap < s->n_watches + 1 + 32) {
+			cap = 2 * (s->n_watches + 1 + 32);
 			free(pfd);
 			free(s->polled);
 			pfd = calloc(cap, sizeof(*pfd));
@@ -370,6 +375,12 @@ static int run_loop(struct sock *s, int sfd)
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		n = 1;
+		if (s->bus->native) {
+			n_b1 = b1t_pollfds(s->bus->native, pfd + 1, 32);
+			for (i = 1; i <= n_b1; i++)
+				s->polled[i] = NULL;
+			n += n_b1;
+		}
 		for (i = 0; i < s->n_watches; i++) {
 			DBusWatch *w = s->watches[i];
 			unsigned int f;
@@ -398,6 +409,8 @@ static int run_loop(struct sock *s, int sfd)
 			}
 			activation_reap(s->bus);
 		}
+		if (s->bus->native)
+			b1t_dispatch(s->bus->native, pfd + 1, r > 0 ? n_b1 : 0);
 		for (i = 1; r > 0 && i < n; i++) {
 			unsigned int f = 0;
 

@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bus1-dbus-broker: the bus1 transport for native clients (issue 19 item
+ * 2). The broker owns one bus1 peer. A client bootstraps with the
+ * bus1-broker hello (broker.rst): it passes its peer fd and the ID of its
+ * *inbox* node; the broker takes a handle to the inbox and gives the client
+ * a handle to a *connection node* of its own, one per client, so the node a
+ * message arrives on names its sender. From then on every message either
+ * way is one D-Bus message in one bus1 message (dbus-wire.h): driver calls,
+ * signals and calls to socket clients go to the connection node, the bus
+ * answers and forwards to the inbox. Calls between two native clients do
+ * not come here at all: GetConnectionHandle hands the caller a handle to the
+ * callee's inbox. Design: Documentation/bus1/dbus.rst.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "broker-proto.h"
+#include "dbus-b1.h"
+#include "dbus-wire.h"
+
+#define BOOT_MAX	16	/* half-open bootstrap sockets */
+#define BOOT_TIMEOUT_MS	2000
+#define RECV_BATCH	64	/* messages per loop turn */
+
+struct nconn {
+	struct bconn bc;
+	struct b1t *t;
+	struct nconn *next;
+	__u64 node;			/* connection node (ours) */
+	__u64 inbox;			/* handle to the client's inbox */
+	__u64 hello_deadline_ms;	/* 0 once registered */
+	bool dead;			/* gone or closed: bus_disconnect() due */
+};
+
+struct boot {
+	int fd;
+	__u64 deadline_ms;
+};
+
+struct b1t {
+	struct bus *bus;
+	struct bus1_peer *peer;
+	int listen_fd;
+	char *path;
+	struct boot boots[BOOT_MAX];
+	unsigned int n_boots;
+	struct nconn *conns;
+	unsigned int n_dead;
+};
+
+static const struct bconn_ops nc_ops;
+
+static struct nconn *to_nconn(struct bconn *c)
+{
+	return c->priv;
+}
+
+static bool nc_send(struct bconn *c, DBusMessage *m)
+{
+	struct nconn *nc = to_nconn(c);
+	int r;
+
+	if (nc->dead)
+		return false;
+	r = dwire_send(nc->t->peer, m, &nc->inbox, 1, NULL, NULL, 0);
+	if (r < 0)
+		bus_log(c->bus, 2, "%s: cannot send: %s", c->unique,
+			bus1_strerror(r));
+	return !r;
+}
+
+static long nc_outgoing_size(struct bconn *c)
+{
+	/* nothing queues here: the kernel charges the receiver's quota */
+	return 0;
+}
+
+static bool nc_can_pass_fds(struct bconn *c)
+{
+	return true;
+}
+
+static void nc_gone(struct nconn *nc)
+{
+	if (nc->dead)
+		return;
+	nc->dead = true;
+	nc->t->n_dead++;
+	/* the client's further sends to us fail, and it sees NODE_DESTROY */
+	bus1_node_destroy(nc->t->peer, &nc->node, 1, 0);
+	bus1_handle_release(nc->t->peer, nc->inbox);
+}
+
+static void nc_close(struct bconn *c)
+{
+	nc_gone(to_nconn(c));
+}
+
+/* one bus1 multicast to every native receiver of a broadcast */
+static unsigned int nc_multicast(struct bconn **to, unsigned int n,
+				 DBusMessage *m)
+{
+	struct b1t *t = to_nconn(to[0])->t;
+	__u64 dst[BUS1_DESTINATION_MAX], err[BUS1_DESTINATION_MAX];
+	unsigned int i, k = 0, ok = 0;
+
+	for (i = 0; i < n && k < BUS1_DESTINATION_MAX; i++)
+		if (!to_nconn(to[i])->dead)
+			dst[k++] = to_nconn(to[i])->inbox;
+	if (!k)
+		return 0;
+	memset(err, 0, k * sizeof(err[0]));
+	if (dwire_send(t->peer, m, dst, k, err, NULL, 0) < 0)
+		return 0;
+	for (i = 0; i < k; i++)
+		ok += !err[i];
+	t->bus->n_multicasts++;
+	t->bus->n_multicast_dsts += k;
+	return ok;
+}
+
+static const struct bconn_ops nc_ops = {
+	.send = nc_send,
+	.outgoing_size = nc_outgoing_size,
+	.can_pass_fds = nc_can_pass_fds,
+	.close = nc_close,
+	.multicast = nc_multicast,
+};
+
+/* --- the org.bus1.DBus extension --------------------------------------- */
+
+static void ext_reply(struct nconn *nc, DBusMessage *call, DBusMessage *r,
+		      const __u64 *handles, size_t n_handles)
+{
+	dbus_message_set_sender(r, BUS_DRIVER_NAME);
+	dbus_message_set_destination(r, nc->bc.unique);
+	dbus_message_set_no_reply(r, TRUE);
+	bus_monitor(nc->bc.bus, r);
+	if (dwire_send(nc->t->peer, r, &nc->inbox, 1, NULL, handles, n_handles))
+		nc->bc.bus->n_dropped++;
+	dbus_message_unref(r);
+}
+
+/* GetConnectionHandle(s name) -> (s unique), handle: the owner's inbox */
+static void ext_get_handle(struct nconn *nc, DBusMessage *call)
+{
+	struct bus *b = nc->bc.bus;
+	const char *name, *unique;
+	struct bconn *to;
+	DBusMessage *r;
+	DBusError err;
+
+	b->n_lookups++;
+	dbus_error_init(&err);
+	if (!dbus_message_get_args(call, &err, DBUS_TYPE_STRING, &name,
+				   DBUS_TYPE_INVALID)) {
+		bus_reply_error(&nc->bc, call, err.name, "%s", err.message);
+		dbus_error_free(&err);
+		return;
+	}
+	to = name[0] == ':' ? bus_find_unique(b, name) : names_owner(b, name);
+	if (!to) {
+		bus_reply_error(&nc->bc, call, DBUS_ERROR_NAME_HAS_NO_OWNER,
+				"Name \"%s\" does not exist", name);
+		return;
+	}
+	if (to->ops != &nc_ops || to_nconn(to)->dead) {
+		/* the caller sends through the bus instead */
+		bus_reply_error(&nc->bc, call, B1D_ERROR_NOT_NATIVE,
+				"%s is not a bus1 connection", name);
+		return;
+	}
+	unique = to->unique;
+	r = dbus_message_new_method_return(call);
+	if (!r || !dbus_message_append_args(r, DBUS_TYPE_STRING, &unique,
+					    DBUS_TYPE_INVALID)) {
+		if (r)
+			dbus_message_unref(r);
+		return;
+	}
+	b->n_handles_given++;
+	ext_reply(nc, call, r, &to_nconn(to)->inbox, 1);
+}
+
+static void ext_get_stats(struct nconn *nc, DBusMessage *call)
+{
+	struct bus *b = nc->bc.bus;
+	DBusMessage *r = dbus_message_new_method_return(call);
+	dbus_uint64_t v[7] = {
+		b->n_messages, b->n_calls_routed, b->n_replies_routed,
+		b->n_multicasts, b->n_multicast_dsts, b->n_handles_given,
+		b->n_lookups,
+	};
+
+	if (!r || !dbus_message_append_args(r, DBUS_TYPE_UINT64, &v[0],
+					    DBUS_TYPE_UINT64, &v[1],
+					    DBUS_TYPE_UINT64, &v[2],
+					    DBUS_TYPE_UINT64, &v[3],
+					    DBUS_TYPE_UINT64, &v[4],
+					    DBUS_TYPE_UINT64, &v[5],
+					    DBUS_TYPE_UINT64, &v[6],
+					    DBUS_TYPE_INVALID)) {
+		if (r)
+			dbus_message_unref(r);
+		return;
+	}
+	ext_reply(nc, call, r, NULL, 0);
+}
+
+/* true if the message was the extension's */
+static bool ext_handle(struct nconn *nc, DBusMessage *m)
+{
+	const char *dest = dbus_message_get_destination(m);
+
+	if (!nc->bc.registered || nc->bc.monitor || !dest ||
+	    strcmp(dest, BUS_DRIVER_NAME) ||
+	    dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_METHOD_CALL ||
+	    !dbus_message_has_interface(m, B1D_IFACE))
+		return false;
+	nc->bc.bus->n_messages++;
+	if (!dbus_message_set_sender(m, nc->bc.unique))
+		return true;
+	bus_monitor(nc->bc.bus, m);
+	if (dbus_message_has_member(m, "GetConnectionHandle"))
+		ext_get_handle(nc, m);
+	else if (dbus_message_has_member(m, "GetStats"))
+		ext_get_stats(nc, m);
+	else
+		bus_reply_error(&nc->bc, m, DBUS_ERROR_UNKNOWN_METHOD,
+				"%s.%s is not known", B1D_IFACE,
+				dbus_message_get_member(m) ?: "");
+	return true;
+}
+
+/* --- receiving --------------------------------------------------------- */
+
+static struct nconn *find_node(struct b1t *t, __u64 node)
+{
+	struct nconn *nc;
+
+	for (nc = t->conns; nc; nc = nc->next)
+		if (nc->node == node)
+			return nc;
+	return NULL;
+}
+
+static struct nconn *find_inbox(struct b1t *t, __u64 handle)
+{
+	struct nconn *nc;
+
+	for (nc = t->conns; nc; nc = nc->next)
+		if (!nc->dead && nc->inbox == handle)
+			return nc;
+	return NULL;
+}
+
+static void handle_data(struct b1t *t, struct bus1_message *msg)
+{
+	struct nconn *nc = find_node(t, msg->destination);
+	DBusMessage *m;
+	DBusError err;
+	size_t i;
+
+	/* nobody sends handles to the bus: drop what came */
+	for (i = 0; i < msg->n_handles; i++)
+		bus1_handle_release(t->peer, msg->handles[i]);
+	bus_log(t->bus, 3, "bus1: %zu bytes, %zu fds on node %llx (%s)",
+		msg->n_bytes, msg->n_fds, (unsigned long long)msg->destination,
+		nc ? nc->bc.unique : "no connection");
+	if (!nc || nc->dead || nc->bc.closing) {
+		for (i = 0; i < msg->n_fds; i++)
+			close(msg->fds[i]);
+		return;
+	}
+	if (msg->n_fds > t->bus->limits.max_message_fds ||
+	    msg->n_bytes > t->bus->limits.max_message_size) {
+		for (i = 0; i < msg->n_fds; i++)
+			close(msg->fds[i]);
+		bconn_kill(&nc->bc, "message over the limits (%zu bytes, %zu fds)",
+			   msg->n_bytes, msg->n_fds);
+		return;
+	}
+	dbus_error_init(&err);
+	m = dwire_parse(msg, &err);
+	if (!m) {
+		bconn_kill(&nc->bc, "malformed message: %s", err.message);
+		dbus_error_free(&err);
+		return;
+	}
+	if (!ext_handle(nc, m))
+		bus_receive(&nc->bc, m);
+	dbus_message_unref(m);
+}
+
+static void recv_all(struct b1t *t)
+{
+	struct bus1_message msg;
+	struct nconn *nc;
+	int i;
+
+	for (i = 0; i < RECV_BATCH; i++) {
+		if (bus1_recv(t->peer, BUS1_RECV_FLAG_INSTALL_FDS, &msg) < 0)
+			return;
+		switch (msg.type) {
+		case BUS1_MSG_DATA:
+			handle_data(t, &msg);
+			break;
+		case BUS1_MSG_NODE_DESTROY:	/* a client's inbox is gone */
+			nc = find_inbox(t, msg.destination);
+			if (nc)
+				nc_gone(nc);
+			break;
+		case BUS1_MSG_NODE_RELEASE:	/* a client dropped our node */
+			nc = find_node(t, msg.destination);
+			if (nc)
+				nc_gone(nc);
+			break;
+		}
+		bus1_message_release(&msg);
+	}
+}
+
+/* bus_disconnect() for every connection that died or was closed */
+static void reap(struct b1t *t)
+{
+	struct nconn *nc, **pp;
+
+	if (!t->n_dead)
+		return;
+	for (pp = &t->conns; (nc = *pp);) {
+		if (!nc->dead) {
+			pp = &nc->next;
+			continue;
+		}
+		*pp = nc->next;
+		bus_disconnect(&nc->bc);
+		free(nc);
+	}
+	t->n_dead = 0;
+}
+
+/* --- bootstrap --------------------------------------------------------- */
+
+static void welcome(int fd, int status, __u64 h)
+{
+	struct b1b_welcome w = {
+		.magic = B1B_HELLO_MAGIC,
+		.status = status,
+		.version = B1B_VERSION,
+		.broker_handle = h,
+	};
+
+	/* a client that cannot take it has gone: nothing to do */
+	if (send(fd, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(w))
+		return;
+}
+
+/* take the inbox handle through the client's fd (as bus1-broker does) */
+static int take_inbox(struct b1t *t, int client_fd, __u64 inbox, __u64 *hp)
+{
+	struct bus1_cmd_handle_transfer x = {
+		.src_handle = inbox,
+		.dst_fd = bus1_peer_get_fd(t->peer),
+	};
+
+	if (inbox & (BUS1_HANDLE_FLAG_MANAGED | BUS1_HANDLE_FLAG_REMOTE))
+		return -EINVAL;
+	if (ioctl(client_fd, BUS1_CMD_HANDLE_TRANSFER, &x) < 0)
+		return -errno;
+	if (!(x.dst_handle & BUS1_HANDLE_FLAG_REMOTE)) {
+		if (x.dst_handle != BUS1_HANDLE_INVALID)
+			bus1_handle_release(t->peer, x.dst_handle);
+		return -EINVAL;
+	}
+	*hp = x.dst_handle;
+	return 0;
+}
+
+static void boot_hello(struct b1t *t, int fd)
+{
+	union {
+		struct cmsghdr cm;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct b1b_hello h;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	int fds[4], n_fds = 0, i, r;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct nconn *nc = NULL;
+	struct cmsghdr *cm;
+	__u64 h_client = BUS1_HANDLE_INVALID;
+	ssize_t n;
+
+	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	for (cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (i = 0; (size_t)i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
+		     n_fds < 4; i++)
+			memcpy(&fds[n_fds++], CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(int));
+	}
+	r = -EBADMSG;
+	if (n != sizeof(h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    h.magic != B1B_HELLO_MAGIC || h.flags || n_fds != 1)
+		goto out;
+	r = -EPROTONOSUPPORT;
+	if (h.version != B1B_VERSION)
+		goto out;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = -ENOMEM;
+	nc = calloc(1, sizeof(*nc));
+	if (!nc)
+		goto out;
+	nc->t = t;
+	nc->inbox = BUS1_HANDLE_INVALID;
+	nc->node = BUS1_HANDLE_INVALID;
+	bconn_init(t->bus, &nc->bc, &nc_ops, nc);
+	nc->bc.pid = cred.pid;
+	nc->bc.gid = cred.gid;
+	r = -EUSERS;
+	if (!bus_user_allowed(t->bus, &nc->bc, cred.uid))
+		goto out;
+	r = take_inbox(t, fds[0], h.reply_node, &nc->inbox);
+	if (r < 0)
+		goto out;
+	r = bus1_node_new(t->peer, &nc->node);
+	if (r < 0)
+		goto out;
+	r = bus1_handle_transfer_fd(t->peer, nc->node, fds[0], &h_client);
+out:
+	if (r < 0 && nc) {
+		if (nc->inbox != BUS1_HANDLE_INVALID)
+			bus1_handle_release(t->peer, nc->inbox);
+		if (nc->node != BUS1_HANDLE_INVALID)
+			bus1_node_destroy(t->peer, &nc->node, 1, 0);
+		nc->bc.closing = true;	/* refused: no "disconnected" line */
+		bus_disconnect(&nc->bc);
+		free(nc);
+		nc = NULL;
+		bus_log(t->bus, 0, "refusing a bus1 client: %s", strerror(-r));
+	}
+	welcome(fd, r, h_client);
+	if (nc) {
+		nc->hello_deadline_ms = bus_now_ms() +
+					t->bus->limits.auth_timeout_ms;
+		nc->next = t->conns;
+		t->conns = nc;
+		bus_log(t->bus, 1, "bus1 client connected (uid %u pid %d)",
+			(unsigned int)cred.uid, (int)cred.pid);
+	}
+	for (i = 0; i < n_fds; i++)
+		close(fds[i]);
+}
+
+static void boot_drop(struct b1t *t, unsigned int i)
+{
+	close(t->boots[i].fd);
+	t->boots[i] = t->boots[--t->n_boots];
+}
+
+static void boot_accept(struct b1t *t)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept4(t->listen_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (t->n_boots == BOOT_MAX) {
+			welcome(fd, -EBUSY, BUS1_HANDLE_INVALID);
+			close(fd);
+			bus_log(t->bus, 0, "refusing a bus1 client: %d %s",
+				BOOT_MAX, "bootstraps are pending");
+			continue;
+		}
+		t->boots[t->n_boots].fd = fd;
+		t->boots[t->n_boots].deadline_ms = bus_now_ms() +
+						   BOOT_TIMEOUT_MS;
+		t->n_boots++;
+	}
+}
+
+/* as for socket clients: Hello within auth_timeout */
+static void hello_deadlines(struct b1t *t, __u64 now)
+{
+	struct nconn *nc;
+
+	for (nc = t->conns; nc; nc = nc->next) {
+		if (!nc->hello_deadline_ms)
+			continue;
+		if (nc->bc.registered || nc->dead)
+			nc->hello_deadline_ms = 0;
+		else if (nc->hello_deadline_ms <= now)
+			bconn_kill(&nc->bc, "no Hello within auth_timeout");
+	}
+}
+
+/* --- the main loop's side ------------------------------------------------ */
+
+unsigned int b1t_pollfds(struct b1t *t, struct pollfd *pfd, unsigned int max)
+{
+	unsigned int i, n = 0;
+
+	if (max < 2 + t->n_boots)
+		return 0;
+	pfd[n].fd = t->listen_fd;
+	pfd[n++].events = POLLIN;
+	pfd[n].fd = bus1_peer_get_fd(t->peer);
+	pfd[n++].events = POLLIN;
+	for (i = 0; i < t->n_boots; i++) {
+		pfd[n].fd = t->boots[i].fd;
+		pfd[n++].events = POLLIN;
+	}
+	return n;
+}
+
+void b1t_dispatch(struct b1t *t, const struct pollfd *pfd, unsigned int n)
+{
+	__u64 now = bus_now_ms();
+	unsigned int i;
+	int fd;
+
+	/* bootstraps first: their slots move when one is dropped */
+	for (i = n; i > 2; i--) {
+		if (!pfd[i - 1].revents)
+			continue;
+		fd = pfd[i - 1].fd;
+		boot_hello(t, fd);
+		if (t->boots[i - 3].fd == fd)
+			boot_drop(t, i - 3);
+	}
+	for (i = 0; i < t->n_boots;) {
+		if (t->boots[i].deadline_ms <= now) {
+			bus_log(t->bus, 0, "dropping a bus1 bootstrap: no hello within %d ms",
+				BOOT_TIMEOUT_MS);
+			boot_drop(t, i);
+		} else {
+			i++;
+		}
+	}
+	if (n > 0 && pfd[0].revents)
+		boot_accept(t);
+	if (n > 1 && pfd[1].revents)
+		recv_all(t);
+	hello_deadlines(t, bus_now_ms());
+	reap(t);
+}
+
+int b1t_timeout(struct b1t *t)
+{
+	__u64 now = bus_now_ms(), first = UINT64_MAX;
+	struct nconn *nc;
+	unsigned int i;
+
+	if (t->n_dead)
+		return 0;
+	for (i = 0; i < t->n_boots; i++)
+		if (t->boots[i].deadline_ms < first)
+			first = t->boots[i].deadline_ms;
+	for (nc = t->conns; nc; nc = nc->next)
+		if (nc->hello_deadline_ms && nc->hello_deadline_ms < first)
+			first = nc->hello_deadline_ms;
+	if (first == UINT64_MAX)
+		return -1;
+	return first > now ? (int)(first - now) : 0;
+}
+
+int b1t_new(struct bus *b, const char *path, struct b1t **tp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct b1t *t;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->bus = b;
+	t->listen_fd = -1;
+	r = bus1_peer_new(&t->peer);
+	if (r < 0)
+		goto fail;
+	t->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
+			      SOCK_CLOEXEC, 0);
+	unlink(path);
+	if (t->listen_fd < 0 ||
+	    bind(t->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(t->listen_fd, 64) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	t->path = strdup(path);
+	*tp = t;
+	return 0;
+fail:
+	if (t->listen_fd >= 0)
+		close(t->listen_fd);
+	bus1_peer_free(t->peer);
+	free(t);
+	return r;
+}
+
+void b1t_free(struct b1t *t)
+{
+	if (!t)
+		return;
+	close(t->listen_fd);
+	while (t->n_boots)
+		boot_drop(t, 0);
+	if (t->path)
+		unlink(t->path);
+	free(t->path);
+	bus1_peer_free(t->peer);
+	free(t);
+}

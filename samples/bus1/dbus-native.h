@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libbus1-dbus: D-Bus natively over bus1, a small API in the spirit of
+ * sd-bus. Messages are libdbus DBusMessage objects; a connection is a bus1
+ * peer registered with bus1-dbus-broker (--bus1-socket). Method calls and
+ * replies between two native connections go peer to peer; the broker
+ * answers the org.freedesktop.DBus calls, hands out handles and multicasts
+ * signals. Not thread safe: one thread per connection.
+ * Documentation/bus1/dbus.rst, "D-Bus natively over bus1".
+ *
+ * Functions returning int return >= 0 on success and a negative errno.
+ */
+#ifndef _BUS1_DBUS_NATIVE_H
+#define _BUS1_DBUS_NATIVE_H
+
+#include <dbus/dbus.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define B1D_SOCKET_ENV		"BUS1_DBUS_SOCKET"
+#define B1D_SOCKET_DEFAULT	"/run/bus1/dbus.bus1"
+
+struct b1d_bus;
+
+/* a method handler returns the reply (a method return or an error) */
+struct b1d_method {
+	const char *member;
+	struct DBusMessage *(*fn)(struct b1d_bus *bus, DBusMessage *call,
+				  void *userdata);
+};
+
+/* bootstrap (path NULL: $BUS1_DBUS_SOCKET or the default) and Hello */
+int b1d_connect(const char *path, struct b1d_bus **busp);
+struct b1d_bus *b1d_free(struct b1d_bus *bus);
+const char *b1d_unique_name(struct b1d_bus *bus);
+
+/* DBUS_REQUEST_NAME_REPLY_* / DBUS_RELEASE_NAME_REPLY_*, or -errno */
+int b1d_request_name(struct b1d_bus *bus, const char *name,
+		     unsigned int flags);
+int b1d_release_name(struct b1d_bus *bus, const char *name);
+
+/* serve @methods (ended by a NULL member) on @path, @interface */
+int b1d_add_object(struct b1d_bus *bus, const char *path,
+		   const char *interface, const struct b1d_method *methods,
+		   void *userdata);
+
+/*
+ * Send @call and wait for its reply: 0 and *replyp, a method return or an
+ * error message (dbus_set_error_from_message()); -ETIMEDOUT after
+ * @timeout_ms (< 0: 25 s). A callee that dies first gives a NoReply error.
+ */
+int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
+	     DBusMessage **replyp);
+/* a signal (to its matching subscribers) or a call nobody waits for */
+int b1d_send(struct b1d_bus *bus, DBusMessage *m);
+
+/* receive signals matching the non-NULL fields (AddMatch on the bus) */
+int b1d_match_signal(struct b1d_bus *bus, const char *sender,
+		     const char *path, const char *interface,
+		     const char *member,
+		     void (*fn)(struct b1d_bus *bus, DBusMessage *signal,
+				void *userdata),
+		     void *userdata);
+
+/* for an event loop: POLLIN means b1d_process() may have work */
+int b1d_get_fd(struct b1d_bus *bus);
+/* handle one incoming message: 1 if one was handled, 0 if none was ready */
+int b1d_process(struct b1d_bus *bus);
+/* wait up to @timeout_ms (< 0: forever) for work; 1 if some is ready */
+int b1d_wait(struct b1d_bus *bus, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _BUS1_DBUS_NATIVE_H */
