@@ -411,7 +411,7 @@ static bool bus1_peer_wait_done(struct bus1_peer *peer)
  * and HANDLE_TRANSFER take it) and not our active reference (a disconnect
  * waits for those to drain, and wakes us through @waitq). A signal ends
  * the wait with -ERESTARTSYS; a restarted RECV does not release its slice
- * twice (bus1_slice_release()).
+ * twice (bus1_slice_release_locked()).
  */
 static noinline long bus1_peer_recv_wait(struct file *file,
 					 struct bus1_peer *peer)
