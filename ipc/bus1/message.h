@@ -130,11 +130,10 @@ void bus1_message_exit_cache(void);
 
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg);
 int bus1_send_fault_in(unsigned long arg);
-/* RECV with BUS1_RECV_FLAG_WAIT queued its waiter: sleep, run it again */
+/* RECV with BUS1_RECV_FLAG_WAIT found nothing: sleep and run it again */
 #define BUS1_RECV_WAIT 1
 
-int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg,
-		  struct wait_queue_entry *wait);
+int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg);
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg);
 
 #endif /* __BUS1_MESSAGE_H */

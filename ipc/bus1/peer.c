@@ -265,14 +265,13 @@ static noinline int bus1_peer_cmd_reset(struct bus1_peer *peer,
 
 static __always_inline long bus1_peer_dispatch(struct bus1_peer *peer,
 					       unsigned int cmd,
-					       unsigned long arg,
-					       struct wait_queue_entry *wait)
+					       unsigned long arg)
 {
 	/* the message path first: a switch is a tree of compares */
 	if (cmd == BUS1_CMD_SEND)
 		return bus1_cmd_send(peer, arg);
 	if (cmd == BUS1_CMD_RECV)
-		return bus1_cmd_recv(peer, arg, wait);
+		return bus1_cmd_recv(peer, arg);
 	switch (cmd) {
 	case BUS1_CMD_PEER_QUERY:
 		return bus1_peer_cmd_query(peer, arg);
@@ -344,8 +343,7 @@ static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
 /* one run of a command, with page faults disabled (see bus1_peer_ioctl()) */
 static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
 						 unsigned int cmd,
-						 unsigned long arg,
-						 struct wait_queue_entry *wait)
+						 unsigned long arg)
 {
 	long r;
 
@@ -357,7 +355,7 @@ static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
 		r = bus1_cmd_slice_release(peer, arg);
 	} else {
 		mutex_lock(&peer->lock);
-		r = bus1_peer_dispatch(peer, cmd, arg, wait);
+		r = bus1_peer_dispatch(peer, cmd, arg);
 		mutex_unlock(&peer->lock);
 	}
 	pagefault_enable();
@@ -374,8 +372,7 @@ static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
  */
 static noinline long bus1_peer_ioctl_faulted(struct bus1_peer *peer,
 					     unsigned int cmd,
-					     unsigned long arg,
-					     struct wait_queue_entry *wait)
+					     unsigned long arg)
 {
 	long r = -EFAULT;
 	int i;
@@ -386,29 +383,50 @@ static noinline long bus1_peer_ioctl_faulted(struct bus1_peer *peer,
 			return r;
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		r = bus1_peer_ioctl_once(peer, cmd, arg, wait);
+		r = bus1_peer_ioctl_once(peer, cmd, arg);
 	}
 	return r;
 }
 
 /*
- * RECV with BUS1_RECV_FLAG_WAIT found nothing and queued @wait on the
- * peer's wait queue (BUS1_RECV_WAIT, see bus1_cmd_recv()): sleep until a
- * commit or a disconnect wakes it, then the caller runs RECV again, which
- * receives, finds the peer disconnecting, or queues @wait again. A wake-up
- * between the check and the sleep is not lost: woken_wake_function()
- * records it and wait_woken() does not sleep then. Nothing is held while
- * sleeping: not the local lock (the senders' path to our queue needs only
- * the data lock, but poll, fdinfo and HANDLE_TRANSFER take it) and not our
- * active reference (a disconnect waits for those to drain, and wakes us
- * through @waitq). A signal ends the wait with -ERESTARTSYS; a restarted
- * RECV does not release its slice twice (bus1_slice_release_locked()).
+ * RECV with BUS1_RECV_FLAG_WAIT found nothing (BUS1_RECV_WAIT): sleep until
+ * the queue has a ready head or the peer is disconnecting, then the caller
+ * runs RECV again. Nothing is held while sleeping: not the local lock (the
+ * senders' path to our queue needs only the data lock, but poll, fdinfo
+ * and HANDLE_TRANSFER take it) and not our active reference (a disconnect
+ * waits for those to drain, and wakes us through @waitq). A signal ends
+ * the wait with -ERESTARTSYS; a restarted RECV does not release its slice
+ * twice (bus1_slice_release_locked()).
+ *
+ * RECV has just found the queue empty, so the condition is checked once,
+ * after the waiter is queued: a commit or a disconnect after the check
+ * wakes it, and woken_wake_function() records a wake-up that comes before
+ * wait_woken() sleeps (the add_wait_queue()/wait_woken() pairing of
+ * sk_wait_event()). wait_event_interruptible() checked it three times.
  */
-static noinline long bus1_peer_recv_wait(struct bus1_peer *peer,
-					 struct wait_queue_entry *wait)
+static noinline long bus1_peer_recv_wait(struct file *file,
+					 struct bus1_peer *peer)
 {
-	wait_woken(wait, TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT);
-	remove_wait_queue(&peer->waitq, wait);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int readable = 1;
+
+	/* O_NONBLOCK wins: the file is never to block, whatever the flags */
+	if (file->f_flags & O_NONBLOCK)
+		return -EAGAIN;
+	add_wait_queue(&peer->waitq, &wait);
+	if (bus1_peer_acquire(peer)) {
+		spin_lock(&peer->data_lock);
+		/* a maybe stale head (-1) ends it: RECV purges it, or waits */
+		readable = bus1_message_peek_ready(peer);
+		spin_unlock(&peer->data_lock);
+		bus1_peer_release(peer);
+	}
+	if (readable) {
+		remove_wait_queue(&peer->waitq, &wait);
+		return 0;
+	}
+	wait_woken(&wait, TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT);
+	remove_wait_queue(&peer->waitq, &wait);
 	return signal_pending(current) ? -ERESTARTSYS : 0;
 }
 
@@ -416,11 +434,6 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
 	struct bus1_peer *peer = file->private_data;
-	/* set up only when RECV queues it (bus1_recv_wait_prepare()) */
-	struct wait_queue_entry wait;
-	/* O_NONBLOCK wins: the file is never to block, whatever the flags */
-	struct wait_queue_entry *waiter =
-		file->f_flags & O_NONBLOCK ? NULL : &wait;
 	long r;
 
 	if (cmd == BUS1_CMD_PEER_DISCONNECT)
@@ -441,12 +454,13 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	 * again (bus1_peer_ioctl_faulted()).
 	 */
 	for (;;) {
-		r = bus1_peer_ioctl_once(peer, cmd, arg, waiter);
+		r = bus1_peer_ioctl_once(peer, cmd, arg);
 		if (unlikely(r == -EFAULT))
-			r = bus1_peer_ioctl_faulted(peer, cmd, arg, waiter);
+			r = bus1_peer_ioctl_faulted(peer, cmd, arg);
 		if (likely(r != BUS1_RECV_WAIT))
 			return r;
-		r = bus1_peer_recv_wait(peer, &wait);
+		/* each round either sleeps or finds the queue ready */
+		r = bus1_peer_recv_wait(file, peer);
 		if (r)
 			return r;
 	}

@@ -21,7 +21,6 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/wait.h>
 #include <linux/bus1.h>
 #include "compat.h"
 #include "handle.h"
@@ -446,45 +445,20 @@ static void bus1_slice_release_end(struct bus1_message *m)
 	bus1_message_dealloc(m);
 }
 
-/*
- * RECV with BUS1_RECV_FLAG_WAIT and no ready head: @wait goes on the wait
- * queue under the data lock, which a commit takes before it wakes, so a
- * message committed after this check finds @wait there (the classic
- * add_wait_queue()/wait_woken() pairing; bus1_peer_ioctl() sleeps on it).
- *
- * @wait is set up here: a wake-up recorded in an earlier round is stale.
- *
- * Return: true if @wait was queued, false if a head is ready after all.
- */
-static bool bus1_recv_wait_prepare(struct bus1_peer *peer,
-				   struct wait_queue_entry *wait)
-{
-	lockdep_assert_held(&peer->data_lock);
-	if (bus1_queue_peek(&peer->queue, NULL))
-		return false;
-	init_waitqueue_func_entry(wait, woken_wake_function);
-	wait->private = current;
-	add_wait_queue(&peer->waitq, wait);
-	return true;
-}
-
 /**
  * bus1_cmd_recv() - BUS1_CMD_RECV
  * @peer:	calling peer, active reference and local lock held
  * @arg:	user pointer to struct bus1_cmd_recv
- * @wait:	wait queue entry of the caller, not queued; NULL if the file
- *		must not block
  *
  * With BUS1_RECV_FLAG_RELEASE the slice at msg.offset is released first
  * (BUS1_OFFSET_INVALID: none), and stays released whatever the receive
- * does. With BUS1_RECV_FLAG_WAIT and @wait, an empty queue queues @wait
- * and returns BUS1_RECV_WAIT: the caller sleeps with nothing held and runs
- * the command again (see bus1_peer_ioctl()).
+ * does. With BUS1_RECV_FLAG_WAIT an empty queue returns BUS1_RECV_WAIT:
+ * the caller sleeps with nothing held and runs the command again (see
+ * bus1_peer_ioctl()).
  *
  * Return: 0 on success, BUS1_RECV_WAIT, or a negative error code.
  */
-int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg,
-		  struct wait_queue_entry *wait)
+int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 {
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
 	/* written whole by bus1_recv_load_param(): not auto-zeroed first */
@@ -507,8 +481,6 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg,
 		return -EINVAL;
 	if (!(param.flags & BUS1_RECV_FLAG_RELEASE))
 		release = BUS1_OFFSET_INVALID;
-	if (!(param.flags & BUS1_RECV_FLAG_WAIT))
-		wait = NULL;
 
 	/* the release and the common receive share one round of the lock */
 	spin_lock(&peer->data_lock);
@@ -522,9 +494,9 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg,
 	}
 	if (!(param.flags & BUS1_RECV_FLAG_SEED))
 		dst = bus1_recv_plain(peer, &param, uparam);
-	/* the common empty queue: no second look (bus1_recv_queue()) */
-	if (!dst && wait)
-		waiting = bus1_recv_wait_prepare(peer, wait);
+	/* the common empty queue needs no second look (bus1_recv_queue()) */
+	if (!dst && (param.flags & BUS1_RECV_FLAG_WAIT))
+		waiting = !bus1_queue_peek(&peer->queue, NULL);
 	spin_unlock(&peer->data_lock);
 	if (released)
 		bus1_slice_release_end(released);
@@ -544,17 +516,10 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg,
 		return bus1_recv_data(peer, peer->seed, &param, uparam, true,
 				      false);
 	}
-	for (;;) {
-		r = bus1_recv_queue(peer, &param, uparam);
-		if (r != -EAGAIN || !wait)
-			return r;
-		/* stale heads were purged: wait, unless one is ready now */
-		spin_lock(&peer->data_lock);
-		waiting = bus1_recv_wait_prepare(peer, wait);
-		spin_unlock(&peer->data_lock);
-		if (waiting)
-			return BUS1_RECV_WAIT;
-	}
+	r = bus1_recv_queue(peer, &param, uparam);
+	if (r == -EAGAIN && (param.flags & BUS1_RECV_FLAG_WAIT))
+		return BUS1_RECV_WAIT;
+	return r;
 }
 
 /**
