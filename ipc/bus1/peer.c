@@ -388,21 +388,6 @@ static noinline long bus1_peer_ioctl_faulted(struct bus1_peer *peer,
 	return r;
 }
 
-/* the condition RECV with WAIT sleeps on; nothing may be held */
-static bool bus1_peer_wait_done(struct bus1_peer *peer)
-{
-	int readable;
-
-	if (!bus1_peer_acquire(peer))
-		return true;
-	spin_lock(&peer->data_lock);
-	/* a maybe stale head (-1) wakes too: RECV purges it, or sleeps again */
-	readable = bus1_message_peek_ready(peer);
-	spin_unlock(&peer->data_lock);
-	bus1_peer_release(peer);
-	return readable;
-}
-
 /*
  * RECV with BUS1_RECV_FLAG_WAIT found nothing (BUS1_RECV_WAIT): sleep until
  * the queue has a ready head or the peer is disconnecting, then the caller
@@ -411,16 +396,38 @@ static bool bus1_peer_wait_done(struct bus1_peer *peer)
  * and HANDLE_TRANSFER take it) and not our active reference (a disconnect
  * waits for those to drain, and wakes us through @waitq). A signal ends
  * the wait with -ERESTARTSYS; a restarted RECV does not release its slice
- * twice (bus1_slice_release()).
+ * twice (bus1_slice_release_locked()).
+ *
+ * RECV has just found the queue empty, so the condition is checked once,
+ * after the waiter is queued: a commit or a disconnect after the check
+ * wakes it, and woken_wake_function() records a wake-up that comes before
+ * wait_woken() sleeps (the add_wait_queue()/wait_woken() pairing of
+ * sk_wait_event()). wait_event_interruptible() checked it three times.
  */
 static noinline long bus1_peer_recv_wait(struct file *file,
 					 struct bus1_peer *peer)
 {
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int readable = 1;
+
 	/* O_NONBLOCK wins: the file is never to block, whatever the flags */
 	if (file->f_flags & O_NONBLOCK)
 		return -EAGAIN;
-	return wait_event_interruptible(peer->waitq,
-					bus1_peer_wait_done(peer));
+	add_wait_queue(&peer->waitq, &wait);
+	if (bus1_peer_acquire(peer)) {
+		spin_lock(&peer->data_lock);
+		/* a maybe stale head (-1) ends it: RECV purges it, or waits */
+		readable = bus1_message_peek_ready(peer);
+		spin_unlock(&peer->data_lock);
+		bus1_peer_release(peer);
+	}
+	if (readable) {
+		remove_wait_queue(&peer->waitq, &wait);
+		return 0;
+	}
+	wait_woken(&wait, TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT);
+	remove_wait_queue(&peer->waitq, &wait);
+	return signal_pending(current) ? -ERESTARTSYS : 0;
 }
 
 static long bus1_peer_ioctl(struct file *file, unsigned int cmd,

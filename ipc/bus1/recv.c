@@ -33,7 +33,7 @@
  * msg.offset goes last: with BUS1_RECV_FLAG_RELEASE it holds
  * BUS1_OFFSET_INVALID once the slice is released, and a store that faults
  * half way must leave it so for the RECV that runs again (see
- * bus1_slice_release()).
+ * bus1_slice_release_locked()).
  */
 static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
 			   const struct bus1_cmd_recv *param)
@@ -296,50 +296,40 @@ static int bus1_recv_release(struct bus1_peer *peer,
 }
 
 /*
- * The common case in one round of the data lock: a live data message
- * without handles and files at the head is stored to userspace with page
- * faults disabled and dequeued under the same lock. Anything else, or a
- * store that would fault, is left to the general path, which looks again.
+ * The common case in the caller's round of the data lock: a live data
+ * message without handles and files at the head is stored to userspace with
+ * page faults disabled and dequeued under the same lock. Anything else, or
+ * a store that would fault, is left to the general path, which looks again.
  *
- * Return: true if the message was received.
+ * Return: the destination handle of the received message, for the caller
+ * to drop after unlocking, or NULL if nothing was received.
  */
-static bool bus1_recv_plain(struct bus1_peer *peer,
-			    struct bus1_cmd_recv *param,
-			    struct bus1_cmd_recv __user *uparam)
+static struct bus1_handle *bus1_recv_plain(struct bus1_peer *peer,
+					   struct bus1_cmd_recv *param,
+					   struct bus1_cmd_recv __user *uparam)
 {
 	struct bus1_queue_node *qnode;
-	struct bus1_handle *dst;
 	struct bus1_message *m;
 	bool continues;
 	int r;
 
-	spin_lock(&peer->data_lock);
+	lockdep_assert_held(&peer->data_lock);
 	qnode = bus1_queue_peek(&peer->queue, &continues);
 	if (!qnode || qnode->type != BUS1_MSG_DATA)
-		goto fallback;
+		return NULL;
 	m = container_of(qnode, struct bus1_message, qnode);
 	if (m->n_handles || m->n_files ||
 	    param->max_offset < (u64)m->slice.offset + m->slice.size ||
 	    bus1_recv_entry_is_stale(peer, qnode))
-		goto fallback;
+		return NULL;
 
 	bus1_recv_describe(param, m, false, continues, 0);
 	pagefault_disable();
 	r = bus1_recv_store(uparam, param);
 	pagefault_enable();
 	if (r)
-		goto fallback;
-	dst = bus1_recv_take(peer, m, false, 0);
-	spin_unlock(&peer->data_lock);
-
-	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
-			param->msg.offset, param->msg.n_bytes, 0, 0);
-	bus1_handle_unref(dst);
-	return true;
-
-fallback:
-	spin_unlock(&peer->data_lock);
-	return false;
+		return NULL;
+	return bus1_recv_take(peer, m, false, 0);
 }
 
 static int bus1_recv_queue(struct bus1_peer *peer,
@@ -350,9 +340,6 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 	struct bus1_handle *h;
 	bool continues;
 	int r;
-
-	if (bus1_recv_plain(peer, param, uparam))
-		return 0;
 
 	for (;;) {
 		qnode = bus1_message_peek_live(peer, &continues);
@@ -421,40 +408,41 @@ fault:
 }
 
 /*
- * Unpublishes the slice at @offset and frees its message, the way
- * SLICE_RELEASE does. With @uoffset (RECV with BUS1_RECV_FLAG_RELEASE),
+ * Unpublishes the slice at @offset and returns its slice and charges; the
+ * data lock is held. With @uoffset (RECV with BUS1_RECV_FLAG_RELEASE),
  * BUS1_OFFSET_INVALID is stored there under the same lock first: a RECV
  * that runs again after a fault, after WAIT slept or after a signal
  * restarted it, reads that and releases nothing the second time. If the
  * store would fault, the slice is published again before anyone can see
- * it was gone, and nothing happened.
+ * it was gone, and nothing happened. The caller frees the message with
+ * bus1_slice_release_end() once the lock is dropped.
  */
-static int bus1_slice_release(struct bus1_peer *peer, u64 offset,
-			      u64 __user *uoffset)
+static struct bus1_message *bus1_slice_release_locked(struct bus1_peer *peer,
+						      u64 offset,
+						      u64 __user *uoffset)
 {
 	struct bus1_pool_slice *slice;
 	struct bus1_message *m;
 
-	spin_lock(&peer->data_lock);
+	lockdep_assert_held(&peer->data_lock);
 	slice = bus1_pool_unpublish(&peer->pool, offset);
-	if (!slice) {
-		spin_unlock(&peer->data_lock);
-		return -ENXIO;
-	}
+	if (!slice)
+		return ERR_PTR(-ENXIO);
 	/* page faults are disabled (bus1_peer_ioctl()): no sleep here */
 	if (uoffset && put_user(BUS1_OFFSET_INVALID, uoffset)) {
 		bus1_pool_publish(&peer->pool, slice);
-		spin_unlock(&peer->data_lock);
-		return -EFAULT;
+		return ERR_PTR(-EFAULT);
 	}
 	m = container_of(slice, struct bus1_message, slice);
 	bus1_message_unaccount(m);
-	spin_unlock(&peer->data_lock);
-
 	trace_bus1_slice_release(peer->id, offset, m->slice.size);
+	return m;
+}
+
+static void bus1_slice_release_end(struct bus1_message *m)
+{
 	bus1_message_put_attachments(m);
 	bus1_message_dealloc(m);
-	return 0;
 }
 
 /**
@@ -475,6 +463,9 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
 	/* written whole by bus1_recv_load_param(): not auto-zeroed first */
 	struct bus1_cmd_recv param __uninitialized;
+	struct bus1_message *released = NULL;
+	struct bus1_handle *dst = NULL;
+	bool waiting = false;
 	u64 release;
 	int r;
 
@@ -488,11 +479,35 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 	if ((param.flags & BUS1_RECV_FLAG_SEED) &&
 	    (param.flags & BUS1_RECV_FLAG_WAIT))
 		return -EINVAL;
-	if ((param.flags & BUS1_RECV_FLAG_RELEASE) &&
-	    release != BUS1_OFFSET_INVALID) {
-		r = bus1_slice_release(peer, release, &uparam->msg.offset);
-		if (r)
-			return r;
+	if (!(param.flags & BUS1_RECV_FLAG_RELEASE))
+		release = BUS1_OFFSET_INVALID;
+
+	/* the release and the common receive share one round of the lock */
+	spin_lock(&peer->data_lock);
+	if (release != BUS1_OFFSET_INVALID) {
+		released = bus1_slice_release_locked(peer, release,
+						     &uparam->msg.offset);
+		if (IS_ERR(released)) {
+			spin_unlock(&peer->data_lock);
+			return PTR_ERR(released);
+		}
+	}
+	if (!(param.flags & BUS1_RECV_FLAG_SEED))
+		dst = bus1_recv_plain(peer, &param, uparam);
+	/* the common empty queue needs no second look (bus1_recv_queue()) */
+	if (!dst && (param.flags & BUS1_RECV_FLAG_WAIT))
+		waiting = !bus1_queue_peek(&peer->queue, NULL);
+	spin_unlock(&peer->data_lock);
+	if (released)
+		bus1_slice_release_end(released);
+	if (waiting)
+		return BUS1_RECV_WAIT;
+	if (dst) {
+		trace_bus1_recv(peer->id, BUS1_MSG_DATA,
+				param.msg.destination, param.msg.offset,
+				param.msg.n_bytes, 0, 0);
+		bus1_handle_unref(dst);
+		return 0;
 	}
 
 	if (param.flags & BUS1_RECV_FLAG_SEED) {
@@ -518,9 +533,16 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
  */
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg)
 {
+	struct bus1_message *m;
 	u64 offset;
 
 	if (get_user(offset, (u64 __user *)arg))
 		return -EFAULT;
-	return bus1_slice_release(peer, offset, NULL);
+	spin_lock(&peer->data_lock);
+	m = bus1_slice_release_locked(peer, offset, NULL);
+	spin_unlock(&peer->data_lock);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	bus1_slice_release_end(m);
+	return 0;
 }

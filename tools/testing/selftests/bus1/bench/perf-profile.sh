@@ -25,7 +25,9 @@ LEN=${1:-0}
 ITERS=${2:-40000}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../../../../.." && pwd)
-KVER=$(cd /lib/modules && printf '%s\n' 6.1.*-amd64 | sort -V | tail -n 1)
+# the stock kernel `make bench` boots, not the PREEMPT_RT one (sorts last)
+KVER=$(cd /lib/modules && printf '%s\n' 6.1.*-amd64 | grep -v -- -rt- |
+	sort -V | tail -n 1)
 IMAGE=/boot/vmlinuz-$KVER
 PERF=$(command -v perf) || { echo "perf-profile: no perf (apt-get install linux-perf)" >&2; exit 2; }
 
