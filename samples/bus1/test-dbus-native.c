@@ -428,11 +428,11 @@ static bool host_tool(const char *const *argv, char *out, size_t size)
 	fflush(NULL);
 	pid = fork();
 	if (!pid) {
-		const char *args[16] = { "chroot", HOSTROOT, "/usr/bin/env",
+		const char *args[32] = { "chroot", HOSTROOT, "/usr/bin/env",
 					 "-i", "PATH=/usr/bin:/bin", "HOME=/tmp" };
 		int i;
 
-		for (i = 0; argv[i] && i < 9; i++)
+		for (i = 0; argv[i] && i < 24; i++)
 			args[6 + i] = argv[i];
 		dup2(p[1], 1);
 		dup2(p[1], 2);
@@ -691,13 +691,20 @@ static int order_socket(void)
 	const char *arg = "order";
 	DBusConnection *c;
 	DBusMessage *m, *r, *s;
+	DBusError err;
 	int i, bad = 0;
 
 	c = dbus_connection_open_private(addr, NULL);
 	if (!c || !dbus_bus_register(c, NULL))
 		return -1;
+	/* with an error to fill, it waits for the bus's answer */
+	dbus_error_init(&err);
 	dbus_bus_add_match(c, "type='signal',interface='" SVC_IFACE
-			   "',member='Ping'", NULL);
+			   "',member='Ping'", &err);
+	if (dbus_error_is_set(&err)) {
+		dbus_error_free(&err);
+		return -1;
+	}
 	/* NameAcquired and the like, received before the first call */
 	while ((s = dbus_connection_pop_message(c)))
 		dbus_message_unref(s);
