@@ -68,7 +68,11 @@ static bool nc_send(struct bconn *c, DBusMessage *m)
 
 	if (nc->dead)
 		return false;
-	r = dwire_send(nc->t->peer, m, &nc->inbox, 1, NULL, NULL, 0);
+	/*
+	 * our node for the client rides along: nobody else can attach it, so
+	 * the client knows a call with it came through the bus (dbus.rst)
+	 */
+	r = dwire_send(nc->t->peer, m, &nc->inbox, 1, NULL, &nc->node, 1);
 	if (r < 0)
 		bus_log(c->bus, 2, "%s: cannot send: %s", c->unique,
 			bus1_strerror(r));

@@ -4,15 +4,17 @@
  * bus1 peer with one *inbox* node; everything for it arrives there. It
  * holds a handle to its connection node in bus1-dbus-broker (calls to the
  * bus, signals, calls to socket clients) and, once looked up, handles to
- * the inboxes of the native peers it calls: a call goes straight to the
- * callee with the caller's inbox attached as handle[0], and the callee
- * replies to that handle. The broker is not on that path.
+ * the inboxes of the native peers it calls. A direct call goes to a *door*:
+ * a node the callee made for this one caller, so the node a call arrives
+ * on names its sender (bus1 messages carry no sender). The callee replies
+ * to the caller's inbox. The broker is not on that path.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "dbus-wire.h"
 
 #define B1D_IFACE		"org.bus1.DBus"
+#define DOOR_IFACE		"org.bus1.DBus.Door"
 #define DEFAULT_TIMEOUT_MS	25000
 
 /* a received message not handled yet */
@@ -28,6 +31,7 @@ struct qmsg {
 	struct qmsg *next;
 	DBusMessage *m;
 	__u64 handle;		/* handle[0] of the bus1 message, or INVALID */
+	__u64 node;		/* which of our nodes it arrived on */
 };
 
 /* a destination name and the handle to its owner's inbox */
@@ -35,8 +39,16 @@ struct peer_ent {
 	struct peer_ent *next;
 	char *name;
 	__u64 handle;		/* INVALID: look it up again */
+	__u64 door;		/* the owner's door for us, INVALID: none yet */
 	bool watched;		/* AddMatch for its NameOwnerChanged sent */
 	bool via_bus;		/* no native owner: send through the bus */
+};
+
+/* a node of ours that exactly one caller holds a handle to */
+struct door {
+	struct door *next;
+	__u64 node;
+	char caller[64];	/* its unique name */
 };
 
 struct object {
@@ -61,6 +73,9 @@ struct b1d_bus {
 	struct peer_ent *peers;
 	struct object *objects;
 	struct smatch *matches;
+	struct door *doors;
+	unsigned long n_refused;	/* calls whose sender was unverifiable */
+	bool unsynced;			/* signals sent since the last barrier */
 	__u64 waiting_handle;		/* the callee b1d_call() waits for */
 	bool waiting_dead;		/* ... and its inbox was destroyed */
 	bool broker_dead;
@@ -97,6 +112,10 @@ static struct peer_ent *peer_find(struct b1d_bus *bus, const char *name)
 static void peer_forget(struct b1d_bus *bus, struct peer_ent *p)
 {
 	p->via_bus = false;
+	if (p->door != BUS1_HANDLE_INVALID) {
+		bus1_handle_release(bus->c->peer, p->door);
+		p->door = BUS1_HANDLE_INVALID;
+	}
 	if (p->handle == BUS1_HANDLE_INVALID)
 		return;
 	bus1_handle_release(bus->c->peer, p->handle);
@@ -108,8 +127,50 @@ static void peers_forget_handle(struct b1d_bus *bus, __u64 handle)
 	struct peer_ent *p;
 
 	for (p = bus->peers; p; p = p->next)
-		if (p->handle == handle)
+		if (p->handle == handle || p->door == handle)
 			peer_forget(bus, p);
+}
+
+/*
+ * the door we hold of the peer whose inbox is @inbox: it dies with it, and
+ * forgetting the inbox releases it before its own NODE_DESTROY comes
+ */
+static __u64 peer_door_of(struct b1d_bus *bus, __u64 inbox)
+{
+	struct peer_ent *p;
+
+	for (p = bus->peers; p; p = p->next)
+		if (p->handle == inbox && p->door != BUS1_HANDLE_INVALID)
+			return p->door;
+	return BUS1_HANDLE_INVALID;
+}
+
+static struct door *door_find(struct b1d_bus *bus, __u64 node)
+{
+	struct door *d;
+
+	for (d = bus->doors; d; d = d->next)
+		if (d->node == node)
+			return d;
+	return NULL;
+}
+
+/* the caller behind inbox @handle is gone: so are its doors */
+static void doors_close_for(struct b1d_bus *bus, __u64 handle)
+{
+	struct door *d, **dp;
+	struct peer_ent *p;
+
+	for (dp = &bus->doors; (d = *dp);) {
+		p = peer_find(bus, d->caller);
+		if (!p || p->handle != handle) {
+			dp = &d->next;
+			continue;
+		}
+		*dp = d->next;
+		bus1_node_destroy(bus->c->peer, &d->node, 1, 0);
+		free(d);
+	}
 }
 
 /* a NameOwnerChanged from the bus invalidates what we know of the name */
@@ -151,12 +212,16 @@ static int prepare(struct b1d_bus *bus, DBusMessage *m)
 	return 0;
 }
 
+static int barrier(struct b1d_bus *bus);
+
 static int send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
-		   bool with_inbox)
+		   const __u64 *handle)
 {
-	return dwire_send(bus->c->peer, m, &dst, 1, NULL,
-			  with_inbox ? &bus->c->reply_node : NULL,
-			  with_inbox ? 1 : 0);
+	/* a direct message must not overtake signals the broker still holds */
+	if (bus->unsynced && dst != bus->c->broker)
+		barrier(bus);
+	return dwire_send(bus->c->peer, m, &dst, 1, NULL, handle,
+			  handle ? 1 : 0);
 }
 
 /* receive one bus1 message; 1 and *qp if it was a D-Bus message */
@@ -188,13 +253,17 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		q->m = m;
 		q->handle = msg.n_handles ? msg.handles[0] :
 					    BUS1_HANDLE_INVALID;
+		q->node = msg.destination;
 		peers_name_changed(bus, m);
 		break;
 	case BUS1_MSG_NODE_DESTROY:
 		if (msg.destination == bus->c->broker)
 			bus->broker_dead = true;
-		if (msg.destination == bus->waiting_handle)
+		if (bus->waiting_handle != BUS1_HANDLE_INVALID &&
+		    (msg.destination == bus->waiting_handle ||
+		     peer_door_of(bus, msg.destination) == bus->waiting_handle))
 			bus->waiting_dead = true;
+		doors_close_for(bus, msg.destination);
 		peers_forget_handle(bus, msg.destination);
 		break;
 	}
@@ -256,7 +325,7 @@ static int call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 	r = prepare(bus, call);
 	serial = bus->serial;
 	if (!r)
-		r = send_to(bus, call, dst, direct);
+		r = send_to(bus, call, dst, NULL);
 	if (r < 0) {
 		dbus_message_unref(call);
 		return r;
@@ -341,7 +410,7 @@ static void add_match_rule(struct b1d_bus *bus, const char *rule)
 				     DBUS_TYPE_INVALID)) {
 		dbus_message_set_no_reply(m, TRUE);
 		if (!prepare(bus, m))
-			send_to(bus, m, bus->c->broker, false);
+			send_to(bus, m, bus->c->broker, NULL);
 	}
 	dbus_message_unref(m);
 }
@@ -365,6 +434,7 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 			return BUS1_HANDLE_INVALID;
 		}
 		p->handle = BUS1_HANDLE_INVALID;
+		p->door = BUS1_HANDLE_INVALID;
 		p->next = bus->peers;
 		bus->peers = p;
 	}
@@ -397,6 +467,78 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 	return h;
 }
 
+/*
+ * The broker handles one connection's messages in order and multicasts a
+ * signal before it answers the next message, so once this Ping returns
+ * every signal sent before it is in its receivers' queues, and bus1's
+ * order (causal, ordering.rst) puts whatever we send next behind it.
+ */
+static int barrier(struct b1d_bus *bus)
+{
+	DBusMessage *m, *r = NULL;
+	int ret;
+
+	bus->unsynced = false;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_PEER, "Ping");
+	if (!m)
+		return -ENOMEM;
+	ret = call_at(bus, m, bus->c->broker, false, -1, &r, NULL);
+	dbus_message_unref(m);
+	if (r)
+		dbus_message_unref(r);
+	return ret;
+}
+
+/*
+ * Ask @p's owner (inbox @inbox) for a door: Door.Open(t nonce) to its
+ * inbox. The callee sends the door to the inbox the bus gives it for our
+ * unique name, so only we can get a door in our name; the nonce, only ever
+ * sent to the callee's inbox, shows the answer is the callee's.
+ */
+static __u64 door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox)
+{
+	DBusMessage *m, *r = NULL;
+	__u64 door = BUS1_HANDLE_INVALID;
+	dbus_uint64_t nonce, echo = 0;
+	int ret;
+
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		return BUS1_HANDLE_INVALID;
+	m = dbus_message_new_method_call(p->name, "/", DOOR_IFACE, "Open");
+	if (!m)
+		return BUS1_HANDLE_INVALID;
+	ret = dbus_message_append_args(m, DBUS_TYPE_UINT64, &nonce,
+				       DBUS_TYPE_INVALID) ?
+	      call_at(bus, m, inbox, true, -1, &r, &door) : -ENOMEM;
+	dbus_message_unref(m);
+	if (ret < 0)
+		return BUS1_HANDLE_INVALID;
+	if (dbus_message_get_type(r) != DBUS_MESSAGE_TYPE_METHOD_RETURN ||
+	    !dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &echo,
+				   DBUS_TYPE_INVALID) || echo != nonce) {
+		if (door != BUS1_HANDLE_INVALID)
+			bus1_handle_release(bus->c->peer, door);
+		door = BUS1_HANDLE_INVALID;
+	}
+	dbus_message_unref(r);
+	p->door = door;
+	return door;
+}
+
+/* the door of @name's owner for us, or INVALID: go through the bus */
+static __u64 peer_door(struct b1d_bus *bus, const char *name)
+{
+	__u64 inbox = peer_lookup(bus, name);
+	struct peer_ent *p = peer_find(bus, name);
+
+	if (inbox == BUS1_HANDLE_INVALID || !p)
+		return BUS1_HANDLE_INVALID;
+	if (p->door != BUS1_HANDLE_INVALID)
+		return p->door;
+	return door_open(bus, p, inbox);
+}
+
 int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
 	     DBusMessage **replyp)
 {
@@ -407,10 +549,10 @@ int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
 	if (!dest || dbus_message_get_type(call) != DBUS_MESSAGE_TYPE_METHOD_CALL)
 		return -EINVAL;
 	if (strcmp(dest, DBUS_SERVICE_DBUS))
-		h = peer_lookup(bus, dest);
+		h = peer_door(bus, dest);
 	if (h != BUS1_HANDLE_INVALID) {
 		r = call_at(bus, call, h, true, timeout_ms, replyp, NULL);
-		/* its inbox went away since the lookup: ask the bus */
+		/* its door went away since the lookup: ask the bus */
 		if (r != -EHOSTUNREACH && r != -ENXIO)
 			return r;
 		peers_forget_handle(bus, h);
@@ -432,7 +574,7 @@ int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
 		if (!dest)
 			return -EINVAL;
 		if (strcmp(dest, DBUS_SERVICE_DBUS))
-			h = peer_lookup(bus, dest);
+			h = peer_door(bus, dest);
 	}
 	m = sendable(m_in);
 	if (!m)
@@ -441,8 +583,10 @@ int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
 		dbus_message_set_no_reply(m, TRUE);
 	r = prepare(bus, m);
 	/* signals go to the bus, which multicasts them once to all matches */
-	if (!r && (h == BUS1_HANDLE_INVALID || send_to(bus, m, h, false)))
-		r = send_to(bus, m, bus->c->broker, false);
+	if (!r && (h == BUS1_HANDLE_INVALID || send_to(bus, m, h, NULL)))
+		r = send_to(bus, m, bus->c->broker, NULL);
+	if (!r && dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL)
+		bus->unsynced = true;
 	dbus_message_unref(m);
 	return r;
 }
@@ -498,27 +642,101 @@ static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
 					     iface ?: "*", member, path);
 }
 
+/* Door.Open(t nonce) on our inbox: the door goes to the claimed caller */
+static void door_grant(struct b1d_bus *bus, DBusMessage *m)
+{
+	const char *caller = dbus_message_get_sender(m);
+	dbus_uint64_t nonce;
+	DBusMessage *r;
+	struct door *d;
+	__u64 inbox;
+
+	if (!caller || caller[0] != ':' || strlen(caller) >= sizeof(d->caller) ||
+	    !dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64, &nonce,
+				   DBUS_TYPE_INVALID))
+		return;
+	inbox = peer_lookup(bus, caller);
+	if (inbox == BUS1_HANDLE_INVALID)
+		return;
+	/* one door per caller, however often (and by whom) it is asked for */
+	for (d = bus->doors; d; d = d->next)
+		if (!strcmp(d->caller, caller))
+			break;
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return;
+		if (bus1_node_new(bus->c->peer, &d->node) < 0) {
+			free(d);
+			return;
+		}
+		strcpy(d->caller, caller);
+		d->next = bus->doors;
+		bus->doors = d;
+	}
+	r = dbus_message_new_method_return(m);
+	if (r && dbus_message_append_args(r, DBUS_TYPE_UINT64, &nonce,
+					  DBUS_TYPE_INVALID) &&
+	    !prepare(bus, r) && dbus_message_set_destination(r, caller))
+		send_to(bus, r, inbox, &d->node);
+	if (r)
+		dbus_message_unref(r);
+}
+
+/*
+ * Who sent call @q, and where its reply goes. A call on a door is from the
+ * door's caller, whatever its sender field says; one on our inbox is
+ * trusted only if it carries our handle to the broker's node for us, which
+ * nobody but the broker can attach.
+ */
+static bool call_origin(struct b1d_bus *bus, struct qmsg *q, __u64 *reply_to)
+{
+	struct door *d = door_find(bus, q->node);
+
+	if (d) {
+		*reply_to = peer_lookup(bus, d->caller);
+		if (*reply_to == BUS1_HANDLE_INVALID)
+			*reply_to = bus->c->broker;
+		return dbus_message_set_sender(q->m, d->caller);
+	}
+	*reply_to = bus->c->broker;
+	if (q->node != bus->c->reply_node)
+		return false;
+	if (q->handle == bus->c->broker)
+		return true;
+	if (dbus_message_has_interface(q->m, DOOR_IFACE) &&
+	    dbus_message_has_member(q->m, "Open"))
+		door_grant(bus, q->m);
+	else if (!bus->n_refused++)
+		fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s)\n",
+			bus->unique, "refusing direct calls not on a door",
+			dbus_message_get_member(q->m) ?: "",
+			dbus_message_get_sender(q->m) ?: "no sender");
+	return false;
+}
+
 static void handle(struct b1d_bus *bus, struct qmsg *q)
 {
+	const char *caller;
 	DBusMessage *r;
+	__u64 reply_to;
 
 	switch (dbus_message_get_type(q->m)) {
 	case DBUS_MESSAGE_TYPE_SIGNAL:
 		dispatch_signal(bus, q->m);
 		break;
 	case DBUS_MESSAGE_TYPE_METHOD_CALL:
+		if (!call_origin(bus, q, &reply_to))
+			break;
 		r = dispatch_call(bus, q->m);
 		if (!r)
 			break;
-		if (!dbus_message_get_no_reply(q->m) && !prepare(bus, r)) {
-			const char *caller = dbus_message_get_sender(q->m);
-
-			dbus_message_set_destination(r, caller);
-			/* to the caller's inbox; through the bus if it came so */
-			if (q->handle == BUS1_HANDLE_INVALID ||
-			    send_to(bus, r, q->handle, false))
-				send_to(bus, r, bus->c->broker, false);
-		}
+		caller = dbus_message_get_sender(q->m);
+		if (!dbus_message_get_no_reply(q->m) && !prepare(bus, r) &&
+		    dbus_message_set_destination(r, caller) &&
+		    send_to(bus, r, reply_to, NULL) &&
+		    reply_to != bus->c->broker)
+			send_to(bus, r, bus->c->broker, NULL);
 		dbus_message_unref(r);
 		break;
 	}
@@ -544,6 +762,16 @@ int b1d_process(struct b1d_bus *bus)
 	handle(bus, q);
 	qmsg_free(bus, q);
 	return 1;
+}
+
+int b1d_queued(struct b1d_bus *bus)
+{
+	struct qmsg *q;
+	int n = 0;
+
+	for (q = bus->q; q; q = q->next)
+		n++;
+	return n;
 }
 
 /* --- setup ------------------------------------------------------------- */
@@ -746,10 +974,15 @@ struct b1d_bus *b1d_free(struct b1d_bus *bus)
 	struct peer_ent *p;
 	struct object *o;
 	struct smatch *s;
+	struct door *d;
 	struct qmsg *q;
 
 	if (!bus)
 		return NULL;
+	while ((d = bus->doors)) {
+		bus->doors = d->next;
+		free(d);
+	}
 	while ((q = bus->q)) {
 		bus->q = q->next;
 		qmsg_free(bus, q);

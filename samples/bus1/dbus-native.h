@@ -68,6 +68,8 @@ int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 int b1d_get_fd(struct b1d_bus *bus);
 /* handle one incoming message: 1 if one was handled, 0 if none was ready */
 int b1d_process(struct b1d_bus *bus);
+/* messages received and waiting for b1d_process() (no I/O) */
+int b1d_queued(struct b1d_bus *bus);
 /* wait up to @timeout_ms (< 0: forever) for work; 1 if some is ready */
 int b1d_wait(struct b1d_bus *bus, int timeout_ms);
 

@@ -21,6 +21,7 @@
 #include "test-lib.h"
 #include "broker-proto.h"
 #include "dbus-native.h"
+#include "dbus-wire.h"
 
 #define SVC_NAME	"org.bus1.Test"
 #define SVC_PATH	"/org/bus1/Test"
@@ -147,6 +148,22 @@ static DBusMessage *m_emit(struct b1d_bus *bus, DBusMessage *call, void *u)
 	return dbus_message_new_method_return(call);
 }
 
+static char last_note[64];
+
+/* remembers who called it: the sender the service believes */
+static DBusMessage *m_note(struct b1d_bus *bus, DBusMessage *call, void *u)
+{
+	snprintf(last_note, sizeof(last_note), "%s",
+		 dbus_message_get_sender(call) ?: "(none)");
+	return dbus_message_new_method_return(call);
+}
+
+static DBusMessage *m_last_note(struct b1d_bus *bus, DBusMessage *call,
+				void *u)
+{
+	return reply_str(call, last_note);
+}
+
 /* dies without replying */
 static DBusMessage *m_die(struct b1d_bus *bus, DBusMessage *call, void *u)
 {
@@ -159,6 +176,8 @@ static const struct b1d_method svc_methods[] = {
 	{ "ReadFd", m_read_fd },
 	{ "Emit", m_emit },
 	{ "Die", m_die },
+	{ "Note", m_note },
+	{ "LastNote", m_last_note },
 	{}
 };
 
@@ -391,30 +410,33 @@ static bool native_echo(struct b1d_bus *bus, long long *us)
 #define HOSTROOT	"/hostroot"
 
 /*
- * Debian's busctl (the host's /usr, shared into the test VM over 9p, see
- * test-dbus-vm) calls Echo over the socket; its output goes to @out.
- * false if there is no busctl to run.
+ * One of Debian's clients (the host's /usr, shared into the test VM over
+ * 9p, see test-dbus-vm) run with @argv in the shared root; its output goes
+ * to @out. false if the tool is not there.
  */
-static bool busctl_echo(char *out, size_t size)
+static bool host_tool(const char *const *argv, char *out, size_t size)
 {
-	char address[160];
+	char tool[PATH_MAX];
 	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 	int p[2], status;
 
-	if (access(HOSTROOT "/usr/bin/busctl", X_OK) || pipe(p) < 0)
+	snprintf(tool, sizeof(tool), "%s%s", HOSTROOT, argv[0]);
+	if (access(tool, X_OK) || pipe(p) < 0)
 		return false;
-	snprintf(address, sizeof(address), "--address=%s", addr);
 	fflush(NULL);
 	pid = fork();
 	if (!pid) {
+		const char *args[32] = { "chroot", HOSTROOT, "/usr/bin/env",
+					 "-i", "PATH=/usr/bin:/bin", "HOME=/tmp" };
+		int i;
+
+		for (i = 0; argv[i] && i < 24; i++)
+			args[6 + i] = argv[i];
 		dup2(p[1], 1);
 		dup2(p[1], 2);
-		execlp("chroot", "chroot", HOSTROOT, "/usr/bin/env", "-i",
-		       "PATH=/usr/bin:/bin", "/usr/bin/busctl", address, "call",
-		       SVC_NAME, SVC_PATH, SVC_IFACE, "Echo", "s", "busctl",
-		       (char *)NULL);
+		execvp("chroot", (char **)args);
 		_exit(127);
 	}
 	close(p[1]);
@@ -425,6 +447,60 @@ static bool busctl_echo(char *out, size_t size)
 	close(p[0]);
 	waitpid(pid, &status, 0);
 	return true;
+}
+
+#define N_TOOLS	4
+
+/* Debian's D-Bus clients on the socket, calling the native service */
+static void host_tools_echo(void)
+{
+	static char addr_opt[160], bus_opt[160], py[512];
+	static const char *const busctl[] = {
+		"/usr/bin/busctl", addr_opt, "call", SVC_NAME, SVC_PATH,
+		SVC_IFACE, "Echo", "s", "busctl", NULL };
+	static const char *const dsend[] = {
+		"/usr/bin/dbus-send", bus_opt, "--print-reply",
+		"--dest=" SVC_NAME, SVC_PATH, SVC_IFACE ".Echo",
+		"string:dbus-send", NULL };
+	static const char *const gdbus[] = {
+		"/usr/bin/gdbus", "call", "--address", addr, "--dest", SVC_NAME,
+		"--object-path", SVC_PATH, "--method", SVC_IFACE ".Echo",
+		"gdbus", NULL };
+	static const char *const python[] = {
+		"/usr/bin/python3", "-c", py, NULL };
+	const struct {
+		const char *const *argv;
+		const char *name, *want;
+	} tools[N_TOOLS] = {
+		{ busctl, "busctl", "s \"echo:busctl\"" },
+		{ dsend, "dbus-send", "string \"echo:dbus-send\"" },
+		{ gdbus, "gdbus", "('echo:gdbus',)" },
+		{ python, "python3-dbus", "echo:python" },
+	};
+	char out[1024], *p;
+	unsigned int i;
+
+	/* dbus-send's --address would mean a peer without Hello */
+	snprintf(addr_opt, sizeof(addr_opt), "--address=%s", addr);
+	snprintf(bus_opt, sizeof(bus_opt), "--bus=%s", addr);
+	snprintf(py, sizeof(py),
+		 "import dbus\nb = dbus.bus.BusConnection('%s')\n"
+		 "o = b.get_object('%s', '%s', introspect=False)\n"
+		 "print(o.Echo('python', dbus_interface='%s'))\n",
+		 addr, SVC_NAME, SVC_PATH, SVC_IFACE);
+	for (i = 0; i < N_TOOLS; i++) {
+		if (!host_tool(tools[i].argv, out, sizeof(out))) {
+			printf("ok %d - # SKIP no %s at %s (the host's /usr is not shared)\n",
+			       ++tap_n, tools[i].argv[0], HOSTROOT);
+			continue;
+		}
+		/* dbus-send prints the value on a second line */
+		for (p = out; (p = strchr(p, '\n'));)
+			*p = ' ';
+		CHECK(strstr(out, tools[i].want),
+		      "Debian's %s on the socket calls the native service: '%s'",
+		      tools[i].name, out);
+	}
 }
 
 /*
@@ -462,6 +538,196 @@ out:
 	return gone;
 }
 
+/* --- a hostile native peer, below the library ------------------------- */
+
+static int raw_serial;
+
+/* send @m from @raw to @dst with @handle attached (INVALID: none) */
+static int raw_send(struct b1c *raw, DBusMessage *m, __u64 dst, __u64 handle)
+{
+	dbus_message_set_serial(m, ++raw_serial);
+	return dwire_send(raw->peer, m, &dst, 1, NULL, &handle,
+			  handle == BUS1_HANDLE_INVALID ? 0 : 1);
+}
+
+/* the reply to serial @serial on @raw's inbox; *handlep: its handle[0] */
+static DBusMessage *raw_reply(struct b1c *raw, dbus_uint32_t serial,
+			      __u64 *handlep)
+{
+	long long end = test_now_ms() + 10000;
+	struct pollfd p = { .fd = bus1_peer_get_fd(raw->peer),
+			    .events = POLLIN };
+	struct bus1_message msg;
+	DBusMessage *m = NULL;
+	size_t i;
+
+	while (!m && test_now_ms() < end) {
+		if (bus1_recv(raw->peer, BUS1_RECV_FLAG_INSTALL_FDS, &msg) < 0) {
+			poll(&p, 1, 200);
+			continue;
+		}
+		if (msg.type == BUS1_MSG_DATA) {
+			m = dwire_parse(&msg, NULL);
+			if (m && dbus_message_get_reply_serial(m) != serial) {
+				dbus_message_unref(m);
+				m = NULL;
+			}
+			for (i = 0; i < msg.n_handles; i++)
+				if (m && !i && handlep)
+					*handlep = msg.handles[0];
+				else
+					bus1_handle_release(raw->peer,
+							    msg.handles[i]);
+		}
+		bus1_message_release(&msg);
+	}
+	return m;
+}
+
+/* a bus call from @raw: the reply, *handlep its handle[0] if any */
+static DBusMessage *raw_bus_call(struct b1c *raw, DBusMessage *m,
+				 __u64 *handlep)
+{
+	if (raw_send(raw, m, raw->broker, BUS1_HANDLE_INVALID) < 0)
+		return NULL;
+	return raw_reply(raw, raw_serial, handlep);
+}
+
+static __u64 raw_get_handle(struct b1c *raw, const char *name)
+{
+	DBusMessage *m, *r;
+	__u64 h = BUS1_HANDLE_INVALID;
+
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 "org.bus1.DBus", "GetConnectionHandle");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID);
+	r = raw_bus_call(raw, m, &h);
+	dbus_message_unref(m);
+	unref(r);
+	return h;
+}
+
+/*
+ * a native peer that says Hello, looks up the service and @victim's inbox
+ * like any client may, then sends the service Note() calls that claim to
+ * come from @victim: one carrying its own inbox as reply handle, one
+ * carrying the victim's. false if it could not even send them.
+ */
+static bool forge_notes(const char *victim)
+{
+	__u64 hs, hv, own;
+	struct b1c *raw = NULL;
+	DBusMessage *m;
+	bool ok = false;
+
+	if (b1c_connect(b1sock, &raw) < 0)
+		return false;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "Hello");
+	unref(raw_bus_call(raw, m, NULL));
+	dbus_message_unref(m);
+	hs = raw_get_handle(raw, SVC_NAME);
+	hv = raw_get_handle(raw, victim);
+	own = raw->reply_node;
+	if (hs == BUS1_HANDLE_INVALID || hv == BUS1_HANDLE_INVALID)
+		goto out;
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
+	dbus_message_set_sender(m, victim);
+	dbus_message_set_no_reply(m, TRUE);
+	ok = !raw_send(raw, m, hs, own);
+	dbus_message_unref(m);
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
+	dbus_message_set_sender(m, victim);
+	dbus_message_set_no_reply(m, TRUE);
+	ok = ok && !raw_send(raw, m, hs, hv);
+	dbus_message_unref(m);
+out:
+	b1c_free(raw);
+	return ok;
+}
+
+static bool last_note_is(struct b1d_bus *bus, const char *want, char *got,
+			 size_t size)
+{
+	DBusMessage *r = svc_call(bus, "LastNote", 0, NULL);
+	const char *s = "(no reply)";
+
+	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
+		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
+				      DBUS_TYPE_INVALID);
+	snprintf(got, size, "%s", s);
+	unref(r);
+	return !strcmp(got, want);
+}
+
+#define N_ORDER	100
+
+/*
+ * issue 19 item 3: Emit sends Ping, then replies. A native caller that
+ * subscribed to Ping must have received Ping before the reply, every
+ * time: when b1d_call() returns, Ping is already queued.
+ */
+static int order_native(struct b1d_bus *bus, struct seen *seen)
+{
+	const char *arg = "order";
+	DBusMessage *r;
+	int i, bad = 0;
+
+	for (i = 0; i < N_ORDER; i++) {
+		seen->n = 0;
+		r = svc_call(bus, "Emit", DBUS_TYPE_STRING, &arg);
+		if (!r || dbus_message_get_type(r) !=
+			  DBUS_MESSAGE_TYPE_METHOD_RETURN || b1d_queued(bus) < 1)
+			bad++;
+		unref(r);
+		wait_signal(bus, seen);
+	}
+	return bad;
+}
+
+/* the same for an unmodified libdbus client on the socket */
+static int order_socket(void)
+{
+	const char *arg = "order";
+	DBusConnection *c;
+	DBusMessage *m, *r, *s;
+	DBusError err;
+	int i, bad = 0;
+
+	c = dbus_connection_open_private(addr, NULL);
+	if (!c || !dbus_bus_register(c, NULL))
+		return -1;
+	/* with an error to fill, it waits for the bus's answer */
+	dbus_error_init(&err);
+	dbus_bus_add_match(c, "type='signal',interface='" SVC_IFACE
+			   "',member='Ping'", &err);
+	if (dbus_error_is_set(&err)) {
+		dbus_error_free(&err);
+		return -1;
+	}
+	/* NameAcquired and the like, received before the first call */
+	while ((s = dbus_connection_pop_message(c)))
+		dbus_message_unref(s);
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Emit");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	for (i = 0; i < N_ORDER; i++) {
+		r = dbus_connection_send_with_reply_and_block(c, m, 10000,
+							      NULL);
+		/* pops what was received before the reply, does no I/O */
+		s = dbus_connection_pop_message(c);
+		if (!r || !s || !dbus_message_is_signal(s, SVC_IFACE, "Ping"))
+			bad++;
+		unref(r);
+		unref(s);
+		while ((s = dbus_connection_pop_message(c)))
+			dbus_message_unref(s);
+	}
+	dbus_message_unref(m);
+	dbus_connection_close(c);
+	dbus_connection_unref(c);
+	return bad;
+}
+
 int main(void)
 {
 	struct b1d_bus *cl = NULL, *sub[3] = {};
@@ -475,7 +741,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(30);
+	tap_plan(37);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -586,8 +852,8 @@ int main(void)
 
 	CHECK_R(get_stats(cl, &s1), 0, "GetStats again");
 	CHECK(s1.calls == s0.calls && s1.replies == s0.replies &&
-	      s1.handles == s0.handles + 1,
-	      "the broker routed no call and no reply of the 4 calls (calls +%llu, replies +%llu); it gave one handle (+%llu)",
+	      s1.handles == s0.handles + 2,
+	      "the broker routed no call and no reply of the 4 calls (calls +%llu, replies +%llu); it gave two handles, the service's inbox to the caller and the caller's to the service (+%llu)",
 	      (unsigned long long)(s1.calls - s0.calls),
 	      (unsigned long long)(s1.replies - s0.replies),
 	      (unsigned long long)(s1.handles - s0.handles));
@@ -611,15 +877,7 @@ int main(void)
 	      N_TIMED, (unsigned long long)(s1.calls - s2.calls));
 	printf("# Echo round trip, %d calls: native %lld us, socket+broker %lld us\n",
 	       N_TIMED, us_native, us_sock);
-	if (busctl_echo(line, sizeof(line))) {
-		line[strcspn(line, "\n")] = 0;
-		CHECK(!strcmp(line, "s \"echo:busctl\""),
-		      "Debian's busctl on the socket calls the native service: '%s'",
-		      line);
-	} else {
-		printf("ok %d - # SKIP no busctl at %s (the host's /usr is not shared)\n",
-		       ++tap_n, HOSTROOT);
-	}
+	host_tools_echo();
 	CHECK(raw_dropped(true, &ms),
 	      "a bus1 client sending garbage to the broker is dropped (NODE_DESTROY of its broker handle)");
 	ok = raw_dropped(false, &ms);
@@ -662,6 +920,27 @@ int main(void)
 	CHECK(ok && s1.lookups == s0.lookups && s1.calls == s0.calls + 1,
 	      "a native client calls a socket service twice, through the broker, looking it up once (+%llu)",
 	      (unsigned long long)(s1.lookups - s0.lookups));
+
+	/* sender authenticity of direct calls */
+	ok = forge_notes(b1d_unique_name(cl));
+	CHECK(ok && last_note_is(cl, "", line, sizeof(line)),
+	      "forged direct calls claiming to be %s (own reply handle, then the victim's inbox) are refused: the service saw '%s'",
+	      b1d_unique_name(cl), line);
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
+	b1d_send(cl, m);
+	dbus_message_unref(m);
+	CHECK(last_note_is(cl, b1d_unique_name(cl), line, sizeof(line)),
+	      "a genuine direct call is accepted with its sender (%s)", line);
+
+	/* S before R, native and socket callers */
+	for (i = 0; i < 3; i++)
+		seen[i].n = 0;
+	i = order_native(sub[0], &seen[0]);
+	CHECK(!i, "native caller and subscriber: Ping before the reply in %d of %d calls",
+	      N_ORDER - i, N_ORDER);
+	i = order_socket();
+	CHECK(!i, "socket caller and subscriber: Ping before the reply in %d of %d calls",
+	      N_ORDER - i, N_ORDER);
 
 	r = svc_call(cl, "Die", 0, NULL);
 	CHECK(is_error(r, DBUS_ERROR_NO_REPLY),
