@@ -1160,7 +1160,7 @@ static void drain_nodata(struct __test_metadata *_metadata, struct mu_peer *p)
 
 TEST(poll_races_stale)
 {
-	const int n = 5000;
+	const int n = 1000;
 	struct poll_race pr = { 0 };
 	struct mu_peer a, b;
 	pthread_t t;
