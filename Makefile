@@ -52,8 +52,8 @@ check:
 run:
 	$(MAKE) -C $(QEMU_DIR) run
 
-# The whole suite on a KASAN/lockdep/kmemleak/UBSAN kernel built from
-# linux-source-6.1 (cached in $(BUS1_CACHE)).
+# The whole suite on KASAN/lockdep/kmemleak/UBSAN kernels built from
+# linux-source-6.1 and linux-source-6.12 (cached in $(BUS1_CACHE)).
 check-debug:
 	$(MAKE) -C $(QEMU_DIR) check-debug
 

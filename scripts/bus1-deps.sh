@@ -11,6 +11,7 @@
 # libdbus-1-dev builds bus1-dbus-broker; busctl (systemd), dbus-send and
 # dbus-monitor (dbus-bin), gdbus (libglib2.0-bin), python3-dbus and
 # python3-gi are the unmodified clients host/test-dbus.sh drives.
+# linux-source-6.12 is the source of the 6.12 debug kernel (make check-debug).
 # The PREEMPT_RT images (6.1 and 6.12) are among the packages; Debian's newest
 # kernel (make check's "newest") is not: its headers do not install on
 # bookworm, scripts/bus1-newest-kernel.sh fetches it into a chroot on demand.
@@ -22,6 +23,7 @@ PACKAGES=(
 	make gcc g++ libc6-dev
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.1
+	linux-source-6.12
 	linux-image-rt-amd64 linux-headers-rt-amd64
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64 debootstrap
 	qemu-system-x86 busybox-static sparse cpio xz-utils kmod

@@ -1,39 +1,49 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-kernel.sh - build (or reuse) the bus1 debug kernel.
+# build-kernel.sh - build (or reuse) a bus1 debug kernel.
 #
-# Builds linux-source-6.1 with `tinyconfig` + the config fragment(s) next to
-# this script (*.config) + `olddefconfig`, checks that every option of the
-# fragments took effect in the final .config, and prints exactly two lines on
-# stdout:
+# Builds Debian's linux-source-$SRC_VERSION with `tinyconfig` + the config
+# fragment(s) next to this script (*.config) + `olddefconfig`, checks that
+# every option of the fragments took effect in the final .config, and prints
+# exactly two lines on stdout:
 #	IMAGE=<path to bzImage>
 #	KDIR=<kernel build dir, for make -C KDIR M=... modules>
 # Everything else goes to stderr. The build lives in
-# ${BUS1_CACHE:-/var/tmp/bus1-cache}/debug-kernel/ and is reused as long as
-# the fragments (and the kernel source) did not change; a changed fragment
-# reconfigures and rebuilds incrementally. The source tree is
-# $BUS1_CACHE/linux-source-6.1, extracted from
-# /usr/src/linux-source-6.1.tar.xz if missing.
+# ${BUS1_CACHE:-/var/tmp/bus1-cache}/<flavour>-kernel/ for 6.1 (the paths CI
+# caches already hold) and <flavour>-kernel-<version>/ for other versions,
+# and is reused as long as the fragments (and the kernel source) did not
+# change; a changed fragment reconfigures and rebuilds incrementally. The
+# source tree is $BUS1_CACHE/linux-source-<version>, extracted from
+# /usr/src/linux-source-<version>.tar.xz if missing.
 #
-# Knobs: BUS1_CACHE, JOBS (default 2), NICE (default 10), FORCE=1 (rebuild
+# Knobs: BUS1_CACHE, SRC_VERSION (default 6.1; 6.12 is the other one make
+# check-debug builds), JOBS (default 2), NICE (default 10), FORCE=1 (rebuild
 # even if the cache looks valid), FLAVOR (default "debug").
 #
 # Flavours: FLAVOR=debug (default) is the KASAN kernel described above, from
 # every *.config here except the flavour overlays (kcsan.config). FLAVOR=kcsan
 # builds into $BUS1_CACHE/kcsan-kernel/ from bus1-debug.config minus its
 # KASAN/KFENCE lines (KCSAN excludes KASAN) plus the overlay kcsan.config.
+#
+# A fragment line preceded by a line "# optional" is merged but not checked:
+# the option does not exist on every version (CONFIG_DEBUG_CREDENTIALS went
+# away in 6.8), and a typo elsewhere must still fail the build.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}
-SRC=$CACHE/linux-source-6.1
-TARBALL=/usr/src/linux-source-6.1.tar.xz
+SRC_VERSION=${SRC_VERSION:-6.1}
+SRC=$CACHE/linux-source-$SRC_VERSION
+TARBALL=/usr/src/linux-source-$SRC_VERSION.tar.xz
 FLAVOR=${FLAVOR:-debug}
 case $FLAVOR in
-debug)	OUT=$CACHE/debug-kernel ;;
-kcsan)	OUT=$CACHE/kcsan-kernel ;;
+debug | kcsan) ;;
 *)	echo "build-kernel: ERROR: unknown FLAVOR=$FLAVOR (debug, kcsan)" >&2; exit 1 ;;
+esac
+case $SRC_VERSION in
+6.1)	OUT=$CACHE/$FLAVOR-kernel ;;
+*)	OUT=$CACHE/$FLAVOR-kernel-$SRC_VERSION ;;
 esac
 BUILD=$OUT/build
 LOG=$OUT/build.log
@@ -69,13 +79,13 @@ fi
 
 # --- source -------------------------------------------------------------------
 if [ ! -f "$SRC/Makefile" ] || [ ! -x "$SRC/scripts/kconfig/merge_config.sh" ]; then
-	[ -f "$TARBALL" ] || die "$SRC missing and no $TARBALL (apt-get install linux-source-6.1)"
+	[ -f "$TARBALL" ] || die "$SRC missing and no $TARBALL (apt-get install linux-source-$SRC_VERSION)"
 	log "extracting $TARBALL to $SRC"
 	tmp=$(mktemp -d "$CACHE/.src.XXXXXX")
 	tar -C "$tmp" -xJf "$TARBALL"
-	[ -f "$tmp/linux-source-6.1/Makefile" ] || die "unexpected layout of $TARBALL"
+	[ -f "$tmp/linux-source-$SRC_VERSION/Makefile" ] || die "unexpected layout of $TARBALL"
 	rm -rf "$SRC"
-	mv "$tmp/linux-source-6.1" "$SRC"
+	mv "$tmp/linux-source-$SRC_VERSION" "$SRC"
 	rmdir "$tmp"
 fi
 for tool in bc bison flex gcc make perl; do
@@ -88,11 +98,19 @@ want=$( { echo "kernel $kver"; cat "${FRAGMENTS[@]}"; } | sha256sum | cut -d' ' 
 IMAGE=$BUILD/arch/x86/boot/bzImage
 
 # check_config: every option of the fragments took effect in $BUILD/.config
+# (but those after a "# optional" line)
 check_config() {
-	local frag line opt val bad=0 cfg=$BUILD/.config
+	local frag line opt val bad=0 cfg=$BUILD/.config optional
 	for frag in "${FRAGMENTS[@]}"; do
+		optional=0
 		while IFS= read -r line; do
-			if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+			if [ "$optional" = 1 ]; then
+				optional=0
+				continue
+			fi
+			if [ "$line" = "# optional" ]; then
+				optional=1
+			elif [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
 				opt=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
 				if ! grep -qxF "$opt=$val" "$cfg"; then
 					log "option did not take effect: $opt=$val" \

@@ -12,13 +12,14 @@
 # (words: a version prefix, Debian's stock /boot/vmlinuz-<prefix>.*-amd64 but
 # never the PREEMPT_RT one; <prefix>-rt, Debian's /boot/vmlinuz-<prefix>.*-rt-
 # amd64; newest, Debian's newest kernel from scripts/bus1-newest-kernel.sh;
-# or a full release of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (one custom
-# kernel instead), MODE=check|cmd, HOST_TESTS=0|1, PARALLEL=0|1|N (boot one
-# kernel at a time, all at once, or at most N at once), PRECHECK (a file
-# the userspace build must produce, e.g. the demo; if it does not, fail, or
-# with PRECHECK_SKIP=1 say so and succeed without booting), HOST_TEST_TIMEOUT
-# (seconds per host test, default 600), EXTRA_BUILD
-# (more directories whose Makefile to run, e.g. bench/ or debug/).
+# or a full release of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (custom kernels
+# instead: space-separated lists, same length) and VM_NAME (their names in
+# the results, default the kernel release), MODE=check|cmd, HOST_TESTS=0|1,
+# PARALLEL=0|1|N (boot one kernel at a time, all at once, or at most N at
+# once), PRECHECK (a file the userspace build must produce, e.g. the demo; if
+# it does not, fail, or with PRECHECK_SKIP=1 say so and succeed without
+# booting), HOST_TEST_TIMEOUT (seconds per host test, default 600),
+# EXTRA_BUILD (more directories whose Makefile to run, e.g. bench/ or debug/).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -44,9 +45,13 @@ cleanup() {
 trap cleanup EXIT
 
 # --- kernels --------------------------------------------------------------
-images=() kdirs=()
+images=() kdirs=() names=()
 if [ -n "${VM_IMAGE:-}" ]; then
-	images+=("$VM_IMAGE") kdirs+=("${VM_KDIR:?VM_KDIR must go with VM_IMAGE}")
+	read -ra images <<<"$VM_IMAGE"
+	read -ra kdirs <<<"${VM_KDIR:?VM_KDIR must go with VM_IMAGE}"
+	read -ra names <<<"${VM_NAME:-}"
+	[ ${#kdirs[@]} = ${#images[@]} ] ||
+		{ echo "rig: VM_IMAGE and VM_KDIR differ in length" >&2; exit 1; }
 else
 	for k in $KERNELS; do
 		if [ "$k" = newest ]; then	# resolved by vm_newest, later
@@ -113,7 +118,7 @@ for i in "${!images[@]}"; do
 		if [ "${images[$i]}" = newest ]; then
 			vm_newest
 		else
-			"$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}"
+			NAME=${names[$i]:-} "$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}"
 		fi >"$RR/vm$i.out"
 		echo $? >"$RR/vm$i.rc") &
 done
