@@ -290,6 +290,7 @@ struct shared {
 	/* RECV with RELEASE/WAIT, per kind of use (X_*) and errno */
 	__u64 ext[X_COUNT][MAX_ERR + 2];
 	__u64 ext_ns[X_COUNT];	/* --profile: CPU time of the RECV calls */
+	__u64 ext_wall_ns[X_COUNT];	/* ... and their wall-clock time */
 	/* --profile: CPU time, runs and ioctls per operation */
 	__u64 prof_ns[O_COUNT], prof_n[O_COUNT], prof_ioctls[O_COUNT];
 };
@@ -1618,6 +1619,14 @@ static bool handle_msg(struct thr *t, struct slot *s,
 
 static void flush_mark(struct slot *s, bool begin);
 static __u64 thread_ns(void);
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 static void srelease_marked(struct thr *t, struct slot *s, __u64 off);
 
 static void count_ext(int x, int e)
@@ -1741,6 +1750,7 @@ static void op_recv(struct thr *t, struct slot *s)
 	size_t map_len;
 	struct res res;
 	__u64 gen, fgen, pending = BUS1_OFFSET_INVALID, pend_gen = 0, off, ns;
+	__u64 wall;
 	int xr, xw;
 
 	pthread_rwlock_rdlock(&s->lock);
@@ -1828,10 +1838,14 @@ static void op_recv(struct thr *t, struct slot *s)
 		if (xw >= 0)
 			wait_timer_arm(t, true);
 		ns = opt_profile && (xw >= 0 || xr >= 0) ? thread_ns() : 0;
+		wall = ns ? mono_ns() : 0;
 		res = xioctl(s, C_RECV, BUS1_CMD_RECV, &cmd);
-		if (ns)
+		if (ns) {
 			__atomic_fetch_add(&sh->ext_ns[xw >= 0 ? xw : xr],
 					   thread_ns() - ns, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&sh->ext_wall_ns[xw >= 0 ? xw : xr],
+					   mono_ns() - wall, __ATOMIC_RELAXED);
+		}
 		if (xw >= 0)
 			wait_timer_arm(t, false);
 		if (mark)
@@ -1874,7 +1888,7 @@ static void op_recv(struct thr *t, struct slot *s)
 		if (!data)
 			continue;
 		r = rn(t, 100);
-		if (r < 15) {
+		if (r < 15 && pending == BUS1_OFFSET_INVALID) {
 			pending = cmd.msg.offset;	/* the next RECV's */
 			pend_gen = fgen + mark;
 		} else if (r < 85) {
@@ -1889,6 +1903,22 @@ static void op_recv(struct thr *t, struct slot *s)
 		}
 	}
 	/* a slice the loop meant to release with its next RECV */
+	if (pending != BUS1_OFFSET_INVALID && s->shared) {
+		/* as a chained RELEASE: unmarked if provably still ours */
+		pthread_rwlock_rdlock(&sh->slice_lock[s->idx]);
+		mark = __atomic_load_n(&sh->flush_active[s->idx],
+				       __ATOMIC_SEQ_CST) ||
+		       __atomic_load_n(&sh->flush_gen[s->idx],
+				       __ATOMIC_SEQ_CST) != pend_gen;
+		if (!mark) {
+			off = pending;
+			xioctl(s, C_SRELEASE, BUS1_CMD_SLICE_RELEASE, &off);
+			t->released[s->idx] = pending;
+		}
+		pthread_rwlock_unlock(&sh->slice_lock[s->idx]);
+		if (!mark)
+			pending = BUS1_OFFSET_INVALID;
+	}
 	if (pending != BUS1_OFFSET_INVALID)
 		srelease_marked(t, s, pending);
 	pthread_rwlock_unlock(&s->lock);
@@ -3240,8 +3270,10 @@ static void print_stats(double secs)
 					      e > MAX_ERR ? "other" : ename(e),
 					      (unsigned long long)sh->ext[c][e]);
 		if (opt_profile)
-			n += snprintf(b + n, sizeof(b) - n, " (%.1f us/call)",
-				      sh->ext_ns[c] / 1e3 / (sum ?: 1));
+			n += snprintf(b + n, sizeof(b) - n,
+				      " (CPU %.1f us, wall %.1f us per call)",
+				      sh->ext_ns[c] / 1e3 / (sum ?: 1),
+				      sh->ext_wall_ns[c] / 1e3 / (sum ?: 1));
 		out_line("%s", b);
 	}
 	if (opt_profile) {
