@@ -1618,6 +1618,7 @@ static bool handle_msg(struct thr *t, struct slot *s,
 }
 
 static void flush_mark(struct slot *s, bool begin);
+static void srelease_marked(struct thr *t, struct slot *s, __u64 off);
 static __u64 thread_ns(void);
 
 static __u64 mono_ns(void)
@@ -1627,7 +1628,6 @@ static __u64 mono_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
-static void srelease_marked(struct thr *t, struct slot *s, __u64 off);
 
 static void count_ext(int x, int e)
 {
@@ -1709,8 +1709,8 @@ static int pick_release(struct thr *t, struct slot *s, __u64 *pending,
 /*
  * The spec of a failed RECV: the structure is left as it was, except that
  * RELEASE sets msg.offset to BUS1_OFFSET_INVALID once it released the
- * slice (bus1(7)). @in is what was passed, @rel what RELEASE released
- * (BUS1_OFFSET_INVALID: nothing).
+ * slice (bus1(7)). @in is what was passed, @rel: RELEASE was given an
+ * offset to release.
  */
 static void recv_failed_check(struct res res, const struct bus1_cmd_recv *in,
 			      const struct bus1_cmd_recv *out, bool rel,
@@ -1770,9 +1770,10 @@ static void op_recv(struct thr *t, struct slot *s)
 		/*
 		 * The extensions (bus1(7)): WAIT bounded by a timer, RELEASE
 		 * mostly of the previous RECV's slice, as a server loop does.
-		 * Rarely: at 10% WAIT and 15-60% RELEASE they cost a third
-		 * of the ioctl rate (a RELEASE also saves a SLICE_RELEASE),
-		 * and still run thousands of times per CI run now.
+		 * Rarely: a WAIT that sleeps costs about 1 ms of CPU (wake-ups,
+		 * the timer's signals) and up to 10 ms of the thread's time,
+		 * and a RELEASE saves a SLICE_RELEASE (one ioctl less per
+		 * message); they still run thousands of times per CI run.
 		 */
 		xw = -1;
 		if (t->timer_ok && pct(t, 3)) {
@@ -1815,7 +1816,7 @@ static void op_recv(struct thr *t, struct slot *s)
 		 * Not so the slice of this thread's previous RECV on a shared
 		 * peer if nothing was flushed or released marked since: under
 		 * the shared lock nobody can free it, so no other thread reads
-		 * that space (exclusive releases were a third of the speed).
+		 * that space; that keeps the writers of the lock rare.
 		 */
 		mark = rel;
 		if (s->shared) {
