@@ -1719,7 +1719,8 @@ static void recv_failed_check(struct res res, const struct bus1_cmd_recv *in,
 	struct bus1_cmd_recv want = *in, got = *out;
 	bool wait = in->flags & BUS1_RECV_FLAG_WAIT;
 
-	if (res.raced)
+	/* EFAULT: the argument itself may be what faulted (fail_usercopy) */
+	if (res.raced || res.err == EFAULT)
 		return;
 	if (res.err == ENXIO && !(rel && in->msg.offset != BUS1_OFFSET_INVALID))
 		violation_now(V_ORACLE, "RECV: ENXIO without a slice to release");
@@ -1732,7 +1733,7 @@ static void recv_failed_check(struct res res, const struct bus1_cmd_recv *in,
 		    res.err == EMFILE || res.err == ENFILE ||
 		    res.err == ENOMEM || res.err == EINTR))
 		want.msg.offset = BUS1_OFFSET_INVALID;
-	else if (res.err == ESHUTDOWN || res.err == EFAULT)
+	else if (res.err == ESHUTDOWN)
 		got.msg.offset = want.msg.offset;	/* released or not */
 	if (memcmp(&got, &want, sizeof(got)))
 		violation_now(V_ORACLE,
