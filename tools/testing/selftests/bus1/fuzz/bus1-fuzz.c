@@ -13,6 +13,9 @@
  * (resolved after a random delay; children exit or close while a fault is
  * pending), io_uring fds as attachments (accepted or refused, never hung),
  * RECV with and without INSTALL_FDS and with lying max_offset values,
+ * with RELEASE (of the previous RECV's slice, a kept, a stale, an impossible
+ * and no offset) and WAIT (O_NONBLOCK peers, and blocking ones ended by a
+ * per-thread timer, a message or a disconnect),
  * HANDLE_TRANSFER between peers, HANDLE_RELEASE, NODES_DESTROY, SLICE_RELEASE,
  * PEER_QUERY/RESET (flush, tiny limits), DISCONNECT, unknown ioctls, bad and
  * unmapped argument pointers, mmap with many sizes/offsets/protections, poll
@@ -25,7 +28,10 @@
  *    ioctl -> ENOTTY, bad flags -> EINVAL, valid QUERY/RESET succeed,
  *    unreadable argument -> EFAULT, AF_UNIX/bus1/timerfd/epoll fds refused
  *    (bus1(7), PASSING FILES), no writable pool mapping, POLLHUP only when
- *    disconnected)
+ *    disconnected, RELEASE of an impossible offset -> ENXIO, WAIT on an
+ *    O_NONBLOCK peer never sleeps (no EINTR), a failed RECV leaves its
+ *    argument as it was but for msg.offset, BUS1_OFFSET_INVALID exactly
+ *    when the answer says RELEASE released the slice)
  *  - every received payload matches what was sent (header with magic, length,
  *    sequence number and checksum; fd kinds; handle/fd counts), handle IDs in
  *    received messages are well-formed, installed fds are O_CLOEXEC
