@@ -132,8 +132,10 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg);
 int bus1_send_fault_in(unsigned long arg);
 /* RECV with BUS1_RECV_FLAG_WAIT found nothing: sleep and run it again */
 #define BUS1_RECV_WAIT 1
+/* RECV with BUS1_RECV_FLAG_SEND sent, did not receive: run it again, sent */
+#define BUS1_RECV_SENT 2
 
-int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg);
+int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg, bool sent);
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg);
 
 #endif /* __BUS1_MESSAGE_H */

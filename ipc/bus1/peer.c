@@ -265,13 +265,13 @@ static noinline int bus1_peer_cmd_reset(struct bus1_peer *peer,
 
 static __always_inline long bus1_peer_dispatch(struct bus1_peer *peer,
 					       unsigned int cmd,
-					       unsigned long arg)
+					       unsigned long arg, bool sent)
 {
 	/* the message path first: a switch is a tree of compares */
 	if (cmd == BUS1_CMD_SEND)
 		return bus1_cmd_send(peer, arg);
 	if (cmd == BUS1_CMD_RECV)
-		return bus1_cmd_recv(peer, arg);
+		return bus1_cmd_recv(peer, arg, sent);
 	switch (cmd) {
 	case BUS1_CMD_PEER_QUERY:
 		return bus1_peer_cmd_query(peer, arg);
@@ -309,8 +309,28 @@ int bus1_fault_in_user(u64 ptr, u64 n, size_t size, bool write)
 	return fault_in_readable(u, len) ? -EFAULT : 0;
 }
 
+/* RECV's argument, and with BUS1_RECV_FLAG_SEND what its SEND touches */
+static int bus1_peer_fault_in_recv(unsigned long arg, bool sent)
+{
+	struct bus1_cmd_recv __user *u = (void __user *)arg;
+	u64 flags, send;
+	int r;
+
+	r = bus1_fault_in_user(arg, 1, sizeof(*u), true);
+	if (r)
+		return r;
+	if (get_user(flags, &u->flags) || get_user(send, &u->msg.destination))
+		return -EFAULT;
+	if (!(flags & BUS1_RECV_FLAG_SEND) || !send || sent)
+		return 0;
+	if (send != (u64)(unsigned long)send)
+		return -EFAULT;
+	return bus1_send_fault_in((unsigned long)send);
+}
+
 /* faults in what a command run by bus1_peer_ioctl()'s loop touches */
-static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
+static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg,
+				       bool sent)
 {
 	struct bus1_cmd_nodes_destroy d;
 
@@ -318,8 +338,7 @@ static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
 	case BUS1_CMD_SEND:
 		return bus1_send_fault_in(arg);
 	case BUS1_CMD_RECV:
-		return bus1_fault_in_user(arg, 1, sizeof(struct bus1_cmd_recv),
-					  true);
+		return bus1_peer_fault_in_recv(arg, sent);
 	case BUS1_CMD_PEER_QUERY:
 		return bus1_fault_in_user(arg, 1,
 					  sizeof(struct bus1_cmd_peer_reset),
@@ -343,7 +362,7 @@ static noinline int bus1_peer_fault_in(unsigned int cmd, unsigned long arg)
 /* one run of a command, with page faults disabled (see bus1_peer_ioctl()) */
 static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
 						 unsigned int cmd,
-						 unsigned long arg)
+						 unsigned long arg, bool sent)
 {
 	long r;
 
@@ -355,7 +374,7 @@ static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
 		r = bus1_cmd_slice_release(peer, arg);
 	} else {
 		mutex_lock(&peer->lock);
-		r = bus1_peer_dispatch(peer, cmd, arg);
+		r = bus1_peer_dispatch(peer, cmd, arg, sent);
 		mutex_unlock(&peer->lock);
 	}
 	pagefault_enable();
@@ -372,18 +391,18 @@ static __always_inline long bus1_peer_ioctl_once(struct bus1_peer *peer,
  */
 static noinline long bus1_peer_ioctl_faulted(struct bus1_peer *peer,
 					     unsigned int cmd,
-					     unsigned long arg)
+					     unsigned long arg, bool sent)
 {
 	long r = -EFAULT;
 	int i;
 
 	for (i = 0; i < BUS1_FAULT_RETRIES && r == -EFAULT; ++i) {
-		r = bus1_peer_fault_in(cmd, arg);
+		r = bus1_peer_fault_in(cmd, arg, sent);
 		if (r)
 			return r;
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		r = bus1_peer_ioctl_once(peer, cmd, arg);
+		r = bus1_peer_ioctl_once(peer, cmd, arg, sent);
 	}
 	return r;
 }
@@ -430,6 +449,41 @@ static noinline long bus1_peer_recv_wait(struct file *file,
 	return signal_pending(current) ? -ERESTARTSYS : 0;
 }
 
+/*
+ * RECV with BUS1_RECV_FLAG_SEND sent its message (BUS1_RECV_SENT) and did
+ * not receive one: run the receive on, as bus1_peer_ioctl() does, knowing
+ * that it sent. The kernel keeps that itself: msg.destination cannot say
+ * it, since a store of the result that faulted half-way may have
+ * overwritten it. A call that fails after all stores 0 there (with page
+ * faults enabled), for its caller and for a call restarted after a signal
+ * (SA_RESTART), which then has nothing to send. If the argument is gone
+ * (unmapped by another thread), the message was sent and the call fails
+ * with EFAULT.
+ */
+static noinline long bus1_peer_recv_sent(struct file *file,
+					 struct bus1_peer *peer,
+					 unsigned long arg, long r)
+{
+	struct bus1_cmd_recv __user *u = (void __user *)arg;
+
+	for (;;) {
+		if (r & BUS1_RECV_WAIT) {
+			r = bus1_peer_recv_wait(file, peer);
+			if (r)
+				break;
+		}
+		r = bus1_peer_ioctl_once(peer, BUS1_CMD_RECV, arg, true);
+		if (r == -EFAULT)
+			r = bus1_peer_ioctl_faulted(peer, BUS1_CMD_RECV, arg,
+						    true);
+		if (r != BUS1_RECV_WAIT)
+			break;
+	}
+	if (r && put_user(0, &u->msg.destination))
+		r = -EFAULT;
+	return r;
+}
+
 static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -454,11 +508,13 @@ static long bus1_peer_ioctl(struct file *file, unsigned int cmd,
 	 * again (bus1_peer_ioctl_faulted()).
 	 */
 	for (;;) {
-		r = bus1_peer_ioctl_once(peer, cmd, arg);
+		r = bus1_peer_ioctl_once(peer, cmd, arg, false);
 		if (unlikely(r == -EFAULT))
-			r = bus1_peer_ioctl_faulted(peer, cmd, arg);
-		if (likely(r != BUS1_RECV_WAIT))
+			r = bus1_peer_ioctl_faulted(peer, cmd, arg, false);
+		if (likely(r <= 0))
 			return r;
+		if (r & BUS1_RECV_SENT)
+			return bus1_peer_recv_sent(file, peer, arg, r);
 		/* each round either sleeps or finds the queue ready */
 		r = bus1_peer_recv_wait(file, peer);
 		if (r)

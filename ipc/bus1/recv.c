@@ -384,7 +384,7 @@ static int bus1_recv_queue(struct bus1_peer *peer,
  * reaches userspace (a constant-size memset is a few stores).
  */
 static int bus1_recv_load_param(struct bus1_cmd_recv *p, u64 *release,
-				const struct bus1_cmd_recv __user *u)
+				u64 *send, const struct bus1_cmd_recv __user *u)
 {
 	/* n_fds is the last word; flags, max_offset and msg all of it */
 	BUILD_BUG_ON(offsetofend(struct bus1_cmd_recv, msg.n_fds) !=
@@ -394,6 +394,7 @@ static int bus1_recv_load_param(struct bus1_cmd_recv *p, u64 *release,
 		return -EFAULT;
 	unsafe_get_user(p->flags, &u->flags, fault);
 	unsafe_get_user(p->max_offset, &u->max_offset, fault);
+	unsafe_get_user(*send, &u->msg.destination, fault);
 	unsafe_get_user(*release, &u->msg.offset, fault);
 	unsafe_get_user(p->msg.n_fds, &u->msg.n_fds, fault);
 	user_access_end();
@@ -445,42 +446,14 @@ static void bus1_slice_release_end(struct bus1_message *m)
 	bus1_message_dealloc(m);
 }
 
-/**
- * bus1_cmd_recv() - BUS1_CMD_RECV
- * @peer:	calling peer, active reference and local lock held
- * @arg:	user pointer to struct bus1_cmd_recv
- *
- * With BUS1_RECV_FLAG_RELEASE the slice at msg.offset is released first
- * (BUS1_OFFSET_INVALID: none), and stays released whatever the receive
- * does. With BUS1_RECV_FLAG_WAIT an empty queue returns BUS1_RECV_WAIT:
- * the caller sleeps with nothing held and runs the command again (see
- * bus1_peer_ioctl()).
- *
- * Return: 0 on success, BUS1_RECV_WAIT, or a negative error code.
- */
-int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
+/* the release (if any) and the receive of RECV, its argument checked */
+static int bus1_recv_run(struct bus1_peer *peer, struct bus1_cmd_recv *param,
+			 struct bus1_cmd_recv __user *uparam, u64 release)
 {
-	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
-	/* written whole by bus1_recv_load_param(): not auto-zeroed first */
-	struct bus1_cmd_recv param __uninitialized;
 	struct bus1_message *released = NULL;
 	struct bus1_handle *dst = NULL;
 	bool waiting = false;
-	u64 release;
 	int r;
-
-	lockdep_assert_held(&peer->lock);
-	if (bus1_recv_load_param(&param, &release, uparam))
-		return -EFAULT;
-	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS |
-			    BUS1_RECV_FLAG_RELEASE | BUS1_RECV_FLAG_WAIT))
-		return -EINVAL;
-	/* nobody else queues a seed: there is nothing to wait for */
-	if ((param.flags & BUS1_RECV_FLAG_SEED) &&
-	    (param.flags & BUS1_RECV_FLAG_WAIT))
-		return -EINVAL;
-	if (!(param.flags & BUS1_RECV_FLAG_RELEASE))
-		release = BUS1_OFFSET_INVALID;
 
 	/* the release and the common receive share one round of the lock */
 	spin_lock(&peer->data_lock);
@@ -492,10 +465,10 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 			return PTR_ERR(released);
 		}
 	}
-	if (!(param.flags & BUS1_RECV_FLAG_SEED))
-		dst = bus1_recv_plain(peer, &param, uparam);
+	if (!(param->flags & BUS1_RECV_FLAG_SEED))
+		dst = bus1_recv_plain(peer, param, uparam);
 	/* the common empty queue needs no second look (bus1_recv_queue()) */
-	if (!dst && (param.flags & BUS1_RECV_FLAG_WAIT))
+	if (!dst && (param->flags & BUS1_RECV_FLAG_WAIT))
 		waiting = !bus1_queue_peek(&peer->queue, NULL);
 	spin_unlock(&peer->data_lock);
 	if (released)
@@ -504,21 +477,91 @@ int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg)
 		return BUS1_RECV_WAIT;
 	if (dst) {
 		trace_bus1_recv(peer->id, BUS1_MSG_DATA,
-				param.msg.destination, param.msg.offset,
-				param.msg.n_bytes, 0, 0);
+				param->msg.destination, param->msg.offset,
+				param->msg.n_bytes, 0, 0);
 		bus1_handle_unref(dst);
 		return 0;
 	}
 
-	if (param.flags & BUS1_RECV_FLAG_SEED) {
+	if (param->flags & BUS1_RECV_FLAG_SEED) {
 		if (!peer->seed)
 			return -EAGAIN;
-		return bus1_recv_data(peer, peer->seed, &param, uparam, true,
+		return bus1_recv_data(peer, peer->seed, param, uparam, true,
 				      false);
 	}
-	r = bus1_recv_queue(peer, &param, uparam);
-	if (r == -EAGAIN && (param.flags & BUS1_RECV_FLAG_WAIT))
+	r = bus1_recv_queue(peer, param, uparam);
+	if (r == -EAGAIN && (param->flags & BUS1_RECV_FLAG_WAIT))
 		return BUS1_RECV_WAIT;
+	return r;
+}
+
+/* the SEND of a RECV with BUS1_RECV_FLAG_SEND, as BUS1_CMD_SEND runs it */
+static int bus1_recv_send(struct bus1_peer *peer, u64 send)
+{
+	if (send != (u64)(unsigned long)send)
+		return -EFAULT;
+	return bus1_cmd_send(peer, (unsigned long)send);
+}
+
+/**
+ * bus1_cmd_recv() - BUS1_CMD_RECV
+ * @peer:	calling peer, active reference and local lock held
+ * @arg:	user pointer to struct bus1_cmd_recv
+ * @sent:	the SEND of BUS1_RECV_FLAG_SEND is done (by an earlier run of
+ *		this call): msg.destination is no input anymore
+ *
+ * With BUS1_RECV_FLAG_RELEASE the slice at msg.offset is released first
+ * (BUS1_OFFSET_INVALID: none), and stays released whatever the receive
+ * does. With BUS1_RECV_FLAG_WAIT an empty queue returns BUS1_RECV_WAIT:
+ * the caller sleeps with nothing held and runs the command again (see
+ * bus1_peer_ioctl()).
+ *
+ * With BUS1_RECV_FLAG_SEND (and not @sent) the SEND at msg.destination
+ * (0: none) runs before all of that. If it fails, nothing else happens and
+ * its error is returned. Once it ran, a receive that does not succeed
+ * returns BUS1_RECV_SENT (with BUS1_RECV_WAIT if it is to wait): the
+ * caller runs it again with @sent, and cannot rely on msg.destination for
+ * that, as a store of the result that faulted half-way may have written
+ * it (bus1_peer_recv_sent()).
+ *
+ * Return: 0 on success, BUS1_RECV_WAIT, BUS1_RECV_SENT (| BUS1_RECV_WAIT),
+ * or a negative error code.
+ */
+int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg, bool sent)
+{
+	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
+	/* written whole by bus1_recv_load_param(): not auto-zeroed first */
+	struct bus1_cmd_recv param __uninitialized;
+	bool sending = false;
+	u64 release, send;
+	int r;
+
+	lockdep_assert_held(&peer->lock);
+	if (bus1_recv_load_param(&param, &release, &send, uparam))
+		return -EFAULT;
+	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS |
+			    BUS1_RECV_FLAG_RELEASE | BUS1_RECV_FLAG_WAIT |
+			    BUS1_RECV_FLAG_SEND))
+		return -EINVAL;
+	/* nobody else queues a seed: there is nothing to wait for */
+	if ((param.flags & BUS1_RECV_FLAG_SEED) &&
+	    (param.flags & BUS1_RECV_FLAG_WAIT))
+		return -EINVAL;
+	if (!(param.flags & BUS1_RECV_FLAG_RELEASE))
+		release = BUS1_OFFSET_INVALID;
+	if ((param.flags & BUS1_RECV_FLAG_SEND) && !sent) {
+		if (send) {
+			r = bus1_recv_send(peer, send);
+			if (r)
+				return r;
+		}
+		sending = true;
+	}
+
+	r = bus1_recv_run(peer, &param, uparam, release);
+	if (sending && r)
+		return BUS1_RECV_SENT |
+		       (r == BUS1_RECV_WAIT ? BUS1_RECV_WAIT : 0);
 	return r;
 }
 

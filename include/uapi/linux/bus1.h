@@ -95,6 +95,7 @@ enum {
 	/* extensions of the 2016 ABI, see bus1(7) */
 	BUS1_RECV_FLAG_RELEASE				= 1ULL <<  2,
 	BUS1_RECV_FLAG_WAIT				= 1ULL <<  3,
+	BUS1_RECV_FLAG_SEND				= 1ULL <<  4,
 };
 
 struct bus1_cmd_recv {

@@ -572,8 +572,8 @@ TEST(flags_einval)
 	assert_empty(_metadata, &b);
 
 	ASSERT_EQ(0, mu_send1(a.fd, hb, "x", 1));
-	/* 1 << 2 and 1 << 3 are RELEASE and WAIT, see test-recv-ext */
-	ASSERT_EQ(-EINVAL, b1_recv(b.fd, 1ULL << 4, b.size, &r));
+	/* 1 << 2 to 1 << 4 are RELEASE, WAIT and SEND, see test-recv-ext */
+	ASSERT_EQ(-EINVAL, b1_recv(b.fd, 1ULL << 5, b.size, &r));
 	ASSERT_EQ(-EINVAL, b1_recv(b.fd, 1ULL << 63, b.size, &r));
 	ASSERT_EQ(1, mu_counter(b.fd, "bus1-queued"));
 	expect_msg(_metadata, &b, NODE_B, "x", 1);

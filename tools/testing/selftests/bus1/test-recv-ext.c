@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * test-recv-ext - the RECV extensions of the 2016 ABI (issue 18):
- * BUS1_RECV_FLAG_RELEASE (release the previous slice in the same call) and
- * BUS1_RECV_FLAG_WAIT (block until a message is ready). See bus1(7).
+ * BUS1_RECV_FLAG_RELEASE (release the previous slice in the same call),
+ * BUS1_RECV_FLAG_WAIT (block until a message is ready) and
+ * BUS1_RECV_FLAG_SEND (send a message first). See bus1(7).
  *
  * RELEASE: release and receive in one call, release with an empty queue
  * (released, EAGAIN), a bad offset (its error, nothing received, nothing
@@ -16,6 +17,14 @@
  * (EINTR without SA_RESTART; restarted with it, the slice released once),
  * killed by SIGKILL while waiting, O_NONBLOCK (EAGAIN), WAIT with SEED
  * (EINVAL), and an unknown flag (EINVAL, nothing released).
+ *
+ * SEND (BUS1_RECV_FLAG_SEND, the SEND at msg.destination first): sent,
+ * then received; sent with an empty queue (EAGAIN, msg.destination 0, not
+ * sent again by the same call); a failing SEND (its error, nothing else);
+ * msg.destination 0 (a plain RECV); a client round trip with WAIT; a
+ * signal while waiting (EINTR after the SEND; restarted, sent once); and
+ * the kernel's runs again after a fault, of the result (zero page) and of
+ * the record in msg.destination (userfaultfd), sent once.
  */
 #define _GNU_SOURCE
 #include <linux/userfaultfd.h>
@@ -268,7 +277,7 @@ TEST_F(recv_ext, flags_invalid)
 
 	o1 = queue_and_recv_first(_metadata, p, 2);
 
-	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, RELEASE | (1ULL << 4), o1));
+	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, RELEASE | (1ULL << 5), o1));
 	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, RELEASE | (1ULL << 63), o1));
 	EXPECT_EQ(-EINVAL, rx(p->b.fd, &r, RELEASE | WAIT |
 			      BUS1_RECV_FLAG_SEED, o1));
@@ -577,6 +586,306 @@ TEST_F(recv_ext, wait_nonblock)
 	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "two", 3));
 	EXPECT_EQ(0, rx(p->b.fd, &r, WAIT, 0));
 	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "two", 3));
+}
+
+/* --- SEND ----------------------------------------------------------------- */
+
+#define SEND		BUS1_RECV_FLAG_SEND
+#define NODE_A		0x200ULL
+
+/* a SEND of one message, for RECV's msg.destination */
+struct send1 {
+	struct bus1_cmd_send cmd;
+	struct iovec v;
+	__u64 dst;
+};
+
+static __u64 send1(struct send1 *s, __u64 dst, const char *buf)
+{
+	memset(s, 0, sizeof(*s));
+	s->dst = dst;
+	s->v.iov_base = (void *)buf;
+	s->v.iov_len = strlen(buf);
+	s->cmd.ptr_destinations = (uintptr_t)&s->dst;
+	s->cmd.n_destinations = 1;
+	s->cmd.ptr_vecs = (uintptr_t)&s->v;
+	s->cmd.n_vecs = 1;
+	return (uintptr_t)&s->cmd;
+}
+
+/* RECV with SEND: run the SEND at @send (0: none), then receive */
+static int srx(int fd, struct bus1_cmd_recv *r, __u64 flags, __u64 release,
+	       __u64 send)
+{
+	memset(r, 0, sizeof(*r));
+	r->flags = flags | SEND;
+	r->max_offset = POOL;
+	r->msg.destination = send;
+	r->msg.offset = release;
+	return b1_ioctl(fd, BUS1_CMD_RECV, (unsigned long)r);
+}
+
+/* b's handle to a's node NODE_A, for replies */
+static __u64 reverse(struct __test_metadata *_metadata, struct pair *p)
+{
+	__u64 h = BUS1_HANDLE_INVALID;
+
+	ASSERT_EQ(0, b1_transfer(p->a.fd, NODE_A, p->b.fd, &h));
+	return h;
+}
+
+static __u64 a_queued(struct pair *p)
+{
+	return mu_counter(p->a.fd, "bus1-queued");
+}
+
+/* the SEND goes first, then the caller's own queue is received */
+TEST_F(recv_ext, send_then_recv)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv r;
+	struct send1 s;
+	__u64 hb;
+
+	hb = reverse(_metadata, p);
+	ASSERT_EQ(0, mu_send1(p->b.fd, hb, "ack", 3));
+	EXPECT_EQ(0, srx(p->a.fd, &r, 0, BUS1_OFFSET_INVALID,
+			 send1(&s, p->h, "one")));
+	EXPECT_EQ(BUS1_MSG_DATA, r.msg.type);
+	EXPECT_EQ(NODE_A, r.msg.destination);
+	EXPECT_EQ(3, r.msg.n_bytes);
+	EXPECT_EQ(0, memcmp(mu_payload(&p->a, &r), "ack", 3));
+	EXPECT_EQ(1, n_queued(p));
+	recv_one(_metadata, p, "one");
+	EXPECT_EQ(0, a_queued(p));
+}
+
+/* empty queue: sent all the same, EAGAIN, msg.destination 0 says so */
+TEST_F(recv_ext, send_empty_queue)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv r;
+	struct send1 s;
+
+	EXPECT_EQ(-EAGAIN, srx(p->a.fd, &r, 0, BUS1_OFFSET_INVALID,
+			       send1(&s, p->h, "one")));
+	EXPECT_EQ(0, r.msg.destination);
+	EXPECT_EQ(1, n_queued(p));
+	/* the same call again: nothing left to send */
+	EXPECT_EQ(-EAGAIN, b1_ioctl(p->a.fd, BUS1_CMD_RECV, (unsigned long)&r));
+	EXPECT_EQ(1, n_queued(p));
+	recv_one(_metadata, p, "one");
+}
+
+/* a failing SEND: its error; nothing released, received or written */
+TEST_F(recv_ext, send_fails)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv r;
+	struct send1 s;
+	__u64 o1, hb, cmd;
+
+	hb = reverse(_metadata, p);
+	o1 = queue_and_recv_first(_metadata, p, 2);
+
+	cmd = send1(&s, hb, "bad");
+	s.cmd.flags = 1ULL << 40;
+	EXPECT_EQ(-EINVAL, srx(p->b.fd, &r, RELEASE, o1, cmd));
+	EXPECT_EQ(cmd, r.msg.destination);
+	EXPECT_EQ(o1, r.msg.offset);
+	EXPECT_EQ(0, r.msg.type);
+
+	/* an unmapped destination array: EFAULT after the kernel retried */
+	cmd = send1(&s, hb, "bad");
+	s.cmd.ptr_destinations = 8;
+	EXPECT_EQ(-EFAULT, srx(p->b.fd, &r, RELEASE | WAIT, o1, cmd));
+	EXPECT_EQ(cmd, r.msg.destination);
+	EXPECT_EQ(o1, r.msg.offset);
+
+	EXPECT_EQ(2, n_slices(p));
+	EXPECT_EQ(1, n_queued(p));
+	EXPECT_EQ(0, a_queued(p));
+	EXPECT_EQ(0, rx(p->b.fd, &r, RELEASE, o1));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "two", 3));
+}
+
+/* msg.destination 0: nothing to send, a plain RECV */
+TEST_F(recv_ext, send_nothing)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv r;
+
+	EXPECT_EQ(-EAGAIN, srx(p->b.fd, &r, 0, BUS1_OFFSET_INVALID, 0));
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	EXPECT_EQ(0, srx(p->b.fd, &r, RELEASE, BUS1_OFFSET_INVALID, 0));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->b, &r), "one", 3));
+	EXPECT_EQ(0, a_queued(p));
+}
+
+struct reply {
+	__u64 hb;
+	bool signal;
+};
+
+/* the server's side: take the request off b, answer "two" to a */
+static void do_reply(struct pair *p, void *arg)
+{
+	struct reply *rp = arg;
+	struct bus1_cmd_recv r;
+
+	if (rp->signal) {
+		kill(getppid(), SIGUSR1);
+		usleep(DELAY_MS * 1000);
+	}
+	if (rx(p->b.fd, &r, 0, 0) || r.msg.n_bytes != 3 ||
+	    memcmp(mu_payload(&p->b, &r), "one", 3))
+		_exit(1);
+	if (mu_send1(p->b.fd, rp->hb, "two", 3))
+		_exit(1);
+}
+
+/* a client's round trip in one call: SEND the request, WAIT for the reply */
+TEST_F(recv_ext, send_wait_reply)
+{
+	struct pair *p = &self->p;
+	struct reply rp = { .hb = reverse(_metadata, p) };
+	struct bus1_cmd_recv r;
+	struct send1 s;
+	__u64 t0;
+	pid_t pid;
+
+	pid = after_delay(do_reply, p, &rp);
+	ASSERT_LT(0, pid);
+	t0 = b1_now_ns();
+	EXPECT_EQ(0, srx(p->a.fd, &r, WAIT, BUS1_OFFSET_INVALID,
+			 send1(&s, p->h, "one")));
+	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->a, &r), "two", 3));
+	EXPECT_EQ(0, mu_wait(pid));
+	EXPECT_EQ(0, n_queued(p));
+}
+
+/* a signal while waiting: EINTR with the SEND done, or restarted: sent once */
+TEST_F(recv_ext, send_wait_signal)
+{
+	struct pair *p = &self->p;
+	struct reply rp = { .hb = reverse(_metadata, p), .signal = true };
+	struct bus1_cmd_recv r;
+	struct send1 s;
+	pid_t pid;
+
+	set_sigusr1(0);
+	pid = after_delay(do_signal, p, NULL);
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(-EINTR, srx(p->a.fd, &r, WAIT, BUS1_OFFSET_INVALID,
+			      send1(&s, p->h, "one")));
+	EXPECT_EQ(0, r.msg.destination);
+	EXPECT_EQ(1, n_queued(p));
+	EXPECT_EQ(0, mu_wait(pid));
+	recv_one(_metadata, p, "one");
+
+	set_sigusr1(SA_RESTART);
+	pid = after_delay(do_reply, p, &rp);
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(0, srx(p->a.fd, &r, WAIT, BUS1_OFFSET_INVALID,
+			 send1(&s, p->h, "one")));
+	EXPECT_EQ(1, atomic_load(&n_sigusr1));
+	EXPECT_EQ(0, memcmp(mu_payload(&p->a, &r), "two", 3));
+	/* the child took the one request; a second would still be queued */
+	EXPECT_EQ(0, mu_wait(pid));
+	EXPECT_EQ(0, n_queued(p));
+}
+
+/*
+ * The result lands on the zero page: the SEND and its record in
+ * msg.destination succeed, the store of the result faults, the kernel runs
+ * RECV again, which must not send again.
+ */
+TEST_F(recv_ext, send_retry_fault_zero_page)
+{
+	struct pair *p = &self->p;
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bus1_cmd_recv *r;
+	struct send1 s;
+	__u64 hb;
+	char c = 0;
+	long i;
+	char *m;
+
+	hb = reverse(_metadata, p);
+	ASSERT_EQ(0, mu_send1(p->b.fd, hb, "ack", 3));
+	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	m[0] = 1;
+	for (i = 0; i < pg; i += 64)
+		c += __atomic_load_n(&m[pg + i], __ATOMIC_RELAXED);
+	ASSERT_EQ(0, c);
+	r = recv_at(m + pg);
+	r->flags = SEND;
+	r->max_offset = POOL;
+	r->msg.destination = send1(&s, p->h, "one");
+	r->msg.offset = BUS1_OFFSET_INVALID;
+	EXPECT_EQ(0, b1_ioctl(p->a.fd, BUS1_CMD_RECV, (unsigned long)r));
+	EXPECT_EQ(NODE_A, r->msg.destination);
+	EXPECT_EQ(0, memcmp(mu_payload(&p->a, r), "ack", 3));
+	EXPECT_EQ(1, n_queued(p));
+	munmap(m, 2 * pg);
+}
+
+/*
+ * msg.destination itself is on a userfaultfd-write-protected page: the
+ * record of the SEND cannot be stored with page faults disabled; the
+ * kernel stores it with them enabled (the handler lifts the protection)
+ * before RECV runs again, and does not send twice.
+ */
+TEST_F(recv_ext, send_retry_fault_uffd_wp)
+{
+	struct pair *p = &self->p;
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {};
+	struct uffdio_writeprotect wp = {};
+	struct bus1_cmd_recv *r;
+	struct uf_wp u = {};
+	struct send1 s;
+	char *m;
+
+	u.pg = sysconf(_SC_PAGESIZE);
+	u.fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u.fd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(u.fd, UFFDIO_API, &api));
+	if (!(api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP))
+		SKIP(return, "userfaultfd without write-protect");
+	m = mmap(NULL, 2 * u.pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	memset(m, 0, 2 * u.pg);
+	u.page = m + u.pg;
+	r = (void *)(u.page - offsetof(struct bus1_cmd_recv, msg.destination));
+	r->flags = SEND;
+	r->max_offset = POOL;
+	r->msg.destination = send1(&s, p->h, "one");
+	r->msg.offset = BUS1_OFFSET_INVALID;
+	reg.range.start = (uintptr_t)u.page;
+	reg.range.len = u.pg;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(u.fd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "UFFDIO_REGISTER_MODE_WP: %s", strerror(errno));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	ASSERT_EQ(0, ioctl(u.fd, UFFDIO_WRITEPROTECT, &wp));
+	ASSERT_EQ(0, pthread_create(&u.thread, NULL, uf_wp_handler, &u));
+
+	EXPECT_EQ(-EAGAIN, b1_ioctl(p->a.fd, BUS1_CMD_RECV, (unsigned long)r));
+	EXPECT_EQ(0, r->msg.destination);
+	EXPECT_EQ(1, atomic_load(&u.faults));
+	EXPECT_EQ(1, n_queued(p));
+
+	atomic_store(&u.stop, 1);
+	pthread_join(u.thread, NULL);
+	close(u.fd);
+	munmap(m, 2 * u.pg);
 }
 
 TEST_HARNESS_MAIN

@@ -101,6 +101,11 @@ TEST(flag_recv_wait)
 	ASSERT_EQ(U64(8), U64(BUS1_RECV_FLAG_WAIT));
 }
 
+TEST(flag_recv_send)
+{
+	ASSERT_EQ(U64(16), U64(BUS1_RECV_FLAG_SEND));
+}
+
 TEST(msg_type_values)
 {
 	ASSERT_EQ(U64(0), U64(BUS1_MSG_NONE));

@@ -1791,12 +1791,12 @@ static void op_recv(struct thr *t, struct slot *s)
 		memset(&cmd, 0, sizeof(cmd));
 		memset(&cmd.msg, 0xa5, sizeof(cmd.msg));	/* ignored */
 		r = rn(t, 100);
-		/* a random bit, but not RELEASE or WAIT (bits 2 and 3) */
-		b = rn(t, 62);
+		/* a random bit, but not RELEASE, WAIT or SEND (bits 2-4) */
+		b = rn(t, 61);
 		cmd.flags = r < 50 ? BUS1_RECV_FLAG_INSTALL_FDS : r < 94 ? 0 :
 			    r < 98 ? BUS1_RECV_FLAG_SEED |
 				     (pct(t, 50) ? BUS1_RECV_FLAG_INSTALL_FDS : 0) :
-			    1ULL << (b < 2 ? b : b + 2);
+			    1ULL << (b < 2 ? b : b + 3);
 		bad_flags = cmd.flags & ~3ULL;
 		/*
 		 * The extensions (bus1(7)): WAIT bounded by a timer, RELEASE
