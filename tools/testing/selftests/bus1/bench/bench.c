@@ -20,8 +20,9 @@
  *   bus1-bench-run --imports FILE   list the symbols a .ko imports
  *
  * bus1 is called the way a user of the running kernel would: with the RECV
- * extensions (RECV_FLAG_RELEASE, RECV_FLAG_WAIT) if the kernel has them,
- * else with SEND/poll/RECV/SLICE_RELEASE; the first lines say which.
+ * extensions (RECV_FLAG_RELEASE, RECV_FLAG_WAIT, RECV_FLAG_SEND) if the
+ * kernel has them, else with SEND/poll/RECV/SLICE_RELEASE; the first lines
+ * say which.
  *
  * Under qemu -icount shift=0 one guest ns is one guest instruction, so all
  * figures are instruction counts (see README.md for what that hides).
@@ -52,7 +53,7 @@
 #include <linux/bus1.h>
 #include "bench.h"
 
-/* BUS1_RECV_FLAG_RELEASE and _WAIT: the RECV extensions of bus1(7) */
+/* BUS1_RECV_FLAG_RELEASE, _WAIT and _SEND: the RECV extensions of bus1(7) */
 
 #define POOL_MAP	(16UL * 1024 * 1024)
 #define NODE_ID		0x100ULL	/* user-chosen node ID (bits 0/1 clear) */
@@ -68,7 +69,7 @@ static char *rbuf;		/* MAX_PAYLOAD bytes, AF_UNIX receive buffer */
 static unsigned int n_pass, n_miss, n_fail;
 
 /* what the kernel supports (probe_recv_ext()) */
-static bool ext_release, ext_wait;
+static bool ext_release, ext_wait, ext_send;
 
 /* round trips: warm-up, then RT_REPS timed repetitions of RT_ITERS */
 #define RT_WARMUP	6000
@@ -303,6 +304,54 @@ static int b1_recv_raw(struct peer *p, u64 flags, u64 offset,
 }
 
 /*
+ * RECV with RECV_FLAG_SEND: run the SEND at @s (NULL: none) on @p, then
+ * receive as b1_recv() does. Returns 0 or the errno.
+ */
+static int b1_send_recv_raw(struct peer *p, struct bus1_cmd_send *s,
+			    u64 flags, struct bus1_cmd_recv *r)
+{
+	*r = (struct bus1_cmd_recv){
+		.flags = flags | BUS1_RECV_FLAG_SEND, .max_offset = POOL_MAP,
+	};
+	r->msg.destination = (uintptr_t)s;
+	r->msg.offset = p->held;
+	if (p->held != BUS1_OFFSET_INVALID)
+		r->flags |= BUS1_RECV_FLAG_RELEASE;
+	p->held = BUS1_OFFSET_INVALID;
+	return ioctl(p->fd, BUS1_CMD_RECV, r) ? errno : 0;
+}
+
+/*
+ * RECV_FLAG_SEND: an unknown flag is EINVAL; a kernel that has it sends
+ * (from @a to @b's node @dst) and then finds @a's queue empty: EAGAIN with
+ * msg.destination 0 (the SEND happened), and the message is on @b.
+ */
+static void probe_recv_send(struct peer *a, struct peer *b, u64 dst)
+{
+	struct iovec v = { .iov_base = payload, .iov_len = 0 };
+	struct bus1_cmd_send s = {
+		.ptr_destinations = (uintptr_t)&dst, .n_destinations = 1,
+		.ptr_vecs = (uintptr_t)&v,
+	};
+	struct bus1_cmd_recv r;
+	int e;
+
+	a->held = BUS1_OFFSET_INVALID;
+	e = b1_send_recv_raw(a, &s, 0, &r);
+	if (e == EINVAL)
+		return;
+	if (e != EAGAIN || r.msg.destination)
+		bench_die("probe: RECV(SEND), empty queue: %s, destination %llu (want EAGAIN, 0)",
+			  strerror(e), (unsigned long long)r.msg.destination);
+	e = b1_recv_raw(b, 0, 0, &r);
+	if (e)
+		bench_die("probe: RECV(SEND) sent nothing: %s", strerror(e));
+	b1_check_data(&r, 0);
+	b1_slice_release(b->fd, r.msg.offset);
+	ext_send = true;
+}
+
+/*
  * Find out whether the kernel has the RECV extensions: an unknown RECV
  * flag is EINVAL. RELEASE is probed on an empty peer with an offset that
  * is not published (supported: ENXIO from the release part); WAIT with a
@@ -359,17 +408,21 @@ static void probe_recv_ext(bool verbose)
 		    errno != ENXIO)
 			bench_die("probe: RECV(RELEASE) with EAGAIN did not release the slice");
 	}
+	probe_recv_send(&a, &b, dst);
 	peer_close(&a);
 	peer_close(&b);
 	if (!verbose)
 		return;
-	printf("# RECV extensions: RELEASE %s, WAIT %s\n",
+	printf("# RECV extensions: RELEASE %s, WAIT %s, SEND %s\n",
 	       ext_release ? "yes" : "no (EINVAL)",
-	       ext_wait ? "yes" : "no (EINVAL)");
+	       ext_wait ? "yes" : "no (EINVAL)",
+	       ext_send ? "yes" : "no (EINVAL)");
 	printf("# bus1 message path: %s\n", ext_release ?
 	       "SEND + RECV(RELEASE previous slice)" :
 	       "fallback SEND + RECV + SLICE_RELEASE");
-	printf("# bus1 round trip:   %s\n", ext_wait ?
+	printf("# bus1 round trip:   %s\n", ext_send && ext_wait ?
+	       "client RECV(SEND|WAIT|RELEASE); server RECV(SEND previous reply|WAIT|RELEASE)" :
+	       ext_wait ?
 	       "client SEND, RECV(WAIT|RELEASE); server RECV(WAIT|RELEASE), SEND" :
 	       "fallback: SEND, poll, RECV(+release as above)");
 }
@@ -680,7 +733,8 @@ static void wait_in(int fd)
 }
 
 enum rt_kind {
-	RT_B1,		/* bus1 as a blocking user: RECV(WAIT|RELEASE) */
+	RT_B1,		/* bus1 as a blocking user: RECV(SEND|WAIT|RELEASE) */
+	RT_B1_SPLIT,	/* the same with SEND and RECV(WAIT|RELEASE) apart */
 	RT_B1_POLL,	/* bus1 in an event loop: poll, then RECV(RELEASE) */
 	RT_UNIX,	/* AF_UNIX send + blocking recv */
 	RT_UNIX_POLL,	/* AF_UNIX send, poll, recv */
@@ -690,6 +744,7 @@ enum rt_kind {
 
 static const char *const rt_name[RT_KINDS] = {
 	[RT_B1] = "bus1",
+	[RT_B1_SPLIT] = "bus1, SEND apart from RECV",
 	[RT_B1_POLL] = "bus1 + poll (event loop)",
 	[RT_UNIX] = "AF_UNIX (blocking recv)",
 	[RT_UNIX_POLL] = "AF_UNIX + poll",
@@ -707,6 +762,29 @@ static void b1_rt_recv(struct peer *p, size_t len, bool poll_first)
 }
 
 /*
+ * One side's SEND of @len bytes to @dst and its wait for the next message
+ * in one RECV(SEND|WAIT|RELEASE); @dst 0: nothing to send.
+ */
+static void b1_rt_send_recv(struct peer *p, u64 dst, size_t len)
+{
+	struct iovec v = { .iov_base = payload, .iov_len = len };
+	struct bus1_cmd_send s = {
+		.ptr_destinations = (uintptr_t)&dst,
+		.n_destinations = 1,
+		.ptr_vecs = (uintptr_t)&v,
+		.n_vecs = len ? 1 : 0,
+	};
+	struct bus1_cmd_recv r;
+	int e;
+
+	e = b1_send_recv_raw(p, dst ? &s : NULL, BUS1_RECV_FLAG_WAIT, &r);
+	if (e)
+		bench_die("RECV(SEND|WAIT): %s", strerror(e));
+	b1_check_data(&r, len);
+	p->held = r.msg.offset;
+}
+
+/*
  * Ping-pong of @kind (not Binder): the child echoes every message; the
  * parent runs @rt's warm-up and timed repetitions. Both processes live
  * through all of it, as the two ends of a real connection would.
@@ -714,9 +792,11 @@ static void b1_rt_recv(struct peer *p, size_t len, bool poll_first)
 static void pingpong(enum rt_kind kind, size_t len, struct bench_rt *rt)
 {
 	unsigned long total = rt->warmup + (unsigned long)rt->reps * rt->iters;
-	bool b1 = kind == RT_B1 || kind == RT_B1_POLL;
+	bool b1 = kind == RT_B1 || kind == RT_B1_SPLIT || kind == RT_B1_POLL;
 	bool pl = kind == RT_B1_POLL || kind == RT_UNIX_POLL ||
-		  (kind == RT_B1 && !ext_wait);
+		  ((kind == RT_B1 || kind == RT_B1_SPLIT) && !ext_wait);
+	/* one RECV(SEND|WAIT) per side and round trip */
+	bool sr = kind == RT_B1 && ext_send && ext_wait;
 	unsigned long i;
 	unsigned int rep;
 	struct peer c, s;
@@ -737,7 +817,10 @@ static void pingpong(enum rt_kind kind, size_t len, struct bench_rt *rt)
 		bench_die("fork: %m");
 	if (!pid) {
 		for (i = 0; i < total; ++i) {
-			if (b1) {
+			if (sr) {
+				/* the reply to the last request goes with it */
+				b1_rt_send_recv(&s, i ? to_c : 0, len);
+			} else if (b1) {
 				b1_rt_recv(&s, len, pl);
 				b1_send_or_die(s.fd, &to_c, 1, len);
 			} else {
@@ -748,6 +831,8 @@ static void pingpong(enum rt_kind kind, size_t len, struct bench_rt *rt)
 			}
 			bench_rt_server_mark(rt, i + 1);
 		}
+		if (sr)
+			b1_send_or_die(s.fd, &to_c, 1, len);
 		bench_rt_server_done(rt);
 		_exit(0);
 	}
@@ -756,7 +841,9 @@ static void pingpong(enum rt_kind kind, size_t len, struct bench_rt *rt)
 		u64 t0 = bench_now(), t1;
 
 		for (i = 0; i < n; ++i) {
-			if (b1) {
+			if (sr) {
+				b1_rt_send_recv(&c, to_s, len);
+			} else if (b1) {
 				b1_send_or_die(c.fd, &to_s, 1, len);
 				b1_rt_recv(&c, len, pl);
 			} else {
@@ -945,7 +1032,9 @@ static void bench_roundtrip(void)
 
 	printf("\n## 3. round trip, steady state: %u warm-up, then %u x %u timed\n",
 	       rt_warmup, rt_reps, rt_iters);
-	printf("## bus1: %s\n", ext_wait ?
+	printf("## bus1: %s\n", ext_send && ext_wait ?
+	       "client RECV(SEND|WAIT|RELEASE); server RECV(SEND reply|WAIT|RELEASE)" :
+	       ext_wait ?
 	       "client SEND, RECV(WAIT|RELEASE); server RECV(WAIT|RELEASE), SEND" :
 	       "fallback (no RECV WAIT): SEND, poll, RECV; the event-loop row is the same path");
 	printf("## context switches per round trip, mean of reps. Valid if in every rep: client\n");
@@ -958,7 +1047,8 @@ static void bench_roundtrip(void)
 	for (i = 0; i < 2; ++i) {
 		for (k = 0; k < RT_KINDS; ++k) {
 			/* without RECV WAIT the bus1 rows are the same path */
-			if (k == RT_B1_POLL && !ext_wait) {
+			if ((k == RT_B1_POLL && !ext_wait) ||
+			    (k == RT_B1_SPLIT && !(ext_send && ext_wait))) {
 				row[i][k] = row[i][RT_B1];
 				continue;
 			}
