@@ -3365,6 +3365,7 @@ int main(int argc, char **argv)
 {
 	struct timespec t0, t1, now;
 	__u64 busy0, idle0, busy1, idle1;
+	struct rusage ru;
 	double secs;
 	pid_t *pids;
 	unsigned int i, alive, v;
@@ -3471,6 +3472,11 @@ int main(int argc, char **argv)
 			 sysconf(_SC_NPROCESSORS_ONLN),
 			 100.0 * (busy1 - busy0) /
 			 (busy1 + idle1 - busy0 - idle0));
+	/* what the fuzzer's own checks cost against the kernel's answers */
+	if (!getrusage(RUSAGE_CHILDREN, &ru))
+		out_line("# workers' CPU time: user %.1f s, system %.1f s",
+			 ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+			 ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	cur_proc = opt_procs;
 	alarm(120);
 	final_checks();
