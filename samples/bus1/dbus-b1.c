@@ -139,14 +139,20 @@ static const struct bconn_ops nc_ops = {
 
 /* --- the org.bus1.DBus extension --------------------------------------- */
 
+/*
+ * the reply to an org.bus1.DBus call: @handle (if any) as handle[0], then
+ * the connection node, which shows the reply is the bus's (as in nc_send)
+ */
 static void ext_reply(struct nconn *nc, DBusMessage *call, DBusMessage *r,
-		      const __u64 *handles, size_t n_handles)
+		      const __u64 *handle)
 {
+	__u64 h[2] = { handle ? *handle : nc->node, nc->node };
+
 	dbus_message_set_sender(r, BUS_DRIVER_NAME);
 	dbus_message_set_destination(r, nc->bc.unique);
 	dbus_message_set_no_reply(r, TRUE);
 	bus_monitor(nc->bc.bus, r);
-	if (dwire_send(nc->t->peer, r, &nc->inbox, 1, NULL, handles, n_handles))
+	if (dwire_send(nc->t->peer, r, &nc->inbox, 1, NULL, h, handle ? 2 : 1))
 		nc->bc.bus->n_dropped++;
 	dbus_message_unref(r);
 }
@@ -215,7 +221,7 @@ static void ext_get_handle(struct nconn *nc, DBusMessage *call, bool caller)
 		return;
 	}
 	b->n_handles_given++;
-	ext_reply(nc, call, r, &to_nconn(to)->inbox, 1);
+	ext_reply(nc, call, r, &to_nconn(to)->inbox);
 }
 
 static void ext_get_stats(struct nconn *nc, DBusMessage *call)
@@ -241,7 +247,7 @@ static void ext_get_stats(struct nconn *nc, DBusMessage *call)
 			dbus_message_unref(r);
 		return;
 	}
-	ext_reply(nc, call, r, NULL, 0);
+	ext_reply(nc, call, r, NULL);
 }
 
 /* true if the message was the extension's */

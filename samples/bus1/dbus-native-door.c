@@ -30,6 +30,11 @@ void b1di_doors_close_for(struct b1d_bus *bus, __u64 handle)
 	struct door *d, **dp;
 
 	for (dp = &bus->doors; (d = *dp);) {
+		if (d->reply == handle) {
+			/* the caller dropped the node: it will send another */
+			bus1_handle_release(bus->c->peer, d->reply);
+			d->reply = BUS1_HANDLE_INVALID;
+		}
 		if (d->inbox != handle) {
 			dp = &d->next;
 			continue;
@@ -37,6 +42,8 @@ void b1di_doors_close_for(struct b1d_bus *bus, __u64 handle)
 		*dp = d->next;
 		bus1_node_destroy(bus->c->peer, &d->node, 1, 0);
 		bus1_handle_release(bus->c->peer, d->inbox);
+		if (d->reply != BUS1_HANDLE_INVALID)
+			bus1_handle_release(bus->c->peer, d->reply);
 		free(d);
 	}
 }
@@ -72,7 +79,8 @@ __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox)
 		return BUS1_HANDLE_INVALID;
 	ret = dbus_message_append_args(m, DBUS_TYPE_UINT64, &nonce,
 				       DBUS_TYPE_INVALID) ?
-	      b1di_call_at(bus, m, inbox, true, -1, &r, &door) : -ENOMEM;
+	      b1di_call_at(bus, m, inbox, true, NULL, bus->c->reply_node, -1,
+			   &r, &door) : -ENOMEM;
 	dbus_message_unref(m);
 	if (ret < 0)
 		return BUS1_HANDLE_INVALID;
@@ -84,6 +92,14 @@ __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox)
 		door = BUS1_HANDLE_INVALID;
 	}
 	dbus_message_unref(r);
+	/* where the callee's replies go: a node only it will know */
+	if (door != BUS1_HANDLE_INVALID &&
+	    bus1_node_new(bus->c->peer, &p->rnode) < 0) {
+		p->rnode = BUS1_HANDLE_INVALID;
+		bus1_handle_release(bus->c->peer, door);
+		door = BUS1_HANDLE_INVALID;
+	}
+	p->rnode_sent = false;
 	p->door = door;
 	return door;
 }
@@ -138,6 +154,7 @@ static void door_grant(struct b1d_bus *bus, DBusMessage *m)
 			return;
 		}
 		d->inbox = inbox;
+		d->reply = BUS1_HANDLE_INVALID;
 		strcpy(d->caller, caller);
 		d->next = bus->doors;
 		bus->doors = d;
@@ -162,7 +179,19 @@ bool b1di_call_origin(struct b1d_bus *bus, struct qmsg *q, __u64 *reply_to)
 	struct door *d = door_find(bus, q->node);
 
 	if (d) {
-		*reply_to = d->inbox;
+		/*
+		 * a handle on a call on the door is the caller's node for our
+		 * replies: only the caller holds the door, so only it can set
+		 * where they go (a reply on its inbox would not be believed)
+		 */
+		if (q->handle != BUS1_HANDLE_INVALID) {
+			if (d->reply != BUS1_HANDLE_INVALID)
+				bus1_handle_release(bus->c->peer, d->reply);
+			d->reply = q->handle;
+			q->handle = BUS1_HANDLE_INVALID;
+		}
+		*reply_to = d->reply != BUS1_HANDLE_INVALID ? d->reply :
+							   d->inbox;
 		return dbus_message_set_sender(q->m, d->caller);
 	}
 	*reply_to = bus->c->broker;

@@ -20,6 +20,7 @@ struct qmsg {
 	DBusMessage *m;
 	__u64 handle;		/* handle[0] of the bus1 message, or INVALID */
 	__u64 node;		/* which of our nodes it arrived on */
+	bool from_bus;		/* it carried our broker handle */
 };
 
 /* a destination name and the handle to its owner's inbox */
@@ -28,6 +29,8 @@ struct peer_ent {
 	char *name;
 	__u64 handle;		/* INVALID: look it up again */
 	__u64 door;		/* the owner's door for us, INVALID: none yet */
+	__u64 rnode;		/* our node for its replies, with the door */
+	bool rnode_sent;	/* ... and the owner has it */
 	bool watched;		/* AddMatch for its NameOwnerChanged sent */
 	bool via_bus;		/* no native owner: send through the bus */
 };
@@ -36,7 +39,8 @@ struct peer_ent {
 struct door {
 	struct door *next;
 	__u64 node;
-	__u64 inbox;		/* the caller's, from GetCallerHandle: replies */
+	__u64 inbox;		/* the caller's, from GetCallerHandle */
+	__u64 reply;		/* the caller's node for our replies, or INVALID */
 	char caller[64];	/* its unique name */
 };
 
@@ -64,6 +68,7 @@ struct b1d_bus {
 	struct smatch *matches;
 	struct door *doors;
 	unsigned long n_refused;	/* calls whose sender was unverifiable */
+	unsigned long n_forged;		/* replies not from where the call went */
 	bool unsynced;			/* signals sent since the last barrier */
 	__u64 waiting_handle;		/* the callee b1d_call() waits for */
 	bool waiting_dead;		/* ... and its inbox was destroyed */
@@ -77,12 +82,14 @@ int b1di_prepare(struct b1d_bus *bus, DBusMessage *m);
 int b1di_send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
 		 const __u64 *handle);
 /*
- * send @call to @dst (@direct: a peer, else the broker) and wait for its
- * reply; *handlep (if not NULL) gets the handle the reply carried
+ * send @call to @dst (@direct: a peer, else the broker), with @attach if
+ * not NULL, and wait for its reply, which must arrive on our node
+ * @reply_on (INVALID: come from the bus); *handlep (if not NULL) gets the
+ * handle the reply carried
  */
 int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
-		 bool direct, int timeout_ms, DBusMessage **replyp,
-		 __u64 *handlep);
+		 bool direct, const __u64 *attach, __u64 reply_on,
+		 int timeout_ms, DBusMessage **replyp, __u64 *handlep);
 /* a call to the bus; 0 only for a method return */
 int b1di_bus_call(struct b1d_bus *bus, DBusMessage *call,
 		  DBusMessage **replyp, __u64 *handlep);

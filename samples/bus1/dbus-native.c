@@ -55,6 +55,11 @@ static struct peer_ent *peer_find(struct b1d_bus *bus, const char *name)
 static void peer_forget(struct b1d_bus *bus, struct peer_ent *p)
 {
 	p->via_bus = false;
+	if (p->rnode != BUS1_HANDLE_INVALID) {
+		bus1_node_destroy(bus->c->peer, &p->rnode, 1, 0);
+		p->rnode = BUS1_HANDLE_INVALID;
+		p->rnode_sent = false;
+	}
 	if (p->door != BUS1_HANDLE_INVALID) {
 		bus1_handle_release(bus->c->peer, p->door);
 		p->door = BUS1_HANDLE_INVALID;
@@ -130,7 +135,7 @@ int b1di_prepare(struct b1d_bus *bus, DBusMessage *m)
 static int barrier(struct b1d_bus *bus);
 
 int b1di_send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
-		   const __u64 *handle)
+		 const __u64 *handle)
 {
 	/* a direct message must not overtake signals the broker still holds */
 	if (bus->unsynced && dst != bus->c->broker)
@@ -144,6 +149,7 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 {
 	struct bus1_message msg;
 	struct qmsg *q = NULL;
+	bool from_bus;
 	DBusMessage *m;
 	size_t i;
 	int r;
@@ -153,6 +159,14 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		return r == -EAGAIN ? 0 : r;
 	switch (msg.type) {
 	case BUS1_MSG_DATA:
+		/*
+		 * the broker attaches our handle to its node to all it sends
+		 * us alone (second, after the one a lookup answers with)
+		 */
+		from_bus = (msg.n_handles > 0 &&
+			    msg.handles[0] == bus->c->broker) ||
+			   (msg.n_handles > 1 &&
+			    msg.handles[1] == bus->c->broker);
 		for (i = 1; i < msg.n_handles; i++)
 			bus1_handle_release(bus->c->peer, msg.handles[i]);
 		m = dwire_parse(&msg, NULL);
@@ -169,6 +183,7 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		q->handle = msg.n_handles ? msg.handles[0] :
 					    BUS1_HANDLE_INVALID;
 		q->node = msg.destination;
+		q->from_bus = from_bus;
 		peers_name_changed(bus, m);
 		break;
 	case BUS1_MSG_NODE_DESTROY:
@@ -219,12 +234,33 @@ static DBusMessage *no_reply(DBusMessage *call, const char *why)
 }
 
 /*
+ * Is reply @q from where its call went? Anybody holding a handle to our
+ * inbox can send a reply there with a guessed serial, so a reply counts
+ * only on the node it must come to: from the bus, with our broker handle
+ * attached; from a peer, on the node we gave that peer alone (its door
+ * carried it, dbus-native-door.c); the answer to Door.Open, on the inbox,
+ * is checked by its nonce.
+ */
+static bool reply_origin_ok(struct b1d_bus *bus, struct qmsg *q,
+			    __u64 reply_on)
+{
+	if (reply_on == BUS1_HANDLE_INVALID ? q->from_bus : q->node == reply_on)
+		return true;
+	if (!bus->n_forged++)
+		fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s)\n",
+			bus->unique, "dropping replies not from their callee",
+			dbus_message_get_error_name(q->m) ?: "a return",
+			dbus_message_get_sender(q->m) ?: "no sender");
+	return false;
+}
+
+/*
  * send @call to @dst and wait for the reply; *handlep (if not NULL) gets
  * the handle the reply carried
  */
 int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
-		   bool direct, int timeout_ms, DBusMessage **replyp,
-		   __u64 *handlep)
+		 bool direct, const __u64 *attach, __u64 reply_on,
+		 int timeout_ms, DBusMessage **replyp, __u64 *handlep)
 {
 	DBusMessage *call;
 	long long deadline;
@@ -240,7 +276,7 @@ int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 	r = b1di_prepare(bus, call);
 	serial = bus->serial;
 	if (!r)
-		r = b1di_send_to(bus, call, dst, NULL);
+		r = b1di_send_to(bus, call, dst, attach);
 	if (r < 0) {
 		dbus_message_unref(call);
 		return r;
@@ -255,6 +291,13 @@ int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 		if (r > 0) {
 			int t = dbus_message_get_type(q->m);
 
+			if ((t == DBUS_MESSAGE_TYPE_METHOD_RETURN ||
+			     t == DBUS_MESSAGE_TYPE_ERROR) &&
+			    dbus_message_get_reply_serial(q->m) == serial &&
+			    !reply_origin_ok(bus, q, reply_on)) {
+				qmsg_free(bus, q);
+				continue;
+			}
 			if ((t == DBUS_MESSAGE_TYPE_METHOD_RETURN ||
 			     t == DBUS_MESSAGE_TYPE_ERROR) &&
 			    dbus_message_get_reply_serial(q->m) == serial) {
@@ -297,12 +340,13 @@ DBusMessage *b1di_driver_call(const char *member)
 
 /* a call to the bus; 0 only for a method return */
 int b1di_bus_call(struct b1d_bus *bus, DBusMessage *call,
-		    DBusMessage **replyp, __u64 *handlep)
+		  DBusMessage **replyp, __u64 *handlep)
 {
 	DBusMessage *r = NULL;
 	int ret;
 
-	ret = b1di_call_at(bus, call, bus->c->broker, false, -1, &r, handlep);
+	ret = b1di_call_at(bus, call, bus->c->broker, false, NULL,
+			   BUS1_HANDLE_INVALID, -1, &r, handlep);
 	if (ret < 0)
 		return ret;
 	if (dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
@@ -350,6 +394,7 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 		}
 		p->handle = BUS1_HANDLE_INVALID;
 		p->door = BUS1_HANDLE_INVALID;
+		p->rnode = BUS1_HANDLE_INVALID;
 		p->next = bus->peers;
 		bus->peers = p;
 	}
@@ -398,7 +443,8 @@ static int barrier(struct b1d_bus *bus)
 					 DBUS_INTERFACE_PEER, "Ping");
 	if (!m)
 		return -ENOMEM;
-	ret = b1di_call_at(bus, m, bus->c->broker, false, -1, &r, NULL);
+	ret = b1di_call_at(bus, m, bus->c->broker, false, NULL,
+			   BUS1_HANDLE_INVALID, -1, &r, NULL);
 	dbus_message_unref(m);
 	if (r)
 		dbus_message_unref(r);
@@ -423,21 +469,28 @@ int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
 {
 	const char *dest = dbus_message_get_destination(call);
 	__u64 h = BUS1_HANDLE_INVALID;
+	struct peer_ent *p;
 	int r;
 
 	if (!dest || dbus_message_get_type(call) != DBUS_MESSAGE_TYPE_METHOD_CALL)
 		return -EINVAL;
 	if (strcmp(dest, DBUS_SERVICE_DBUS))
 		h = peer_door(bus, dest);
-	if (h != BUS1_HANDLE_INVALID) {
-		r = b1di_call_at(bus, call, h, true, timeout_ms, replyp, NULL);
+	p = h != BUS1_HANDLE_INVALID ? peer_find(bus, dest) : NULL;
+	if (p) {
+		/* the callee learns our node for its replies on the door */
+		r = b1di_call_at(bus, call, h, true,
+				 p->rnode_sent ? NULL : &p->rnode, p->rnode,
+				 timeout_ms, replyp, NULL);
+		if (!r)
+			p->rnode_sent = true;
 		/* its door went away since the lookup: ask the bus */
 		if (r != -EHOSTUNREACH && r != -ENXIO)
 			return r;
 		peers_forget_handle(bus, h);
 	}
-	return b1di_call_at(bus, call, bus->c->broker, false, timeout_ms, replyp,
-		       NULL);
+	return b1di_call_at(bus, call, bus->c->broker, false, NULL,
+			    BUS1_HANDLE_INVALID, timeout_ms, replyp, NULL);
 }
 
 int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
@@ -750,8 +803,8 @@ int b1d_connect(const char *path, struct b1d_bus **busp)
 		return ret;
 	}
 	m = b1di_driver_call("Hello");
-	ret = m ? b1di_call_at(bus, m, bus->c->broker, false, 10000, &r, NULL) :
-		  -ENOMEM;
+	ret = m ? b1di_call_at(bus, m, bus->c->broker, false, NULL,
+			       BUS1_HANDLE_INVALID, 10000, &r, NULL) : -ENOMEM;
 	if (!ret && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
 		dbus_message_unref(r);
 		ret = -ECONNREFUSED;
