@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bus1 broker policy file: who may own which name, who may send to which
- * name (bus1-dbus-broker), and which names are activated on demand. Format: Documentation/bus1/broker.rst.
+ * name (bus1-dbus-broker), and which names are activated on demand.
+ * Format: Documentation/bus1/broker.rst.
  */
 #include <errno.h>
 #include <stdarg.h>

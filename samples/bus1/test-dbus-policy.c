@@ -11,7 +11,9 @@
  * send it tries; replies to allowed calls pass although the reverse
  * direction is denied; a broadcast signal reaches only the receivers its
  * sender may send to; Debian's dbus-send (the host's /usr, where shared)
- * is denied too. Prints TAP.
+ * is denied too. Last, a third peer holding a client's inbox handle
+ * forges replies to its calls, direct and to the bus: they are dropped.
+ * Prints TAP.
  */
 #include <fcntl.h>
 #include <grp.h>
@@ -536,7 +538,8 @@ static bool dbus_send_as_user(const char *dest, char *out, size_t size)
 	fflush(NULL);
 	pid = fork();
 	if (!pid) {
-		char *env[] = { "PATH=/usr/bin:/bin", "HOME=/tmp", NULL };
+		static char *const env[] = { "PATH=/usr/bin:/bin", "HOME=/tmp",
+					     NULL };
 
 		dup2(p[1], 1);
 		dup2(p[1], 2);
@@ -559,6 +562,91 @@ static bool dbus_send_as_user(const char *dest, char *out, size_t size)
 		if (out[n] == '\n')
 			out[n] = ' ';
 	return true;
+}
+
+/* --- forged replies ------------------------------------------------------ */
+
+/*
+ * a raw peer (root, allowed to send to everybody) looks up @victim's inbox
+ * and sends it method returns "forged" for serials 1..64 claiming to be
+ * from @sender; false if it could not
+ */
+static bool forge_replies(const char *victim, const char *sender)
+{
+	__u64 hv = BUS1_HANDLE_INVALID;
+	struct b1c *raw = NULL;
+	const char *body = "forged";
+	DBusMessage *m, *r;
+	unsigned int i, sent = 0;
+
+	if (b1c_connect(b1sock, &raw) < 0)
+		return false;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "Hello");
+	unref(raw_bus_call(raw, m, NULL));
+	dbus_message_unref(m);
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 "org.bus1.DBus", "GetConnectionHandle");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &victim,
+				 DBUS_TYPE_INVALID);
+	r = raw_bus_call(raw, m, &hv);
+	dbus_message_unref(m);
+	unref(r);
+	for (i = 1; hv != BUS1_HANDLE_INVALID && i <= 64; i++) {
+		m = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
+		dbus_message_set_reply_serial(m, i);
+		dbus_message_set_sender(m, sender);
+		dbus_message_set_destination(m, victim);
+		dbus_message_set_no_reply(m, TRUE);
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &body,
+					 DBUS_TYPE_INVALID);
+		dbus_message_set_serial(m, ++raw_serial);
+		sent += !dwire_send(raw->peer, m, &hv, 1, NULL, NULL, 0);
+		dbus_message_unref(m);
+	}
+	b1c_free(raw);
+	return sent == 64;
+}
+
+static void forged_replies(const char *open_u)
+{
+	struct b1d_bus *v = NULL;
+	DBusMessage *m, *r;
+	const char *arg = OPEN, *owner = "";
+
+	if (b1d_connect(b1sock, &v) < 0)
+		v = NULL;
+	r = v ? native_call(v, OPEN, "Echo", "v") : NULL;
+	CHECK(is_str_reply(r, OPEN ":v"),
+	      "a fresh native client calls %s directly (%s)", OPEN, what(r));
+	unref(r);
+	if (!v || !forge_replies(b1d_unique_name(v), open_u)) {
+		CHECK(false, "a third peer forges replies to %s",
+		      v ? b1d_unique_name(v) : "(none)");
+		CHECK(false, "(skipped)");
+		b1d_free(v);
+		return;
+	}
+	r = native_call(v, OPEN, "Echo", "v2");
+	CHECK(is_str_reply(r, OPEN ":v2"),
+	      "64 forged replies from a third peer claiming %s wait on its inbox: the direct call's reply is the callee's (%s)",
+	      open_u, is_str_reply(r, "forged") ? "the forged one" : what(r));
+	unref(r);
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "GetNameOwner");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	r = NULL;
+	if (b1d_call(v, m, 5000, &r) < 0)
+		r = NULL;
+	dbus_message_unref(m);
+	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
+		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
+				      DBUS_TYPE_INVALID);
+	CHECK(!strcmp(owner, open_u),
+	      "... and a call to the bus gets the bus's reply: GetNameOwner(%s) = '%s'",
+	      OPEN, owner);
+	unref(r);
+	b1d_free(v);
 }
 
 /* --- root ------------------------------------------------------------------ */
@@ -587,7 +675,7 @@ int main(void)
 	int status, go_fd = -1;
 
 	tap_start("test-dbus-policy");
-	tap_plan(23);
+	tap_plan(26);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -652,6 +740,7 @@ int main(void)
 		CHECK(strstr(out, "string \"" OPEN ":dbus-send\""),
 		      "... and its call to %s passes: '%s'", OPEN, out);
 	}
+	forged_replies(open_u);
 out:
 	if (go_fd >= 0)
 		close(go_fd);
