@@ -48,14 +48,59 @@ void b1di_doors_close_for(struct b1d_bus *bus, __u64 handle)
 	}
 }
 
+/* where the replies of the callee behind @door go: a node only it knows */
+struct rpath *b1di_rpath_get(struct b1d_bus *bus, __u64 door)
+{
+	struct rpath *rp;
+
+	for (rp = bus->rpaths; rp; rp = rp->next)
+		if (rp->door == door)
+			return rp;
+	rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return NULL;
+	if (bus1_node_new(bus->c->peer, &rp->node) < 0) {
+		free(rp);
+		return NULL;
+	}
+	rp->door = door;
+	rp->next = bus->rpaths;
+	bus->rpaths = rp;
+	return rp;
+}
+
+/* @door was forgotten by one name: its reply node goes with the last */
+void b1di_rpath_put(struct b1d_bus *bus, __u64 door)
+{
+	struct rpath *rp, **pp;
+	struct peer_ent *p;
+
+	for (p = bus->peers; p; p = p->next)
+		if (p->door == door)
+			return;
+	for (pp = &bus->rpaths; (rp = *pp); pp = &rp->next) {
+		if (rp->door != door)
+			continue;
+		*pp = rp->next;
+		bus1_node_destroy(bus->c->peer, &rp->node, 1, 0);
+		free(rp);
+		return;
+	}
+}
+
 void b1di_doors_free(struct b1d_bus *bus)
 {
+	struct rpath *rp;
 	struct door *d;
 
 	/* (closing the peer drops the nodes and handles) */
 	while ((d = bus->doors)) {
 		bus->doors = d->next;
 		free(d);
+	}
+	while ((rp = bus->rpaths)) {
+		bus->rpaths = rp->next;
+		free(rp);
 	}
 }
 
@@ -92,14 +137,6 @@ __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox)
 		door = BUS1_HANDLE_INVALID;
 	}
 	dbus_message_unref(r);
-	/* where the callee's replies go: a node only it will know */
-	if (door != BUS1_HANDLE_INVALID &&
-	    bus1_node_new(bus->c->peer, &p->rnode) < 0) {
-		p->rnode = BUS1_HANDLE_INVALID;
-		bus1_handle_release(bus->c->peer, door);
-		door = BUS1_HANDLE_INVALID;
-	}
-	p->rnode_sent = false;
 	p->door = door;
 	return door;
 }

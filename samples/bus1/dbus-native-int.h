@@ -29,10 +29,20 @@ struct peer_ent {
 	char *name;
 	__u64 handle;		/* INVALID: look it up again */
 	__u64 door;		/* the owner's door for us, INVALID: none yet */
-	__u64 rnode;		/* our node for its replies, with the door */
-	bool rnode_sent;	/* ... and the owner has it */
 	bool watched;		/* AddMatch for its NameOwnerChanged sent */
 	bool via_bus;		/* no native owner: send through the bus */
+};
+
+/*
+ * our node for the replies of the callee behind door handle @door: one per
+ * door, as the callee has one door per caller, however many names of it
+ * we call it by
+ */
+struct rpath {
+	struct rpath *next;
+	__u64 door;
+	__u64 node;
+	bool sent;		/* the callee has it */
 };
 
 /* a node of ours that exactly one caller holds a handle to */
@@ -67,6 +77,7 @@ struct b1d_bus {
 	struct object *objects;
 	struct smatch *matches;
 	struct door *doors;
+	struct rpath *rpaths;
 	unsigned long n_refused;	/* calls whose sender was unverifiable */
 	unsigned long n_forged;		/* replies not from where the call went */
 	bool unsynced;			/* signals sent since the last barrier */
@@ -101,5 +112,7 @@ __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);
 bool b1di_call_origin(struct b1d_bus *bus, struct qmsg *q, __u64 *reply_to);
 void b1di_doors_close_for(struct b1d_bus *bus, __u64 handle);
 void b1di_doors_free(struct b1d_bus *bus);
+struct rpath *b1di_rpath_get(struct b1d_bus *bus, __u64 door);
+void b1di_rpath_put(struct b1d_bus *bus, __u64 door);
 
 #endif /* _BUS1_DBUS_NATIVE_INT_H */

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libbus1-dbus: D-Bus natively over bus1 (dbus-native.h). A connection is a
- * bus1 peer with one *inbox* node; everything for it arrives there. It
+ * bus1 peer with one *inbox* node; nearly everything arrives there. It
  * holds a handle to its connection node in bus1-dbus-broker (calls to the
  * bus, signals, calls to socket clients) and, once looked up, handles to
  * the inboxes of the native peers it calls. A direct call goes to a *door*:
  * a node the callee made for this one caller, so the node a call arrives
  * on names its sender (bus1 messages carry no sender). The callee replies
- * to the caller's inbox. The broker is not on that path.
+ * to a node the caller gave it alone, so the node a reply arrives on names
+ * its sender too. The broker is not on that path.
  */
 #include <errno.h>
 #include <poll.h>
@@ -54,15 +55,13 @@ static struct peer_ent *peer_find(struct b1d_bus *bus, const char *name)
 
 static void peer_forget(struct b1d_bus *bus, struct peer_ent *p)
 {
+	__u64 door = p->door;
+
 	p->via_bus = false;
-	if (p->rnode != BUS1_HANDLE_INVALID) {
-		bus1_node_destroy(bus->c->peer, &p->rnode, 1, 0);
-		p->rnode = BUS1_HANDLE_INVALID;
-		p->rnode_sent = false;
-	}
-	if (p->door != BUS1_HANDLE_INVALID) {
-		bus1_handle_release(bus->c->peer, p->door);
+	if (door != BUS1_HANDLE_INVALID) {
+		bus1_handle_release(bus->c->peer, door);
 		p->door = BUS1_HANDLE_INVALID;
+		b1di_rpath_put(bus, door);
 	}
 	if (p->handle == BUS1_HANDLE_INVALID)
 		return;
@@ -394,7 +393,6 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 		}
 		p->handle = BUS1_HANDLE_INVALID;
 		p->door = BUS1_HANDLE_INVALID;
-		p->rnode = BUS1_HANDLE_INVALID;
 		p->next = bus->peers;
 		bus->peers = p;
 	}
@@ -469,21 +467,20 @@ int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
 {
 	const char *dest = dbus_message_get_destination(call);
 	__u64 h = BUS1_HANDLE_INVALID;
-	struct peer_ent *p;
+	struct rpath *rp;
 	int r;
 
 	if (!dest || dbus_message_get_type(call) != DBUS_MESSAGE_TYPE_METHOD_CALL)
 		return -EINVAL;
 	if (strcmp(dest, DBUS_SERVICE_DBUS))
 		h = peer_door(bus, dest);
-	p = h != BUS1_HANDLE_INVALID ? peer_find(bus, dest) : NULL;
-	if (p) {
+	rp = h != BUS1_HANDLE_INVALID ? b1di_rpath_get(bus, h) : NULL;
+	if (rp) {
 		/* the callee learns our node for its replies on the door */
-		r = b1di_call_at(bus, call, h, true,
-				 p->rnode_sent ? NULL : &p->rnode, p->rnode,
-				 timeout_ms, replyp, NULL);
+		r = b1di_call_at(bus, call, h, true, rp->sent ? NULL : &rp->node,
+				 rp->node, timeout_ms, replyp, NULL);
 		if (!r)
-			p->rnode_sent = true;
+			rp->sent = true;
 		/* its door went away since the lookup: ask the bus */
 		if (r != -EHOSTUNREACH && r != -ENXIO)
 			return r;
