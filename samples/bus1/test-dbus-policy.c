@@ -613,12 +613,22 @@ static void forged_replies(const char *open_u)
 	struct b1d_bus *v = NULL;
 	DBusMessage *m, *r;
 	const char *arg = OPEN, *owner = "";
+	bool ok;
 
 	if (b1d_connect(b1sock, &v) < 0)
 		v = NULL;
 	r = v ? native_call(v, OPEN, "Echo", "v") : NULL;
 	CHECK(is_str_reply(r, OPEN ":v"),
 	      "a fresh native client calls %s directly (%s)", OPEN, what(r));
+	unref(r);
+	/* one door, one reply node: by either name the replies arrive */
+	r = v ? native_call(v, open_u, "Echo", "u") : NULL;
+	ok = is_str_reply(r, OPEN ":u");
+	unref(r);
+	r = v ? native_call(v, OPEN, "Echo", "w") : NULL;
+	CHECK(ok && is_str_reply(r, OPEN ":w"),
+	      "... then by its unique name %s, then by %s again (%s)", open_u,
+	      OPEN, what(r));
 	unref(r);
 	if (!v || !forge_replies(b1d_unique_name(v), open_u)) {
 		CHECK(false, "a third peer forges replies to %s",
@@ -675,7 +685,7 @@ int main(void)
 	int status, go_fd = -1;
 
 	tap_start("test-dbus-policy");
-	tap_plan(26);
+	tap_plan(27);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
