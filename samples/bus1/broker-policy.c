@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bus1 broker policy file: who may own which name, and which names are
- * activated on demand. Format: Documentation/bus1/broker.rst.
+ * bus1 broker policy file: who may own which name, who may send to which
+ * name (bus1-dbus-broker), and which names are activated on demand.
+ * Format: Documentation/bus1/broker.rst.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@ void policy_init(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->default_allow = true;
+	p->default_send_allow = true;
 }
 
 void policy_clear(struct policy *p)
@@ -113,7 +115,9 @@ int policy_parse(struct policy *p, FILE *f, char *err, size_t errlen)
 		}
 		if (!n)
 			continue;
-		if (!strcmp(tok[0], "allow-own") || !strcmp(tok[0], "deny-own")) {
+		if (!strcmp(tok[0], "allow-own") || !strcmp(tok[0], "deny-own") ||
+		    !strcmp(tok[0], "allow-send") ||
+		    !strcmp(tok[0], "deny-send")) {
 			if (n != 3)
 				return FAIL("usage: %s PATTERN UID|*", tok[0]);
 			if (p->n_rules == POLICY_MAX_RULES)
@@ -124,14 +128,21 @@ int policy_parse(struct policy *p, FILE *f, char *err, size_t errlen)
 			memset(r, 0, sizeof(*r));
 			strcpy(r->pattern, tok[1]);
 			r->allow = tok[0][0] == 'a';
+			r->send = !!strstr(tok[0], "-send");
 			if (parse_uid(tok[2], r) < 0)
 				return FAIL("invalid uid '%s'", tok[2]);
 			p->n_rules++;
+			p->n_send_rules += r->send;
 		} else if (!strcmp(tok[0], "default-own")) {
 			if (n != 2 || (strcmp(tok[1], "allow") &&
 				       strcmp(tok[1], "deny")))
 				return FAIL("usage: default-own allow|deny");
 			p->default_allow = !strcmp(tok[1], "allow");
+		} else if (!strcmp(tok[0], "default-send")) {
+			if (n != 2 || (strcmp(tok[1], "allow") &&
+				       strcmp(tok[1], "deny")))
+				return FAIL("usage: default-send allow|deny");
+			p->default_send_allow = !strcmp(tok[1], "allow");
 		} else if (!strcmp(tok[0], "activate")) {
 			if (n < 3)
 				return FAIL("usage: activate NAME PROGRAM [ARGS...]");
@@ -188,11 +199,31 @@ bool policy_may_own(const struct policy *p, const char *name, uid_t uid)
 
 	for (i = 0; i < p->n_rules; i++) {
 		r = &p->rules[i];
-		if ((r->any_uid || r->uid == uid) &&
+		if (!r->send && (r->any_uid || r->uid == uid) &&
 		    policy_pattern_match(r->pattern, name))
 			return r->allow;
 	}
 	return p->default_allow;
+}
+
+bool policy_may_send(const struct policy *p, uid_t uid,
+		     bool (*dst_matches)(void *ctx, const char *pattern),
+		     void *ctx)
+{
+	const struct policy_rule *r;
+	unsigned int i;
+
+	/* the common case costs nothing per message */
+	if (!p->n_send_rules)
+		return p->default_send_allow;
+	for (i = 0; i < p->n_rules; i++) {
+		r = &p->rules[i];
+		if (!r->send || (!r->any_uid && r->uid != uid))
+			continue;
+		if (!strcmp(r->pattern, "*") || dst_matches(ctx, r->pattern))
+			return r->allow;
+	}
+	return p->default_send_allow;
 }
 
 const struct policy_act *policy_activation(const struct policy *p,

@@ -16,6 +16,7 @@ struct policy_rule {
 	bool any_uid;
 	uid_t uid;
 	bool allow;
+	bool send;		/* allow-send/deny-send, else an own rule */
 };
 
 struct policy_act {
@@ -24,7 +25,9 @@ struct policy_act {
 };
 
 struct policy {
-	bool default_allow;
+	bool default_allow;		/* default-own */
+	bool default_send_allow;	/* default-send */
+	unsigned int n_send_rules;	/* of n_rules */
 	unsigned int n_rules;
 	struct policy_rule rules[POLICY_MAX_RULES];
 	unsigned int n_acts;
@@ -37,6 +40,13 @@ void policy_clear(struct policy *p);
 int policy_parse(struct policy *p, FILE *f, char *err, size_t errlen);
 int policy_load(struct policy *p, const char *path, char *err, size_t errlen);
 bool policy_may_own(const struct policy *p, const char *name, uid_t uid);
+/*
+ * may @uid send to a destination? @dst_matches(ctx, pattern) says whether
+ * a send rule's name pattern (never "*": that always matches) names it
+ */
+bool policy_may_send(const struct policy *p, uid_t uid,
+		     bool (*dst_matches)(void *ctx, const char *pattern),
+		     void *ctx);
 const struct policy_act *policy_activation(const struct policy *p,
 					   const char *name);
 bool policy_pattern_match(const char *pattern, const char *name);

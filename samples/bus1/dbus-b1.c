@@ -139,26 +139,42 @@ static const struct bconn_ops nc_ops = {
 
 /* --- the org.bus1.DBus extension --------------------------------------- */
 
+/*
+ * the reply to an org.bus1.DBus call: @handle (if any) as handle[0], then
+ * the connection node, which shows the reply is the bus's (as in nc_send)
+ */
 static void ext_reply(struct nconn *nc, DBusMessage *call, DBusMessage *r,
-		      const __u64 *handles, size_t n_handles)
+		      const __u64 *handle)
 {
+	__u64 h[2] = { handle ? *handle : nc->node, nc->node };
+
 	dbus_message_set_sender(r, BUS_DRIVER_NAME);
 	dbus_message_set_destination(r, nc->bc.unique);
 	dbus_message_set_no_reply(r, TRUE);
 	bus_monitor(nc->bc.bus, r);
-	if (dwire_send(nc->t->peer, r, &nc->inbox, 1, NULL, handles, n_handles))
+	if (dwire_send(nc->t->peer, r, &nc->inbox, 1, NULL, h, handle ? 2 : 1))
 		nc->bc.bus->n_dropped++;
 	dbus_message_unref(r);
 }
 
-/* GetConnectionHandle(s name) -> (s unique), handle: the owner's inbox */
-static void ext_get_handle(struct nconn *nc, DBusMessage *call)
+/*
+ * GetConnectionHandle(s name) -> (s unique), handle: the owner's inbox,
+ * which lets the caller send it anything: only if the send rules let the
+ * caller send to it. GetCallerHandle(s unique) is the other direction, for
+ * a callee answering a Door.Open: the caller's inbox, only if the caller
+ * may send to the asker (its replies then go there, as a reply to a call
+ * let through is always allowed). A native peer with neither handle has
+ * no way to reach the other's inbox: the kernel refuses sends to a node
+ * the sender holds no handle for.
+ */
+static void ext_get_handle(struct nconn *nc, DBusMessage *call, bool caller)
 {
 	struct bus *b = nc->bc.bus;
 	const char *name, *unique;
 	struct bconn *to;
 	DBusMessage *r;
 	DBusError err;
+	bool ok;
 
 	b->n_lookups++;
 	dbus_error_init(&err);
@@ -168,10 +184,26 @@ static void ext_get_handle(struct nconn *nc, DBusMessage *call)
 		dbus_error_free(&err);
 		return;
 	}
+	if (caller && name[0] != ':') {
+		bus_reply_error(&nc->bc, call, DBUS_ERROR_INVALID_ARGS,
+				"GetCallerHandle takes a unique name");
+		return;
+	}
 	to = name[0] == ':' ? bus_find_unique(b, name) : names_owner(b, name);
 	if (!to) {
 		bus_reply_error(&nc->bc, call, DBUS_ERROR_NAME_HAS_NO_OWNER,
 				"Name \"%s\" does not exist", name);
+		return;
+	}
+	ok = caller ? names_may_send(to, &nc->bc, nc->bc.unique) :
+		      names_may_send(&nc->bc, to, name);
+	if (!ok) {
+		if (caller)
+			bus_reply_error(&nc->bc, call, DBUS_ERROR_ACCESS_DENIED,
+					"%s may not send to %s: no handle",
+					name, nc->bc.unique);
+		else
+			bus_deny_send(&nc->bc, call, to, name);
 		return;
 	}
 	if (to->ops != &nc_ops || to_nconn(to)->dead) {
@@ -189,17 +221,17 @@ static void ext_get_handle(struct nconn *nc, DBusMessage *call)
 		return;
 	}
 	b->n_handles_given++;
-	ext_reply(nc, call, r, &to_nconn(to)->inbox, 1);
+	ext_reply(nc, call, r, &to_nconn(to)->inbox);
 }
 
 static void ext_get_stats(struct nconn *nc, DBusMessage *call)
 {
 	struct bus *b = nc->bc.bus;
 	DBusMessage *r = dbus_message_new_method_return(call);
-	dbus_uint64_t v[7] = {
+	dbus_uint64_t v[8] = {
 		b->n_messages, b->n_calls_routed, b->n_replies_routed,
 		b->n_multicasts, b->n_multicast_dsts, b->n_handles_given,
-		b->n_lookups,
+		b->n_lookups, b->n_denied,
 	};
 
 	if (!r || !dbus_message_append_args(r, DBUS_TYPE_UINT64, &v[0],
@@ -209,12 +241,13 @@ static void ext_get_stats(struct nconn *nc, DBusMessage *call)
 					    DBUS_TYPE_UINT64, &v[4],
 					    DBUS_TYPE_UINT64, &v[5],
 					    DBUS_TYPE_UINT64, &v[6],
+					    DBUS_TYPE_UINT64, &v[7],
 					    DBUS_TYPE_INVALID)) {
 		if (r)
 			dbus_message_unref(r);
 		return;
 	}
-	ext_reply(nc, call, r, NULL, 0);
+	ext_reply(nc, call, r, NULL);
 }
 
 /* true if the message was the extension's */
@@ -232,7 +265,9 @@ static bool ext_handle(struct nconn *nc, DBusMessage *m)
 		return true;
 	bus_monitor(nc->bc.bus, m);
 	if (dbus_message_has_member(m, "GetConnectionHandle"))
-		ext_get_handle(nc, m);
+		ext_get_handle(nc, m, false);
+	else if (dbus_message_has_member(m, "GetCallerHandle"))
+		ext_get_handle(nc, m, true);
 	else if (dbus_message_has_member(m, "GetStats"))
 		ext_get_stats(nc, m);
 	else

@@ -180,6 +180,9 @@ void bus_broadcast(struct bus *b, DBusMessage *m)
 			continue;
 		if (!match_any(c, m, from))
 			continue;
+		/* the sender's send rules pick receivers, as in dbus-daemon */
+		if (from && !names_may_send(from, c, NULL))
+			continue;
 		if (!c->ops->multicast) {
 			bus_deliver(c, m);
 			continue;
@@ -224,6 +227,24 @@ void bus_reply_error(struct bconn *c, DBusMessage *call, const char *error,
 	bus_monitor(c->bus, e);
 	bus_deliver(c, e);
 	dbus_message_unref(e);
+}
+
+/* the send rules refuse @m: AccessDenied, as dbus-daemon answers */
+void bus_deny_send(struct bconn *from, DBusMessage *m, struct bconn *to,
+		   const char *dest)
+{
+	struct bus *b = from->bus;
+
+	b->n_denied++;
+	bus_log(b, 1, "policy: %s (uid %d) may not send %s.%s to %s%s%s",
+		from->unique, (int)from->uid,
+		dbus_message_get_interface(m) ?: "-",
+		dbus_message_get_member(m) ?: "-", dest,
+		to && strcmp(to->unique, dest) ? " owned by " : "",
+		to && strcmp(to->unique, dest) ? to->unique : "");
+	bus_reply_error(from, m, DBUS_ERROR_ACCESS_DENIED,
+			"Rejected send message: uid %d may not send to \"%s\" by the security policy of the bus",
+			(int)from->uid, dest);
 }
 
 /* --- expected replies ------------------------------------------------- */
@@ -358,6 +379,11 @@ void bus_route(struct bconn *from, DBusMessage *m)
 		return;
 	}
 	to = dest[0] == ':' ? bus_find_unique(b, dest) : names_owner(b, dest);
+	/* replies passed above: one to a call let through is always allowed */
+	if (!names_may_send(from, to, dest)) {
+		bus_deny_send(from, m, to, dest);
+		return;
+	}
 	if (!to) {
 		if (!call)
 			return;

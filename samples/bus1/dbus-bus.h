@@ -132,7 +132,7 @@ struct bus {
 	struct pending *pending;
 	struct activation *activations;
 	struct b1t *native;		/* the bus1 transport, if enabled */
-	__u64 n_messages, n_dropped;
+	__u64 n_messages, n_dropped, n_denied;	/* n_denied: by send rules */
 	/* what the bus carried between clients (GetStats of dbus-b1.c) */
 	__u64 n_calls_routed, n_replies_routed;
 	__u64 n_multicasts, n_multicast_dsts, n_handles_given, n_lookups;
@@ -158,6 +158,8 @@ void bus_broadcast(struct bus *b, DBusMessage *m);
 void bus_monitor(struct bus *b, DBusMessage *m);
 void bus_reply_error(struct bconn *c, DBusMessage *call, const char *error,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void bus_deny_send(struct bconn *from, DBusMessage *m, struct bconn *to,
+		   const char *dest);
 int bus_expire(struct bus *b);	/* timeouts; returns ms until the next */
 void bus_pending_drop_conn(struct bconn *c);
 
@@ -170,6 +172,8 @@ int names_request(struct bconn *c, const char *name, __u32 flags,
 int names_release(struct bconn *c, const char *name, DBusError *err);
 void names_release_all(struct bconn *c);
 bool names_owns(struct bconn *c, const char *name);
+/* the send rules: may @from send to @to (NULL: @name has no owner yet) */
+bool names_may_send(struct bconn *from, struct bconn *to, const char *name);
 void names_owner_changed(struct bus *b, const char *name, const char *old,
 			 const char *new);
 void names_signal_to(struct bconn *c, const char *member, const char *name);

@@ -31,6 +31,41 @@ bool names_owns(struct bconn *c, const char *name)
 	return names_owner(c->bus, name) == c;
 }
 
+struct send_dst {
+	struct bus *bus;
+	struct bconn *to;	/* NULL: nobody owns @name yet */
+	const char *name;	/* as addressed, or NULL */
+};
+
+/*
+ * A send rule names a connection by the well-known names it owns (as
+ * dbus-daemon's send_destination does), so calling its unique name instead
+ * is no way around a deny; a name without owner (activation) is matched
+ * as addressed.
+ */
+static bool send_dst_matches(void *ctx, const char *pattern)
+{
+	struct send_dst *d = ctx;
+	struct name *n;
+
+	if (!d->to)
+		return d->name && d->name[0] != ':' &&
+		       policy_pattern_match(pattern, d->name);
+	for (n = d->bus->names; n; n = n->next)
+		if (n->owners && n->owners->conn == d->to &&
+		    policy_pattern_match(pattern, n->name))
+			return true;
+	return false;
+}
+
+bool names_may_send(struct bconn *from, struct bconn *to, const char *name)
+{
+	struct send_dst d = { from->bus, to, name };
+
+	return policy_may_send(&from->bus->policy, from->uid,
+			       send_dst_matches, &d);
+}
+
 /* the D-Bus specification's bus name rules, for well-known names */
 bool names_valid_wellknown(const char *s)
 {

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libbus1-dbus: D-Bus natively over bus1 (dbus-native.h). A connection is a
- * bus1 peer with one *inbox* node; everything for it arrives there. It
+ * bus1 peer with one *inbox* node; nearly everything arrives there. It
  * holds a handle to its connection node in bus1-dbus-broker (calls to the
  * bus, signals, calls to socket clients) and, once looked up, handles to
  * the inboxes of the native peers it calls. A direct call goes to a *door*:
  * a node the callee made for this one caller, so the node a call arrives
  * on names its sender (bus1 messages carry no sender). The callee replies
- * to the caller's inbox. The broker is not on that path.
+ * to a node the caller gave it alone, so the node a reply arrives on names
+ * its sender too. The broker is not on that path.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,67 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "broker-proto.h"
-#include "dbus-native.h"
+#include "dbus-native-int.h"
 #include "dbus-wire.h"
 
-#define B1D_IFACE		"org.bus1.DBus"
-#define DOOR_IFACE		"org.bus1.DBus.Door"
 #define DEFAULT_TIMEOUT_MS	25000
-
-/* a received message not handled yet */
-struct qmsg {
-	struct qmsg *next;
-	DBusMessage *m;
-	__u64 handle;		/* handle[0] of the bus1 message, or INVALID */
-	__u64 node;		/* which of our nodes it arrived on */
-};
-
-/* a destination name and the handle to its owner's inbox */
-struct peer_ent {
-	struct peer_ent *next;
-	char *name;
-	__u64 handle;		/* INVALID: look it up again */
-	__u64 door;		/* the owner's door for us, INVALID: none yet */
-	bool watched;		/* AddMatch for its NameOwnerChanged sent */
-	bool via_bus;		/* no native owner: send through the bus */
-};
-
-/* a node of ours that exactly one caller holds a handle to */
-struct door {
-	struct door *next;
-	__u64 node;
-	char caller[64];	/* its unique name */
-};
-
-struct object {
-	struct object *next;
-	char *path, *iface;
-	const struct b1d_method *methods;
-	void *userdata;
-};
-
-struct smatch {
-	struct smatch *next;
-	char *sender, *path, *iface, *member;
-	void (*fn)(struct b1d_bus *bus, DBusMessage *signal, void *userdata);
-	void *userdata;
-};
-
-struct b1d_bus {
-	struct b1c *c;			/* bootstrap state: peer, nodes */
-	char unique[64];
-	dbus_uint32_t serial;
-	struct qmsg *q, **q_tail;
-	struct peer_ent *peers;
-	struct object *objects;
-	struct smatch *matches;
-	struct door *doors;
-	unsigned long n_refused;	/* calls whose sender was unverifiable */
-	bool unsynced;			/* signals sent since the last barrier */
-	__u64 waiting_handle;		/* the callee b1d_call() waits for */
-	bool waiting_dead;		/* ... and its inbox was destroyed */
-	bool broker_dead;
-};
 
 static long long now_ms(void)
 {
@@ -111,10 +55,13 @@ static struct peer_ent *peer_find(struct b1d_bus *bus, const char *name)
 
 static void peer_forget(struct b1d_bus *bus, struct peer_ent *p)
 {
+	__u64 door = p->door;
+
 	p->via_bus = false;
-	if (p->door != BUS1_HANDLE_INVALID) {
-		bus1_handle_release(bus->c->peer, p->door);
+	if (door != BUS1_HANDLE_INVALID) {
+		bus1_handle_release(bus->c->peer, door);
 		p->door = BUS1_HANDLE_INVALID;
+		b1di_rpath_put(bus, door);
 	}
 	if (p->handle == BUS1_HANDLE_INVALID)
 		return;
@@ -143,34 +90,6 @@ static __u64 peer_door_of(struct b1d_bus *bus, __u64 inbox)
 		if (p->handle == inbox && p->door != BUS1_HANDLE_INVALID)
 			return p->door;
 	return BUS1_HANDLE_INVALID;
-}
-
-static struct door *door_find(struct b1d_bus *bus, __u64 node)
-{
-	struct door *d;
-
-	for (d = bus->doors; d; d = d->next)
-		if (d->node == node)
-			return d;
-	return NULL;
-}
-
-/* the caller behind inbox @handle is gone: so are its doors */
-static void doors_close_for(struct b1d_bus *bus, __u64 handle)
-{
-	struct door *d, **dp;
-	struct peer_ent *p;
-
-	for (dp = &bus->doors; (d = *dp);) {
-		p = peer_find(bus, d->caller);
-		if (!p || p->handle != handle) {
-			dp = &d->next;
-			continue;
-		}
-		*dp = d->next;
-		bus1_node_destroy(bus->c->peer, &d->node, 1, 0);
-		free(d);
-	}
 }
 
 /* a NameOwnerChanged from the bus invalidates what we know of the name */
@@ -202,7 +121,7 @@ static DBusMessage *sendable(DBusMessage *m)
 					    dbus_message_ref(m);
 }
 
-static int prepare(struct b1d_bus *bus, DBusMessage *m)
+int b1di_prepare(struct b1d_bus *bus, DBusMessage *m)
 {
 	if (!++bus->serial)
 		bus->serial = 1;
@@ -214,8 +133,8 @@ static int prepare(struct b1d_bus *bus, DBusMessage *m)
 
 static int barrier(struct b1d_bus *bus);
 
-static int send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
-		   const __u64 *handle)
+int b1di_send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
+		 const __u64 *handle)
 {
 	/* a direct message must not overtake signals the broker still holds */
 	if (bus->unsynced && dst != bus->c->broker)
@@ -229,6 +148,7 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 {
 	struct bus1_message msg;
 	struct qmsg *q = NULL;
+	bool from_bus;
 	DBusMessage *m;
 	size_t i;
 	int r;
@@ -238,6 +158,14 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		return r == -EAGAIN ? 0 : r;
 	switch (msg.type) {
 	case BUS1_MSG_DATA:
+		/*
+		 * the broker attaches our handle to its node to all it sends
+		 * us alone (second, after the one a lookup answers with)
+		 */
+		from_bus = (msg.n_handles > 0 &&
+			    msg.handles[0] == bus->c->broker) ||
+			   (msg.n_handles > 1 &&
+			    msg.handles[1] == bus->c->broker);
 		for (i = 1; i < msg.n_handles; i++)
 			bus1_handle_release(bus->c->peer, msg.handles[i]);
 		m = dwire_parse(&msg, NULL);
@@ -254,6 +182,7 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		q->handle = msg.n_handles ? msg.handles[0] :
 					    BUS1_HANDLE_INVALID;
 		q->node = msg.destination;
+		q->from_bus = from_bus;
 		peers_name_changed(bus, m);
 		break;
 	case BUS1_MSG_NODE_DESTROY:
@@ -263,7 +192,7 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		    (msg.destination == bus->waiting_handle ||
 		     peer_door_of(bus, msg.destination) == bus->waiting_handle))
 			bus->waiting_dead = true;
-		doors_close_for(bus, msg.destination);
+		b1di_doors_close_for(bus, msg.destination);
 		peers_forget_handle(bus, msg.destination);
 		break;
 	}
@@ -304,12 +233,33 @@ static DBusMessage *no_reply(DBusMessage *call, const char *why)
 }
 
 /*
+ * Is reply @q from where its call went? Anybody holding a handle to our
+ * inbox can send a reply there with a guessed serial, so a reply counts
+ * only on the node it must come to: from the bus, with our broker handle
+ * attached; from a peer, on the node we gave that peer alone (its door
+ * carried it, dbus-native-door.c); the answer to Door.Open, on the inbox,
+ * is checked by its nonce.
+ */
+static bool reply_origin_ok(struct b1d_bus *bus, struct qmsg *q,
+			    __u64 reply_on)
+{
+	if (reply_on == BUS1_HANDLE_INVALID ? q->from_bus : q->node == reply_on)
+		return true;
+	if (!bus->n_forged++)
+		fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s)\n",
+			bus->unique, "dropping replies not from their callee",
+			dbus_message_get_error_name(q->m) ?: "a return",
+			dbus_message_get_sender(q->m) ?: "no sender");
+	return false;
+}
+
+/*
  * send @call to @dst and wait for the reply; *handlep (if not NULL) gets
  * the handle the reply carried
  */
-static int call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
-		   bool direct, int timeout_ms, DBusMessage **replyp,
-		   __u64 *handlep)
+int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
+		 bool direct, const __u64 *attach, __u64 reply_on,
+		 int timeout_ms, DBusMessage **replyp, __u64 *handlep)
 {
 	DBusMessage *call;
 	long long deadline;
@@ -322,10 +272,10 @@ static int call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 	call = sendable(call_in);
 	if (!call)
 		return -ENOMEM;
-	r = prepare(bus, call);
+	r = b1di_prepare(bus, call);
 	serial = bus->serial;
 	if (!r)
-		r = send_to(bus, call, dst, NULL);
+		r = b1di_send_to(bus, call, dst, attach);
 	if (r < 0) {
 		dbus_message_unref(call);
 		return r;
@@ -340,6 +290,13 @@ static int call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 		if (r > 0) {
 			int t = dbus_message_get_type(q->m);
 
+			if ((t == DBUS_MESSAGE_TYPE_METHOD_RETURN ||
+			     t == DBUS_MESSAGE_TYPE_ERROR) &&
+			    dbus_message_get_reply_serial(q->m) == serial &&
+			    !reply_origin_ok(bus, q, reply_on)) {
+				qmsg_free(bus, q);
+				continue;
+			}
 			if ((t == DBUS_MESSAGE_TYPE_METHOD_RETURN ||
 			     t == DBUS_MESSAGE_TYPE_ERROR) &&
 			    dbus_message_get_reply_serial(q->m) == serial) {
@@ -374,20 +331,21 @@ static int call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 	return r;
 }
 
-static DBusMessage *driver_call(const char *member)
+DBusMessage *b1di_driver_call(const char *member)
 {
 	return dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
 					    DBUS_INTERFACE_DBUS, member);
 }
 
 /* a call to the bus; 0 only for a method return */
-static int bus_call(struct b1d_bus *bus, DBusMessage *call,
-		    DBusMessage **replyp, __u64 *handlep)
+int b1di_bus_call(struct b1d_bus *bus, DBusMessage *call,
+		  DBusMessage **replyp, __u64 *handlep)
 {
 	DBusMessage *r = NULL;
 	int ret;
 
-	ret = call_at(bus, call, bus->c->broker, false, -1, &r, handlep);
+	ret = b1di_call_at(bus, call, bus->c->broker, false, NULL,
+			   BUS1_HANDLE_INVALID, -1, &r, handlep);
 	if (ret < 0)
 		return ret;
 	if (dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
@@ -402,15 +360,15 @@ static int bus_call(struct b1d_bus *bus, DBusMessage *call,
 
 static void add_match_rule(struct b1d_bus *bus, const char *rule)
 {
-	DBusMessage *m = driver_call("AddMatch");
+	DBusMessage *m = b1di_driver_call("AddMatch");
 
 	if (!m)
 		return;
 	if (dbus_message_append_args(m, DBUS_TYPE_STRING, &rule,
 				     DBUS_TYPE_INVALID)) {
 		dbus_message_set_no_reply(m, TRUE);
-		if (!prepare(bus, m))
-			send_to(bus, m, bus->c->broker, NULL);
+		if (!b1di_prepare(bus, m))
+			b1di_send_to(bus, m, bus->c->broker, NULL);
 	}
 	dbus_message_unref(m);
 }
@@ -447,11 +405,11 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 		add_match_rule(bus, rule);
 		p->watched = true;
 	}
-	m = driver_call("GetConnectionHandle");
+	m = b1di_driver_call("GetConnectionHandle");
 	if (!m || !dbus_message_set_interface(m, B1D_IFACE) ||
 	    !dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
 				      DBUS_TYPE_INVALID) ||
-	    bus_call(bus, m, &r, &h) < 0) {
+	    b1di_bus_call(bus, m, &r, &h) < 0) {
 		if (m)
 			dbus_message_unref(m);
 		/*
@@ -483,47 +441,12 @@ static int barrier(struct b1d_bus *bus)
 					 DBUS_INTERFACE_PEER, "Ping");
 	if (!m)
 		return -ENOMEM;
-	ret = call_at(bus, m, bus->c->broker, false, -1, &r, NULL);
+	ret = b1di_call_at(bus, m, bus->c->broker, false, NULL,
+			   BUS1_HANDLE_INVALID, -1, &r, NULL);
 	dbus_message_unref(m);
 	if (r)
 		dbus_message_unref(r);
 	return ret;
-}
-
-/*
- * Ask @p's owner (inbox @inbox) for a door: Door.Open(t nonce) to its
- * inbox. The callee sends the door to the inbox the bus gives it for our
- * unique name, so only we can get a door in our name; the nonce, only ever
- * sent to the callee's inbox, shows the answer is the callee's.
- */
-static __u64 door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox)
-{
-	DBusMessage *m, *r = NULL;
-	__u64 door = BUS1_HANDLE_INVALID;
-	dbus_uint64_t nonce, echo = 0;
-	int ret;
-
-	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
-		return BUS1_HANDLE_INVALID;
-	m = dbus_message_new_method_call(p->name, "/", DOOR_IFACE, "Open");
-	if (!m)
-		return BUS1_HANDLE_INVALID;
-	ret = dbus_message_append_args(m, DBUS_TYPE_UINT64, &nonce,
-				       DBUS_TYPE_INVALID) ?
-	      call_at(bus, m, inbox, true, -1, &r, &door) : -ENOMEM;
-	dbus_message_unref(m);
-	if (ret < 0)
-		return BUS1_HANDLE_INVALID;
-	if (dbus_message_get_type(r) != DBUS_MESSAGE_TYPE_METHOD_RETURN ||
-	    !dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &echo,
-				   DBUS_TYPE_INVALID) || echo != nonce) {
-		if (door != BUS1_HANDLE_INVALID)
-			bus1_handle_release(bus->c->peer, door);
-		door = BUS1_HANDLE_INVALID;
-	}
-	dbus_message_unref(r);
-	p->door = door;
-	return door;
 }
 
 /* the door of @name's owner for us, or INVALID: go through the bus */
@@ -536,7 +459,7 @@ static __u64 peer_door(struct b1d_bus *bus, const char *name)
 		return BUS1_HANDLE_INVALID;
 	if (p->door != BUS1_HANDLE_INVALID)
 		return p->door;
-	return door_open(bus, p, inbox);
+	return b1di_door_open(bus, p, inbox);
 }
 
 int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
@@ -544,21 +467,27 @@ int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
 {
 	const char *dest = dbus_message_get_destination(call);
 	__u64 h = BUS1_HANDLE_INVALID;
+	struct rpath *rp;
 	int r;
 
 	if (!dest || dbus_message_get_type(call) != DBUS_MESSAGE_TYPE_METHOD_CALL)
 		return -EINVAL;
 	if (strcmp(dest, DBUS_SERVICE_DBUS))
 		h = peer_door(bus, dest);
-	if (h != BUS1_HANDLE_INVALID) {
-		r = call_at(bus, call, h, true, timeout_ms, replyp, NULL);
+	rp = h != BUS1_HANDLE_INVALID ? b1di_rpath_get(bus, h) : NULL;
+	if (rp) {
+		/* the callee learns our node for its replies on the door */
+		r = b1di_call_at(bus, call, h, true, rp->sent ? NULL : &rp->node,
+				 rp->node, timeout_ms, replyp, NULL);
+		if (!r)
+			rp->sent = true;
 		/* its door went away since the lookup: ask the bus */
 		if (r != -EHOSTUNREACH && r != -ENXIO)
 			return r;
 		peers_forget_handle(bus, h);
 	}
-	return call_at(bus, call, bus->c->broker, false, timeout_ms, replyp,
-		       NULL);
+	return b1di_call_at(bus, call, bus->c->broker, false, NULL,
+			    BUS1_HANDLE_INVALID, timeout_ms, replyp, NULL);
 }
 
 int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
@@ -581,10 +510,10 @@ int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
 		return -ENOMEM;
 	if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_METHOD_CALL)
 		dbus_message_set_no_reply(m, TRUE);
-	r = prepare(bus, m);
+	r = b1di_prepare(bus, m);
 	/* signals go to the bus, which multicasts them once to all matches */
-	if (!r && (h == BUS1_HANDLE_INVALID || send_to(bus, m, h, NULL)))
-		r = send_to(bus, m, bus->c->broker, NULL);
+	if (!r && (h == BUS1_HANDLE_INVALID || b1di_send_to(bus, m, h, NULL)))
+		r = b1di_send_to(bus, m, bus->c->broker, NULL);
 	if (!r && dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL)
 		bus->unsynced = true;
 	dbus_message_unref(m);
@@ -642,79 +571,6 @@ static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
 					     iface ?: "*", member, path);
 }
 
-/* Door.Open(t nonce) on our inbox: the door goes to the claimed caller */
-static void door_grant(struct b1d_bus *bus, DBusMessage *m)
-{
-	const char *caller = dbus_message_get_sender(m);
-	dbus_uint64_t nonce;
-	DBusMessage *r;
-	struct door *d;
-	__u64 inbox;
-
-	if (!caller || caller[0] != ':' || strlen(caller) >= sizeof(d->caller) ||
-	    !dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64, &nonce,
-				   DBUS_TYPE_INVALID))
-		return;
-	inbox = peer_lookup(bus, caller);
-	if (inbox == BUS1_HANDLE_INVALID)
-		return;
-	/* one door per caller, however often (and by whom) it is asked for */
-	for (d = bus->doors; d; d = d->next)
-		if (!strcmp(d->caller, caller))
-			break;
-	if (!d) {
-		d = calloc(1, sizeof(*d));
-		if (!d)
-			return;
-		if (bus1_node_new(bus->c->peer, &d->node) < 0) {
-			free(d);
-			return;
-		}
-		strcpy(d->caller, caller);
-		d->next = bus->doors;
-		bus->doors = d;
-	}
-	r = dbus_message_new_method_return(m);
-	if (r && dbus_message_append_args(r, DBUS_TYPE_UINT64, &nonce,
-					  DBUS_TYPE_INVALID) &&
-	    !prepare(bus, r) && dbus_message_set_destination(r, caller))
-		send_to(bus, r, inbox, &d->node);
-	if (r)
-		dbus_message_unref(r);
-}
-
-/*
- * Who sent call @q, and where its reply goes. A call on a door is from the
- * door's caller, whatever its sender field says; one on our inbox is
- * trusted only if it carries our handle to the broker's node for us, which
- * nobody but the broker can attach.
- */
-static bool call_origin(struct b1d_bus *bus, struct qmsg *q, __u64 *reply_to)
-{
-	struct door *d = door_find(bus, q->node);
-
-	if (d) {
-		*reply_to = peer_lookup(bus, d->caller);
-		if (*reply_to == BUS1_HANDLE_INVALID)
-			*reply_to = bus->c->broker;
-		return dbus_message_set_sender(q->m, d->caller);
-	}
-	*reply_to = bus->c->broker;
-	if (q->node != bus->c->reply_node)
-		return false;
-	if (q->handle == bus->c->broker)
-		return true;
-	if (dbus_message_has_interface(q->m, DOOR_IFACE) &&
-	    dbus_message_has_member(q->m, "Open"))
-		door_grant(bus, q->m);
-	else if (!bus->n_refused++)
-		fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s)\n",
-			bus->unique, "refusing direct calls not on a door",
-			dbus_message_get_member(q->m) ?: "",
-			dbus_message_get_sender(q->m) ?: "no sender");
-	return false;
-}
-
 static void handle(struct b1d_bus *bus, struct qmsg *q)
 {
 	const char *caller;
@@ -726,17 +582,17 @@ static void handle(struct b1d_bus *bus, struct qmsg *q)
 		dispatch_signal(bus, q->m);
 		break;
 	case DBUS_MESSAGE_TYPE_METHOD_CALL:
-		if (!call_origin(bus, q, &reply_to))
+		if (!b1di_call_origin(bus, q, &reply_to))
 			break;
 		r = dispatch_call(bus, q->m);
 		if (!r)
 			break;
 		caller = dbus_message_get_sender(q->m);
-		if (!dbus_message_get_no_reply(q->m) && !prepare(bus, r) &&
+		if (!dbus_message_get_no_reply(q->m) && !b1di_prepare(bus, r) &&
 		    dbus_message_set_destination(r, caller) &&
-		    send_to(bus, r, reply_to, NULL) &&
+		    b1di_send_to(bus, r, reply_to, NULL) &&
 		    reply_to != bus->c->broker)
-			send_to(bus, r, bus->c->broker, NULL);
+			b1di_send_to(bus, r, bus->c->broker, NULL);
 		dbus_message_unref(r);
 		break;
 	}
@@ -857,11 +713,11 @@ int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 	s->member = dup_or_null(member, &fail);
 	s->fn = fn;
 	s->userdata = userdata;
-	m = driver_call("AddMatch");
+	m = b1di_driver_call("AddMatch");
 	ret = -ENOMEM;
 	if (!fail && m && dbus_message_append_args(m, DBUS_TYPE_STRING, &rp,
 						   DBUS_TYPE_INVALID))
-		ret = bus_call(bus, m, &r, NULL);
+		ret = b1di_bus_call(bus, m, &r, NULL);
 	if (m)
 		dbus_message_unref(m);
 	if (ret < 0) {
@@ -881,7 +737,7 @@ int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 static int name_call(struct b1d_bus *bus, const char *member,
 		     const char *name, const unsigned int *flags)
 {
-	DBusMessage *m = driver_call(member), *r = NULL;
+	DBusMessage *m = b1di_driver_call(member), *r = NULL;
 	dbus_uint32_t f = flags ? *flags : 0, v;
 	int ret = -ENOMEM;
 
@@ -891,7 +747,7 @@ static int name_call(struct b1d_bus *bus, const char *member,
 				     DBUS_TYPE_INVALID) &&
 	    (!flags || dbus_message_append_args(m, DBUS_TYPE_UINT32, &f,
 						DBUS_TYPE_INVALID)))
-		ret = bus_call(bus, m, &r, NULL);
+		ret = b1di_bus_call(bus, m, &r, NULL);
 	dbus_message_unref(m);
 	if (ret < 0)
 		return ret == -EREMOTEIO ? -EPERM : ret;
@@ -943,9 +799,9 @@ int b1d_connect(const char *path, struct b1d_bus **busp)
 		free(bus);
 		return ret;
 	}
-	m = driver_call("Hello");
-	ret = m ? call_at(bus, m, bus->c->broker, false, 10000, &r, NULL) :
-		  -ENOMEM;
+	m = b1di_driver_call("Hello");
+	ret = m ? b1di_call_at(bus, m, bus->c->broker, false, NULL,
+			       BUS1_HANDLE_INVALID, 10000, &r, NULL) : -ENOMEM;
 	if (!ret && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
 		dbus_message_unref(r);
 		ret = -ECONNREFUSED;
@@ -974,15 +830,11 @@ struct b1d_bus *b1d_free(struct b1d_bus *bus)
 	struct peer_ent *p;
 	struct object *o;
 	struct smatch *s;
-	struct door *d;
 	struct qmsg *q;
 
 	if (!bus)
 		return NULL;
-	while ((d = bus->doors)) {
-		bus->doors = d->next;
-		free(d);
-	}
+	b1di_doors_free(bus);
 	while ((q = bus->q)) {
 		bus->q = q->next;
 		qmsg_free(bus, q);

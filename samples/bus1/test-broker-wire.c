@@ -112,6 +112,42 @@ static void test_names(void)
 	CHECK(!b1b_name_valid(longname), "256 characters refused");
 }
 
+/* a destination owning exactly the name ctx */
+static bool owns(void *ctx, const char *pattern)
+{
+	return ctx && policy_pattern_match(pattern, ctx);
+}
+
+static void test_send_rules(void)
+{
+	struct policy p;
+	char err[256];
+	int r;
+
+	r = parse_policy("allow-own * *\n"
+			 "allow-send org.pub.* *\n"
+			 "deny-send org.root.* 1000\n"
+			 "allow-send * 0\n"
+			 "default-send deny\n", &p, err);
+	CHECK(!r && p.n_rules == 4 && p.n_send_rules == 3 &&
+	      !p.default_send_allow && p.default_allow,
+	      "send rules parse: 3 of 4 rules, default-send deny (%s)",
+	      r ? err : "ok");
+	CHECK(policy_may_own(&p, "org.root.X", 1000),
+	      "send rules do not decide ownership");
+	CHECK(policy_may_send(&p, 1000, owns, "org.pub.A") &&
+	      !policy_may_send(&p, 1000, owns, "org.root.A") &&
+	      policy_may_send(&p, 0, owns, "org.root.A") &&
+	      !policy_may_send(&p, 1000, owns, NULL) &&
+	      !policy_may_send(&p, 5, owns, "org.other"),
+	      "send: first matching rule by uid and owned name, then the default");
+	policy_clear(&p);
+	r = parse_policy("deny-own org.x *\n", &p, err);
+	CHECK(!r && policy_may_send(&p, 7, owns, "org.x"),
+	      "without send rules everybody may send");
+	policy_clear(&p);
+}
+
 static void test_policy_parser(void)
 {
 	static const struct {
@@ -126,6 +162,9 @@ static void test_policy_parser(void)
 		{ "activate org.x\n", "activate without program" },
 		{ "activate org.x bin/x\n", "relative program" },
 		{ "activate org.x /a\nactivate org.x /b\n", "duplicate" },
+		{ "allow-send org.x\n", "send rule without uid" },
+		{ "deny-send :1.5 *\n", "send rule naming a unique name" },
+		{ "default-send no\n", "bad default-send" },
 	};
 	struct policy p;
 	char err[256];
@@ -172,12 +211,13 @@ static void test_policy_parser(void)
 	r = parse_policy("default-own allow\n\nfoo\n", &p, err);
 	CHECK(r == -EINVAL && !strncmp(err, "line 3:", 7),
 	      "error names the line (%s)", err);
+	test_send_rules();
 }
 
 int main(void)
 {
 	tap_begin("broker wire format and policy parser");
-	tap_plan(55);
+	tap_plan(62);
 	test_codec();
 	test_names();
 	test_policy_parser();

@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test-dbus-policy: the send rules of the policy file (issue 19 item 4) in
+ * both worlds of bus1-dbus-broker. Two native services run as root:
+ * org.bus1.Open and org.bus1.Secret, which uid 1000 may not send to.
+ * A native and a libdbus socket client run as uid 1000, each owning a
+ * name below org.bus1.Uid1000, which root may not send to. Checked: calls
+ * allowed and denied (AccessDenied) by uid and destination, by well-known
+ * and by unique name; GetConnectionHandle refused, so a raw bus1 peer of
+ * uid 1000 holds no handle to Secret's inbox and the kernel refuses every
+ * send it tries; replies to allowed calls pass although the reverse
+ * direction is denied; a broadcast signal reaches only the receivers its
+ * sender may send to; Debian's dbus-send (the host's /usr, where shared)
+ * is denied too. Last, a third peer holding a client's inbox handle
+ * forges replies to its calls, direct and to the bus: they are dropped.
+ * Prints TAP.
+ */
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "test-lib.h"
+#include "broker-proto.h"
+#include "dbus-native.h"
+#include "dbus-wire.h"
+
+#define OPEN		"org.bus1.Open"
+#define SECRET		"org.bus1.Secret"
+#define USER_NATIVE	"org.bus1.Uid1000.Native"
+#define USER_SOCK	"org.bus1.Uid1000.Sock"
+#define PATH		"/org/bus1/Test"
+#define IFACE		"org.bus1.Test"
+#define USER		1000
+#define DENIED		DBUS_ERROR_ACCESS_DENIED
+
+static const char policy[] =
+	"# uid 1000 may not call org.bus1.Secret, root not uid 1000's names\n"
+	"deny-send org.bus1.Secret 1000\n"
+	"deny-send org.bus1.Uid1000.* 0\n"
+	"default-send allow\n";
+
+static char dir[64], addr[128], b1sock[128];
+static pid_t broker_pid;
+
+static int broker_start(void)
+{
+	char exe[PATH_MAX], prog[PATH_MAX + 32], rfd[16], pol[96];
+	ssize_t n;
+	int p[2], fd;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = 0;
+	snprintf(prog, sizeof(prog), "%s/bus1-dbus-broker", dirname(exe));
+	if (access(prog, X_OK))
+		snprintf(prog, sizeof(prog), "/usr/bin/bus1-dbus-broker");
+	/* uid 1000 must reach the sockets in it */
+	snprintf(dir, sizeof(dir), "/tmp/b1dp-%d", (int)getpid());
+	mkdir(dir, 0755);
+	chmod(dir, 0755);
+	snprintf(addr, sizeof(addr), "unix:path=%s/dbus.sock", dir);
+	snprintf(b1sock, sizeof(b1sock), "%s/dbus.bus1", dir);
+	snprintf(pol, sizeof(pol), "%s/policy", dir);
+	fd = open(pol, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, policy, strlen(policy)) != (ssize_t)strlen(policy))
+		return -EIO;
+	close(fd);
+	if (pipe(p) < 0)
+		return -errno;
+	fflush(NULL);
+	broker_pid = fork();
+	if (broker_pid < 0)
+		return -errno;
+	if (!broker_pid) {
+		close(p[0]);
+		snprintf(rfd, sizeof(rfd), "%d", p[1]);
+		execl(prog, prog, "--address", addr, "--bus1-socket", b1sock,
+		      "-p", pol, "--ready-fd", rfd, "-v", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	n = read(p[0], rfd, sizeof(rfd));
+	close(p[0]);
+	return n > 0 ? 0 : -EIO;
+}
+
+static int broker_stop(void)
+{
+	char pol[96];
+	int status;
+
+	kill(broker_pid, SIGTERM);
+	if (waitpid(broker_pid, &status, 0) < 0)
+		return -errno;
+	snprintf(pol, sizeof(pol), "%s/policy", dir);
+	unlink(pol);
+	rmdir(dir);
+	return WIFEXITED(status) ? WEXITSTATUS(status) :
+				   128 + WTERMSIG(status);
+}
+
+static void unref(DBusMessage *m)
+{
+	if (m)
+		dbus_message_unref(m);
+}
+
+static DBusMessage *reply_str(DBusMessage *call, const char *s)
+{
+	DBusMessage *r = dbus_message_new_method_return(call);
+
+	if (r)
+		dbus_message_append_args(r, DBUS_TYPE_STRING, &s,
+					 DBUS_TYPE_INVALID);
+	return r;
+}
+
+static bool is_str_reply(DBusMessage *r, const char *want)
+{
+	const char *s;
+
+	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
+	       dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
+				     DBUS_TYPE_INVALID) && !strcmp(s, want);
+}
+
+static bool is_denied(DBusMessage *r)
+{
+	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR &&
+	       !strcmp(dbus_message_get_error_name(r), DENIED) &&
+	       dbus_message_has_sender(r, DBUS_SERVICE_DBUS);
+}
+
+static const char *what(DBusMessage *r)
+{
+	if (!r)
+		return "no reply";
+	if (dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR)
+		return dbus_message_get_error_name(r);
+	return "a method return";
+}
+
+/* --- the services (root) --------------------------------------------------- */
+
+static const char *svc_name;
+static char last_note[64];
+static unsigned int heard;
+
+static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+{
+	char buf[256];
+	const char *s = "";
+
+	dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
+			      DBUS_TYPE_INVALID);
+	snprintf(buf, sizeof(buf), "%s:%s", svc_name, s);
+	return reply_str(call, buf);
+}
+
+static DBusMessage *m_note(struct b1d_bus *bus, DBusMessage *call, void *u)
+{
+	snprintf(last_note, sizeof(last_note), "%s",
+		 dbus_message_get_sender(call) ?: "(none)");
+	return dbus_message_new_method_return(call);
+}
+
+/* "LAST-NOTE HEARD" */
+static DBusMessage *m_report(struct b1d_bus *bus, DBusMessage *call, void *u)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s %u", last_note[0] ? last_note : "-",
+		 heard);
+	return reply_str(call, buf);
+}
+
+static void on_hey(struct b1d_bus *bus, DBusMessage *m, void *u)
+{
+	heard++;
+}
+
+static const struct b1d_method svc_methods[] = {
+	{ "Echo", m_echo },
+	{ "Note", m_note },
+	{ "Report", m_report },
+	{}
+};
+
+/* a child: owns @name, writes "<RequestName result> <unique>\n", serves */
+static void service(const char *name, int fd)
+{
+	struct b1d_bus *bus;
+	int r;
+
+	svc_name = name;
+	r = b1d_connect(b1sock, &bus);
+	if (r < 0) {
+		dprintf(fd, "%d -\n", r);
+		_exit(1);
+	}
+	b1d_add_object(bus, PATH, IFACE, svc_methods, NULL);
+	b1d_match_signal(bus, NULL, PATH, IFACE, "Hey", on_hey, NULL);
+	r = b1d_request_name(bus, name, DBUS_NAME_FLAG_DO_NOT_QUEUE);
+	dprintf(fd, "%d %s\n", r, b1d_unique_name(bus));
+	close(fd);
+	while (b1d_wait(bus, -1) >= 0)
+		while (b1d_process(bus) > 0)
+			;
+	_exit(0);
+}
+
+static pid_t service_start(const char *name, char *unique, size_t size)
+{
+	char line[128] = "";
+	int p[2], i, rn = 0;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		close(p[0]);
+		service(name, p[1]);
+	}
+	close(p[1]);
+	for (i = 0; i < (int)sizeof(line) - 1; i++)
+		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
+			break;
+	close(p[0]);
+	if (sscanf(line, "%d %63s", &rn, unique) != 2 ||
+	    rn != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		unique[0] = 0;
+	return pid;
+}
+
+/* --- uid 1000 ---------------------------------------------------------------- */
+
+/* results go to the parent as lines "1 text" / "0 text"; it CHECKs them */
+static int report_fd;
+
+static void report(bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void report(bool ok, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "%d ", ok);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(report_fd, line, n) != n)
+		_exit(3);
+}
+
+static DBusMessage *native_call(struct b1d_bus *bus, const char *dest,
+				const char *member, const char *arg)
+{
+	DBusMessage *m, *r = NULL;
+
+	m = dbus_message_new_method_call(dest, PATH, IFACE, member);
+	if (arg)
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &arg,
+					 DBUS_TYPE_INVALID);
+	if (b1d_call(bus, m, 5000, &r) < 0)
+		r = NULL;
+	dbus_message_unref(m);
+	return r;
+}
+
+/* the reply, error replies too (send_with_reply_and_block hides them) */
+static DBusMessage *sock_call(DBusConnection *c, const char *dest,
+			      const char *member, const char *arg)
+{
+	DBusPendingCall *pc = NULL;
+	DBusMessage *m, *r = NULL;
+
+	m = dbus_message_new_method_call(dest, PATH, IFACE, member);
+	if (arg)
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &arg,
+					 DBUS_TYPE_INVALID);
+	if (dbus_connection_send_with_reply(c, m, &pc, 5000) && pc) {
+		dbus_pending_call_block(pc);
+		r = dbus_pending_call_steal_reply(pc);
+		dbus_pending_call_unref(pc);
+	}
+	dbus_message_unref(m);
+	return r;
+}
+
+static DBusMessage *hey(void)
+{
+	const char *arg = "hey";
+	DBusMessage *s = dbus_message_new_signal(PATH, IFACE, "Hey");
+
+	dbus_message_append_args(s, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	return s;
+}
+
+static int raw_serial;
+
+/* a call to the bus from a raw peer: the reply, *handlep its handle[0] */
+static DBusMessage *raw_bus_call(struct b1c *raw, DBusMessage *m,
+				 __u64 *handlep)
+{
+	long long end;
+	struct bus1_message msg;
+	DBusMessage *r = NULL;
+	__u64 dst = raw->broker;
+	size_t i;
+
+	dbus_message_set_serial(m, ++raw_serial);
+	if (dwire_send(raw->peer, m, &dst, 1, NULL, NULL, 0) < 0)
+		return NULL;
+	for (end = time(NULL) + 10; !r && time(NULL) < end;) {
+		if (bus1_recv(raw->peer, 0, &msg) < 0) {
+			usleep(10000);
+			continue;
+		}
+		if (msg.type == BUS1_MSG_DATA) {
+			r = dwire_parse(&msg, NULL);
+			if (r && dbus_message_get_reply_serial(r) !=
+				 (dbus_uint32_t)raw_serial) {
+				dbus_message_unref(r);
+				r = NULL;
+			}
+			/* (errors carry the broker's node for us: no handle) */
+			for (i = 0; i < msg.n_handles; i++)
+				if (r && !i && handlep &&
+				    dbus_message_get_type(r) ==
+				    DBUS_MESSAGE_TYPE_METHOD_RETURN)
+					*handlep = msg.handles[0];
+				else
+					bus1_handle_release(raw->peer,
+							    msg.handles[i]);
+		}
+		bus1_message_release(&msg);
+	}
+	return r;
+}
+
+/*
+ * a bus1 peer below the library: asks for Secret's inbox by both names,
+ * then sends Note() to the first 4096 IDs the kernel gives remote handles
+ * (but its broker handle): without a handle, nothing may reach Secret
+ */
+static void raw_peer(const char *secret_unique)
+{
+	const char *names[2] = { SECRET, secret_unique };
+	__u64 h[2] = { BUS1_HANDLE_INVALID, BUS1_HANDLE_INVALID }, id;
+	DBusMessage *m, *r[2];
+	struct b1c *raw = NULL;
+	unsigned int i, sent = 0;
+
+	if (b1c_connect(b1sock, &raw) < 0) {
+		report(false, "raw bus1 peer of uid %d connects", USER);
+		return;
+	}
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "Hello");
+	unref(raw_bus_call(raw, m, NULL));
+	dbus_message_unref(m);
+	for (i = 0; i < 2; i++) {
+		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS,
+						 DBUS_PATH_DBUS,
+						 "org.bus1.DBus",
+						 "GetConnectionHandle");
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &names[i],
+					 DBUS_TYPE_INVALID);
+		r[i] = raw_bus_call(raw, m, &h[i]);
+		dbus_message_unref(m);
+	}
+	report(is_denied(r[0]) && is_denied(r[1]) &&
+	       h[0] == BUS1_HANDLE_INVALID && h[1] == BUS1_HANDLE_INVALID,
+	       "native: GetConnectionHandle of %s and of its unique name %s: %s, %s, no handle",
+	       SECRET, secret_unique, what(r[0]), what(r[1]));
+	unref(r[0]);
+	unref(r[1]);
+	m = dbus_message_new_method_call(SECRET, PATH, IFACE, "Note");
+	dbus_message_set_no_reply(m, TRUE);
+	dbus_message_set_serial(m, ++raw_serial);
+	for (i = 0; i < 4096; i++) {
+		id = (__u64)i << 3 | BUS1_HANDLE_FLAG_MANAGED |
+		     BUS1_HANDLE_FLAG_REMOTE;
+		if (id == raw->broker)
+			continue;
+		sent += !dwire_send(raw->peer, m, &id, 1, NULL, NULL, 0);
+	}
+	dbus_message_unref(m);
+	report(!sent,
+	       "native: a raw bus1 peer of uid %d holds no handle to %s's inbox: Note() to 4095 remote handle IDs, %u accepted by the kernel",
+	       USER, SECRET, sent);
+	b1c_free(raw);
+}
+
+/* the child running as uid 1000; exits when @go_fd is readable */
+static void user(int fd, int go_fd, const char *secret_unique)
+{
+	struct b1d_bus *bus = NULL;
+	DBusConnection *c;
+	DBusMessage *r, *s;
+	char buf[8];
+	int rn;
+
+	report_fd = fd;
+	if (setgroups(0, NULL) < 0 || setresgid(USER, USER, USER) < 0 ||
+	    setresuid(USER, USER, USER) < 0) {
+		report(false, "setresuid(%d)", USER);
+		_exit(2);
+	}
+	/* the native world */
+	rn = b1d_connect(b1sock, &bus);
+	if (!rn)
+		rn = b1d_request_name(bus, USER_NATIVE, 0);
+	report(rn == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER,
+	       "native client of uid %d connects and owns %s (%d)", USER,
+	       USER_NATIVE, rn);
+	if (rn != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		_exit(2);
+	r = native_call(bus, OPEN, "Echo", "n");
+	report(is_str_reply(r, OPEN ":n"),
+	       "native: uid %d calls %s: its reply passes although root may not send to %s (%s)",
+	       USER, OPEN, USER_NATIVE, what(r));
+	unref(r);
+	s = hey();
+	b1d_send(bus, s);
+	dbus_message_unref(s);
+	r = native_call(bus, SECRET, "Echo", "n");
+	report(is_denied(r), "native: uid %d calls %s: %s", USER, SECRET,
+	       what(r));
+	unref(r);
+	r = native_call(bus, secret_unique, "Echo", "n");
+	report(is_denied(r),
+	       "native: uid %d calls %s by its unique name %s: %s", USER,
+	       SECRET, secret_unique, what(r));
+	unref(r);
+	raw_peer(secret_unique);
+
+	/* the socket world */
+	c = dbus_connection_open_private(addr, NULL);
+	rn = c && dbus_bus_register(c, NULL) ?
+	     dbus_bus_request_name(c, USER_SOCK, 0, NULL) : -1;
+	report(rn == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER,
+	       "socket client of uid %d connects and owns %s (%d)", USER,
+	       USER_SOCK, rn);
+	if (rn != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		_exit(2);
+	r = sock_call(c, OPEN, "Echo", "s");
+	report(is_str_reply(r, OPEN ":s"),
+	       "socket: uid %d calls %s: its reply passes although root may not send to %s (%s)",
+	       USER, OPEN, USER_SOCK, what(r));
+	unref(r);
+	s = hey();
+	dbus_connection_send(c, s, NULL);
+	dbus_message_unref(s);
+	r = sock_call(c, SECRET, "Echo", "s");
+	report(is_denied(r), "socket: uid %d calls %s: %s", USER, SECRET,
+	       what(r));
+	unref(r);
+	r = sock_call(c, secret_unique, "Echo", "s");
+	report(is_denied(r), "socket: uid %d calls %s by its unique name: %s",
+	       USER, SECRET, what(r));
+	unref(r);
+	if (write(fd, "END\n", 4) != 4)
+		_exit(3);
+	close(fd);
+	/* stay, owning the names, until the parent is done */
+	if (read(go_fd, buf, 1) < 0)
+		_exit(3);
+	dbus_connection_close(c);
+	dbus_connection_unref(c);
+	b1d_free(bus);
+	_exit(0);
+}
+
+#define N_USER_CHECKS	10
+
+/* run user() and CHECK what it reports; *pidp: the child, still running */
+static void user_checks(const char *secret_unique, int *go_fd, pid_t *pidp)
+{
+	char line[600];
+	FILE *f;
+	int p[2], g[2], n = 0;
+
+	if (pipe(p) < 0 || pipe(g) < 0)
+		exit(1);
+	fflush(NULL);
+	*pidp = fork();
+	if (!*pidp) {
+		close(p[0]);
+		close(g[1]);
+		user(p[1], g[0], secret_unique);
+	}
+	close(p[1]);
+	close(g[0]);
+	*go_fd = g[1];
+	f = fdopen(p[0], "r");
+	while (f && fgets(line, sizeof(line), f) && strcmp(line, "END\n")) {
+		line[strcspn(line, "\n")] = 0;
+		CHECK(line[0] == '1', "%s", line + 2);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	for (; n < N_USER_CHECKS; n++)
+		CHECK(false, "the uid %d child ended early", USER);
+}
+
+/* --- Debian's dbus-send, as uid 1000, where the host's /usr is shared ----- */
+
+#define HOSTROOT	"/hostroot"
+
+static bool dbus_send_as_user(const char *dest, char *out, size_t size)
+{
+	char bus_opt[160], dest_opt[80];
+	size_t len = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	if (access(HOSTROOT "/usr/bin/dbus-send", X_OK) || pipe(p) < 0)
+		return false;
+	snprintf(bus_opt, sizeof(bus_opt), "--bus=%s", addr);
+	snprintf(dest_opt, sizeof(dest_opt), "--dest=%s", dest);
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		static char *const env[] = { "PATH=/usr/bin:/bin", "HOME=/tmp",
+					     NULL };
+
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		if (chroot(HOSTROOT) || chdir("/") || setgroups(0, NULL) ||
+		    setresgid(USER, USER, USER) || setresuid(USER, USER, USER))
+			_exit(126);
+		execle("/usr/bin/dbus-send", "dbus-send", bus_opt,
+		       "--print-reply", dest_opt, PATH, IFACE ".Echo",
+		       "string:dbus-send", (char *)NULL, env);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < size - 1 &&
+	       (n = read(p[0], out + len, size - 1 - len)) > 0)
+		len += n;
+	out[len] = 0;
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	for (n = 0; n < (ssize_t)len; n++)
+		if (out[n] == '\n')
+			out[n] = ' ';
+	return true;
+}
+
+/* --- forged replies ------------------------------------------------------ */
+
+/*
+ * a raw peer (root, allowed to send to everybody) looks up @victim's inbox
+ * and sends it method returns "forged" for serials 1..64 claiming to be
+ * from @sender; false if it could not
+ */
+static bool forge_replies(const char *victim, const char *sender)
+{
+	__u64 hv = BUS1_HANDLE_INVALID;
+	struct b1c *raw = NULL;
+	const char *body = "forged";
+	DBusMessage *m, *r;
+	unsigned int i, sent = 0;
+
+	if (b1c_connect(b1sock, &raw) < 0)
+		return false;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "Hello");
+	unref(raw_bus_call(raw, m, NULL));
+	dbus_message_unref(m);
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 "org.bus1.DBus", "GetConnectionHandle");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &victim,
+				 DBUS_TYPE_INVALID);
+	r = raw_bus_call(raw, m, &hv);
+	dbus_message_unref(m);
+	unref(r);
+	for (i = 1; hv != BUS1_HANDLE_INVALID && i <= 64; i++) {
+		m = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
+		dbus_message_set_reply_serial(m, i);
+		dbus_message_set_sender(m, sender);
+		dbus_message_set_destination(m, victim);
+		dbus_message_set_no_reply(m, TRUE);
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &body,
+					 DBUS_TYPE_INVALID);
+		dbus_message_set_serial(m, ++raw_serial);
+		sent += !dwire_send(raw->peer, m, &hv, 1, NULL, NULL, 0);
+		dbus_message_unref(m);
+	}
+	b1c_free(raw);
+	return sent == 64;
+}
+
+static void forged_replies(const char *open_u)
+{
+	struct b1d_bus *v = NULL;
+	DBusMessage *m, *r;
+	const char *arg = OPEN, *owner = "";
+	bool ok;
+
+	if (b1d_connect(b1sock, &v) < 0)
+		v = NULL;
+	r = v ? native_call(v, OPEN, "Echo", "v") : NULL;
+	CHECK(is_str_reply(r, OPEN ":v"),
+	      "a fresh native client calls %s directly (%s)", OPEN, what(r));
+	unref(r);
+	/* one door, one reply node: by either name the replies arrive */
+	r = v ? native_call(v, open_u, "Echo", "u") : NULL;
+	ok = is_str_reply(r, OPEN ":u");
+	unref(r);
+	r = v ? native_call(v, OPEN, "Echo", "w") : NULL;
+	CHECK(ok && is_str_reply(r, OPEN ":w"),
+	      "... then by its unique name %s, then by %s again (%s)", open_u,
+	      OPEN, what(r));
+	unref(r);
+	if (!v || !forge_replies(b1d_unique_name(v), open_u)) {
+		CHECK(false, "a third peer forges replies to %s",
+		      v ? b1d_unique_name(v) : "(none)");
+		CHECK(false, "(skipped)");
+		b1d_free(v);
+		return;
+	}
+	r = native_call(v, OPEN, "Echo", "v2");
+	CHECK(is_str_reply(r, OPEN ":v2"),
+	      "64 forged replies from a third peer claiming %s wait on its inbox: the direct call's reply is the callee's (%s)",
+	      open_u, is_str_reply(r, "forged") ? "the forged one" : what(r));
+	unref(r);
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "GetNameOwner");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	r = NULL;
+	if (b1d_call(v, m, 5000, &r) < 0)
+		r = NULL;
+	dbus_message_unref(m);
+	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
+		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
+				      DBUS_TYPE_INVALID);
+	CHECK(!strcmp(owner, open_u),
+	      "... and a call to the bus gets the bus's reply: GetNameOwner(%s) = '%s'",
+	      OPEN, owner);
+	unref(r);
+	b1d_free(v);
+}
+
+/* --- root ------------------------------------------------------------------ */
+
+static bool report_is(struct b1d_bus *bus, const char *svc, const char *want,
+		      char *got, size_t size)
+{
+	DBusMessage *r = native_call(bus, svc, "Report", NULL);
+	const char *s = "(no reply)";
+
+	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
+		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
+				      DBUS_TYPE_INVALID);
+	snprintf(got, size, "%s", s);
+	unref(r);
+	return !strcmp(got, want);
+}
+
+int main(void)
+{
+	char open_u[64] = "", secret_u[64] = "", out[1024], got[128];
+	pid_t open_pid = 0, secret_pid = 0, user_pid = 0;
+	struct b1d_bus *root = NULL;
+	DBusConnection *c = NULL;
+	DBusMessage *r;
+	int status, go_fd = -1;
+
+	tap_start("test-dbus-policy");
+	tap_plan(27);
+	dbus_connection_set_change_sigpipe(TRUE);
+	signal(SIGPIPE, SIG_IGN);
+
+	CHECK_R(broker_start(), 0,
+		"bus1-dbus-broker starts with send rules in its policy file");
+	open_pid = service_start(OPEN, open_u, sizeof(open_u));
+	secret_pid = service_start(SECRET, secret_u, sizeof(secret_u));
+	CHECK(open_u[0] == ':' && secret_u[0] == ':',
+	      "native services %s (%s) and %s (%s) run as root", OPEN, open_u,
+	      SECRET, secret_u);
+	if (!open_u[0] || !secret_u[0])
+		goto out;
+
+	user_checks(secret_u, &go_fd, &user_pid);
+
+	CHECK_R(b1d_connect(b1sock, &root), 0, "native client of root connects");
+	if (!root)
+		goto out;
+	r = native_call(root, SECRET, "Echo", "root");
+	CHECK(is_str_reply(r, SECRET ":root"),
+	      "native: root may call %s: the rule is by uid (%s)", SECRET,
+	      what(r));
+	unref(r);
+	r = native_call(root, USER_NATIVE, "Echo", "root");
+	CHECK(is_denied(r), "native: root calls %s: %s", USER_NATIVE, what(r));
+	unref(r);
+	r = native_call(root, USER_SOCK, "Echo", "root");
+	CHECK(is_denied(r), "native: root calls %s (a socket client): %s",
+	      USER_SOCK, what(r));
+	unref(r);
+	c = dbus_connection_open_private(addr, NULL);
+	if (c && !dbus_bus_register(c, NULL)) {
+		dbus_connection_close(c);
+		dbus_connection_unref(c);
+		c = NULL;
+	}
+	r = c ? sock_call(c, USER_NATIVE, "Echo", "root") : NULL;
+	CHECK(is_denied(r), "socket: root calls %s (a native client): %s",
+	      USER_NATIVE, what(r));
+	unref(r);
+	r = c ? sock_call(c, SECRET, "Echo", "rs") : NULL;
+	CHECK(is_str_reply(r, SECRET ":rs"), "socket: root may call %s (%s)",
+	      SECRET, what(r));
+	unref(r);
+
+	CHECK(report_is(root, OPEN, "- 2", got, sizeof(got)),
+	      "uid %d's two Hey broadcasts (native, socket) reached %s: '%s'",
+	      USER, OPEN, got);
+	CHECK(report_is(root, SECRET, "- 0", got, sizeof(got)),
+	      "... but not %s, which it may not send to, nor did any Note(): '%s'",
+	      SECRET, got);
+
+	if (!dbus_send_as_user(SECRET, out, sizeof(out))) {
+		printf("ok %d host-tools # SKIP no %s (the host's /usr is not shared)\n",
+		       ++tap_n, HOSTROOT "/usr/bin/dbus-send");
+		printf("ok %d host-tools # SKIP no dbus-send\n", ++tap_n);
+	} else {
+		CHECK(strstr(out, "Error " DENIED),
+		      "Debian's dbus-send as uid %d to %s is denied by policy: '%s'",
+		      USER, SECRET, out);
+		dbus_send_as_user(OPEN, out, sizeof(out));
+		CHECK(strstr(out, "string \"" OPEN ":dbus-send\""),
+		      "... and its call to %s passes: '%s'", OPEN, out);
+	}
+	forged_replies(open_u);
+out:
+	if (go_fd >= 0)
+		close(go_fd);
+	if (user_pid > 0)
+		waitpid(user_pid, &status, 0);
+	if (c) {
+		dbus_connection_close(c);
+		dbus_connection_unref(c);
+	}
+	b1d_free(root);
+	if (open_pid > 0) {
+		kill(open_pid, SIGKILL);
+		waitpid(open_pid, &status, 0);
+	}
+	if (secret_pid > 0) {
+		kill(secret_pid, SIGKILL);
+		waitpid(secret_pid, &status, 0);
+	}
+	CHECK_R(broker_stop(), 0, "the broker exits cleanly on SIGTERM");
+	return tap_end();
+}
