@@ -24,14 +24,16 @@ KO=/lib/bus1/bus1.ko
 PROFILE=1
 TABLES=1
 RUNARGS=
+DBUS_ONLY=0
 
 case ${1:-} in
 --scaling) exec "$RUN" --scaling "${2:-1}" ;;
 --no-profile) PROFILE=0 ;;
 --profile) TABLES=0 ;;
 --run) shift; RUNARGS=1 ;;
+--dbus) DBUS_ONLY=1 ;;
 "") ;;
-*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile | --run ARGS]" >&2
+*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile | --dbus | --run ARGS]" >&2
 	exit 2 ;;
 esac
 
@@ -51,9 +53,64 @@ echo "# bus1-bench: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU(
 echo "# figures are CLOCK_MONOTONIC ns; under qemu -icount shift=0 that is guest instructions"
 echo "# (user + kernel); medians of 7 repetitions after a warm-up (round trips: see section 3)"
 [ -z "$RUNARGS" ] || exec "$RUN" "$@"
+
+# D-Bus (issue 19): bus1-dbus-bench against Debian's dbus-daemon, which runs
+# from the host's /usr (9p, the rig's HOST_USR=1) in /hostroot; our broker
+# and the clients are static and in /usr/bin
+dbus_bench() {
+	R=/hostroot
+	if ! command -v bus1-dbus-bench >/dev/null; then
+		echo "# D-Bus: bus1-dbus-bench not installed, skipped"
+		return 0
+	fi
+	if [ ! -x $R/usr/bin/dbus-daemon ]; then
+		echo "# D-Bus: no $R/usr/bin/dbus-daemon (the host's /usr is not shared), skipped"
+		return 0
+	fi
+	mkdir -p /run/bus1
+	cat >/tmp/bench-dbus.conf <<'CONF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=/run/bus1/bench-daemon.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+	chroot $R /usr/bin/dbus-daemon --config-file=/tmp/bench-dbus.conf \
+		--nofork --nopidfile &
+	dd=$!
+	bus1-dbus-broker --address unix:path=/run/bus1/bench.sock \
+		--bus1-socket /run/bus1/bench.bus1 &
+	bb=$!
+	i=0
+	until [ -S /run/bus1/bench-daemon.sock ] && [ -S /run/bus1/bench.sock ] &&
+		[ -S /run/bus1/bench.bus1 ]; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || break
+		sleep 0.1
+	done
+	echo "# D-Bus: $(chroot $R /usr/bin/dbus-daemon --version | head -n 1)"
+	bus1-dbus-bench unix:path=/run/bus1/bench-daemon.sock \
+		unix:path=/run/bus1/bench.sock /run/bus1/bench.bus1 || rc=1
+	kill $dd $bb 2>/dev/null
+	wait $dd $bb 2>/dev/null
+	return 0
+}
+
 # an invalid measurement fails the run, after the profiles
 rc=0
+if [ "$DBUS_ONLY" = 1 ]; then
+	dbus_bench
+	exit $rc
+fi
 [ "$TABLES" = 0 ] || "$RUN" || rc=$?
+[ "$TABLES" = 0 ] || dbus_bench
 
 [ "$PROFILE" = 1 ] || exit $rc
 if [ ! -w $T/set_ftrace_filter ] || ! grep -q function_graph $T/available_tracers; then

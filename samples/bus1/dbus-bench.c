@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bus1-dbus-bench: the D-Bus figures of `make bench` (issue 19), run by
+ * bus1-bench (tools/testing/selftests/bus1/bench) in the icount VM, where
+ * CLOCK_MONOTONIC ns are guest instructions (user + kernel, whole VM).
+ *
+ *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET
+ *
+ * DAEMON_ADDR is Debian's dbus-daemon, BROKER_ADDR the socket of
+ * bus1-dbus-broker and BUS1_SOCKET its bus1 bootstrap (bus1-bench starts
+ * them). Every figure is the median of 7 repetitions of a steady-state loop
+ * after a warm-up one, with the context switches of the whole VM per
+ * operation (/proc/stat ctxt). Cases, each beside its baseline through
+ * dbus-daemon between libdbus clients:
+ *   (a) Echo(s) -> s between two native peers (libbus1-dbus)      <= 0.40x
+ *   (b) the same from a libdbus socket client to a native service
+ *       through bus1-dbus-broker                                    <= 1.20x
+ *   (c) one signal to 10 matching subscribers                      <= 0.30x
+ *   (d) connecting: Hello + RequestName (and the disconnect)       <= 1.00x
+ * Clients are linked statically with Debian's libdbus-1.a (the library of
+ * the dbus-daemon baseline's clients, same version).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "dbus-native.h"
+
+#define NAME	"org.bus1.Bench"
+#define PATH	"/org/bus1/Bench"
+#define IFACE	"org.bus1.Bench"
+#define REPS	7
+#define NSUBS	10
+#define BATCH	10	/* signals between two acks of every subscriber */
+#define ARG	"hello"
+
+static const char *daemon_addr, *broker_addr, *b1sock;
+static pid_t kids[NSUBS + 2];
+static int nkids;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bus1-dbus-bench: %s failed\n", what);
+	for (int i = 0; i < nkids; i++)
+		kill(kids[i], SIGKILL);
+	exit(1);
+}
+
+static unsigned long long now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static unsigned long long ctxt(void)
+{
+	unsigned long long v = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "ctxt %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct fig {
+	double instr, csw;
+};
+
+/* median of REPS repetitions of @iters calls of @op, after a warm-up one */
+static struct fig measure(void (*op)(void *), void *ctx, int iters)
+{
+	double t[REPS], c[REPS];
+	struct fig f;
+
+	for (int r = -1; r < REPS; r++) {
+		unsigned long long c0 = ctxt(), t0 = now();
+
+		for (int i = 0; i < iters; i++)
+			op(ctx);
+		if (r < 0)
+			continue;
+		t[r] = (double)(now() - t0) / iters;
+		c[r] = (double)(ctxt() - c0) / iters;
+	}
+	qsort(t, REPS, sizeof(*t), cmp);
+	qsort(c, REPS, sizeof(*c), cmp);
+	f.instr = t[REPS / 2];
+	f.csw = c[REPS / 2];
+	return f;
+}
+
+static pid_t spawn(void (*fn)(int), int fd)
+{
+	pid_t p = fork();
+
+	if (p < 0)
+		die("fork");
+	if (!p) {
+		fn(fd);
+		_exit(0);
+	}
+	kids[nkids++] = p;
+	return p;
+}
+
+static void reap(void)
+{
+	while (nkids > 0) {
+		kill(kids[--nkids], SIGTERM);
+		waitpid(kids[nkids], NULL, 0);
+	}
+}
+
+static void wait_ready(int fd, int n)
+{
+	char c;
+
+	while (n-- > 0)
+		if (read(fd, &c, 1) != 1)
+			die("a child's ready byte");
+}
+
+static DBusMessage *echo_reply(DBusMessage *call)
+{
+	DBusMessage *r;
+	const char *s;
+
+	if (!dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
+				   DBUS_TYPE_INVALID))
+		return dbus_message_new_error(call, DBUS_ERROR_INVALID_ARGS, "s");
+	r = dbus_message_new_method_return(call);
+	if (r)
+		dbus_message_append_args(r, DBUS_TYPE_STRING, &s,
+					 DBUS_TYPE_INVALID);
+	return r;
+}
+
+/* --- libdbus on a socket (dbus-daemon, or bus1-dbus-broker) ------------- */
+
+static DBusConnection *sock_connect(const char *addr)
+{
+	DBusConnection *c = dbus_connection_open_private(addr, NULL);
+
+	if (!c || !dbus_bus_register(c, NULL))
+		die("libdbus connect");
+	return c;
+}
+
+static const char *svc_addr;
+
+static void sock_service(int fd)
+{
+	DBusConnection *c = sock_connect(svc_addr);
+	DBusMessage *m, *r;
+
+	if (dbus_bus_request_name(c, NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, NULL) !=
+	    DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		die("libdbus RequestName");
+	if (write(fd, "r", 1) != 1)
+		_exit(1);
+	while (dbus_connection_read_write(c, -1)) {
+		while ((m = dbus_connection_pop_message(c))) {
+			if (dbus_message_is_method_call(m, IFACE, "Echo")) {
+				r = echo_reply(m);
+				dbus_connection_send(c, r, NULL);
+				dbus_message_unref(r);
+			}
+			dbus_message_unref(m);
+		}
+	}
+}
+
+static DBusMessage *new_call(void)
+{
+	DBusMessage *m = dbus_message_new_method_call(NAME, PATH, IFACE,
+						      "Echo");
+	const char *s = ARG;
+
+	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &s,
+					    DBUS_TYPE_INVALID))
+		die("message");
+	return m;
+}
+
+static void sock_call(void *ctx)
+{
+	DBusMessage *m = new_call(), *r;
+
+	r = dbus_connection_send_with_reply_and_block(ctx, m, -1, NULL);
+	if (!r || dbus_message_get_type(r) != DBUS_MESSAGE_TYPE_METHOD_RETURN)
+		die("libdbus Echo");
+	dbus_message_unref(r);
+	dbus_message_unref(m);
+}
+
+static int sub_ack;
+
+static void sock_subscriber(int fd)
+{
+	DBusConnection *c = sock_connect(svc_addr);
+	DBusMessage *m;
+	unsigned long n = 0;
+
+	dbus_bus_add_match(c, "type='signal',interface='" IFACE
+			   "',member='Tick'", NULL);
+	/* AddMatch with a NULL error does not wait: a round trip does */
+	if (!dbus_bus_name_has_owner(c, "org.freedesktop.DBus", NULL))
+		die("NameHasOwner");
+	if (write(fd, "r", 1) != 1)
+		_exit(1);
+	while (dbus_connection_read_write(c, -1)) {
+		while ((m = dbus_connection_pop_message(c))) {
+			if (dbus_message_is_signal(m, IFACE, "Tick") &&
+			    ++n % BATCH == 0 && write(sub_ack, "a", 1) != 1)
+				_exit(1);
+			dbus_message_unref(m);
+		}
+	}
+}
+
+struct emit {
+	DBusConnection *c;
+	struct b1d_bus *b;
+	int ack;
+};
+
+static DBusMessage *new_tick(void)
+{
+	DBusMessage *m = dbus_message_new_signal(PATH, IFACE, "Tick");
+	const char *s = ARG;
+
+	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &s,
+					    DBUS_TYPE_INVALID))
+		die("signal");
+	return m;
+}
+
+/* one op = BATCH signals, then every subscriber's ack */
+static void emit_batch(void *ctx)
+{
+	struct emit *e = ctx;
+	char buf[NSUBS];
+	int got = 0;
+	ssize_t n;
+
+	for (int i = 0; i < BATCH; i++) {
+		DBusMessage *m = new_tick();
+
+		if (e->c) {
+			dbus_connection_send(e->c, m, NULL);
+			dbus_connection_flush(e->c);
+		} else if (b1d_send(e->b, m) < 0) {
+			die("b1d_send");
+		}
+		dbus_message_unref(m);
+	}
+	while (got < NSUBS) {
+		n = read(e->ack, buf, NSUBS - got);
+		if (n <= 0)
+			die("ack");
+		got += n;
+	}
+}
+
+static void sock_connect_op(void *ctx)
+{
+	DBusConnection *c = sock_connect(ctx);
+
+	if (dbus_bus_request_name(c, NAME ".Conn", DBUS_NAME_FLAG_DO_NOT_QUEUE,
+				  NULL) < 0)
+		die("RequestName");
+	dbus_connection_close(c);
+	dbus_connection_unref(c);
+}
+
+/* --- libbus1-dbus ---------------------------------------------------------- */
+
+static struct b1d_bus *nat_connect(void)
+{
+	struct b1d_bus *b;
+
+	if (b1d_connect(b1sock, &b) < 0)
+		die("b1d_connect");
+	return b;
+}
+
+static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+{
+	return echo_reply(call);
+}
+
+static const struct b1d_method methods[] = {
+	{ "Echo", m_echo },
+	{}
+};
+
+static void nat_loop(struct b1d_bus *b)
+{
+	while (b1d_wait(b, -1) >= 0)
+		while (b1d_process(b) > 0)
+			;
+}
+
+static void nat_service(int fd)
+{
+	struct b1d_bus *b = nat_connect();
+
+	b1d_add_object(b, PATH, IFACE, methods, NULL);
+	if (b1d_request_name(b, NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE) !=
+	    DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		die("b1d_request_name");
+	if (write(fd, "r", 1) != 1)
+		_exit(1);
+	nat_loop(b);
+}
+
+static void nat_call(void *ctx)
+{
+	DBusMessage *m = new_call(), *r = NULL;
+
+	if (b1d_call(ctx, m, -1, &r) < 0 ||
+	    dbus_message_get_type(r) != DBUS_MESSAGE_TYPE_METHOD_RETURN)
+		die("native Echo");
+	dbus_message_unref(r);
+	dbus_message_unref(m);
+}
+
+static void nat_tick(struct b1d_bus *b, DBusMessage *m, void *u)
+{
+	static unsigned long n;
+
+	if (++n % BATCH == 0 && write(sub_ack, "a", 1) != 1)
+		_exit(1);
+}
+
+static void nat_subscriber(int fd)
+{
+	struct b1d_bus *b = nat_connect();
+
+	if (b1d_match_signal(b, NULL, NULL, IFACE, "Tick", nat_tick, NULL) < 0)
+		die("b1d_match_signal");
+	if (write(fd, "r", 1) != 1)
+		_exit(1);
+	nat_loop(b);
+}
+
+static void nat_connect_op(void *ctx)
+{
+	struct b1d_bus *b = nat_connect();
+
+	if (b1d_request_name(b, NAME ".Conn", DBUS_NAME_FLAG_DO_NOT_QUEUE) < 0)
+		die("b1d_request_name");
+	b1d_free(b);
+}
+
+/* --- the cases --------------------------------------------------------- */
+
+static void row(const char *what, struct fig f, struct fig base,
+		double target)
+{
+	double ratio = f.instr / base.instr;
+
+	printf("%-44s %9.0f %6.2f %9.0f %6.2f %6.2fx  <= %.2fx  %s\n", what,
+	       f.instr, f.csw, base.instr, base.csw, ratio, target,
+	       ratio <= target ? "PASS" : "MISS");
+}
+
+static struct fig call_case(const char *addr, bool native_svc,
+			    bool native_client, int iters)
+{
+	struct b1d_bus *b = NULL;
+	DBusConnection *c = NULL;
+	struct fig f;
+	int p[2];
+
+	if (pipe(p))
+		die("pipe");
+	svc_addr = addr;
+	spawn(native_svc ? nat_service : sock_service, p[1]);
+	wait_ready(p[0], 1);
+	if (native_client) {
+		b = nat_connect();
+		f = measure(nat_call, b, iters);
+		b1d_free(b);
+	} else {
+		c = sock_connect(addr);
+		f = measure(sock_call, c, iters);
+		dbus_connection_close(c);
+		dbus_connection_unref(c);
+	}
+	reap();
+	close(p[0]);
+	close(p[1]);
+	return f;
+}
+
+static struct fig signal_case(const char *addr, bool native, int iters)
+{
+	struct emit e = {};
+	struct fig f;
+	int p[2], a[2];
+
+	if (pipe(p) || pipe(a))
+		die("pipe");
+	svc_addr = addr;
+	sub_ack = a[1];
+	for (int i = 0; i < NSUBS; i++)
+		spawn(native ? nat_subscriber : sock_subscriber, p[1]);
+	wait_ready(p[0], NSUBS);
+	e.ack = a[0];
+	if (native)
+		e.b = nat_connect();
+	else
+		e.c = sock_connect(addr);
+	f = measure(emit_batch, &e, iters);
+	f.instr /= BATCH;
+	f.csw /= BATCH;
+	if (native) {
+		b1d_free(e.b);
+	} else {
+		dbus_connection_close(e.c);
+		dbus_connection_unref(e.c);
+	}
+	reap();
+	close(p[0]);
+	close(p[1]);
+	close(a[0]);
+	close(a[1]);
+	return f;
+}
+
+int main(int argc, char **argv)
+{
+	struct fig d, n;
+	int it = argc > 4 ? atoi(argv[4]) : 1;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET [SCALE]\n");
+		return 2;
+	}
+	daemon_addr = argv[1];
+	broker_addr = argv[2];
+	b1sock = argv[3];
+	signal(SIGPIPE, SIG_IGN);
+
+	printf("\n## D-Bus (issue 19): bus1 vs Debian's dbus-daemon, instructions per operation\n");
+	printf("# whole VM, median of %d after a warm-up; csw = context switches per op (whole VM)\n",
+	       REPS);
+	printf("# baseline: the same operation between libdbus clients through dbus-daemon\n");
+	printf("%-44s %9s %6s %9s %6s %7s  %7s\n", "case", "bus1", "csw",
+	       "daemon", "csw", "ratio", "target");
+
+	d = call_case(daemon_addr, false, false, 200 * it);
+	n = call_case(broker_addr, true, true, 200 * it);
+	row("(a) Echo(s) call+reply, native<->native", n, d, 0.40);
+	n = call_case(broker_addr, true, false, 200 * it);
+	row("(b) Echo(s), libdbus socket -> native svc", n, d, 1.20);
+	fflush(stdout);
+
+	d = signal_case(daemon_addr, false, 10 * it);
+	n = signal_case(broker_addr, true, 10 * it);
+	row("(c) one signal to 10 matching subscribers", n, d, 0.30);
+	fflush(stdout);
+
+	d = measure(sock_connect_op, (void *)daemon_addr, 30 * it);
+	n = measure(nat_connect_op, NULL, 30 * it);
+	row("(d) connect: Hello+RequestName+disconnect", n, d, 1.00);
+	return 0;
+}
