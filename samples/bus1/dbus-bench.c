@@ -452,8 +452,15 @@ int main(int argc, char **argv)
 	struct fig d, n;
 	int it = argc > 4 ? atoi(argv[4]) : 1;
 
+	/* NATIVE-ONLY: case (a) alone, for a profile under callgrind */
+	if (argc > 5 && !strcmp(argv[5], "native-only")) {
+		b1sock = argv[3];
+		n = call_case(argv[2], true, true, it);
+		printf("native<->native %.0f %.2f\n", n.instr, n.csw);
+		return 0;
+	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET [SCALE]\n");
+		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET [SCALE [native-only]]\n");
 		return 2;
 	}
 	daemon_addr = argv[1];
