@@ -17,6 +17,11 @@
  *
  * Item 4: a stress of remote active references released while their peer
  * closes (KASAN on the debug kernel catches a use after free there).
+ *
+ * The SEND of a RECV with BUS1_RECV_FLAG_SEND (issue 18) is the same
+ * attack surface as BUS1_CMD_SEND: the *_recv_send_* tests repeat items 2
+ * and 3 with its command, payload or destination array on the missing
+ * page.
  */
 #define _GNU_SOURCE
 #include <linux/userfaultfd.h>
@@ -147,22 +152,76 @@ static void uf_teardown(struct uf *u)
 
 /* --- a peer blocked in its own SEND or RECV ------------------------------ */
 
+enum {
+	HOW_SEND,	/* SEND, its payload faults */
+	HOW_RECV,	/* RECV, its argument faults */
+	HOW_RS_PAYLOAD,	/* RECV(SEND), the SEND's payload faults */
+	HOW_RS_CMD,	/* ... the second half of its struct bus1_cmd_send */
+	HOW_RS_DESTS,	/* ... its second destination ID */
+};
+
 struct blocked {
 	int fd;
-	int how;	/* 0: SEND payload faults, 1: RECV argument faults */
+	int how;	/* HOW_* */
 	__u64 dest;
-	void *mem;
+	void *mem;	/* the missing page; the page before it is ordinary */
 	int r;
 	__u64 ms;
+	__u64 arg;	/* RECV(SEND): msg.destination passed ... */
+	__u64 left;	/* ... and as the call left it */
 };
+
+/*
+ * RECV(SEND|RELEASE) whose SEND sends 64 bytes to b->dest, with the part
+ * b->how names on the missing page: the SEND faults there with the RECV
+ * half not yet run. A payload page resolves to zeroes, a command half to
+ * n_vecs = 0 (no payload), a destination ID to 0 (no such handle).
+ */
+static int blocked_recv_send(struct blocked *b)
+{
+	static char payload[64];
+	struct iovec v = { .iov_base = payload, .iov_len = sizeof(payload) };
+	struct bus1_cmd_send local = {}, *s = &local;
+	struct bus1_cmd_recv r = {};
+	__u64 one[1] = { b->dest }, *ids = one;
+	int ret;
+
+	if (b->how == HOW_RS_PAYLOAD)
+		v.iov_base = b->mem;
+	if (b->how == HOW_RS_CMD)
+		s = (void *)((char *)b->mem -
+			     offsetof(struct bus1_cmd_send, n_vecs));
+	if (b->how == HOW_RS_DESTS) {
+		ids = (__u64 *)b->mem - 1;
+		ids[0] = b->dest;
+	}
+	/* only the fields before n_vecs: the rest may be on the missing page */
+	s->flags = 0;
+	s->ptr_destinations = (uintptr_t)ids;
+	s->ptr_errors = 0;
+	s->n_destinations = b->how == HOW_RS_DESTS ? 2 : 1;
+	s->ptr_vecs = (uintptr_t)&v;
+	if (b->how != HOW_RS_CMD)
+		s->n_vecs = 1;
+	r.flags = BUS1_RECV_FLAG_SEND | BUS1_RECV_FLAG_RELEASE;
+	r.max_offset = 0;
+	r.msg.offset = BUS1_OFFSET_INVALID;
+	r.msg.destination = (uintptr_t)s;
+	b->arg = r.msg.destination;
+	ret = b1_ioctl(b->fd, BUS1_CMD_RECV, (unsigned long)&r);
+	b->left = r.msg.destination;
+	return ret;
+}
 
 static void *blocked_run(void *arg)
 {
 	struct blocked *b = arg;
 	__u64 t0 = b1_now_ns();
 
-	if (b->how == 0) {
+	if (b->how == HOW_SEND) {
 		b->r = b1_send1(b->fd, b->dest, b->mem, 64);
+	} else if (b->how >= HOW_RS_PAYLOAD) {
+		b->r = blocked_recv_send(b);
 	} else {
 		struct bus1_cmd_recv *r = b->mem;
 
@@ -300,12 +359,69 @@ TEST(close_while_sender_faults_on_errors)
 	close_while_array_faults(_metadata, true);
 }
 
+/*
+ * Item 2 for the SEND of a RECV(SEND): the receiver's close() must not
+ * wait for it; the SEND then fails (the destination is gone) and with it
+ * the whole call, which leaves msg.destination as it was (not sent).
+ */
+static void close_while_recv_send_faults(struct __test_metadata *_metadata,
+					 int how)
+{
+	struct blocked b = {};
+	int rcv, snd;
+	pthread_t t;
+	struct uf u;
+	__u64 t0, ms;
+
+	rcv = b1_open();
+	snd = b1_open();
+	ASSERT_LE(0, rcv);
+	ASSERT_LE(0, snd);
+	ASSERT_EQ(0, b1_transfer(rcv, NODE, snd, &b.dest));
+	ASSERT_EQ(0, uf_setup_behind(&u, 4096, 4096));
+
+	b.fd = snd;
+	b.how = how;
+	b.mem = u.area;
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_run, &b));
+	ASSERT_TRUE(uf_wait_fault(&u));
+
+	t0 = b1_now_ns();
+	close(rcv);
+	ms = ms_since(t0);
+	atomic_store(&u.resolve, 1);
+	pthread_join(t, NULL);
+	uf_teardown(&u);
+	close(snd);
+
+	ksft_print_msg("close() took %llu ms, RECV(SEND) returned %d after %llu ms\n",
+		       (unsigned long long)ms, b.r, (unsigned long long)b.ms);
+	EXPECT_GT(BOUND_MS, ms);
+	EXPECT_EQ(-EHOSTUNREACH, b.r);
+	EXPECT_EQ(b.arg, b.left);
+}
+
+TEST(close_while_recv_send_faults_on_payload)
+{
+	close_while_recv_send_faults(_metadata, HOW_RS_PAYLOAD);
+}
+
+TEST(close_while_recv_send_faults_on_command)
+{
+	close_while_recv_send_faults(_metadata, HOW_RS_CMD);
+}
+
+TEST(close_while_recv_send_faults_on_destinations)
+{
+	close_while_recv_send_faults(_metadata, HOW_RS_DESTS);
+}
+
 enum { OP_TRANSFER, OP_POLL, OP_FDINFO };
 
 /*
- * Item 3: P is blocked in its own SEND (how 0) or RECV (how 1) on a user
- * fault; another peer's HANDLE_TRANSFER to P, poll(P) with a stale queue
- * head and reading P's fdinfo must not wait for it.
+ * Item 3: P is blocked in its own SEND, RECV or the SEND of a RECV(SEND)
+ * on a user fault (HOW_*); another peer's HANDLE_TRANSFER to P, poll(P)
+ * with a stale queue head and reading P's fdinfo must not wait for it.
  */
 static void blocked_peer_op(struct __test_metadata *_metadata, int how,
 			    int op)
@@ -329,7 +445,7 @@ static void blocked_peer_op(struct __test_metadata *_metadata, int how,
 	ASSERT_EQ(0, b1_destroy(p, BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES,
 				ids, 1));
 
-	ASSERT_EQ(0, uf_setup(&u, 4096));
+	ASSERT_EQ(0, uf_setup_behind(&u, 4096, 4096));
 	b.fd = p;
 	b.how = how;
 	b.mem = u.area;
@@ -356,7 +472,11 @@ static void blocked_peer_op(struct __test_metadata *_metadata, int how,
 	ksft_print_msg("%s while P blocks in %s: %llu ms (result %d)\n",
 		       op == OP_TRANSFER ? "HANDLE_TRANSFER to P" :
 		       op == OP_POLL ? "poll(P)" : "fdinfo of P",
-		       how ? "RECV" : "SEND", (unsigned long long)ms, r);
+		       how == HOW_SEND ? "SEND" : how == HOW_RECV ? "RECV" :
+		       how == HOW_RS_PAYLOAD ? "RECV(SEND) on its payload" :
+		       how == HOW_RS_CMD ? "RECV(SEND) on its command" :
+		       "RECV(SEND) on its destinations",
+		       (unsigned long long)ms, r);
 	EXPECT_GT(BOUND_MS, ms);
 	if (op == OP_TRANSFER)
 		EXPECT_EQ(0, r);
@@ -396,6 +516,51 @@ TEST(poll_peer_blocked_in_recv)
 TEST(fdinfo_peer_blocked_in_recv)
 {
 	blocked_peer_op(_metadata, 1, OP_FDINFO);
+}
+
+TEST(transfer_to_peer_blocked_in_recv_send_payload)
+{
+	blocked_peer_op(_metadata, HOW_RS_PAYLOAD, OP_TRANSFER);
+}
+
+TEST(poll_peer_blocked_in_recv_send_payload)
+{
+	blocked_peer_op(_metadata, HOW_RS_PAYLOAD, OP_POLL);
+}
+
+TEST(fdinfo_peer_blocked_in_recv_send_payload)
+{
+	blocked_peer_op(_metadata, HOW_RS_PAYLOAD, OP_FDINFO);
+}
+
+TEST(transfer_to_peer_blocked_in_recv_send_command)
+{
+	blocked_peer_op(_metadata, HOW_RS_CMD, OP_TRANSFER);
+}
+
+TEST(poll_peer_blocked_in_recv_send_command)
+{
+	blocked_peer_op(_metadata, HOW_RS_CMD, OP_POLL);
+}
+
+TEST(fdinfo_peer_blocked_in_recv_send_command)
+{
+	blocked_peer_op(_metadata, HOW_RS_CMD, OP_FDINFO);
+}
+
+TEST(transfer_to_peer_blocked_in_recv_send_destinations)
+{
+	blocked_peer_op(_metadata, HOW_RS_DESTS, OP_TRANSFER);
+}
+
+TEST(poll_peer_blocked_in_recv_send_destinations)
+{
+	blocked_peer_op(_metadata, HOW_RS_DESTS, OP_POLL);
+}
+
+TEST(fdinfo_peer_blocked_in_recv_send_destinations)
+{
+	blocked_peer_op(_metadata, HOW_RS_DESTS, OP_FDINFO);
 }
 
 /* --- item 10: one multicast, one content -------------------------------- */

@@ -15,7 +15,9 @@
  * RECV with and without INSTALL_FDS and with lying max_offset values,
  * with RELEASE (of the previous RECV's slice, a kept, a stale, an impossible
  * and no offset) and WAIT (O_NONBLOCK peers, and blocking ones ended by a
- * per-thread timer, a message or a disconnect),
+ * per-thread timer, a message or a disconnect) and SEND (with and without
+ * RELEASE/WAIT; a SEND as op_send() makes one, tracked ones also in
+ * userfaultfd memory, an unmapped argument, or msg.destination 0),
  * HANDLE_TRANSFER between peers, HANDLE_RELEASE, NODES_DESTROY, SLICE_RELEASE,
  * PEER_QUERY/RESET (flush, tiny limits), DISCONNECT, unknown ioctls, bad and
  * unmapped argument pointers, mmap with many sizes/offsets/protections, poll
@@ -31,12 +33,16 @@
  *    disconnected, RELEASE of an impossible offset -> ENXIO, WAIT on an
  *    O_NONBLOCK peer never sleeps (no EINTR), a failed RECV leaves its
  *    argument as it was but for msg.offset, BUS1_OFFSET_INVALID exactly
- *    when the answer says RELEASE released the slice)
+ *    when the answer says RELEASE released the slice, and msg.destination,
+ *    0 exactly when its SEND was sent; one whose SEND failed left all of
+ *    it, with an errno SEND allows; one that sent fails with RECV's)
  *  - every received payload matches what was sent (header with magic, length,
  *    sequence number and checksum; fd kinds; handle/fd counts), handle IDs in
  *    received messages are well-formed, installed fds are O_CLOEXEC
  *  - no message is received more often than it was sent to destinations, and
- *    no message of a failed SEND is ever received (coarse, all messages)
+ *    no message of a failed SEND is ever received (coarse, all messages; a
+ *    SEND inside RECV counts as a SEND: sent iff the RECV succeeded or left
+ *    msg.destination 0)
  *  - tracked messages (see TRK_K; a third of the SENDs of the shared peers)
  *    are received exactly once by exactly the destinations SEND(CONTINUE)
  *    reported as ok: counted per (message, peer, node), the shared peers
@@ -153,6 +159,7 @@ enum {
 	C_SRELEASE,
 	C_SEND,
 	C_RECV,
+	C_RECV_SEND,
 	C_UNKNOWN,
 	C_MMAP,
 	C_OPEN,
@@ -162,7 +169,7 @@ enum {
 static const char *const cmd_names[C_COUNT] = {
 	"PEER_DISCONNECT", "PEER_QUERY", "PEER_RESET", "HANDLE_RELEASE",
 	"HANDLE_TRANSFER", "NODES_DESTROY", "SLICE_RELEASE", "SEND", "RECV",
-	"unknown-ioctl", "mmap", "open",
+	"RECV(SEND)", "unknown-ioctl", "mmap", "open",
 };
 
 enum {
@@ -200,12 +207,17 @@ enum {
 	X_REL_NONE,	/* ... of BUS1_OFFSET_INVALID: nothing to release */
 	X_WAIT_NB,	/* WAIT on an O_NONBLOCK peer: never sleeps */
 	X_WAIT,		/* WAIT, ended by a message, ESHUTDOWN or the timer */
+	X_SEND,		/* SEND of an untracked message (as op_send()'s) */
+	X_SEND_TRK,	/* ... of a tracked one (some in userfaultfd memory) */
+	X_SEND_BAD,	/* ... whose argument is unmapped: EFAULT, not sent */
+	X_SEND_NONE,	/* ... with msg.destination 0: nothing to send */
 	X_COUNT,
 };
 
 static const char *const ext_names[X_COUNT] = {
 	"RELEASE chained", "RELEASE kept", "RELEASE stale", "RELEASE bad",
-	"RELEASE none", "WAIT nonblock", "WAIT",
+	"RELEASE none", "WAIT nonblock", "WAIT", "SEND", "SEND tracked",
+	"SEND unmapped", "SEND none",
 };
 
 /* errnos the spec allows per command (in addition to ESHUTDOWN) */
@@ -225,6 +237,11 @@ static const int allowed_send[] = {
 static const int allowed_recv[] = {
 	EFAULT, EINVAL, EAGAIN, ERANGE, ENOMEM, EMFILE, ENFILE, ENXIO, EINTR,
 	0 };
+/* SEND's or RECV's: which one op_recv() checks by msg.destination */
+static const int allowed_recv_send[] = {
+	EFAULT, EINVAL, EMSGSIZE, EBADF, EOPNOTSUPP, ENXIO, ENOMEM, ENOTUNIQ,
+	EHOSTUNREACH, EDQUOT, EXFULL, EAGAIN, ERANGE, EMFILE, ENFILE, EINTR,
+	0 };
 static const int allowed_unknown[] = { ENOTTY, 0 };
 static const int allowed_mmap[] = {
 	EPERM, EACCES, EINVAL, ENOMEM, EOVERFLOW, 0 };
@@ -233,7 +250,7 @@ static const int allowed_open[] = { ENOMEM, EMFILE, ENFILE, 0 };
 static const int *const allowed[C_COUNT] = {
 	allowed_disconnect, allowed_query, allowed_reset, allowed_hrelease,
 	allowed_transfer, allowed_destroy, allowed_srelease, allowed_send,
-	allowed_recv, allowed_unknown, allowed_mmap, allowed_open,
+	allowed_recv, allowed_recv_send, allowed_unknown, allowed_mmap, allowed_open,
 };
 
 enum {
@@ -297,7 +314,12 @@ struct shared {
 		__u64 want;		/* destinations SEND reported as ok */
 		__u64 got;		/* destinations that received it */
 		__u32 epoch[N_SHARED];	/* trk_epoch[] before the SEND */
-		__u32 state;		/* 0 pending, 1 SEND failed, 2 sent */
+		/*
+		 * 0 pending (its worker died in the SEND, or a RECV(SEND)
+		 * under --make-it-fail failed with EFAULT and no record of
+		 * whether it sent), 1 SEND failed, 2 sent
+		 */
+		__u32 state;
 	} trk[N_TRK];
 	/* RECV with RELEASE/WAIT, per kind of use (X_*) and errno */
 	__u64 ext[X_COUNT][MAX_ERR + 2];
@@ -1008,27 +1030,52 @@ static bool dest_err_allowed(__u64 e)
 }
 
 /*
+ * A SEND as op_send() builds it, for BUS1_CMD_SEND or for the SEND of a
+ * RECV with BUS1_RECV_FLAG_SEND (op_recv()): the command, the arrays it
+ * points to, and what send_done() needs to account for its result. A SEND
+ * made through RECV counts exactly as one made with BUS1_CMD_SEND.
+ */
+struct sendop {
+	struct bus1_cmd_send cmd;
+	void *arg;		/* what is passed: &cmd, in uffd memory, bad */
+	bool tracked, valid_struct, has_refused_fd, seed, fuzzed;
+	bool no_expect;		/* the caller checks the errno (op_recv()) */
+	unsigned int nd, nf;
+	__u64 seq, mask;
+	struct trk_msg *m;
+	__u64 dests[TRK_BITS], errs[TRK_BITS], handles[8];
+	struct iovec vecs[16];
+	__s32 fds[8];
+	__u8 kinds[8];
+};
+
+/*
  * A tracked SEND from shared slot @s to some (or, 4%, all TRK_BITS) of the
  * tracked nodes. CONTINUE tells which destinations failed; every other one
- * must receive the message exactly once (final_checks()).
+ * must receive the message exactly once (final_checks()). False if the
+ * tracked messages ran out (nothing to send). @uf_pct: how often the
+ * command, its arrays and payload are behind userfaults.
  */
-static void op_send_tracked(struct thr *t, struct slot *s)
+static bool send_prep_tracked(struct thr *t, struct slot *s,
+			      struct sendop *so, unsigned int uf_pct)
 {
-	__u64 dests[TRK_BITS], errs[TRK_BITS], mask = 0, want = 0;
-	struct bus1_cmd_send cmd = { 0 };
+	struct bus1_cmd_send *cmd = &so->cmd;
+	__u64 *dests = so->dests, *errs = so->errs, mask = 0;
 	unsigned int nd = 0, i, ti, b, nv = 0, nf = 0;
-	struct iovec vecs[8];
-	struct trk_msg *m;
-	__s32 fds[4];
-	__u8 kinds[4], *uf, *stage;
+	struct iovec *vecs = so->vecs;
+	__s32 *fds = so->fds;
+	__u8 *kinds = so->kinds, *uf, *stage;
 	size_t len, off, checked;
+	struct trk_msg *m;
 	struct fz_hdr h;
-	struct res res;
 
 	ti = __atomic_fetch_add(&sh->trk_next, 1, __ATOMIC_RELAXED);
 	if (ti >= N_TRK)
-		return;
-	m = &sh->trk[ti];
+		return false;
+	memset(cmd, 0, sizeof(*cmd));
+	so->tracked = true;
+	so->m = &sh->trk[ti];
+	m = so->m;
 	if (pct(t, 4)) {
 		for (b = 0; b < TRK_BITS; b++)
 			mask |= 1ULL << b;
@@ -1043,13 +1090,14 @@ static void op_send_tracked(struct thr *t, struct slot *s)
 					    [b % TRK_K], __ATOMIC_RELAXED);
 		errs[nd++] = 0xdeadULL;
 	}
+	so->mask = mask;
 	/* a flush that ends after this point may drop the message */
 	for (i = 0; i < N_SHARED; i++)
 		m->epoch[i] = __atomic_load_n(&sh->trk_epoch[i],
 					      __ATOMIC_SEQ_CST);
 
 	if (pct(t, 25)) {
-		nf = 1 + rn(t, ARRAY_SIZE(fds));
+		nf = 1 + rn(t, 4);
 		for (i = 0; i < nf; i++) {
 			kinds[i] = rn(t, K_TIMERFD);	/* accepted on main too */
 			fds[i] = fdpool[kinds[i]];
@@ -1075,23 +1123,25 @@ static void op_send_tracked(struct thr *t, struct slot *s)
 	memcpy(t->buf, &h, sizeof(h));
 	for (off = 0; off < len; off += vecs[nv++].iov_len) {
 		vecs[nv].iov_base = t->buf + off;
-		vecs[nv].iov_len = nv + 1 < ARRAY_SIZE(vecs) && pct(t, 30) ?
+		vecs[nv].iov_len = nv + 1 < 8 && pct(t, 30) ?
 				   1 + rn(t, len - off) : len - off;
 	}
 
-	cmd.flags = BUS1_SEND_FLAG_CONTINUE;
-	cmd.ptr_destinations = (uintptr_t)dests;
-	cmd.ptr_errors = (uintptr_t)errs;
-	cmd.n_destinations = nd;
-	cmd.ptr_vecs = (uintptr_t)vecs;
-	cmd.n_vecs = nv;
-	cmd.ptr_fds = (uintptr_t)fds;
-	cmd.n_fds = nf;
+	cmd->flags = BUS1_SEND_FLAG_CONTINUE;
+	cmd->ptr_destinations = (uintptr_t)dests;
+	cmd->ptr_errors = (uintptr_t)errs;
+	cmd->n_destinations = nd;
+	cmd->ptr_vecs = (uintptr_t)vecs;
+	cmd->n_vecs = nv;
+	cmd->ptr_fds = (uintptr_t)fds;
+	cmd->n_fds = nf;
+	so->arg = cmd;
 	/*
-	 * 1%: on the debug kernel the userfault path (zap, fault, wake,
-	 * copy) at 5% cost 40% of the fuzzer's ioctl rate.
+	 * 1% for BUS1_CMD_SEND: on the debug kernel the userfault path (zap,
+	 * fault, wake, copy) at 5% cost 40% of the fuzzer's ioctl rate.
 	 */
-	uf = len + 64 <= UF_LEN - 1024 && pct(t, 1) ? uf_pages(t, &stage) : NULL;
+	uf = len + 64 <= UF_LEN - 1024 && pct(t, uf_pct) ?
+	     uf_pages(t, &stage) : NULL;
 	if (uf) {
 		/*
 		 * Payload, iovecs, destinations and (half of the time) the
@@ -1106,25 +1156,35 @@ static void op_send_tracked(struct thr *t, struct slot *s)
 					   ((__u8 *)vecs[i].iov_base - t->buf);
 		memcpy(stage + UF_LEN - 1024, vecs, nv * sizeof(vecs[0]));
 		memcpy(stage + UF_LEN - 512, dests, nd * sizeof(dests[0]));
-		cmd.ptr_vecs = (uintptr_t)(uf + UF_LEN - 1024);
-		cmd.ptr_destinations = (uintptr_t)(uf + UF_LEN - 512);
-		memcpy(stage + UF_LEN - 128, &cmd, sizeof(cmd));
+		cmd->ptr_vecs = (uintptr_t)(uf + UF_LEN - 1024);
+		cmd->ptr_destinations = (uintptr_t)(uf + UF_LEN - 512);
+		memcpy(stage + UF_LEN - 128, cmd, sizeof(*cmd));
 		uf_arm(uf);
+		if (pct(t, 50))
+			so->arg = uf + UF_LEN - 128;
 	}
-	res = xioctl(s, C_SEND, BUS1_CMD_SEND,
-		     uf && pct(t, 50) ? (void *)(uf + UF_LEN - 128) : &cmd);
-	if (res.err) {
+	return true;
+}
+
+/* the tracked SEND failed with @err, or (0) sent: final_checks() knows */
+static void send_done_tracked(struct sendop *so, int err)
+{
+	struct trk_msg *m = so->m;
+	unsigned int i, b;
+	__u64 want = 0;
+
+	if (err) {
 		__atomic_store_n(&m->state, 1, __ATOMIC_RELEASE);
 		return;
 	}
 	for (i = 0, b = 0; b < TRK_BITS; b++) {
-		if (!(mask & (1ULL << b)))
+		if (!(so->mask & (1ULL << b)))
 			continue;
-		if (!errs[i])
+		if (!so->errs[i])
 			want |= 1ULL << b;
-		else if (!dest_err_allowed(errs[i]))
+		else if (!dest_err_allowed(so->errs[i]))
 			violation(V_ERRNO, "SEND(CONTINUE) errors[%u] = %llu",
-				  i, (unsigned long long)errs[i]);
+				  i, (unsigned long long)so->errs[i]);
 		i++;
 	}
 	m->want = want;
@@ -1166,16 +1226,21 @@ static void trk_receipt(struct slot *s, __u64 dst, const struct fz_hdr *h)
 			      h->trk - 1, s->idx, (unsigned long long)dst);
 }
 
-static void op_send(struct thr *t, struct slot *s)
+/*
+ * Builds a SEND from slot @s into @so (its argument: so->arg); @uf_pct as
+ * for send_prep_tracked(). False: nothing to send.
+ */
+static bool send_prep(struct thr *t, struct slot *s, struct sendop *so,
+		      unsigned int uf_pct)
 {
 	static const __u64 huge[] = {
 		1ULL << 31, 1ULL << 32, ~0ULL, 0x7fffffffULL + 1, 1025, 65537,
 	};
 	struct bus1_cmd_send cmd = { 0 };
-	struct iovec vecs[16];
-	__u64 dests[8], handles[8];
-	__s32 fds[8];
-	__u8 kinds[8];
+	struct iovec *vecs = so->vecs;
+	__u64 *dests = so->dests, *handles = so->handles;
+	__s32 *fds = so->fds;
+	__u8 *kinds = so->kinds;
 	size_t len = 0, nv = 0, off, i, extra = 0;
 	const __u8 *pool;
 	unsigned int nd = 0, nh = 0, nf = 0, r;
@@ -1183,12 +1248,11 @@ static void op_send(struct thr *t, struct slot *s)
 	bool fuzzed = false;
 	__u64 seq = ~0ULL;
 	struct fz_hdr h;
-	struct res res;
 
-	if (s->shared && pct(t, 35)) {
-		op_send_tracked(t, s);
-		return;
-	}
+	so->tracked = false;
+	so->no_expect = false;
+	if (s->shared && pct(t, 35))
+		return send_prep_tracked(t, s, so, uf_pct);
 
 	/* flags */
 	if (pct(t, 4)) {
@@ -1273,7 +1337,7 @@ static void op_send(struct thr *t, struct slot *s)
 	}
 	/* split into iovecs at random points, with empty ones in between */
 	off = 0;
-	while (off < len && nv < ARRAY_SIZE(vecs) - 3) {
+	while (off < len && nv < ARRAY_SIZE(so->vecs) - 3) {
 		size_t n = len - off;
 
 		if (pct(t, 60) && n > 1)
@@ -1371,38 +1435,79 @@ static void op_send(struct thr *t, struct slot *s)
 		memcpy(t->buf, &h, sizeof(h));
 	}
 
+	so->arg = &so->cmd;
 	if (pct(t, 2)) {
 		valid_struct = false;
-		res = xioctl(s, C_SEND, BUS1_CMD_SEND, bad_ptr(t, sizeof(cmd)));
-		expect(res, C_SEND, false, EFAULT, 0, "unreadable argument");
-	} else {
-		res = xioctl(s, C_SEND, BUS1_CMD_SEND, &cmd);
+		so->arg = bad_ptr(t, sizeof(cmd));
 	}
-	if (!res.err && valid_struct && has_refused_fd && cmd.n_fds == nf)
+	so->cmd = cmd;
+	so->valid_struct = valid_struct;
+	so->has_refused_fd = has_refused_fd;
+	so->seed = seed;
+	so->fuzzed = fuzzed;
+	so->nd = nd;
+	so->nf = nf;
+	so->seq = seq;
+	return true;
+}
+
+/*
+ * Accounts for the SEND of @so: @res.err is its error (0: sent). @unknown:
+ * whether it sent is not known (then nothing is checked or recorded).
+ */
+static void send_done(struct thr *t, struct slot *s, struct sendop *so,
+		      struct res res, bool unknown)
+{
+	const struct bus1_cmd_send *cmd = &so->cmd;
+	bool valid_struct = so->valid_struct;
+	__u64 seq = so->seq;
+	size_t i;
+
+	if (unknown)
+		return;
+	if (so->tracked) {
+		send_done_tracked(so, res.err);
+		return;
+	}
+	if (!valid_struct && !so->no_expect)
+		expect(res, C_SEND, false, EFAULT, 0, "unreadable argument");
+	if (!res.err && valid_struct && so->has_refused_fd &&
+	    cmd->n_fds == so->nf)
 		violation(V_ORACLE, "SEND with a refused fd kind succeeded");
-	if (!res.err && valid_struct && !fuzzed)
+	if (!res.err && valid_struct && !so->fuzzed)
 		inc(&sh->msgs_sent);
 	if (seq < N_SEQ) {
 		__u16 st;
 
 		if (res.err || !valid_struct)
 			st = 0xffff;
-		else if (seed)
+		else if (so->seed)
 			st = 2;
 		else
-			st = 1 + (cmd.n_destinations < 0xfffd ?
-				  cmd.n_destinations : 0xfffd);
-		if (!res.err && valid_struct && fuzzed)
-			st = 1 + (cmd.n_destinations < 0xfffd ?
-				  cmd.n_destinations : 0xfffd) + seed;
+			st = 1 + (cmd->n_destinations < 0xfffd ?
+				  cmd->n_destinations : 0xfffd);
+		if (!res.err && valid_struct && so->fuzzed)
+			st = 1 + (cmd->n_destinations < 0xfffd ?
+				  cmd->n_destinations : 0xfffd) + so->seed;
 		__atomic_store_n(&sh->sent_state[seq], st, __ATOMIC_RELEASE);
 	}
 	if (!res.err && valid_struct) {
 		/* successfully used IDs are (or became) valid here */
-		for (i = 0; i < nd && i < 2; i++)
-			if (!(dests[i] & 3))
-				ids_add(s, t, dests[i]);
+		for (i = 0; i < so->nd && i < 2; i++)
+			if (!(so->dests[i] & 3))
+				ids_add(s, t, so->dests[i]);
 	}
+}
+
+static void op_send(struct thr *t, struct slot *s)
+{
+	struct sendop so;
+	struct res res;
+
+	if (!send_prep(t, s, &so, 1))
+		return;
+	res = xioctl(s, C_SEND, BUS1_CMD_SEND, so.arg);
+	send_done(t, s, &so, res, false);
 }
 
 /* returns true if the installed fds were checked against their kinds */
@@ -1744,8 +1849,9 @@ static bool recv_probe_written(const struct bus1_cmd_recv *got,
 /*
  * The spec of a failed RECV: the structure is left as it was, except that
  * RELEASE sets msg.offset to BUS1_OFFSET_INVALID once it released the
- * slice (bus1(7)). @in is what was passed, @rel: RELEASE was given an
- * offset to release.
+ * slice, and SEND sets msg.destination to 0 once it sent the message
+ * (bus1(7)); a SEND that failed leaves all of it as it was. @in is what
+ * was passed, @rel: RELEASE was given an offset to release.
  */
 static void recv_failed_check(struct res res, const struct bus1_cmd_recv *in,
 			      const struct bus1_cmd_recv *out, bool rel,
@@ -1753,10 +1859,39 @@ static void recv_failed_check(struct res res, const struct bus1_cmd_recv *in,
 {
 	struct bus1_cmd_recv want = *in, got = *out;
 	bool wait = in->flags & BUS1_RECV_FLAG_WAIT;
+	bool sending = (in->flags & BUS1_RECV_FLAG_SEND) && in->msg.destination;
 
+	/*
+	 * msg.destination says whether the SEND ran, exactly: the argument
+	 * is on this thread's stack, only fail_usercopy makes it fault.
+	 */
+	if (sending && !res.raced && got.msg.destination &&
+	    got.msg.destination != in->msg.destination &&
+	    !(res.err == EFAULT && opt_make_it_fail))
+		violation_now(V_ORACLE,
+			      "RECV(SEND) failed (%s) with msg.destination 0x%llx: neither 0 (sent) nor its input 0x%llx",
+			      ename(res.err),
+			      (unsigned long long)got.msg.destination,
+			      (unsigned long long)in->msg.destination);
+	if (sending && !res.raced &&
+	    got.msg.destination == in->msg.destination &&
+	    !(res.err == EFAULT && opt_make_it_fail)) {
+		/* the SEND failed: nothing else happened */
+		if (memcmp(&got, in, sizeof(got)))
+			violation_now(V_ORACLE,
+				      "RECV(SEND): the SEND failed (%s) but the call changed its argument (msg.offset 0x%llx, msg.type 0x%llx; passed msg.offset 0x%llx)",
+				      ename(res.err),
+				      (unsigned long long)got.msg.offset,
+				      (unsigned long long)got.msg.type,
+				      (unsigned long long)in->msg.offset);
+		return;
+	}
 	/* EFAULT: the argument itself may be what faulted (fail_usercopy) */
 	if (res.raced || res.err == EFAULT)
 		return;
+	/* sent (the check above): 0 is the one change the SEND makes */
+	if (sending)
+		want.msg.destination = 0;
 	if (res.err == ENXIO && !(rel && in->msg.offset != BUS1_OFFSET_INVALID))
 		violation_now(V_ORACLE, "RECV: ENXIO without a slice to release");
 	if (res.err == EINTR && (!wait || nonblock))
@@ -1783,11 +1918,13 @@ static void op_recv(struct thr *t, struct slot *s)
 	struct bus1_cmd_recv cmd, in;
 	unsigned int n = 1 + rn(t, 6), i, r, b;
 	bool honest, bad_flags, remap = false, active, data, mark, rel;
+	bool sent, unknown;
 	size_t map_len;
 	struct res res;
 	__u64 gen, fgen, pending = BUS1_OFFSET_INVALID, pend_gen = 0, off, ns;
 	__u64 wall;
-	int xr, xw;
+	struct sendop so;
+	int xr, xw, xs;
 
 	pthread_rwlock_rdlock(&s->lock);
 	gen = __atomic_load_n(&s->gen, __ATOMIC_SEQ_CST);
@@ -1845,6 +1982,30 @@ static void op_recv(struct thr *t, struct slot *s)
 			break;
 		}
 		/*
+		 * BUS1_RECV_FLAG_SEND: first the SEND at msg.destination, one
+		 * as op_send() makes (tracked ones 10% in userfaultfd memory),
+		 * or nothing (0). Once sent, it is sent whatever the release
+		 * and the receive do; op_recv() counts it like op_send().
+		 */
+		xs = -1;
+		if (pct(t, 8)) {
+			cmd.flags |= BUS1_RECV_FLAG_SEND;
+			cmd.msg.destination = 0;
+			xs = X_SEND_NONE;
+			if (!pct(t, 15) && send_prep(t, s, &so, 10)) {
+				xs = so.tracked ? X_SEND_TRK :
+				     so.valid_struct ? X_SEND : X_SEND_BAD;
+				so.no_expect = true;	/* checked here */
+				cmd.msg.destination = (uintptr_t)so.arg;
+			}
+			/* a NULL "bad" argument is 0: nothing to send */
+			if (xs == X_SEND_BAD && !so.arg) {
+				send_done(t, s, &so,
+					  (struct res){ EFAULT, false }, false);
+				xs = X_SEND_NONE;
+			}
+		}
+		/*
 		 * From RECV until the slice was checked (see sh->slice_lock);
 		 * a RELEASE may free a slice another thread is checking, so
 		 * it is a release as op_srelease() does one: exclusive, and
@@ -1876,7 +2037,8 @@ static void op_recv(struct thr *t, struct slot *s)
 			wait_timer_arm(t, true);
 		ns = opt_profile && (xw >= 0 || xr >= 0) ? thread_ns() : 0;
 		wall = ns ? mono_ns() : 0;
-		res = xioctl(s, C_RECV, BUS1_CMD_RECV, &cmd);
+		res = xioctl(s, xs >= 0 ? C_RECV_SEND : C_RECV, BUS1_CMD_RECV,
+			     &cmd);
 		if (ns) {
 			__atomic_fetch_add(&sh->ext_ns[xw >= 0 ? xw : xr],
 					   thread_ns() - ns, __ATOMIC_RELAXED);
@@ -1891,20 +2053,48 @@ static void op_recv(struct thr *t, struct slot *s)
 			count_ext(xr, res.err);
 		if (xw >= 0)
 			count_ext(xw, res.err);
-		if (rel && res.err != ENXIO && res.err != EINVAL &&
+		/*
+		 * With a SEND to run it ran iff the call succeeded or
+		 * msg.destination reads 0 (bus1(7)); but fail_usercopy may
+		 * have failed that store.
+		 */
+		sent = xs < 0 || !in.msg.destination || !res.err ||
+		       !cmd.msg.destination;
+		unknown = !sent && res.err == EFAULT && opt_make_it_fail;
+		if (xs >= 0) {
+			count_ext(xs, res.err);
+			if (res.err && !unknown &&
+			    !err_allowed(sent ? C_RECV : C_SEND, res.err) &&
+			    !(res.raced && (res.err == EBADF ||
+					    res.err == ENOTTY)))
+				violation(V_ERRNO,
+					  "RECV(SEND) returned %s, not allowed %s",
+					  ename(res.err),
+					  sent ? "for RECV after the SEND" :
+						 "for the SEND");
+		}
+		if (xs >= 0 && in.msg.destination)
+			/* before any receipt of it (by this RECV too) */
+			send_done(t, s, &so,
+				  (struct res){ sent ? 0 : res.err, res.raced },
+				  unknown);
+		if (rel && sent && res.err != ENXIO && res.err != EINVAL &&
 		    res.err != EFAULT)
 			t->released[s->idx] = in.msg.offset;
 		/* a slice of ours that was not released: keep it for later */
 		if ((xr == X_REL_CHAIN || xr == X_REL_KEPT) &&
-		    (res.err == EINVAL || res.err == EFAULT) &&
+		    (res.err == EINVAL || res.err == EFAULT || !sent) &&
 		    pending == BUS1_OFFSET_INVALID)
 			pending = in.msg.offset;
 		if (bad_flags)
 			expect(res, C_RECV, false, EINVAL, 0,
 			       "unknown flag or WAIT with SEED");
-		else if (xr == X_REL_BAD)
+		else if (xr == X_REL_BAD && sent)
 			expect(res, C_RECV, false, ENXIO, 0,
 			       "RELEASE of an offset no slice starts at");
+		else if (xs == X_SEND_BAD)
+			expect(res, C_RECV_SEND, false, EFAULT, 0,
+			       "unmapped SEND argument");
 		if (res.err)
 			recv_failed_check(res, &in, &cmd, rel, s->nonblock);
 		data = false;
