@@ -61,7 +61,8 @@ static int srn(struct bus1_peer *to, __u64 h, const char *s, __u64 flags,
 		.destinations = &h, .n_destinations = 1, .vecs = &v, .n_vecs = 1,
 	};
 
-	n_ioctl = n_send = 0;
+	n_ioctl = 0;
+	n_send = 0;
 	return bus1_send_recv_next(to, s ? &a : NULL, flags, m, sent);
 }
 
@@ -145,7 +146,8 @@ int main(void)
 	      "reply released in the one RECV");
 
 	/* a genuine EINVAL of the SEND is no fallback */
-	n_ioctl = n_send = 0;
+	n_ioctl = 0;
+	n_send = 0;
 	CHECK_R(bus1_send_recv_next(e, &(struct bus1_send){
 			.flags = 1ULL << 62, .destinations = &he,
 			.n_destinations = 1 }, 0, &(struct bus1_message)EMPTY,
