@@ -97,19 +97,32 @@ void bus1_message_put_attachments(struct bus1_message *m)
 }
 
 /**
- * bus1_message_unaccount() - return the slice and the charges
- * @m:		message; the receiver's data lock is held
+ * bus1_message_settle() - return the charges of a message
+ * @m:		message whose slice is freed or never was allocated; the
+ *		receiver's data lock is held
  */
-void bus1_message_unaccount(struct bus1_message *m)
+void bus1_message_settle(struct bus1_message *m)
 {
 	static const u32 none[BUS1_RES_N];
 	struct bus1_peer *peer = m->peer;
 
 	lockdep_assert_held(&peer->data_lock);
-	if (!list_empty(&m->slice.link))
-		bus1_pool_free(&peer->pool, &m->slice);
 	bus1_quota_settle(&peer->quota, peer->user, m->share,
 			  m->unshared ? none : m->charge, m->charge);
+}
+
+/**
+ * bus1_message_unaccount() - return the slice and the charges
+ * @m:		message; the receiver's data lock is held
+ */
+void bus1_message_unaccount(struct bus1_message *m)
+{
+	struct bus1_peer *peer = m->peer;
+
+	lockdep_assert_held(&peer->data_lock);
+	if (!list_empty(&m->slice.link))
+		bus1_pool_free(&peer->pool, &m->slice);
+	bus1_message_settle(m);
 }
 
 /**

@@ -112,6 +112,7 @@ bus1_recv_entry_is_stale(struct bus1_peer *peer, struct bus1_queue_node *qnode)
 struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 				      size_t n_handles, size_t n_files);
 void bus1_message_put_attachments(struct bus1_message *m);
+void bus1_message_settle(struct bus1_message *m);
 void bus1_message_unaccount(struct bus1_message *m);
 void bus1_message_dealloc(struct bus1_message *m);
 void bus1_message_free(struct bus1_message *m);

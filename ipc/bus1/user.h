@@ -184,6 +184,16 @@ static inline void bus1_res_sub(u64 *used, const u32 *n)
 	used[3] -= n[3];
 }
 
+/* adds @n to @sum, for two settles run as one (bus1_recv_take()) */
+static inline void bus1_res_add_u32(u32 *sum, const u32 *n)
+{
+	BUILD_BUG_ON(BUS1_RES_N != 4);
+	sum[0] += n[0];
+	sum[1] += n[1];
+	sum[2] += n[2];
+	sum[3] += n[3];
+}
+
 void bus1_quota_settle_user(struct bus1_user *user, const u32 *discharge);
 
 /**

@@ -390,15 +390,23 @@ static long long now_ms(void)
 /*
  * One message from the kernel, copied; -EAGAIN if none ready. With @wait
  * the RECV itself blocks until one is (BUS1_RECV_FLAG_WAIT): no poll()
- * first, one syscall instead of two; a signal returns -EINTR.
+ * first, one syscall instead of two; a signal returns -EINTR. With @send
+ * the request goes out in the same RECV (bus1_send_recv_next(), one ioctl
+ * for a request and its first look for the reply); *@sentp tells whether
+ * it went out, also when the receive then fails.
  */
-static int recv_one(struct b1c *c, struct b1c_msg **mp, int wait)
+static int recv_one(struct b1c *c, const struct bus1_send *send,
+		    struct b1c_msg **mp, int wait, int *sentp)
 {
-	struct bus1_message bm;
+	struct bus1_message bm = { .offset = BUS1_OFFSET_INVALID };
+	__u64 flags = wait ? BUS1_RECV_FLAG_WAIT : 0;
 	struct b1c_msg *m;
 	int r;
 
-	r = bus1_recv(c->peer, wait ? BUS1_RECV_FLAG_WAIT : 0, &bm);
+	if (send)
+		r = bus1_send_recv_next(c->peer, send, flags, &bm, sentp);
+	else
+		r = bus1_recv(c->peer, flags, &bm);
 	if (r < 0)
 		return r;
 	m = calloc(1, sizeof(*m));
@@ -461,7 +469,7 @@ int b1c_recv(struct b1c *c, int timeout_ms, struct b1c_msg **mp)
 	}
 	for (;;) {
 		/* without a deadline the RECV waits by itself */
-		r = recv_one(c, mp, deadline < 0);
+		r = recv_one(c, NULL, mp, deadline < 0, NULL);
 		if (r == -EINTR)
 			continue;
 		if (r != -EAGAIN)
@@ -472,34 +480,43 @@ int b1c_recv(struct b1c *c, int timeout_ms, struct b1c_msg **mp)
 	}
 }
 
+/* the SEND of one vector @v and @n handles @h to @dst */
+#define B1C_SEND(dst, v, h, n) ((struct bus1_send){	\
+		.destinations = (dst),			\
+		.n_destinations = 1,			\
+		.vecs = (v),				\
+		.n_vecs = 1,				\
+		.handles = (h),				\
+		.n_handles = (n),			\
+	})
+
 int b1c_send_raw(struct b1c *c, __u64 dst, const void *data, size_t len,
 		 const __u64 *handles, size_t n_handles)
 {
 	struct iovec v = { (void *)data, len };
-	struct bus1_send s = {
-		.destinations = &dst,
-		.n_destinations = 1,
-		.vecs = &v,
-		.n_vecs = 1,
-		.handles = handles,
-		.n_handles = n_handles,
-	};
+	struct bus1_send s = B1C_SEND(&dst, &v, handles, n_handles);
 
 	return bus1_send(c->peer, &s);
 }
 
-/* wait for a reply with @serial on the reply node, stash everything else */
-static int wait_reply(struct b1c *c, __u32 serial, int timeout_ms,
-		      struct b1c_msg **replyp)
+/*
+ * Send @send (the request), then wait for a reply with @serial on the reply
+ * node, stash everything else. The request goes out in the first RECV.
+ */
+static int wait_reply(struct b1c *c, const struct bus1_send *send,
+		      __u32 serial, int timeout_ms, struct b1c_msg **replyp)
 {
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct b1b_cursor body;
 	struct b1b_hdr hdr;
 	struct b1c_msg *m;
-	int r;
+	int r, sent = 0;
 
 	for (;;) {
-		r = recv_one(c, &m, deadline < 0);
+		r = recv_one(c, send, &m, deadline < 0, &sent);
+		if (send && !sent)
+			return r;	/* the SEND failed: nothing else happened */
+		send = NULL;
 		if (r == -EINTR)
 			continue;
 		if (r == -EAGAIN) {
@@ -521,39 +538,30 @@ static int wait_reply(struct b1c *c, __u32 serial, int timeout_ms,
 	}
 }
 
-static int request_send(struct b1c *c, __u8 op, const char *name,
-			const __u64 *handles, size_t n_handles, __u32 *serialp)
-{
-	unsigned char buf[B1B_MAX_MSG];
-	struct b1b_buf b;
-	int len;
-
-	b1b_buf_init(&b, buf, sizeof(buf));
-	*serialp = ++c->serial;
-	b1b_put_hdr(&b, op, *serialp, 0);
-	if (name)
-		b1b_put_str(&b, name);
-	len = b1b_finish(&b);
-	if (len < 0)
-		return len;
-	return b1c_send_raw(c, c->broker, buf, len, handles, n_handles);
-}
-
 /* returns the reply's status (0 or negative errno) or a transport error */
 int b1c_request(struct b1c *c, __u8 op, const char *name,
 		const __u64 *handles, size_t n_handles, int timeout_ms,
 		struct b1c_msg **replyp)
 {
+	unsigned char buf[B1B_MAX_MSG];
+	struct iovec v = { buf, 0 };
+	struct bus1_send s = B1C_SEND(&c->broker, &v, handles, n_handles);
 	struct b1b_cursor body;
 	struct b1b_hdr hdr;
+	struct b1b_buf b;
 	struct b1c_msg *m;
-	__u32 serial;
-	int r;
+	__u32 serial = ++c->serial;
+	int len, r;
 
-	r = request_send(c, op, name, handles, n_handles, &serial);
-	if (r < 0)
-		return r;
-	r = wait_reply(c, serial, timeout_ms, &m);
+	b1b_buf_init(&b, buf, sizeof(buf));
+	b1b_put_hdr(&b, op, serial, 0);
+	if (name)
+		b1b_put_str(&b, name);
+	len = b1b_finish(&b);
+	if (len < 0)
+		return len;
+	v.iov_len = len;
+	r = wait_reply(c, &s, serial, timeout_ms, &m);
 	if (r < 0)
 		return r;
 	b1b_parse_hdr(m->data, m->n_bytes, &hdr, &body);
@@ -623,6 +631,8 @@ int b1c_call(struct b1c *c, __u64 service, const char *text, int timeout_ms,
 	     char **outp)
 {
 	unsigned char buf[B1B_MAX_MSG];
+	struct iovec v = { buf, 0 };
+	struct bus1_send s = B1C_SEND(&service, &v, &c->reply_node, 1);
 	struct b1b_cursor body;
 	struct b1b_hdr hdr;
 	struct b1b_buf b;
@@ -637,10 +647,8 @@ int b1c_call(struct b1c *c, __u64 service, const char *text, int timeout_ms,
 	len = b1b_finish(&b);
 	if (len < 0)
 		return len;
-	r = b1c_send_raw(c, service, buf, len, &c->reply_node, 1);
-	if (r < 0)
-		return r;
-	r = wait_reply(c, serial, timeout_ms, &m);
+	v.iov_len = len;
+	r = wait_reply(c, &s, serial, timeout_ms, &m);
 	if (r < 0)
 		return r;
 	b1b_parse_hdr(m->data, m->n_bytes, &hdr, &body);

@@ -30,6 +30,8 @@ struct bus1_peer {
 	struct bus1_pool_map *map;	/* current mapping */
 	struct bus1_pool_map *retired;	/* older mappings with live views */
 	__u64 node_counter;
+	/* BUS1_RECV_FLAG_SEND: 0 not known yet, 1 the module has it, -1 not */
+	int recv_send;
 };
 
 static inline __u64 a8(__u64 x)
@@ -365,9 +367,13 @@ BUS1_EXPORT int bus1_handle_release(struct bus1_peer *peer, __u64 handle)
 	return 0;
 }
 
-BUS1_EXPORT int bus1_send(struct bus1_peer *peer, const struct bus1_send *a)
+/* the kernel's SEND argument for @a; -EINVAL for arguments it cannot hold */
+static int send_param(const struct bus1_send *a, struct bus1_cmd_send *s)
 {
-	struct bus1_cmd_send s = {
+	if ((a->flags & BUS1_SEND_FLAG_CONTINUE) && a->n_destinations &&
+	    !a->errors)
+		return -EINVAL;
+	*s = (struct bus1_cmd_send){
 		.flags = a->flags,
 		.ptr_destinations = (unsigned long)a->destinations,
 		.ptr_errors = (unsigned long)a->errors,
@@ -379,10 +385,17 @@ BUS1_EXPORT int bus1_send(struct bus1_peer *peer, const struct bus1_send *a)
 		.ptr_fds = (unsigned long)a->fds,
 		.n_fds = a->n_fds,
 	};
+	return 0;
+}
 
-	if ((a->flags & BUS1_SEND_FLAG_CONTINUE) && a->n_destinations &&
-	    !a->errors)
-		return -EINVAL;
+BUS1_EXPORT int bus1_send(struct bus1_peer *peer, const struct bus1_send *a)
+{
+	struct bus1_cmd_send s;
+	int r;
+
+	r = send_param(a, &s);
+	if (r < 0)
+		return r;
 	if (ioctl(peer->fd, BUS1_CMD_SEND, &s) < 0)
 		return -errno;
 	return 0;
@@ -461,30 +474,44 @@ static void message_drop(struct bus1_message *msg)
  * (BUS1_RECV_FLAG_RELEASE, an extension of the 2016 ABI) or
  * BUS1_OFFSET_INVALID; *@released is set once
  * the kernel has released it, which it does even if the receive fails.
+ * @send is the SEND argument to run first in the same call
+ * (BUS1_RECV_FLAG_SEND) or NULL; *@sent is set once the kernel has sent it,
+ * which it tells by storing 0 in msg.destination when the receive fails
+ * after the SEND (a failing SEND leaves it and fails the call whole).
  */
 static int recv_once(struct bus1_peer *peer, __u64 flags, __u64 release,
-		     struct bus1_cmd_recv *r, int *released)
+		     const struct bus1_cmd_send *send,
+		     struct bus1_cmd_recv *r, int *released, int *sent)
 {
 	int err;
 
 	*released = release == BUS1_OFFSET_INVALID;
+	*sent = !send;
 	for (;;) {
 		memset(r, 0, sizeof(*r));
-		/* RELEASE comes from @release only, never with offset 0 */
-		r->flags = flags & ~(__u64)BUS1_RECV_FLAG_RELEASE;
+		/* RELEASE and SEND come from @release and @send only */
+		r->flags = flags & ~(__u64)(BUS1_RECV_FLAG_RELEASE |
+					    BUS1_RECV_FLAG_SEND);
 		r->max_offset = peer->map->size;
 		if (!*released) {
 			r->flags |= BUS1_RECV_FLAG_RELEASE;
 			r->msg.offset = release;
 		}
+		if (!*sent) {
+			r->flags |= BUS1_RECV_FLAG_SEND;
+			r->msg.destination = (unsigned long)send;
+		}
 		if (ioctl(peer->fd, BUS1_CMD_RECV, r) >= 0) {
 			*released = 1;
+			*sent = 1;
 			return 0;
 		}
 		err = -errno;
 		/* the kernel resets the offset once it has released the slice */
 		if (!*released && r->msg.offset == BUS1_OFFSET_INVALID)
 			*released = 1;
+		if (!*sent && !r->msg.destination)
+			*sent = 1;
 		if (err != -ERANGE)
 			return err;
 		err = pool_remap(peer);
@@ -497,10 +524,30 @@ BUS1_EXPORT int bus1_recv(struct bus1_peer *peer, __u64 flags,
 			  struct bus1_message *msg)
 {
 	struct bus1_cmd_recv r;
-	int err, released;
+	int err, released, sent;
 
 	memset(msg, 0, sizeof(*msg));
-	err = recv_once(peer, flags, BUS1_OFFSET_INVALID, &r, &released);
+	err = recv_once(peer, flags, BUS1_OFFSET_INVALID, NULL, &r, &released,
+			&sent);
+	if (err < 0)
+		return err;
+	message_fill(peer, &r, msg);
+	return 0;
+}
+
+/* bus1_recv_next() with a SEND first in the same RECV (@send may be NULL) */
+static int recv_next(struct bus1_peer *peer, const struct bus1_cmd_send *send,
+		     __u64 flags, struct bus1_message *msg, int *sent)
+{
+	__u64 release = BUS1_OFFSET_INVALID;
+	struct bus1_cmd_recv r;
+	int err, released;
+
+	if (msg->peer)
+		release = msg->offset;
+	err = recv_once(peer, flags, release, send, &r, &released, sent);
+	if (released)
+		message_drop(msg);
 	if (err < 0)
 		return err;
 	message_fill(peer, &r, msg);
@@ -510,21 +557,71 @@ BUS1_EXPORT int bus1_recv(struct bus1_peer *peer, __u64 flags,
 BUS1_EXPORT int bus1_recv_next(struct bus1_peer *peer, __u64 flags,
 			       struct bus1_message *msg)
 {
-	__u64 release = BUS1_OFFSET_INVALID;
-	struct bus1_cmd_recv r;
-	int err, released;
+	int sent;
 
 	if (msg->peer && msg->peer != peer)
 		return -EINVAL;
-	if (msg->peer)
-		release = msg->offset;
-	err = recv_once(peer, flags, release, &r, &released);
-	if (released)
-		message_drop(msg);
-	if (err < 0)
+	return recv_next(peer, NULL, flags, msg, &sent);
+}
+
+/*
+ * Does the module know BUS1_RECV_FLAG_SEND? Asked once per peer, after a
+ * RECV with it failed with EINVAL, which an older module answers to the
+ * unknown flag before it looks at anything else. A SEND argument in kernel
+ * space fails a module that has the flag with EFAULT, before anything
+ * else happens: the probe sends nothing, releases nothing, receives
+ * nothing.
+ */
+static int recv_send_supported(struct bus1_peer *peer)
+{
+	struct bus1_cmd_recv r = {
+		.flags = BUS1_RECV_FLAG_SEND,
+		.msg.destination = ~0ULL << 12,
+		.msg.offset = BUS1_OFFSET_INVALID,
+	};
+
+	if (!peer->recv_send) {
+		if (ioctl(peer->fd, BUS1_CMD_RECV, &r) >= 0 || errno != EINVAL)
+			peer->recv_send = 1;
+		else
+			peer->recv_send = -1;
+	}
+	return peer->recv_send > 0;
+}
+
+BUS1_EXPORT int bus1_send_recv_next(struct bus1_peer *peer,
+				    const struct bus1_send *send, __u64 flags,
+				    struct bus1_message *msg, int *sentp)
+{
+	struct bus1_cmd_send s;
+	int err, sent = 0;
+
+	if (sentp)
+		*sentp = 0;
+	if (msg->peer && msg->peer != peer)
+		return -EINVAL;
+	if (send) {
+		err = send_param(send, &s);
+		if (err < 0)
+			return err;
+	}
+	if (send && peer->recv_send >= 0) {
+		err = recv_next(peer, &s, flags, msg, &sent);
+		/* EINVAL from a module without the flag, or from the SEND */
+		if (err == -EINVAL && !sent && !recv_send_supported(peer))
+			goto plain;
+		if (!err || sent)
+			peer->recv_send = 1;
+		if (sentp)
+			*sentp = sent;
 		return err;
-	message_fill(peer, &r, msg);
-	return 0;
+	}
+plain:
+	if (send && ioctl(peer->fd, BUS1_CMD_SEND, &s) < 0)
+		return -errno;
+	if (sentp)
+		*sentp = 1;
+	return recv_next(peer, NULL, flags, msg, &sent);
 }
 
 BUS1_EXPORT int bus1_seed_get(struct bus1_peer *peer, __u64 flags,

@@ -203,10 +203,13 @@ TEST_F(recv_ext, release_and_recv)
 	/* "one" is gone, "two" is the only slice */
 	EXPECT_EQ(1, n_slices(p));
 	EXPECT_EQ(0, n_queued(p));
+	/* "one"'s charge went back in the settle that received "two" */
+	EXPECT_EQ(1, mu_counter(p->b.fd, "bus1-charge-slices"));
 	EXPECT_EQ(-ENXIO, b1_slice_release(p->b.fd, o1));
 	/* and the loop goes on: release "two" with nothing queued */
 	EXPECT_EQ(-EAGAIN, rx(p->b.fd, &r, RELEASE, r.msg.offset));
 	EXPECT_EQ(0, n_slices(p));
+	EXPECT_EQ(0, mu_counter(p->b.fd, "bus1-charge-slices"));
 }
 
 /* empty queue: the slice is released all the same, then EAGAIN */
@@ -222,6 +225,8 @@ TEST_F(recv_ext, release_empty_queue)
 	EXPECT_EQ(-EAGAIN, rx(p->b.fd, &r, RELEASE, o1));
 	EXPECT_EQ(0, n_slices(p));
 	EXPECT_EQ(0, mu_counter(p->b.fd, "bus1-pool-bytes"));
+	/* nothing received: the release settles on its own */
+	EXPECT_EQ(0, mu_counter(p->b.fd, "bus1-charge-slices"));
 	/* the kernel marked it released: running the call again is harmless */
 	EXPECT_EQ(BUS1_OFFSET_INVALID, r.msg.offset);
 	EXPECT_EQ(-EAGAIN, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)&r));

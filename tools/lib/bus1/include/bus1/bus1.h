@@ -133,6 +133,15 @@ int bus1_recv(struct bus1_peer *peer, __u64 flags, struct bus1_message *msg);
 /* LIBBUS1_2: release @msg and receive the next message into it, one RECV */
 int bus1_recv_next(struct bus1_peer *peer, __u64 flags,
 		   struct bus1_message *msg);
+/*
+ * LIBBUS1_3: bus1_send(@send) (NULL: nothing to send), then
+ * bus1_recv_next(), in one RECV where the module has BUS1_RECV_FLAG_SEND
+ * (two ioctls where it has not). If the SEND fails, nothing else happens.
+ * *@sentp (may be NULL) tells whether the message was sent, also when the
+ * receive then fails.
+ */
+int bus1_send_recv_next(struct bus1_peer *peer, const struct bus1_send *send,
+			__u64 flags, struct bus1_message *msg, int *sentp);
 int bus1_seed_get(struct bus1_peer *peer, __u64 flags,
 		  struct bus1_message *msg);
 int bus1_message_release(struct bus1_message *msg);
