@@ -59,7 +59,7 @@ static unsigned long long now(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static unsigned long long ctxt(void)
+static unsigned long long context_switches(void)
 {
 	unsigned long long v = 0;
 	char line[256];
@@ -91,14 +91,14 @@ static struct fig measure(void (*op)(void *), void *ctx, int iters)
 	struct fig f;
 
 	for (int r = -1; r < REPS; r++) {
-		unsigned long long c0 = ctxt(), t0 = now();
+		unsigned long long c0 = context_switches(), t0 = now();
 
 		for (int i = 0; i < iters; i++)
 			op(ctx);
 		if (r < 0)
 			continue;
 		t[r] = (double)(now() - t0) / iters;
-		c[r] = (double)(ctxt() - c0) / iters;
+		c[r] = (double)(context_switches() - c0) / iters;
 	}
 	qsort(t, REPS, sizeof(*t), cmp);
 	qsort(c, REPS, sizeof(*c), cmp);
@@ -460,7 +460,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET [SCALE [native-only]]\n");
+		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR %s\n",
+			"BUS1_SOCKET [SCALE [native-only]]");
 		return 2;
 	}
 	daemon_addr = argv[1];
@@ -468,9 +469,10 @@ int main(int argc, char **argv)
 	b1sock = argv[3];
 	signal(SIGPIPE, SIG_IGN);
 
-	printf("\n## D-Bus (issue 19): bus1 vs Debian's dbus-daemon, instructions per operation\n");
-	printf("# whole VM, median of %d after a warm-up; csw = context switches per op (whole VM)\n",
-	       REPS);
+	printf("\n## D-Bus (issue 19): bus1 vs Debian's dbus-daemon, %s\n",
+	       "instructions per operation");
+	printf("# whole VM, median of %d after a warm-up; %s\n", REPS,
+	       "csw = context switches per op (whole VM)");
 	printf("# baseline: the same operation between libdbus clients through dbus-daemon\n");
 	printf("%-44s %9s %6s %9s %6s %7s  %7s\n", "case", "bus1", "csw",
 	       "daemon", "csw", "ratio", "target");

@@ -74,7 +74,7 @@ static int serve(const char *name)
 	return 0;
 }
 
-static int call(char **argv)
+static int demo_call(char **argv)
 {
 	DBusMessage *m, *reply = NULL;
 	const char *arg = argv[4], *s;
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "serve"))
 		return serve(argv[2]);
 	if (argc == 7 && !strcmp(argv[1], "call"))
-		return call(argv + 2);
+		return demo_call(argv + 2);
 	fprintf(stderr, "usage: bus1-dbus-demo serve NAME\n"
 		"       bus1-dbus-demo call DEST PATH INTERFACE MEMBER STRING\n");
 	return 2;

@@ -22,76 +22,16 @@
 #include "broker-proto.h"
 #include "dbus-native.h"
 #include "dbus-wire.h"
+#include "dbus-test.h"
 
 #define SVC_NAME	"org.bus1.Test"
 #define SVC_PATH	"/org/bus1/Test"
 #define SVC_IFACE	"org.bus1.Test"
 #define SVC_ERROR	"org.bus1.Test.Error.Failed"
 
-static char dir[64], addr[128], b1sock[128];
-static pid_t broker_pid, svc_pid, sock_pid;
-
-static int broker_start(void)
-{
-	char exe[PATH_MAX], prog[PATH_MAX + 32], rfd[16];
-	ssize_t n;
-	int p[2];
-
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = 0;
-	snprintf(prog, sizeof(prog), "%s/bus1-dbus-broker", dirname(exe));
-	if (access(prog, X_OK))
-		snprintf(prog, sizeof(prog), "/usr/bin/bus1-dbus-broker");
-	snprintf(dir, sizeof(dir), "/tmp/b1dn-%d", (int)getpid());
-	mkdir(dir, 0700);
-	snprintf(addr, sizeof(addr), "unix:path=%s/dbus.sock", dir);
-	snprintf(b1sock, sizeof(b1sock), "%s/dbus.bus1", dir);
-	if (pipe(p) < 0)
-		return -errno;
-	fflush(NULL);
-	broker_pid = fork();
-	if (broker_pid < 0)
-		return -errno;
-	if (!broker_pid) {
-		close(p[0]);
-		snprintf(rfd, sizeof(rfd), "%d", p[1]);
-		execl(prog, prog, "--address", addr, "--bus1-socket", b1sock,
-		      "--auth-timeout", "3000",
-		      "--ready-fd", rfd, getenv("BROKER_VERBOSE") ? "-vvv" : "-v",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	n = read(p[0], rfd, sizeof(rfd));
-	close(p[0]);
-	return n > 0 ? 0 : -EIO;
-}
-
-static int broker_stop(void)
-{
-	int status;
-
-	kill(broker_pid, SIGTERM);
-	if (waitpid(broker_pid, &status, 0) < 0)
-		return -errno;
-	rmdir(dir);
-	return WIFEXITED(status) ? WEXITSTATUS(status) :
-				   128 + WTERMSIG(status);
-}
+static pid_t svc_pid, sock_pid;
 
 /* --- the service --------------------------------------------------------- */
-
-static DBusMessage *reply_str(DBusMessage *call, const char *s)
-{
-	DBusMessage *r = dbus_message_new_method_return(call);
-
-	if (r)
-		dbus_message_append_args(r, DBUS_TYPE_STRING, &s,
-					 DBUS_TYPE_INVALID);
-	return r;
-}
 
 static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
 {
@@ -326,25 +266,10 @@ static DBusMessage *svc_call(struct b1d_bus *bus, const char *member,
 	return r;
 }
 
-static bool is_str_reply(DBusMessage *r, const char *want)
-{
-	const char *s;
-
-	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
-	       dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
-				     DBUS_TYPE_INVALID) && !strcmp(s, want);
-}
-
 static bool is_error(DBusMessage *r, const char *name)
 {
 	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR &&
 	       !strcmp(dbus_message_get_error_name(r), name);
-}
-
-static void unref(DBusMessage *m)
-{
-	if (m)
-		dbus_message_unref(m);
 }
 
 #define N_TIMED	200
@@ -747,7 +672,9 @@ int main(void)
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
-	CHECK_R(broker_start(), 0, "bus1-dbus-broker serves a socket and a bus1 bootstrap");
+	rn = dbus_test_broker_start("b1dn", 0700, NULL, "--auth-timeout",
+				    "3000");
+	CHECK_R(rn, 0, "bus1-dbus-broker serves a socket and a bus1 bootstrap");
 	if (pipe(p) < 0)
 		return 1;
 	fflush(NULL);
@@ -969,6 +896,6 @@ out:
 	for (i = 0; i < 3; i++)
 		b1d_free(sub[i]);
 	b1d_free(cl);
-	CHECK_R(broker_stop(), 0, "the broker exits cleanly on SIGTERM");
+	CHECK_R(dbus_test_broker_stop(), 0, "the broker exits cleanly on SIGTERM");
 	return tap_end();
 }

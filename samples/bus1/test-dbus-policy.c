@@ -29,6 +29,7 @@
 #include "broker-proto.h"
 #include "dbus-native.h"
 #include "dbus-wire.h"
+#include "dbus-test.h"
 
 #define OPEN		"org.bus1.Open"
 #define SECRET		"org.bus1.Secret"
@@ -44,92 +45,6 @@ static const char policy[] =
 	"deny-send org.bus1.Secret 1000\n"
 	"deny-send org.bus1.Uid1000.* 0\n"
 	"default-send allow\n";
-
-static char dir[64], addr[128], b1sock[128];
-static pid_t broker_pid;
-
-static int broker_start(void)
-{
-	char exe[PATH_MAX], prog[PATH_MAX + 32], rfd[16], pol[96];
-	ssize_t n;
-	int p[2], fd;
-
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = 0;
-	snprintf(prog, sizeof(prog), "%s/bus1-dbus-broker", dirname(exe));
-	if (access(prog, X_OK))
-		snprintf(prog, sizeof(prog), "/usr/bin/bus1-dbus-broker");
-	/* uid 1000 must reach the sockets in it */
-	snprintf(dir, sizeof(dir), "/tmp/b1dp-%d", (int)getpid());
-	mkdir(dir, 0755);
-	chmod(dir, 0755);
-	snprintf(addr, sizeof(addr), "unix:path=%s/dbus.sock", dir);
-	snprintf(b1sock, sizeof(b1sock), "%s/dbus.bus1", dir);
-	snprintf(pol, sizeof(pol), "%s/policy", dir);
-	fd = open(pol, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || write(fd, policy, strlen(policy)) != (ssize_t)strlen(policy))
-		return -EIO;
-	close(fd);
-	if (pipe(p) < 0)
-		return -errno;
-	fflush(NULL);
-	broker_pid = fork();
-	if (broker_pid < 0)
-		return -errno;
-	if (!broker_pid) {
-		close(p[0]);
-		snprintf(rfd, sizeof(rfd), "%d", p[1]);
-		execl(prog, prog, "--address", addr, "--bus1-socket", b1sock,
-		      "-p", pol, "--ready-fd", rfd, "-v", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	n = read(p[0], rfd, sizeof(rfd));
-	close(p[0]);
-	return n > 0 ? 0 : -EIO;
-}
-
-static int broker_stop(void)
-{
-	char pol[96];
-	int status;
-
-	kill(broker_pid, SIGTERM);
-	if (waitpid(broker_pid, &status, 0) < 0)
-		return -errno;
-	snprintf(pol, sizeof(pol), "%s/policy", dir);
-	unlink(pol);
-	rmdir(dir);
-	return WIFEXITED(status) ? WEXITSTATUS(status) :
-				   128 + WTERMSIG(status);
-}
-
-static void unref(DBusMessage *m)
-{
-	if (m)
-		dbus_message_unref(m);
-}
-
-static DBusMessage *reply_str(DBusMessage *call, const char *s)
-{
-	DBusMessage *r = dbus_message_new_method_return(call);
-
-	if (r)
-		dbus_message_append_args(r, DBUS_TYPE_STRING, &s,
-					 DBUS_TYPE_INVALID);
-	return r;
-}
-
-static bool is_str_reply(DBusMessage *r, const char *want)
-{
-	const char *s;
-
-	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
-	       dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
-				     DBUS_TYPE_INVALID) && !strcmp(s, want);
-}
 
 static bool is_denied(DBusMessage *r)
 {
@@ -689,7 +604,7 @@ int main(void)
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
-	CHECK_R(broker_start(), 0,
+	CHECK_R(dbus_test_broker_start("b1dp", 0755, policy, NULL, NULL), 0,
 		"bus1-dbus-broker starts with send rules in its policy file");
 	open_pid = service_start(OPEN, open_u, sizeof(open_u));
 	secret_pid = service_start(SECRET, secret_u, sizeof(secret_u));
@@ -769,6 +684,6 @@ out:
 		kill(secret_pid, SIGKILL);
 		waitpid(secret_pid, &status, 0);
 	}
-	CHECK_R(broker_stop(), 0, "the broker exits cleanly on SIGTERM");
+	CHECK_R(dbus_test_broker_stop(), 0, "the broker exits cleanly on SIGTERM");
 	return tap_end();
 }
