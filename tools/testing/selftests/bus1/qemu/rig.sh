@@ -14,9 +14,10 @@
 # amd64; newest, Debian's newest kernel from scripts/bus1-newest-kernel.sh;
 # or a full release of /boot/vmlinuz-*), VM_IMAGE + VM_KDIR (custom kernels
 # instead: space-separated lists, same length) and VM_NAME (their names in
-# the results, default the kernel release), MODE=check|cmd, HOST_TESTS=0|1,
-# PARALLEL=0|1|N (boot one kernel at a time, all at once, or at most N at
-# once), PRECHECK (a file the userspace build must produce, e.g. the demo; if
+# the results, default the kernel release), VM_DEBUG_EXTRAS (vm.sh's
+# DEBUG_EXTRAS per VM_IMAGE entry; default $DEBUG_EXTRAS), MODE=check|cmd,
+# HOST_TESTS=0|1, PARALLEL=0|1|N (boot one kernel at a time, all at once,
+# or at most N at once), PRECHECK (a file the userspace build must produce, e.g. the demo; if
 # it does not, fail, or with PRECHECK_SKIP=1 say so and succeed without
 # booting), HOST_TEST_TIMEOUT (seconds per host test, default 1200),
 # EXTRA_BUILD (more directories whose Makefile to run, e.g. bench/ or debug/).
@@ -45,11 +46,12 @@ cleanup() {
 trap cleanup EXIT
 
 # --- kernels --------------------------------------------------------------
-images=() kdirs=() names=()
+images=() kdirs=() names=() extras=()
 if [ -n "${VM_IMAGE:-}" ]; then
 	read -ra images <<<"$VM_IMAGE"
 	read -ra kdirs <<<"${VM_KDIR:?VM_KDIR must go with VM_IMAGE}"
 	read -ra names <<<"${VM_NAME:-}"
+	read -ra extras <<<"${VM_DEBUG_EXTRAS:-}"
 	[ ${#kdirs[@]} = ${#images[@]} ] ||
 		{ echo "rig: VM_IMAGE and VM_KDIR differ in length" >&2; exit 1; }
 else
@@ -118,7 +120,8 @@ for i in "${!images[@]}"; do
 		if [ "${images[$i]}" = newest ]; then
 			vm_newest
 		else
-			NAME=${names[$i]:-} "$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}"
+			NAME=${names[$i]:-} DEBUG_EXTRAS=${extras[$i]:-${DEBUG_EXTRAS:-all}} \
+				"$HERE/vm.sh" "${images[$i]}" "${kdirs[$i]}"
 		fi >"$RR/vm$i.out"
 		echo $? >"$RR/vm$i.rc") &
 done

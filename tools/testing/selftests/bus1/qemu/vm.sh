@@ -15,7 +15,8 @@
 # TIMEOUT (whole VM, s), TEST_TIMEOUT (per test executable, s), MODPARAMS
 # (bus1.ko parameters), QEMU_EXTRA (extra qemu args), HOST_USR=0|1 (share
 # the host's /usr and the tree over 9p; default 1 with MODE=check), DEBUG=1 (kmemleak
-# scan, debug-* tests), KEEP=1 (keep the run directory), BOOT_LOCK (file to
+# scan, debug-* tests), DEBUG_EXTRAS (which debug-* tests: all, default; none;
+# or a comma-separated list such as debug-fuzz,debug-failnth), KEEP=1 (keep the run directory), BOOT_LOCK (file to
 # flock around the boot, serializes VMs), USR_BIN_DIRS, TEST_DIRS,
 # TEST_NAMES (the test executables to run, e.g. "test-trace test-uapi";
 # default: one per test-*.c/test-*.sh source of TEST_DIRS, see below), VM_KREL
@@ -44,6 +45,7 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 MODPARAMS=${MODPARAMS:-}
 QEMU_EXTRA=${QEMU_EXTRA:-}
 DEBUG=${DEBUG:-0}
+DEBUG_EXTRAS=${DEBUG_EXTRAS:-all}
 KEEP=${KEEP:-0}
 TEST_DIRS=${TEST_DIRS:-$SEL/out $TOP/tools/lib/bus1/out $TOP/samples/bus1/out}
 USR_BIN_DIRS=${USR_BIN_DIRS:-$TOP/tools/lib/bus1/out $TOP/samples/bus1/out}
@@ -232,12 +234,16 @@ expected_tests() {
 	done | LC_ALL=C sort -u
 	# the debug executables: debug/debug-*.sh (installed as is) and
 	# fuzz/bus1-NAME.c (built as debug-NAME), see debug/Makefile
+	# (DEBUG_EXTRAS: all, none or a comma-separated list of them)
 	if [ "$DEBUG" = 1 ]; then
 		for f in "$SEL"/debug/debug-*.sh "$SEL"/fuzz/bus1-*.c; do
 			[ -f "$f" ] || continue
 			case $f in
-			*.sh) echo "${f##*/}" ;;
-			*) b=${f##*/bus1-}; echo "debug-${b%.c}" ;;
+			*.sh) b=${f##*/} ;;
+			*) b=${f##*/bus1-}; b=debug-${b%.c} ;;
+			esac
+			case ,$DEBUG_EXTRAS, in
+			,all, | *,"$b",*) echo "$b" ;;
 			esac
 		done | LC_ALL=C sort -u
 	fi
