@@ -83,8 +83,10 @@ static inline int dbus_test_broker_start(const char *tag, mode_t mode,
 	argv[n] = NULL;
 	fflush(NULL);
 	broker_pid = fork();
-	if (broker_pid < 0)
+	if (broker_pid < 0) {
+		broker_pid = 0;
 		return -errno;
+	}
 	if (!broker_pid) {
 		close(p[0]);
 		execv(prog, (char *const *)argv);
@@ -96,15 +98,22 @@ static inline int dbus_test_broker_start(const char *tag, mode_t mode,
 	return len > 0 ? 0 : -EIO;
 }
 
-/* SIGTERM to the broker: its exit status (128 + signal if it died of one) */
+/*
+ * SIGTERM to the broker: its exit status (128 + signal if it died of one).
+ * Never kill(-1) or kill(0): under fault injection fork() fails, and
+ * kill(-1, SIGTERM) as root ends every process (debug-failslab.sh with it).
+ */
 static inline int dbus_test_broker_stop(void)
 {
 	char pol[96];
 	int status;
 
+	if (broker_pid <= 0)
+		return -ECHILD;
 	kill(broker_pid, SIGTERM);
 	if (waitpid(broker_pid, &status, 0) < 0)
 		return -errno;
+	broker_pid = 0;
 	snprintf(pol, sizeof(pol), "%s/policy", dir);
 	unlink(pol);
 	rmdir(dir);
