@@ -10,7 +10,10 @@
  * signals and calls to socket clients go to the connection node, the bus
  * answers and forwards to the inbox. Calls between two native clients do
  * not come here at all: GetConnectionHandle hands the caller a handle to the
- * callee's inbox. Design: Documentation/bus1/dbus.rst.
+ * callee's inbox. Broadcast signals go to a second node of the client, its
+ * *signal node*, whose handle the client attaches to Hello and nobody else
+ * gets, so the client knows what arrives there is the bus's. Design:
+ * Documentation/bus1/dbus.rst.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@ struct nconn {
 	struct nconn *next;
 	__u64 node;			/* connection node (ours) */
 	__u64 inbox;			/* handle to the client's inbox */
+	__u64 sigbox;			/* ... to its signal node, or INVALID */
 	__u64 hello_deadline_ms;	/* 0 once registered */
 	bool dead;			/* gone or closed: bus_disconnect() due */
 };
@@ -99,6 +103,8 @@ static void nc_gone(struct nconn *nc)
 	/* the client's further sends to us fail, and it sees NODE_DESTROY */
 	bus1_node_destroy(nc->t->peer, &nc->node, 1, 0);
 	bus1_handle_release(nc->t->peer, nc->inbox);
+	if (nc->sigbox != BUS1_HANDLE_INVALID)
+		bus1_handle_release(nc->t->peer, nc->sigbox);
 }
 
 static void nc_close(struct bconn *c)
@@ -106,7 +112,10 @@ static void nc_close(struct bconn *c)
 	nc_gone(to_nconn(c));
 }
 
-/* one bus1 multicast to every native receiver of a broadcast */
+/*
+ * one bus1 multicast to every native receiver of a broadcast: to their
+ * signal nodes (a client that gave none, a raw peer, gets it on its inbox)
+ */
 static unsigned int nc_multicast(struct bconn **to, unsigned int n,
 				 DBusMessage *m)
 {
@@ -114,9 +123,13 @@ static unsigned int nc_multicast(struct bconn **to, unsigned int n,
 	__u64 dst[BUS1_DESTINATION_MAX], err[BUS1_DESTINATION_MAX];
 	unsigned int i, k = 0, ok = 0;
 
-	for (i = 0; i < n && k < BUS1_DESTINATION_MAX; i++)
-		if (!to_nconn(to[i])->dead)
-			dst[k++] = to_nconn(to[i])->inbox;
+	for (i = 0; i < n && k < BUS1_DESTINATION_MAX; i++) {
+		struct nconn *nc = to_nconn(to[i]);
+
+		if (!nc->dead)
+			dst[k++] = nc->sigbox != BUS1_HANDLE_INVALID ?
+				   nc->sigbox : nc->inbox;
+	}
 	if (!k)
 		return 0;
 	memset(err, 0, k * sizeof(err[0]));
@@ -289,14 +302,31 @@ static struct nconn *find_node(struct b1t *t, __u64 node)
 	return NULL;
 }
 
+/* the connection whose inbox or signal node @handle is */
 static struct nconn *find_inbox(struct b1t *t, __u64 handle)
 {
 	struct nconn *nc;
 
 	for (nc = t->conns; nc; nc = nc->next)
-		if (!nc->dead && nc->inbox == handle)
+		if (!nc->dead && (nc->inbox == handle || nc->sigbox == handle))
 			return nc;
 	return NULL;
+}
+
+/*
+ * A handle on the first message (Hello) is the client's signal node: ours
+ * to keep if it is a remote node no connection uses yet. Only the client
+ * and we hold it, so it is no way to reach another connection: a client
+ * that gives the inbox of another one only sends that one signals it will
+ * drop (they arrive on its inbox without our handle).
+ */
+static bool take_sigbox(struct nconn *nc, __u64 h)
+{
+	if (nc->dead || nc->bc.registered || nc->sigbox != BUS1_HANDLE_INVALID ||
+	    !(h & BUS1_HANDLE_FLAG_REMOTE) || find_inbox(nc->t, h))
+		return false;
+	nc->sigbox = h;
+	return true;
 }
 
 static void handle_data(struct b1t *t, struct bus1_message *msg)
@@ -306,9 +336,10 @@ static void handle_data(struct b1t *t, struct bus1_message *msg)
 	DBusError err;
 	size_t i;
 
-	/* nobody sends handles to the bus: drop what came */
+	/* but the signal node with Hello, nobody sends the bus handles */
 	for (i = 0; i < msg->n_handles; i++)
-		bus1_handle_release(t->peer, msg->handles[i]);
+		if (i || !nc || !take_sigbox(nc, msg->handles[0]))
+			bus1_handle_release(t->peer, msg->handles[i]);
 	bus_log(t->bus, 3, "bus1: %zu bytes, %zu fds on node %llx (%s)",
 		msg->n_bytes, msg->n_fds, (unsigned long long)msg->destination,
 		nc ? nc->bc.unique : "no connection");
@@ -350,7 +381,7 @@ static void recv_all(struct b1t *t)
 		case BUS1_MSG_DATA:
 			handle_data(t, &msg);
 			break;
-		case BUS1_MSG_NODE_DESTROY:	/* a client's inbox is gone */
+		case BUS1_MSG_NODE_DESTROY:	/* a client's node is gone */
 			nc = find_inbox(t, msg.destination);
 			if (nc)
 				nc_gone(nc);
@@ -467,6 +498,7 @@ static void boot_hello(struct b1t *t, int fd)
 		goto out;
 	nc->t = t;
 	nc->inbox = BUS1_HANDLE_INVALID;
+	nc->sigbox = BUS1_HANDLE_INVALID;
 	nc->node = BUS1_HANDLE_INVALID;
 	bconn_init(t->bus, &nc->bc, &nc_ops, nc);
 	nc->bc.pid = cred.pid;

@@ -78,8 +78,10 @@ struct b1d_bus {
 	struct smatch *matches;
 	struct door *doors;
 	struct rpath *rpaths;
+	__u64 sigbox;			/* our node for the bus's broadcasts */
 	unsigned long n_refused;	/* calls whose sender was unverifiable */
 	unsigned long n_forged;		/* replies not from where the call went */
+	unsigned long n_forged_signals;	/* signals not from the bus */
 	bool unsynced;			/* signals sent since the last barrier */
 	__u64 waiting_handle;		/* the callee b1d_call() waits for */
 	bool waiting_dead;		/* ... and its inbox was destroyed */

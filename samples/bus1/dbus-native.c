@@ -8,7 +8,9 @@
  * a node the callee made for this one caller, so the node a call arrives
  * on names its sender (bus1 messages carry no sender). The callee replies
  * to a node the caller gave it alone, so the node a reply arrives on names
- * its sender too. The broker is not on that path.
+ * its sender too. The broker is not on that path. Signals come from the
+ * bus only: broadcasts on a *signal node* whose one handle the broker got
+ * with Hello, unicasts on the inbox with our broker handle attached.
  */
 #include <errno.h>
 #include <poll.h>
@@ -204,7 +206,8 @@ static int recv_one(struct b1d_bus *bus, struct qmsg **qp)
 					    BUS1_HANDLE_INVALID;
 		q->node = msg.destination;
 		q->from_bus = from_bus;
-		peers_name_changed(bus, m);
+		if (from_bus || q->node == bus->sigbox)
+			peers_name_changed(bus, m);
 		break;
 	case BUS1_MSG_NODE_DESTROY:
 		if (msg.destination == bus->c->broker)
@@ -592,6 +595,26 @@ static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
 					     iface ?: "*", member, path);
 }
 
+/*
+ * Is signal @q from the bus? Anybody holding a handle to our inbox can send
+ * a signal there, with any sender and any destination. The bus sends
+ * broadcasts to our signal node, whose only other holder is the broker
+ * (we gave it the handle with Hello), and unicasts to the inbox with our
+ * broker handle attached; the bus wrote their sender.
+ */
+static bool signal_origin_ok(struct b1d_bus *bus, struct qmsg *q)
+{
+	if (q->node == bus->sigbox || q->from_bus)
+		return true;
+	if (!bus->n_forged_signals++)
+		fprintf(stderr, "libbus1-dbus %s: %s (first: %s.%s claiming %s)\n",
+			bus->unique, "dropping signals not from the bus",
+			dbus_message_get_interface(q->m) ?: "",
+			dbus_message_get_member(q->m) ?: "",
+			dbus_message_get_sender(q->m) ?: "no sender");
+	return false;
+}
+
 static void handle(struct b1d_bus *bus, struct qmsg *q)
 {
 	const char *caller;
@@ -600,7 +623,8 @@ static void handle(struct b1d_bus *bus, struct qmsg *q)
 
 	switch (dbus_message_get_type(q->m)) {
 	case DBUS_MESSAGE_TYPE_SIGNAL:
-		dispatch_signal(bus, q->m);
+		if (signal_origin_ok(bus, q))
+			dispatch_signal(bus, q->m);
 		break;
 	case DBUS_MESSAGE_TYPE_METHOD_CALL:
 		if (!b1di_call_origin(bus, q, &reply_to))
@@ -815,13 +839,20 @@ int b1d_connect(const char *path, struct b1d_bus **busp)
 		return -ENOMEM;
 	bus->q_tail = &bus->q;
 	bus->waiting_handle = BUS1_HANDLE_INVALID;
+	bus->sigbox = BUS1_HANDLE_INVALID;
 	ret = b1c_connect(path, &bus->c);
 	if (ret < 0) {
 		free(bus);
 		return ret;
 	}
+	ret = bus1_node_new(bus->c->peer, &bus->sigbox);
+	if (ret < 0) {
+		b1d_free(bus);
+		return ret;
+	}
+	/* the signal node's one handle goes to the broker, with Hello */
 	m = b1di_driver_call("Hello");
-	ret = m ? b1di_call_at(bus, m, bus->c->broker, false, NULL,
+	ret = m ? b1di_call_at(bus, m, bus->c->broker, false, &bus->sigbox,
 			       BUS1_HANDLE_INVALID, 10000, &r, NULL) : -ENOMEM;
 	if (!ret && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
 		dbus_message_unref(r);

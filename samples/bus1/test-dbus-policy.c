@@ -486,16 +486,15 @@ static bool dbus_send_as_user(const char *dest, char *out, size_t size)
  * and sends it method returns "forged" for serials 1..64 claiming to be
  * from @sender; false if it could not
  */
-static bool forge_replies(const char *victim, const char *sender)
+/* a raw peer (root) with a handle to @victim's inbox, as anybody may get */
+static struct b1c *raw_victim(const char *victim, __u64 *hv)
 {
-	__u64 hv = BUS1_HANDLE_INVALID;
 	struct b1c *raw = NULL;
-	const char *body = "forged";
 	DBusMessage *m, *r;
-	unsigned int i, sent = 0;
 
+	*hv = BUS1_HANDLE_INVALID;
 	if (b1c_connect(b1sock, &raw) < 0)
-		return false;
+		return NULL;
 	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
 					 DBUS_INTERFACE_DBUS, "Hello");
 	unref(raw_bus_call(raw, m, NULL));
@@ -504,9 +503,23 @@ static bool forge_replies(const char *victim, const char *sender)
 					 "org.bus1.DBus", "GetConnectionHandle");
 	dbus_message_append_args(m, DBUS_TYPE_STRING, &victim,
 				 DBUS_TYPE_INVALID);
-	r = raw_bus_call(raw, m, &hv);
+	r = raw_bus_call(raw, m, hv);
 	dbus_message_unref(m);
 	unref(r);
+	return raw;
+}
+
+static bool forge_replies(const char *victim, const char *sender)
+{
+	const char *body = "forged";
+	unsigned int i, sent = 0;
+	struct b1c *raw;
+	DBusMessage *m;
+	__u64 hv;
+
+	raw = raw_victim(victim, &hv);
+	if (!raw)
+		return false;
 	for (i = 1; hv != BUS1_HANDLE_INVALID && i <= 64; i++) {
 		m = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
 		dbus_message_set_reply_serial(m, i);
@@ -574,6 +587,78 @@ static void forged_replies(const char *open_u)
 	b1d_free(v);
 }
 
+/* --- forged signals ------------------------------------------------------- */
+
+#define N_FORGED_SIGNALS 32
+
+static unsigned int sig_real, sig_forged;
+
+static void on_sig(struct b1d_bus *bus, DBusMessage *m, void *u)
+{
+	const char *s = "";
+
+	dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &s, DBUS_TYPE_INVALID);
+	if (!strcmp(s, "forged"))
+		sig_forged++;
+	else
+		sig_real++;
+}
+
+static DBusMessage *sig(const char *dest, const char *body)
+{
+	DBusMessage *m = dbus_message_new_signal(PATH, IFACE, "Sig");
+
+	if (dest)
+		dbus_message_set_destination(m, dest);
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &body, DBUS_TYPE_INVALID);
+	return m;
+}
+
+/*
+ * a third peer holding @v's inbox handle sends it signals claiming to be
+ * from @claim, broadcast and unicast; then @emitter emits two real ones
+ * (one broadcast, one to @v): only the real ones reach @v's match
+ */
+static void forged_signals(struct b1d_bus *emitter, const char *claim)
+{
+	unsigned int i, sent = 0;
+	struct b1d_bus *v = NULL;
+	struct b1c *raw = NULL;
+	DBusMessage *m;
+	long long end;
+	__u64 hv = BUS1_HANDLE_INVALID;
+
+	if (b1d_connect(b1sock, &v) < 0 ||
+	    b1d_match_signal(v, NULL, PATH, IFACE, "Sig", on_sig, NULL) < 0) {
+		CHECK(false, "a native subscriber of Sig connects");
+		b1d_free(v);
+		return;
+	}
+	raw = raw_victim(b1d_unique_name(v), &hv);
+	for (i = 0; hv != BUS1_HANDLE_INVALID && i < N_FORGED_SIGNALS; i++) {
+		m = sig(i & 1 ? b1d_unique_name(v) : NULL, "forged");
+		dbus_message_set_sender(m, claim);
+		dbus_message_set_serial(m, ++raw_serial);
+		sent += !dwire_send(raw->peer, m, &hv, 1, NULL, NULL, 0);
+		dbus_message_unref(m);
+	}
+	b1c_free(raw);
+	m = sig(NULL, "real");
+	b1d_send(emitter, m);
+	dbus_message_unref(m);
+	m = sig(b1d_unique_name(v), "real");
+	b1d_send(emitter, m);
+	dbus_message_unref(m);
+	for (end = time(NULL) + 10; sig_real < 2 && time(NULL) < end;)
+		if (b1d_wait(v, 1000) > 0)
+			while (b1d_process(v) > 0)
+				;
+	CHECK(sent == N_FORGED_SIGNALS && !sig_forged && sig_real == 2,
+	      "a third peer sent %u of %d forged Sig signals claiming %s to a subscriber's inbox: %u delivered; the 2 real ones (broadcast, unicast): %u delivered",
+	      sent, N_FORGED_SIGNALS, claim, sig_forged, sig_real);
+	b1d_free(v);
+}
+
 /* --- root ------------------------------------------------------------------ */
 
 static bool report_is(struct b1d_bus *bus, const char *svc, const char *want,
@@ -600,7 +685,7 @@ int main(void)
 	int status, go_fd = -1;
 
 	tap_start("test-dbus-policy");
-	tap_plan(27);
+	tap_plan(28);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -666,6 +751,7 @@ int main(void)
 		      "... and its call to %s passes: '%s'", OPEN, out);
 	}
 	forged_replies(open_u);
+	forged_signals(root, open_u);
 out:
 	if (go_fd >= 0)
 		close(go_fd);
