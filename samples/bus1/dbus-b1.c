@@ -101,7 +101,8 @@ static void nc_gone(struct nconn *nc)
 	nc->dead = true;
 	nc->t->n_dead++;
 	/* the client's further sends to us fail, and it sees NODE_DESTROY */
-	bus1_node_destroy(nc->t->peer, &nc->node, 1, 0);
+	bus1_node_destroy(nc->t->peer, &nc->node, 1,
+			  BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES);
 	bus1_handle_release(nc->t->peer, nc->inbox);
 	if (nc->sigbox != BUS1_HANDLE_INVALID)
 		bus1_handle_release(nc->t->peer, nc->sigbox);
@@ -518,7 +519,8 @@ out:
 		if (nc->inbox != BUS1_HANDLE_INVALID)
 			bus1_handle_release(t->peer, nc->inbox);
 		if (nc->node != BUS1_HANDLE_INVALID)
-			bus1_node_destroy(t->peer, &nc->node, 1, 0);
+			bus1_node_destroy(t->peer, &nc->node, 1,
+					  BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES);
 		nc->bc.closing = true;	/* refused: no "disconnected" line */
 		bus_disconnect(&nc->bc);
 		free(nc);

@@ -40,7 +40,8 @@ void b1di_doors_close_for(struct b1d_bus *bus, __u64 handle)
 			continue;
 		}
 		*dp = d->next;
-		bus1_node_destroy(bus->c->peer, &d->node, 1, 0);
+		bus1_node_destroy(bus->c->peer, &d->node, 1,
+				  BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES);
 		bus1_handle_release(bus->c->peer, d->inbox);
 		if (d->reply != BUS1_HANDLE_INVALID)
 			bus1_handle_release(bus->c->peer, d->reply);
@@ -82,7 +83,8 @@ void b1di_rpath_put(struct b1d_bus *bus, __u64 door)
 		if (rp->door != door)
 			continue;
 		*pp = rp->next;
-		bus1_node_destroy(bus->c->peer, &rp->node, 1, 0);
+		bus1_node_destroy(bus->c->peer, &rp->node, 1,
+				  BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES);
 		free(rp);
 		return;
 	}

@@ -128,6 +128,19 @@ DBusMessage *dwire_parse(const struct bus1_message *msg, DBusError *err)
 					     "More than one message");
 		}
 	}
+	if (m) {
+		const int *mfds;
+		unsigned int n;
+
+		/* ... and exactly its fds (the loader closes the others) */
+		_dbus_message_get_unix_fds(m, &mfds, &n);
+		if (n != msg->n_fds) {
+			dbus_message_unref(m);
+			m = NULL;
+			dbus_set_error_const(err, DBUS_ERROR_INVALID_ARGS,
+					     "Unix fds the message does not announce");
+		}
+	}
 out:
 	_dbus_message_loader_unref(l);
 	return m;
