@@ -491,6 +491,48 @@ static void check_deadlines(struct broker *b, long long now)
 
 /* --- requests --- */
 
+struct send_dst {
+	struct broker *b;
+	struct client *owner;	/* NULL: nobody owns @name yet */
+	const char *name;
+};
+
+/*
+ * A send rule names a destination by the names its owner owns (dbus.rst,
+ * *Policy*): looking up another name of the same client is no way around a
+ * deny. A name without owner (activation) is matched as asked.
+ */
+static bool send_dst_matches(void *ctx, const char *pattern)
+{
+	struct send_dst *d = ctx;
+	unsigned int i;
+
+	if (!d->owner)
+		return policy_pattern_match(pattern, d->name);
+	for (i = 0; i < d->b->n_names; i++)
+		if (d->b->names[i]->owner == d->owner &&
+		    policy_pattern_match(pattern, d->b->names[i]->name))
+			return true;
+	return false;
+}
+
+/*
+ * may @c get a handle to the owner of @name (@owner, or NULL)? The handle
+ * is the capability to send: the send rules are applied here, as
+ * bus1-dbus-broker applies them to GetConnectionHandle
+ */
+static bool may_send(struct broker *b, struct client *c, struct client *owner,
+		     const char *name)
+{
+	struct send_dst d = { b, owner, name };
+
+	if (policy_may_send(&b->policy, c->uid, send_dst_matches, &d))
+		return true;
+	logm(b, 2, "client %llu (uid %u) may not send to %s: no handle",
+	     (unsigned long long)c->id, (unsigned int)c->uid, name);
+	return false;
+}
+
 static int req_request_name(struct broker *b, struct client *c,
 			    const char *name, const __u64 *handles,
 			    bool *keep_handle)
@@ -531,8 +573,13 @@ static int req_request_name(struct broker *b, struct client *c,
 	for (i = 0; i < n->n_lookups; i++) {
 		struct client *w = client_by_id(b, n->lookups[i].client_id);
 
-		if (w)
+		/* checked again now that the name has an owner */
+		if (w && may_send(b, w, c, name))
 			reply_owner(b, w, n->lookups[i].serial, n);
+		else if (w)
+			reply_status(b, w, B1B_OP_GET_NAME_OWNER |
+				     B1B_OP_REPLY, n->lookups[i].serial,
+				     -EACCES);
 	}
 	n->n_lookups = 0;
 	return 0;
@@ -560,12 +607,16 @@ static int req_get_name_owner(struct broker *b, struct client *c,
 	int r;
 
 	if (n && n->owner) {
+		if (!may_send(b, c, n->owner, name))
+			return -EACCES;
 		reply_owner(b, c, serial, n);
 		return 1;
 	}
 	a = policy_activation(&b->policy, name);
 	if (!a)
 		return -ENOENT;
+	if (!may_send(b, c, NULL, name))
+		return -EACCES;
 	if (!n) {
 		if (b->n_names == MAX_NAMES)
 			return -ENOSPC;

@@ -2,20 +2,51 @@
 /*
  * Broker name registry: bootstrap, REQUEST_NAME/RELEASE_NAME/
  * GET_NAME_OWNER/LIST_NAMES, using a looked-up name to send, the policy
- * file (uid-based), and names of a disconnected client disappearing.
+ * file (uid-based own and send rules), and names of a disconnected client
+ * disappearing.
  */
 #include "broker-test.h"
 
 static const char policy[] =
 	"deny-own org.test.Forbidden *\n"
 	"allow-own org.test.Uid1000 1000\n"
-	"deny-own org.test.Uid1000 *\n";
+	"deny-own org.test.Uid1000 *\n"
+	"deny-send org.test.Secret 1000\n"
+	"deny-send org.test.Hidden.* 1000\n"
+	"default-send allow\n"
+	"activate org.test.Hidden.Act /nonexistent/service\n";
+
+/*
+ * as uid 1000, whom the send rules keep from org.test.Secret's owner: no
+ * handle to it by that name or by another name it owns, none for an
+ * activatable name it may not send to (nothing is started), a handle to
+ * another client's name
+ */
+static int lookups_as_uid_1000(struct b1c *c)
+{
+	__u64 h = BUS1_HANDLE_INVALID;
+	int r;
+
+	r = b1c_get_name_owner(c, "org.test.Bravo", 5000, &h, NULL);
+	if (r)
+		return 30;
+	bus1_handle_release(c->peer, h);
+	if (b1c_get_name_owner(c, "org.test.Secret", 5000, &h, NULL) != -EACCES)
+		return 31;
+	if (b1c_get_name_owner(c, "org.test.Alpha", 5000, &h, NULL) != -EACCES)
+		return 32;
+	if (b1c_get_name_owner(c, "org.test.Hidden.Act", 5000, &h,
+			       NULL) != -EACCES)
+		return 33;
+	return 0;
+}
 
 /* in a child running as uid 1000: which names may it own? */
 static int as_uid_1000(void)
 {
 	struct b1c *c;
 	__u64 node;
+	int r;
 
 	if (setgid(1000) < 0 || setuid(1000) < 0)
 		return 20;
@@ -27,8 +58,9 @@ static int as_uid_1000(void)
 		return 23;
 	if (b1c_request_name(c, "org.test.Forbidden", node) != -EACCES)
 		return 24;
+	r = lookups_as_uid_1000(c);
 	b1c_free(c);
-	return 0;
+	return r;
 }
 
 static bool list_has(struct b1c *c, const char *name, __u64 owner)
@@ -70,7 +102,7 @@ int main(void)
 	int r, status;
 
 	tap_start("broker names");
-	tap_plan(38);
+	tap_plan(40);
 	CHECK_R(test_broker_start(policy, 5000), 0, "broker started");
 
 	CHECK_R(b1c_connect(NULL, &a), 0, "client a bootstraps over the socket");
@@ -140,6 +172,9 @@ int main(void)
 	}
 
 	/* uid-based policy */
+	CHECK(!b1c_request_name(a, "org.test.Secret", na) &&
+	      !b1c_request_name(b, "org.test.Bravo", nb),
+	      "a also owns org.test.Secret, b owns org.test.Bravo");
 	fflush(NULL);
 	child = fork();
 	if (!child) {
@@ -148,8 +183,12 @@ int main(void)
 	}
 	waitpid(child, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "uid 1000 may own org.test.Uid1000 but not org.test.Forbidden (%d)",
+	      "uid 1000 may own org.test.Uid1000 but not org.test.Forbidden, may look up org.test.Bravo but not org.test.Secret, its owner's org.test.Alpha nor org.test.Hidden.Act (%d)",
 	      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	r = b1c_get_name_owner(b, "org.test.Secret", 5000, &h, NULL);
+	CHECK_R(r, 0, "root may look up org.test.Secret: the rule is by uid");
+	if (!r)
+		bus1_handle_release(b->peer, h);
 
 	CHECK_R(b1c_release_name(b, "org.test.Alpha"), -EPERM,
 		"b cannot release a's name");
