@@ -3,10 +3,10 @@
 #define _BUS1_DBUS_TEST_H
 
 /*
- * Helpers shared by the D-Bus tests (test-dbus-native, test-dbus-policy):
- * a private bus1-dbus-broker (the one beside the test binary, else
- * /usr/bin's) with a socket and a bus1 bootstrap in a directory of its own,
- * and the small libdbus message helpers both use.
+ * Helpers shared by the D-Bus tests (test-dbus-native, test-dbus-policy,
+ * test-dbus-hostile): a private bus1-dbus-broker (the one beside the test
+ * binary, else /usr/bin's) with a socket and a bus1 bootstrap in a
+ * directory of its own, and the small libdbus message helpers they use.
  */
 
 #include <errno.h>

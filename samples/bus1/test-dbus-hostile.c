@@ -541,6 +541,12 @@ static void run_hostile(enum hostile h, struct b1d_bus *good)
 	}
 	close(p[1]);
 	close(go[0]);
+	if (pid < 0) {
+		close(p[0]);
+		close(go[1]);
+		CHECK(false, "%s: cannot fork", hostile[h].what);
+		return;
+	}
 	for (i = 0; i < (int)sizeof(line) - 1; i++)
 		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
 			break;
