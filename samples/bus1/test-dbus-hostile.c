@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -145,7 +146,8 @@ static void broker_state(struct bstate *s)
 	FILE *f;
 	int fd;
 
-	s->handles = s->nodes = -1;
+	s->handles = -1;
+	s->nodes = -1;
 	s->fds = 0;
 	for (fd = 0; fd < 1024; fd++) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)broker_pid,
@@ -159,8 +161,10 @@ static void broker_state(struct bstate *s)
 		if (!f)
 			continue;
 		while (fgets(line, sizeof(line), f)) {
-			sscanf(line, "bus1-handles: %ld", &s->handles);
-			sscanf(line, "bus1-nodes: %ld", &s->nodes);
+			if (!strncmp(line, "bus1-handles:", 13))
+				s->handles = strtol(line + 13, NULL, 10);
+			else if (!strncmp(line, "bus1-nodes:", 11))
+				s->nodes = strtol(line + 11, NULL, 10);
 		}
 		fclose(f);
 	}
@@ -552,8 +556,10 @@ static void run_hostile(enum hostile h, struct b1d_bus *good)
 			break;
 	line[i] = 0;
 	close(p[0]);
-	if (sscanf(line, "%d", &d) == 1 && strchr(line, ' '))
-		info = strchr(line, ' ') + 1;
+	if ((line[0] == '0' || line[0] == '1') && line[1] == ' ') {
+		d = line[0] - '0';
+		info = line + 2;
+	}
 	ok = served(good);
 	close(go[1]);
 	waitpid(pid, NULL, 0);
