@@ -12,6 +12,7 @@
 #include "peer.h"
 #include "pool.h"
 #include "queue.h"
+#include "tx.h"
 #include "user.h"
 
 #define CREATE_TRACE_POINTS
@@ -41,7 +42,8 @@ static int __init bus1_modinit(void)
 {
 	int r;
 
-	if (!bus1_queue_run_selftests() || !bus1_pool_run_selftests())
+	if (!bus1_queue_run_selftests() || !bus1_tx_run_selftests() ||
+	    !bus1_pool_run_selftests())
 		return -ENOTRECOVERABLE;
 
 	r = bus1_handle_init_caches();

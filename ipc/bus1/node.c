@@ -5,8 +5,9 @@
  * A node is created by its owner on demand, when an id it does not know
  * is imported (bus1_handle_import() in handle.c), and lives as long as a
  * handle references it. Destroying it is one transaction (tx.c): every
- * holder's handle and the owner's own get a NODE_DESTROY, staged under the
- * node lock, and the commit timestamp is recorded in the node before any
+ * holder's handle and the owner's own get a NODE_DESTROY, added to the
+ * transaction under the node lock (and staged by bus1_tx_seal(), queue by
+ * queue), and the commit timestamp is recorded in the node before any
  * notification is visible, so that messages ordered after it see the node
  * as dead. A peer that goes away destroys all its nodes the same way.
  *

@@ -14,7 +14,9 @@
  * @next:	scratch link owned by whoever holds the entry outside of a
  *		queue (transaction staging list, flush list)
  * @ts:		0 if not queued, odd while staging, even once committed
- * @tag:	id of the peer whose clock issued the commit timestamp
+ * @tag:	id of the peer whose clock issued the commit timestamp; before
+ *		an entry is staged, bus1_tx_seal() keeps the length of its
+ *		run there (tx.c)
  * @type:	BUS1_MSG_* of the container (data, destroy, release)
  *
  * A queue node is embedded in its container (message, handle, node) and is

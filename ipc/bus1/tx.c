@@ -24,11 +24,18 @@
  * everything that can be done earlier is: messages are built, charged and
  * copied before the first entry is staged, and nothing between the first
  * staging and the last commit allocates, copies or waits for user memory.
- * Entries are committed in staging order, so each one waits for the
- * stagings after it and the commits before it (about 2n queue operations
- * for n entries), not the first for all 3n; and the sync pass locks a
- * queue once per run of entries on it (a multicast to many nodes of one
- * peer).
+ * The entries are gathered first and staged by bus1_tx_seal() in runs, one
+ * per destination queue, each staged and committed under consecutive holds
+ * of its lock (BUS1_TX_BATCH entries at most per hold) and synced once.
+ * Runs are staged longest first; they are committed shortest first, runs
+ * of equal length in staging order. So the runs staged last, the short
+ * ones, are committed right after the syncs. A run of r entries waits for
+ * one sync per queue, the other runs of length r staged after it or
+ * committed before it (never both), and the shorter runs twice: a queue
+ * with the only single entry of a transaction of q queues waits for q
+ * syncs and its own commit, one with one of t single entries for q + t
+ * lock holds (<= 2q), whatever order the sender gave. threat-model.rst
+ * has the numbers.
  */
 
 #include <linux/bus1.h>
@@ -61,34 +68,168 @@ void bus1_tx_init(struct bus1_tx *tx, struct bus1_peer *origin)
 }
 
 /**
- * bus1_tx_stage() - stage an entry on its destination queue
+ * bus1_tx_stage() - add an entry to a transaction
  * @tx:		transaction
  * @node:	unlinked message or NODE_DESTROY entry
  * @peer:	destination peer; the caller hands over one active reference
- *		on it, which bus1_tx_commit() drops
+ *		on it, which bus1_tx_commit_sealed() drops
+ *
+ * The entry is staged on its queue by bus1_tx_seal(), with the other
+ * entries of its queue, in the order that keeps short runs waiting least.
  */
 void bus1_tx_stage(struct bus1_tx *tx, struct bus1_queue_node *node,
 		   struct bus1_peer *peer)
 {
 	WARN_ON(bus1_tx_peer_of(node) != peer);
-	spin_lock(&peer->data_lock);
-	tx->ts = bus1_queue_stage(&peer->queue, node, tx->origin->id, tx->ts);
-	spin_unlock(&peer->data_lock);
 	node->next = NULL;
 	*tx->tail = node;
 	tx->tail = &node->next;
 }
 
+/*
+ * Sort order of the plan: by destination (@by_run false), or by the length
+ * of the run, kept in ->tag, longest first, then by destination.
+ */
+static bool bus1_tx_before(struct bus1_queue_node *a,
+			   struct bus1_queue_node *b, bool by_run)
+{
+	if (by_run && a->tag != b->tag)
+		return a->tag > b->tag;
+	return bus1_tx_peer_of(a) < bus1_tx_peer_of(b);
+}
+
+/*
+ * Stable bottom-up merge sort of a list chained through ->next (no
+ * recursion, no allocation; O(n log n) for the n <= 1024 destinations of a
+ * SEND and the handles of a destruction).
+ */
+static struct bus1_queue_node *bus1_tx_sort(struct bus1_queue_node *list,
+					    bool by_run)
+{
+	struct bus1_queue_node *p, *q, *e, *head, **tail;
+	size_t width, merges, np, nq;
+
+	for (width = 1; list; width *= 2) {
+		head = NULL;
+		tail = &head;
+		merges = 0;
+		for (p = list; p; p = q) {
+			++merges;
+			q = p;
+			for (np = 0; np < width && q; ++np)
+				q = q->next;
+			nq = width;
+			while (np || (nq && q)) {
+				if (!np) {
+					e = q;
+					q = q->next;
+					--nq;
+				} else if (!nq || !q ||
+					   !bus1_tx_before(q, p, by_run)) {
+					e = p;
+					p = p->next;
+					--np;
+				} else {
+					e = q;
+					q = q->next;
+					--nq;
+				}
+				*tail = e;
+				tail = &e->next;
+			}
+		}
+		*tail = NULL;
+		list = head;
+		if (merges <= 1)
+			break;
+	}
+	return list;
+}
+
+/*
+ * Order the entries into runs, one per destination queue, longest run
+ * first (ties by queue address, which a sender does not choose). ->tag of
+ * an entry that is not linked yet is free until bus1_queue_stage() sets
+ * it; it carries the length of the run meanwhile.
+ */
+static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list)
+{
+	struct bus1_queue_node *run, *node;
+	u64 n;
+
+	list = bus1_tx_sort(list, false);
+	for (run = list; run; run = node) {
+		n = 0;
+		for (node = run; node &&
+		     bus1_tx_peer_of(node) == bus1_tx_peer_of(run);
+		     node = node->next)
+			++n;
+		for (node = run; node &&
+		     bus1_tx_peer_of(node) == bus1_tx_peer_of(run);
+		     node = node->next)
+			node->tag = n;
+	}
+	return bus1_tx_sort(list, true);
+}
+
+/*
+ * Move the group of runs of one length, in staging order, to the front of
+ * the commit order: groups staged later (shorter runs) commit earlier.
+ */
+static void bus1_tx_push_group(struct bus1_queue_node **order,
+			       struct bus1_queue_node **group,
+			       struct bus1_queue_node ***tail)
+{
+	**tail = *order;
+	*order = *group;
+	*group = NULL;
+	*tail = group;
+}
+
 /**
- * bus1_tx_seal() - take the commit timestamp of a transaction
- * @tx:		transaction with everything staged
+ * bus1_tx_seal() - stage all entries and take the commit timestamp
+ * @tx:		transaction with every entry added
+ *
+ * Stages the runs longest first, each under consecutive holds of its
+ * queue's lock (BUS1_TX_BATCH entries at most per hold), and leaves the
+ * list in commit order: shortest runs first, runs of equal length in
+ * staging order (see the head of this file).
  *
  * Return: the commit timestamp, above every staging timestamp.
  */
 u64 bus1_tx_seal(struct bus1_tx *tx)
 {
+	struct bus1_queue_node *node, *next, *order = NULL, *group = NULL;
+	struct bus1_queue_node **tail = &group;
 	struct bus1_peer *origin = tx->origin;
-	u64 ts;
+	struct bus1_peer *peer;
+	unsigned int held;
+	u64 len = 0, ts;
+
+	node = bus1_tx_plan(tx->staged);
+	while (node) {
+		peer = bus1_tx_peer_of(node);
+		spin_lock(&peer->data_lock);
+		for (held = 0; node && held < BUS1_TX_BATCH &&
+		     bus1_tx_peer_of(node) == peer; ++held) {
+			next = node->next;
+			/* ->tag holds the run length until staged */
+			if (node->tag != len) {
+				bus1_tx_push_group(&order, &group, &tail);
+				len = node->tag;
+			}
+			tx->ts = bus1_queue_stage(&peer->queue, node,
+						  origin->id, tx->ts);
+			node->next = NULL;
+			*tail = node;
+			tail = &node->next;
+			node = next;
+		}
+		spin_unlock(&peer->data_lock);
+	}
+	bus1_tx_push_group(&order, &group, &tail);
+	tx->staged = order;
+	tx->tail = NULL; /* sealed: nothing is added anymore */
 
 	spin_lock(&origin->data_lock);
 	bus1_queue_sync(&origin->queue, tx->ts);
@@ -108,37 +249,44 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 {
 	struct bus1_queue_node *node, *next;
-	struct bus1_peer *peer, *synced = NULL;
+	struct bus1_peer *peer;
+	unsigned int held;
 	bool wake;
 
 	/*
-	 * Every destination clock reaches @ts before any entry is visible.
-	 * With a single destination the commit below does both at once. A
-	 * queue just synced needs no second sync: its clock only grows.
+	 * Every destination clock reaches @ts before any entry is visible:
+	 * one sync per run (a queue's runs are adjacent; its clock only
+	 * grows). The run committed first is synced by its own commit,
+	 * right after all the others.
 	 */
-	if (tx->staged && tx->staged->next) {
-		for (node = tx->staged; node; node = node->next) {
-			peer = bus1_tx_peer_of(node);
-			if (peer == synced)
-				continue;
-			spin_lock(&peer->data_lock);
-			bus1_queue_sync(&peer->queue, ts);
-			spin_unlock(&peer->data_lock);
-			synced = peer;
-		}
-	}
-
-	for (node = tx->staged; node; node = next) {
-		next = node->next;
+	peer = tx->staged ? bus1_tx_peer_of(tx->staged) : NULL;
+	for (node = tx->staged; node; node = node->next) {
+		if (bus1_tx_peer_of(node) == peer)
+			continue;
 		peer = bus1_tx_peer_of(node);
 		spin_lock(&peer->data_lock);
-		node->next = NULL;
 		bus1_queue_sync(&peer->queue, ts);
-		wake = bus1_queue_commit_staged(&peer->queue, node, ts);
+		spin_unlock(&peer->data_lock);
+	}
+
+	node = tx->staged;
+	while (node) {
+		peer = bus1_tx_peer_of(node);
+		wake = false;
+		spin_lock(&peer->data_lock);
+		bus1_queue_sync(&peer->queue, ts);
+		for (held = 0; node && held < BUS1_TX_BATCH &&
+		     bus1_tx_peer_of(node) == peer; ++held) {
+			next = node->next;
+			node->next = NULL;
+			wake |= bus1_queue_commit_staged(&peer->queue, node, ts);
+			node = next; /* not committed yet: still ours */
+		}
 		spin_unlock(&peer->data_lock);
 		if (wake)
 			bus1_peer_wake(peer);
-		bus1_peer_release(peer);
+		while (held--)
+			bus1_peer_release(peer);
 	}
 	tx->staged = NULL;
 	tx->tail = &tx->staged;
@@ -199,3 +347,7 @@ u64 bus1_tx_commit(struct bus1_tx *tx)
 	bus1_tx_commit_sealed(tx, ts);
 	return ts;
 }
+
+#ifdef BUS1_SELFTEST
+#include "selftest/tx.c"
+#endif

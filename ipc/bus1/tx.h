@@ -4,15 +4,22 @@
 
 #include <linux/types.h>
 
+/*
+ * Most entries staged or committed on one queue under one hold of its lock:
+ * a run is batched (one lock round trip, not one per entry), but the lock
+ * is still dropped now and then for the queue's readers and unicasts.
+ */
+#define BUS1_TX_BATCH 64
+
 struct bus1_peer;
 struct bus1_queue_node;
 
 /**
  * struct bus1_tx - a transaction being committed
  * @origin:	peer whose clock issues the commit timestamp
- * @staged:	staged entries in staging order, chained through
- *		bus1_queue_node.next
- * @tail:	where the next staged entry is linked
+ * @staged:	entries chained through bus1_queue_node.next: in the order
+ *		they were added until bus1_tx_seal(), in commit order after
+ * @tail:	where the next entry is linked; NULL once sealed
  * @ts:		highest destination clock seen while staging
  *
  * Lives on the stack of the committing command; no lock needed.
@@ -33,5 +40,14 @@ u64 bus1_tx_commit(struct bus1_tx *tx);
 void bus1_tx_commit_unicast(struct bus1_peer *origin,
 			    struct bus1_queue_node *node,
 			    struct bus1_peer *peer);
+
+#ifdef BUS1_SELFTEST
+bool bus1_tx_run_selftests(void);
+#else
+static inline bool bus1_tx_run_selftests(void)
+{
+	return true;
+}
+#endif
 
 #endif /* __BUS1_TX_H */

@@ -6,7 +6,10 @@
  * staging to its commit; every message committed behind that entry waits.
  * The time is linear in the number of entries the transaction stages, so
  * the number of destinations of a SEND and of nodes of a NODES_DESTROY is
- * bounded by BUS1_DESTINATION_MAX (bus1(7), threat-model.rst).
+ * bounded by BUS1_DESTINATION_MAX (bus1(7), threat-model.rst). Since tx.c
+ * stages runs of one queue longest first and commits them shortest first,
+ * a victim's single entry waits for about one lock hold per distinct
+ * destination queue, not per entry: here two (the victim's, the sink's).
  *
  * hol_latency measures it: a victim receives 1 ms-spaced unicasts from a
  * sender of its own, idle, then alternately under a similar CPU load

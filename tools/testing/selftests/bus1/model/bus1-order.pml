@@ -12,7 +12,11 @@
  *                  the stage round, the commit timestamp, the sync round and
  *                  the commit round is one atomic step under ONE queue lock,
  *                  as in ipc/bus1/tx.c; everything else interleaves freely
- *                  between the steps. DIRECT: a SEND may also go to exactly
+ *                  between the steps. (tx.c stages and commits a run of
+ *                  entries on one queue under one lock hold and syncs the
+ *                  queue it commits first in that commit step, after all
+ *                  other syncs: both only remove interleavings. Its order
+ *                  of the queues depends on the run lengths: ANYORDER.) DIRECT: a SEND may also go to exactly
  *                  one peer q (q == o allowed) by the unicast path of
  *                  bus1_tx_commit_unicast(): step A under q's lock,
  *                  sync(q, clock of o); T = tick(q); insert the entry
