@@ -307,15 +307,40 @@ static int bus1_send_build_dest(struct bus1_send *s, struct bus1_send_dest *d)
 	return bus1_send_build(s, d->peer, dst, &d->message);
 }
 
+/*
+ * Destinations listed in ascending ID order (as a sender that keeps its
+ * handles sorted lists them) are found by stepping from the previous one to
+ * its successor in the ID tree, not by a search from the root each: one
+ * walk of the tree for the whole list, like a merge. Any other order, or
+ * an ID that is not the next one in the tree, takes the search.
+ */
+static struct bus1_handle *bus1_send_import_dest(struct bus1_send *s, u64 id,
+						 bool *created)
+{
+	struct bus1_handle *prev = s->prev_dest;
+	struct rb_node *rb;
+
+	lockdep_assert_held(&s->peer->lock);
+	if (prev && prev->id < id) {
+		rb = rb_next(&prev->rb_id);
+		if (rb && rb_entry(rb, struct bus1_handle, rb_id)->id == id) {
+			*created = false;
+			return rb_entry(rb, struct bus1_handle, rb_id);
+		}
+	}
+	return bus1_handle_import(s->peer, id, created);
+}
+
 static int bus1_send_prepare_dest(struct bus1_send *s,
 				  struct bus1_send_dest *d, u64 id)
 {
 	struct bus1_handle *h;
 	bool created;
 
-	h = bus1_handle_import(s->peer, id, &created);
+	h = bus1_send_import_dest(s, id, &created);
 	if (IS_ERR(h))
 		return PTR_ERR(h);
+	s->prev_dest = h;
 	if (created)
 		s->created[s->n_created++] = h;
 	if (h->send_mark == s->mark)
@@ -625,6 +650,7 @@ static int bus1_send_general(struct bus1_send *s)
 	s->bounced = false;
 	s->resv.n = 0;
 	s->resv_tried = false;
+	s->prev_dest = NULL;
 	r = bus1_send_run(s);
 	bus1_quota_unreserve(&s->resv);
 

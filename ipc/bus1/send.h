@@ -60,6 +60,7 @@ struct bus1_send_dest {
  * @dests:	destinations
  * @n_dests:	number of entries in @dests
  * @mark:	duplicate-destination mark of this command
+ * @prev_dest:	sender's handle of the destination resolved last
  * @source:	first message built with the payload, which the others copy
  *		(a multicast reads the sender's memory once)
  * @bounced:	@bounce holds the payload
@@ -90,6 +91,7 @@ struct bus1_send {
 	struct bus1_send_dest *dests;
 	size_t n_dests;
 	u64 mark;
+	struct bus1_handle *prev_dest;
 	struct bus1_message *source;
 	bool bounced;
 	struct bus1_quota_resv resv;
