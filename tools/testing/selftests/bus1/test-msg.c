@@ -661,7 +661,7 @@ TEST(multicast_orders)
 		if (i)
 			ASSERT_LT(ids[i - 1], ids[i]);
 	}
-	for (k = 0; k < (int)(sizeof(order) / sizeof(order[0])); k++) {
+	for (k = 0; k < (int)ARRAY_SIZE(order); k++) {
 		for (n = 0; n < 6 && order[k][n] >= 0; n++)
 			dst[n] = ids[order[k][n]];
 		snprintf(buf, sizeof(buf), "k%d", k);

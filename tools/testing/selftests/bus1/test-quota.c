@@ -814,7 +814,6 @@ TEST(percpu_race_to_limit)
 	mu_peer_close(&rb);
 }
 
-
 /*
  * A multicast charges the receiving user once for all its destinations on
  * that user, and each peer alone against figures that count the whole
