@@ -386,16 +386,16 @@ static bool bus1_send_error_is_per_destination(int r)
  * charged alone (quota.rst, "Multicast charges"). One try per command:
  * the count walks the destinations.
  */
-static void bus1_send_reserve(struct bus1_send *s, size_t i)
+static noinline void bus1_send_reserve(struct bus1_send *s, size_t i)
 {
 	struct bus1_message *m = s->dests[i].message;
 	struct bus1_user *user = s->dests[i].peer->user;
 	unsigned int n = 0;
 	size_t j;
 
-	if (s->resv_tried || !m->share)
-		return;
 	s->resv_tried = true;
+	if (!m->share)
+		return;
 	for (j = i + 1; j < s->n_dests; ++j)
 		if (s->dests[j].peer && s->dests[j].peer->user == user)
 			++n;
@@ -443,9 +443,9 @@ static int bus1_send_prepare_dests(struct bus1_send *s)
 		if (d->error)
 			continue;
 		r = bus1_send_build_dest(s, d);
-		if (!r)
+		if (!r && !s->resv_tried)
 			bus1_send_reserve(s, i);
-		else if (bus1_send_dest_error(s, d, r))
+		else if (r && bus1_send_dest_error(s, d, r))
 			return r;
 	}
 
