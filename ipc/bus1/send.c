@@ -9,9 +9,15 @@
  * second phase cannot fail: it turns the pins strong and commits all
  * messages as one transaction (tx.c).
  *
- * Top to bottom: import (vectors, handles, files), charge and build one
- * message (message.c), destinations, commit (or the seed), the command,
- * and the fault-in of a SEND that faulted with page faults disabled.
+ * Destinations are collected first (node, owner, active reference), then
+ * their messages built: a multicast charges each receiving user once for
+ * all its destinations (Documentation/bus1/quota.rst, "Multicast
+ * charges").
+ *
+ * Top to bottom: import of the payload, charge and build one message
+ * (message.c), destinations, commit (or the seed), the command. The
+ * general path's checks, the handle and file imports and the fault-in of
+ * a SEND that faulted with page faults disabled are in send-import.c.
  */
 
 #include <linux/compat.h>
@@ -84,7 +90,7 @@ static int bus1_send_import_iovecs(struct bus1_send *s)
 }
 
 /* an empty payload, common for signals, costs no call and no frame */
-static int bus1_send_import_vecs(struct bus1_send *s)
+int bus1_send_import_vecs(struct bus1_send *s)
 {
 	if (!s->param.n_vecs) {
 		/* @iter is read only for a non-empty payload */
@@ -113,76 +119,45 @@ static int bus1_send_import_payload(struct bus1_send *s)
 	return 0;
 }
 
-static int bus1_send_import_handles(struct bus1_send *s)
-{
-	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_handles);
-	struct bus1_handle *h;
-	bool created;
-	size_t i;
-	u64 id;
-
-	for (i = 0; i < s->n_handles; ++i) {
-		if (get_user(id, ids + i))
-			return -EFAULT;
-		h = bus1_handle_import(s->peer, id, &created);
-		if (IS_ERR(h))
-			return PTR_ERR(h);
-		if (created)
-			s->created[s->n_created++] = h;
-		s->handles[i] = h;
-	}
-	return 0;
-}
-
-static int bus1_send_import_files(struct bus1_send *s)
-{
-	const int __user *fds = u64_to_user_ptr(s->param.ptr_fds);
-	struct file *f;
-	size_t i;
-	int fd;
-
-	for (i = 0; i < s->param.n_fds; ++i) {
-		if (get_user(fd, fds + i))
-			return -EFAULT;
-		if (fd < 0)
-			return -EBADF;
-		f = fget_raw(fd);
-		if (!f)
-			return -EBADF;
-		s->files[s->n_files++] = f;
-		if (!bus1_file_is_passable(f))
-			return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
 /*
  * Charges a message to its receiver and places it in the receiver's pool.
  * The seed is the peer's own business and counts against no sender share.
- * A sender's first message to a receiver creates its share records.
+ * A sender's first message to a receiver creates its share records. A
+ * message to a user the command holds a reservation on is charged from it
+ * (quota.rst, "Multicast charges"), or exactly once the reservation is
+ * returned if the peer's part does not fit it.
  */
-static int bus1_send_charge(struct bus1_peer *peer, struct bus1_message *m,
-			    kuid_t sender, size_t size)
+static int bus1_send_charge(struct bus1_send *s, struct bus1_peer *peer,
+			    struct bus1_message *m)
 {
+	kuid_t sender = s->peer->user->uid;
 	bool charged = false;
 	int r;
 
 	for (;;) {
 		spin_lock(&peer->data_lock);
-		if (m->dst)
+		if (!m->dst)
+			r = bus1_quota_charge(&peer->quota, peer->user,
+					      m->charge);
+		else if (s->resv.n && s->resv.user == peer->user)
+			r = bus1_quota_charge_reserved(&peer->quota, &s->resv,
+						       sender, &m->share);
+		else
 			r = bus1_quota_charge_shared(&peer->quota, peer->user,
 						     sender, m->charge,
 						     &m->share);
-		else
-			r = bus1_quota_charge(&peer->quota, peer->user,
-					      m->charge);
 		if (!r) {
 			charged = true;
-			r = bus1_pool_alloc(&peer->pool, &m->slice, size);
+			r = bus1_pool_alloc(&peer->pool, &m->slice,
+					    s->slice_size);
 			if (r)
 				INIT_LIST_HEAD(&m->slice.link);
 		}
 		spin_unlock(&peer->data_lock);
+		if (r == -EAGAIN) {
+			bus1_quota_unreserve(&s->resv);
+			continue;
+		}
 		if (r != -ENOENT)
 			break;
 		r = bus1_quota_prepare(&peer->quota, peer->user, sender);
@@ -264,7 +239,7 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	m->charge[BUS1_RES_HANDLES] = s->n_handles;
 	m->charge[BUS1_RES_BYTES] = s->slice_size;
 	m->charge[BUS1_RES_FDS] = s->n_files;
-	r = bus1_send_charge(peer, m, s->peer->user->uid, s->slice_size);
+	r = bus1_send_charge(s, peer, m);
 	if (r)
 		return r;
 
@@ -305,12 +280,10 @@ err_dst:
 	return r;
 }
 
-/* builds the message for the node of @h, a handle of the sender */
-static int bus1_send_build_for(struct bus1_send *s, struct bus1_send_dest *d,
-			       struct bus1_handle *h)
+/* resolves the node of @h, a handle of the sender, to its owner */
+static int bus1_send_resolve(struct bus1_send_dest *d, struct bus1_handle *h)
 {
 	struct bus1_node *node = h->node;
-	struct bus1_handle *dst;
 
 	d->handle = h;
 	if (!bus1_peer_acquire(node->owner))
@@ -318,14 +291,44 @@ static int bus1_send_build_for(struct bus1_send *s, struct bus1_send_dest *d,
 	d->peer = node->owner;
 
 	spin_lock(&node->lock);
-	dst = node->destroy_ts ? NULL : node->owner_handle;
-	if (dst)
-		kref_get(&dst->ref);
+	d->dst = node->destroy_ts ? NULL : node->owner_handle;
+	if (d->dst)
+		kref_get(&d->dst->ref);
 	spin_unlock(&node->lock);
-	if (!dst)
-		return -EHOSTUNREACH;
+	return d->dst ? 0 : -EHOSTUNREACH;
+}
 
+/* builds the message of a resolved destination; it takes @d->dst over */
+static int bus1_send_build_dest(struct bus1_send *s, struct bus1_send_dest *d)
+{
+	struct bus1_handle *dst = d->dst;
+
+	d->dst = NULL;
 	return bus1_send_build(s, d->peer, dst, &d->message);
+}
+
+/*
+ * Destinations listed in ascending ID order (as a sender that keeps its
+ * handles sorted lists them) are found by stepping from the previous one to
+ * its successor in the ID tree, not by a search from the root each: one
+ * walk of the tree for the whole list, like a merge. Any other order, or
+ * an ID that is not the next one in the tree, takes the search.
+ */
+static struct bus1_handle *bus1_send_import_dest(struct bus1_send *s, u64 id,
+						 bool *created)
+{
+	struct bus1_handle *prev = s->prev_dest;
+	struct rb_node *rb;
+
+	lockdep_assert_held(&s->peer->lock);
+	if (prev && prev->id < id) {
+		rb = rb_next(&prev->rb_id);
+		if (rb && rb_entry(rb, struct bus1_handle, rb_id)->id == id) {
+			*created = false;
+			return rb_entry(rb, struct bus1_handle, rb_id);
+		}
+	}
+	return bus1_handle_import(s->peer, id, created);
 }
 
 static int bus1_send_prepare_dest(struct bus1_send *s,
@@ -334,15 +337,16 @@ static int bus1_send_prepare_dest(struct bus1_send *s,
 	struct bus1_handle *h;
 	bool created;
 
-	h = bus1_handle_import(s->peer, id, &created);
+	h = bus1_send_import_dest(s, id, &created);
 	if (IS_ERR(h))
 		return PTR_ERR(h);
+	s->prev_dest = h;
 	if (created)
 		s->created[s->n_created++] = h;
 	if (h->send_mark == s->mark)
 		return -ENOTUNIQ;
 	h->send_mark = s->mark;
-	return bus1_send_build_for(s, d, h);
+	return bus1_send_resolve(d, h);
 }
 
 static void bus1_send_drop_dest(struct bus1_send_dest *d)
@@ -351,6 +355,8 @@ static void bus1_send_drop_dest(struct bus1_send_dest *d)
 		bus1_message_free(d->message);
 		d->message = NULL;
 	}
+	bus1_handle_unref(d->dst);
+	d->dst = NULL;
 	if (d->peer) {
 		bus1_peer_release(d->peer);
 		d->peer = NULL;
@@ -374,10 +380,51 @@ static bool bus1_send_error_is_per_destination(int r)
 	}
 }
 
+/*
+ * After the first message of a multicast, the other destinations on the
+ * same user are charged to that user at once; each of their peers is then
+ * charged alone (quota.rst, "Multicast charges"). One try per command:
+ * the count walks the destinations.
+ */
+static noinline void bus1_send_reserve(struct bus1_send *s, size_t i)
+{
+	struct bus1_message *m = s->dests[i].message;
+	struct bus1_user *user = s->dests[i].peer->user;
+	unsigned int n = 0;
+	size_t j;
+
+	s->resv_tried = true;
+	if (!m->share)
+		return;
+	for (j = i + 1; j < s->n_dests; ++j)
+		if (s->dests[j].peer && s->dests[j].peer->user == user)
+			++n;
+	/* a reservation for one message would only add work */
+	if (n > 1)
+		bus1_quota_reserve(&s->resv, user, m->share->user_share,
+				   m->charge, n);
+}
+
+/* under SEND_FLAG_CONTINUE, records the error of a destination and drops it */
+static int bus1_send_dest_error(struct bus1_send *s, struct bus1_send_dest *d,
+				int r)
+{
+	if (!(s->param.flags & BUS1_SEND_FLAG_CONTINUE) ||
+	    !bus1_send_error_is_per_destination(r))
+		return r;
+	bus1_send_drop_dest(d);
+	d->error = -r;
+	return 0;
+}
+
+/*
+ * Collects every destination first (node, owner, active reference), then
+ * builds the messages: the charges of one receiving user are known before
+ * the first is taken.
+ */
 static int bus1_send_prepare_dests(struct bus1_send *s)
 {
 	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_destinations);
-	bool cont = s->param.flags & BUS1_SEND_FLAG_CONTINUE;
 	struct bus1_send_dest *d;
 	size_t i;
 	u64 id;
@@ -388,15 +435,21 @@ static int bus1_send_prepare_dests(struct bus1_send *s)
 		if (get_user(id, ids + i))
 			return -EFAULT;
 		r = bus1_send_prepare_dest(s, d, id);
-		if (!r)
-			continue;
-		if (!cont || !bus1_send_error_is_per_destination(r))
+		if (r && bus1_send_dest_error(s, d, r))
 			return r;
-		bus1_send_drop_dest(d);
-		d->error = -r;
+	}
+	for (i = 0; i < s->n_dests; ++i) {
+		d = &s->dests[i];
+		if (d->error)
+			continue;
+		r = bus1_send_build_dest(s, d);
+		if (!r && !s->resv_tried)
+			bus1_send_reserve(s, i);
+		else if (r && bus1_send_dest_error(s, d, r))
+			return r;
 	}
 
-	if (cont && s->n_dests) {
+	if ((s->param.flags & BUS1_SEND_FLAG_CONTINUE) && s->n_dests) {
 		u64 __user *errors = u64_to_user_ptr(s->param.ptr_errors);
 
 		for (i = 0; i < s->n_dests; ++i)
@@ -494,62 +547,6 @@ static void bus1_send_set_seed(struct bus1_send *s, struct bus1_message *m)
 		bus1_message_free(old);
 }
 
-static int bus1_send_validate(struct bus1_send *s)
-{
-	struct bus1_cmd_send *p = &s->param;
-	size_t size;
-
-	if (p->flags & ~(BUS1_SEND_FLAG_CONTINUE | BUS1_SEND_FLAG_SEED))
-		return -EINVAL;
-	if (p->n_destinations > INT_MAX || p->n_vecs > UIO_MAXIOV ||
-	    p->n_fds > BUS1_FD_MAX || p->n_handles > INT_MAX)
-		return -EMSGSIZE;
-	if (p->ptr_destinations != (u64)(unsigned long)p->ptr_destinations ||
-	    p->ptr_errors != (u64)(unsigned long)p->ptr_errors ||
-	    p->ptr_vecs != (u64)(unsigned long)p->ptr_vecs ||
-	    p->ptr_handles != (u64)(unsigned long)p->ptr_handles ||
-	    p->ptr_fds != (u64)(unsigned long)p->ptr_fds)
-		return -EFAULT;
-	if (p->n_destinations > s->peer->user->quota.max[BUS1_RES_HANDLES] ||
-	    p->n_handles > s->peer->user->quota.max[BUS1_RES_HANDLES])
-		return -EINVAL;
-	/* bounds how long the commit holds back each destination queue */
-	if (p->n_destinations > BUS1_DESTINATION_MAX)
-		return -EMSGSIZE;
-
-	s->n_dests = p->n_destinations;
-	s->n_handles = p->n_handles;
-	s->handles = bus1_send_array(s->handles_stack,
-				     ARRAY_SIZE(s->handles_stack),
-				     s->n_handles, sizeof(*s->handles));
-	s->created = bus1_send_array(s->created_stack,
-				     ARRAY_SIZE(s->created_stack),
-				     s->n_handles + s->n_dests,
-				     sizeof(*s->created));
-	s->dests = bus1_send_array(s->dests_stack, ARRAY_SIZE(s->dests_stack),
-				   s->n_dests, sizeof(*s->dests));
-	/*
-	 * The other arrays are filled before they are read; every entry of
-	 * this one is unwound, even if an allocation below fails. (A memset
-	 * of constant size is a few stores, not a call.)
-	 */
-	if (s->dests == s->dests_stack)
-		memset(s->dests_stack, 0, sizeof(s->dests_stack));
-	else if (s->dests)
-		memset(s->dests, 0, s->n_dests * sizeof(*s->dests));
-	s->files = bus1_send_array(s->files_stack, ARRAY_SIZE(s->files_stack),
-				   p->n_fds, sizeof(*s->files));
-	if (!s->handles || !s->created || !s->dests || !s->files)
-		return -ENOMEM;
-
-	size = 0;
-	if (check_add_overflow(size, bus1_a8(8 * s->n_handles), &size) ||
-	    check_add_overflow(size, bus1_a8(4 * (size_t)p->n_fds), &size))
-		return -EMSGSIZE;
-	s->slice_size = size;
-	return 0;
-}
-
 static int bus1_send_run(struct bus1_send *s)
 {
 	struct bus1_message *seed = NULL;
@@ -610,8 +607,8 @@ static int bus1_send_run(struct bus1_send *s)
  * hardware at this size either. Invariant: every field of the struct is
  * loaded; the size check breaks the build when the struct changes.
  */
-static int bus1_send_load_param(struct bus1_cmd_send *p,
-				const struct bus1_cmd_send __user *u)
+int bus1_send_load_param(struct bus1_cmd_send *p,
+			 const struct bus1_cmd_send __user *u)
 {
 	BUILD_BUG_ON(sizeof(*p) != 10 * sizeof(u64));
 	if (!user_access_begin(u, sizeof(*u)))
@@ -651,7 +648,11 @@ static int bus1_send_general(struct bus1_send *s)
 	s->n_dests = 0;
 	s->source = NULL;
 	s->bounced = false;
+	s->resv.n = 0;
+	s->resv_tried = false;
+	s->prev_dest = NULL;
 	r = bus1_send_run(s);
+	bus1_quota_unreserve(&s->resv);
 
 	/* a successful commit took every destination over */
 	for (i = 0; r && s->dests && i < s->n_dests; ++i)
@@ -706,7 +707,9 @@ static int bus1_send_plain_unicast(struct bus1_send *s)
 		/* a node to create on demand, or an error: not common */
 		return bus1_send_general(s);
 
-	r = bus1_send_build_for(s, &d, h);
+	r = bus1_send_resolve(&d, h);
+	if (!r)
+		r = bus1_send_build_dest(s, &d);
 	if (r) {
 		bus1_send_drop_dest(&d);
 		return r;
@@ -745,51 +748,8 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 	s.iov = s.iov_stack;
 	s.source = NULL;
 	s.bounced = false;
+	s.resv.n = 0;
 	if (bus1_send_is_plain_unicast(&s))
 		return bus1_send_plain_unicast(&s);
 	return bus1_send_general(&s);
-}
-
-/**
- * bus1_send_fault_in() - fault in the user memory a SEND touches
- * @arg:	user pointer to struct bus1_cmd_send
- *
- * For a SEND that failed with -EFAULT under disabled page faults; called
- * with no lock and no active reference held (see bus1_peer_ioctl()).
- *
- * Return: 0 if it is resident now, negative error code otherwise.
- */
-int bus1_send_fault_in(unsigned long arg)
-{
-	struct bus1_send s __uninitialized;	/* see bus1_cmd_send() */
-	struct bus1_cmd_send *p = &s.param;
-	int r;
-
-	bus1_debug_poison(&s, sizeof(s));
-
-	if (bus1_send_load_param(p, (void __user *)arg))
-		return -EFAULT;
-	if (p->n_vecs > UIO_MAXIOV)
-		return -EMSGSIZE;
-	if (p->ptr_vecs != (u64)(unsigned long)p->ptr_vecs)
-		return -EFAULT;
-	s.iov = s.iov_stack;
-	r = bus1_send_import_vecs(&s);
-	if (!r && s.n_bytes && fault_in_iov_iter_readable(&s.iter, s.n_bytes))
-		r = -EFAULT;
-	if (s.iov != s.iov_stack)
-		kfree(s.iov);
-	if (!r)
-		r = bus1_fault_in_user(p->ptr_destinations, p->n_destinations,
-				       sizeof(u64), false);
-	if (!r && (p->flags & BUS1_SEND_FLAG_CONTINUE))
-		r = bus1_fault_in_user(p->ptr_errors, p->n_destinations,
-				       sizeof(u64), true);
-	if (!r)
-		r = bus1_fault_in_user(p->ptr_handles, p->n_handles,
-				       sizeof(u64), false);
-	if (!r)
-		r = bus1_fault_in_user(p->ptr_fds, p->n_fds, sizeof(int),
-				       false);
-	return r;
 }

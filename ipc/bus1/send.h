@@ -3,14 +3,14 @@
 #define __BUS1_SEND_H
 
 /*
- * The state of one SEND command. Private to send.c; in a header only to
- * keep send.c short.
+ * The state of one SEND command. Private to send.c and send-import.c.
  */
 
 #include <linux/slab.h>
 #include <linux/types.h>
 #include <linux/uio.h>
 #include <linux/bus1.h>
+#include "user.h"
 
 struct bus1_handle;
 struct bus1_message;
@@ -29,12 +29,15 @@ struct file;
  * struct bus1_send_dest - one destination of a SEND
  * @handle:	sender's handle of the destination node (borrowed)
  * @peer:	owner of the node, active reference held while set
+ * @dst:	owner handle of the node, referenced, until @message takes
+ *		it over
  * @message:	message built for it
  * @error:	positive errno absorbed under SEND_FLAG_CONTINUE
  */
 struct bus1_send_dest {
 	struct bus1_handle *handle;
 	struct bus1_peer *peer;
+	struct bus1_handle *dst;
 	struct bus1_message *message;
 	u64 error;
 };
@@ -57,9 +60,12 @@ struct bus1_send_dest {
  * @dests:	destinations
  * @n_dests:	number of entries in @dests
  * @mark:	duplicate-destination mark of this command
+ * @prev_dest:	sender's handle of the destination resolved last
  * @source:	first message built with the payload, which the others copy
  *		(a multicast reads the sender's memory once)
  * @bounced:	@bounce holds the payload
+ * @resv:	charges taken at once on the user of several destinations
+ * @resv_tried:	a reservation was tried (one per SEND)
  * @bounce:	the payload of a short multicast
  * @dests_stack: inline storage for small multicasts
  * @handles_stack: inline storage for few handles
@@ -85,8 +91,11 @@ struct bus1_send {
 	struct bus1_send_dest *dests;
 	size_t n_dests;
 	u64 mark;
+	struct bus1_handle *prev_dest;
 	struct bus1_message *source;
 	bool bounced;
+	struct bus1_quota_resv resv;
+	bool resv_tried;
 	struct bus1_send_dest dests_stack[2];
 	struct bus1_handle *handles_stack[4];
 	struct bus1_handle *created_stack[4];
@@ -108,5 +117,15 @@ static inline void bus1_send_array_free(void *array, void *stack)
 	if (array != stack)
 		kvfree(array);
 }
+
+/* send.c */
+int bus1_send_import_vecs(struct bus1_send *s);
+int bus1_send_load_param(struct bus1_cmd_send *p,
+			 const struct bus1_cmd_send __user *u);
+
+/* send-import.c */
+int bus1_send_validate(struct bus1_send *s);
+int bus1_send_import_handles(struct bus1_send *s);
+int bus1_send_import_files(struct bus1_send *s);
 
 #endif /* __BUS1_SEND_H */

@@ -370,6 +370,20 @@ static bool bus1_quota_share_fits_locked(struct bus1_quota *peer,
 				     charge);
 }
 
+/* the sender's share on a peer, or NULL if it is not prepared yet */
+static struct bus1_share *bus1_quota_peer_share(struct bus1_quota *peer,
+						kuid_t sender)
+{
+	struct bus1_share *sp = peer->last_share;
+
+	if (!sp || !uid_eq(sp->uid, sender)) {
+		sp = xa_load(&peer->shares, __kuid_val(sender));
+		if (sp)
+			peer->last_share = sp;
+	}
+	return sp;
+}
+
 /**
  * bus1_quota_charge_shared() - charge a message to its receiver
  * @peer:	quota of the receiving peer, its data lock held
@@ -393,13 +407,9 @@ int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
 	int r = 0;
 
 	bus1_quota_assert_held(peer);
-	sp = peer->last_share;
-	if (!sp || !uid_eq(sp->uid, sender)) {
-		sp = xa_load(&peer->shares, __kuid_val(sender));
-		if (!sp)
-			return -ENOENT;
-		peer->last_share = sp;
-	}
+	sp = bus1_quota_peer_share(peer, sender);
+	if (!sp)
+		return -ENOENT;
 	su = sp->user_share;
 
 	if (bus1_quota_charge_fast(peer, user, su, sp, charge))
@@ -427,6 +437,193 @@ charged:
 	bus1_res_add(sp->used, charge);
 	*sharep = sp;
 	return 0;
+}
+
+/*
+ * The per-user rule for @n messages of @charge each, on figures @u_used
+ * and @su_used of the user and of the sender's share on it (exact or
+ * over-counted), and what is left for the per-peer rule once they are
+ * charged. The rule for the last of @n sequential charges implies the
+ * rule for each one before it: S_u + k * c <= (R + S_u) / 2 only gets
+ * harder as k grows, since R + S_u does not change.
+ */
+static bool bus1_quota_resv_fits(struct bus1_quota_resv *resv,
+				 struct bus1_user *user, const s64 *u_used,
+				 const s64 *su_used)
+{
+	s64 r, c, s_u;
+	int i;
+
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		c = (s64)resv->n * resv->charge[i];
+		r = (s64)user->quota.max[i] - u_used[i];
+		s_u = su_used[i];
+		/* implies the user's hard limit, c <= R */
+		if (c && s_u + 2 * c > r)
+			return false;
+		resv->room[i] = (r - c) - (s_u + c);
+	}
+	return true;
+}
+
+static void bus1_quota_resv_mul(u64 *total, const u32 *charge, unsigned int n)
+{
+	int i;
+
+	for (i = 0; i < BUS1_RES_N; ++i)
+		total[i] = (u64)n * charge[i];
+}
+
+/**
+ * bus1_quota_reserve() - charge a user for several messages at once
+ * @resv:	reservation to set up, empty
+ * @user:	receiving user
+ * @su:		the sender's share on @user
+ * @charge:	amount per resource of one message
+ * @n:		number of messages, at least 1
+ *
+ * Charges @n messages to @user and @su as the per-user rule allows, the
+ * way bus1_quota_charge_shared() charges one: from what this CPU settled
+ * for the sender if that suffices, else under the user's lock. A
+ * reservation that does not fit is simply not taken (no fold): the
+ * messages are then charged one by one, exactly.
+ *
+ * Return: true if @resv now holds @n messages' worth of charges.
+ */
+bool bus1_quota_reserve(struct bus1_quota_resv *resv, struct bus1_user *user,
+			struct bus1_share *su, const u32 *charge,
+			unsigned int n)
+{
+	s64 u_used[BUS1_RES_N], su_used[BUS1_RES_N];
+	u64 total[BUS1_RES_N];
+	struct bus1_share_pcpu *pc;
+	unsigned int seq;
+	bool ok = true;
+	int i;
+
+	resv->user = user;
+	resv->share = su;
+	memcpy(resv->charge, charge, sizeof(resv->charge));
+	resv->n = n;
+	bus1_quota_resv_mul(total, charge, n);
+
+	do {
+		seq = read_seqcount_begin(&user->seq);
+		memcpy(u_used, user->quota.used, sizeof(u_used));
+		memcpy(su_used, su->used, sizeof(su_used));
+	} while (read_seqcount_retry(&user->seq, seq));
+
+	/* the fast path of bus1_quota_charge_fast(), for n messages */
+	pc = raw_cpu_ptr(su->pcpu);
+	spin_lock(&pc->lock);
+	for (i = 0; i < BUS1_RES_N && ok; ++i) {
+		ok = total[i] <= pc->user[i] && total[i] <= pc->share[i];
+		u_used[i] -= pc->user[i];
+		su_used[i] -= pc->share[i];
+	}
+	if (ok && bus1_quota_resv_fits(resv, user, u_used, su_used)) {
+		for (i = 0; i < BUS1_RES_N; ++i) {
+			pc->user[i] -= total[i];
+			pc->share[i] -= total[i];
+		}
+		spin_unlock(&pc->lock);
+		return true;
+	}
+	spin_unlock(&pc->lock);
+
+	spin_lock(&user->lock);
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		u_used[i] = user->quota.used[i];
+		su_used[i] = su->used[i];
+	}
+	ok = bus1_quota_resv_fits(resv, user, u_used, su_used);
+	if (ok) {
+		write_seqcount_begin(&user->seq);
+		for (i = 0; i < BUS1_RES_N; ++i) {
+			user->quota.used[i] += total[i];
+			su->used[i] += total[i];
+		}
+		write_seqcount_end(&user->seq);
+	}
+	spin_unlock(&user->lock);
+	if (!ok)
+		resv->n = 0;
+	return ok;
+}
+
+/**
+ * bus1_quota_charge_reserved() - charge a message from a reservation
+ * @peer:	quota of the receiving peer, its data lock held; its user is
+ *		the user of @resv
+ * @resv:	reservation that covers at least one message
+ * @sender:	sending user
+ * @sharep:	set to the sender's share on @peer, for bus1_quota_settle()
+ *
+ * Takes one message's worth out of @resv and charges the peer, after the
+ * peer's hard limits and the per-peer rule. The rule is checked against
+ * the user's figures with the whole reservation counted, which is at
+ * least what an exact charge of this message would see: a charge that
+ * passes here passes the exact rule. One that does not pass here may pass
+ * the exact rule, so the caller then returns the reservation and charges
+ * exactly.
+ *
+ * Return: 0 on success, -ENOENT if the sender's share on @peer is not
+ * prepared yet, -EAGAIN if the message needs an exact charge.
+ */
+int bus1_quota_charge_reserved(struct bus1_quota *peer,
+			       struct bus1_quota_resv *resv, kuid_t sender,
+			       struct bus1_share **sharep)
+{
+	const u32 *charge = resv->charge;
+	struct bus1_share *sp;
+	s64 c, s_p;
+	int i;
+
+	bus1_quota_assert_held(peer);
+	sp = bus1_quota_peer_share(peer, sender);
+	if (!sp)
+		return -ENOENT;
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		c = charge[i];
+		if (!c)
+			continue;
+		s_p = sp->used[i];
+		if (peer->used[i] + c > peer->max[i] ||
+		    4 * (s_p + c) > resv->room[i] + 2 * s_p)
+			return -EAGAIN;
+	}
+	bus1_res_add(peer->used, charge);
+	bus1_res_add(sp->used, charge);
+	--resv->n;
+	*sharep = sp;
+	return 0;
+}
+
+/**
+ * bus1_quota_unreserve() - return what a reservation still holds
+ * @resv:	reservation, possibly empty
+ *
+ * Returned like a settle, to this CPU's part of the share (struct
+ * bus1_share_pcpu): the user's figures over-count it until the next
+ * charge here takes it back or a fold returns it.
+ */
+void bus1_quota_unreserve(struct bus1_quota_resv *resv)
+{
+	struct bus1_share_pcpu *pc;
+	u64 total[BUS1_RES_N];
+	int i;
+
+	if (!resv->n)
+		return;
+	bus1_quota_resv_mul(total, resv->charge, resv->n);
+	pc = raw_cpu_ptr(resv->share->pcpu);
+	spin_lock(&pc->lock);
+	for (i = 0; i < BUS1_RES_N; ++i) {
+		pc->user[i] += total[i];
+		pc->share[i] += total[i];
+	}
+	spin_unlock(&pc->lock);
+	resv->n = 0;
 }
 
 /**

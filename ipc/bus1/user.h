@@ -141,6 +141,29 @@ struct bus1_user {
 	struct bus1_quota quota;
 };
 
+/**
+ * struct bus1_quota_resv - charges taken on a user for several messages
+ * @user:	user charged, valid while @n is not 0
+ * @share:	the sender's share on @user
+ * @charge:	amount per resource of one message
+ * @n:		number of messages the reservation still covers
+ * @room:	per resource, what @user had left minus the sender's share
+ *		on it (R - S_u of the share rule), with the whole
+ *		reservation counted as used
+ *
+ * A multicast to several peers of one user charges the user once for all
+ * of them (bus1_quota_reserve()) and each peer alone (bus1_quota_charge_
+ * reserved()). Owned by one SEND, on its stack; no lock of its own. See
+ * "Multicast charges" in Documentation/bus1/quota.rst.
+ */
+struct bus1_quota_resv {
+	struct bus1_user *user;
+	struct bus1_share *share;
+	u32 charge[BUS1_RES_N];
+	unsigned int n;
+	s64 room[BUS1_RES_N];
+};
+
 extern unsigned int bus1_user_slices_max;
 extern unsigned int bus1_user_handles_max;
 extern unsigned int bus1_user_inflight_bytes_max;
@@ -159,6 +182,13 @@ void bus1_quota_discharge(struct bus1_quota *peer, struct bus1_user *user,
 int bus1_quota_charge_shared(struct bus1_quota *peer, struct bus1_user *user,
 			     kuid_t sender, const u32 *charge,
 			     struct bus1_share **sharep);
+bool bus1_quota_reserve(struct bus1_quota_resv *resv, struct bus1_user *user,
+			struct bus1_share *su, const u32 *charge,
+			unsigned int n);
+int bus1_quota_charge_reserved(struct bus1_quota *peer,
+			       struct bus1_quota_resv *resv, kuid_t sender,
+			       struct bus1_share **sharep);
+void bus1_quota_unreserve(struct bus1_quota_resv *resv);
 void bus1_users_exit(void);
 
 /*

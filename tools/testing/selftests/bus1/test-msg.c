@@ -635,6 +635,62 @@ TEST(continue_errors)
 	mu_peer_close(&d);
 }
 
+/*
+ * SEND finds destinations listed in ascending ID order by stepping through
+ * the sender's ID tree (send.c, bus1_send_import_dest()): every order, a
+ * sorted list with gaps (the next handle in the tree is not the next
+ * destination) and a sorted list with a duplicate reach exactly the
+ * listed receivers.
+ */
+TEST(multicast_orders)
+{
+	static const int order[][6] = {
+		{ 0, 1, 2, 3, 4, 5 }, { 5, 4, 3, 2, 1, 0 },
+		{ 0, 2, 4, -1 }, { 1, 3, 5, -1 }, { 0, 5, -1 },
+		{ 2, 0, 1, 4, 3, 5 }, { 3, 4, -1 },
+	};
+	struct mu_peer a, r[6];
+	__u64 ids[6], dst[6], err[3];
+	char buf[8];
+	int i, k, n;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 4096));
+	for (i = 0; i < 6; i++) {
+		ASSERT_EQ(0, mu_peer_open(&r[i], 4096));
+		ids[i] = link_node(_metadata, r[i].fd, NODE_B, a.fd);
+		if (i)
+			ASSERT_LT(ids[i - 1], ids[i]);
+	}
+	for (k = 0; k < (int)ARRAY_SIZE(order); k++) {
+		for (n = 0; n < 6 && order[k][n] >= 0; n++)
+			dst[n] = ids[order[k][n]];
+		snprintf(buf, sizeof(buf), "k%d", k);
+		ASSERT_EQ(0, mu_send(a.fd, dst, n, buf, 3));
+		for (n = 0; n < 6 && order[k][n] >= 0; n++)
+			expect_msg(_metadata, &r[order[k][n]], NODE_B, buf, 3);
+		for (i = 0; i < 6; i++)
+			assert_empty(_metadata, &r[i]);
+	}
+
+	/* a duplicate right after its first listing */
+	dst[0] = ids[1];
+	dst[1] = ids[2];
+	dst[2] = ids[2];
+	ASSERT_EQ(-ENOTUNIQ, mu_send(a.fd, dst, 3, "x", 1));
+	ASSERT_EQ(0, mu_sendv(a.fd, BUS1_SEND_FLAG_CONTINUE, dst, 3, err,
+			      NULL, 0, NULL, 0, NULL, 0));
+	ASSERT_EQ(0, err[0]);
+	ASSERT_EQ(0, err[1]);
+	ASSERT_EQ(ENOTUNIQ, err[2]);
+	expect_msg(_metadata, &r[1], NODE_B, "", 0);
+	expect_msg(_metadata, &r[2], NODE_B, "", 0);
+	for (i = 0; i < 6; i++) {
+		assert_empty(_metadata, &r[i]);
+		mu_peer_close(&r[i]);
+	}
+	mu_peer_close(&a);
+}
+
 /* Without CONTINUE, one bad destination means nobody receives anything. */
 TEST(all_or_nothing)
 {

@@ -814,4 +814,112 @@ TEST(percpu_race_to_limit)
 	mu_peer_close(&rb);
 }
 
+/*
+ * A multicast charges the receiving user once for all its destinations on
+ * that user, and each peer alone against figures that count the whole
+ * reservation (quota.rst, "Multicast charges"). That is stricter than
+ * charging the messages one by one, so a peer that does not fit the
+ * reservation must be charged exactly: a multicast with CONTINUE, repeated
+ * until every destination refuses, must queue exactly what the same
+ * messages sent one by one in the same order queue.
+ */
+#define MC_PEERS	8
+#define MC_LEN		16384
+
+struct mc {
+	int fd;
+	__u64 dst[MC_PEERS];
+	long n[MC_PEERS];
+	int err;
+};
+
+static int mc_child(struct mc *m, bool multicast)
+{
+	static __u8 buf[MC_LEN];
+	struct iovec v = { .iov_base = buf, .iov_len = MC_LEN };
+	__u64 errors[MC_PEERS];
+	int i, left, r;
+
+	memset(m->n, 0, sizeof(m->n));
+	do {
+		if (multicast) {
+			r = mu_sendv(m->fd, BUS1_SEND_FLAG_CONTINUE, m->dst,
+				     MC_PEERS, errors, &v, 1, NULL, 0, NULL, 0);
+			if (r)
+				return m->err = r, 1;
+		} else {
+			for (i = 0; i < MC_PEERS; i++)
+				errors[i] = -mu_sendv(m->fd, 0, &m->dst[i], 1,
+						      NULL, &v, 1, NULL, 0,
+						      NULL, 0);
+		}
+		left = 0;
+		for (i = 0; i < MC_PEERS; i++) {
+			if (errors[i] && errors[i] != EDQUOT)
+				return m->err = -(int)errors[i], 1;
+			if (!errors[i]) {
+				m->n[i]++;
+				left++;
+			}
+		}
+	} while (left);
+	return 0;
+}
+
+static int mc_as(uid_t uid, struct mc *m, bool multicast)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+			_exit(100);
+		_exit(mc_child(m, multicast));
+	}
+	return mu_wait(pid);
+}
+
+TEST(multicast_exact)
+{
+	uid_t ua = UID(21, 1), ub = UID(21, 2);
+	struct mu_peer rb[MC_PEERS];
+	long seq[MC_PEERS], total = 0;
+	struct mc *m;
+	int i, round;
+
+	m = shared_alloc(sizeof(*m));
+	ASSERT_NE(NULL, m);
+	m->fd = mu_open_as(ua);
+	ASSERT_GE(m->fd, 0);
+	for (i = 0; i < MC_PEERS; i++) {
+		ASSERT_EQ(0, open_peer_as(ub, &rb[i]));
+		ASSERT_EQ(0, b1_transfer(rb[i].fd, NODE, m->fd, &m->dst[i]));
+	}
+
+	ASSERT_EQ(0, mc_as(ua, m, false));
+	memcpy(seq, m->n, sizeof(seq));
+	for (i = 0; i < MC_PEERS; i++) {
+		ASSERT_EQ(seq[i], drain(&rb[i]));
+		total += seq[i];
+	}
+	TH_LOG("one by one: %ld x %d B on %d peers", total, MC_LEN,
+	       MC_PEERS);
+	ASSERT_GT(total, 4 * MC_PEERS);
+
+	/* twice: the second starts with the first one's settles */
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(0, mc_as(ua, m, true));
+		for (i = 0; i < MC_PEERS; i++) {
+			ASSERT_EQ(seq[i], m->n[i]);
+			ASSERT_EQ(seq[i], drain(&rb[i]));
+		}
+	}
+	for (i = 0; i < MC_PEERS; i++) {
+		assert_idle(_metadata, rb[i].fd);
+		mu_peer_close(&rb[i]);
+	}
+	close(m->fd);
+}
+
 TEST_HARNESS_MAIN
