@@ -87,15 +87,14 @@ void bus1_tx_stage(struct bus1_tx *tx, struct bus1_queue_node *node,
 }
 
 /*
- * Sort order of the plan: by destination (@by_run false), or by the length
- * of the run, kept in ->tag, longest first, then by destination.
+ * Sort order of the plan: ascending ->tag, or descending with @desc. While
+ * planning, ->tag holds the destination peer's address, then the length
+ * of the entry's run (bus1_tx_plan()).
  */
 static bool bus1_tx_before(struct bus1_queue_node *a,
-			   struct bus1_queue_node *b, bool by_run)
+			   struct bus1_queue_node *b, bool desc)
 {
-	if (by_run && a->tag != b->tag)
-		return a->tag > b->tag;
-	return bus1_tx_peer_of(a) < bus1_tx_peer_of(b);
+	return desc ? a->tag > b->tag : a->tag < b->tag;
 }
 
 /*
@@ -104,7 +103,7 @@ static bool bus1_tx_before(struct bus1_queue_node *a,
  * SEND and the handles of a destruction).
  */
 static struct bus1_queue_node *bus1_tx_sort(struct bus1_queue_node *list,
-					    bool by_run)
+					    bool desc)
 {
 	struct bus1_queue_node *p, *q, *e, *head, **tail;
 	size_t width, merges, np, nq;
@@ -125,7 +124,7 @@ static struct bus1_queue_node *bus1_tx_sort(struct bus1_queue_node *list,
 					q = q->next;
 					--nq;
 				} else if (!nq || !q ||
-					   !bus1_tx_before(q, p, by_run)) {
+					   !bus1_tx_before(q, p, desc)) {
 					e = p;
 					p = p->next;
 					--np;
@@ -150,26 +149,32 @@ static struct bus1_queue_node *bus1_tx_sort(struct bus1_queue_node *list,
  * Order the entries into runs, one per destination queue, longest run
  * first (ties by queue address, which a sender does not choose). ->tag of
  * an entry that is not linked yet is free until bus1_queue_stage() sets
- * it; it carries the length of the run meanwhile.
+ * it; it carries the peer's address for the first sort, the length of the
+ * run after it. The second sort is stable, so runs of one length stay in
+ * address order; when every run has one length (a multicast to distinct
+ * peers: the common case) it would not move anything and is skipped.
  */
 static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list)
 {
 	struct bus1_queue_node *run, *node;
-	u64 n;
+	bool one_length = true;
+	u64 i, n, key, first = 0;
 
+	for (node = list; node; node = node->next)
+		node->tag = (u64)(unsigned long)bus1_tx_peer_of(node);
 	list = bus1_tx_sort(list, false);
 	for (run = list; run; run = node) {
+		key = run->tag;
 		n = 0;
-		for (node = run; node &&
-		     bus1_tx_peer_of(node) == bus1_tx_peer_of(run);
-		     node = node->next)
+		for (node = run; node && node->tag == key; node = node->next)
 			++n;
-		for (node = run; node &&
-		     bus1_tx_peer_of(node) == bus1_tx_peer_of(run);
-		     node = node->next)
+		for (i = 0, node = run; i < n; ++i, node = node->next)
 			node->tag = n;
+		if (!first)
+			first = n;
+		one_length &= n == first;
 	}
-	return bus1_tx_sort(list, true);
+	return one_length ? list : bus1_tx_sort(list, true);
 }
 
 /*
