@@ -21,6 +21,17 @@
 #include "pool.h"
 #include "send.h"
 
+/**
+ * bus1_send_validate() - check a general SEND's argument, size its arrays
+ * @s:		SEND being built, its argument loaded
+ *
+ * Allocates the arrays of handles, created handles, destinations and files
+ * (on the stack structure when they fit, charged to the caller's memcg
+ * otherwise) and computes the slice size of the handle and fd arrays.
+ *
+ * Return: 0 on success, negative error code otherwise (the caller unwinds
+ * what was allocated).
+ */
 int bus1_send_validate(struct bus1_send *s)
 {
 	struct bus1_cmd_send *p = &s->param;
@@ -77,6 +88,15 @@ int bus1_send_validate(struct bus1_send *s)
 	return 0;
 }
 
+/**
+ * bus1_send_import_handles() - look up the handles a message carries
+ * @s:		SEND being built, validated
+ *
+ * Handles created for the sender's own new nodes are remembered in
+ * @s->created, so that a failing SEND can undo them.
+ *
+ * Return: 0 on success, negative error code otherwise.
+ */
 int bus1_send_import_handles(struct bus1_send *s)
 {
 	const u64 __user *ids = u64_to_user_ptr(s->param.ptr_handles);
@@ -98,6 +118,15 @@ int bus1_send_import_handles(struct bus1_send *s)
 	return 0;
 }
 
+/**
+ * bus1_send_import_files() - take references on the files a message carries
+ * @s:		SEND being built, validated
+ *
+ * Every file taken is in @s->files, also the one refused as not passable,
+ * so that the caller's unwinding drops them all.
+ *
+ * Return: 0 on success, -EFAULT, -EBADF or -EOPNOTSUPP.
+ */
 int bus1_send_import_files(struct bus1_send *s)
 {
 	const int __user *fds = u64_to_user_ptr(s->param.ptr_fds);

@@ -89,7 +89,15 @@ static int bus1_send_import_iovecs(struct bus1_send *s)
 	return 0;
 }
 
-/* an empty payload, common for signals, costs no call and no frame */
+/**
+ * bus1_send_import_vecs() - set up the payload iterator of a SEND
+ * @s:		SEND being built, its argument loaded
+ *
+ * An empty payload, common for signals, costs no call and no frame.
+ *
+ * Return: 0 on success, negative error code if the vector array cannot be
+ * read or describes too much.
+ */
 int bus1_send_import_vecs(struct bus1_send *s)
 {
 	if (!s->param.n_vecs) {
@@ -600,12 +608,18 @@ static int bus1_send_run(struct bus1_send *s)
 	return 0;
 }
 
-/*
+/**
+ * bus1_send_load_param() - copy SEND's argument from user memory
+ * @p:		where to store it
+ * @u:		user pointer to struct bus1_cmd_send
+ *
  * Ten loads instead of copy_from_user() of 80 bytes: 78 instructions of a
  * 0 B unicast (2.4%, Documentation/bus1/performance.rst); a string copy is
  * counted per byte by qemu's icount, and is not much cheaper on real
  * hardware at this size either. Invariant: every field of the struct is
  * loaded; the size check breaks the build when the struct changes.
+ *
+ * Return: 0 on success, -EFAULT if @u cannot be read.
  */
 int bus1_send_load_param(struct bus1_cmd_send *p,
 			 const struct bus1_cmd_send __user *u)
