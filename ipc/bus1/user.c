@@ -302,6 +302,19 @@ int bus1_quota_charge(struct bus1_quota *peer, struct bus1_user *user,
 	return r;
 }
 
+/* a consistent copy of what @user and the sender's share @su have used */
+static void bus1_quota_snapshot(struct bus1_user *user, struct bus1_share *su,
+				s64 *u_used, s64 *su_used)
+{
+	unsigned int seq;
+
+	do {
+		seq = read_seqcount_begin(&user->seq);
+		memcpy(u_used, user->quota.used, BUS1_RES_N * sizeof(*u_used));
+		memcpy(su_used, su->used, BUS1_RES_N * sizeof(*su_used));
+	} while (read_seqcount_retry(&user->seq, seq));
+}
+
 /*
  * The fast path: a charge no larger than what this CPU settled for the
  * same sender takes that back, without the user's lock. The share rule is
@@ -317,15 +330,10 @@ static bool bus1_quota_charge_fast(struct bus1_quota *peer,
 {
 	s64 u_used[BUS1_RES_N], su_used[BUS1_RES_N], r, c, s_u, s_p;
 	struct bus1_share_pcpu *pc;
-	unsigned int seq;
 	bool ok = false;
 	int i;
 
-	do {
-		seq = read_seqcount_begin(&user->seq);
-		memcpy(u_used, user->quota.used, sizeof(u_used));
-		memcpy(su_used, su->used, sizeof(su_used));
-	} while (read_seqcount_retry(&user->seq, seq));
+	bus1_quota_snapshot(user, su, u_used, su_used);
 
 	/* any CPU's part is correct under its lock, this one's is cheapest */
 	pc = raw_cpu_ptr(su->pcpu);
@@ -497,7 +505,6 @@ bool bus1_quota_reserve(struct bus1_quota_resv *resv, struct bus1_user *user,
 	s64 u_used[BUS1_RES_N], su_used[BUS1_RES_N];
 	u64 total[BUS1_RES_N];
 	struct bus1_share_pcpu *pc;
-	unsigned int seq;
 	bool ok = true;
 	int i;
 
@@ -507,11 +514,7 @@ bool bus1_quota_reserve(struct bus1_quota_resv *resv, struct bus1_user *user,
 	resv->n = n;
 	bus1_quota_resv_mul(total, charge, n);
 
-	do {
-		seq = read_seqcount_begin(&user->seq);
-		memcpy(u_used, user->quota.used, sizeof(u_used));
-		memcpy(su_used, su->used, sizeof(su_used));
-	} while (read_seqcount_retry(&user->seq, seq));
+	bus1_quota_snapshot(user, su, u_used, su_used);
 
 	/* the fast path of bus1_quota_charge_fast(), for n messages */
 	pc = raw_cpu_ptr(su->pcpu);
