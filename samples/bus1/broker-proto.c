@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -687,4 +688,93 @@ int b1b_parse_event(const struct b1c_msg *m, struct b1b_event *ev)
 	ev->old_owner = b1b_get_u64(&body);
 	ev->new_owner = b1b_get_u64(&body);
 	return b1b_end(&body);
+}
+
+/* --- server side of the bootstrap --- */
+
+int b1b_hello_recv(int sock, struct b1b_hello *h, int *peer_fd,
+		   struct ucred *cred)
+{
+	union {
+		struct cmsghdr cm;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct iovec iov = { h, sizeof(*h) };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	socklen_t cl = sizeof(*cred);
+	int fds[4], n_fds = 0, i, r;
+	struct cmsghdr *cm;
+	size_t k;
+	ssize_t n;
+
+	n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && errno == EAGAIN)
+		return -EAGAIN;
+	for (cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
+		     n_fds < 4; k++)
+			memcpy(&fds[n_fds++], CMSG_DATA(cm) + k * sizeof(int),
+			       sizeof(int));
+	}
+	r = -EBADMSG;
+	if (n != sizeof(*h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    h->magic != B1B_HELLO_MAGIC || h->flags || n_fds != 1)
+		goto out;
+	r = -EPROTONOSUPPORT;
+	if (h->version != B1B_VERSION)
+		goto out;
+	r = -EINVAL;
+	if (h->reply_node & (BUS1_HANDLE_FLAG_MANAGED | BUS1_HANDLE_FLAG_REMOTE))
+		goto out;
+	r = getsockopt(sock, SOL_SOCKET, SO_PEERCRED, cred, &cl) < 0 ?
+	    -errno : 0;
+out:
+	for (i = r ? 0 : 1; i < n_fds; i++)
+		close(fds[i]);
+	if (!r)
+		*peer_fd = fds[0];
+	return r;
+}
+
+int b1b_take_client_node(struct bus1_peer *peer, int client_fd, __u64 node,
+			 __u64 *handlep)
+{
+	struct bus1_cmd_handle_transfer t = {
+		.src_handle = node,
+		.dst_fd = bus1_peer_get_fd(peer),
+	};
+
+	if (node & (BUS1_HANDLE_FLAG_MANAGED | BUS1_HANDLE_FLAG_REMOTE))
+		return -EINVAL;
+	if (ioctl(client_fd, BUS1_CMD_HANDLE_TRANSFER, &t) < 0)
+		return -errno;
+	if (!(t.dst_handle & BUS1_HANDLE_FLAG_REMOTE)) {
+		if (t.dst_handle != BUS1_HANDLE_INVALID)
+			bus1_handle_release(peer, t.dst_handle);
+		return -EINVAL;
+	}
+	*handlep = t.dst_handle;
+	return 0;
+}
+
+void b1b_welcome(int sock, int status, __u64 client_id, __u64 broker_handle)
+{
+	struct b1b_welcome w = {
+		.magic = B1B_HELLO_MAGIC,
+		.status = status,
+		.version = B1B_VERSION,
+		.client_id = client_id,
+		.broker_handle = broker_handle,
+	};
+	ssize_t n;
+
+	n = send(sock, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)n;
 }

@@ -161,4 +161,21 @@ struct b1b_event {
 
 int b1b_parse_event(const struct b1c_msg *m, struct b1b_event *ev);
 
+/* --- server side of the bootstrap (bus1-broker and bus1-dbus-broker) --- */
+
+struct ucred;
+
+/*
+ * Reads a hello with exactly one fd (the client's bus1 peer) from @sock.
+ * 0: *h, *peer_fd (the caller closes it) and *cred are set; -EAGAIN:
+ * nothing to read; else the error to welcome the client with.
+ */
+int b1b_hello_recv(int sock, struct b1b_hello *h, int *peer_fd,
+		   struct ucred *cred);
+/* takes a handle to the client's node @node through its peer fd */
+int b1b_take_client_node(struct bus1_peer *peer, int client_fd, __u64 node,
+			 __u64 *handlep);
+/* best effort: a client that cannot take it has gone */
+void b1b_welcome(int sock, int status, __u64 client_id, __u64 broker_handle);
+
 #endif /* _BUS1_BROKER_PROTO_H */

@@ -928,87 +928,31 @@ static void process_bus1(struct broker *b)
 
 static void welcome(int fd, int status, struct client *c, __u64 h)
 {
-	struct b1b_welcome w = {
-		.magic = B1B_HELLO_MAGIC,
-		.status = status,
-		.version = B1B_VERSION,
-		.client_id = c ? c->id : 0,
-		.broker_handle = h,
-	};
-
-	ignore_result(send(fd, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT));
+	b1b_welcome(fd, status, c ? c->id : 0, h);
 }
 
 static void process_hello(struct broker *b, int fd)
 {
-	union {
-		struct cmsghdr cm;
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-	} u;
 	struct b1b_hello h;
-	struct iovec iov = { &h, sizeof(h) };
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = u.buf,
-		.msg_controllen = sizeof(u.buf),
-	};
-	int fds[4], n_fds = 0, i, r;
-	struct cmsghdr *cm;
 	struct ucred cred;
-	socklen_t cl = sizeof(cred);
 	struct client *c = NULL;
 	__u64 h_client = BUS1_HANDLE_INVALID;
-	ssize_t n;
+	int peer_fd = -1, r;
 
-	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && errno == EAGAIN)
+	r = b1b_hello_recv(fd, &h, &peer_fd, &cred);
+	if (r == -EAGAIN)
 		return;
-	for (cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (i = 0; (size_t)i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
-		     n_fds < 4; i++)
-			memcpy(&fds[n_fds++], CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(int));
-	}
-	r = -EBADMSG;
-	if (n != sizeof(h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    h.magic != B1B_HELLO_MAGIC || h.flags || n_fds != 1)
+	if (r < 0)
 		goto out;
-	r = -EPROTONOSUPPORT;
-	if (h.version != B1B_VERSION)
-		goto out;
-	r = -EINVAL;
-	if (h.reply_node & (BUS1_HANDLE_FLAG_MANAGED | BUS1_HANDLE_FLAG_REMOTE))
-		goto out;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-		r = -errno;
-		goto out;
-	}
 	c = client_new(b, cred.uid, cred.pid);
 	r = -ENOSPC;
 	if (!c)
 		goto out;
 	/* a handle to the client's reply node, taken through its own fd */
-	{
-		struct bus1_cmd_handle_transfer t = {
-			.src_handle = h.reply_node,
-			.dst_fd = bus1_peer_get_fd(b->peer),
-		};
-
-		r = ioctl(fds[0], BUS1_CMD_HANDLE_TRANSFER, &t) < 0 ? -errno : 0;
-		if (!r && !(t.dst_handle & BUS1_HANDLE_FLAG_REMOTE)) {
-			if (t.dst_handle != BUS1_HANDLE_INVALID)
-				bus1_handle_release(b->peer, t.dst_handle);
-			r = -EINVAL;
-		}
-		if (!r)
-			c->reply = t.dst_handle;
-	}
+	r = b1b_take_client_node(b->peer, peer_fd, h.reply_node, &c->reply);
 	if (r < 0)
 		goto out;
-	r = bus1_handle_transfer_fd(b->peer, c->node, fds[0], &h_client);
+	r = bus1_handle_transfer_fd(b->peer, c->node, peer_fd, &h_client);
 out:
 	if (r < 0 && c) {
 		client_free(b, c);
@@ -1021,8 +965,8 @@ out:
 		     (unsigned int)cred.uid);
 	else
 		b->n_rejected++;
-	for (i = 0; i < n_fds; i++)
-		close(fds[i]);
+	if (peer_fd >= 0)
+		close(peer_fd);
 }
 
 static void accept_conns(struct broker *b)

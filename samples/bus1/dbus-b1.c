@@ -420,79 +420,20 @@ static void reap(struct b1t *t)
 
 static void welcome(int fd, int status, __u64 h)
 {
-	struct b1b_welcome w = {
-		.magic = B1B_HELLO_MAGIC,
-		.status = status,
-		.version = B1B_VERSION,
-		.broker_handle = h,
-	};
-
-	/* a client that cannot take it has gone: nothing to do */
-	if (send(fd, &w, sizeof(w), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(w))
-		return;
-}
-
-/* take the inbox handle through the client's fd (as bus1-broker does) */
-static int take_inbox(struct b1t *t, int client_fd, __u64 inbox, __u64 *hp)
-{
-	struct bus1_cmd_handle_transfer x = {
-		.src_handle = inbox,
-		.dst_fd = bus1_peer_get_fd(t->peer),
-	};
-
-	if (inbox & (BUS1_HANDLE_FLAG_MANAGED | BUS1_HANDLE_FLAG_REMOTE))
-		return -EINVAL;
-	if (ioctl(client_fd, BUS1_CMD_HANDLE_TRANSFER, &x) < 0)
-		return -errno;
-	if (!(x.dst_handle & BUS1_HANDLE_FLAG_REMOTE)) {
-		if (x.dst_handle != BUS1_HANDLE_INVALID)
-			bus1_handle_release(t->peer, x.dst_handle);
-		return -EINVAL;
-	}
-	*hp = x.dst_handle;
-	return 0;
+	b1b_welcome(fd, status, 0, h);
 }
 
 static void boot_hello(struct b1t *t, int fd)
 {
-	union {
-		struct cmsghdr cm;
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-	} u;
 	struct b1b_hello h;
-	struct iovec iov = { &h, sizeof(h) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	int fds[4], n_fds = 0, i, r;
 	struct ucred cred;
-	socklen_t cl = sizeof(cred);
 	struct nconn *nc = NULL;
-	struct cmsghdr *cm;
 	__u64 h_client = BUS1_HANDLE_INVALID;
-	ssize_t n;
+	int peer_fd = -1, r;
 
-	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	for (cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (i = 0; (size_t)i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
-		     n_fds < 4; i++)
-			memcpy(&fds[n_fds++], CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(int));
-	}
-	r = -EBADMSG;
-	if (n != sizeof(h) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    h.magic != B1B_HELLO_MAGIC || h.flags || n_fds != 1)
+	r = b1b_hello_recv(fd, &h, &peer_fd, &cred);
+	if (r < 0)
 		goto out;
-	r = -EPROTONOSUPPORT;
-	if (h.version != B1B_VERSION)
-		goto out;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-		r = -errno;
-		goto out;
-	}
 	r = -ENOMEM;
 	nc = calloc(1, sizeof(*nc));
 	if (!nc)
@@ -507,13 +448,14 @@ static void boot_hello(struct b1t *t, int fd)
 	r = -EUSERS;
 	if (!bus_user_allowed(t->bus, &nc->bc, cred.uid))
 		goto out;
-	r = take_inbox(t, fds[0], h.reply_node, &nc->inbox);
+	/* the inbox handle, taken through the client's fd */
+	r = b1b_take_client_node(t->peer, peer_fd, h.reply_node, &nc->inbox);
 	if (r < 0)
 		goto out;
 	r = bus1_node_new(t->peer, &nc->node);
 	if (r < 0)
 		goto out;
-	r = bus1_handle_transfer_fd(t->peer, nc->node, fds[0], &h_client);
+	r = bus1_handle_transfer_fd(t->peer, nc->node, peer_fd, &h_client);
 out:
 	if (r < 0 && nc) {
 		if (nc->inbox != BUS1_HANDLE_INVALID)
@@ -536,8 +478,8 @@ out:
 		bus_log(t->bus, 1, "bus1 client connected (uid %u pid %d)",
 			(unsigned int)cred.uid, (int)cred.pid);
 	}
-	for (i = 0; i < n_fds; i++)
-		close(fds[i]);
+	if (peer_fd >= 0)
+		close(peer_fd);
 }
 
 static void boot_drop(struct b1t *t, unsigned int i)
