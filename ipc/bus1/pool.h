@@ -17,7 +17,8 @@ struct vm_area_struct;
 /**
  * struct bus1_pool_slice - allocated region of a pool
  * @link:	link in bus1_pool.slices, by offset
- * @rb_gap:	link in bus1_pool.gaps, if @gap is non-zero
+ * @rb_gap:	link in bus1_pool.gaps, if @gap is non-zero and the slice
+ *		is not the last one
  * @rb_published: link in bus1_pool.published, while published
  * @offset:	offset of the slice in the pool
  * @size:	size of the slice (8-aligned)
@@ -43,7 +44,8 @@ struct bus1_pool_slice {
  *		whoever writes them; held until disconnect
  * @head:	zero-sized slice at offset 0 that owns the first gap
  * @slices:	all slices by offset, starting with @head
- * @gaps:	slices with a free gap behind them, by gap size
+ * @gaps:	slices with a hole behind them, by gap size; the last slice
+ *		(whose gap is the end of the pool) is never in it
  * @published:	slices visible to userspace, by offset
  * @n_slices:	number of allocated slices (excluding @head)
  * @n_bytes:	bytes in allocated slices
