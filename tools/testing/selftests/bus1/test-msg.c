@@ -490,7 +490,7 @@ static void *bad_ptr(void)
 TEST(send_efault)
 {
 	struct mu_peer a, b;
-	struct iovec v = { .iov_base = "abc", .iov_len = 3 }, bv;
+	struct iovec v = { .iov_base = "abc", .iov_len = 3 }, bv, *half;
 	__u64 hb, h2[2], *last;
 	void *bad = bad_ptr(), *edge;
 	int p[2];
@@ -540,6 +540,12 @@ TEST(send_efault)
 	ASSERT_EQ(-EFAULT, mu_sendv(a.fd, 0, h2, 2, NULL, &v, 1, NULL, 0,
 				    bad, 1));
 	ASSERT_EQ(0, mu_counter(a.fd, "bus1-nodes"));
+	assert_empty(_metadata, &b);
+	/* a single iovec whose base is readable and whose length is not */
+	half = (struct iovec *)((__u8 *)edge + 4096 - sizeof(void *));
+	half->iov_base = "abc";
+	ASSERT_EQ(-EFAULT, mu_sendv(a.fd, 0, &hb, 1, NULL, half, 1, NULL, 0,
+				    NULL, 0));
 	assert_empty(_metadata, &b);
 	munmap(edge, 4096);
 
