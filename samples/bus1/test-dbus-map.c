@@ -121,7 +121,13 @@ static struct bconn *conn[CONNS];
 static char name[NAMES][32];
 /* the model: each name's queue of connection slots, primary first */
 static int queue[NAMES][QMAX], qlen[NAMES];
-static char gone[CONNS * 64][32];	/* unique names of dead connections */
+/*
+ * dead connections and their unique names: freed only at the end, so that
+ * an index entry a disconnect forgot is found (and fails a check) instead
+ * of pointing into freed memory
+ */
+static struct bconn *dead[CONNS * 64];
+static char gone[CONNS * 64][32];
 static unsigned int n_gone, wrong;
 static char first_wrong[256];
 
@@ -227,10 +233,13 @@ static void kill_conn(int c)
 		if (at >= 0)
 			q_remove(n, at);
 	}
-	if (n_gone < ARRAY_SIZE(gone))
-		strcpy(gone[n_gone++], conn[c]->unique);
 	bus_disconnect(conn[c]);
-	free(conn[c]);
+	if (n_gone < ARRAY_SIZE(gone)) {
+		strcpy(gone[n_gone], conn[c]->unique);
+		dead[n_gone++] = conn[c];
+	} else {
+		free(conn[c]);
+	}
 	conn[c] = conn_new(1000 + c % 3);
 }
 
@@ -335,6 +344,8 @@ static void test_bus(void)
 	CHECK(!bus.names && !bus.by_name.n && !bus.by_unique.n &&
 	      !bus.users.n && !bus.n_conns,
 	      "everybody gone: no name, unique name or uid left in the index");
+	for (unsigned int i = 0; i < n_gone; i++)
+		free(dead[i]);
 	bus_destroy(&bus);
 }
 
