@@ -36,6 +36,7 @@ static unsigned int rnd(unsigned int n)
 static void test_map(void)
 {
 	static struct item s[KEYS], u[KEYS];
+	struct item absent = { .e.key.str = "org.x" };
 	struct map ms, mu;
 	unsigned int i, k, bad_s = 0, bad_u = 0, n_in = 0, steps;
 
@@ -60,7 +61,8 @@ static void test_map(void)
 		} else {
 			n_in--;
 		}
-		s[k].in = u[k].in = !s[k].in;
+		s[k].in = !s[k].in;
+		u[k].in = s[k].in;
 		if (steps % 997)
 			continue;
 		for (i = 0; i < KEYS; i++) {
@@ -78,7 +80,7 @@ static void test_map(void)
 	      "the table grew with its entries (%zu entries, %zu buckets)",
 	      ms.n, ms.n_buckets);
 	CHECK(!map_find_str(&ms, "org.x.n4096") && !map_find_u64(&mu, 1) &&
-	      !map_del(&ms, &(struct item){ .e.key.str = "org.x" }.e),
+	      !map_del(&ms, &absent.e),
 	      "absent keys are not found, deleting one changes nothing");
 	map_destroy(&ms);
 	map_destroy(&mu);
@@ -314,7 +316,8 @@ static void test_bus(void)
 		if (step % 50 == 0)
 			check_all(step);
 	}
-	CHECK(!wrong, "6,000 random requests, replacements, releases and deaths: every owner, unique name and count as modelled%s%s",
+	CHECK(!wrong, "6,000 random requests, replacements, releases, deaths: %s%s%s",
+	      "every owner, unique name and count as modelled",
 	      wrong ? ": " : "", first_wrong);
 	CHECK(n_gone > 10, "%u connections died and were replaced", n_gone);
 
