@@ -14,6 +14,10 @@
  * *signal node*, whose handle the client attaches to Hello and nobody else
  * gets, so the client knows what arrives there is the bus's. Design:
  * Documentation/bus1/dbus.rst.
+ *
+ * A message's node names its connection through t->by_node; the handles of
+ * live connections' inboxes and signal nodes are in t->by_inbox and
+ * t->by_sigbox (they are released, and may be reused, when it dies).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,6 +42,8 @@ struct nconn {
 	__u64 node;			/* connection node (ours) */
 	__u64 inbox;			/* handle to the client's inbox */
 	__u64 sigbox;			/* ... to its signal node, or INVALID */
+	/* in t->by_node from listing to reaping, by_inbox/sigbox until death */
+	struct map_entry by_node, by_inbox, by_sigbox;
 	__u64 hello_deadline_ms;	/* 0 once registered */
 	bool dead;			/* gone or closed: bus_disconnect() due */
 };
@@ -55,6 +61,9 @@ struct b1t {
 	struct boot boots[BOOT_MAX];
 	unsigned int n_boots;
 	struct nconn *conns;
+	struct map by_node;		/* nconn by node (also dead ones) */
+	struct map by_inbox;		/* live nconn by inbox handle */
+	struct map by_sigbox;		/* live nconn by signal node handle */
 	unsigned int n_dead;
 };
 
@@ -100,6 +109,8 @@ static void nc_gone(struct nconn *nc)
 		return;
 	nc->dead = true;
 	nc->t->n_dead++;
+	map_del(&nc->t->by_inbox, &nc->by_inbox);
+	map_del(&nc->t->by_sigbox, &nc->by_sigbox);
 	/* the client's further sends to us fail, and it sees NODE_DESTROY */
 	bus1_node_destroy(nc->t->peer, &nc->node, 1,
 			  BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES);
@@ -295,23 +306,16 @@ static bool ext_handle(struct nconn *nc, DBusMessage *m)
 
 static struct nconn *find_node(struct b1t *t, __u64 node)
 {
-	struct nconn *nc;
-
-	for (nc = t->conns; nc; nc = nc->next)
-		if (nc->node == node)
-			return nc;
-	return NULL;
+	return map_get_u64(&t->by_node, node, struct nconn, by_node);
 }
 
-/* the connection whose inbox or signal node @handle is */
+/* the live connection whose inbox or signal node @handle is */
 static struct nconn *find_inbox(struct b1t *t, __u64 handle)
 {
-	struct nconn *nc;
+	struct nconn *nc = map_get_u64(&t->by_inbox, handle, struct nconn,
+				       by_inbox);
 
-	for (nc = t->conns; nc; nc = nc->next)
-		if (!nc->dead && (nc->inbox == handle || nc->sigbox == handle))
-			return nc;
-	return NULL;
+	return nc ?: map_get_u64(&t->by_sigbox, handle, struct nconn, by_sigbox);
 }
 
 /*
@@ -327,6 +331,8 @@ static bool take_sigbox(struct nconn *nc, __u64 h)
 	    !(h & BUS1_HANDLE_FLAG_REMOTE) || find_inbox(nc->t, h))
 		return false;
 	nc->sigbox = h;
+	nc->by_sigbox.key.u64 = h;
+	map_add(&nc->t->by_sigbox, &nc->by_sigbox);
 	return true;
 }
 
@@ -410,6 +416,7 @@ static void reap(struct b1t *t)
 			continue;
 		}
 		*pp = nc->next;
+		map_del(&t->by_node, &nc->by_node);
 		bus_disconnect(&nc->bc);
 		free(nc);
 	}
@@ -475,6 +482,10 @@ out:
 					t->bus->limits.auth_timeout_ms;
 		nc->next = t->conns;
 		t->conns = nc;
+		nc->by_node.key.u64 = nc->node;
+		map_add(&t->by_node, &nc->by_node);
+		nc->by_inbox.key.u64 = nc->inbox;
+		map_add(&t->by_inbox, &nc->by_inbox);
 		bus_log(t->bus, 1, "bus1 client connected (uid %u pid %d)",
 			(unsigned int)cred.uid, (int)cred.pid);
 	}
@@ -610,6 +621,9 @@ int b1t_new(struct bus *b, const char *path, struct b1t **tp)
 		return -ENOMEM;
 	t->bus = b;
 	t->listen_fd = -1;
+	map_init(&t->by_node, false);
+	map_init(&t->by_inbox, false);
+	map_init(&t->by_sigbox, false);
 	r = bus1_peer_new(&t->peer);
 	if (r < 0)
 		goto fail;
@@ -644,5 +658,8 @@ void b1t_free(struct b1t *t)
 		unlink(t->path);
 	free(t->path);
 	bus1_peer_free(t->peer);
+	map_destroy(&t->by_node);
+	map_destroy(&t->by_inbox);
+	map_destroy(&t->by_sigbox);
 	free(t);
 }

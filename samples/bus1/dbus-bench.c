@@ -17,6 +17,13 @@
  *       through bus1-dbus-broker                                    <= 1.20x
  *   (c) one signal to 10 matching subscribers                      <= 0.30x
  *   (d) connecting: Hello + RequestName (and the disconnect)       <= 1.00x
+ *
+ *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE names
+ *
+ * is the scaling of the broker's lookups (dbus.rst "Lookups"): (b) and (e),
+ * the native setup (connect, resolve the service's name through the broker,
+ * one call, disconnect), with 10 and with 5,000 well-known names owned by
+ * 10 other (socket) connections of the broker; no dbus-daemon baseline.
  * Clients are linked statically with Debian's libdbus-1.a (the library of
  * the dbus-daemon baseline's clients, same version).
  */
@@ -447,6 +454,91 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 	return f;
 }
 
+/* --- the names of other connections (the scaling rows) ------------------- */
+
+/* both rows: 10 connections (at most 512 names each by default) */
+#define FILL_CONNS	10
+
+/* a socket client that owns @fill_n names, then idles */
+static int fill_n, fill_id;
+
+static void filler(int fd)
+{
+	DBusConnection *c = sock_connect(broker_addr);
+	char name[64];
+	const char *p = name;
+	DBusError err;
+
+	/* all requests first, one round trip at the end: minutes less in TCG */
+	for (int i = 0; i < fill_n; i++) {
+		DBusMessage *m;
+		dbus_uint32_t flags = DBUS_NAME_FLAG_DO_NOT_QUEUE;
+
+		snprintf(name, sizeof(name), "org.bus1.Fill.c%d.n%d", fill_id, i);
+		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+						 DBUS_INTERFACE_DBUS,
+						 "RequestName");
+		if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &p,
+						    DBUS_TYPE_UINT32, &flags,
+						    DBUS_TYPE_INVALID))
+			die("RequestName message");
+		dbus_message_set_no_reply(m, true);
+		dbus_connection_send(c, m, NULL);
+		dbus_message_unref(m);
+	}
+	dbus_error_init(&err);
+	if (fill_n && !dbus_bus_name_has_owner(c, name, &err)) {
+		fprintf(stderr, "bus1-dbus-bench: %s: %s\n", name,
+			err.message ?: "no owner");
+		die("RequestName of the names");
+	}
+	if (write(fd, "r", 1) != 1)
+		_exit(1);
+	while (dbus_connection_read_write_dispatch(c, -1))
+		;
+}
+
+/* native setup: connect, GetConnectionHandle of NAME, Echo, disconnect */
+static void nat_setup_op(void *ctx)
+{
+	struct b1d_bus *b = nat_connect();
+
+	nat_call(b);
+	b1d_free(b);
+}
+
+static void names_rows(int total, int it)
+{
+	int p[2];
+	DBusConnection *c;
+	struct fig b, e;
+	char what[64];
+
+	if (pipe(p))
+		die("pipe");
+	for (fill_id = 0; fill_id < FILL_CONNS; fill_id++) {
+		fill_n = total / FILL_CONNS;
+		spawn(filler, p[1]);
+	}
+	svc_addr = broker_addr;
+	spawn(nat_service, p[1]);
+	wait_ready(p[0], fill_id + 1);
+	c = sock_connect(broker_addr);
+	b = measure(sock_call, c, 200 * it);
+	dbus_connection_close(c);
+	dbus_connection_unref(c);
+	snprintf(what, sizeof(what), "(b) socket -> native svc, %d names", total);
+	printf("%-44s %9.0f %6.2f\n", what, b.instr, b.csw);
+	fflush(stdout);
+	e = measure(nat_setup_op, NULL, 20 * it);
+	snprintf(what, sizeof(what), "(e) native setup+call, %d names", total);
+	printf("%-44s %9.0f %6.2f\n", what, e.instr, e.csw);
+	fflush(stdout);
+	reap();
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
 	struct fig d, n;
@@ -459,9 +551,19 @@ int main(int argc, char **argv)
 		printf("native<->native %.0f %.2f\n", n.instr, n.csw);
 		return 0;
 	}
+	if (argc > 5 && !strcmp(argv[5], "names")) {
+		broker_addr = argv[2];
+		b1sock = argv[3];
+		signal(SIGPIPE, SIG_IGN);
+		printf("\n## D-Bus broker lookups: names of other connections\n");
+		printf("%-44s %9s %6s\n", "case", "bus1", "csw");
+		names_rows(10, it);
+		names_rows(5000, it);
+		return 0;
+	}
 	if (argc < 4) {
 		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR %s\n",
-			"BUS1_SOCKET [SCALE [native-only]]");
+			"BUS1_SOCKET [SCALE [native-only|names]]");
 		return 2;
 	}
 	daemon_addr = argv[1];

@@ -50,6 +50,9 @@ void bus_init(struct bus *b)
 
 	memset(b, 0, sizeof(*b));
 	policy_init(&b->policy);
+	map_init(&b->by_unique, true);
+	map_init(&b->users, false);
+	map_init(&b->by_name, true);
 	b->next_id = 1;
 	if (getrandom(r, sizeof(r), 0) != sizeof(r))
 		memset(r, 0x5a, sizeof(r));
@@ -60,6 +63,9 @@ void bus_init(struct bus *b)
 void bus_destroy(struct bus *b)
 {
 	policy_clear(&b->policy);
+	map_destroy(&b->by_unique);
+	map_destroy(&b->users);
+	map_destroy(&b->by_name);
 	free(b->address);
 }
 
@@ -79,22 +85,88 @@ void bconn_init(struct bus *b, struct bconn *c, const struct bconn_ops *ops,
 	b->n_conns++;
 }
 
-/* called once per connection during authentication, with its uid */
+static struct bus_user *user_get(struct bus *b, uid_t uid)
+{
+	return map_get_u64(&b->users, uid, struct bus_user, by_uid);
+}
+
+/* @c no longer counts for its uid */
+static void user_uncount(struct bconn *c)
+{
+	struct bus_user *u = c->counted ? user_get(c->bus, c->uid) : NULL;
+
+	c->counted = false;
+	if (u && !--u->n_conns) {
+		map_del(&c->bus->users, &u->by_uid);
+		free(u);
+	}
+}
+
+/**
+ * bus_user_allowed() - count a connection for its uid, if under the limit
+ * @b:		the bus
+ * @c:		the connection, during its authentication
+ * @uid:	its uid
+ *
+ * Return: true if @c now counts for @uid (and has it as c->uid), false
+ * if @uid has max_connections_per_user connections without @c (or there is
+ * no memory to count it).
+ */
 bool bus_user_allowed(struct bus *b, struct bconn *c, uid_t uid)
 {
-	struct bconn *o;
-	unsigned int n = 0;
+	struct bus_user *u = user_get(b, uid);
+	unsigned int n = u ? u->n_conns : 0;
 
-	for (o = b->conns; o; o = o->next)
-		if (o != c && o->uid == uid)
-			n++;
+	if (c->counted && c->uid == uid)
+		n--;	/* the others' count, as max_connections_per_user */
 	if (n >= b->limits.max_connections_per_user) {
 		bus_log(b, 0, "refusing a connection of uid %u: it has %u %s",
 			(unsigned int)uid, n, "(max_connections_per_user)");
 		return false;
 	}
+	if (c->counted && c->uid == uid)
+		return true;
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u) {
+			bus_log(b, 0, "refusing a connection of uid %u: %s",
+				(unsigned int)uid, "out of memory");
+			return false;
+		}
+		u->by_uid.key.u64 = uid;
+		map_add(&b->users, &u->by_uid);
+	}
+	user_uncount(c);
+	u->n_conns++;
 	c->uid = uid;
+	c->counted = true;
 	return true;
+}
+
+/**
+ * bus_register() - give a connection its unique name (Hello)
+ * @c:		the connection, not registered yet
+ */
+void bus_register(struct bconn *c)
+{
+	snprintf(c->unique, sizeof(c->unique), ":1.%llu",
+		 (unsigned long long)c->bus->next_id++);
+	c->registered = true;
+	c->by_unique.key.str = c->unique;
+	map_add(&c->bus->by_unique, &c->by_unique);
+}
+
+/**
+ * bus_become_monitor() - a registered connection turns into a monitor
+ * @c:		the connection, which owns no names anymore
+ *
+ * Its unique name is nobody's to call from now on (BecomeMonitor).
+ */
+void bus_become_monitor(struct bconn *c)
+{
+	map_del(&c->bus->by_unique, &c->by_unique);
+	c->monitor = true;
+	c->bus->n_monitors++;
 }
 
 void bconn_kill(struct bconn *c, const char *fmt, ...)
@@ -114,14 +186,16 @@ void bconn_kill(struct bconn *c, const char *fmt, ...)
 	c->ops->close(c);
 }
 
+/**
+ * bus_find_unique() - the connection of a unique name
+ * @b:		the bus
+ * @unique:	":1.<id>"
+ *
+ * Return: the registered connection that is no monitor, or NULL.
+ */
 struct bconn *bus_find_unique(struct bus *b, const char *unique)
 {
-	struct bconn *c;
-
-	for (c = b->conns; c; c = c->next)
-		if (c->registered && !c->monitor && !strcmp(c->unique, unique))
-			return c;
-	return NULL;
+	return map_get_str(&b->by_unique, unique, struct bconn, by_unique);
 }
 
 bool bus_deliver(struct bconn *to, DBusMessage *m)
@@ -154,6 +228,8 @@ void bus_monitor(struct bus *b, DBusMessage *m)
 {
 	struct bconn *c;
 
+	if (!b->n_monitors)
+		return;
 	for (c = b->conns; c; c = c->next) {
 		if (!c->monitor || c->closing)
 			continue;
@@ -249,23 +325,46 @@ void bus_deny_send(struct bconn *from, DBusMessage *m, struct bconn *to,
 
 /* --- expected replies ------------------------------------------------- */
 
-static struct pending **pending_find(struct bus *b, struct bconn *callee,
-				     struct bconn *caller, __u32 serial)
+/*
+ * A reply is looked for among its receiver's calls only (at most
+ * max_replies_per_connection), not among all calls of the bus.
+ */
+static struct pending *pending_find(struct bconn *callee, struct bconn *caller,
+				    __u32 serial)
 {
-	struct pending **pp;
+	struct pending *p;
 
-	for (pp = &b->pending; *pp; pp = &(*pp)->next)
-		if ((*pp)->callee == callee && (*pp)->caller == caller &&
-		    (*pp)->serial == serial)
-			return pp;
+	for (p = caller->calls; p; p = p->cnext)
+		if (p->callee == callee && p->serial == serial)
+			return p;
 	return NULL;
 }
 
-static void pending_free(struct pending **pp)
+static void pending_link(struct bus *b, struct pending *p)
 {
-	struct pending *p = *pp;
+	struct bconn *c = p->caller;
 
-	*pp = p->next;
+	p->next = b->pending;
+	if (p->next)
+		p->next->pprev = &p->next;
+	p->pprev = &b->pending;
+	b->pending = p;
+	p->cnext = c->calls;
+	if (p->cnext)
+		p->cnext->cpprev = &p->cnext;
+	p->cpprev = &c->calls;
+	c->calls = p;
+	c->n_pending++;
+}
+
+static void pending_free(struct pending *p)
+{
+	*p->pprev = p->next;
+	if (p->next)
+		p->next->pprev = p->pprev;
+	*p->cpprev = p->cnext;
+	if (p->cnext)
+		p->cnext->cpprev = p->cpprev;
 	p->caller->n_pending--;
 	free(p);
 }
@@ -299,11 +398,11 @@ void bus_pending_drop_conn(struct bconn *c)
 
 	while (*pp) {
 		if ((*pp)->caller == c) {
-			pending_free(pp);
+			pending_free(*pp);
 		} else if ((*pp)->callee == c) {
 			pending_no_reply(b, *pp,
 					 "Remote peer disconnected before replying");
-			pending_free(pp);
+			pending_free(*pp);
 		} else {
 			pp = &(*pp)->next;
 		}
@@ -320,7 +419,7 @@ int bus_expire(struct bus *b)
 		if ((*pp)->deadline_ms <= now) {
 			pending_no_reply(b, *pp,
 					 "Did not receive a reply (reply_timeout expired)");
-			pending_free(pp);
+			pending_free(*pp);
 			continue;
 		}
 		if ((*pp)->deadline_ms < next)
@@ -341,18 +440,17 @@ static void route_reply(struct bconn *from, DBusMessage *m, const char *dest)
 {
 	struct bus *b = from->bus;
 	struct bconn *to = dest[0] == ':' ? bus_find_unique(b, dest) : NULL;
-	struct pending **pp;
+	struct pending *p;
 
-	pp = to ? pending_find(b, from, to, dbus_message_get_reply_serial(m)) :
-		  NULL;
-	if (!pp) {
+	p = to ? pending_find(from, to, dbus_message_get_reply_serial(m)) : NULL;
+	if (!p) {
 		/* like dbus-daemon: only a reply someone waits for passes */
 		b->n_dropped++;
 		bus_log(b, 2, "%s: dropped an unexpected reply to %s",
 			from->unique, dest);
 		return;
 	}
-	pending_free(pp);
+	pending_free(p);
 	b->n_replies_routed++;
 	bus_deliver(to, m);
 }
@@ -438,11 +536,9 @@ void bus_route(struct bconn *from, DBusMessage *m)
 	p->callee = to;
 	p->serial = dbus_message_get_serial(m);
 	p->deadline_ms = bus_now_ms() + b->limits.reply_timeout_ms;
-	p->next = b->pending;
-	b->pending = p;
-	from->n_pending++;
+	pending_link(b, p);
 	if (!bus_deliver(to, m)) {
-		pending_free(&b->pending);
+		pending_free(p);
 		/* (a bus1 receiver over its quota, or out of memory) */
 		bus_reply_error(from, m, DBUS_ERROR_LIMITS_EXCEEDED,
 				"The destination cannot take the message");
@@ -498,9 +594,14 @@ void bus_disconnect(struct bconn *c)
 	if (c->registered && !c->monitor) {
 		names_release_all(c);
 		c->registered = false;
+		map_del(&b->by_unique, &c->by_unique);
 		names_owner_changed(b, unique, unique, "");
 	}
 	c->registered = false;
+	if (c->monitor)
+		b->n_monitors--;
+	c->monitor = false;
+	user_uncount(c);
 	match_remove_all(c);
 	bus_pending_drop_conn(c);
 	activation_drop_conn(c);

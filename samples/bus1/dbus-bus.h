@@ -7,6 +7,12 @@
  * message it receives to bus_receive() and delivers what the bus hands to
  * bconn_ops.send(). A bus1-native transport (issue 19 item 2/3) plugs in
  * the same way. Design: Documentation/bus1/dbus.rst.
+ *
+ * Lookups on a message's path are hash lookups (dbus-map.h): connections
+ * by unique name, names by name, connections per uid; what a connection
+ * owns is a list of its own. Lists walked whole are the connections (a
+ * broadcast's receivers, ListNames) and per-connection, bounded ones (its
+ * matches, one name's queue). dbus.rst "Lookups".
  */
 #ifndef _BUS1_DBUS_BUS_H
 #define _BUS1_DBUS_BUS_H
@@ -17,6 +23,7 @@
 #include <sys/types.h>
 #include <dbus/dbus.h>
 #include "broker.h"
+#include "dbus-map.h"
 
 #define BUS_DRIVER_NAME		"org.freedesktop.DBus"
 #define BUS_DRIVER_PATH		"/org/freedesktop/DBus"
@@ -63,9 +70,13 @@ struct bconn {
 	const struct bconn_ops *ops;
 	void *priv;			/* the transport's */
 	struct bconn *next, *prev;	/* bus->conns */
+	struct map_entry by_unique;	/* bus->by_unique while registered
+					 * and not a monitor
+					 */
 	__u64 id;			/* ":1.<id>" once registered */
 	char unique[32];		/* "" before Hello */
 	bool registered;		/* Hello done */
+	bool counted;			/* in bus->users under @uid */
 	bool monitor;			/* BecomeMonitor done */
 	bool closing;			/* close requested, log line written */
 	bool warned_full;		/* logged one dropped message */
@@ -75,14 +86,17 @@ struct bconn {
 	gid_t *groups;			/* supplementary groups, the transport's */
 	unsigned int n_groups;
 	unsigned int n_names;		/* owned or queued */
+	struct owner *owned;		/* the same, through owner.cnext */
 	unsigned int n_matches;
 	unsigned int n_pending;		/* calls it waits a reply for */
+	struct pending *calls;		/* the same, for its replies */
 	struct match *matches;
 };
 
 /* a method call waiting for its reply (dbus-daemon's "expected reply") */
 struct pending {
-	struct pending *next;
+	struct pending *next, **pprev;	/* bus->pending */
+	struct pending *cnext, **cpprev; /* caller->calls */
 	struct bconn *caller;
 	struct bconn *callee;
 	__u32 serial;		/* the call's serial (caller's) */
@@ -91,13 +105,16 @@ struct pending {
 
 /* one owner or queued owner of a well-known name */
 struct owner {
-	struct owner *next;
+	struct owner *next;		/* name->owners, the queue */
+	struct owner *cnext, **cpprev;	/* conn->owned */
+	struct name *name;
 	struct bconn *conn;
 	__u32 flags;			/* DBUS_NAME_FLAG_* of its request */
 };
 
 struct name {
-	struct name *next;
+	struct name *next, *prev;	/* bus->names, for ListNames */
+	struct map_entry by_name;	/* bus->by_name, keyed by @name */
 	char *name;
 	struct owner *owners;		/* head: primary owner */
 };
@@ -119,6 +136,12 @@ struct activation {
 	unsigned int n_waiters;
 };
 
+/* how many connections a uid has (max_connections_per_user) */
+struct bus_user {
+	struct map_entry by_uid;	/* bus->users, keyed by the uid */
+	unsigned int n_conns;
+};
+
 struct bus {
 	struct bus_limits limits;
 	struct policy policy;
@@ -128,6 +151,10 @@ struct bus {
 	__u64 next_id;
 	struct bconn *conns;
 	unsigned int n_conns;
+	unsigned int n_monitors;	/* bus_monitor() has work to do */
+	struct map by_unique;		/* registered non-monitor bconns */
+	struct map users;		/* struct bus_user by uid */
+	struct map by_name;		/* struct name by name */
 	struct name *names;
 	struct pending *pending;
 	struct activation *activations;
@@ -147,6 +174,8 @@ void bus_log(struct bus *b, int level, const char *fmt, ...)
 void bconn_init(struct bus *b, struct bconn *c, const struct bconn_ops *ops,
 		void *priv);
 bool bus_user_allowed(struct bus *b, struct bconn *c, uid_t uid);
+void bus_register(struct bconn *c);
+void bus_become_monitor(struct bconn *c);
 void bus_receive(struct bconn *c, DBusMessage *m);
 void bus_disconnect(struct bconn *c);
 void bconn_kill(struct bconn *c, const char *fmt, ...)

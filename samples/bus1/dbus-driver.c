@@ -165,9 +165,7 @@ static void do_hello(struct bconn *c, DBusMessage *m)
 				"Already handled an Hello message");
 		return;
 	}
-	snprintf(c->unique, sizeof(c->unique), ":1.%llu",
-		 (unsigned long long)b->next_id++);
-	c->registered = true;
+	bus_register(c);
 	dbus_message_set_sender(m, c->unique);
 	bus_monitor(b, m);
 	reply_args(c, m, DBUS_TYPE_STRING, &u, DBUS_TYPE_INVALID);
@@ -350,7 +348,7 @@ static void do_become_monitor(struct bconn *c, DBusMessage *m)
 	names_signal_to(c, "NameLost", unique);
 	bus_pending_drop_conn(c);
 	match_remove_all(c);
-	c->monitor = true;
+	bus_become_monitor(c);
 	c->matches = head;
 	c->n_matches = n;
 	names_owner_changed(b, unique, unique, "");

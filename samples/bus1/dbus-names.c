@@ -4,21 +4,34 @@
  * connections waiting to own them (RequestName/ReleaseName semantics of
  * the D-Bus specification), and the NameOwnerChanged/NameAcquired/NameLost
  * signals.
+ *
+ * A name is found through bus->by_name; each owner entry is in two lists,
+ * the queue of its name and the names of its connection (conn->owned), so
+ * neither the send rules nor a disconnect walk the names of the bus.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "dbus-bus.h"
 
+/**
+ * names_lookup() - a well-known name that has an owner or a queue
+ * @b:		the bus
+ * @name:	the name
+ *
+ * Return: the name, or NULL.
+ */
 struct name *names_lookup(struct bus *b, const char *name)
 {
-	struct name *n;
-
-	for (n = b->names; n; n = n->next)
-		if (!strcmp(n->name, name))
-			return n;
-	return NULL;
+	return map_get_str(&b->by_name, name, struct name, by_name);
 }
 
+/**
+ * names_owner() - the primary owner of a well-known name
+ * @b:		the bus
+ * @name:	the name
+ *
+ * Return: the connection, or NULL.
+ */
 struct bconn *names_owner(struct bus *b, const char *name)
 {
 	struct name *n = names_lookup(b, name);
@@ -46,14 +59,14 @@ struct send_dst {
 static bool send_dst_matches(void *ctx, const char *pattern)
 {
 	struct send_dst *d = ctx;
-	struct name *n;
+	struct owner *o;
 
 	if (!d->to)
 		return d->name && d->name[0] != ':' &&
 		       policy_pattern_match(pattern, d->name);
-	for (n = d->bus->names; n; n = n->next)
-		if (n->owners && n->owners->conn == d->to &&
-		    policy_pattern_match(pattern, n->name))
+	for (o = d->to->owned; o; o = o->cnext)
+		if (o->name->owners == o &&
+		    policy_pattern_match(pattern, o->name->name))
 			return true;
 	return false;
 }
@@ -138,24 +151,73 @@ static struct owner **owner_find(struct name *n, struct bconn *c)
 	return NULL;
 }
 
+/* a new owner entry of @c for @n, in @c's list but in no queue yet */
+static struct owner *owner_new(struct bconn *c, struct name *n, __u32 flags)
+{
+	struct owner *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->conn = c;
+	o->name = n;
+	o->flags = flags;
+	o->cnext = c->owned;
+	if (c->owned)
+		c->owned->cpprev = &o->cnext;
+	o->cpprev = &c->owned;
+	c->owned = o;
+	c->n_names++;
+	return o;
+}
+
+/* @o, already out of its name's queue, leaves its connection's list */
+static void owner_free(struct owner *o)
+{
+	*o->cpprev = o->cnext;
+	if (o->cnext)
+		o->cnext->cpprev = o->cpprev;
+	o->conn->n_names--;
+	free(o);
+}
+
 static void owner_unlink(struct owner **pp)
 {
 	struct owner *o = *pp;
 
 	*pp = o->next;
-	o->conn->n_names--;
-	free(o);
+	owner_free(o);
+}
+
+static struct name *name_new(struct bus *b, const char *name)
+{
+	struct name *n = calloc(1, sizeof(*n));
+
+	if (n)
+		n->name = strdup(name);
+	if (!n || !n->name) {
+		free(n);
+		return NULL;
+	}
+	n->by_name.key.str = n->name;
+	map_add(&b->by_name, &n->by_name);
+	n->next = b->names;
+	if (b->names)
+		b->names->prev = n;
+	b->names = n;
+	return n;
 }
 
 static void name_free_if_unused(struct bus *b, struct name *n)
 {
-	struct name **pp;
-
 	if (n->owners)
 		return;
-	for (pp = &b->names; *pp != n; pp = &(*pp)->next)
-		;
-	*pp = n->next;
+	map_del(&b->by_name, &n->by_name);
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		b->names = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
 	free(n->name);
 	free(n);
 }
@@ -208,22 +270,15 @@ int names_request(struct bconn *c, const char *name, __u32 flags,
 		return -1;
 	}
 	if (!n) {
-		n = calloc(1, sizeof(*n));
-		o = calloc(1, sizeof(*o));
-		if (n)
-			n->name = strdup(name);
-		if (!n || !o || !n->name) {
-			free(n);
-			free(o);
+		n = name_new(b, name);
+		o = n ? owner_new(c, n, flags) : NULL;
+		if (!o) {
+			if (n)
+				name_free_if_unused(b, n);
 			dbus_set_error(err, DBUS_ERROR_NO_MEMORY, "Out of memory");
 			return -1;
 		}
-		n->next = b->names;
-		b->names = n;
-		o->conn = c;
-		o->flags = flags;
 		n->owners = o;
-		c->n_names++;
 		primary_changed(b, n, NULL);
 		return DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER;
 	}
@@ -243,17 +298,14 @@ int names_request(struct bconn *c, const char *name, __u32 flags,
 			(*pp)->flags = flags;
 			return DBUS_REQUEST_NAME_REPLY_IN_QUEUE;
 		}
-		o = calloc(1, sizeof(*o));
+		o = owner_new(c, n, flags);
 		if (!o) {
 			dbus_set_error(err, DBUS_ERROR_NO_MEMORY, "Out of memory");
 			return -1;
 		}
-		o->conn = c;
-		o->flags = flags;
 		for (pp = &n->owners; *pp; pp = &(*pp)->next)
 			;
 		*pp = o;
-		c->n_names++;
 		return DBUS_REQUEST_NAME_REPLY_IN_QUEUE;
 	}
 	/* replace the primary owner, which is queued right behind us
@@ -263,21 +315,18 @@ int names_request(struct bconn *c, const char *name, __u32 flags,
 		o = *pp;
 		*pp = o->next;
 	} else {
-		o = calloc(1, sizeof(*o));
+		o = owner_new(c, n, flags);
 		if (!o) {
 			dbus_set_error(err, DBUS_ERROR_NO_MEMORY, "Out of memory");
 			return -1;
 		}
-		o->conn = c;
-		c->n_names++;
 	}
 	o->flags = flags;
 	n->owners = o;
 	old = prim->conn;
 	if (prim->flags & DBUS_NAME_FLAG_DO_NOT_QUEUE) {
 		o->next = prim->next;
-		old->n_names--;
-		free(prim);
+		owner_free(prim);
 	} else {
 		o->next = prim;
 	}
@@ -311,17 +360,21 @@ int names_release(struct bconn *c, const char *name, DBusError *err)
 	return DBUS_RELEASE_NAME_REPLY_RELEASED;
 }
 
+/**
+ * names_release_all() - a connection leaves every queue it is in
+ * @c:		the connection
+ *
+ * Those it owns pass to the next in their queue (or go), with the signals.
+ */
 void names_release_all(struct bconn *c)
 {
 	struct bus *b = c->bus;
-	struct name *n, *next;
 	struct owner **pp;
+	struct name *n;
 
-	for (n = b->names; n && c->n_names; n = next) {
-		next = n->next;
+	while (c->owned) {
+		n = c->owned->name;
 		pp = owner_find(n, c);
-		if (!pp)
-			continue;
 		if (pp == &n->owners) {
 			owner_unlink(pp);
 			primary_changed(b, n, c);

@@ -10,6 +10,8 @@
 #   bus1-bench --scaling    table 4 (plain TCG VM with -smp 2)
 #   bus1-bench --no-profile tables only
 #   bus1-bench --profile    profiles only
+#   bus1-bench --dbus       the D-Bus figures only; --dbus-names: the
+#                           broker's lookups with 10 / 5,000 names
 #   bus1-bench --run ARGS   load Binder, then bus1-bench-run ARGS (e.g.
 #                           --only roundtrip, --roundtrip 6000 9000 7)
 #
@@ -25,6 +27,7 @@ PROFILE=1
 TABLES=1
 RUNARGS=
 DBUS_ONLY=0
+DBUS_ARGS=
 
 case ${1:-} in
 --scaling) exec "$RUN" --scaling "${2:-1}" ;;
@@ -32,8 +35,9 @@ case ${1:-} in
 --profile) TABLES=0 ;;
 --run) shift; RUNARGS=1 ;;
 --dbus) DBUS_ONLY=1 ;;
+--dbus-names) DBUS_ONLY=1; DBUS_ARGS="1 names" ;;
 "") ;;
-*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile | --dbus | --run ARGS]" >&2
+*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile | --dbus | --dbus-names | --run ARGS]" >&2
 	exit 2 ;;
 esac
 
@@ -97,7 +101,7 @@ CONF
 	done
 	echo "# D-Bus: $(chroot $R /usr/bin/dbus-daemon --version | head -n 1)"
 	bus1-dbus-bench unix:path=/run/bus1/bench-daemon.sock \
-		unix:path=/run/bus1/bench.sock /run/bus1/bench.bus1 || rc=1
+		unix:path=/run/bus1/bench.sock /run/bus1/bench.bus1 $DBUS_ARGS || rc=1
 	kill $dd $bb 2>/dev/null
 	wait $dd $bb 2>/dev/null
 	return 0

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the broker's index (dbus-map.c) and of what the broker
+ * finds through it (dbus.rst "Lookups"): the table against a plain array
+ * under random adds and deletes across many grows, then the bus itself
+ * (dbus-bus.c, dbus-names.c) with fake connections: names requested,
+ * queued, replaced and released and connections dying with hundreds of
+ * names, every name's owner and every unique name checked after each step
+ * against a model of the queues, and the per-uid connection count. Needs no
+ * bus1 device and no socket.
+ */
+#include <stdint.h>
+#include "test-lib.h"
+#include "dbus-bus.h"
+
+/* --- the table against an array ------------------------------------------ */
+
+#define KEYS	4096
+
+struct item {
+	struct map_entry e;
+	char key[24];
+	bool in;
+};
+
+static unsigned long long rnd_state = 88172645463325252ULL;
+
+static unsigned int rnd(unsigned int n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
+static void test_map(void)
+{
+	static struct item s[KEYS], u[KEYS];
+	struct item absent = { .e.key.str = "org.x" };
+	struct map ms, mu;
+	unsigned int i, k, bad_s = 0, bad_u = 0, n_in = 0, steps;
+
+	map_init(&ms, true);
+	map_init(&mu, false);
+	for (i = 0; i < KEYS; i++) {
+		snprintf(s[i].key, sizeof(s[i].key), "org.x.n%u", i);
+		s[i].e.key.str = s[i].key;
+		/* handles of bus1: IDs with flag bits, few low bits used */
+		u[i].e.key.u64 = ((__u64)i << 12) | 0x3;
+	}
+	CHECK(!map_find_str(&ms, "x") && !map_find_u64(&mu, 0) &&
+	      !map_del(&ms, &s[0].e), "empty tables find nothing");
+	for (steps = 0; steps < 40000; steps++) {
+		k = rnd(KEYS);
+		if (!s[k].in) {
+			map_add(&ms, &s[k].e);
+			map_add(&mu, &u[k].e);
+			n_in++;
+		} else if (!map_del(&ms, &s[k].e) || !map_del(&mu, &u[k].e)) {
+			bad_s++;
+		} else {
+			n_in--;
+		}
+		s[k].in = !s[k].in;
+		u[k].in = s[k].in;
+		if (steps % 997)
+			continue;
+		for (i = 0; i < KEYS; i++) {
+			struct map_entry *e = map_find_str(&ms, s[i].key);
+
+			bad_s += e != (s[i].in ? &s[i].e : NULL);
+			e = map_find_u64(&mu, u[i].e.key.u64);
+			bad_u += e != (u[i].in ? &u[i].e : NULL);
+		}
+	}
+	CHECK(!bad_s && !bad_u && ms.n == n_in && mu.n == n_in,
+	      "40,000 random adds/deletes: every key found iff present (%u, %u wrong; %zu buckets)",
+	      bad_s, bad_u, ms.n_buckets);
+	CHECK(ms.n_buckets >= n_in && ms.n_buckets <= 2 * KEYS,
+	      "the table grew with its entries (%zu entries, %zu buckets)",
+	      ms.n, ms.n_buckets);
+	CHECK(!map_find_str(&ms, "org.x.n4096") && !map_find_u64(&mu, 1) &&
+	      !map_del(&ms, &absent.e),
+	      "absent keys are not found, deleting one changes nothing");
+	map_destroy(&ms);
+	map_destroy(&mu);
+}
+
+/* --- the bus with fake connections --------------------------------------- */
+
+#define CONNS	24
+#define NAMES	700
+#define QMAX	CONNS
+
+static bool fake_send(struct bconn *c, DBusMessage *m)
+{
+	return true;
+}
+
+static long fake_outgoing(struct bconn *c)
+{
+	return 0;
+}
+
+static bool fake_fds(struct bconn *c)
+{
+	return true;
+}
+
+static void fake_close(struct bconn *c)
+{
+}
+
+static const struct bconn_ops fake_ops = {
+	.send = fake_send,
+	.outgoing_size = fake_outgoing,
+	.can_pass_fds = fake_fds,
+	.close = fake_close,
+};
+
+static struct bus bus;
+static struct bconn *conn[CONNS];
+static char name[NAMES][32];
+/* the model: each name's queue of connection slots, primary first */
+static int queue[NAMES][QMAX], qlen[NAMES];
+/*
+ * dead connections and their unique names: freed only at the end, so that
+ * an index entry a disconnect forgot is found (and fails a check) instead
+ * of pointing into freed memory
+ */
+static struct bconn *dead[CONNS * 64];
+static char gone[CONNS * 64][32];
+static unsigned int n_gone, wrong;
+static char first_wrong[256];
+
+static void wrong_at(const char *what, const char *key, int step)
+{
+	if (!wrong++)
+		snprintf(first_wrong, sizeof(first_wrong), "%s %.40s after step %d",
+			 what, key, step);
+}
+
+static struct bconn *conn_new(uid_t uid)
+{
+	struct bconn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	bconn_init(&bus, c, &fake_ops, NULL);
+	if (!bus_user_allowed(&bus, c, uid)) {
+		c->closing = true;
+		bus_disconnect(c);
+		free(c);
+		return NULL;
+	}
+	bus_register(c);
+	return c;
+}
+
+static int q_find(int n, int c)
+{
+	for (int i = 0; i < qlen[n]; i++)
+		if (queue[n][i] == c)
+			return i;
+	return -1;
+}
+
+static void q_remove(int n, int at)
+{
+	memmove(&queue[n][at], &queue[n][at + 1],
+		(qlen[n] - at - 1) * sizeof(queue[n][0]));
+	qlen[n]--;
+}
+
+/* RequestName as the D-Bus specification has it, for ALLOW_REPLACEMENT */
+static void model_request(int n, int c, bool replace)
+{
+	int at = q_find(n, c);
+
+	if (!qlen[n] || (at < 0 && !replace)) {
+		queue[n][qlen[n]++] = c;
+		return;
+	}
+	if (!replace || at == 0)
+		return;
+	if (at > 0)
+		q_remove(n, at);
+	memmove(&queue[n][1], &queue[n][0], qlen[n] * sizeof(queue[n][0]));
+	queue[n][0] = c;
+	qlen[n]++;
+}
+
+static void check_all(int step)
+{
+	unsigned int owned[CONNS] = { 0 };
+	struct owner *o;
+	int n, c;
+
+	for (n = 0; n < NAMES; n++) {
+		struct bconn *want = qlen[n] ? conn[queue[n][0]] : NULL;
+
+		if (names_owner(&bus, name[n]) != want)
+			wrong_at("owner of", name[n], step);
+		if (!names_lookup(&bus, name[n]) != !qlen[n])
+			wrong_at("lookup of", name[n], step);
+		for (int i = 0; i < qlen[n]; i++)
+			owned[queue[n][i]]++;
+	}
+	for (c = 0; c < CONNS; c++) {
+		unsigned int k = 0;
+
+		if (bus_find_unique(&bus, conn[c]->unique) != conn[c])
+			wrong_at("unique name", conn[c]->unique,
+				 step);
+		for (o = conn[c]->owned; o; o = o->cnext, k++)
+			if (o->conn != conn[c] ||
+			    q_find(atoi(strrchr(o->name->name, 'N') + 1), c) < 0)
+				wrong_at("owned list of",
+					 conn[c]->unique, step);
+		if (k != owned[c] || conn[c]->n_names != owned[c])
+			wrong_at("names count of",
+				 conn[c]->unique, step);
+	}
+	for (unsigned int i = 0; i < n_gone; i++)
+		if (bus_find_unique(&bus, gone[i]))
+			wrong_at("found the dead", gone[i], step);
+}
+
+static void kill_conn(int c)
+{
+	int n, at;
+
+	for (n = 0; n < NAMES; n++) {
+		at = q_find(n, c);
+		if (at >= 0)
+			q_remove(n, at);
+	}
+	bus_disconnect(conn[c]);
+	if (n_gone < ARRAY_SIZE(gone)) {
+		strcpy(gone[n_gone], conn[c]->unique);
+		dead[n_gone++] = conn[c];
+	} else {
+		free(conn[c]);
+	}
+	conn[c] = conn_new(1000 + c % 3);
+}
+
+static void test_bus(void)
+{
+	int step, n, c, r, fat = 0;
+	unsigned int ok_req = 0;
+	struct bconn *extra[8];
+
+	bus_init(&bus);
+	bus.limits.max_connections_per_user = CONNS;
+	bus.limits.max_names_per_connection = NAMES;
+	bus.limits.max_replies_per_connection = 8;
+	for (n = 0; n < NAMES; n++)
+		snprintf(name[n], sizeof(name[n]), "org.test.N%d", n);
+	for (c = 0; c < CONNS; c++)
+		conn[c] = conn_new(1000 + c % 3);
+	CHECK(conn[CONNS - 1] && bus.n_conns == CONNS,
+	      "%d connections registered", CONNS);
+
+	/* one connection takes 500 names, the others queue behind some */
+	for (n = 0; n < 500; n++) {
+		r = names_request(conn[fat], name[n],
+				  DBUS_NAME_FLAG_ALLOW_REPLACEMENT, NULL);
+		ok_req += r == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER;
+		model_request(n, fat, false);
+		if (n % 7 == 0) {
+			names_request(conn[1], name[n],
+				      DBUS_NAME_FLAG_ALLOW_REPLACEMENT, NULL);
+			model_request(n, 1, false);
+		}
+	}
+	check_all(0);
+	CHECK(ok_req == 500 && !wrong && conn[fat]->n_names == 500,
+	      "500 names owned by one connection, 72 queued behind it%s%s",
+	      wrong ? ": " : "", first_wrong);
+	kill_conn(fat);
+	check_all(0);
+	CHECK(!wrong && names_owner(&bus, name[7]) == conn[1] &&
+	      !names_lookup(&bus, name[1]),
+	      "its death passes the queued names on and frees the others%s%s",
+	      wrong ? ": " : "", first_wrong);
+
+	for (step = 1; step <= 6000; step++) {
+		n = rnd(NAMES);
+		c = rnd(CONNS);
+		switch (rnd(8)) {
+		case 0: case 1: case 2:
+			names_request(conn[c], name[n],
+				      DBUS_NAME_FLAG_ALLOW_REPLACEMENT, NULL);
+			model_request(n, c, false);
+			break;
+		case 3: case 4:
+			names_request(conn[c], name[n],
+				      DBUS_NAME_FLAG_ALLOW_REPLACEMENT |
+				      DBUS_NAME_FLAG_REPLACE_EXISTING, NULL);
+			model_request(n, c, true);
+			break;
+		case 5: case 6:
+			names_release(conn[c], name[n], NULL);
+			if (q_find(n, c) >= 0)
+				q_remove(n, q_find(n, c));
+			break;
+		default:
+			if (rnd(8))
+				break;
+			kill_conn(c);
+			if (!conn[c])
+				wrong_at("reconnect of", "a connection", step);
+			break;
+		}
+		if (step % 50 == 0)
+			check_all(step);
+	}
+	CHECK(!wrong, "6,000 random requests, replacements, releases, deaths: %s%s%s",
+	      "every owner, unique name and count as modelled",
+	      wrong ? ": " : "", first_wrong);
+	CHECK(n_gone > 10, "%u connections died and were replaced", n_gone);
+
+	/* per-uid limit: uid 1000 has 8 connections of the 24 */
+	bus.limits.max_connections_per_user = 10;
+	extra[0] = conn_new(1000);
+	extra[1] = conn_new(1000);
+	extra[2] = conn_new(1000);
+	CHECK(extra[0] && extra[1] && !extra[2],
+	      "uid 1000: 10 connections allowed, the 11th refused");
+	bus_disconnect(extra[0]);
+	free(extra[0]);
+	extra[0] = conn_new(1000);
+	extra[3] = conn_new(2000);
+	CHECK(extra[0] && extra[3],
+	      "a disconnect frees a place of its uid; other uids are not counted");
+	bus_disconnect(extra[0]);
+	bus_disconnect(extra[1]);
+	bus_disconnect(extra[3]);
+	free(extra[0]);
+	free(extra[1]);
+	free(extra[3]);
+	for (c = 0; c < CONNS; c++) {
+		bus_disconnect(conn[c]);
+		free(conn[c]);
+	}
+	CHECK(!bus.names && !bus.by_name.n && !bus.by_unique.n &&
+	      !bus.users.n && !bus.n_conns,
+	      "everybody gone: no name, unique name or uid left in the index");
+	for (unsigned int i = 0; i < n_gone; i++)
+		free(dead[i]);
+	bus_destroy(&bus);
+}
+
+int main(void)
+{
+	tap_begin("broker index (dbus-map) and the bus's lookups");
+	tap_plan(12);
+	test_map();
+	test_bus();
+	return tap_end();
+}
