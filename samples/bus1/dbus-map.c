@@ -4,24 +4,94 @@
  * broker's index of connections, names, users and native nodes (see
  * dbus-map.h for its contract, dbus.rst "Lookups" for what it indexes).
  *
- * The hashes are unkeyed (FNV-1a for strings, a multiplicative mix for
- * u64): a client that picks names colliding in one bucket slows down the
- * lookups of that bucket to the list walk this table replaced, which is
- * bounded by max_names_per_connection times its connections.
+ * String keys (unique and well-known names, which clients choose) are
+ * hashed with SipHash-2-4 under a random key drawn once per process, as
+ * dbus-broker and systemd's hashmaps do: a client cannot pick names that
+ * collide in one bucket without knowing the key. u64 keys (uids, bus1
+ * handle IDs the kernel assigns) get a multiplicative mix.
  */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
 #include "dbus-map.h"
+
+static __u64 map_key[2];
+static bool map_key_set;
+
+static __u64 rotl(__u64 x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static void sipround(__u64 v[4])
+{
+	v[0] += v[1];
+	v[1] = rotl(v[1], 13) ^ v[0];
+	v[0] = rotl(v[0], 32);
+	v[2] += v[3];
+	v[3] = rotl(v[3], 16) ^ v[2];
+	v[0] += v[3];
+	v[3] = rotl(v[3], 21) ^ v[0];
+	v[2] += v[1];
+	v[1] = rotl(v[1], 17) ^ v[2];
+	v[2] = rotl(v[2], 32);
+}
+
+static void sipcompress(__u64 v[4], __u64 m)
+{
+	v[3] ^= m;
+	sipround(v);
+	sipround(v);
+	v[0] ^= m;
+}
+
+/**
+ * map_siphash24() - SipHash-2-4 of a buffer
+ * @data:	the bytes
+ * @len:	their number
+ * @key:	the 128-bit key, as two little-endian words
+ *
+ * Return: the 64-bit hash (the reference test vectors: test-dbus-map).
+ */
+__u64 map_siphash24(const void *data, size_t len, const __u64 key[2])
+{
+	const unsigned char *p = data;
+	__u64 v[4] = {
+		0x736f6d6570736575ULL ^ key[0], 0x646f72616e646f6dULL ^ key[1],
+		0x6c7967656e657261ULL ^ key[0], 0x7465646279746573ULL ^ key[1],
+	};
+	__u64 m, last = (__u64)len << 56;
+	size_t i, j;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&m, p + i, 8);
+		sipcompress(v, le64toh(m));
+	}
+	for (j = 0; i + j < len; j++)
+		last |= (__u64)p[i + j] << (8 * j);
+	sipcompress(v, last);
+	v[2] ^= 0xff;
+	for (j = 0; j < 4; j++)
+		sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
 
 static __u64 hash_str(const char *s)
 {
-	__u64 h = 0xcbf29ce484222325ULL;
-
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 0x100000001b3ULL;
+	if (!map_key_set) {
+		/* no entropy yet (early boot): still not the client's choice */
+		if (getrandom(map_key, sizeof(map_key), GRND_NONBLOCK) !=
+		    sizeof(map_key)) {
+			map_key[0] = (__u64)time(NULL) ^ ((__u64)getpid() << 32);
+			map_key[1] = (__u64)(unsigned long)&map_key ^
+				     (__u64)clock();
+		}
+		map_key_set = true;
 	}
-	return h;
+	return map_siphash24(s, strlen(s), map_key);
 }
 
 static __u64 hash_u64(__u64 v)

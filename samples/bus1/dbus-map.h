@@ -42,6 +42,7 @@ void map_add(struct map *m, struct map_entry *e);
 bool map_del(struct map *m, struct map_entry *e);
 struct map_entry *map_find_str(const struct map *m, const char *key);
 struct map_entry *map_find_u64(const struct map *m, __u64 key);
+__u64 map_siphash24(const void *data, size_t len, const __u64 key[2]);
 
 #define map_item(e, type, member) \
 	((type *)((char *)(e) - offsetof(type, member)))
