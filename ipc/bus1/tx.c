@@ -34,15 +34,26 @@
  * committed before it (never both), and the shorter runs twice: a queue
  * with the only single entry of a transaction of q queues waits for q
  * syncs and its own commit, one with one of t single entries for q + t
- * lock holds (<= 2q), whatever order the sender gave. threat-model.rst
- * has the numbers.
+ * lock holds (<= 2q), whatever order the sender gave. Which of the runs
+ * of one length goes first changes nobody's wait: each of the others is
+ * staged after a run or committed before it, exactly once either way.
+ * threat-model.rst has the numbers.
+ *
+ * The plan (bus1_tx_plan()) groups n entries to q queues through a hash
+ * table of the queues on the stack of bus1_tx_seal(), min(n, 112)
+ * buckets (896 bytes at most), chained through fields of the entries
+ * that are free until staged: O(n) time plus the chains, about q / 224
+ * extra probes per entry beyond 112 queues (4.6 at 1024). Runs are
+ * sorted (by length, stably, O(q log q)) only if their lengths differ;
+ * the entries never are. Nothing is allocated, so a destruction at peer
+ * teardown plans the same way.
  */
 
 #include <linux/bus1.h>
 #include <linux/hash.h>
 #include <linux/kernel.h>
-#include <linux/spinlock.h>
 #include <linux/minmax.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include "handle.h"
 #include "message.h"
