@@ -43,9 +43,10 @@
  * table of the queues on the stack of bus1_tx_seal(), min(n, 112)
  * buckets (896 bytes at most), chained through fields of the entries
  * that are free until staged: O(n) time plus the chains, about q / 224
- * extra probes per entry beyond 112 queues (4.6 at 1024). Runs are
- * sorted (by length, stably, O(q log q)) only if their lengths differ;
- * the entries never are. Nothing is allocated, so a destruction at peer
+ * extra probes per entry beyond 112 queues (4.6 at 1024); a transaction
+ * to some queue twice pays a second pass over the list. Runs are sorted
+ * (by length, stably, O(q log q)) only if their lengths differ; the
+ * entries never are. Nothing is allocated, so a destruction at peer
  * teardown plans the same way.
  */
 
@@ -181,6 +182,15 @@ static unsigned int bus1_tx_bucket(u64 key, unsigned int nb)
 	return reciprocal_scale(hash_64(key, 32), nb);
 }
 
+/* the head of @key's run in the bucket chain from @head, or NULL */
+static struct bus1_queue_node *bus1_tx_find(struct bus1_queue_node *head,
+					    u64 key)
+{
+	while (head && head->tag != key)
+		head = bus1_tx_link(head->ts);
+	return head;
+}
+
 /*
  * Runs of different lengths: cut the list (runs spliced behind their heads,
  * each entry's ->tag its run length) into runs, the head keeping the rest
@@ -222,6 +232,10 @@ static struct bus1_queue_node *bus1_tx_sort_runs(struct bus1_queue_node *list)
  * longest run first, without sorting entries. ->next, ->ts and ->tag of an
  * entry are free until bus1_queue_stage() sets them:
  *
+ * 0. Distinct queues (a multicast to peers with one node each, the common
+ *    case): every entry is put in the hash table (step 1) without leaving
+ *    the list; if no queue comes twice, the list is the plan as it is,
+ *    runs of one entry in the sender's order. Otherwise, from the start:
  * 1. Group: the first entry of a queue heads its run; it keeps the peer's
  *    address in ->tag and is chained to the other heads of its hash bucket
  *    through ->ts. Later entries of the queue are pushed on the head's
@@ -231,12 +245,12 @@ static struct bus1_queue_node *bus1_tx_sort_runs(struct bus1_queue_node *list)
  *    its run in ->tag and is followed by its other entries, back in the
  *    order they were added and with the length in ->tag too.
  * 3. Only if the runs differ in length, the runs (not the entries) are
- *    sorted by length, stably: when every run has one length (a multicast
- *    to distinct peers, the common case) the list is ready.
+ *    sorted by length, stably: when every run has one length (a few peers
+ *    with one number of nodes each) the list is ready.
  *
- * Runs of one length end up in bucket order, which follows the hash of the
- * peer's address; their order does not change any queue's wait (see the
- * head of this file).
+ * Runs of one length end up in the sender's order (step 0) or in bucket
+ * order, which follows the hash of the peer's address; their order does
+ * not change any queue's wait (see the head of this file).
  */
 static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list,
 					    size_t n)
@@ -247,14 +261,30 @@ static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list,
 	size_t runs = 0;
 	u64 key, len, longest = 1;
 
+	/* distinct queues (the common case): the list stays as it is */
+	memset(buckets, 0, sizeof(*buckets) * nb);
+	for (node = list; node; node = node->next) {
+		key = (u64)(unsigned long)bus1_tx_peer_of(node);
+		i = bus1_tx_bucket(key, nb);
+		head = bus1_tx_find(buckets[i], key);
+		if (head)
+			break;
+		node->tag = key;
+		node->ts = (u64)(unsigned long)buckets[i];
+		buckets[i] = node;
+	}
+	if (!node) {
+		for (node = list; node; node = node->next)
+			node->tag = 1;
+		return list;
+	}
+
 	memset(buckets, 0, sizeof(*buckets) * nb);
 	for (node = list; node; node = next) {
 		next = node->next;
 		key = (u64)(unsigned long)bus1_tx_peer_of(node);
 		i = bus1_tx_bucket(key, nb);
-		head = buckets[i];
-		while (head && head->tag != key)
-			head = bus1_tx_link(head->ts);
+		head = bus1_tx_find(buckets[i], key);
 		if (head) {
 			node->tag = head->next ? head->next->tag + 1 : 2;
 			node->next = head->next;
@@ -271,19 +301,6 @@ static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list,
 
 	list = NULL;
 	tail = &list;
-	if (runs == n) {
-		/* distinct queues: runs of one entry, nothing to put back */
-		for (i = 0; i < nb; ++i) {
-			for (head = buckets[i]; head; head = next) {
-				next = bus1_tx_link(head->ts);
-				head->tag = 1;
-				*tail = head;
-				tail = &head->next;
-			}
-		}
-		return list;
-	}
-
 	for (i = 0; i < nb; ++i) {
 		for (head = buckets[i]; head; head = next) {
 			next = bus1_tx_link(head->ts);
@@ -346,8 +363,8 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 	while (node) {
 		peer = bus1_tx_peer_of(node);
 		spin_lock(&peer->data_lock);
-		for (held = 0; node && held < BUS1_TX_BATCH &&
-		     bus1_tx_peer_of(node) == peer; ++held) {
+		held = 0;
+		do {
 			next = node->next;
 			/* ->tag holds the run length until staged */
 			if (node->tag != len) {
@@ -360,7 +377,8 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 			*tail = node;
 			tail = &node->next;
 			node = next;
-		}
+		} while (node && ++held < BUS1_TX_BATCH &&
+			 bus1_tx_peer_of(node) == peer);
 		spin_unlock(&peer->data_lock);
 	}
 	bus1_tx_push_group(&order, &group, &tail);
@@ -411,13 +429,15 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 		wake = false;
 		spin_lock(&peer->data_lock);
 		bus1_queue_sync(&peer->queue, ts);
-		for (held = 0; node && held < BUS1_TX_BATCH &&
-		     bus1_tx_peer_of(node) == peer; ++held) {
+		held = 0;
+		do {
 			next = node->next;
 			node->next = NULL;
 			wake |= bus1_queue_commit_staged(&peer->queue, node, ts);
 			node = next; /* not committed yet: still ours */
-		}
+			++held;
+		} while (node && held < BUS1_TX_BATCH &&
+			 bus1_tx_peer_of(node) == peer);
 		spin_unlock(&peer->data_lock);
 		if (wake)
 			bus1_peer_wake(peer);

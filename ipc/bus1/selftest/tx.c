@@ -8,8 +8,8 @@
  * their staging order, every run under consecutive holds of its own
  * queue's lock, and all entries end up committed at one timestamp. The
  * plan groups entries with a hash table of queues: the cases cover many
- * distinct peers, many entries of one peer, mixed run lengths and two
- * peers in one bucket.
+ * distinct peers (with and without one repeated last), many entries of
+ * one peer, mixed run lengths and two peers in one bucket.
  */
 
 #include <linux/slab.h>
@@ -236,6 +236,10 @@ static bool bus1_tx_test_cases(struct bus1_tx_test *t)
 	for (n = 0; n < BUS1_TT_PEERS - 1; ++n)
 		who[n] = (n * 7) % (BUS1_TT_PEERS - 1) + 1;
 	if (!bus1_tx_test_case(t, "distinct peers", who, n))
+		return false;
+	/* the same with the first peer again at the end: a second pass */
+	who[n] = who[0];
+	if (!bus1_tx_test_case(t, "distinct, first again", who, n + 1))
 		return false;
 
 	/* many entries of one peer: several lock holds of one run */
