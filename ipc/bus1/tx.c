@@ -34,13 +34,28 @@
  * committed before it (never both), and the shorter runs twice: a queue
  * with the only single entry of a transaction of q queues waits for q
  * syncs and its own commit, one with one of t single entries for q + t
- * lock holds (<= 2q), whatever order the sender gave. threat-model.rst
- * has the numbers.
+ * lock holds (<= 2q), whatever order the sender gave. Which of the runs
+ * of one length goes first changes nobody's wait: each of the others is
+ * staged after a run or committed before it, exactly once either way.
+ * threat-model.rst has the numbers.
+ *
+ * The plan (bus1_tx_plan()) groups n entries to q queues through a hash
+ * table of the queues on the stack of bus1_tx_seal(), min(n, 112)
+ * buckets (896 bytes at most), chained through fields of the entries
+ * that are free until staged: O(n) time plus the chains, about q / 224
+ * extra probes per entry beyond 112 queues (4.6 at 1024); a transaction
+ * to some queue twice pays a second pass over the list. Runs are sorted
+ * (by length, stably, O(q log q)) only if their lengths differ; the
+ * entries never are. Nothing is allocated, so a destruction at peer
+ * teardown plans the same way.
  */
 
 #include <linux/bus1.h>
+#include <linux/hash.h>
 #include <linux/kernel.h>
+#include <linux/minmax.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
@@ -64,6 +79,7 @@ void bus1_tx_init(struct bus1_tx *tx, struct bus1_peer *origin)
 	tx->origin = origin;
 	tx->staged = NULL;
 	tx->tail = &tx->staged;
+	tx->n = 0;
 	tx->ts = 0;
 }
 
@@ -84,12 +100,13 @@ void bus1_tx_stage(struct bus1_tx *tx, struct bus1_queue_node *node,
 	node->next = NULL;
 	*tx->tail = node;
 	tx->tail = &node->next;
+	++tx->n;
 }
 
 /*
  * Sort order of the plan: ascending ->tag, or descending with @desc. While
- * planning, ->tag holds the destination peer's address, then the length
- * of the entry's run (bus1_tx_plan()).
+ * planning, ->tag of a run's first entry holds the length of the run
+ * (bus1_tx_plan()).
  */
 static bool bus1_tx_before(struct bus1_queue_node *a,
 			   struct bus1_queue_node *b, bool desc)
@@ -99,8 +116,7 @@ static bool bus1_tx_before(struct bus1_queue_node *a,
 
 /*
  * Stable bottom-up merge sort of a list chained through ->next (no
- * recursion, no allocation; O(n log n) for the n <= 1024 destinations of a
- * SEND and the handles of a destruction).
+ * recursion, no allocation; O(r log r) for the r runs of a plan).
  */
 static struct bus1_queue_node *bus1_tx_sort(struct bus1_queue_node *list,
 					    bool desc)
@@ -145,36 +161,168 @@ static struct bus1_queue_node *bus1_tx_sort(struct bus1_queue_node *list,
 	return list;
 }
 
-/*
- * Order the entries into runs, one per destination queue, longest run
- * first (ties by queue address, which a sender does not choose). ->tag of
- * an entry that is not linked yet is free until bus1_queue_stage() sets
- * it; it carries the peer's address for the first sort, the length of the
- * run after it. The second sort is stable, so runs of one length stay in
- * address order; when every run has one length (a multicast to distinct
- * peers: the common case) it would not move anything and is skipped.
- */
-static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list)
+/* ->ts of an entry not staged yet, used as a link by bus1_tx_plan() */
+static struct bus1_queue_node *bus1_tx_link(u64 ts)
 {
-	struct bus1_queue_node *run, *node;
-	bool one_length = true;
-	u64 i, n, key, first = 0;
+	return (struct bus1_queue_node *)(unsigned long)ts;
+}
 
-	for (node = list; node; node = node->next)
-		node->tag = (u64)(unsigned long)bus1_tx_peer_of(node);
-	list = bus1_tx_sort(list, false);
-	for (run = list; run; run = node) {
-		key = run->tag;
-		n = 0;
-		for (node = run; node && node->tag == key; node = node->next)
-			++n;
-		for (i = 0, node = run; i < n; ++i, node = node->next)
-			node->tag = n;
-		if (!first)
-			first = n;
-		one_length &= n == first;
+/*
+ * Buckets of the plan for @n entries: about one per entry, at most
+ * BUS1_TX_PLAN_BUCKETS (the table lives on the stack of bus1_tx_seal()).
+ */
+static unsigned int bus1_tx_plan_buckets(size_t n)
+{
+	return clamp_t(size_t, n, 1, BUS1_TX_PLAN_BUCKETS);
+}
+
+/* the bucket of a peer address among @nb */
+static unsigned int bus1_tx_bucket(u64 key, unsigned int nb)
+{
+	return reciprocal_scale(hash_64(key, 32), nb);
+}
+
+/* the head of @key's run in the bucket chain from @head, or NULL */
+static struct bus1_queue_node *bus1_tx_find(struct bus1_queue_node *head,
+					    u64 key)
+{
+	while (head && head->tag != key)
+		head = bus1_tx_link(head->ts);
+	return head;
+}
+
+/*
+ * Runs of different lengths: cut the list (runs spliced behind their heads,
+ * each entry's ->tag its run length) into runs, the head keeping the rest
+ * of its run in ->ts, sort the runs by length, stably, and splice them
+ * back.
+ */
+static struct bus1_queue_node *bus1_tx_sort_runs(struct bus1_queue_node *list)
+{
+	struct bus1_queue_node *head, *last, *next, *node, **tail = &list;
+	u64 i;
+
+	for (head = list; head; head = next) {
+		for (i = 1, last = head; i < head->tag; ++i)
+			last = last->next;
+		next = last->next;
+		last->next = NULL;
+		head->ts = (u64)(unsigned long)(head == last ? NULL : head->next);
+		*tail = head;
+		tail = &head->next;
 	}
-	return one_length ? list : bus1_tx_sort(list, true);
+	*tail = NULL;
+	list = bus1_tx_sort(list, true);
+
+	for (head = list, tail = &list; head; head = next) {
+		next = head->next;
+		*tail = head;
+		tail = &head->next;
+		for (node = bus1_tx_link(head->ts); node; node = node->next) {
+			*tail = node;
+			tail = &node->next;
+		}
+	}
+	*tail = NULL;
+	return list;
+}
+
+/*
+ * Order the @n entries of @list into runs, one per destination queue,
+ * longest run first, without sorting entries. ->next, ->ts and ->tag of an
+ * entry are free until bus1_queue_stage() sets them:
+ *
+ * 0. Distinct queues (a multicast to peers with one node each, the common
+ *    case): every entry is put in the hash table (step 1) without leaving
+ *    the list; if no queue comes twice, the list is the plan as it is,
+ *    runs of one entry in the sender's order. Otherwise, from the start:
+ * 1. Group: the first entry of a queue heads its run; it keeps the peer's
+ *    address in ->tag and is chained to the other heads of its hash bucket
+ *    through ->ts. Later entries of the queue are pushed on the head's
+ *    ->next, each with its place in the run in ->tag, so the top one holds
+ *    the run length.
+ * 2. Runs: the buckets are walked in order; each head takes the length of
+ *    its run in ->tag and is followed by its other entries, back in the
+ *    order they were added and with the length in ->tag too.
+ * 3. Only if the runs differ in length, the runs (not the entries) are
+ *    sorted by length, stably: when every run has one length (a few peers
+ *    with one number of nodes each) the list is ready.
+ *
+ * Runs of one length end up in the sender's order (step 0) or in bucket
+ * order, which follows the hash of the peer's address; their order does
+ * not change any queue's wait (see the head of this file).
+ */
+static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list,
+					    size_t n)
+{
+	struct bus1_queue_node *buckets[BUS1_TX_PLAN_BUCKETS];
+	struct bus1_queue_node *node, *next, *head, *top, *rev, **tail;
+	unsigned int i, nb = bus1_tx_plan_buckets(n);
+	size_t runs = 0;
+	u64 key, len, longest = 1;
+
+	/* distinct queues (the common case): the list stays as it is */
+	memset(buckets, 0, sizeof(*buckets) * nb);
+	for (node = list; node; node = node->next) {
+		key = (u64)(unsigned long)bus1_tx_peer_of(node);
+		i = bus1_tx_bucket(key, nb);
+		head = bus1_tx_find(buckets[i], key);
+		if (head)
+			break;
+		node->tag = key;
+		node->ts = (u64)(unsigned long)buckets[i];
+		buckets[i] = node;
+	}
+	if (!node) {
+		for (node = list; node; node = node->next)
+			node->tag = 1;
+		return list;
+	}
+
+	memset(buckets, 0, sizeof(*buckets) * nb);
+	for (node = list; node; node = next) {
+		next = node->next;
+		key = (u64)(unsigned long)bus1_tx_peer_of(node);
+		i = bus1_tx_bucket(key, nb);
+		head = bus1_tx_find(buckets[i], key);
+		if (head) {
+			node->tag = head->next ? head->next->tag + 1 : 2;
+			node->next = head->next;
+			head->next = node;
+			longest = max(longest, node->tag);
+		} else {
+			node->tag = key;
+			node->ts = (u64)(unsigned long)buckets[i];
+			node->next = NULL;
+			buckets[i] = node;
+			++runs;
+		}
+	}
+
+	list = NULL;
+	tail = &list;
+	for (i = 0; i < nb; ++i) {
+		for (head = buckets[i]; head; head = next) {
+			next = bus1_tx_link(head->ts);
+			top = head->next;
+			len = top ? top->tag : 1;
+			head->tag = len;
+			rev = NULL;
+			for (node = top; node; node = top) {
+				top = node->next;
+				node->tag = len;
+				node->next = rev;
+				rev = node;
+			}
+			*tail = head;
+			/* the entry pushed last is the run's last now */
+			tail = head->next ? &head->next->next : &head->next;
+			head->next = rev;
+		}
+	}
+	*tail = NULL;
+	/* all runs have the longest length if they add up to @n */
+	return runs * longest == n ? list : bus1_tx_sort_runs(list);
 }
 
 /*
@@ -211,12 +359,12 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 	unsigned int held;
 	u64 len = 0, ts;
 
-	node = bus1_tx_plan(tx->staged);
+	node = bus1_tx_plan(tx->staged, tx->n);
 	while (node) {
 		peer = bus1_tx_peer_of(node);
 		spin_lock(&peer->data_lock);
-		for (held = 0; node && held < BUS1_TX_BATCH &&
-		     bus1_tx_peer_of(node) == peer; ++held) {
+		held = 0;
+		do {
 			next = node->next;
 			/* ->tag holds the run length until staged */
 			if (node->tag != len) {
@@ -229,7 +377,8 @@ u64 bus1_tx_seal(struct bus1_tx *tx)
 			*tail = node;
 			tail = &node->next;
 			node = next;
-		}
+		} while (node && ++held < BUS1_TX_BATCH &&
+			 bus1_tx_peer_of(node) == peer);
 		spin_unlock(&peer->data_lock);
 	}
 	bus1_tx_push_group(&order, &group, &tail);
@@ -280,13 +429,15 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 		wake = false;
 		spin_lock(&peer->data_lock);
 		bus1_queue_sync(&peer->queue, ts);
-		for (held = 0; node && held < BUS1_TX_BATCH &&
-		     bus1_tx_peer_of(node) == peer; ++held) {
+		held = 0;
+		do {
 			next = node->next;
 			node->next = NULL;
 			wake |= bus1_queue_commit_staged(&peer->queue, node, ts);
 			node = next; /* not committed yet: still ours */
-		}
+			++held;
+		} while (node && held < BUS1_TX_BATCH &&
+			 bus1_tx_peer_of(node) == peer);
 		spin_unlock(&peer->data_lock);
 		if (wake)
 			bus1_peer_wake(peer);
@@ -295,6 +446,7 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
 	}
 	tx->staged = NULL;
 	tx->tail = &tx->staged;
+	tx->n = 0;
 }
 
 /**

@@ -11,6 +11,13 @@
  */
 #define BUS1_TX_BATCH 64
 
+/*
+ * Hash buckets of a transaction's plan, at most (on the stack of
+ * bus1_tx_seal(): 112 pointers, 896 bytes): a transaction to up to 112
+ * queues finds each in about one probe, one to 1024 in about five.
+ */
+#define BUS1_TX_PLAN_BUCKETS 112
+
 struct bus1_peer;
 struct bus1_queue_node;
 
@@ -20,6 +27,7 @@ struct bus1_queue_node;
  * @staged:	entries chained through bus1_queue_node.next: in the order
  *		they were added until bus1_tx_seal(), in commit order after
  * @tail:	where the next entry is linked; NULL once sealed
+ * @n:		number of entries added
  * @ts:		highest destination clock seen while staging
  *
  * Lives on the stack of the committing command; no lock needed.
@@ -28,6 +36,7 @@ struct bus1_tx {
 	struct bus1_peer *origin;
 	struct bus1_queue_node *staged;
 	struct bus1_queue_node **tail;
+	size_t n;
 	u64 ts;
 };
 
