@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,12 +21,30 @@
 #include "dbus-socket.h"
 
 #define DISPATCH_BATCH	32	/* messages of one client per loop turn */
+#define EPOLL_BATCH	64	/* ready fds taken per epoll_wait() */
+
+/*
+ * One fd in the epoll set. libdbus gives a connection a read and a write
+ * watch on the same socket, and epoll takes an fd once: the entry holds
+ * both and is registered for what the enabled ones want.
+ */
+struct wfd {
+	int fd;
+	unsigned int events;		/* registered; 0: not in the set */
+	DBusWatch *w[2];
+	struct sconn *sc;		/* NULL: the server's listening fd */
+	struct wfd *next;		/* the server's entries */
+};
 
 struct sconn {
 	struct bconn bc;
 	struct sock *s;
 	DBusConnection *conn;
-	struct sconn *next;
+	struct wfd wfd;
+	/* on sock.ready: may have messages, or changed state, to handle */
+	struct sconn *ready_next, **ready_pprev;
+	/* on sock.pending while deadline_ms is set */
+	struct sconn *pend_next, **pend_pprev;
 	__u64 deadline_ms;		/* for authentication and Hello */
 	bool authed;
 	bool dead;			/* Disconnected seen; free it */
@@ -35,56 +55,190 @@ struct tmo {
 	__u64 deadline_ms;
 };
 
+/*
+ * The loop costs what is ready, not what is connected: the sockets are in
+ * an epoll set, connections with something to dispatch are queued on
+ * @ready (FIFO: one batch each per turn), and the connections that have
+ * not said Hello yet are on @pending in deadline order (one fixed
+ * auth_timeout, added as they connect, so appending keeps the order).
+ */
 struct sock {
 	struct bus *bus;
 	DBusServer *server;
-	struct sconn *conns;
-	/* libdbus's watches and timeouts, polled by run_loop() */
-	DBusWatch **watches;
-	unsigned int n_watches, cap_watches;
+	int epfd;
+	struct wfd *srv_wfds;
+	struct sconn *ready, **ready_tail;
+	struct sconn *pending, **pending_tail;
+	/* libdbus's timeouts, still a walk (the broker sends no calls) */
 	struct tmo *tmos;
 	unsigned int n_tmos, cap_tmos;
-	DBusWatch **polled;		/* watch of each pollfd this turn */
-	unsigned int n_polled;
 	unsigned int n_incomplete;
 };
 
-static dbus_bool_t add_watch(DBusWatch *w, void *data)
+static void wfd_update(struct sock *s, struct wfd *e)
 {
-	struct sock *s = data;
-	DBusWatch **v;
+	struct epoll_event ev = { .data.ptr = e };
+	unsigned int i, f;
+	int op;
 
-	if (s->n_watches == s->cap_watches) {
-		s->cap_watches = s->cap_watches ? 2 * s->cap_watches : 64;
-		v = realloc(s->watches, s->cap_watches * sizeof(*v));
-		if (!v)
-			return FALSE;
-		s->watches = v;
+	for (i = 0; i < 2; i++) {
+		if (!e->w[i] || !dbus_watch_get_enabled(e->w[i]))
+			continue;
+		f = dbus_watch_get_flags(e->w[i]);
+		ev.events |= (f & DBUS_WATCH_READABLE ? EPOLLIN : 0) |
+			     (f & DBUS_WATCH_WRITABLE ? EPOLLOUT : 0);
 	}
-	s->watches[s->n_watches++] = w;
+	if (ev.events == e->events)
+		return;
+	if (!ev.events)
+		op = EPOLL_CTL_DEL;
+	else
+		op = e->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(s->epfd, op, e->fd, &ev) && op != EPOLL_CTL_DEL) {
+		bus_log(s->bus, 0, "epoll_ctl fd %d: %s", e->fd,
+			strerror(errno));
+		return;
+	}
+	e->events = ev.events;
+}
+
+static dbus_bool_t wfd_add(struct sock *s, struct wfd *e, DBusWatch *w)
+{
+	unsigned int i = e->w[0] ? 1 : 0;
+
+	if (e->w[i])
+		return FALSE;	/* libdbus uses two per fd */
+	e->fd = dbus_watch_get_unix_fd(w);
+	e->w[i] = w;
+	dbus_watch_set_data(w, e, NULL);
+	wfd_update(s, e);
 	return TRUE;
 }
 
-static void remove_watch(DBusWatch *w, void *data)
+static void wfd_remove(struct sock *s, DBusWatch *w)
 {
-	struct sock *s = data;
-	unsigned int i;
+	struct wfd *e = dbus_watch_get_data(w);
 
-	for (i = 0; i < s->n_watches; i++) {
-		if (s->watches[i] == w) {
-			s->watches[i] = s->watches[--s->n_watches];
-			break;
-		}
-	}
-	/* it may be one we are about to handle in this turn */
-	for (i = 0; i < s->n_polled; i++)
-		if (s->polled[i] == w)
-			s->polled[i] = NULL;
+	if (!e)
+		return;
+	if (e->w[0] == w)
+		e->w[0] = NULL;
+	if (e->w[1] == w)
+		e->w[1] = NULL;
+	dbus_watch_set_data(w, NULL, NULL);
+	wfd_update(s, e);
 }
 
-static void toggle_watch(DBusWatch *w, void *data)
+static dbus_bool_t srv_add_watch(DBusWatch *w, void *data)
 {
-	/* enabled state is read when the pollfds are built */
+	struct sock *s = data;
+	int fd = dbus_watch_get_unix_fd(w);
+	struct wfd *e;
+
+	for (e = s->srv_wfds; e; e = e->next)
+		if (e->fd == fd)
+			return wfd_add(s, e, w);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return FALSE;
+	e->fd = fd;
+	e->next = s->srv_wfds;
+	s->srv_wfds = e;
+	return wfd_add(s, e, w);
+}
+
+static void srv_remove_watch(DBusWatch *w, void *data)
+{
+	wfd_remove(data, w);
+}
+
+static dbus_bool_t sc_add_watch(DBusWatch *w, void *data)
+{
+	struct sconn *sc = data;
+
+	return wfd_add(sc->s, &sc->wfd, w);
+}
+
+static void sc_remove_watch(DBusWatch *w, void *data)
+{
+	struct sconn *sc = data;
+
+	wfd_remove(sc->s, w);
+}
+
+static void srv_toggle_watch(DBusWatch *w, void *data)
+{
+	struct wfd *e = dbus_watch_get_data(w);
+
+	if (e)
+		wfd_update(data, e);
+}
+
+static void sc_toggle_watch(DBusWatch *w, void *data)
+{
+	struct sconn *sc = data;
+
+	srv_toggle_watch(w, sc->s);
+}
+
+static void ready_add(struct sconn *sc)
+{
+	struct sock *s = sc->s;
+
+	if (sc->ready_pprev)
+		return;
+	sc->ready_next = NULL;
+	sc->ready_pprev = s->ready_tail;
+	*s->ready_tail = sc;
+	s->ready_tail = &sc->ready_next;
+}
+
+static void ready_del(struct sconn *sc)
+{
+	struct sock *s = sc->s;
+
+	if (!sc->ready_pprev)
+		return;
+	*sc->ready_pprev = sc->ready_next;
+	if (sc->ready_next)
+		sc->ready_next->ready_pprev = sc->ready_pprev;
+	else
+		s->ready_tail = sc->ready_pprev;
+	sc->ready_pprev = NULL;
+}
+
+static void pending_add(struct sconn *sc)
+{
+	struct sock *s = sc->s;
+
+	sc->pend_next = NULL;
+	sc->pend_pprev = s->pending_tail;
+	*s->pending_tail = sc;
+	s->pending_tail = &sc->pend_next;
+	s->n_incomplete++;
+}
+
+/* the connection said Hello, timed out or died */
+static void pending_del(struct sconn *sc)
+{
+	struct sock *s = sc->s;
+
+	if (!sc->deadline_ms)
+		return;
+	sc->deadline_ms = 0;
+	*sc->pend_pprev = sc->pend_next;
+	if (sc->pend_next)
+		sc->pend_next->pend_pprev = sc->pend_pprev;
+	else
+		s->pending_tail = sc->pend_pprev;
+	s->n_incomplete--;
+}
+
+static void sc_dispatch_status(DBusConnection *conn,
+			       DBusDispatchStatus st, void *data)
+{
+	if (st == DBUS_DISPATCH_DATA_REMAINS)
+		ready_add(data);
 }
 
 static void tmo_arm(struct tmo *t)
@@ -158,6 +312,7 @@ static bool sc_can_pass_fds(struct bconn *c)
 static void sc_close(struct bconn *c)
 {
 	dbus_connection_close(to_sconn(c)->conn);
+	ready_add(to_sconn(c));		/* to see its Disconnected */
 }
 
 static const struct bconn_ops sc_ops = {
@@ -213,7 +368,10 @@ static void new_connection(DBusServer *server, DBusConnection *conn,
 	}
 	sc->s = s;
 	sc->conn = dbus_connection_ref(conn);
+	sc->wfd.sc = sc;
+	sc->wfd.fd = -1;
 	sc->deadline_ms = bus_now_ms() + b->limits.auth_timeout_ms;
+	pending_add(sc);
 	bconn_init(b, &sc->bc, &sc_ops, sc);
 	dbus_connection_set_exit_on_disconnect(conn, FALSE);
 	dbus_connection_set_unix_user_function(conn, sc_allow_user, sc, NULL);
@@ -223,8 +381,11 @@ static void new_connection(DBusServer *server, DBusConnection *conn,
 	/* read at most a few messages ahead of what we dispatched */
 	dbus_connection_set_max_received_size(conn,
 					      2 * b->limits.max_message_size);
-	if (!dbus_connection_set_watch_functions(conn, add_watch, remove_watch,
-						 toggle_watch, s, NULL) ||
+	dbus_connection_set_dispatch_status_function(conn, sc_dispatch_status,
+						     sc, NULL);
+	if (!dbus_connection_set_watch_functions(conn, sc_add_watch,
+						 sc_remove_watch,
+						 sc_toggle_watch, sc, NULL) ||
 	    !dbus_connection_set_timeout_functions(conn, add_timeout,
 						   remove_timeout,
 						   toggle_timeout, s, NULL) ||
@@ -233,9 +394,7 @@ static void new_connection(DBusServer *server, DBusConnection *conn,
 		sc->bc.closing = true;
 		dbus_connection_close(conn);
 	}
-	sc->next = s->conns;
-	s->conns = sc;
-	s->n_incomplete++;
+	ready_add(sc);
 }
 
 /* --- main loop ------------------------------------------------------- */
@@ -265,14 +424,33 @@ static void peer_groups(struct sconn *sc)
 	free(g);
 }
 
-/* dispatch a batch of each client; true if some have more */
-static bool dispatch_all(struct sock *s)
+static void sc_free(struct sconn *sc)
 {
-	struct sconn *sc, **pp;
-	bool more = false;
+	ready_del(sc);
+	pending_del(sc);
+	/* no more callbacks into @sc: its watches leave the epoll set */
+	dbus_connection_set_dispatch_status_function(sc->conn, NULL, NULL,
+						     NULL);
+	dbus_connection_set_watch_functions(sc->conn, NULL, NULL, NULL, NULL,
+					    NULL);
+	dbus_connection_close(sc->conn);
+	dbus_connection_unref(sc->conn);
+	free(sc->bc.groups);
+	free(sc);
+}
+
+/* a batch of each ready client, in turn; true if some have more */
+static bool dispatch_ready(struct sock *s)
+{
+	struct sconn *sc, *last = NULL;
 	int i;
 
-	for (sc = s->conns; sc; sc = sc->next) {
+	/* those that become ready meanwhile wait for the next turn */
+	if (s->ready)
+		last = (struct sconn *)((char *)s->ready_tail -
+					offsetof(struct sconn, ready_next));
+	while ((sc = s->ready)) {
+		ready_del(sc);
 		if (!sc->authed && !sc->dead &&
 		    dbus_connection_get_is_authenticated(sc->conn)) {
 			unsigned long pid;
@@ -286,50 +464,33 @@ static bool dispatch_all(struct sock *s)
 			if (dbus_connection_dispatch(sc->conn) !=
 			    DBUS_DISPATCH_DATA_REMAINS)
 				break;
-		if (!sc->dead && dbus_connection_get_dispatch_status(sc->conn) ==
-		    DBUS_DISPATCH_DATA_REMAINS)
-			more = true;
-		if (sc->deadline_ms && sc->bc.registered) {
-			sc->deadline_ms = 0;
-			s->n_incomplete--;
-		}
+		if (sc->bc.registered)
+			pending_del(sc);
+		if (sc->dead)
+			sc_free(sc);
+		else if (dbus_connection_get_dispatch_status(sc->conn) ==
+			 DBUS_DISPATCH_DATA_REMAINS)
+			ready_add(sc);
+		if (sc == last)
+			break;
 	}
-	for (pp = &s->conns; (sc = *pp);) {
-		if (!sc->dead) {
-			pp = &sc->next;
-			continue;
-		}
-		*pp = sc->next;
-		if (sc->deadline_ms)
-			s->n_incomplete--;
-		dbus_connection_close(sc->conn);
-		dbus_connection_unref(sc->conn);
-		free(sc->bc.groups);
-		free(sc);
-	}
-	return more;
+	return s->ready;
 }
 
 /* clients that did not authenticate and say Hello in time */
 static int check_deadlines(struct sock *s, __u64 now)
 {
-	__u64 first = UINT64_MAX;
 	struct sconn *sc;
 
-	for (sc = s->conns; sc; sc = sc->next) {
-		if (!sc->deadline_ms || sc->dead)
+	while ((sc = s->pending) && sc->deadline_ms <= now) {
+		pending_del(sc);
+		if (sc->dead)
 			continue;
-		if (sc->deadline_ms <= now) {
-			sc->deadline_ms = 0;
-			s->n_incomplete--;
-			bconn_kill(&sc->bc, sc->authed ?
-				   "no Hello within auth_timeout" :
-				   "not authenticated within auth_timeout");
-		} else if (sc->deadline_ms < first) {
-			first = sc->deadline_ms;
-		}
+		bconn_kill(&sc->bc, sc->authed ?
+			   "no Hello within auth_timeout" :
+			   "not authenticated within auth_timeout");
 	}
-	return first == UINT64_MAX ? -1 : (int)(first - now);
+	return sc ? (int)(sc->deadline_ms - now) : -1;
 }
 
 static int min_timeout(int a, int b)
@@ -341,16 +502,43 @@ static int min_timeout(int a, int b)
 	return a < b ? a : b;
 }
 
+/* the watches of one ready fd; handling one may remove the other */
+static void wfd_handle(struct wfd *e, unsigned int ev)
+{
+	struct sconn *sc = e->sc;
+	unsigned int i, f;
+
+	for (i = 0; i < 2; i++) {
+		DBusWatch *w = e->w[i];
+
+		if (!w || !dbus_watch_get_enabled(w))
+			continue;
+		f = dbus_watch_get_flags(w);
+		f &= (ev & EPOLLIN ? DBUS_WATCH_READABLE : 0) |
+		     (ev & EPOLLOUT ? DBUS_WATCH_WRITABLE : 0);
+		if (ev & EPOLLERR)
+			f |= DBUS_WATCH_ERROR;
+		if (ev & EPOLLHUP)
+			f |= DBUS_WATCH_HANGUP;
+		if (f)
+			dbus_watch_handle(w, f);
+	}
+	/* authentication progressed, or it hung up */
+	if (sc)
+		ready_add(sc);
+}
+
 static int run_loop(struct sock *s, int sfd)
 {
-	struct pollfd *pfd = NULL;
+	struct pollfd pfd[2 + 32];
+	struct epoll_event ev[EPOLL_BATCH];
 	struct signalfd_siginfo si;
-	unsigned int i, n, n_b1 = 0, cap = 0;
+	unsigned int i, n_b1 = 0;
 	__u64 now;
-	int timeout, r;
+	int timeout, r, n;
 
 	for (;;) {
-		timeout = dispatch_all(s) ? 0 : -1;
+		timeout = dispatch_ready(s) ? 0 : -1;
 		now = bus_now_ms();
 		timeout = min_timeout(timeout, bus_expire(s->bus));
 		timeout = min_timeout(timeout, check_deadlines(s, now));
@@ -362,40 +550,14 @@ static int run_loop(struct sock *s, int sfd)
 				timeout = min_timeout(timeout,
 						      s->tmos[i].deadline_ms > now ?
 						      (int)(s->tmos[i].deadline_ms - now) : 0);
-		/* (+ the bus1 transport's listening socket, peer, bootstraps) */
-		if (cap < s->n_watches + 1 + 32) {
-			cap = 2 * (s->n_watches + 1 + 32);
-			free(pfd);
-			free(s->polled);
-			pfd = calloc(cap, sizeof(*pfd));
-			s->polled = calloc(cap, sizeof(*s->polled));
-			if (!pfd || !s->polled)
-				return 1;
-		}
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
-		n = 1;
-		if (s->bus->native) {
-			n_b1 = b1t_pollfds(s->bus->native, pfd + 1, 32);
-			for (i = 1; i <= n_b1; i++)
-				s->polled[i] = NULL;
-			n += n_b1;
-		}
-		for (i = 0; i < s->n_watches; i++) {
-			DBusWatch *w = s->watches[i];
-			unsigned int f;
-
-			if (!dbus_watch_get_enabled(w))
-				continue;
-			f = dbus_watch_get_flags(w);
-			pfd[n].fd = dbus_watch_get_unix_fd(w);
-			pfd[n].events = (f & DBUS_WATCH_READABLE ? POLLIN : 0) |
-					(f & DBUS_WATCH_WRITABLE ? POLLOUT : 0);
-			s->polled[n] = w;
-			n++;
-		}
-		s->n_polled = n;
-		r = poll(pfd, n, timeout);
+		pfd[1].fd = s->epfd;
+		pfd[1].events = POLLIN;
+		/* (+ the bus1 transport's listening socket, peer, bootstraps) */
+		if (s->bus->native)
+			n_b1 = b1t_pollfds(s->bus->native, pfd + 2, 32);
+		r = poll(pfd, 2 + n_b1, timeout);
 		if (r < 0 && errno != EINTR)
 			return 1;
 		if (r > 0 && (pfd[0].revents & POLLIN)) {
@@ -404,29 +566,21 @@ static int run_loop(struct sock *s, int sfd)
 					continue;
 				bus_log(s->bus, 1, "signal %u: exiting",
 					si.ssi_signo);
-				free(pfd);
 				return 0;
 			}
 			activation_reap(s->bus);
 		}
 		if (s->bus->native)
-			b1t_dispatch(s->bus->native, pfd + 1, r > 0 ? n_b1 : 0);
-		for (i = 1; r > 0 && i < n; i++) {
-			unsigned int f = 0;
-
-			if (!pfd[i].revents || !s->polled[i])
-				continue;
-			if (pfd[i].revents & POLLIN)
-				f |= DBUS_WATCH_READABLE;
-			if (pfd[i].revents & POLLOUT)
-				f |= DBUS_WATCH_WRITABLE;
-			if (pfd[i].revents & POLLERR)
-				f |= DBUS_WATCH_ERROR;
-			if (pfd[i].revents & POLLHUP)
-				f |= DBUS_WATCH_HANGUP;
-			dbus_watch_handle(s->polled[i], f);
-		}
-		s->n_polled = 0;
+			b1t_dispatch(s->bus->native, pfd + 2, r > 0 ? n_b1 : 0);
+		/*
+		 * The entries stay valid through the batch: a connection is
+		 * freed only in dispatch_ready(), the server's never; a watch
+		 * a handler removes is cleared from its entry.
+		 */
+		n = r > 0 && (pfd[1].revents & POLLIN) ?
+		    epoll_wait(s->epfd, ev, EPOLL_BATCH, 0) : 0;
+		for (i = 0; (int)i < n; i++)
+			wfd_handle(ev[i].data.ptr, ev[i].events);
 		now = bus_now_ms();
 		/* handlers may add or remove timeouts: restart after each */
 		for (i = 0; i < s->n_tmos; i++) {
@@ -445,12 +599,19 @@ static int run_loop(struct sock *s, int sfd)
 int sock_run(struct bus *b, int ready_fd)
 {
 	static const char * const mechs[] = { "EXTERNAL", NULL };
-	struct sock s = { .bus = b };
+	struct sock s = { .bus = b, .epfd = -1 };
 	sigset_t mask;
 	DBusError err;
 	char *addr;
 	int sfd, r;
 
+	s.ready_tail = &s.ready;
+	s.pending_tail = &s.pending;
+	s.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s.epfd < 0) {
+		bus_log(b, -1, "epoll_create1: %s", strerror(errno));
+		return 1;
+	}
 	dbus_error_init(&err);
 	s.server = dbus_server_listen(b->address, &err);
 	if (!s.server) {
@@ -473,8 +634,9 @@ int sock_run(struct bus *b, int ready_fd)
 	b->address = strdup(addr ? addr : "");
 	dbus_free(addr);
 	if (!dbus_server_set_auth_mechanisms(s.server, (const char **)mechs) ||
-	    !dbus_server_set_watch_functions(s.server, add_watch, remove_watch,
-					     toggle_watch, &s, NULL) ||
+	    !dbus_server_set_watch_functions(s.server, srv_add_watch,
+					     srv_remove_watch,
+					     srv_toggle_watch, &s, NULL) ||
 	    !dbus_server_set_timeout_functions(s.server, add_timeout,
 					       remove_timeout, toggle_timeout,
 					       &s, NULL)) {
@@ -505,5 +667,6 @@ int sock_run(struct bus *b, int ready_fd)
 	dbus_server_disconnect(s.server);
 	dbus_server_unref(s.server);
 	close(sfd);
+	close(s.epfd);
 	return r;
 }
