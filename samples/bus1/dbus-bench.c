@@ -24,6 +24,13 @@
  * the native setup (connect, resolve the service's name through the broker,
  * one call, disconnect), with 10 and with 5,000 well-known names owned by
  * 10 other (socket) connections of the broker; no dbus-daemon baseline.
+ *
+ *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE conns
+ *
+ * is the cost of idle connections to the broker's main loop (dbus.rst
+ * "Lookups"): (b) with 10 and with 1,000 idle socket connections open (the
+ * broker needs --max-connections-per-user above 1,000 and an fd limit
+ * above that, see bus1-bench.sh).
  * Clients are linked statically with Debian's libdbus-1.a (the library of
  * the dbus-daemon baseline's clients, same version).
  */
@@ -33,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -539,6 +547,39 @@ static void names_rows(int total, int it)
 	close(p[1]);
 }
 
+/* (b) with @n idle socket connections (Hello said, never read again) */
+static void conns_row(int n, int it)
+{
+	DBusConnection **idle = calloc(n, sizeof(*idle));
+	DBusConnection *c;
+	char what[64];
+	struct fig b;
+	int p[2], i;
+
+	if (!idle || pipe(p))
+		die("conns setup");
+	svc_addr = broker_addr;
+	spawn(nat_service, p[1]);	/* first: it inherits no idle socket */
+	wait_ready(p[0], 1);
+	for (i = 0; i < n; i++)
+		idle[i] = sock_connect(broker_addr);
+	c = sock_connect(broker_addr);
+	b = measure(sock_call, c, 200 * it);
+	snprintf(what, sizeof(what), "(b) socket -> native svc, %d idle", n);
+	printf("%-44s %9.0f %6.2f\n", what, b.instr, b.csw);
+	fflush(stdout);
+	dbus_connection_close(c);
+	dbus_connection_unref(c);
+	for (i = 0; i < n; i++) {
+		dbus_connection_close(idle[i]);
+		dbus_connection_unref(idle[i]);
+	}
+	free(idle);
+	reap();
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
 	struct fig d, n;
@@ -561,9 +602,26 @@ int main(int argc, char **argv)
 		names_rows(5000, it);
 		return 0;
 	}
+	if (argc > 5 && !strcmp(argv[5], "conns")) {
+		struct rlimit rl;
+
+		broker_addr = argv[2];
+		b1sock = argv[3];
+		signal(SIGPIPE, SIG_IGN);
+		/* 1,000 sockets: the soft limit is often 1,024 */
+		if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		printf("\n## D-Bus broker: idle connections\n");
+		printf("%-44s %9s %6s\n", "case", "bus1", "csw");
+		conns_row(10, it);
+		conns_row(1000, it);
+		return 0;
+	}
 	if (argc < 4) {
 		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR %s\n",
-			"BUS1_SOCKET [SCALE [native-only|names]]");
+			"BUS1_SOCKET [SCALE [native-only|names|conns]]");
 		return 2;
 	}
 	daemon_addr = argv[1];

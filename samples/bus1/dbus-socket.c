@@ -31,7 +31,7 @@
 struct wfd {
 	int fd;
 	unsigned int events;		/* registered; 0: not in the set */
-	DBusWatch *w[2];
+	struct DBusWatch *watch[2];
 	struct sconn *sc;		/* NULL: the server's listening fd */
 	struct wfd *next;		/* the server's entries */
 };
@@ -82,9 +82,9 @@ static void wfd_update(struct sock *s, struct wfd *e)
 	int op;
 
 	for (i = 0; i < 2; i++) {
-		if (!e->w[i] || !dbus_watch_get_enabled(e->w[i]))
+		if (!e->watch[i] || !dbus_watch_get_enabled(e->watch[i]))
 			continue;
-		f = dbus_watch_get_flags(e->w[i]);
+		f = dbus_watch_get_flags(e->watch[i]);
 		ev.events |= (f & DBUS_WATCH_READABLE ? EPOLLIN : 0) |
 			     (f & DBUS_WATCH_WRITABLE ? EPOLLOUT : 0);
 	}
@@ -104,12 +104,12 @@ static void wfd_update(struct sock *s, struct wfd *e)
 
 static dbus_bool_t wfd_add(struct sock *s, struct wfd *e, DBusWatch *w)
 {
-	unsigned int i = e->w[0] ? 1 : 0;
+	unsigned int i = e->watch[0] ? 1 : 0;
 
-	if (e->w[i])
+	if (e->watch[i])
 		return FALSE;	/* libdbus uses two per fd */
 	e->fd = dbus_watch_get_unix_fd(w);
-	e->w[i] = w;
+	e->watch[i] = w;
 	dbus_watch_set_data(w, e, NULL);
 	wfd_update(s, e);
 	return TRUE;
@@ -121,10 +121,10 @@ static void wfd_remove(struct sock *s, DBusWatch *w)
 
 	if (!e)
 		return;
-	if (e->w[0] == w)
-		e->w[0] = NULL;
-	if (e->w[1] == w)
-		e->w[1] = NULL;
+	if (e->watch[0] == w)
+		e->watch[0] = NULL;
+	if (e->watch[1] == w)
+		e->watch[1] = NULL;
 	dbus_watch_set_data(w, NULL, NULL);
 	wfd_update(s, e);
 }
@@ -509,7 +509,7 @@ static void wfd_handle(struct wfd *e, unsigned int ev)
 	unsigned int i, f;
 
 	for (i = 0; i < 2; i++) {
-		DBusWatch *w = e->w[i];
+		DBusWatch *w = e->watch[i];
 
 		if (!w || !dbus_watch_get_enabled(w))
 			continue;

@@ -11,7 +11,9 @@
 #   bus1-bench --no-profile tables only
 #   bus1-bench --profile    profiles only
 #   bus1-bench --dbus       the D-Bus figures only; --dbus-names: the
-#                           broker's lookups with 10 / 5,000 names
+#                           broker's lookups with 10 / 5,000 names;
+#                           --dbus-conns: its loop with 10 / 1,000 idle
+#                           socket connections
 #   bus1-bench --run ARGS   load Binder, then bus1-bench-run ARGS (e.g.
 #                           --only roundtrip, --roundtrip 6000 9000 7)
 #
@@ -36,8 +38,9 @@ case ${1:-} in
 --run) shift; RUNARGS=1 ;;
 --dbus) DBUS_ONLY=1 ;;
 --dbus-names) DBUS_ONLY=1; DBUS_ARGS="1 names" ;;
+--dbus-conns) DBUS_ONLY=1; DBUS_ARGS="1 conns" ;;
 "") ;;
-*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile | --dbus | --dbus-names | --run ARGS]" >&2
+*) echo "usage: bus1-bench [--scaling [SECS] | --no-profile | --profile | --dbus | --dbus-names | --dbus-conns | --run ARGS]" >&2
 	exit 2 ;;
 esac
 
@@ -89,8 +92,11 @@ CONF
 	chroot $R /usr/bin/dbus-daemon --config-file=/tmp/bench-dbus.conf \
 		--nofork --nopidfile &
 	dd=$!
+	# (--dbus-conns: 1,000 idle connections of one uid, and their fds)
+	ulimit -n 4096 2>/dev/null
 	bus1-dbus-broker --address unix:path=/run/bus1/bench.sock \
-		--bus1-socket /run/bus1/bench.bus1 &
+		--bus1-socket /run/bus1/bench.bus1 \
+		--max-connections-per-user 2048 &
 	bb=$!
 	i=0
 	until [ -S /run/bus1/bench-daemon.sock ] && [ -S /run/bus1/bench.sock ] &&
