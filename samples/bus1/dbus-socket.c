@@ -3,8 +3,10 @@
  * bus1-dbus-broker: the socket transport. libdbus's DBusServer listens,
  * authenticates (SASL EXTERNAL only) and negotiates unix fd passing; every
  * client is a DBusConnection whose messages go to bus_receive(). The main
- * loop is a plain poll() over libdbus's watches and timeouts plus a
- * signalfd (SIGCHLD for activation, SIGTERM/SIGINT to stop).
+ * loop poll()s an epoll set of libdbus's watches, a signalfd (SIGCHLD for
+ * activation, SIGTERM/SIGINT to stop) and the bus1 transport's few fds;
+ * each turn costs the ready fds and connections, not all of them (a bus
+ * may hold thousands of idle ones, dbus.rst "Lookups").
  */
 #include <errno.h>
 #include <poll.h>
