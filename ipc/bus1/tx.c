@@ -47,7 +47,10 @@
  * to some queue twice pays a second pass over the list. Runs are sorted
  * (by length, stably, O(q log q)) only if their lengths differ; the
  * entries never are. Nothing is allocated, so a destruction at peer
- * teardown plans the same way.
+ * teardown plans the same way, up to BUS1_TX_PLAN_HASH_MAX entries; a
+ * larger one (only a destruction: a SEND has at most 1024 destinations)
+ * sorts its entries by queue, O(n log n), as the chains would grow with
+ * the number of its queues.
  */
 
 #include <linux/bus1.h>
@@ -116,7 +119,8 @@ static bool bus1_tx_before(struct bus1_queue_node *a,
 
 /*
  * Stable bottom-up merge sort of a list chained through ->next (no
- * recursion, no allocation; O(r log r) for the r runs of a plan).
+ * recursion, no allocation; O(r log r) for the r runs of a plan, O(n log
+ * n) for the entries of bus1_tx_plan_sorted()).
  */
 static struct bus1_queue_node *bus1_tx_sort(struct bus1_queue_node *list,
 					    bool desc)
@@ -228,6 +232,37 @@ static struct bus1_queue_node *bus1_tx_sort_runs(struct bus1_queue_node *list)
 }
 
 /*
+ * The plan of a transaction too large for the hash table: more entries
+ * than a SEND can have (a destruction of many handles, held by up to as
+ * many peers), where the chains would make the grouping O(n q /
+ * buckets). The entries are sorted by queue instead, O(n log n): ->tag
+ * holds the peer's address for the first sort, the run length after it;
+ * the second sort (stable) runs only if the lengths differ.
+ */
+static struct bus1_queue_node *bus1_tx_plan_sorted(struct bus1_queue_node *list)
+{
+	struct bus1_queue_node *run, *node;
+	bool one_length = true;
+	u64 i, n, key, first = 0;
+
+	for (node = list; node; node = node->next)
+		node->tag = (u64)(unsigned long)bus1_tx_peer_of(node);
+	list = bus1_tx_sort(list, false);
+	for (run = list; run; run = node) {
+		key = run->tag;
+		n = 0;
+		for (node = run; node && node->tag == key; node = node->next)
+			++n;
+		for (i = 0, node = run; i < n; ++i, node = node->next)
+			node->tag = n;
+		if (!first)
+			first = n;
+		one_length &= n == first;
+	}
+	return one_length ? list : bus1_tx_sort(list, true);
+}
+
+/*
  * Order the @n entries of @list into runs, one per destination queue,
  * longest run first, without sorting entries. ->next, ->ts and ->tag of an
  * entry are free until bus1_queue_stage() sets them:
@@ -260,6 +295,9 @@ static struct bus1_queue_node *bus1_tx_plan(struct bus1_queue_node *list,
 	unsigned int i, nb = bus1_tx_plan_buckets(n);
 	size_t runs = 0;
 	u64 key, len, longest = 1;
+
+	if (n > BUS1_TX_PLAN_HASH_MAX)
+		return bus1_tx_plan_sorted(list);
 
 	/* distinct queues (the common case): the list stays as it is */
 	memset(buckets, 0, sizeof(*buckets) * nb);

@@ -2,6 +2,7 @@
 #ifndef __BUS1_TX_H
 #define __BUS1_TX_H
 
+#include <linux/bus1.h>
 #include <linux/types.h>
 
 /*
@@ -17,6 +18,14 @@
  * queues finds each in about one probe, one to 1024 in about five.
  */
 #define BUS1_TX_PLAN_BUCKETS 112
+
+/*
+ * Entries a plan groups through the hash table, at most: a SEND's 1024
+ * destinations. Larger transactions (a destruction of many handles)
+ * sort their entries instead, O(n log n), since the chains would grow
+ * with their number of queues.
+ */
+#define BUS1_TX_PLAN_HASH_MAX BUS1_DESTINATION_MAX
 
 struct bus1_peer;
 struct bus1_queue_node;

@@ -25,7 +25,8 @@
 
 /* peers of the tests: 0 is the origin */
 #define BUS1_TT_PEERS 160
-#define BUS1_TT_ENTRIES 160
+/* beyond BUS1_TX_PLAN_HASH_MAX: the sorted plan */
+#define BUS1_TT_ENTRIES (BUS1_TX_PLAN_HASH_MAX + 76)
 
 struct bus1_tx_test {
 	struct bus1_peer *peers[BUS1_TT_PEERS];
@@ -252,6 +253,12 @@ static bool bus1_tx_test_cases(struct bus1_tx_test *t)
 	for (n = 0; n < 60; ++n)
 		who[n] = n % 20 + 1;
 	if (!bus1_tx_test_case(t, "20 peers x 3", who, n))
+		return false;
+
+	/* more entries than the hash plan takes: sorted by queue, two lengths */
+	for (n = 0; n < BUS1_TT_ENTRIES; ++n)
+		who[n] = n % (BUS1_TT_PEERS - 1) + 1;
+	if (!bus1_tx_test_case(t, "sorted plan", who, n))
 		return false;
 
 	/* two peers in one bucket, runs of one length, then mixed */
