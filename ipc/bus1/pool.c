@@ -55,6 +55,7 @@ static bool bus1_pool_is_last(struct bus1_pool *pool,
 static void bus1_pool_set_gap(struct bus1_pool *pool,
 			      struct bus1_pool_slice *slice, u32 gap)
 {
+	bus1_pool_assert_held(pool);
 	if (!RB_EMPTY_NODE(&slice->rb_gap)) {
 		rb_erase(&slice->rb_gap, &pool->gaps);
 		RB_CLEAR_NODE(&slice->rb_gap);
