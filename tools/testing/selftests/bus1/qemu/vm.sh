@@ -348,12 +348,15 @@ if [ -n "$tainted" ] && [ $((tainted & ~taint_ok)) != 0 ]; then
 fi
 splats=$(grep -nE "$SPLAT_RE" "$RUN/console.log" | grep -vE "$ALLOW_RE" || true)
 if [ -n "$splats" ]; then
-	# sed, not head: under pipefail a writer killed by SIGPIPE would end
-	# this script before it writes the counts
-	printf '%s\n' "$splats" | sed -n "1,20s/^/#| ${P}console:/p"
 	first=${splats%%:*}
 	echo "#| ${P}console: first report (console.log line $first):"
 	sed -n "$first,$((first + 39))s/^/#| ${P}console: /p" "$RUN/console.log"
+	# the matching lines after the report, so that the tail of a CI log
+	# (all a CI summary may keep) names them; sed, not head: under
+	# pipefail a writer killed by SIGPIPE would end this script before it
+	# writes the counts
+	echo "#| ${P}console: lines that matched (console.log line: text):"
+	printf '%s\n' "$splats" | sed -n "1,20s/^/#| ${P}console:/p"
 	bad "kernel splat in the console"
 fi
 
