@@ -44,7 +44,13 @@ struct nconn {
 	__u64 sigbox;			/* ... to its signal node, or INVALID */
 	/* in t->by_node from listing to reaping, by_inbox/sigbox until death */
 	struct map_entry by_node, by_inbox, by_sigbox;
-	__u64 hello_deadline_ms;	/* 0 once registered */
+	/*
+	 * on t->hello from its connect until its Hello or its death (left
+	 * there after its Hello until it reaches the head): one auth_timeout
+	 * for all, so the list is in deadline order and only its head is due
+	 */
+	struct nconn *hello_next, **hello_pprev;
+	__u64 hello_deadline_ms;
 	bool dead;			/* gone or closed: bus_disconnect() due */
 };
 
@@ -61,6 +67,7 @@ struct b1t {
 	struct boot boots[BOOT_MAX];
 	unsigned int n_boots;
 	struct nconn *conns;
+	struct nconn *hello, **hello_tail; /* waiting for Hello, oldest first */
 	struct map by_node;		/* nconn by node (also dead ones) */
 	struct map by_inbox;		/* live nconn by inbox handle */
 	struct map by_sigbox;		/* live nconn by signal node handle */
@@ -103,11 +110,26 @@ static bool nc_can_pass_fds(struct bconn *c)
 	return true;
 }
 
+static void hello_del(struct nconn *nc)
+{
+	struct b1t *t = nc->t;
+
+	if (!nc->hello_pprev)
+		return;
+	*nc->hello_pprev = nc->hello_next;
+	if (nc->hello_next)
+		nc->hello_next->hello_pprev = nc->hello_pprev;
+	else
+		t->hello_tail = nc->hello_pprev;
+	nc->hello_pprev = NULL;
+}
+
 static void nc_gone(struct nconn *nc)
 {
 	if (nc->dead)
 		return;
 	nc->dead = true;
+	hello_del(nc);
 	nc->t->n_dead++;
 	map_del(&nc->t->by_inbox, &nc->by_inbox);
 	map_del(&nc->t->by_sigbox, &nc->by_sigbox);
@@ -480,6 +502,10 @@ out:
 	if (nc) {
 		nc->hello_deadline_ms = bus_now_ms() +
 					t->bus->limits.auth_timeout_ms;
+		nc->hello_next = NULL;
+		nc->hello_pprev = t->hello_tail;
+		*t->hello_tail = nc;
+		t->hello_tail = &nc->hello_next;
 		nc->next = t->conns;
 		t->conns = nc;
 		nc->by_node.key.u64 = nc->node;
@@ -522,18 +548,24 @@ static void boot_accept(struct b1t *t)
 	}
 }
 
+/* the oldest connection still waiting for its Hello (registered ones go) */
+static struct nconn *hello_first(struct b1t *t)
+{
+	struct nconn *nc;
+
+	while ((nc = t->hello) && nc->bc.registered)
+		hello_del(nc);
+	return nc;
+}
+
 /* as for socket clients: Hello within auth_timeout */
 static void hello_deadlines(struct b1t *t, __u64 now)
 {
 	struct nconn *nc;
 
-	for (nc = t->conns; nc; nc = nc->next) {
-		if (!nc->hello_deadline_ms)
-			continue;
-		if (nc->bc.registered || nc->dead)
-			nc->hello_deadline_ms = 0;
-		else if (nc->hello_deadline_ms <= now)
-			bconn_kill(&nc->bc, "no Hello within auth_timeout");
+	while ((nc = hello_first(t)) && nc->hello_deadline_ms <= now) {
+		hello_del(nc);
+		bconn_kill(&nc->bc, "no Hello within auth_timeout");
 	}
 }
 
@@ -599,9 +631,9 @@ int b1t_timeout(struct b1t *t)
 	for (i = 0; i < t->n_boots; i++)
 		if (t->boots[i].deadline_ms < first)
 			first = t->boots[i].deadline_ms;
-	for (nc = t->conns; nc; nc = nc->next)
-		if (nc->hello_deadline_ms && nc->hello_deadline_ms < first)
-			first = nc->hello_deadline_ms;
+	nc = hello_first(t);
+	if (nc && nc->hello_deadline_ms < first)
+		first = nc->hello_deadline_ms;
 	if (first == UINT64_MAX)
 		return -1;
 	return first > now ? (int)(first - now) : 0;
@@ -621,6 +653,7 @@ int b1t_new(struct bus *b, const char *path, struct b1t **tp)
 		return -ENOMEM;
 	t->bus = b;
 	t->listen_fd = -1;
+	t->hello_tail = &t->hello;
 	map_init(&t->by_node, false);
 	map_init(&t->by_inbox, false);
 	map_init(&t->by_sigbox, false);

@@ -53,6 +53,7 @@ void bus_init(struct bus *b)
 	map_init(&b->by_unique, true);
 	map_init(&b->users, false);
 	map_init(&b->by_name, true);
+	b->pending_tail = &b->pending;
 	b->next_id = 1;
 	if (getrandom(r, sizeof(r), 0) != sizeof(r))
 		memset(r, 0x5a, sizeof(r));
@@ -340,31 +341,41 @@ static struct pending *pending_find(struct bconn *callee, struct bconn *caller,
 	return NULL;
 }
 
+/* the deadline is now + reply_timeout: appending keeps bus->pending sorted */
 static void pending_link(struct bus *b, struct pending *p)
 {
-	struct bconn *c = p->caller;
+	struct bconn *c = p->caller, *callee = p->callee;
 
-	p->next = b->pending;
-	if (p->next)
-		p->next->pprev = &p->next;
-	p->pprev = &b->pending;
-	b->pending = p;
+	p->next = NULL;
+	p->pprev = b->pending_tail;
+	*b->pending_tail = p;
+	b->pending_tail = &p->next;
 	p->cnext = c->calls;
 	if (p->cnext)
 		p->cnext->cpprev = &p->cnext;
 	p->cpprev = &c->calls;
 	c->calls = p;
 	c->n_pending++;
+	p->anext = callee->answers;
+	if (p->anext)
+		p->anext->apprev = &p->anext;
+	p->apprev = &callee->answers;
+	callee->answers = p;
 }
 
-static void pending_free(struct pending *p)
+static void pending_free(struct bus *b, struct pending *p)
 {
 	*p->pprev = p->next;
 	if (p->next)
 		p->next->pprev = p->pprev;
+	else
+		b->pending_tail = p->pprev;
 	*p->cpprev = p->cnext;
 	if (p->cnext)
 		p->cnext->cpprev = p->cpprev;
+	*p->apprev = p->anext;
+	if (p->anext)
+		p->anext->apprev = p->apprev;
 	p->caller->n_pending--;
 	free(p);
 }
@@ -394,38 +405,30 @@ static void pending_no_reply(struct bus *b, struct pending *p,
 void bus_pending_drop_conn(struct bconn *c)
 {
 	struct bus *b = c->bus;
-	struct pending **pp = &b->pending;
 
-	while (*pp) {
-		if ((*pp)->caller == c) {
-			pending_free(*pp);
-		} else if ((*pp)->callee == c) {
-			pending_no_reply(b, *pp,
-					 "Remote peer disconnected before replying");
-			pending_free(*pp);
-		} else {
-			pp = &(*pp)->next;
-		}
+	while (c->calls)
+		pending_free(b, c->calls);
+	while (c->answers) {
+		pending_no_reply(b, c->answers,
+				 "Remote peer disconnected before replying");
+		pending_free(b, c->answers);
 	}
 }
 
+/* the expired calls, oldest first; returns ms to the next deadline or -1 */
 int bus_expire(struct bus *b)
 {
 	__u64 now = bus_now_ms(), next = UINT64_MAX;
-	struct pending **pp = &b->pending;
+	struct pending *p;
 	int t;
 
-	while (*pp) {
-		if ((*pp)->deadline_ms <= now) {
-			pending_no_reply(b, *pp,
-					 "Did not receive a reply (reply_timeout expired)");
-			pending_free(*pp);
-			continue;
-		}
-		if ((*pp)->deadline_ms < next)
-			next = (*pp)->deadline_ms;
-		pp = &(*pp)->next;
+	while ((p = b->pending) && p->deadline_ms <= now) {
+		pending_no_reply(b, p,
+				 "Did not receive a reply (reply_timeout expired)");
+		pending_free(b, p);
 	}
+	if (p)
+		next = p->deadline_ms;
 	t = activation_expire(b, now);
 	if (t >= 0 && now + t < next)
 		next = now + t;
@@ -450,7 +453,7 @@ static void route_reply(struct bconn *from, DBusMessage *m, const char *dest)
 			from->unique, dest);
 		return;
 	}
-	pending_free(p);
+	pending_free(b, p);
 	b->n_replies_routed++;
 	bus_deliver(to, m);
 }
@@ -538,7 +541,7 @@ void bus_route(struct bconn *from, DBusMessage *m)
 	p->deadline_ms = bus_now_ms() + b->limits.reply_timeout_ms;
 	pending_link(b, p);
 	if (!bus_deliver(to, m)) {
-		pending_free(p);
+		pending_free(b, p);
 		/* (a bus1 receiver over its quota, or out of memory) */
 		bus_reply_error(from, m, DBUS_ERROR_LIMITS_EXCEEDED,
 				"The destination cannot take the message");

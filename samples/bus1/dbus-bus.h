@@ -90,13 +90,20 @@ struct bconn {
 	unsigned int n_matches;
 	unsigned int n_pending;		/* calls it waits a reply for */
 	struct pending *calls;		/* the same, for its replies */
+	struct pending *answers;	/* calls it owes a reply to */
 	struct match *matches;
 };
 
-/* a method call waiting for its reply (dbus-daemon's "expected reply") */
+/*
+ * A method call waiting for its reply (dbus-daemon's "expected reply"). On
+ * three lists: the bus's, in deadline order (one reply_timeout for the bus,
+ * so appending keeps the order and expiring looks at the head only), its
+ * caller's and its callee's (a disconnect touches its own calls only).
+ */
 struct pending {
 	struct pending *next, **pprev;	/* bus->pending */
 	struct pending *cnext, **cpprev; /* caller->calls */
+	struct pending *anext, **apprev; /* callee->answers */
 	struct bconn *caller;
 	struct bconn *callee;
 	__u32 serial;		/* the call's serial (caller's) */
@@ -156,7 +163,7 @@ struct bus {
 	struct map users;		/* struct bus_user by uid */
 	struct map by_name;		/* struct name by name */
 	struct name *names;
-	struct pending *pending;
+	struct pending *pending, **pending_tail; /* oldest first */
 	struct activation *activations;
 	struct b1t *native;		/* the bus1 transport, if enabled */
 	__u64 n_messages, n_dropped, n_denied;	/* n_denied: by send rules */

@@ -6,8 +6,11 @@
  * (dbus-bus.c, dbus-names.c) with fake connections: names requested,
  * queued, replaced and released and connections dying with hundreds of
  * names, every name's owner and every unique name checked after each step
- * against a model of the queues, and the per-uid connection count. Needs no
- * bus1 device and no socket.
+ * against a model of the queues, and the per-uid connection count; and the
+ * expected replies (dbus-bus.c): calls, replies and deaths against a model,
+ * the bus's list kept in deadline order, each call on its caller's and its
+ * callee's list, and expiry taking exactly the calls whose time is up.
+ * Needs no bus1 device and no socket.
  */
 #include <stdint.h>
 #include "test-lib.h"
@@ -139,8 +142,20 @@ static void test_map(void)
 #define NAMES	700
 #define QMAX	CONNS
 
+/* the connections of test_pending(), and the NoReply each was sent */
+#define PCONNS	6
+static struct bconn *pconn[PCONNS];
+static unsigned int no_reply[PCONNS], limits_exceeded[PCONNS];
+
 static bool fake_send(struct bconn *c, DBusMessage *m)
 {
+	for (int i = 0; i < PCONNS; i++) {
+		if (pconn[i] != c)
+			continue;
+		no_reply[i] += dbus_message_is_error(m, DBUS_ERROR_NO_REPLY);
+		limits_exceeded[i] += dbus_message_is_error(m,
+						DBUS_ERROR_LIMITS_EXCEEDED);
+	}
 	return true;
 }
 
@@ -399,12 +414,231 @@ static void test_bus(void)
 	bus_destroy(&bus);
 }
 
+/* --- expected replies ----------------------------------------------------- */
+
+#define PMAX	4	/* max_replies_per_connection */
+
+/* the model: every call waiting for its reply */
+static struct { int caller, callee; __u32 serial; } pm[PCONNS * PMAX];
+static unsigned int n_pm, p_serial, refused[PCONNS];
+
+static int pm_count(int caller)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < n_pm; i++)
+		n += pm[i].caller == caller;
+	return n;
+}
+
+static void pm_drop(unsigned int i)
+{
+	pm[i] = pm[--n_pm];
+}
+
+static void p_call(int a, int b)
+{
+	DBusMessage *m = dbus_message_new_method_call(pconn[b]->unique, "/",
+						      "org.test.I", "M");
+
+	dbus_message_set_serial(m, ++p_serial);
+	if (pm_count(a) < PMAX)
+		pm[n_pm++] = (typeof(pm[0])){ a, b, p_serial };
+	else
+		refused[a]++;
+	bus_route(pconn[a], m);
+	dbus_message_unref(m);
+}
+
+static void p_reply(int b, int a, __u32 serial)
+{
+	DBusMessage *r = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
+
+	dbus_message_set_destination(r, pconn[a]->unique);
+	dbus_message_set_reply_serial(r, serial);
+	bus_route(pconn[b], r);
+	dbus_message_unref(r);
+}
+
+static int p_index(struct bconn *c)
+{
+	for (int i = 0; i < PCONNS; i++)
+		if (pconn[i] == c)
+			return i;
+	return -1;
+}
+
+/* the bus's three lists against the model and each other */
+static void p_check(const char *when, int step)
+{
+	unsigned int n = 0, i, calls[PCONNS] = {}, answers[PCONNS] = {};
+	struct pending *p, **tail = &bus.pending;
+	__u64 last = 0;
+	int a, b;
+
+	for (p = bus.pending; p; p = p->next) {
+		a = p_index(p->caller);
+		b = p_index(p->callee);
+		if (p->deadline_ms < last)
+			wrong_at("deadline order broken", when, step);
+		last = p->deadline_ms;
+		for (i = 0; i < n_pm; i++)
+			if (pm[i].caller == a && pm[i].callee == b &&
+			    pm[i].serial == p->serial)
+				break;
+		if (i == n_pm)
+			wrong_at("a call the model does not have", when, step);
+		tail = &p->next;
+		n++;
+	}
+	if (n != n_pm || tail != bus.pending_tail)
+		wrong_at("count or tail of the bus's list", when, step);
+	for (i = 0; i < PCONNS; i++) {
+		for (p = pconn[i]->calls; p; p = p->cnext)
+			calls[i] += p->caller == pconn[i];
+		for (p = pconn[i]->answers; p; p = p->anext)
+			answers[i] += p->callee == pconn[i];
+	}
+	for (i = 0; i < PCONNS; i++) {
+		unsigned int want_answers = 0;
+
+		for (unsigned int j = 0; j < n_pm; j++)
+			want_answers += pm[j].callee == (int)i;
+		if (calls[i] != (unsigned int)pm_count(i) ||
+		    pconn[i]->n_pending != calls[i] ||
+		    answers[i] != want_answers)
+			wrong_at("a connection's calls or answers", when, step);
+	}
+}
+
+static void test_pending(void)
+{
+	unsigned int want_no_reply[PCONNS] = {}, i, n_expired = 0, ok = 1;
+	struct { struct bconn *caller; __u64 deadline; } snap[PCONNS * PMAX];
+	__u64 before, after;
+	int step, a, b, t = 0, n_snap;
+
+	bus_init(&bus);
+	bus.verbose = -1;	/* a line per dead caller: the model counts them */
+	bus.limits.max_connections_per_user = 64;
+	bus.limits.max_replies_per_connection = PMAX;
+	bus.limits.reply_timeout_ms = 3600 * 1000;
+	for (a = 0; a < PCONNS; a++)
+		pconn[a] = conn_new(1000);
+	wrong = 0;
+	for (step = 1; step <= 4000; step++) {
+		a = rnd(PCONNS);
+		b = rnd(PCONNS);
+		switch (rnd(10)) {
+		case 0: case 1: case 2: case 3:
+			p_call(a, b);	/* a to itself too */
+			break;
+		case 4: case 5: case 6:
+			if (!n_pm)
+				break;
+			i = rnd(n_pm);
+			p_reply(pm[i].callee, pm[i].caller, pm[i].serial);
+			pm_drop(i);
+			break;
+		case 7:
+			p_reply(b, a, p_serial + 1);	/* nobody waits for it */
+			break;
+		default:
+			if (rnd(4))
+				break;
+			/* a dies: its calls vanish, its callers get NoReply */
+			for (i = n_pm; i-- > 0;) {
+				if (pm[i].caller == a) {
+					pm_drop(i);
+				} else if (pm[i].callee == a) {
+					want_no_reply[pm[i].caller]++;
+					pm_drop(i);
+				}
+			}
+			bus_disconnect(pconn[a]);
+			free(pconn[a]);
+			pconn[a] = conn_new(1000);
+			no_reply[a] = 0;
+			want_no_reply[a] = 0;
+			limits_exceeded[a] = 0;
+			refused[a] = 0;
+			break;
+		}
+		if (bus_expire(&bus) == 0)
+			wrong_at("a call due", "within the hour", step);
+		p_check("random step", step);
+	}
+	for (a = 0; a < PCONNS; a++)
+		ok &= no_reply[a] == want_no_reply[a] &&
+		      limits_exceeded[a] == refused[a];
+	CHECK(!wrong && ok, "4,000 calls, replies, stray replies and deaths: %s%s%s",
+	      "the bus's calls as modelled, in deadline order, NoReply to the callers of the dead, LimitsExceeded past max_replies_per_connection",
+	      wrong ? ": " : "", first_wrong);
+
+	/* expiry: three batches 150 ms apart, a 400 ms timeout */
+	for (a = 0; a < PCONNS; a++) {
+		bus_disconnect(pconn[a]);
+		free(pconn[a]);
+	}
+	n_pm = 0;
+	bus.limits.reply_timeout_ms = 400;
+	for (a = 0; a < PCONNS; a++) {
+		pconn[a] = conn_new(1000);
+		no_reply[a] = 0;
+	}
+	for (int batch = 0; batch < 3; batch++) {
+		for (a = 0; a < PCONNS; a++)
+			p_call(a, (a + 1 + batch) % PCONNS);
+		usleep(150 * 1000);
+	}
+	p_check("three batches", 0);
+	for (int round = 0; round < 4 && bus.pending; round++) {
+		n_snap = 0;
+		for (struct pending *p = bus.pending; p; p = p->next)
+			snap[n_snap++] = (typeof(snap[0])){ p->caller, p->deadline_ms };
+		before = bus_now_ms();
+		t = bus_expire(&bus);
+		after = bus_now_ms();
+		/* due before the call: gone; due after it: still there */
+		for (int k = 0; k < n_snap; k++) {
+			bool there = false;
+
+			for (struct pending *p = bus.pending; p; p = p->next)
+				there |= p->caller == snap[k].caller &&
+					 p->deadline_ms == snap[k].deadline;
+			if ((snap[k].deadline <= before && there) ||
+			    (snap[k].deadline > after && !there))
+				wrong_at("expiry took the wrong calls", "round", round);
+			n_expired += !there;
+		}
+		if (bus.pending && (t < 0 || t > 400))
+			wrong_at("the time to the next deadline", "round", round);
+		usleep(200 * 1000);
+	}
+	for (a = 0; a < PCONNS; a++)
+		n_expired -= no_reply[a];
+	CHECK(!wrong && !bus.pending && bus.pending_tail == &bus.pending &&
+	      !n_expired && bus_expire(&bus) < 0,
+	      "expiry takes the calls whose time is up, oldest first, each caller gets its NoReply%s%s",
+	      wrong ? ": " : "", first_wrong);
+	for (a = 0; a < PCONNS; a++) {
+		ok &= !pconn[a]->calls && !pconn[a]->answers &&
+		      !pconn[a]->n_pending;
+		bus_disconnect(pconn[a]);
+		free(pconn[a]);
+		pconn[a] = NULL;
+	}
+	CHECK(ok, "no call left on any connection");
+	bus_destroy(&bus);
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(14);
+	tap_plan(17);
 	test_siphash();
 	test_map();
 	test_bus();
+	test_pending();
 	return tap_end();
 }
