@@ -111,7 +111,21 @@ bus1_recv_entry_is_stale(struct bus1_peer *peer, struct bus1_queue_node *qnode)
 
 struct bus1_message *bus1_message_new(struct bus1_peer *peer,
 				      size_t n_handles, size_t n_files);
-void bus1_message_put_attachments(struct bus1_message *m);
+void __bus1_message_put_attachments(struct bus1_message *m);
+
+/**
+ * bus1_message_put_attachments() - return the handle pins and files
+ * @m:		message
+ *
+ * Returns the handle pins and files a message still holds. Most messages
+ * carry neither: they pay a test, no call and no loop setup.
+ */
+static inline void bus1_message_put_attachments(struct bus1_message *m)
+{
+	if (m->n_handles || m->n_files)
+		__bus1_message_put_attachments(m);
+}
+
 void bus1_message_settle(struct bus1_message *m);
 void bus1_message_unaccount(struct bus1_message *m);
 void bus1_message_dealloc(struct bus1_message *m);

@@ -243,17 +243,53 @@ static noinline int bus1_send_write_payload(struct bus1_send *s,
 }
 
 /*
+ * The handles and files of a message: the slice part their IDs and fd
+ * numbers go to at RECV is zeroed, the handles are pinned for the
+ * receiver and the files referenced. Apart, so that the common message
+ * without either pays for none of it.
+ */
+static noinline int bus1_send_build_attachments(struct bus1_send *s,
+						struct bus1_peer *peer,
+						struct bus1_message *m)
+{
+	size_t arrays = s->slice_size - bus1_a8(s->n_bytes);
+	struct bus1_handle **handles, *h;
+	struct file **files;
+	size_t i;
+	int r;
+
+	/*
+	 * Arrays are written at RECV; never expose stale pool content there.
+	 * The padding of a message without arrays is unspecified.
+	 */
+	if (arrays) {
+		r = bus1_pool_write_kernel(&peer->pool, &m->slice,
+					   bus1_a8(s->n_bytes), NULL, arrays);
+		if (r)
+			return r;
+	}
+
+	handles = bus1_message_handles(m);
+	for (i = 0; i < s->n_handles; ++i) {
+		h = bus1_handle_pin(peer, s->handles[i]->node);
+		if (IS_ERR(h))
+			return PTR_ERR(h);
+		handles[i] = h;
+	}
+	files = bus1_message_files(m);
+	for (i = 0; i < s->n_files; ++i)
+		files[i] = get_file(s->files[i]);
+	return 0;
+}
+
+/*
  * Builds the message for @peer in its pool; @dst (NULL for the seed) is a
  * reference the message takes over, or that is dropped on failure.
  */
 static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 			   struct bus1_handle *dst, struct bus1_message **out)
 {
-	size_t arrays = s->slice_size - bus1_a8(s->n_bytes);
-	struct bus1_handle **handles, *h;
 	struct bus1_message *m;
-	struct file **files;
-	size_t i;
 	int r;
 
 	r = bus1_pool_ensure(&peer->pool);
@@ -281,27 +317,11 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 		if (r)
 			return r;
 	}
-	/*
-	 * Arrays are written at RECV; never expose stale pool content there.
-	 * The padding of a message without arrays is unspecified.
-	 */
-	if (arrays && (s->n_handles || s->n_files)) {
-		r = bus1_pool_write_kernel(&peer->pool, &m->slice,
-					   bus1_a8(s->n_bytes), NULL, arrays);
+	if (s->n_handles || s->n_files) {
+		r = bus1_send_build_attachments(s, peer, m);
 		if (r)
 			return r;
 	}
-
-	handles = bus1_message_handles(m);
-	for (i = 0; i < s->n_handles; ++i) {
-		h = bus1_handle_pin(peer, s->handles[i]->node);
-		if (IS_ERR(h))
-			return PTR_ERR(h);
-		handles[i] = h;
-	}
-	files = bus1_message_files(m);
-	for (i = 0; i < s->n_files; ++i)
-		files[i] = get_file(s->files[i]);
 	/* kept until the command ends: dropped messages failed before this */
 	if (!s->source)
 		s->source = m;
