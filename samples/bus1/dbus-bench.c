@@ -393,10 +393,11 @@ static void nat_connect_op(void *ctx)
  * What libbus1-dbus does with libdbus for case (a) or (c), in one process,
  * the marshalled bytes handed to the receiver in memory instead of in a
  * bus1 message: the library's own functions where it exposes them
- * (b1di_prepare(), b1di_set_sender(), dwire_parse()), the libdbus calls it
- * makes inline where it does not. Its lists, the ioctls and the kernel are
- * left out, so no transport carrying libdbus messages costs less. Only
- * .serial and .unique of the two b1d_bus are used (by b1di_prepare()).
+ * (b1di_prepare(), b1di_prepare_reply(), b1di_set_sender(), dwire_parse()),
+ * the libdbus calls it makes inline where it does not. Its lists, the
+ * ioctls and the kernel are left out, so no transport carrying libdbus
+ * messages costs less. Only .serial and .unique of the two b1d_bus are
+ * used (by b1di_prepare()).
  */
 struct floor {
 	struct b1d_bus caller, callee;
@@ -455,7 +456,6 @@ static void floor_call(void *ctx)
 {
 	struct floor *f = ctx;
 	DBusMessage *m = floor_new_call(f), *c, *in, *r, *out;
-	const char *caller, *dest;
 
 	if (!dbus_message_get_destination(m))
 		die("floor: call");
@@ -472,14 +472,9 @@ static void floor_call(void *ctx)
 	    !dbus_message_get_member(in))
 		die("floor: dispatch");
 	r = echo_reply(in);
-	caller = dbus_message_get_sender(in);
 	if (!r || dbus_message_get_no_reply(in) ||
-	    b1di_prepare(&f->callee, r) < 0)
+	    b1di_prepare_reply(&f->callee, in, r) < 0)
 		die("floor: reply");
-	/* handle()'s set_destination(): new_method_return() set it */
-	dest = dbus_message_get_destination(r);
-	if (!dest || strcmp(dest, caller))
-		die("floor: reply destination");
 	out = floor_wire(r);
 	/* b1di_call_at(): is it the reply? */
 	if (dbus_message_get_type(out) != DBUS_MESSAGE_TYPE_METHOD_RETURN ||
