@@ -502,7 +502,8 @@ static void floor_subscriber(const char *buf, int len)
 
 /*
  * (c): b1d_send() of one signal, NSUBS subscribers' parses; with ->broker
- * also the broker's: its parse (b1t's recv), bus_receive()'s set_sender()
+ * also the broker's: its parse (b1t's recv), bus_receive()'s
+ * bus_set_sender() (not linked here: b1di_set_sender() is the same test)
  * and the one marshal of the multicast
  */
 static void floor_signal(void *ctx)
@@ -527,7 +528,7 @@ static void floor_signal(void *ctx)
 	dbus_message_contains_unix_fds(s);
 	if (f->broker) {
 		in = floor_parse(buf, len);
-		if (!dbus_message_set_sender(in, f->caller.unique) ||
+		if (!b1di_set_sender(in, f->caller.unique) ||
 		    !dbus_message_marshal(in, &bbuf, &blen))
 			die("floor: broker");
 		dbus_message_unref(in);
