@@ -17,6 +17,13 @@
  *       through bus1-dbus-broker                                    <= 1.20x
  *   (c) one signal to 10 matching subscribers                      <= 0.30x
  *   (d) connecting: Hello + RequestName (and the disconnect)       <= 1.00x
+ * Under (a) and (c) their floor: the library's libdbus work for the case
+ * without a transport (see struct floor), to show whether a target is
+ * below what libdbus messages cost at all.
+ *
+ *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE floor
+ *
+ * prints the floors alone (no broker or daemon needed).
  *
  *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE names
  *
