@@ -308,7 +308,7 @@ static bool ext_handle(struct nconn *nc, DBusMessage *m)
 	    !dbus_message_has_interface(m, B1D_IFACE))
 		return false;
 	nc->bc.bus->n_messages++;
-	if (!dbus_message_set_sender(m, nc->bc.unique))
+	if (!bus_set_sender(&nc->bc, m))
 		return true;
 	bus_monitor(nc->bc.bus, m);
 	if (dbus_message_has_member(m, "GetConnectionHandle"))

@@ -17,6 +17,13 @@
  *       through bus1-dbus-broker                                    <= 1.20x
  *   (c) one signal to 10 matching subscribers                      <= 0.30x
  *   (d) connecting: Hello + RequestName (and the disconnect)       <= 1.00x
+ * Under (a) and (c) their floor: the library's libdbus work for the case
+ * without a transport (see struct floor), to show whether a target is
+ * below what libdbus messages cost at all.
+ *
+ *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE floor
+ *
+ * prints the floors alone (no broker or daemon needed).
  *
  *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE names
  *
@@ -44,7 +51,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "dbus-native.h"
+#include "dbus-native-int.h"
+#include "dbus-wire.h"
 
 #define NAME	"org.bus1.Bench"
 #define PATH	"/org/bus1/Bench"
@@ -386,6 +394,196 @@ static void nat_connect_op(void *ctx)
 	b1d_free(b);
 }
 
+/* --- the libdbus floor: the library's libdbus work, no transport -------- */
+
+/*
+ * What libbus1-dbus does with libdbus for case (a) or (c), in one process,
+ * the marshalled bytes handed to the receiver in memory instead of in a
+ * bus1 message: the library's own functions where it exposes them
+ * (b1di_prepare(), b1di_prepare_reply(), b1di_set_sender(), dwire_parse()),
+ * the libdbus calls it makes inline where it does not. Its lists, the
+ * ioctls and the kernel are left out, so no transport carrying libdbus
+ * messages costs less. Only .serial and .unique of the two b1d_bus are
+ * used (by b1di_prepare()).
+ */
+struct floor {
+	struct b1d_bus caller, callee;
+	DBusMessage *tmpl;	/* the template of the last variant, or NULL */
+	bool broker;		/* (c): add bus1-dbus-broker's share */
+	char *bytes;		/* parse-only ops: the marshalled message */
+	int len;
+};
+
+static DBusMessage *floor_parse(const char *buf, int len)
+{
+	struct bus1_message msg = { .data = buf, .n_bytes = len };
+	DBusMessage *m = dwire_parse(&msg, NULL);
+
+	if (!m)
+		die("dwire_parse");
+	return m;
+}
+
+/* dwire_send()'s marshal, then recv_one()'s parse of the bytes */
+static DBusMessage *floor_wire(DBusMessage *m)
+{
+	DBusMessage *in;
+	char *buf;
+	int len;
+
+	if (!dbus_message_marshal(m, &buf, &len))
+		die("dbus_message_marshal");
+	dbus_message_contains_unix_fds(m);
+	in = floor_parse(buf, len);
+	dbus_free(buf);
+	return in;
+}
+
+/*
+ * the call of nat_call(), or a copy of the template (sender set once)
+ * with the argument appended: the library's b1di_set_sender() then finds
+ * the sender right and leaves the header alone
+ */
+static DBusMessage *floor_new_call(struct floor *f)
+{
+	const char *s = ARG;
+	DBusMessage *m;
+
+	if (!f->tmpl)
+		return new_call();
+	m = dbus_message_copy(f->tmpl);
+	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &s,
+					    DBUS_TYPE_INVALID))
+		die("template copy");
+	return m;
+}
+
+/* (a): nat_call() -> b1d_call() -> b1di_call_at(), the callee's handle() */
+static void floor_call(void *ctx)
+{
+	struct floor *f = ctx;
+	DBusMessage *m = floor_new_call(f), *c, *in, *r, *out;
+
+	if (!dbus_message_get_destination(m))
+		die("floor: call");
+	c = dbus_message_ref(m);	/* sendable(): not sent before */
+	if (b1di_prepare(&f->caller, c) < 0)
+		die("floor: prepare");
+	in = floor_wire(c);
+	/* b1di_call_origin() on a door: the sender is already right */
+	if (dbus_message_get_type(in) != DBUS_MESSAGE_TYPE_METHOD_CALL ||
+	    !b1di_set_sender(in, f->caller.unique))
+		die("floor: call origin");
+	/* dispatch_call() */
+	if (!dbus_message_get_path(in) || !dbus_message_get_interface(in) ||
+	    !dbus_message_get_member(in))
+		die("floor: dispatch");
+	r = echo_reply(in);
+	if (!r || dbus_message_get_no_reply(in) ||
+	    b1di_prepare_reply(&f->callee, in, r) < 0)
+		die("floor: reply");
+	out = floor_wire(r);
+	/* b1di_call_at(): is it the reply? */
+	if (dbus_message_get_type(out) != DBUS_MESSAGE_TYPE_METHOD_RETURN ||
+	    dbus_message_get_reply_serial(out) != f->caller.serial)
+		die("floor: reply serial");
+	dbus_message_unref(out);
+	dbus_message_unref(r);
+	dbus_message_unref(in);
+	dbus_message_unref(c);
+	dbus_message_unref(m);
+}
+
+/* recv_one()'s and handle()'s looks at a signal a subscriber receives */
+static void floor_subscriber(const char *buf, int len)
+{
+	DBusMessage *in = floor_parse(buf, len);
+
+	if (dbus_message_is_signal(in, DBUS_INTERFACE_DBUS, "NameOwnerChanged") ||
+	    dbus_message_get_type(in) != DBUS_MESSAGE_TYPE_SIGNAL ||
+	    !dbus_message_get_sender(in) || !dbus_message_get_path(in) ||
+	    !dbus_message_get_interface(in) || !dbus_message_get_member(in))
+		die("floor: signal");
+	dbus_message_unref(in);
+}
+
+/*
+ * (c): b1d_send() of one signal, NSUBS subscribers' parses; with ->broker
+ * also the broker's: its parse (b1t's recv), bus_receive()'s
+ * bus_set_sender() (not linked here: b1di_set_sender() is the same test)
+ * and the one marshal of the multicast
+ */
+static void floor_signal(void *ctx)
+{
+	struct floor *f = ctx;
+	DBusMessage *m, *s, *in;
+	char *buf, *bbuf;
+	int len, blen;
+
+	if (f->tmpl) {
+		m = dbus_message_copy(f->tmpl);
+		if (!m)
+			die("template copy");
+	} else {
+		m = new_tick();
+	}
+	s = dbus_message_ref(m);	/* sendable() */
+	if (dbus_message_get_type(s) != DBUS_MESSAGE_TYPE_SIGNAL ||
+	    b1di_prepare(&f->caller, s) < 0 ||
+	    !dbus_message_marshal(s, &buf, &len))
+		die("floor: emit");
+	dbus_message_contains_unix_fds(s);
+	if (f->broker) {
+		in = floor_parse(buf, len);
+		if (!b1di_set_sender(in, f->caller.unique) ||
+		    !dbus_message_marshal(in, &bbuf, &blen))
+			die("floor: broker");
+		dbus_message_unref(in);
+		dbus_free(buf);
+		buf = bbuf;
+		len = blen;
+	}
+	for (int i = 0; i < NSUBS; i++)
+		floor_subscriber(buf, len);
+	dbus_free(buf);
+	dbus_message_unref(s);
+	dbus_message_unref(m);
+}
+
+/* one dwire_parse() of f->bytes: what every receiver must do */
+static void floor_parse_op(void *ctx)
+{
+	struct floor *f = ctx;
+
+	dbus_message_unref(floor_parse(f->bytes, f->len));
+}
+
+static void floor_init(struct floor *f)
+{
+	memset(f, 0, sizeof(*f));
+	strcpy(f->caller.unique, ":1.41");
+	strcpy(f->callee.unique, ":1.42");
+}
+
+/* the marshalled bytes of @m, as the library sends it from f->caller */
+static void floor_bytes(struct floor *f, DBusMessage *m)
+{
+	if (b1di_prepare(&f->caller, m) < 0 ||
+	    !dbus_message_marshal(m, &f->bytes, &f->len))
+		die("floor: bytes");
+	dbus_message_unref(m);
+}
+
+static void floor_row(const char *what, struct fig f, struct fig base,
+		      double target)
+{
+	double ratio = f.instr / base.instr;
+
+	printf("  %-42s %9.0f = %.2fx of dbus-daemon (target %.2fx: %s)\n",
+	       what, f.instr, ratio, target,
+	       ratio > target ? "below it" : "above it");
+}
+
 /* --- the cases --------------------------------------------------------- */
 
 static void row(const char *what, struct fig f, struct fig base,
@@ -396,6 +594,64 @@ static void row(const char *what, struct fig f, struct fig base,
 	printf("%-44s %9.0f %6.2f %9.0f %6.2f %6.2fx  <= %.2fx  %s\n", what,
 	       f.instr, f.csw, base.instr, base.csw, ratio, target,
 	       ratio <= target ? "PASS" : "MISS");
+}
+
+/* the floor lines of case (a), against @d, dbus-daemon's figure */
+static void floor_call_rows(struct fig d, int iters)
+{
+	struct floor f;
+	struct fig p1, p2;
+	DBusMessage *call, *r;
+
+	floor_init(&f);
+	floor_row("floor (libdbus only)", measure(floor_call, &f, iters), d,
+		  0.40);
+	/* of it, what the two receivers' parses cost */
+	call = new_call();
+	floor_bytes(&f, dbus_message_ref(call));
+	p1 = measure(floor_parse_op, &f, iters);
+	dbus_free(f.bytes);
+	r = echo_reply(call);
+	dbus_message_set_destination(r, f.caller.unique);
+	floor_bytes(&f, r);
+	p2 = measure(floor_parse_op, &f, iters);
+	dbus_free(f.bytes);
+	dbus_message_unref(call);
+	p1.instr += p2.instr;
+	floor_row("of which the 2 parses (call, reply)", p1, d, 0.40);
+	/* a library user's cheapest call: a copy of one with the sender set */
+	f.tmpl = dbus_message_new_method_call(NAME, PATH, IFACE, "Echo");
+	if (!f.tmpl || !b1di_set_sender(f.tmpl, f.caller.unique))
+		die("template");
+	floor_row("floor, the call copied from a template",
+		  measure(floor_call, &f, iters), d, 0.40);
+	dbus_message_unref(f.tmpl);
+}
+
+/* the floor lines of case (c), against @d, dbus-daemon's figure */
+static void floor_signal_rows(struct fig d, int iters)
+{
+	struct floor f;
+	struct fig p;
+
+	floor_init(&f);
+	floor_row("floor (libdbus only)", measure(floor_signal, &f, iters), d,
+		  0.30);
+	floor_bytes(&f, new_tick());
+	p = measure(floor_parse_op, &f, iters);
+	dbus_free(f.bytes);
+	p.instr *= NSUBS;
+	floor_row("of which the 10 subscribers' parses", p, d, 0.30);
+	f.tmpl = new_tick();
+	if (!b1di_set_sender(f.tmpl, f.caller.unique))
+		die("template");
+	floor_row("floor, the signal copied from a template",
+		  measure(floor_signal, &f, iters), d, 0.30);
+	dbus_message_unref(f.tmpl);
+	f.tmpl = NULL;
+	f.broker = true;
+	floor_row("floor + the broker's parse, sender, marshal",
+		  measure(floor_signal, &f, iters), d, 0.30);
 }
 
 static struct fig call_case(const char *addr, bool native_svc,
@@ -592,6 +848,12 @@ int main(int argc, char **argv)
 		printf("native<->native %.0f %.2f\n", n.instr, n.csw);
 		return 0;
 	}
+	/* FLOOR: the libdbus floors alone, against a baseline of 1 */
+	if (argc > 5 && !strcmp(argv[5], "floor")) {
+		floor_call_rows((struct fig){ 1, 0 }, 200 * it);
+		floor_signal_rows((struct fig){ 1, 0 }, 20 * it);
+		return 0;
+	}
 	if (argc > 5 && !strcmp(argv[5], "names")) {
 		broker_addr = argv[2];
 		b1sock = argv[3];
@@ -621,7 +883,7 @@ int main(int argc, char **argv)
 	}
 	if (argc < 4) {
 		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR %s\n",
-			"BUS1_SOCKET [SCALE [native-only|names|conns]]");
+			"BUS1_SOCKET [SCALE [native-only|floor|names|conns]]");
 		return 2;
 	}
 	daemon_addr = argv[1];
@@ -640,6 +902,7 @@ int main(int argc, char **argv)
 	d = call_case(daemon_addr, false, false, 200 * it);
 	n = call_case(broker_addr, true, true, 200 * it);
 	row("(a) Echo(s) call+reply, native<->native", n, d, 0.40);
+	floor_call_rows(d, 200 * it);
 	n = call_case(broker_addr, true, false, 200 * it);
 	row("(b) Echo(s), libdbus socket -> native svc", n, d, 1.20);
 	fflush(stdout);
@@ -647,6 +910,7 @@ int main(int argc, char **argv)
 	d = signal_case(daemon_addr, false, 10 * it);
 	n = signal_case(broker_addr, true, 10 * it);
 	row("(c) one signal to 10 matching subscribers", n, d, 0.30);
+	floor_signal_rows(d, 20 * it);
 	fflush(stdout);
 
 	d = measure(sock_connect_op, (void *)daemon_addr, 30 * it);

@@ -184,6 +184,8 @@ bool bus_user_allowed(struct bus *b, struct bconn *c, uid_t uid);
 void bus_register(struct bconn *c);
 void bus_become_monitor(struct bconn *c);
 void bus_receive(struct bconn *c, DBusMessage *m);
+/* make @c's unique name the sender of @m; false: out of memory */
+bool bus_set_sender(struct bconn *c, DBusMessage *m);
 void bus_disconnect(struct bconn *c);
 void bconn_kill(struct bconn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

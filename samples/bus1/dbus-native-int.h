@@ -92,6 +92,9 @@ struct b1d_bus {
 /* give @m our next serial and our unique name as sender */
 int b1di_prepare(struct b1d_bus *bus, DBusMessage *m);
 bool b1di_set_sender(DBusMessage *m, const char *v);
+/* b1di_prepare() of reply @r, and @call's sender as its destination */
+int b1di_prepare_reply(struct b1d_bus *bus, DBusMessage *call,
+		       DBusMessage *r);
 /* send @m to handle @dst, with @handle attached if not NULL */
 int b1di_send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
 		 const __u64 *handle);

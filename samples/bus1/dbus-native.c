@@ -154,6 +154,19 @@ int b1di_prepare(struct b1d_bus *bus, DBusMessage *m)
 	return 0;
 }
 
+/*
+ * The destination first: libdbus rebuilds its cache of header fields on
+ * the first look after an edit (~5k instructions; appending the body is
+ * one), and setting the sender is another edit, so this order rebuilds it
+ * once where the other rebuilt it twice.
+ */
+int b1di_prepare_reply(struct b1d_bus *bus, DBusMessage *call, DBusMessage *r)
+{
+	if (!set_destination(r, dbus_message_get_sender(call)))
+		return -ENOMEM;
+	return b1di_prepare(bus, r);
+}
+
 static int barrier(struct b1d_bus *bus);
 
 int b1di_send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
@@ -617,7 +630,6 @@ static bool signal_origin_ok(struct b1d_bus *bus, struct qmsg *q)
 
 static void handle(struct b1d_bus *bus, struct qmsg *q)
 {
-	const char *caller;
 	DBusMessage *r;
 	__u64 reply_to;
 
@@ -632,9 +644,8 @@ static void handle(struct b1d_bus *bus, struct qmsg *q)
 		r = dispatch_call(bus, q->m);
 		if (!r)
 			break;
-		caller = dbus_message_get_sender(q->m);
-		if (!dbus_message_get_no_reply(q->m) && !b1di_prepare(bus, r) &&
-		    set_destination(r, caller) &&
+		if (!dbus_message_get_no_reply(q->m) &&
+		    !b1di_prepare_reply(bus, q->m, r) &&
 		    b1di_send_to(bus, r, reply_to, NULL) &&
 		    reply_to != bus->c->broker)
 			b1di_send_to(bus, r, bus->c->broker, NULL);

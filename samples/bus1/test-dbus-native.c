@@ -573,6 +573,41 @@ out:
 	return ok;
 }
 
+/*
+ * a native peer below the library calls the service's Note() through the
+ * bus, the call claiming to come from @victim: the bus must write the
+ * peer's own name, which goes to @unique. false if the call failed.
+ */
+static bool forge_via_bus(const char *victim, char *unique, size_t size)
+{
+	struct b1c *raw = NULL;
+	DBusMessage *m, *r;
+	const char *u = NULL;
+	bool ok = false;
+
+	if (b1c_connect(b1sock, &raw) < 0)
+		return false;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "Hello");
+	r = raw_bus_call(raw, m, NULL);
+	dbus_message_unref(m);
+	if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &u,
+				       DBUS_TYPE_INVALID))
+		snprintf(unique, size, "%s", u);
+	unref(r);
+	if (!u)
+		goto out;
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
+	dbus_message_set_sender(m, victim);
+	r = raw_bus_call(raw, m, NULL);
+	dbus_message_unref(m);
+	ok = r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN;
+	unref(r);
+out:
+	b1c_free(raw);
+	return ok;
+}
+
 static bool last_note_is(struct b1d_bus *bus, const char *want, char *got,
 			 size_t size)
 {
@@ -661,14 +696,14 @@ int main(void)
 	struct seen seen[3] = {};
 	struct stats s0, s1, s2;
 	long long us_sock = 0, us_native = 0, ms;
-	char line[128] = "", svc_unique[64] = "";
+	char line[128] = "", svc_unique[64] = "", raw_unique[64] = "";
 	const char *arg, *owner = "";
 	DBusMessage *m, *r;
 	int p[2], fd, i, rn = 0, status;
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(37);
+	tap_plan(38);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -860,6 +895,11 @@ int main(void)
 	dbus_message_unref(m);
 	CHECK(last_note_is(cl, b1d_unique_name(cl), line, sizeof(line)),
 	      "a genuine direct call is accepted with its sender (%s)", line);
+	ok = forge_via_bus(b1d_unique_name(cl), raw_unique,
+			   sizeof(raw_unique));
+	CHECK(ok && last_note_is(cl, raw_unique, line, sizeof(line)),
+	      "a call through the bus claiming to be %s arrives with the caller's own name %s: the service saw '%s'",
+	      b1d_unique_name(cl), raw_unique, line);
 
 	/* S before R, native and socket callers */
 	for (i = 0; i < 3; i++)
