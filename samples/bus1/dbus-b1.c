@@ -49,7 +49,7 @@ struct nconn {
 	 * there after its Hello until it reaches the head): one auth_timeout
 	 * for all, so the list is in deadline order and only its head is due
 	 */
-	struct nconn *hello_next, **hello_pprev;
+	struct fifo_node hello;
 	__u64 hello_deadline_ms;
 	bool dead;			/* gone or closed: bus_disconnect() due */
 };
@@ -67,7 +67,7 @@ struct b1t {
 	struct boot boots[BOOT_MAX];
 	unsigned int n_boots;
 	struct nconn *conns;
-	struct nconn *hello, **hello_tail; /* waiting for Hello, oldest first */
+	struct fifo hello;		/* of nconn.hello: oldest first */
 	struct map by_node;		/* nconn by node (also dead ones) */
 	struct map by_inbox;		/* live nconn by inbox handle */
 	struct map by_sigbox;		/* live nconn by signal node handle */
@@ -112,16 +112,7 @@ static bool nc_can_pass_fds(struct bconn *c)
 
 static void hello_del(struct nconn *nc)
 {
-	struct b1t *t = nc->t;
-
-	if (!nc->hello_pprev)
-		return;
-	*nc->hello_pprev = nc->hello_next;
-	if (nc->hello_next)
-		nc->hello_next->hello_pprev = nc->hello_pprev;
-	else
-		t->hello_tail = nc->hello_pprev;
-	nc->hello_pprev = NULL;
+	fifo_del(&nc->t->hello, &nc->hello);
 }
 
 static void nc_gone(struct nconn *nc)
@@ -502,10 +493,7 @@ out:
 	if (nc) {
 		nc->hello_deadline_ms = bus_now_ms() +
 					t->bus->limits.auth_timeout_ms;
-		nc->hello_next = NULL;
-		nc->hello_pprev = t->hello_tail;
-		*t->hello_tail = nc;
-		t->hello_tail = &nc->hello_next;
+		fifo_push(&t->hello, &nc->hello);
 		nc->next = t->conns;
 		t->conns = nc;
 		nc->by_node.key.u64 = nc->node;
@@ -553,7 +541,8 @@ static struct nconn *hello_first(struct b1t *t)
 {
 	struct nconn *nc;
 
-	while ((nc = t->hello) && nc->bc.registered)
+	while ((nc = fifo_first(&t->hello, struct nconn, hello)) &&
+	       nc->bc.registered)
 		hello_del(nc);
 	return nc;
 }
@@ -653,7 +642,7 @@ int b1t_new(struct bus *b, const char *path, struct b1t **tp)
 		return -ENOMEM;
 	t->bus = b;
 	t->listen_fd = -1;
-	t->hello_tail = &t->hello;
+	fifo_init(&t->hello);
 	map_init(&t->by_node, false);
 	map_init(&t->by_inbox, false);
 	map_init(&t->by_sigbox, false);

@@ -53,7 +53,7 @@ void bus_init(struct bus *b)
 	map_init(&b->by_unique, true);
 	map_init(&b->users, false);
 	map_init(&b->by_name, true);
-	b->pending_tail = &b->pending;
+	fifo_init(&b->pending);
 	b->next_id = 1;
 	if (getrandom(r, sizeof(r), 0) != sizeof(r))
 		memset(r, 0x5a, sizeof(r));
@@ -346,10 +346,7 @@ static void pending_link(struct bus *b, struct pending *p)
 {
 	struct bconn *c = p->caller, *callee = p->callee;
 
-	p->next = NULL;
-	p->pprev = b->pending_tail;
-	*b->pending_tail = p;
-	b->pending_tail = &p->next;
+	fifo_push(&b->pending, &p->by_deadline);
 	p->cnext = c->calls;
 	if (p->cnext)
 		p->cnext->cpprev = &p->cnext;
@@ -365,11 +362,7 @@ static void pending_link(struct bus *b, struct pending *p)
 
 static void pending_free(struct bus *b, struct pending *p)
 {
-	*p->pprev = p->next;
-	if (p->next)
-		p->next->pprev = p->pprev;
-	else
-		b->pending_tail = p->pprev;
+	fifo_del(&b->pending, &p->by_deadline);
 	*p->cpprev = p->cnext;
 	if (p->cnext)
 		p->cnext->cpprev = p->cpprev;
@@ -422,7 +415,8 @@ int bus_expire(struct bus *b)
 	struct pending *p;
 	int t;
 
-	while ((p = b->pending) && p->deadline_ms <= now) {
+	while ((p = fifo_first(&b->pending, struct pending, by_deadline)) &&
+	       p->deadline_ms <= now) {
 		pending_no_reply(b, p,
 				 "Did not receive a reply (reply_timeout expired)");
 		pending_free(b, p);

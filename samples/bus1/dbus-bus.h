@@ -23,6 +23,7 @@
 #include <sys/types.h>
 #include <dbus/dbus.h>
 #include "broker.h"
+#include "dbus-fifo.h"
 #include "dbus-map.h"
 
 #define BUS_DRIVER_NAME		"org.freedesktop.DBus"
@@ -101,7 +102,7 @@ struct bconn {
  * caller's and its callee's (a disconnect touches its own calls only).
  */
 struct pending {
-	struct pending *next, **pprev;	/* bus->pending */
+	struct fifo_node by_deadline;	/* bus->pending */
 	struct pending *cnext, **cpprev; /* caller->calls */
 	struct pending *anext, **apprev; /* callee->answers */
 	struct bconn *caller;
@@ -163,7 +164,7 @@ struct bus {
 	struct map users;		/* struct bus_user by uid */
 	struct map by_name;		/* struct name by name */
 	struct name *names;
-	struct pending *pending, **pending_tail; /* oldest first */
+	struct fifo pending;		/* of pending.by_deadline */
 	struct activation *activations;
 	struct b1t *native;		/* the bus1 transport, if enabled */
 	__u64 n_messages, n_dropped, n_denied;	/* n_denied: by send rules */

@@ -44,9 +44,9 @@ struct sconn {
 	DBusConnection *conn;
 	struct wfd wfd;
 	/* on sock.ready: may have messages, or changed state, to handle */
-	struct sconn *ready_next, **ready_pprev;
+	struct fifo_node ready;
 	/* on sock.pending while deadline_ms is set */
-	struct sconn *pend_next, **pend_pprev;
+	struct fifo_node pending;
 	__u64 deadline_ms;		/* for authentication and Hello */
 	bool authed;
 	bool dead;			/* Disconnected seen; free it */
@@ -69,8 +69,8 @@ struct sock {
 	DBusServer *server;
 	int epfd;
 	struct wfd *srv_wfds;
-	struct sconn *ready, **ready_tail;
-	struct sconn *pending, **pending_tail;
+	struct fifo ready;		/* of sconn.ready */
+	struct fifo pending;		/* of sconn.pending */
 	/* libdbus's timeouts, still a walk (the broker sends no calls) */
 	struct tmo *tmos;
 	unsigned int n_tmos, cap_tmos;
@@ -185,39 +185,19 @@ static void sc_toggle_watch(DBusWatch *w, void *data)
 
 static void ready_add(struct sconn *sc)
 {
-	struct sock *s = sc->s;
-
-	if (sc->ready_pprev)
-		return;
-	sc->ready_next = NULL;
-	sc->ready_pprev = s->ready_tail;
-	*s->ready_tail = sc;
-	s->ready_tail = &sc->ready_next;
+	if (!fifo_queued(&sc->ready))
+		fifo_push(&sc->s->ready, &sc->ready);
 }
 
 static void ready_del(struct sconn *sc)
 {
-	struct sock *s = sc->s;
-
-	if (!sc->ready_pprev)
-		return;
-	*sc->ready_pprev = sc->ready_next;
-	if (sc->ready_next)
-		sc->ready_next->ready_pprev = sc->ready_pprev;
-	else
-		s->ready_tail = sc->ready_pprev;
-	sc->ready_pprev = NULL;
+	fifo_del(&sc->s->ready, &sc->ready);
 }
 
 static void pending_add(struct sconn *sc)
 {
-	struct sock *s = sc->s;
-
-	sc->pend_next = NULL;
-	sc->pend_pprev = s->pending_tail;
-	*s->pending_tail = sc;
-	s->pending_tail = &sc->pend_next;
-	s->n_incomplete++;
+	fifo_push(&sc->s->pending, &sc->pending);
+	sc->s->n_incomplete++;
 }
 
 /* the connection said Hello, timed out or died */
@@ -228,11 +208,7 @@ static void pending_del(struct sconn *sc)
 	if (!sc->deadline_ms)
 		return;
 	sc->deadline_ms = 0;
-	*sc->pend_pprev = sc->pend_next;
-	if (sc->pend_next)
-		sc->pend_next->pend_pprev = sc->pend_pprev;
-	else
-		s->pending_tail = sc->pend_pprev;
+	fifo_del(&s->pending, &sc->pending);
 	s->n_incomplete--;
 }
 
@@ -448,10 +424,8 @@ static bool dispatch_ready(struct sock *s)
 	int i;
 
 	/* those that become ready meanwhile wait for the next turn */
-	if (s->ready)
-		last = (struct sconn *)((char *)s->ready_tail -
-					offsetof(struct sconn, ready_next));
-	while ((sc = s->ready)) {
+	last = fifo_last(&s->ready, struct sconn, ready);
+	while ((sc = fifo_first(&s->ready, struct sconn, ready))) {
 		ready_del(sc);
 		if (!sc->authed && !sc->dead &&
 		    dbus_connection_get_is_authenticated(sc->conn)) {
@@ -476,7 +450,7 @@ static bool dispatch_ready(struct sock *s)
 		if (sc == last)
 			break;
 	}
-	return s->ready;
+	return s->ready.head;
 }
 
 /* clients that did not authenticate and say Hello in time */
@@ -484,7 +458,8 @@ static int check_deadlines(struct sock *s, __u64 now)
 {
 	struct sconn *sc;
 
-	while ((sc = s->pending) && sc->deadline_ms <= now) {
+	while ((sc = fifo_first(&s->pending, struct sconn, pending)) &&
+	       sc->deadline_ms <= now) {
 		pending_del(sc);
 		if (sc->dead)
 			continue;
@@ -607,8 +582,8 @@ int sock_run(struct bus *b, int ready_fd)
 	char *addr;
 	int sfd, r;
 
-	s.ready_tail = &s.ready;
-	s.pending_tail = &s.pending;
+	fifo_init(&s.ready);
+	fifo_init(&s.pending);
 	s.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s.epfd < 0) {
 		bus_log(b, -1, "epoll_create1: %s", strerror(errno));

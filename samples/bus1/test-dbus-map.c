@@ -472,11 +472,15 @@ static int p_index(struct bconn *c)
 static void p_check(const char *when, int step)
 {
 	unsigned int n = 0, i, calls[PCONNS] = {}, answers[PCONNS] = {};
-	struct pending *p, **tail = &bus.pending;
+	struct fifo_node *fn, **tail = &bus.pending.head;
+	struct pending *p;
 	__u64 last = 0;
 	int a, b;
 
-	for (p = bus.pending; p; p = p->next) {
+	for (fn = bus.pending.head; fn; fn = fn->next) {
+		p = fifo_item(fn, struct pending, by_deadline);
+		if (fn->pprev != tail)
+			wrong_at("a back link of the bus's list", when, step);
 		a = p_index(p->caller);
 		b = p_index(p->callee);
 		if (p->deadline_ms < last)
@@ -488,10 +492,10 @@ static void p_check(const char *when, int step)
 				break;
 		if (i == n_pm)
 			wrong_at("a call the model does not have", when, step);
-		tail = &p->next;
+		tail = &fn->next;
 		n++;
 	}
-	if (n != n_pm || tail != bus.pending_tail)
+	if (n != n_pm || tail != bus.pending.tail)
 		wrong_at("count or tail of the bus's list", when, step);
 	for (i = 0; i < PCONNS; i++) {
 		for (p = pconn[i]->calls; p; p = p->cnext)
@@ -592,10 +596,16 @@ static void test_pending(void)
 		usleep(150 * 1000);
 	}
 	p_check("three batches", 0);
-	for (int round = 0; round < 4 && bus.pending; round++) {
+	for (int round = 0; round < 4 && bus.pending.head; round++) {
 		n_snap = 0;
-		for (struct pending *p = bus.pending; p; p = p->next)
-			snap[n_snap++] = (typeof(snap[0])){ p->caller, p->deadline_ms };
+		for (struct fifo_node *fn = bus.pending.head; fn;
+		     fn = fn->next) {
+			struct pending *p = fifo_item(fn, struct pending,
+						      by_deadline);
+
+			snap[n_snap++] = (typeof(snap[0])){ p->caller,
+							    p->deadline_ms };
+		}
 		before = bus_now_ms();
 		t = bus_expire(&bus);
 		after = bus_now_ms();
@@ -603,21 +613,27 @@ static void test_pending(void)
 		for (int k = 0; k < n_snap; k++) {
 			bool there = false;
 
-			for (struct pending *p = bus.pending; p; p = p->next)
+			for (struct fifo_node *fn = bus.pending.head; fn;
+			     fn = fn->next) {
+				struct pending *p = fifo_item(fn, struct pending,
+							      by_deadline);
+
 				there |= p->caller == snap[k].caller &&
 					 p->deadline_ms == snap[k].deadline;
+			}
 			if ((snap[k].deadline <= before && there) ||
 			    (snap[k].deadline > after && !there))
 				wrong_at("expiry took the wrong calls", "round", round);
 			n_expired += !there;
 		}
-		if (bus.pending && (t < 0 || t > 400))
+		if (bus.pending.head && (t < 0 || t > 400))
 			wrong_at("the time to the next deadline", "round", round);
 		usleep(200 * 1000);
 	}
 	for (a = 0; a < PCONNS; a++)
 		n_expired -= no_reply[a];
-	CHECK(!wrong && !bus.pending && bus.pending_tail == &bus.pending &&
+	CHECK(!wrong && !bus.pending.head &&
+	      bus.pending.tail == &bus.pending.head &&
 	      !n_expired && bus_expire(&bus) < 0,
 	      "expiry takes the calls whose time is up, oldest first, each caller gets its NoReply%s%s",
 	      wrong ? ": " : "", first_wrong);
