@@ -112,6 +112,20 @@ static inline void *bus1_send_array(void *stack, size_t n_stack, size_t n,
 	return kvmalloc_array(n, size, GFP_KERNEL_ACCOUNT);
 }
 
+/*
+ * Like bus1_send_array(), zeroed. An allocated array comes zeroed from the
+ * allocator (__GFP_ZERO): kernels with init_on_alloc (Debian's) zero every
+ * allocation anyway, and a memset after it cleared it twice.
+ */
+static inline void *bus1_send_array_zeroed(void *stack, size_t n_stack,
+					   size_t n, size_t size)
+{
+	if (n > n_stack)
+		return kvcalloc(n, size, GFP_KERNEL_ACCOUNT);
+	memset(stack, 0, n_stack * size);
+	return stack;
+}
+
 static inline void bus1_send_array_free(void *array, void *stack)
 {
 	if (array != stack)
