@@ -324,7 +324,6 @@ static int bus1_send_resolve(struct bus1_send_dest *d, struct bus1_handle *h)
 {
 	struct bus1_node *node = h->node;
 
-	d->handle = h;
 	if (!bus1_peer_acquire(node->owner))
 		return -EHOSTUNREACH;
 	d->peer = node->owner;

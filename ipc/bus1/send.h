@@ -27,7 +27,6 @@ struct file;
 
 /**
  * struct bus1_send_dest - one destination of a SEND
- * @handle:	sender's handle of the destination node (borrowed)
  * @peer:	owner of the node, active reference held while set
  * @dst:	owner handle of the node, referenced, until @message takes
  *		it over
@@ -35,7 +34,6 @@ struct file;
  * @error:	positive errno absorbed under SEND_FLAG_CONTINUE
  */
 struct bus1_send_dest {
-	struct bus1_handle *handle;
 	struct bus1_peer *peer;
 	struct bus1_handle *dst;
 	struct bus1_message *message;
