@@ -64,17 +64,13 @@ int bus1_send_validate(struct bus1_send *s)
 				     ARRAY_SIZE(s->created_stack),
 				     s->n_handles + s->n_dests,
 				     sizeof(*s->created));
-	s->dests = bus1_send_array(s->dests_stack, ARRAY_SIZE(s->dests_stack),
-				   s->n_dests, sizeof(*s->dests));
 	/*
 	 * The other arrays are filled before they are read; every entry of
-	 * this one is unwound, even if an allocation below fails. (A memset
-	 * of constant size is a few stores, not a call.)
+	 * this one is unwound, even if an allocation below fails.
 	 */
-	if (s->dests == s->dests_stack)
-		memset(s->dests_stack, 0, sizeof(s->dests_stack));
-	else if (s->dests)
-		memset(s->dests, 0, s->n_dests * sizeof(*s->dests));
+	s->dests = bus1_send_array_zeroed(s->dests_stack,
+					  ARRAY_SIZE(s->dests_stack),
+					  s->n_dests, sizeof(*s->dests));
 	s->files = bus1_send_array(s->files_stack, ARRAY_SIZE(s->files_stack),
 				   p->n_fds, sizeof(*s->files));
 	if (!s->handles || !s->created || !s->dests || !s->files)

@@ -216,7 +216,8 @@ static int bus1_send_charge(struct bus1_send *s, struct bus1_peer *peer,
  * destination, into a buffer for a short multicast (each further
  * destination is then one memcpy, no second page lookup), else into the
  * first pool, which the others copy. Out of line, so that an empty message
- * does not pay for the iterator's stack slot.
+ * does not pay for the iterator's stack slot; once the payload is in the
+ * buffer, bus1_send_build() copies it from there itself.
  */
 static noinline int bus1_send_write_payload(struct bus1_send *s,
 					    struct bus1_peer *peer,
@@ -313,7 +314,12 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 		return r;
 
 	if (s->n_bytes) {
-		r = bus1_send_write_payload(s, peer, m);
+		if (s->bounced)
+			/* the further destinations of a short multicast */
+			r = bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
+						   s->bounce, s->n_bytes);
+		else
+			r = bus1_send_write_payload(s, peer, m);
 		if (r)
 			return r;
 	}
@@ -338,7 +344,6 @@ static int bus1_send_resolve(struct bus1_send_dest *d, struct bus1_handle *h)
 {
 	struct bus1_node *node = h->node;
 
-	d->handle = h;
 	if (!bus1_peer_acquire(node->owner))
 		return -EHOSTUNREACH;
 	d->peer = node->owner;

@@ -27,7 +27,6 @@ struct file;
 
 /**
  * struct bus1_send_dest - one destination of a SEND
- * @handle:	sender's handle of the destination node (borrowed)
  * @peer:	owner of the node, active reference held while set
  * @dst:	owner handle of the node, referenced, until @message takes
  *		it over
@@ -35,7 +34,6 @@ struct file;
  * @error:	positive errno absorbed under SEND_FLAG_CONTINUE
  */
 struct bus1_send_dest {
-	struct bus1_handle *handle;
 	struct bus1_peer *peer;
 	struct bus1_handle *dst;
 	struct bus1_message *message;
@@ -110,6 +108,20 @@ static inline void *bus1_send_array(void *stack, size_t n_stack, size_t n,
 	if (n <= n_stack)
 		return stack;
 	return kvmalloc_array(n, size, GFP_KERNEL_ACCOUNT);
+}
+
+/*
+ * Like bus1_send_array(), zeroed. An allocated array comes zeroed from the
+ * allocator (__GFP_ZERO): kernels with init_on_alloc (Debian's) zero every
+ * allocation anyway, and a memset after it cleared it twice.
+ */
+static inline void *bus1_send_array_zeroed(void *stack, size_t n_stack,
+					   size_t n, size_t size)
+{
+	if (n > n_stack)
+		return kvcalloc(n, size, GFP_KERNEL_ACCOUNT);
+	memset(stack, 0, n_stack * size);
+	return stack;
 }
 
 static inline void bus1_send_array_free(void *array, void *stack)

@@ -17,6 +17,9 @@
  *                                   times with function_graph tracing on
  *                                   (CASE: unicast N=payload bytes, mcast
  *                                   N=destinations)
+ *   bus1-bench-run --mloop ITERS N [jitter]
+ *                                   ITERS multicasts of 64 B to N peers,
+ *                                   drained (perf-profile.sh MCAST=N)
  *   bus1-bench-run --imports FILE   list the symbols a .ko imports
  *
  * bus1 is called the way a user of the running kernel would: with the RECV
@@ -1492,6 +1495,48 @@ static void run_loop(unsigned int iters, size_t len, bool jitter)
 	unicast_teardown(&u);
 }
 
+/*
+ * --mloop ITERS N [jitter]: ITERS multicasts of 64 B to N peers (one node
+ * each), each drained, timed; the jitter as for --loop (perf-profile.sh
+ * MCAST=N samples it). The SEND alone is printed too.
+ */
+static void run_mloop(unsigned int iters, size_t n, bool jitter)
+{
+	static struct peer dst[MAX_DESTS];
+	unsigned int k, i, j, seed = 12345;
+	u64 ids[MAX_DESTS], t0, t1, send = 0;
+	struct peer src;
+
+	if (n < 1 || n > MAX_DESTS)
+		bench_die("--mloop: 1..%d destinations", MAX_DESTS);
+	peer_open(&src, true);
+	for (i = 0; i < n; ++i) {
+		peer_open(&dst[i], true);
+		ids[i] = node_to(&dst[i], &src);
+	}
+	for (j = 0; j < 10; ++j) {
+		b1_send_or_die(src.fd, ids, n, 64);
+		for (i = 0; i < n; ++i)
+			b1_recv(&dst[i], 64, false);
+	}
+	t0 = bench_now();
+	for (j = 0; j < iters; ++j) {
+		if (jitter) {
+			seed = seed * 1103515245u + 12345u;
+			for (k = (seed >> 16) & 1023; k; k--)
+				asm volatile("" : "+r" (k));
+		}
+		t1 = bench_now();
+		b1_send_or_die(src.fd, ids, n, 64);
+		send += bench_now() - t1;
+		for (i = 0; i < n; ++i)
+			b1_recv(&dst[i], 64, false);
+	}
+	printf("loop: mcast %zu, send %.1f, %u iterations%s: %.1f per iteration\n",
+	       n, (double)send / iters, iters, jitter ? " (with jitter)" : "",
+	       (double)(bench_now() - t0) / iters);
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1526,6 +1571,10 @@ int main(int argc, char **argv)
 		run_loop(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
 			 argc == 5 && !strcmp(argv[4], "jitter"));
 		return 0;
+	} else if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--mloop")) {
+		run_mloop(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
+			  argc == 5 && !strcmp(argv[4], "jitter"));
+		return 0;
 	} else if (argc == 3 && !strcmp(argv[1], "--only")) {
 		if (!strcmp(argv[2], "unicast"))
 			bench_unicast();
@@ -1553,7 +1602,7 @@ int main(int argc, char **argv)
 		bench_memory();
 	} else {
 		fprintf(stderr, "usage: %s %s\n", argv[0],
-			"[--only SECTION | --roundtrip WARMUP ITERS REPS | --scaling [SECS] | --profile unicast|mcast N ITERS | --loop ITERS LEN [jitter] | --imports KO]");
+			"[--only SECTION | --roundtrip WARMUP ITERS REPS | --scaling [SECS] | --profile unicast|mcast N ITERS | --loop ITERS LEN [jitter] | --mloop ITERS N [jitter] | --imports KO]");
 		return 2;
 	}
 	printf("\n# targets: %u PASS, %u MISS\n", n_pass, n_miss);

@@ -23,6 +23,14 @@ set -euo pipefail
 
 LEN=${1:-0}
 ITERS=${2:-40000}
+# MCAST=N: multicasts of 64 B to N peers, drained (bus1-bench-run --mloop)
+MCAST=${MCAST:-}
+LOOP="--loop"
+if [ -n "$MCAST" ]; then
+	LEN=$MCAST
+	ITERS=${2:-1000}
+	LOOP="--mloop"
+fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../../../../.." && pwd)
 # the stock kernel `make bench` boots, not the PREEMPT_RT one (sorts last)
@@ -41,10 +49,10 @@ make -s -C "$HERE" >/dev/null
 
 cat >"$W/profile.sh" <<EOF
 #!/bin/sh
-/tests/bus1-bench-run --loop 20000 $LEN
-/tests/bus1-bench-run --loop $ITERS $LEN jitter
+/tests/bus1-bench-run $LOOP $ITERS $LEN
+/tests/bus1-bench-run $LOOP $ITERS $LEN jitter
 perf record -q -e cpu-clock -c 397 -a -o /tmp/perf.data -- \\
-	/tests/bus1-bench-run --loop $ITERS $LEN jitter >/tmp/loop.out 2>&1
+	/tests/bus1-bench-run $LOOP $ITERS $LEN jitter >/tmp/loop.out 2>&1
 echo "jittered: \$(cat /tmp/loop.out)"
 perf report -i /tmp/perf.data --no-children --sort dso,sym -q --stdio \\
 	2>/dev/null | sed -n '1,90s/^/perf: /p'
@@ -60,13 +68,17 @@ QEMU_EXTRA="-icount shift=0,sleep=off" "$TOP/tools/testing/selftests/bus1/debug/
 awk '
 /^loop: .*with jitter/ && !jit { jit = $(NF - 2) }
 /^loop: / && !/jitter/ { plain = $(NF - 2) }
+/^loop: mcast/ && !/jitter/ { snd = $5; sub(",", "", snd) }
 /^perf: / {
 	p = $2; sub("%", "", p)
 	dso = $3; sym = $5
 	n[++k] = p; d[k] = dso; s[k] = sym
 }
 END {
-	printf "# %s B unicast, SEND+RECV+SLICE_RELEASE: %.0f instructions per iteration\n", LEN, plain
+	if (MC)
+		printf "# multicast of 64 B to %s peers, SEND and drain: %.0f instructions per iteration (SEND %s)\n", LEN, plain, snd
+	else
+		printf "# %s B unicast, SEND+RECV+SLICE_RELEASE: %.0f instructions per iteration\n", LEN, plain
 	printf "# (jittered loop %.0f; user-space jitter and loop are the rest)\n", jit
 	printf "%7s  %-8s %s\n", "instr", "where", "function"
 	for (i = 1; i <= k; i++) {
@@ -82,4 +94,4 @@ END {
 	printf "# bus1.ko %.0f, rest of the kernel %.0f, user space (with jitter) %.0f\n",
 		sum["bus1.ko"], sum["kernel"], sum["user"]
 	printf "# (rows of at least 5 instructions)\n"
-}' LEN="$LEN" "$W/console"
+}' LEN="$LEN" MC="$MCAST" "$W/console"
