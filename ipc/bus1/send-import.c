@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * SEND's imports of the general path: the command's checks and arrays,
- * the handles and files a message carries, and the fault-in of a SEND that
+ * a payload of several (or compat) vectors, the handles and files a
+ * message carries, and the fault-in of a SEND that
  * faulted with page faults disabled. The common message (a plain unicast,
  * send.c) runs none of this.
  */
 
+#include <linux/compat.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -15,6 +17,7 @@
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 #include <linux/bus1.h>
+#include "compat.h"
 #include "handle.h"
 #include "message.h"
 #include "peer.h"
@@ -81,6 +84,63 @@ int bus1_send_validate(struct bus1_send *s)
 	    check_add_overflow(size, bus1_a8(4 * (size_t)p->n_fds), &size))
 		return -EMSGSIZE;
 	s->slice_size = size;
+	return 0;
+}
+
+/**
+ * bus1_send_import_iovecs() - set up the payload iterator from a vector array
+ * @s:		SEND being built, its argument loaded, at least one vector
+ *
+ * The general import: several vectors, or a compat caller's. The common
+ * single native vector takes bus1_send_import_ubuf() (send.c), which fails
+ * as this does, in the same order.
+ *
+ * Return: 0 on success, -ENOMEM, -EFAULT or -EMSGSIZE otherwise (the
+ * caller frees @s->iov if it is not @s->iov_stack).
+ */
+int bus1_send_import_iovecs(struct bus1_send *s)
+{
+	void __user *uvecs = u64_to_user_ptr(s->param.ptr_vecs);
+	size_t i, n = s->param.n_vecs, total = 0;
+	struct iovec *iov = s->iov_stack;
+
+	if (n > UIO_FASTIOV) {
+		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL_ACCOUNT);
+		if (!iov)
+			return -ENOMEM;
+	}
+	s->iov = iov;
+
+	if (in_compat_syscall()) {
+		struct compat_iovec __user *cvecs = uvecs;
+		struct compat_iovec cv;
+
+		for (i = 0; i < n; ++i) {
+			if (copy_from_user(&cv, cvecs + i, sizeof(cv)))
+				return -EFAULT;
+			iov[i].iov_base = compat_ptr(cv.iov_base);
+			iov[i].iov_len = cv.iov_len;
+		}
+	} else if (copy_from_user(iov, uvecs, n * sizeof(*iov))) {
+		return -EFAULT;
+	}
+
+	for (i = 0; i < n; ++i) {
+		if ((ssize_t)iov[i].iov_len < 0)
+			return -EMSGSIZE;
+		if (!access_ok(iov[i].iov_base, iov[i].iov_len))
+			return -EFAULT;
+		if (check_add_overflow(total, iov[i].iov_len, &total) ||
+		    total > MAX_RW_COUNT)
+			return -EMSGSIZE;
+	}
+
+	if (n == 1)
+		/* a compat caller's single vector: see bus1_send_import_ubuf() */
+		iov_iter_ubuf(&s->iter, ITER_SOURCE, iov->iov_base, total);
+	else
+		iov_iter_init(&s->iter, ITER_SOURCE, iov, n, total);
+	s->n_bytes = total;
 	return 0;
 }
 

@@ -16,8 +16,9 @@
  *
  * Top to bottom: import of the payload, charge and build one message
  * (message.c), destinations, commit (or the seed), the command. The
- * general path's checks, the handle and file imports and the fault-in of
- * a SEND that faulted with page faults disabled are in send-import.c.
+ * general path's checks, the import of several (or compat) vectors, the
+ * handle and file imports and the fault-in of a SEND that faulted with
+ * page faults disabled are in send-import.c.
  */
 
 #include <linux/compat.h>
@@ -38,52 +39,6 @@
 #include "send.h"
 #include "trace.h"
 #include "tx.h"
-
-static noinline int bus1_send_import_iovecs(struct bus1_send *s)
-{
-	void __user *uvecs = u64_to_user_ptr(s->param.ptr_vecs);
-	size_t i, n = s->param.n_vecs, total = 0;
-	struct iovec *iov = s->iov_stack;
-
-	if (n > UIO_FASTIOV) {
-		iov = kmalloc_array(n, sizeof(*iov), GFP_KERNEL_ACCOUNT);
-		if (!iov)
-			return -ENOMEM;
-	}
-	s->iov = iov;
-
-	if (in_compat_syscall()) {
-		struct compat_iovec __user *cvecs = uvecs;
-		struct compat_iovec cv;
-
-		for (i = 0; i < n; ++i) {
-			if (copy_from_user(&cv, cvecs + i, sizeof(cv)))
-				return -EFAULT;
-			iov[i].iov_base = compat_ptr(cv.iov_base);
-			iov[i].iov_len = cv.iov_len;
-		}
-	} else if (copy_from_user(iov, uvecs, n * sizeof(*iov))) {
-		return -EFAULT;
-	}
-
-	for (i = 0; i < n; ++i) {
-		if ((ssize_t)iov[i].iov_len < 0)
-			return -EMSGSIZE;
-		if (!access_ok(iov[i].iov_base, iov[i].iov_len))
-			return -EFAULT;
-		if (check_add_overflow(total, iov[i].iov_len, &total) ||
-		    total > MAX_RW_COUNT)
-			return -EMSGSIZE;
-	}
-
-	if (n == 1)
-		/* a compat caller's single vector: see bus1_send_import_ubuf() */
-		iov_iter_ubuf(&s->iter, ITER_SOURCE, iov->iov_base, total);
-	else
-		iov_iter_init(&s->iter, ITER_SOURCE, iov, n, total);
-	s->n_bytes = total;
-	return 0;
-}
 
 /*
  * The common payload, one native vector, is one user buffer: an ITER_UBUF

@@ -132,6 +132,7 @@ static inline void bus1_send_array_free(void *array, void *stack)
 
 /* send.c */
 int bus1_send_import_vecs(struct bus1_send *s);
+int bus1_send_import_iovecs(struct bus1_send *s);
 int bus1_send_load_param(struct bus1_cmd_send *p,
 			 const struct bus1_cmd_send __user *u);
 
