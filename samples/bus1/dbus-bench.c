@@ -579,9 +579,9 @@ static void floor_row(const char *what, struct fig f, struct fig base,
 {
 	double ratio = f.instr / base.instr;
 
-	printf("  %-42s %9.0f = %.2fx of dbus-daemon (target %.2fx: %s)\n",
-	       what, f.instr, ratio, target,
-	       ratio > target ? "below it" : "above it");
+	printf("  %-42s %9.0f = %.2fx of dbus-daemon (%s the %.2fx target)\n",
+	       what, f.instr, ratio,
+	       ratio > target ? "above" : "within", target);
 }
 
 /* --- the cases --------------------------------------------------------- */
