@@ -181,12 +181,10 @@ static noinline int bus1_send_write_payload(struct bus1_send *s,
 	struct iov_iter iter = s->iter;
 
 	if (s->n_dests > 1 && s->n_bytes <= BUS1_SEND_BOUNCE_MAX) {
-		if (!s->bounced) {
-			if (copy_from_iter(s->bounce, s->n_bytes, &iter) !=
-			    s->n_bytes)
-				return -EFAULT;
-			s->bounced = true;
-		}
+		/* the first destination: the others copy @bounce (build) */
+		if (copy_from_iter(s->bounce, s->n_bytes, &iter) != s->n_bytes)
+			return -EFAULT;
+		s->bounced = true;
 		return bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
 					      s->bounce, s->n_bytes);
 	}

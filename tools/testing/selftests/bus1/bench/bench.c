@@ -1462,6 +1462,17 @@ static void list_imports(const char *path)
 	close(fd);
 }
 
+/* 0..1023 rounds of busy work from @seed's sequence (see run_loop()) */
+static void bench_jitter(unsigned int *seed)
+{
+	unsigned int k;
+
+	*seed = *seed * 1103515245u + 12345u;
+	/* the empty asm keeps the busy loop from being folded */
+	for (k = (*seed >> 16) & 1023; k; k--)
+		asm volatile("" : "+r" (k));
+}
+
 /*
  * --loop ITERS LEN [jitter]: ITERS unicast SEND+RECV+SLICE_RELEASE of LEN
  * bytes, timed (perf-profile.sh samples it). With "jitter" every iteration
@@ -1471,7 +1482,7 @@ static void list_imports(const char *path)
  */
 static void run_loop(unsigned int iters, size_t len, bool jitter)
 {
-	unsigned int k, i, seed = 12345;
+	unsigned int i, seed = 12345;
 	struct unicast u;
 	u64 t0;
 
@@ -1481,12 +1492,8 @@ static void run_loop(unsigned int iters, size_t len, bool jitter)
 	bus1_unicast_loop(&u, 100);
 	t0 = bench_now();
 	for (i = 0; i < iters; ++i) {
-		if (jitter) {
-			seed = seed * 1103515245u + 12345u;
-			/* the empty asm keeps the busy loop from being folded */
-			for (k = (seed >> 16) & 1023; k; k--)
-				asm volatile("" : "+r" (k));
-		}
+		if (jitter)
+			bench_jitter(&seed);
 		bus1_unicast_loop(&u, 1);
 	}
 	printf("loop: %zu B, %u iterations%s: %.1f per iteration\n", len,
@@ -1503,7 +1510,7 @@ static void run_loop(unsigned int iters, size_t len, bool jitter)
 static void run_mloop(unsigned int iters, size_t n, bool jitter)
 {
 	static struct peer dst[MAX_DESTS];
-	unsigned int k, i, j, seed = 12345;
+	unsigned int i, j, seed = 12345;
 	u64 ids[MAX_DESTS], t0, t1, send = 0;
 	struct peer src;
 
@@ -1521,11 +1528,8 @@ static void run_mloop(unsigned int iters, size_t n, bool jitter)
 	}
 	t0 = bench_now();
 	for (j = 0; j < iters; ++j) {
-		if (jitter) {
-			seed = seed * 1103515245u + 12345u;
-			for (k = (seed >> 16) & 1023; k; k--)
-				asm volatile("" : "+r" (k));
-		}
+		if (jitter)
+			bench_jitter(&seed);
 		t1 = bench_now();
 		b1_send_or_die(src.fd, ids, n, 64);
 		send += bench_now() - t1;
