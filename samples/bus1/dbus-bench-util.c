@@ -4,10 +4,17 @@
  * qemu -icount shift=0 a CLOCK_MONOTONIC ns is one guest instruction (user +
  * kernel, whole VM); context switches are the whole VM's (/proc/stat ctxt).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "dbus-bench-util.h"
+
+/* the children of the case being measured */
+static pid_t kids[DBENCH_KIDS];
+static int nkids;
 
 static unsigned long long now(void)
 {
@@ -86,4 +93,69 @@ void dbench_ratio_line(const char *what, struct fig f, struct fig base,
 	printf("  %-42s %9.0f = %.2fx of dbus-daemon (%s the %.2fx target)\n",
 	       what, f.instr, ratio,
 	       ratio > target ? "above" : "within", target);
+}
+
+/**
+ * dbench_kill_kids() - SIGKILL every child of the case (on a failure)
+ */
+void dbench_kill_kids(void)
+{
+	for (int i = 0; i < nkids; i++)
+		kill(kids[i], SIGKILL);
+}
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "dbus bench: %s failed\n", what);
+	dbench_kill_kids();
+	exit(1);
+}
+
+/**
+ * dbench_spawn() - run @fn(@arg, @fd) in a child of the case
+ * @fn: the child's work; it returns only to exit
+ * @arg: its argument
+ * @fd: its file descriptor (the write end of a ready pipe)
+ *
+ * The child is killed by dbench_reap() or dbench_kill_kids().
+ */
+void dbench_spawn(void (*fn)(void *arg, int fd), void *arg, int fd)
+{
+	pid_t p;
+
+	if (nkids == DBENCH_KIDS)
+		fail("spawn: too many children");
+	p = fork();
+	if (p < 0)
+		fail("fork");
+	if (!p) {
+		fn(arg, fd);
+		_exit(0);
+	}
+	kids[nkids++] = p;
+}
+
+/**
+ * dbench_wait_ready() - read the ready bytes of @n children
+ * @fd: the read end of their ready pipe
+ * @n: how many
+ */
+void dbench_wait_ready(int fd, int n)
+{
+	char c;
+
+	while (n-- > 0)
+		if (read(fd, &c, 1) != 1)
+			fail("a child's ready byte");
+}
+
+/**
+ * dbench_reap() - end the case's children (SIGTERM) and wait for them
+ */
+void dbench_reap(void)
+{
+	while (nkids > 0) {
+		kill(kids[--nkids], SIGTERM);
+		waitpid(kids[nkids], NULL, 0);
+	}
 }

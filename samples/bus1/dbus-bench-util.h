@@ -9,6 +9,7 @@
 #define DBUS_BENCH_UTIL_H
 
 #define DBENCH_REPS	7
+#define DBENCH_KIDS	16	/* children of one case at most */
 
 struct fig {
 	double instr, csw;
@@ -17,5 +18,9 @@ struct fig {
 struct fig dbench_measure(void (*op)(void *), void *ctx, int iters);
 void dbench_ratio_line(const char *what, struct fig f, struct fig base,
 		       double target);
+void dbench_spawn(void (*fn)(void *arg, int fd), void *arg, int fd);
+void dbench_wait_ready(int fd, int n);
+void dbench_reap(void);
+void dbench_kill_kids(void);
 
 #endif

@@ -63,46 +63,11 @@
 #define ARG	"hello"
 
 static const char *daemon_addr, *broker_addr, *b1sock;
-static pid_t kids[NSUBS + 2];
-static int nkids;
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bus1-dbus-bench: %s failed\n", what);
-	for (int i = 0; i < nkids; i++)
-		kill(kids[i], SIGKILL);
+	dbench_kill_kids();
 	exit(1);
-}
-
-static pid_t spawn(void (*fn)(int), int fd)
-{
-	pid_t p = fork();
-
-	if (p < 0)
-		die("fork");
-	if (!p) {
-		fn(fd);
-		_exit(0);
-	}
-	kids[nkids++] = p;
-	return p;
-}
-
-static void reap(void)
-{
-	while (nkids > 0) {
-		kill(kids[--nkids], SIGTERM);
-		waitpid(kids[nkids], NULL, 0);
-	}
-}
-
-static void wait_ready(int fd, int n)
-{
-	char c;
-
-	while (n-- > 0)
-		if (read(fd, &c, 1) != 1)
-			die("a child's ready byte");
 }
 
 static DBusMessage *echo_reply(DBusMessage *call)
@@ -133,7 +98,7 @@ static DBusConnection *sock_connect(const char *addr)
 
 static const char *svc_addr;
 
-static void sock_service(int fd)
+static void sock_service(void *arg, int fd)
 {
 	DBusConnection *c = sock_connect(svc_addr);
 	DBusMessage *m, *r;
@@ -180,7 +145,7 @@ static void sock_call(void *ctx)
 
 static int sub_ack;
 
-static void sock_subscriber(int fd)
+static void sock_subscriber(void *arg, int fd)
 {
 	DBusConnection *c = sock_connect(svc_addr);
 	DBusMessage *m;
@@ -286,7 +251,7 @@ static void nat_loop(struct b1d_bus *b)
 			;
 }
 
-static void nat_service(int fd)
+static void nat_service(void *arg, int fd)
 {
 	struct b1d_bus *b = nat_connect();
 
@@ -318,7 +283,7 @@ static void nat_tick(struct b1d_bus *b, DBusMessage *m, void *u)
 		_exit(1);
 }
 
-static void nat_subscriber(int fd)
+static void nat_subscriber(void *arg, int fd)
 {
 	struct b1d_bus *b = nat_connect();
 
@@ -599,8 +564,8 @@ static struct fig call_case(const char *addr, bool native_svc,
 	if (pipe(p))
 		die("pipe");
 	svc_addr = addr;
-	spawn(native_svc ? nat_service : sock_service, p[1]);
-	wait_ready(p[0], 1);
+	dbench_spawn(native_svc ? nat_service : sock_service, NULL, p[1]);
+	dbench_wait_ready(p[0], 1);
 	if (native_client) {
 		b = nat_connect();
 		f = dbench_measure(nat_call, b, iters);
@@ -611,7 +576,7 @@ static struct fig call_case(const char *addr, bool native_svc,
 		dbus_connection_close(c);
 		dbus_connection_unref(c);
 	}
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 	return f;
@@ -628,8 +593,9 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 	svc_addr = addr;
 	sub_ack = a[1];
 	for (int i = 0; i < NSUBS; i++)
-		spawn(native ? nat_subscriber : sock_subscriber, p[1]);
-	wait_ready(p[0], NSUBS);
+		dbench_spawn(native ? nat_subscriber : sock_subscriber, NULL,
+			     p[1]);
+	dbench_wait_ready(p[0], NSUBS);
 	e.ack = a[0];
 	if (native)
 		e.b = nat_connect();
@@ -644,7 +610,7 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 		dbus_connection_close(e.c);
 		dbus_connection_unref(e.c);
 	}
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 	close(a[0]);
@@ -660,7 +626,7 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 /* a socket client that owns @fill_n names, then idles */
 static int fill_n, fill_id;
 
-static void filler(int fd)
+static void filler(void *arg, int fd)
 {
 	DBusConnection *c = sock_connect(broker_addr);
 	char name[64];
@@ -716,11 +682,11 @@ static void names_rows(int total, int it)
 		die("pipe");
 	for (fill_id = 0; fill_id < FILL_CONNS; fill_id++) {
 		fill_n = total / FILL_CONNS;
-		spawn(filler, p[1]);
+		dbench_spawn(filler, NULL, p[1]);
 	}
 	svc_addr = broker_addr;
-	spawn(nat_service, p[1]);
-	wait_ready(p[0], fill_id + 1);
+	dbench_spawn(nat_service, NULL, p[1]);
+	dbench_wait_ready(p[0], fill_id + 1);
 	c = sock_connect(broker_addr);
 	b = dbench_measure(sock_call, c, 200 * it);
 	dbus_connection_close(c);
@@ -732,7 +698,7 @@ static void names_rows(int total, int it)
 	snprintf(what, sizeof(what), "(e) native setup+call, %d names", total);
 	printf("%-44s %9.0f %6.2f\n", what, e.instr, e.csw);
 	fflush(stdout);
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 }
@@ -749,8 +715,9 @@ static void conns_row(int n, int it)
 	if (!idle || pipe(p))
 		die("conns setup");
 	svc_addr = broker_addr;
-	spawn(nat_service, p[1]);	/* first: it inherits no idle socket */
-	wait_ready(p[0], 1);
+	/* first: it inherits no idle socket */
+	dbench_spawn(nat_service, NULL, p[1]);
+	dbench_wait_ready(p[0], 1);
 	for (i = 0; i < n; i++)
 		idle[i] = sock_connect(broker_addr);
 	c = sock_connect(broker_addr);
@@ -765,7 +732,7 @@ static void conns_row(int n, int it)
 		dbus_connection_unref(idle[i]);
 	}
 	free(idle);
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 }

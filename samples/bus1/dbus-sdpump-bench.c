@@ -64,15 +64,13 @@
 #define BATCH	10	/* signals between two acks of every subscriber */
 #define BUFSZ	4096
 
-static pid_t kids[NSUBS + 1];
-static int nkids, sub_ack;
+static int sub_ack;
 
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "bus1-dbus-sdpump-bench: %s failed: %s\n", what,
 		strerror(err < 0 ? -err : err));
-	for (int i = 0; i < nkids; i++)
-		kill(kids[i], SIGKILL);
+	dbench_kill_kids();
 	exit(1);
 }
 
@@ -193,41 +191,10 @@ static void process_all(struct pump *p)
 		die("sd_bus_process", r);
 }
 
-static pid_t spawn(void (*fn)(struct pump *, int), struct pump *p, int fd)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		die("fork", errno);
-	if (!pid) {
-		fn(p, fd);
-		_exit(0);
-	}
-	kids[nkids++] = pid;
-	return pid;
-}
-
-static void reap(void)
-{
-	while (nkids > 0) {
-		kill(kids[--nkids], SIGKILL);
-		waitpid(kids[nkids], NULL, 0);
-	}
-}
-
 static void ready(int fd)
 {
 	if (write(fd, "r", 1) != 1)
 		_exit(1);
-}
-
-static void wait_ready(int fd, int n)
-{
-	char c;
-
-	while (n-- > 0)
-		if (read(fd, &c, 1) != 1)
-			die("a child's ready byte", EPIPE);
 }
 
 /* a peer with one node; @from gets a handle to it in @from->dst */
@@ -249,7 +216,7 @@ static void peer_with_node(struct pump *p, struct pump *from)
 		die("fcntl", errno);
 }
 
-/* --- (a) ---------------------------------------------------------------- */
+/* --- the callee and the subscribers --------------------------------------- */
 
 static int m_echo(sd_bus_message *m, void *u, sd_bus_error *e)
 {
@@ -265,21 +232,47 @@ static const sd_bus_vtable vtable[] = {
 	SD_BUS_VTABLE_END
 };
 
-static void callee(struct pump *p, int fd)
+static int on_tick(sd_bus_message *m, void *u, sd_bus_error *e)
 {
+	static unsigned long n;
+	const char *s;
+	int r = sd_bus_message_read(m, "s", &s);
+
+	if (r < 0 || strcmp(s, ARG))
+		die("the Tick signal", r < 0 ? r : EPROTO);
+	if (++n % BATCH == 0 && write(sub_ack, "a", 1) != 1)
+		_exit(1);
+	return 1;
+}
+
+/*
+ * The callee of (a) (it sends: the Echo object) or a subscriber of (c) (it
+ * only receives: the Tick match), until it is killed.
+ */
+static void child(void *arg, int fd)
+{
+	struct pump *p = arg;
 	int r;
 
 	sd_pair(p, true);
-	r = sd_bus_add_object_vtable(p->bus, NULL, PATH, IFACE, vtable, NULL);
+	if (p->n_dst)
+		r = sd_bus_add_object_vtable(p->bus, NULL, PATH, IFACE,
+					     vtable, NULL);
+	else
+		r = sd_bus_match_signal(p->bus, NULL, NULL, PATH, IFACE,
+					"Tick", on_tick, NULL);
 	if (r < 0)
-		die("sd_bus_add_object_vtable", r);
+		die("the object or match", r);
 	ready(fd);
 	for (;;) {
 		pump_in(p);
 		process_all(p);
-		pump_out(p);
+		if (p->n_dst)
+			pump_out(p);
 	}
 }
+
+/* --- (a) ---------------------------------------------------------------- */
 
 /* the caller's Echo("s"), written into its socketpair; its cookie */
 static uint64_t send_echo(struct pump *p)
@@ -345,48 +338,19 @@ static struct fig call_case(int iters, size_t *len, size_t *rlen)
 				 &callee_p.dst[0]) < 0)
 		die("handle to the caller", EINVAL);
 	callee_p.n_dst = 1;
-	spawn(callee, &callee_p, p[1]);
-	wait_ready(p[0], 1);
+	dbench_spawn(child, &callee_p, p[1]);
+	dbench_wait_ready(p[0], 1);
 	sd_pair(&caller, false);
 	f = dbench_measure(call, &caller, iters);
 	*len = caller.len;
 	*rlen = caller.msg.n_bytes;
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 	return f;
 }
 
 /* --- (c) ---------------------------------------------------------------- */
-
-static int on_tick(sd_bus_message *m, void *u, sd_bus_error *e)
-{
-	static unsigned long n;
-	const char *s;
-	int r = sd_bus_message_read(m, "s", &s);
-
-	if (r < 0 || strcmp(s, ARG))
-		die("the Tick signal", r < 0 ? r : EPROTO);
-	if (++n % BATCH == 0 && write(sub_ack, "a", 1) != 1)
-		_exit(1);
-	return 1;
-}
-
-static void subscriber(struct pump *p, int fd)
-{
-	int r;
-
-	sd_pair(p, true);
-	r = sd_bus_match_signal(p->bus, NULL, NULL, PATH, IFACE, "Tick",
-				on_tick, NULL);
-	if (r < 0)
-		die("sd_bus_match_signal", r);
-	ready(fd);
-	for (;;) {
-		pump_in(p);
-		process_all(p);
-	}
-}
 
 struct emit {
 	struct pump *p;
@@ -443,20 +407,21 @@ static struct fig signal_case(int iters, size_t *len)
 	peer_with_node(&sender, NULL);
 	for (int i = 0; i < NSUBS; i++) {
 		peer_with_node(&subs[i], &sender);
-		spawn(subscriber, &subs[i], p[1]);
+		dbench_spawn(child, &subs[i], p[1]);
 	}
-	wait_ready(p[0], NSUBS);
+	dbench_wait_ready(p[0], NSUBS);
 	sd_pair(&sender, false);
 	e.ack = a[0];
 	f = dbench_measure(emit_batch, &e, iters);
+	*len = sender.len;
+	dbench_reap();
+	for (int i = 0; i < 2; i++) {
+		close(p[i]);
+		close(a[i]);
+	}
+	/* per signal */
 	f.instr /= BATCH;
 	f.csw /= BATCH;
-	*len = sender.len;
-	reap();
-	close(p[0]);
-	close(p[1]);
-	close(a[0]);
-	close(a[1]);
 	return f;
 }
 
