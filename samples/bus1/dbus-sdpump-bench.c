@@ -36,6 +36,12 @@
  *       subscriber's sd_bus_match_signal() callback reads the string.
  *       Per signal, all processes, in batches of 10 with an ack as
  *       bus1-dbus-bench measures (c).
+ * The messages carry the header fields the library's do (the floor of
+ * bus1-dbus-bench): the call its destination name and the caller's unique
+ * name as sender, the reply the callee's as sender, the signal the
+ * sender's; Echo is SD_BUS_VTABLE_UNPRIVILEGED (else sd-bus asks the bus
+ * for the sender's credentials, which a connection to no bus cannot: the
+ * access control is the broker's and bus1's handles).
  * Then the pump's own share: the socketpair write + read of one message's
  * bytes (a *hop*: sd-bus's and the pump's system calls on one side of one
  * message), in one process, and the read that finds the socket empty
@@ -57,12 +63,16 @@
 #include <bus1/bus1.h>
 #include "dbus-bench-util.h"
 
+#define NAME	"org.bus1.Bench"
 #define PATH	"/org/bus1/Bench"
 #define IFACE	"org.bus1.Bench"
 #define ARG	"hello"
 #define NSUBS	10
 #define BATCH	10	/* signals between two acks of every subscriber */
 #define BUFSZ	4096
+/* the unique names the library's messages would carry (as in the floor) */
+#define CALLER	":1.41"
+#define CALLEE	":1.42"
 
 static int sub_ack;
 
@@ -218,17 +228,35 @@ static void peer_with_node(struct pump *p, struct pump *from)
 
 /* --- the callee and the subscribers --------------------------------------- */
 
+/*
+ * Echo: the reply carries the callee's unique name as its sender, as the
+ * library's replies do (sd-bus sets none on a connection that is not to a
+ * bus); sd_bus_message_new_method_return() takes its destination from the
+ * call's sender.
+ */
 static int m_echo(sd_bus_message *m, void *u, sd_bus_error *e)
 {
+	sd_bus_message *r;
 	const char *s;
-	int r = sd_bus_message_read(m, "s", &s);
+	int ret;
 
-	return r < 0 ? r : sd_bus_reply_method_return(m, "s", s);
+	ret = sd_bus_message_read(m, "s", &s);
+	if (ret >= 0)
+		ret = sd_bus_message_new_method_return(m, &r);
+	if (ret < 0)
+		return ret;
+	ret = sd_bus_message_set_sender(r, CALLEE);
+	if (ret >= 0)
+		ret = sd_bus_message_append(r, "s", s);
+	if (ret >= 0)
+		ret = sd_bus_send(NULL, r, NULL);
+	sd_bus_message_unref(r);
+	return ret < 0 ? ret : 1;
 }
 
 static const sd_bus_vtable vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD("Echo", "s", "s", m_echo, 0),
+	SD_BUS_METHOD("Echo", "s", "s", m_echo, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END
 };
 
@@ -281,8 +309,10 @@ static uint64_t send_echo(struct pump *p)
 	uint64_t cookie;
 	int e;
 
-	e = sd_bus_message_new_method_call(p->bus, &m, NULL, PATH, IFACE,
+	e = sd_bus_message_new_method_call(p->bus, &m, NAME, PATH, IFACE,
 					   "Echo");
+	if (e >= 0)
+		e = sd_bus_message_set_sender(m, CALLER);
 	if (e >= 0)
 		e = sd_bus_message_append(m, "s", ARG);
 	if (e >= 0)
@@ -364,6 +394,8 @@ static void send_tick(struct pump *p)
 	int r;
 
 	r = sd_bus_message_new_signal(p->bus, &m, PATH, IFACE, "Tick");
+	if (r >= 0)
+		r = sd_bus_message_set_sender(m, CALLER);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "s", ARG);
 	if (r >= 0)
