@@ -31,6 +31,8 @@ declare -A IGNORE=(
 	# libdbus's types are spelt DBusMessage, DBusConnection, ...
 	["samples/bus1/dbus-*"]="CAMELCASE"
 	["samples/bus1/test-dbus-*"]="CAMELCASE"
+	# sd-bus's cookies are uint64_t * in its API (sd_bus_send(), ...).
+	["samples/bus1/dbus-sdpump-bench.c"]="PREFER_KERNEL_TYPES"
 	# The ELF types of <elf.h> are spelt Elf64_Ehdr/Elf64_Shdr.
 	["tools/testing/selftests/bus1/bench/bench.c"]="CAMELCASE"
 	# Tests that SKIP when the kernel lacks a system call check for ENOSYS,

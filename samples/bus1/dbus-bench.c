@@ -53,112 +53,21 @@
 #include <unistd.h>
 #include "dbus-native-int.h"
 #include "dbus-wire.h"
+#include "dbus-bench-util.h"
 
 #define NAME	"org.bus1.Bench"
 #define PATH	"/org/bus1/Bench"
 #define IFACE	"org.bus1.Bench"
-#define REPS	7
 #define NSUBS	10
 #define BATCH	10	/* signals between two acks of every subscriber */
 #define ARG	"hello"
 
 static const char *daemon_addr, *broker_addr, *b1sock;
-static pid_t kids[NSUBS + 2];
-static int nkids;
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bus1-dbus-bench: %s failed\n", what);
-	for (int i = 0; i < nkids; i++)
-		kill(kids[i], SIGKILL);
+	dbench_kill_kids();
 	exit(1);
-}
-
-static unsigned long long now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static unsigned long long context_switches(void)
-{
-	unsigned long long v = 0;
-	char line[256];
-	FILE *f = fopen("/proc/stat", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "ctxt %llu", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct fig {
-	double instr, csw;
-};
-
-/* median of REPS repetitions of @iters calls of @op, after a warm-up one */
-static struct fig measure(void (*op)(void *), void *ctx, int iters)
-{
-	double t[REPS], c[REPS];
-	struct fig f;
-
-	for (int r = -1; r < REPS; r++) {
-		unsigned long long c0 = context_switches(), t0 = now();
-
-		for (int i = 0; i < iters; i++)
-			op(ctx);
-		if (r < 0)
-			continue;
-		t[r] = (double)(now() - t0) / iters;
-		c[r] = (double)(context_switches() - c0) / iters;
-	}
-	qsort(t, REPS, sizeof(*t), cmp);
-	qsort(c, REPS, sizeof(*c), cmp);
-	f.instr = t[REPS / 2];
-	f.csw = c[REPS / 2];
-	return f;
-}
-
-static pid_t spawn(void (*fn)(int), int fd)
-{
-	pid_t p = fork();
-
-	if (p < 0)
-		die("fork");
-	if (!p) {
-		fn(fd);
-		_exit(0);
-	}
-	kids[nkids++] = p;
-	return p;
-}
-
-static void reap(void)
-{
-	while (nkids > 0) {
-		kill(kids[--nkids], SIGTERM);
-		waitpid(kids[nkids], NULL, 0);
-	}
-}
-
-static void wait_ready(int fd, int n)
-{
-	char c;
-
-	while (n-- > 0)
-		if (read(fd, &c, 1) != 1)
-			die("a child's ready byte");
 }
 
 static DBusMessage *echo_reply(DBusMessage *call)
@@ -189,7 +98,7 @@ static DBusConnection *sock_connect(const char *addr)
 
 static const char *svc_addr;
 
-static void sock_service(int fd)
+static void sock_service(void *arg, int fd)
 {
 	DBusConnection *c = sock_connect(svc_addr);
 	DBusMessage *m, *r;
@@ -236,7 +145,7 @@ static void sock_call(void *ctx)
 
 static int sub_ack;
 
-static void sock_subscriber(int fd)
+static void sock_subscriber(void *arg, int fd)
 {
 	DBusConnection *c = sock_connect(svc_addr);
 	DBusMessage *m;
@@ -342,7 +251,7 @@ static void nat_loop(struct b1d_bus *b)
 			;
 }
 
-static void nat_service(int fd)
+static void nat_service(void *arg, int fd)
 {
 	struct b1d_bus *b = nat_connect();
 
@@ -374,7 +283,7 @@ static void nat_tick(struct b1d_bus *b, DBusMessage *m, void *u)
 		_exit(1);
 }
 
-static void nat_subscriber(int fd)
+static void nat_subscriber(void *arg, int fd)
 {
 	struct b1d_bus *b = nat_connect();
 
@@ -574,16 +483,6 @@ static void floor_bytes(struct floor *f, DBusMessage *m)
 	dbus_message_unref(m);
 }
 
-static void floor_row(const char *what, struct fig f, struct fig base,
-		      double target)
-{
-	double ratio = f.instr / base.instr;
-
-	printf("  %-42s %9.0f = %.2fx of dbus-daemon (%s the %.2fx target)\n",
-	       what, f.instr, ratio,
-	       ratio > target ? "above" : "within", target);
-}
-
 /* --- the cases --------------------------------------------------------- */
 
 static void row(const char *what, struct fig f, struct fig base,
@@ -604,27 +503,27 @@ static void floor_call_rows(struct fig d, int iters)
 	DBusMessage *call, *r;
 
 	floor_init(&f);
-	floor_row("floor (libdbus only)", measure(floor_call, &f, iters), d,
-		  0.40);
+	dbench_ratio_line("floor (libdbus only)",
+			  dbench_measure(floor_call, &f, iters), d, 0.40);
 	/* of it, what the two receivers' parses cost */
 	call = new_call();
 	floor_bytes(&f, dbus_message_ref(call));
-	p1 = measure(floor_parse_op, &f, iters);
+	p1 = dbench_measure(floor_parse_op, &f, iters);
 	dbus_free(f.bytes);
 	r = echo_reply(call);
 	dbus_message_set_destination(r, f.caller.unique);
 	floor_bytes(&f, r);
-	p2 = measure(floor_parse_op, &f, iters);
+	p2 = dbench_measure(floor_parse_op, &f, iters);
 	dbus_free(f.bytes);
 	dbus_message_unref(call);
 	p1.instr += p2.instr;
-	floor_row("of which the 2 parses (call, reply)", p1, d, 0.40);
+	dbench_ratio_line("of which the 2 parses (call, reply)", p1, d, 0.40);
 	/* a library user's cheapest call: a copy of one with the sender set */
 	f.tmpl = dbus_message_new_method_call(NAME, PATH, IFACE, "Echo");
 	if (!f.tmpl || !b1di_set_sender(f.tmpl, f.caller.unique))
 		die("template");
-	floor_row("floor, the call copied from a template",
-		  measure(floor_call, &f, iters), d, 0.40);
+	dbench_ratio_line("floor, the call copied from a template",
+			  dbench_measure(floor_call, &f, iters), d, 0.40);
 	dbus_message_unref(f.tmpl);
 }
 
@@ -635,23 +534,23 @@ static void floor_signal_rows(struct fig d, int iters)
 	struct fig p;
 
 	floor_init(&f);
-	floor_row("floor (libdbus only)", measure(floor_signal, &f, iters), d,
-		  0.30);
+	dbench_ratio_line("floor (libdbus only)",
+			  dbench_measure(floor_signal, &f, iters), d, 0.30);
 	floor_bytes(&f, new_tick());
-	p = measure(floor_parse_op, &f, iters);
+	p = dbench_measure(floor_parse_op, &f, iters);
 	dbus_free(f.bytes);
 	p.instr *= NSUBS;
-	floor_row("of which the 10 subscribers' parses", p, d, 0.30);
+	dbench_ratio_line("of which the 10 subscribers' parses", p, d, 0.30);
 	f.tmpl = new_tick();
 	if (!b1di_set_sender(f.tmpl, f.caller.unique))
 		die("template");
-	floor_row("floor, the signal copied from a template",
-		  measure(floor_signal, &f, iters), d, 0.30);
+	dbench_ratio_line("floor, the signal copied from a template",
+			  dbench_measure(floor_signal, &f, iters), d, 0.30);
 	dbus_message_unref(f.tmpl);
 	f.tmpl = NULL;
 	f.broker = true;
-	floor_row("floor + the broker's parse, sender, marshal",
-		  measure(floor_signal, &f, iters), d, 0.30);
+	dbench_ratio_line("floor + the broker's parse, sender, marshal",
+			  dbench_measure(floor_signal, &f, iters), d, 0.30);
 }
 
 static struct fig call_case(const char *addr, bool native_svc,
@@ -665,19 +564,19 @@ static struct fig call_case(const char *addr, bool native_svc,
 	if (pipe(p))
 		die("pipe");
 	svc_addr = addr;
-	spawn(native_svc ? nat_service : sock_service, p[1]);
-	wait_ready(p[0], 1);
+	dbench_spawn(native_svc ? nat_service : sock_service, NULL, p[1]);
+	dbench_wait_ready(p[0], 1);
 	if (native_client) {
 		b = nat_connect();
-		f = measure(nat_call, b, iters);
+		f = dbench_measure(nat_call, b, iters);
 		b1d_free(b);
 	} else {
 		c = sock_connect(addr);
-		f = measure(sock_call, c, iters);
+		f = dbench_measure(sock_call, c, iters);
 		dbus_connection_close(c);
 		dbus_connection_unref(c);
 	}
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 	return f;
@@ -694,14 +593,15 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 	svc_addr = addr;
 	sub_ack = a[1];
 	for (int i = 0; i < NSUBS; i++)
-		spawn(native ? nat_subscriber : sock_subscriber, p[1]);
-	wait_ready(p[0], NSUBS);
+		dbench_spawn(native ? nat_subscriber : sock_subscriber, NULL,
+			     p[1]);
+	dbench_wait_ready(p[0], NSUBS);
 	e.ack = a[0];
 	if (native)
 		e.b = nat_connect();
 	else
 		e.c = sock_connect(addr);
-	f = measure(emit_batch, &e, iters);
+	f = dbench_measure(emit_batch, &e, iters);
 	f.instr /= BATCH;
 	f.csw /= BATCH;
 	if (native) {
@@ -710,7 +610,7 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 		dbus_connection_close(e.c);
 		dbus_connection_unref(e.c);
 	}
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 	close(a[0]);
@@ -726,7 +626,7 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 /* a socket client that owns @fill_n names, then idles */
 static int fill_n, fill_id;
 
-static void filler(int fd)
+static void filler(void *arg, int fd)
 {
 	DBusConnection *c = sock_connect(broker_addr);
 	char name[64];
@@ -782,23 +682,23 @@ static void names_rows(int total, int it)
 		die("pipe");
 	for (fill_id = 0; fill_id < FILL_CONNS; fill_id++) {
 		fill_n = total / FILL_CONNS;
-		spawn(filler, p[1]);
+		dbench_spawn(filler, NULL, p[1]);
 	}
 	svc_addr = broker_addr;
-	spawn(nat_service, p[1]);
-	wait_ready(p[0], fill_id + 1);
+	dbench_spawn(nat_service, NULL, p[1]);
+	dbench_wait_ready(p[0], fill_id + 1);
 	c = sock_connect(broker_addr);
-	b = measure(sock_call, c, 200 * it);
+	b = dbench_measure(sock_call, c, 200 * it);
 	dbus_connection_close(c);
 	dbus_connection_unref(c);
 	snprintf(what, sizeof(what), "(b) socket -> native svc, %d names", total);
 	printf("%-44s %9.0f %6.2f\n", what, b.instr, b.csw);
 	fflush(stdout);
-	e = measure(nat_setup_op, NULL, 20 * it);
+	e = dbench_measure(nat_setup_op, NULL, 20 * it);
 	snprintf(what, sizeof(what), "(e) native setup+call, %d names", total);
 	printf("%-44s %9.0f %6.2f\n", what, e.instr, e.csw);
 	fflush(stdout);
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 }
@@ -815,12 +715,13 @@ static void conns_row(int n, int it)
 	if (!idle || pipe(p))
 		die("conns setup");
 	svc_addr = broker_addr;
-	spawn(nat_service, p[1]);	/* first: it inherits no idle socket */
-	wait_ready(p[0], 1);
+	/* first: it inherits no idle socket */
+	dbench_spawn(nat_service, NULL, p[1]);
+	dbench_wait_ready(p[0], 1);
 	for (i = 0; i < n; i++)
 		idle[i] = sock_connect(broker_addr);
 	c = sock_connect(broker_addr);
-	b = measure(sock_call, c, 200 * it);
+	b = dbench_measure(sock_call, c, 200 * it);
 	snprintf(what, sizeof(what), "(b) socket -> native svc, %d idle", n);
 	printf("%-44s %9.0f %6.2f\n", what, b.instr, b.csw);
 	fflush(stdout);
@@ -831,7 +732,7 @@ static void conns_row(int n, int it)
 		dbus_connection_unref(idle[i]);
 	}
 	free(idle);
-	reap();
+	dbench_reap();
 	close(p[0]);
 	close(p[1]);
 }
@@ -893,7 +794,7 @@ int main(int argc, char **argv)
 
 	printf("\n## D-Bus (issue 19): bus1 vs Debian's dbus-daemon, %s\n",
 	       "instructions per operation");
-	printf("# whole VM, median of %d after a warm-up; %s\n", REPS,
+	printf("# whole VM, median of %d after a warm-up; %s\n", DBENCH_REPS,
 	       "csw = context switches per op (whole VM)");
 	printf("# baseline: the same operation between libdbus clients through dbus-daemon\n");
 	printf("%-44s %9s %6s %9s %6s %7s  %7s\n", "case", "bus1", "csw",
@@ -913,8 +814,8 @@ int main(int argc, char **argv)
 	floor_signal_rows(d, 20 * it);
 	fflush(stdout);
 
-	d = measure(sock_connect_op, (void *)daemon_addr, 30 * it);
-	n = measure(nat_connect_op, NULL, 30 * it);
+	d = dbench_measure(sock_connect_op, (void *)daemon_addr, 30 * it);
+	n = dbench_measure(nat_connect_op, NULL, 30 * it);
 	row("(d) connect: Hello+RequestName+disconnect", n, d, 1.00);
 	return 0;
 }

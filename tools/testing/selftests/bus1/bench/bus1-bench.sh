@@ -107,10 +107,28 @@ CONF
 	done
 	echo "# D-Bus: $(chroot $R /usr/bin/dbus-daemon --version | head -n 1)"
 	bus1-dbus-bench unix:path=/run/bus1/bench-daemon.sock \
-		unix:path=/run/bus1/bench.sock /run/bus1/bench.bus1 $DBUS_ARGS || rc=1
+		unix:path=/run/bus1/bench.sock /run/bus1/bench.bus1 $DBUS_ARGS \
+		>/tmp/dbus-bench.out || rc=1
+	cat /tmp/dbus-bench.out
 	kill $dd $bb 2>/dev/null
 	wait $dd $bb 2>/dev/null
+	[ -n "$DBUS_ARGS" ] || sdpump_bench
 	return 0
+}
+
+# sd-bus as the marshaller, bytes over bus1 through a socketpair pump
+# (dbus.rst, *Benchmark*): dynamic against the host's libsystemd, so it runs
+# in /hostroot from the shared tree, against dbus-daemon's (a) and (c) of
+# this run (the "daemon" column of bus1-dbus-bench's rows)
+sdpump_bench() {
+	sp=/src/samples/bus1/out/bus1-dbus-sdpump-bench
+	if [ ! -x $R$sp ]; then
+		echo "# D-Bus: no $sp in the shared tree, sd-bus figures skipped"
+		return 0
+	fi
+	da=$(awk '/^\(a\) Echo/ { print $(NF - 5) }' /tmp/dbus-bench.out)
+	dc=$(awk '/^\(c\) one signal/ { print $(NF - 5) }' /tmp/dbus-bench.out)
+	chroot $R $sp "${da:-0}" "${dc:-0}" || rc=1
 }
 
 # an invalid measurement fails the run, after the profiles
