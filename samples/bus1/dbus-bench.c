@@ -553,14 +553,20 @@ static void floor_signal_rows(struct fig d, int iters)
 			  dbench_measure(floor_signal, &f, iters), d, 0.30);
 }
 
+/* the last call_case()'s switches: caller and service, voluntary/not */
+static long sw[4];
+
 static struct fig call_case(const char *addr, bool native_svc,
 			    bool native_client, int iters)
 {
 	struct b1d_bus *b = NULL;
 	DBusConnection *c = NULL;
+	struct rusage s0, c0, s1, c1;
 	struct fig f;
 	int p[2];
 
+	getrusage(RUSAGE_SELF, &s0);
+	getrusage(RUSAGE_CHILDREN, &c0);
 	if (pipe(p))
 		die("pipe");
 	svc_addr = addr;
@@ -579,7 +585,21 @@ static struct fig call_case(const char *addr, bool native_svc,
 	dbench_reap();
 	close(p[0]);
 	close(p[1]);
+	getrusage(RUSAGE_SELF, &s1);
+	getrusage(RUSAGE_CHILDREN, &c1);
+	sw[0] = s1.ru_nvcsw - s0.ru_nvcsw;
+	sw[1] = s1.ru_nivcsw - s0.ru_nivcsw;
+	sw[2] = c1.ru_nvcsw - c0.ru_nvcsw;
+	sw[3] = c1.ru_nivcsw - c0.ru_nivcsw;
 	return f;
+}
+
+/* who blocked and who was preempted in the last call_case() of @ops ops */
+static void switches_line(int ops)
+{
+	printf("  %-42s caller %.2f + %.2f, service %.2f + %.2f\n",
+	       "switches/op, voluntary + preempted", (double)sw[0] / ops,
+	       (double)sw[1] / ops, (double)sw[2] / ops, (double)sw[3] / ops);
 }
 
 static struct fig signal_case(const char *addr, bool native, int iters)
@@ -742,11 +762,22 @@ int main(int argc, char **argv)
 	struct fig d, n;
 	int it = argc > 4 ? atoi(argv[4]) : 1;
 
-	/* NATIVE-ONLY: case (a) alone, for a profile under callgrind */
+	/*
+	 * NATIVE-ONLY: case (a) alone, for a profile under callgrind, with
+	 * the voluntary and involuntary switches of the caller (this
+	 * process) and of the service (its reaped child): which of the two
+	 * the scheduler preempts decides what a round trip costs
+	 */
 	if (argc > 5 && !strcmp(argv[5], "native-only")) {
+		struct rusage us, uc;
+
 		b1sock = argv[3];
 		n = call_case(argv[2], true, true, it);
-		printf("native<->native %.0f %.2f\n", n.instr, n.csw);
+		getrusage(RUSAGE_SELF, &us);
+		getrusage(RUSAGE_CHILDREN, &uc);
+		printf("native<->native %.0f %.2f self vcsw %ld ivcsw %ld svc vcsw %ld ivcsw %ld\n",
+		       n.instr, n.csw, us.ru_nvcsw, us.ru_nivcsw, uc.ru_nvcsw,
+		       uc.ru_nivcsw);
 		return 0;
 	}
 	/* FLOOR: the libdbus floors alone, against a baseline of 1 */
@@ -803,9 +834,11 @@ int main(int argc, char **argv)
 	d = call_case(daemon_addr, false, false, 200 * it);
 	n = call_case(broker_addr, true, true, 200 * it);
 	row("(a) Echo(s) call+reply, native<->native", n, d, 0.40);
+	switches_line(200 * it * (DBENCH_REPS + 1));
 	floor_call_rows(d, 200 * it);
 	n = call_case(broker_addr, true, false, 200 * it);
 	row("(b) Echo(s), libdbus socket -> native svc", n, d, 1.20);
+	switches_line(200 * it * (DBENCH_REPS + 1));
 	fflush(stdout);
 
 	d = signal_case(daemon_addr, false, 10 * it);
