@@ -6,7 +6,10 @@
 # that never ran, a skip not on the allowlist, fewer or more results than
 # the plan, a per-test timeout, a crash without "not ok", a malformed
 # allowlist; and that a clean run, an allowed skip and the committed
-# qemu/skip-allowlist pass. Prints TAP, exits non-zero on failure.
+# qemu/skip-allowlist pass. Also the guest's reset of bus1's module
+# parameters between executables (qemu/modparams.sh, run by the guest's
+# shell on a fake parameter directory). Prints TAP, exits non-zero on
+# failure.
 
 set -euo pipefail
 
@@ -20,7 +23,7 @@ TAP_DIAG=$TMP/diag
 . "$ROOT/tools/testing/selftests/bus1/host/tap.sh"
 
 echo "TAP version 13"
-tap_plan 11
+tap_plan 15
 
 # section NAME RC LINES...: one executable's part of the result channel
 section() {
@@ -104,5 +107,70 @@ check "a malformed allowlist line fails"
 awk '!/^[ \t]*(#|$)/ && !/^[^ \t:]+: *[^ \t]/ { print "malformed: " $0 }' \
 	"$QEMU/skip-allowlist" >"$TAP_DIAG"
 check "qemu/skip-allowlist: every entry is 'NAME: reason'"
+
+# psh CMD: CMD in the guest's shell (busybox sh, as /init) after sourcing
+# qemu/modparams.sh, on the fake parameter directory $TMP/params; a failure
+# is a line in the output (the checks look for what is missing), not the end
+# of this script
+SH=(sh)
+[ ! -x /bin/busybox ] || SH=(/bin/busybox sh)
+P=$TMP/params
+psh() {
+	# shellcheck disable=SC2016 # (expanded by the inner sh)
+	PARAMS_DIR=$P PARAMS_BOOT=$TMP/boot "${SH[@]}" -c \
+		'out() { echo "$*"; }; . "$1" && eval "$2"' sh \
+		"$QEMU/modparams.sh" "$1" || echo "psh '$1': exit $?"
+}
+mkdir "$P"
+echo 65536 >"$P/user_handles_max"
+echo 16384 >"$P/user_slices_max"
+echo 3 >"$P/read_only"
+chmod 0444 "$P/read_only"
+: >"$TAP_DIAG"
+got=$(psh params_record 2>&1)
+[[ $got == "user_handles_max=65536 user_slices_max=16384" ]] ||
+	echo "recorded: want the two writable ones, got '$got'" >>"$TAP_DIAG"
+check "the rig records every writable module parameter, not read-only ones"
+
+# as in session 12: test-handle raised user_handles_max and was killed; a
+# read-only parameter that changes is not the rig's to put back
+{
+	echo 1000000 >"$P/user_handles_max"
+	chmod 0644 "$P/read_only"
+	echo 4 >"$P/read_only"
+	chmod 0444 "$P/read_only"
+	section test-handle 124 "1..2" "ok 1 a"
+	psh 'params_check test-handle 124'
+	section test-peer 0 "1..1" "ok 1 query_defaults"
+	psh 'params_check test-peer 0'
+	echo 7 >"$P/user_slices_max"
+	section test-leak 0 "1..1" "ok 1 a"
+	psh 'params_check test-leak 0'
+} >"$TMP/params.log" 2>&1
+verdict "3 2 0" '^# K test-handle left user_handles_max 1000000 \(boot 65536\); reset$' \
+	-v expected="test-handle test-peer test-leak" <"$TMP/params.log"
+[[ $(cat "$P/user_handles_max") == 65536 ]] ||
+	echo "user_handles_max not put back" >>"$TAP_DIAG"
+! grep -q 'params-after-test-handle' "$TMP/params.log" ||
+	echo "a killed test's reset counted as a failure" >>"$TAP_DIAG"
+[[ $(cat "$P/read_only") == 4 ]] && ! grep -q read_only "$TMP/params.log" ||
+	echo "a read-only parameter was reported or written" >>"$TAP_DIAG"
+[[ ! -s $TAP_DIAG ]] || sed 's/^/log: /' "$TMP/params.log" >>"$TAP_DIAG"
+check "a killed test's raised parameter is noted and reset, not failed again"
+
+: >"$TAP_DIAG"
+grep -q '^K params-after-test-leak: not ok 1 test-leak exited 0 but left module parameters changed: user_slices_max 7 (boot 16384)$' \
+	"$TMP/out" || echo "no failing result for test-leak" >>"$TAP_DIAG"
+[[ $(cat "$P/user_slices_max") == 16384 ]] ||
+	echo "user_slices_max not put back" >>"$TAP_DIAG"
+[[ ! -s $TAP_DIAG ]] || sed 's/^/out: /' "$TMP/out" >>"$TAP_DIAG"
+check "a test that exits 0 but leaves a parameter changed fails"
+
+# a parameter that cannot be written back fails whatever the test did
+rm "$P/user_handles_max"
+mkdir "$P/user_handles_max"
+psh 'params_check test-x 1' 2>&1 |
+	verdict "0 1 0" '^K params-after-test-x: not ok 1 module parameters after test-x \(exit 1\) cannot be put back: user_handles_max \(unreadable\) \(boot 65536\)$'
+check "a parameter that cannot be put back fails"
 
 tap_end

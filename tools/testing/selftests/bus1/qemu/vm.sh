@@ -204,6 +204,7 @@ if [ -n "${USERSPACE_LOCK:-}" ]; then
 fi
 R=$RUN/root
 install -m 0755 "$HERE/init" "$R/init"
+install -D -m 0644 "$HERE/modparams.sh" "$R/lib/rig/modparams.sh"
 # The expected test executables, named after their sources: every
 # test-*.c / test-*.sh next to an out/ directory of TEST_DIRS becomes
 # out/test-* (TEST_NAMES="a b" runs just those). The guest runs this list, not
