@@ -646,9 +646,10 @@ TEST(continue_errors)
  * the sender's ID tree (send.c, bus1_send_import_dest()): every order, a
  * sorted list with gaps (the next handle in the tree is not the next
  * destination) and a sorted list with a duplicate reach exactly the
- * listed receivers.
+ * listed receivers. Fixed work, but 15 s on the 6.1 debug kernel of a
+ * loaded host (testing.rst, "Debug kernel budgets").
  */
-TEST(multicast_orders)
+TEST_F_TIMEOUT(slow, multicast_orders, 90)
 {
 	static const int order[][6] = {
 		{ 0, 1, 2, 3, 4, 5 }, { 5, 4, 3, 2, 1, 0 },
@@ -875,7 +876,8 @@ static void *release_race_thread(void *arg)
 
 TEST(slice_release_races_recv)
 {
-	const int rounds = 40, batch = 64;
+	/* fewer on the debug kernel (qemu/init), to end well within 30 s */
+	const int rounds = mu_param("BUS1_SLICE_RACE_ROUNDS", 40), batch = 64;
 	struct release_race rr = { 0 };
 	struct bus1_cmd_recv r;
 	struct mu_peer a, b;
@@ -1171,7 +1173,8 @@ static void *poll_race_thread(void *arg)
 
 TEST(poll_races_recv)
 {
-	const int n = 20000;
+	/* fewer on the debug kernel (qemu/init), to end well within 30 s */
+	const unsigned long n = mu_param("BUS1_POLL_RACE_MSGS", 20000);
 	struct poll_race pr = { 0 };
 	struct bus1_cmd_recv r;
 	struct mu_peer a, b;
@@ -1184,7 +1187,7 @@ TEST(poll_races_recv)
 	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
 	pr.fd = b.fd;
 	ASSERT_EQ(0, pthread_create(&t, NULL, poll_race_thread, &pr));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < (int)n; i++) {
 		ASSERT_EQ(0, mu_send1(a.fd, hb, "x", 1));
 		ASSERT_EQ(0, mu_peer_recv(&b, 0, &r));
 		ASSERT_EQ(BUS1_MSG_DATA, r.msg.type);
@@ -1192,7 +1195,7 @@ TEST(poll_races_recv)
 	}
 	atomic_store(&pr.done, 1);
 	ASSERT_EQ(0, pthread_join(t, NULL));
-	ksft_print_msg("%d messages received while %lu polls ran\n", n,
+	ksft_print_msg("%lu messages received while %lu polls ran\n", n,
 		       pr.polls);
 	ASSERT_EQ(POLLOUT, poll_events(b.fd) & (POLLIN | POLLOUT));
 	assert_empty(_metadata, &b);
@@ -1222,7 +1225,8 @@ static void drain_nodata(struct __test_metadata *_metadata, struct mu_peer *p)
 
 TEST(poll_races_stale)
 {
-	const int n = 1000;
+	/* fewer on the debug kernel (qemu/init), to end well within 30 s */
+	const int n = mu_param("BUS1_POLL_STALE_MSGS", 1000);
 	struct poll_race pr = { 0 };
 	struct mu_peer a, b;
 	pthread_t t;
