@@ -462,9 +462,12 @@ static __always_inline long bus1_peer_recv(struct file *file,
 					   unsigned long arg)
 {
 	/*
-	 * Not zeroed by CONFIG_INIT_STACK_ALL_ZERO: every field but
-	 * param.msg is set by bus1_recv_begin(), and param.msg is filled by
-	 * a run before it is stored. KASAN kernels poison it instead.
+	 * Not zeroed by CONFIG_INIT_STACK_ALL_ZERO: clearing its 176 bytes
+	 * costs 29 instructions of a 0 B unicast (1.0%, session 13).
+	 * Invariant: every field but param.msg is set by bus1_recv_begin(),
+	 * and param.msg is filled by a run before it is stored. KASAN kernels
+	 * poison it instead (test-recv-ext read_only_argument_* fails there
+	 * if @dirty is read unset).
 	 */
 	struct bus1_recv_call call __uninitialized;
 	long r;

@@ -1170,4 +1170,36 @@ TEST_F(recv_ext, torn_store_after_wait)
 	torn_unmap(&t);
 }
 
+/*
+ * A RECV that stores nothing writes nothing: with a read-only argument and
+ * nothing to receive it fails with EAGAIN (the 2016 ABI's answer), not
+ * EFAULT. The kernel stores the caller's words back only after it changed
+ * them; on a KASAN kernel (make check-debug) the call's state is poisoned
+ * before it is set up, so a "changed" flag left unset reads as set and this
+ * fails.
+ */
+TEST_F(recv_ext, read_only_argument_nothing_to_receive)
+{
+	struct pair *p = &self->p;
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bus1_cmd_recv *r;
+	int i;
+
+	r = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	r->max_offset = POOL;
+	for (i = 0; i < N_MSG_WORDS; ++i)
+		msg_words(r)[i] = SENTINEL(i);
+	ASSERT_EQ(0, mprotect(r, pg, PROT_READ));
+	EXPECT_EQ(-EAGAIN, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)r));
+	/* and with a message queued, the store fails: EFAULT, still queued */
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	EXPECT_EQ(-EFAULT, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)r));
+	EXPECT_EQ(1, n_queued(p));
+	for (i = 0; i < N_MSG_WORDS; ++i)
+		EXPECT_EQ(SENTINEL(i), msg_words(r)[i]);
+	munmap(r, pg);
+}
+
 TEST_HARNESS_MAIN
