@@ -974,6 +974,25 @@ static void torn_check(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * RECV of the entry at the head of @fd's queue at every split: EFAULT,
+ * the argument untouched, the entry still queued.
+ */
+static void torn_recv_splits(struct __test_metadata *_metadata,
+			     struct torn *t, int fd)
+{
+	struct bus1_cmd_recv *r;
+	int k;
+
+	for (k = 1; k < N_MSG_WORDS; ++k) {
+		r = torn_arg(_metadata, t, k, 0);
+		EXPECT_EQ(-EFAULT, b1_ioctl(fd, BUS1_CMD_RECV,
+					    (unsigned long)r));
+		torn_check(_metadata, r, k, -1);
+		EXPECT_EQ(1, mu_counter(fd, "bus1-queued"));
+	}
+}
+
 static void torn_unmap(struct torn *t)
 {
 	munmap(t->map, 2 * t->pg);
@@ -983,19 +1002,11 @@ static void torn_unmap(struct torn *t)
 TEST_F(recv_ext, torn_store_data)
 {
 	struct pair *p = &self->p;
-	struct bus1_cmd_recv *r;
 	struct torn t;
-	int k;
 
 	torn_map(_metadata, &t);
 	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
-	for (k = 1; k < N_MSG_WORDS; ++k) {
-		r = torn_arg(_metadata, &t, k, 0);
-		EXPECT_EQ(-EFAULT, b1_ioctl(p->b.fd, BUS1_CMD_RECV,
-					    (unsigned long)r));
-		torn_check(_metadata, r, k, -1);
-		EXPECT_EQ(1, n_queued(p));
-	}
+	torn_recv_splits(_metadata, &t, p->b.fd);
 	recv_one(_metadata, p, "one");
 	EXPECT_EQ(0, n_queued(p));
 	torn_unmap(&t);
@@ -1006,20 +1017,13 @@ TEST_F(recv_ext, torn_store_data_handle)
 {
 	struct pair *p = &self->p;
 	struct iovec v = { "one", 3 };
-	struct bus1_cmd_recv *r, r2;
+	struct bus1_cmd_recv r2;
 	struct torn t;
-	int k;
 
 	torn_map(_metadata, &t);
 	ASSERT_EQ(0, mu_sendv(p->a.fd, 0, &p->h, 1, NULL, &v, 1, &p->h, 1,
 			      NULL, 0));
-	for (k = 1; k < N_MSG_WORDS; ++k) {
-		r = torn_arg(_metadata, &t, k, 0);
-		EXPECT_EQ(-EFAULT, b1_ioctl(p->b.fd, BUS1_CMD_RECV,
-					    (unsigned long)r));
-		torn_check(_metadata, r, k, -1);
-		EXPECT_EQ(1, n_queued(p));
-	}
+	torn_recv_splits(_metadata, &t, p->b.fd);
 	ASSERT_EQ(0, rx(p->b.fd, &r2, 0, 0));
 	EXPECT_EQ(BUS1_MSG_DATA, r2.msg.type);
 	EXPECT_EQ(1, r2.msg.n_handles);
@@ -1032,20 +1036,13 @@ TEST_F(recv_ext, torn_store_data_handle)
 TEST_F(recv_ext, torn_store_node_destroy)
 {
 	struct pair *p = &self->p;
-	struct bus1_cmd_recv *r, r2;
+	struct bus1_cmd_recv r2;
 	struct torn t;
-	int k;
 
 	torn_map(_metadata, &t);
 	ASSERT_EQ(0, b1_destroy1(p->b.fd, NODE));
 	ASSERT_EQ(1, a_queued(p));
-	for (k = 1; k < N_MSG_WORDS; ++k) {
-		r = torn_arg(_metadata, &t, k, 0);
-		EXPECT_EQ(-EFAULT, b1_ioctl(p->a.fd, BUS1_CMD_RECV,
-					    (unsigned long)r));
-		torn_check(_metadata, r, k, -1);
-		EXPECT_EQ(1, a_queued(p));
-	}
+	torn_recv_splits(_metadata, &t, p->a.fd);
 	ASSERT_EQ(0, rx(p->a.fd, &r2, 0, 0));
 	EXPECT_EQ(BUS1_MSG_NODE_DESTROY, r2.msg.type);
 	EXPECT_EQ(p->h, r2.msg.destination);
@@ -1057,20 +1054,13 @@ TEST_F(recv_ext, torn_store_node_destroy)
 TEST_F(recv_ext, torn_store_node_release)
 {
 	struct pair *p = &self->p;
-	struct bus1_cmd_recv *r, r2;
+	struct bus1_cmd_recv r2;
 	struct torn t;
-	int k;
 
 	torn_map(_metadata, &t);
 	ASSERT_EQ(0, b1_release(p->a.fd, p->h));
 	ASSERT_EQ(1, n_queued(p));
-	for (k = 1; k < N_MSG_WORDS; ++k) {
-		r = torn_arg(_metadata, &t, k, 0);
-		EXPECT_EQ(-EFAULT, b1_ioctl(p->b.fd, BUS1_CMD_RECV,
-					    (unsigned long)r));
-		torn_check(_metadata, r, k, -1);
-		EXPECT_EQ(1, n_queued(p));
-	}
+	torn_recv_splits(_metadata, &t, p->b.fd);
 	ASSERT_EQ(0, rx(p->b.fd, &r2, 0, 0));
 	EXPECT_EQ(BUS1_MSG_NODE_RELEASE, r2.msg.type);
 	EXPECT_EQ(NODE, r2.msg.destination);
