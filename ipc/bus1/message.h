@@ -145,12 +145,47 @@ void bus1_message_exit_cache(void);
 
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg);
 int bus1_send_fault_in(unsigned long arg);
+
+/**
+ * struct bus1_recv_call - one BUS1_CMD_RECV ioctl, across its runs
+ * @uparam:	the caller's argument
+ * @param:	flags and max_offset as loaded; msg is the result a run fills
+ *		and stores
+ * @orig:	the argument as the caller passed it (only msg is used), with
+ *		the changes bus1(7) allows a failed call: msg.offset
+ *		BUS1_OFFSET_INVALID once the slice is released, msg.destination
+ *		0 once the SEND ran
+ * @release:	offset of the slice to release, or BUS1_OFFSET_INVALID (none,
+ *		or released by an earlier run)
+ * @send:	user address of the SEND to run, or 0 (none, or sent by an
+ *		earlier run)
+ * @dirty:	the argument may differ from @orig's msg: a store of the result
+ *		faulted part-way, or the SEND ran
+ *
+ * The ioctl loads its argument once, with nothing held, and runs the
+ * command until it is done: again after a fault (memory faulted in with
+ * nothing held) and after WAIT slept. A store of the result runs with
+ * page faults disabled; if it faults part-way, the words before the fault
+ * are written, and a later run that fails (the message went while nothing
+ * was held) would leave them. So a failed call stores @orig back, with
+ * page faults enabled (bus1_recv_restore()). Lives on the stack of
+ * bus1_peer_ioctl(); runs hold the local lock.
+ */
+struct bus1_recv_call {
+	struct bus1_cmd_recv __user *uparam;
+	struct bus1_cmd_recv param;
+	struct bus1_cmd_recv orig;
+	u64 release;
+	u64 send;
+	bool dirty;
+};
+
 /* RECV with BUS1_RECV_FLAG_WAIT found nothing: sleep and run it again */
 #define BUS1_RECV_WAIT 1
-/* RECV with BUS1_RECV_FLAG_SEND sent, did not receive: run it again, sent */
-#define BUS1_RECV_SENT 2
 
-int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg, bool sent);
+int bus1_recv_begin(struct bus1_recv_call *call, unsigned long arg);
+int bus1_cmd_recv(struct bus1_peer *peer, struct bus1_recv_call *call);
+long bus1_recv_restore(struct bus1_recv_call *call, long r);
 int bus1_cmd_slice_release(struct bus1_peer *peer, unsigned long arg);
 
 #endif /* __BUS1_MESSAGE_H */

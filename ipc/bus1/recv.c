@@ -29,15 +29,19 @@
 #include "trace.h"
 
 /*
- * Only msg is output; flags and max_offset go back to userspace unchanged.
- * msg.offset goes last: with BUS1_RECV_FLAG_RELEASE it holds
- * BUS1_OFFSET_INVALID once the slice is released, and a store that faults
- * half way must leave it so for the RECV that runs again (see
- * bus1_slice_release_locked()).
+ * Stores the result, call->param.msg; flags and max_offset go back to
+ * userspace unchanged. Page faults are disabled: a store that faults
+ * part-way leaves the words before the fault written, so it marks the call
+ * dirty, and a call that fails in the end stores the caller's words back
+ * (bus1_recv_restore()). msg.offset goes last: with BUS1_RECV_FLAG_RELEASE
+ * it holds BUS1_OFFSET_INVALID once the slice is released, for a call
+ * restarted after a signal (bus1_slice_release_locked()).
  */
-static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
-			   const struct bus1_cmd_recv *param)
+static int bus1_recv_store(struct bus1_recv_call *call)
 {
+	struct bus1_cmd_recv __user *uparam = call->uparam;
+	const struct bus1_cmd_recv *param = &call->param;
+
 	/*
 	 * Seven stores instead of copy_to_user() (see bus1_send_load_param();
 	 * with the loads below 136 instructions of a 0 B unicast, 4.2%).
@@ -59,7 +63,32 @@ static int bus1_recv_store(struct bus1_cmd_recv __user *uparam,
 
 fault:
 	user_access_end();
+	call->dirty = true;
 	return -EFAULT;
+}
+
+/**
+ * bus1_recv_restore() - store back the argument of a failed RECV
+ * @call:	the call, dirty
+ * @r:		its error
+ *
+ * Runs with page faults enabled and nothing held. Every word is stored on
+ * its own: a word on a page that cannot be written was not written by the
+ * call either.
+ *
+ * Return: @r, or -EFAULT if a word could not be stored back.
+ */
+long bus1_recv_restore(struct bus1_recv_call *call, long r)
+{
+	const u64 *orig = (const u64 *)&call->orig.msg;
+	u64 __user *u = (u64 __user *)&call->uparam->msg;
+	size_t i;
+
+	BUILD_BUG_ON(sizeof(call->orig.msg) != 7 * sizeof(u64));
+	for (i = 0; i < 7; ++i)
+		if (put_user(orig[i], u + i))
+			r = -EFAULT;
+	return r;
 }
 
 /*
@@ -176,10 +205,9 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
  * stays where it is.
  */
 static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
-			  struct bus1_cmd_recv *param,
-			  struct bus1_cmd_recv __user *uparam, bool seed,
-			  bool continues)
+			  struct bus1_recv_call *call, bool seed, bool continues)
 {
+	struct bus1_cmd_recv *param = &call->param;
 	bool install = param->flags & BUS1_RECV_FLAG_INSTALL_FDS;
 	size_t i, n_fds = install ? m->n_files : 0;
 	size_t len = 8 * m->n_handles + 4 * n_fds;
@@ -211,7 +239,7 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 	bus1_recv_describe(param, m, seed, continues, n_fds);
 	trace_bus1_recv(peer->id, BUS1_MSG_DATA, param->msg.destination,
 			param->msg.offset, m->n_bytes, m->n_handles, n_fds);
-	r = bus1_recv_store(uparam, param);
+	r = bus1_recv_store(call);
 	if (r)
 		goto exit_fds;
 
@@ -256,11 +284,13 @@ exit:
 	return r;
 }
 
+/* fills in a notification's result and stores it */
 static int bus1_recv_notification(struct bus1_peer *peer,
-				  struct bus1_cmd_recv *param,
-				  struct bus1_cmd_recv __user *uparam,
+				  struct bus1_recv_call *call,
 				  unsigned int type, u64 id, bool continues)
 {
+	struct bus1_cmd_recv *param = &call->param;
+
 	param->msg.type = type;
 	param->msg.flags = continues ? BUS1_MSG_FLAG_CONTINUE : 0;
 	param->msg.destination = id;
@@ -269,44 +299,39 @@ static int bus1_recv_notification(struct bus1_peer *peer,
 	param->msg.n_handles = 0;
 	param->msg.n_fds = 0;
 	trace_bus1_recv(peer->id, type, id, BUS1_OFFSET_INVALID, 0, 0, 0);
-	return bus1_recv_store(uparam, param);
+	return bus1_recv_store(call);
 }
 
-/* a NODE_RELEASE can be withdrawn by others: dequeue it under node lock */
+/*
+ * A NODE_RELEASE can be withdrawn by others: it is looked at, its result
+ * stored (page faults are disabled) and dequeued under the node lock. A
+ * stale one is dropped and -EAGAIN returned, for the caller to look on.
+ */
 static int bus1_recv_release(struct bus1_peer *peer,
 			     struct bus1_queue_node *qnode,
-			     struct bus1_cmd_recv *param,
-			     struct bus1_cmd_recv __user *uparam)
+			     struct bus1_recv_call *call)
 {
 	struct bus1_node *node = container_of(qnode, struct bus1_node,
 					      qrelease);
-	bool stale, continues;
-	u64 id = 0;
-
-	/* fail before dequeuing if the result cannot be stored */
-	if (bus1_recv_store(uparam, param))
-		return -EFAULT;
+	bool continues;
+	int r = -EAGAIN;
 
 	spin_lock(&node->lock);
 	spin_lock(&peer->data_lock);
-	if (bus1_queue_peek(&peer->queue, &continues) != qnode) {
-		spin_unlock(&peer->data_lock);
-		spin_unlock(&node->lock);
-		return -EAGAIN;
+	if (bus1_queue_peek(&peer->queue, &continues) != qnode)
+		goto exit;
+	if (!bus1_queue_node_is_stale(&peer->queue, qnode) &&
+	    node->owner_handle) {
+		r = bus1_recv_notification(peer, call, BUS1_MSG_NODE_RELEASE,
+					   node->owner_handle->id, continues);
+		if (r)
+			goto exit;
 	}
-	stale = bus1_queue_node_is_stale(&peer->queue, qnode) ||
-		!node->owner_handle;
 	bus1_queue_dequeue(&peer->queue, qnode);
+exit:
 	spin_unlock(&peer->data_lock);
-	if (!stale)
-		id = node->owner_handle->id;
 	spin_unlock(&node->lock);
-
-	if (stale)
-		return -EAGAIN;
-	return bus1_recv_notification(peer, param, uparam,
-				      BUS1_MSG_NODE_RELEASE,
-				      id, continues);
+	return r;
 }
 
 /*
@@ -319,11 +344,11 @@ static int bus1_recv_release(struct bus1_peer *peer,
  * to drop after unlocking, or NULL if nothing was received.
  */
 static struct bus1_handle *bus1_recv_plain(struct bus1_peer *peer,
-					   struct bus1_cmd_recv *param,
-					   struct bus1_cmd_recv __user *uparam,
+					   struct bus1_recv_call *call,
 					   struct bus1_message *released,
 					   bool *settled)
 {
+	struct bus1_cmd_recv *param = &call->param;
 	struct bus1_queue_node *qnode;
 	struct bus1_message *m;
 	bool continues;
@@ -341,7 +366,7 @@ static struct bus1_handle *bus1_recv_plain(struct bus1_peer *peer,
 
 	bus1_recv_describe(param, m, false, continues, 0);
 	pagefault_disable();
-	r = bus1_recv_store(uparam, param);
+	r = bus1_recv_store(call);
 	pagefault_enable();
 	if (r)
 		return NULL;
@@ -349,8 +374,7 @@ static struct bus1_handle *bus1_recv_plain(struct bus1_peer *peer,
 }
 
 static int bus1_recv_queue(struct bus1_peer *peer,
-			   struct bus1_cmd_recv *param,
-			   struct bus1_cmd_recv __user *uparam)
+			   struct bus1_recv_call *call)
 {
 	struct bus1_queue_node *qnode;
 	struct bus1_handle *h;
@@ -364,14 +388,14 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 
 		switch (qnode->type) {
 		case BUS1_MSG_NODE_RELEASE:
-			r = bus1_recv_release(peer, qnode, param, uparam);
+			r = bus1_recv_release(peer, qnode, call);
 			if (r != -EAGAIN)
 				return r;
 			break;
 		case BUS1_MSG_NODE_DESTROY:
 			/* the entry stays queued if the result can't be stored */
 			h = container_of(qnode, struct bus1_handle, qdestroy);
-			r = bus1_recv_notification(peer, param, uparam,
+			r = bus1_recv_notification(peer, call,
 						   BUS1_MSG_NODE_DESTROY,
 						   h->id, continues);
 			if (r)
@@ -386,37 +410,63 @@ static int bus1_recv_queue(struct bus1_peer *peer,
 					      container_of(qnode,
 							   struct bus1_message,
 							   qnode),
-					      param, uparam, false, continues);
+					      call, false, continues);
 		}
 	}
 }
 
-/*
- * Only flags and max_offset are input, and msg.offset with
- * BUS1_RECV_FLAG_RELEASE (@release). The last word is read as well, so
- * an argument that is not readable as a whole fails with EFAULT before
- * anything happens, as with a full copy (72 bytes span at most two pages).
- * The output starts zeroed: whatever path stores it, no stack content
- * reaches userspace (a constant-size memset is a few stores).
+/**
+ * bus1_recv_begin() - load and check the argument of BUS1_CMD_RECV
+ * @call:	the call to set up (all of it but param.msg, which a run fills
+ *		before it stores it)
+ * @arg:	user pointer to struct bus1_cmd_recv
+ *
+ * Runs once per ioctl, with page faults enabled and nothing held. Input
+ * are flags and max_offset, and msg.offset with BUS1_RECV_FLAG_RELEASE,
+ * msg.destination with BUS1_RECV_FLAG_SEND; all of msg is kept, to be
+ * stored back if the call fails (bus1_recv_restore()). Reading the whole
+ * argument also fails one that is not readable as a whole with EFAULT
+ * before anything happens.
+ *
+ * Return: 0, -EFAULT or -EINVAL.
  */
-static int bus1_recv_load_param(struct bus1_cmd_recv *p, u64 *release,
-				u64 *send, const struct bus1_cmd_recv __user *u)
+int bus1_recv_begin(struct bus1_recv_call *call, unsigned long arg)
 {
-	/* n_fds is the last word; flags, max_offset and msg all of it */
+	struct bus1_cmd_recv __user *u = (void __user *)arg;
+	struct bus1_cmd_recv *p = &call->param, *o = &call->orig;
+
+	/* flags, max_offset and msg are all of it */
 	BUILD_BUG_ON(offsetofend(struct bus1_cmd_recv, msg.n_fds) !=
 		     sizeof(*p));
-	BUILD_BUG_ON(offsetof(struct bus1_cmd_recv, msg) != 2 * sizeof(u64));
 	if (!user_access_begin(u, sizeof(*u)))
 		return -EFAULT;
 	unsafe_get_user(p->flags, &u->flags, fault);
 	unsafe_get_user(p->max_offset, &u->max_offset, fault);
-	unsafe_get_user(*send, &u->msg.destination, fault);
-	unsafe_get_user(*release, &u->msg.offset, fault);
-	unsafe_get_user(p->msg.n_fds, &u->msg.n_fds, fault);
+	unsafe_get_user(o->msg.type, &u->msg.type, fault);
+	unsafe_get_user(o->msg.flags, &u->msg.flags, fault);
+	unsafe_get_user(o->msg.destination, &u->msg.destination, fault);
+	unsafe_get_user(o->msg.offset, &u->msg.offset, fault);
+	unsafe_get_user(o->msg.n_bytes, &u->msg.n_bytes, fault);
+	unsafe_get_user(o->msg.n_handles, &u->msg.n_handles, fault);
+	unsafe_get_user(o->msg.n_fds, &u->msg.n_fds, fault);
 	user_access_end();
-	memset(&p->msg, 0, sizeof(p->msg));
-	/* what a NODE_RELEASE probes with (bus1_recv_release()): see above */
-	p->msg.offset = BUS1_OFFSET_INVALID;
+
+	if (p->flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS |
+			 BUS1_RECV_FLAG_RELEASE | BUS1_RECV_FLAG_WAIT |
+			 BUS1_RECV_FLAG_SEND))
+		return -EINVAL;
+	/* nobody else queues a seed: there is nothing to wait for */
+	if ((p->flags & BUS1_RECV_FLAG_SEED) &&
+	    (p->flags & BUS1_RECV_FLAG_WAIT))
+		return -EINVAL;
+	call->uparam = u;
+	call->release = BUS1_OFFSET_INVALID;
+	if (p->flags & BUS1_RECV_FLAG_RELEASE)
+		call->release = call->orig.msg.offset;
+	call->send = 0;
+	if (p->flags & BUS1_RECV_FLAG_SEND)
+		call->send = call->orig.msg.destination;
+	call->dirty = false;
 	return 0;
 
 fault:
@@ -466,9 +516,9 @@ static void bus1_slice_release_end(struct bus1_message *m)
 }
 
 /* the release (if any) and the receive of RECV, its argument checked */
-static int bus1_recv_run(struct bus1_peer *peer, struct bus1_cmd_recv *param,
-			 struct bus1_cmd_recv __user *uparam, u64 release)
+static int bus1_recv_run(struct bus1_peer *peer, struct bus1_recv_call *call)
 {
+	struct bus1_cmd_recv *param = &call->param;
 	struct bus1_message *released = NULL;
 	struct bus1_handle *dst = NULL;
 	bool waiting = false, settled = false;
@@ -476,17 +526,19 @@ static int bus1_recv_run(struct bus1_peer *peer, struct bus1_cmd_recv *param,
 
 	/* the release and the common receive share one round of the lock */
 	spin_lock(&peer->data_lock);
-	if (release != BUS1_OFFSET_INVALID) {
-		released = bus1_slice_release_locked(peer, release,
-						     &uparam->msg.offset,
+	if (call->release != BUS1_OFFSET_INVALID) {
+		released = bus1_slice_release_locked(peer, call->release,
+						     &call->uparam->msg.offset,
 						     false);
 		if (IS_ERR(released)) {
 			spin_unlock(&peer->data_lock);
 			return PTR_ERR(released);
 		}
+		call->release = BUS1_OFFSET_INVALID;
+		call->orig.msg.offset = BUS1_OFFSET_INVALID;
 	}
 	if (!(param->flags & BUS1_RECV_FLAG_SEED))
-		dst = bus1_recv_plain(peer, param, uparam, released, &settled);
+		dst = bus1_recv_plain(peer, call, released, &settled);
 	if (released && !settled)
 		bus1_message_settle(released);
 	/* the common empty queue needs no second look (bus1_recv_queue()) */
@@ -508,10 +560,9 @@ static int bus1_recv_run(struct bus1_peer *peer, struct bus1_cmd_recv *param,
 	if (param->flags & BUS1_RECV_FLAG_SEED) {
 		if (!peer->seed)
 			return -EAGAIN;
-		return bus1_recv_data(peer, peer->seed, param, uparam, true,
-				      false);
+		return bus1_recv_data(peer, peer->seed, call, true, false);
 	}
-	r = bus1_recv_queue(peer, param, uparam);
+	r = bus1_recv_queue(peer, call);
 	if (r == -EAGAIN && (param->flags & BUS1_RECV_FLAG_WAIT))
 		return BUS1_RECV_WAIT;
 	return r;
@@ -526,65 +577,35 @@ static int bus1_recv_send(struct bus1_peer *peer, u64 send)
 }
 
 /**
- * bus1_cmd_recv() - BUS1_CMD_RECV
- * @peer:	calling peer, active reference and local lock held
- * @arg:	user pointer to struct bus1_cmd_recv
- * @sent:	the SEND of BUS1_RECV_FLAG_SEND is done (by an earlier run of
- *		this call): msg.destination is no input anymore
+ * bus1_cmd_recv() - one run of BUS1_CMD_RECV
+ * @peer:	calling peer, active reference and local lock held, page
+ *		faults disabled
+ * @call:	the call (bus1_recv_begin())
  *
- * With BUS1_RECV_FLAG_RELEASE the slice at msg.offset is released first
- * (BUS1_OFFSET_INVALID: none), and stays released whatever the receive
- * does. With BUS1_RECV_FLAG_WAIT an empty queue returns BUS1_RECV_WAIT:
- * the caller sleeps with nothing held and runs the command again (see
- * bus1_peer_ioctl()).
+ * With BUS1_RECV_FLAG_SEND the SEND at msg.destination (0: none) runs
+ * first. If it fails, nothing else happens and its error is returned;
+ * once it ran, no later run sends again. With BUS1_RECV_FLAG_RELEASE the
+ * slice at msg.offset is released next (BUS1_OFFSET_INVALID: none), and
+ * stays released whatever the receive does. With BUS1_RECV_FLAG_WAIT an
+ * empty queue returns BUS1_RECV_WAIT: the caller sleeps with nothing held
+ * and runs the command again (see bus1_peer_ioctl()).
  *
- * With BUS1_RECV_FLAG_SEND (and not @sent) the SEND at msg.destination
- * (0: none) runs before all of that. If it fails, nothing else happens and
- * its error is returned. Once it ran, a receive that does not succeed
- * returns BUS1_RECV_SENT (with BUS1_RECV_WAIT if it is to wait): the
- * caller runs it again with @sent, and cannot rely on msg.destination for
- * that, as a store of the result that faulted half-way may have written
- * it (bus1_peer_recv_sent()).
- *
- * Return: 0 on success, BUS1_RECV_WAIT, BUS1_RECV_SENT (| BUS1_RECV_WAIT),
- * or a negative error code.
+ * Return: 0 on success, BUS1_RECV_WAIT, or a negative error code.
  */
-int bus1_cmd_recv(struct bus1_peer *peer, unsigned long arg, bool sent)
+int bus1_cmd_recv(struct bus1_peer *peer, struct bus1_recv_call *call)
 {
-	struct bus1_cmd_recv __user *uparam = (void __user *)arg;
-	/* written whole by bus1_recv_load_param(): not auto-zeroed first */
-	struct bus1_cmd_recv param __uninitialized;
-	bool sending = false;
-	u64 release, send;
 	int r;
 
 	lockdep_assert_held(&peer->lock);
-	if (bus1_recv_load_param(&param, &release, &send, uparam))
-		return -EFAULT;
-	if (param.flags & ~(BUS1_RECV_FLAG_SEED | BUS1_RECV_FLAG_INSTALL_FDS |
-			    BUS1_RECV_FLAG_RELEASE | BUS1_RECV_FLAG_WAIT |
-			    BUS1_RECV_FLAG_SEND))
-		return -EINVAL;
-	/* nobody else queues a seed: there is nothing to wait for */
-	if ((param.flags & BUS1_RECV_FLAG_SEED) &&
-	    (param.flags & BUS1_RECV_FLAG_WAIT))
-		return -EINVAL;
-	if (!(param.flags & BUS1_RECV_FLAG_RELEASE))
-		release = BUS1_OFFSET_INVALID;
-	if ((param.flags & BUS1_RECV_FLAG_SEND) && !sent) {
-		if (send) {
-			r = bus1_recv_send(peer, send);
-			if (r)
-				return r;
-		}
-		sending = true;
+	if (call->send) {
+		r = bus1_recv_send(peer, call->send);
+		if (r)
+			return r;
+		call->send = 0;
+		call->orig.msg.destination = 0;
+		call->dirty = true;
 	}
-
-	r = bus1_recv_run(peer, &param, uparam, release);
-	if (sending && r)
-		return BUS1_RECV_SENT |
-		       (r == BUS1_RECV_WAIT ? BUS1_RECV_WAIT : 0);
-	return r;
+	return bus1_recv_run(peer, call);
 }
 
 /**

@@ -25,6 +25,15 @@
  * signal while waiting (EINTR after the SEND; restarted, sent once); and
  * the kernel's runs again after a fault, of the result (zero page) and of
  * the record in msg.destination (userfaultfd), sent once.
+ *
+ * Torn result stores: a failed RECV leaves its argument as it was, except
+ * for the RELEASE and SEND records (bus1(7), "on failure it is left as it
+ * was"). The argument straddles a writable and a read-only page, so a store
+ * of the result faults part-way and cannot be faulted in (EFAULT): a data
+ * message (with and without a handle), NODE_DESTROY, NODE_RELEASE, with
+ * SEND (msg.destination 0, the rest untouched), with RELEASE (msg.offset
+ * BUS1_OFFSET_INVALID, the rest untouched) and after WAIT slept. Every msg
+ * word keeps its sentinel and the entry stays queued.
  */
 #define _GNU_SOURCE
 #include <linux/userfaultfd.h>
@@ -891,6 +900,296 @@ TEST_F(recv_ext, send_retry_fault_uffd_wp)
 	pthread_join(u.thread, NULL);
 	close(u.fd);
 	munmap(m, 2 * u.pg);
+}
+
+/* --- torn result stores --------------------------------------------------- */
+
+#define N_MSG_WORDS	7
+/* never a type, an ID, an offset or a size the kernel would return */
+#define SENTINEL(i)	(0x5e5e5e5e00000000ULL | (__u64)(i))
+#define W_DESTINATION	2
+#define W_OFFSET	3
+
+static const char *const msg_word[N_MSG_WORDS] = {
+	"type", "flags", "destination", "offset", "n_bytes", "n_handles",
+	"n_fds",
+};
+
+/* two pages: a writable one, then one made read-only under the argument */
+struct torn {
+	char *map;
+	long pg;
+};
+
+static void torn_map(struct __test_metadata *_metadata, struct torn *t)
+{
+	t->pg = sysconf(_SC_PAGESIZE);
+	t->map = mmap(NULL, 2 * t->pg, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, t->map);
+}
+
+static __u64 *msg_words(struct bus1_cmd_recv *r)
+{
+	return (__u64 *)&r->msg;
+}
+
+/*
+ * The argument with the first @k words of msg at the end of the writable
+ * page and the rest on the read-only one, every msg word a sentinel. Any
+ * store of a result writes msg.type first, so it writes something and then
+ * faults, and the fault-in fails (the page is not writable): EFAULT, with
+ * whatever the kernel wrote before the fault left on the writable page.
+ */
+static struct bus1_cmd_recv *torn_arg(struct __test_metadata *_metadata,
+				      struct torn *t, int k, __u64 flags)
+{
+	char *ro = t->map + t->pg;
+	struct bus1_cmd_recv *r;
+	int i;
+
+	r = (void *)(ro - offsetof(struct bus1_cmd_recv, msg) - 8 * k);
+	ASSERT_EQ(0, mprotect(ro, t->pg, PROT_READ | PROT_WRITE));
+	r->flags = flags;
+	r->max_offset = POOL;
+	for (i = 0; i < N_MSG_WORDS; ++i)
+		msg_words(r)[i] = SENTINEL(i);
+	ASSERT_EQ(0, mprotect(ro, t->pg, PROT_READ));
+	return r;
+}
+
+/* every msg word but @skip (-1: none) still holds its sentinel */
+static void torn_check(struct __test_metadata *_metadata,
+		       struct bus1_cmd_recv *r, int k, int skip)
+{
+	int i;
+
+	for (i = 0; i < N_MSG_WORDS; ++i) {
+		if (i == skip)
+			continue;
+		EXPECT_EQ(SENTINEL(i), msg_words(r)[i]) {
+			TH_LOG("%d msg words writable: msg.%s written",
+			       k, msg_word[i]);
+		}
+	}
+}
+
+/*
+ * RECV of the entry at the head of @fd's queue at every split: EFAULT,
+ * the argument untouched, the entry still queued.
+ */
+static void torn_recv_splits(struct __test_metadata *_metadata,
+			     struct torn *t, int fd)
+{
+	struct bus1_cmd_recv *r;
+	int k;
+
+	for (k = 1; k < N_MSG_WORDS; ++k) {
+		r = torn_arg(_metadata, t, k, 0);
+		EXPECT_EQ(-EFAULT, b1_ioctl(fd, BUS1_CMD_RECV,
+					    (unsigned long)r));
+		torn_check(_metadata, r, k, -1);
+		EXPECT_EQ(1, mu_counter(fd, "bus1-queued"));
+	}
+}
+
+static void torn_unmap(struct torn *t)
+{
+	munmap(t->map, 2 * t->pg);
+}
+
+/* a data message at the head: EFAULT at every split, received afterwards */
+TEST_F(recv_ext, torn_store_data)
+{
+	struct pair *p = &self->p;
+	struct torn t;
+
+	torn_map(_metadata, &t);
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	torn_recv_splits(_metadata, &t, p->b.fd);
+	recv_one(_metadata, p, "one");
+	EXPECT_EQ(0, n_queued(p));
+	torn_unmap(&t);
+}
+
+/* a data message with a handle: not the fast path, the general one */
+TEST_F(recv_ext, torn_store_data_handle)
+{
+	struct pair *p = &self->p;
+	struct iovec v = { "one", 3 };
+	struct bus1_cmd_recv r2;
+	struct torn t;
+
+	torn_map(_metadata, &t);
+	ASSERT_EQ(0, mu_sendv(p->a.fd, 0, &p->h, 1, NULL, &v, 1, &p->h, 1,
+			      NULL, 0));
+	torn_recv_splits(_metadata, &t, p->b.fd);
+	ASSERT_EQ(0, rx(p->b.fd, &r2, 0, 0));
+	EXPECT_EQ(BUS1_MSG_DATA, r2.msg.type);
+	EXPECT_EQ(1, r2.msg.n_handles);
+	EXPECT_EQ(NODE, mu_handles(&p->b, &r2)[0]);
+	EXPECT_EQ(0, n_queued(p));
+	torn_unmap(&t);
+}
+
+/* a NODE_DESTROY at the head of the holder's queue */
+TEST_F(recv_ext, torn_store_node_destroy)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv r2;
+	struct torn t;
+
+	torn_map(_metadata, &t);
+	ASSERT_EQ(0, b1_destroy1(p->b.fd, NODE));
+	ASSERT_EQ(1, a_queued(p));
+	torn_recv_splits(_metadata, &t, p->a.fd);
+	ASSERT_EQ(0, rx(p->a.fd, &r2, 0, 0));
+	EXPECT_EQ(BUS1_MSG_NODE_DESTROY, r2.msg.type);
+	EXPECT_EQ(p->h, r2.msg.destination);
+	EXPECT_EQ(0, a_queued(p));
+	torn_unmap(&t);
+}
+
+/* a NODE_RELEASE at the head of the owner's queue */
+TEST_F(recv_ext, torn_store_node_release)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv r2;
+	struct torn t;
+
+	torn_map(_metadata, &t);
+	ASSERT_EQ(0, b1_release(p->a.fd, p->h));
+	ASSERT_EQ(1, n_queued(p));
+	torn_recv_splits(_metadata, &t, p->b.fd);
+	ASSERT_EQ(0, rx(p->b.fd, &r2, 0, 0));
+	EXPECT_EQ(BUS1_MSG_NODE_RELEASE, r2.msg.type);
+	EXPECT_EQ(NODE, r2.msg.destination);
+	EXPECT_EQ(0, n_queued(p));
+	torn_unmap(&t);
+}
+
+/*
+ * SEND, then a receive whose store faults: sent once per call, and
+ * msg.destination reads 0. It must be writable for that (a SEND record that
+ * cannot be stored fails the call with EFAULT, bus1(7)), so the splits put
+ * it on the writable page.
+ */
+TEST_F(recv_ext, torn_store_send)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv *r, r2;
+	struct send1 s;
+	struct torn t;
+	__u64 hb;
+	int k;
+
+	torn_map(_metadata, &t);
+	hb = reverse(_metadata, p);
+	ASSERT_EQ(0, mu_send1(p->b.fd, hb, "ack", 3));
+	for (k = W_DESTINATION + 1; k < N_MSG_WORDS; ++k) {
+		r = torn_arg(_metadata, &t, k, SEND);
+		r->msg.destination = send1(&s, p->h, "one");
+		EXPECT_EQ(-EFAULT, b1_ioctl(p->a.fd, BUS1_CMD_RECV,
+					    (unsigned long)r));
+		EXPECT_EQ(0, r->msg.destination);
+		torn_check(_metadata, r, k, W_DESTINATION);
+		EXPECT_EQ(k - W_DESTINATION, n_queued(p));
+		EXPECT_EQ(1, a_queued(p));
+	}
+	ASSERT_EQ(0, rx(p->a.fd, &r2, 0, 0));
+	EXPECT_EQ(NODE_A, r2.msg.destination);
+	EXPECT_EQ(0, memcmp(mu_payload(&p->a, &r2), "ack", 3));
+	torn_unmap(&t);
+}
+
+/*
+ * RELEASE, then a receive whose store faults: the slice is released and
+ * msg.offset reads BUS1_OFFSET_INVALID, on the writable page for the same
+ * reason as msg.destination above; nothing else changes.
+ */
+TEST_F(recv_ext, torn_store_release)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv *r;
+	struct torn t;
+	__u64 o1;
+	int k;
+
+	torn_map(_metadata, &t);
+	for (k = W_OFFSET + 1; k < N_MSG_WORDS; ++k) {
+		o1 = queue_and_recv_first(_metadata, p, 2);
+		r = torn_arg(_metadata, &t, k, RELEASE);
+		r->msg.offset = o1;
+		EXPECT_EQ(-EFAULT, b1_ioctl(p->b.fd, BUS1_CMD_RECV,
+					    (unsigned long)r));
+		EXPECT_EQ(BUS1_OFFSET_INVALID, r->msg.offset);
+		torn_check(_metadata, r, k, W_OFFSET);
+		EXPECT_EQ(-ENXIO, b1_slice_release(p->b.fd, o1));
+		EXPECT_EQ(1, n_queued(p));
+		EXPECT_EQ(0, b1_slice_release(p->b.fd,
+					      recv_one(_metadata, p, "two")));
+	}
+	torn_unmap(&t);
+}
+
+/* WAIT slept on an empty queue; the run after the wake-up faults */
+TEST_F(recv_ext, torn_store_after_wait)
+{
+	struct pair *p = &self->p;
+	struct bus1_cmd_recv *r;
+	struct torn t;
+	pid_t pid;
+	__u64 t0;
+
+	torn_map(_metadata, &t);
+	pid = after_delay(do_send, p, "one");
+	ASSERT_LT(0, pid);
+	/*
+	 * Filled after the fork, which write-protected the parent's pages:
+	 * otherwise the store would fault on msg.type and write nothing.
+	 */
+	r = torn_arg(_metadata, &t, W_DESTINATION + 1, WAIT);
+	t0 = b1_now_ns();
+	EXPECT_EQ(-EFAULT, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)r));
+	/* it did sleep: the store that faulted came after the wake-up */
+	EXPECT_LE(MIN_WAIT_MS, ms_since(t0));
+	torn_check(_metadata, r, W_DESTINATION + 1, -1);
+	EXPECT_EQ(0, mu_wait(pid));
+	EXPECT_EQ(1, n_queued(p));
+	recv_one(_metadata, p, "one");
+	torn_unmap(&t);
+}
+
+/*
+ * A RECV that stores nothing writes nothing: with a read-only argument and
+ * nothing to receive it fails with EAGAIN (the 2016 ABI's answer), not
+ * EFAULT. The kernel stores the caller's words back only after it changed
+ * them; on a KASAN kernel (make check-debug) the call's state is poisoned
+ * before it is set up, so a "changed" flag left unset reads as set and this
+ * fails.
+ */
+TEST_F(recv_ext, read_only_argument_nothing_to_receive)
+{
+	struct pair *p = &self->p;
+	long pg = sysconf(_SC_PAGESIZE);
+	struct bus1_cmd_recv *r;
+	int i;
+
+	r = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	r->max_offset = POOL;
+	for (i = 0; i < N_MSG_WORDS; ++i)
+		msg_words(r)[i] = SENTINEL(i);
+	ASSERT_EQ(0, mprotect(r, pg, PROT_READ));
+	EXPECT_EQ(-EAGAIN, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)r));
+	/* and with a message queued, the store fails: EFAULT, still queued */
+	ASSERT_EQ(0, mu_send1(p->a.fd, p->h, "one", 3));
+	EXPECT_EQ(-EFAULT, b1_ioctl(p->b.fd, BUS1_CMD_RECV, (unsigned long)r));
+	EXPECT_EQ(1, n_queued(p));
+	for (i = 0; i < N_MSG_WORDS; ++i)
+		EXPECT_EQ(SENTINEL(i), msg_words(r)[i]);
+	munmap(r, pg);
 }
 
 TEST_HARNESS_MAIN
