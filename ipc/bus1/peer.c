@@ -474,8 +474,9 @@ static __always_inline long bus1_peer_recv(struct file *file,
 
 	bus1_debug_poison(&call, sizeof(call));
 	r = bus1_recv_begin(&call, arg);
+	/* the peer's state comes first, as for every command (EFAULT, EINVAL) */
 	if (unlikely(r))
-		return r;
+		return bus1_peer_is_shutdown(peer) ? -ESHUTDOWN : r;
 	for (;;) {
 		r = bus1_peer_ioctl_once(peer, BUS1_CMD_RECV, arg, &call);
 		if (unlikely(r == -EFAULT))

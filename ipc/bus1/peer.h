@@ -104,6 +104,12 @@ static inline bool bus1_peer_acquire(struct bus1_peer *peer)
 	return atomic_inc_unless_negative(&peer->active);
 }
 
+/* a snapshot: the peer is disconnecting or disconnected */
+static inline bool bus1_peer_is_shutdown(struct bus1_peer *peer)
+{
+	return atomic_read(&peer->active) < 0;
+}
+
 /**
  * bus1_peer_release() - drop an active reference
  * @peer:	peer to release
