@@ -157,8 +157,8 @@ int bus1_send_fault_in(unsigned long arg);
  *		0 once the SEND ran
  * @release:	offset of the slice to release, or BUS1_OFFSET_INVALID (none,
  *		or released by an earlier run)
- * @send:	user address of the SEND to run, or 0 (none, or sent by an
- *		earlier run)
+ * @send:	user address of the SEND to run (checked to fit), or 0 (none,
+ *		or sent by an earlier run)
  * @dirty:	the argument may differ from @orig's msg: a store of the result
  *		faulted part-way, or the SEND ran
  *
@@ -176,7 +176,7 @@ struct bus1_recv_call {
 	struct bus1_cmd_recv param;
 	struct bus1_cmd_recv orig;
 	u64 release;
-	u64 send;
+	unsigned long send;
 	bool dirty;
 };
 

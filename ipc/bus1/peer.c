@@ -320,9 +320,7 @@ static int bus1_peer_fault_in_recv(const struct bus1_recv_call *call)
 			       sizeof(*call->uparam), true);
 	if (r || !call->send)
 		return r;
-	if (call->send != (u64)(unsigned long)call->send)
-		return -EFAULT;
-	return bus1_send_fault_in((unsigned long)call->send);
+	return bus1_send_fault_in(call->send);
 }
 
 /* faults in what a command run by bus1_peer_ioctl()'s loop touches */

@@ -462,10 +462,14 @@ int bus1_recv_begin(struct bus1_recv_call *call, unsigned long arg)
 	call->uparam = u;
 	call->release = BUS1_OFFSET_INVALID;
 	if (p->flags & BUS1_RECV_FLAG_RELEASE)
-		call->release = call->orig.msg.offset;
+		call->release = o->msg.offset;
 	call->send = 0;
-	if (p->flags & BUS1_RECV_FLAG_SEND)
-		call->send = call->orig.msg.destination;
+	if (p->flags & BUS1_RECV_FLAG_SEND) {
+		/* a user pointer: one that does not fit cannot be read */
+		if (o->msg.destination != (unsigned long)o->msg.destination)
+			return -EFAULT;
+		call->send = o->msg.destination;
+	}
 	call->dirty = false;
 	return 0;
 
@@ -568,14 +572,6 @@ static int bus1_recv_run(struct bus1_peer *peer, struct bus1_recv_call *call)
 	return r;
 }
 
-/* the SEND of a RECV with BUS1_RECV_FLAG_SEND, as BUS1_CMD_SEND runs it */
-static int bus1_recv_send(struct bus1_peer *peer, u64 send)
-{
-	if (send != (u64)(unsigned long)send)
-		return -EFAULT;
-	return bus1_cmd_send(peer, (unsigned long)send);
-}
-
 /**
  * bus1_cmd_recv() - one run of BUS1_CMD_RECV
  * @peer:	calling peer, active reference and local lock held, page
@@ -598,7 +594,8 @@ int bus1_cmd_recv(struct bus1_peer *peer, struct bus1_recv_call *call)
 
 	lockdep_assert_held(&peer->lock);
 	if (call->send) {
-		r = bus1_recv_send(peer, call->send);
+		/* as BUS1_CMD_SEND runs it */
+		r = bus1_cmd_send(peer, call->send);
 		if (r)
 			return r;
 		call->send = 0;
