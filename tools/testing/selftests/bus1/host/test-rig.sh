@@ -23,7 +23,7 @@ TAP_DIAG=$TMP/diag
 . "$ROOT/tools/testing/selftests/bus1/host/tap.sh"
 
 echo "TAP version 13"
-tap_plan 15
+tap_plan 16
 
 # section NAME RC LINES...: one executable's part of the result channel
 section() {
@@ -55,9 +55,21 @@ verdict() {
 good=("TAP version 13" "1..2" "ok 1 a" "ok 2 b")
 section test-a 0 "${good[@]}" >"$TMP/clean.log"
 
-verdict "2 0 0" '^# K test-a: 2 passed, 0 failed, 0 skipped \(plan 2\)$' \
+verdict "2 0 0" '^# K test-a: 2 passed, 0 failed, 0 skipped \(plan 2\), 1 s$' \
 	-v expected="test-a" -v allow="$QEMU/skip-allowlist" <"$TMP/clean.log"
 check "a clean run passes, with a count line per executable"
+
+# the seconds of each executable against the rig's limit: 1 s of 3 is
+# within a third, 2 s of 3 is not and gets the note
+{ cat "$TMP/clean.log"; section test-b 0 "${good[@]}" |
+	sed 's/^\(# bus1-rig: end test-b 0\) 1$/\1 2/'; } |
+	verdict "4 0 0" '^# K test-b: 2 passed, 0 failed, 0 skipped \(plan 2\), 2 s of 3$' \
+		-v limit=3
+grep -qx '# K headroom: test-b 2 s of 3' "$TMP/out" ||
+	echo "no headroom note for test-b (2 s of 3)" >>"$TAP_DIAG"
+! grep -q 'headroom: test-a' "$TMP/out" ||
+	echo "a headroom note for test-a (1 s of 3)" >>"$TAP_DIAG"
+check "each executable's seconds against the limit; over a third is noted"
 
 verdict "2 1 0" '^K not ok - test-b never ran$' -v expected="test-a test-b" \
 	<"$TMP/clean.log"

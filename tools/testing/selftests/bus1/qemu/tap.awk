@@ -9,7 +9,8 @@
 # "# bus1-rig: missing NAME" says the guest had no executable NAME.
 # Variables: prefix (printed before every result line), raw (a section name
 # whose output is printed verbatim and judged by its exit status only),
-# counts (file that receives "PASSED FAILED SKIPPED"), expected (the names
+# counts (file that receives "PASSED FAILED SKIPPED"), limit (the rig's
+# per-executable timeout in seconds, init's TEST_TIMEOUT), expected (the names
 # of the sections that must appear, space-separated: each one missing is
 # reported as "not ok - NAME never ran" and counts one failure), allow (if
 # set, the skip allowlist: lines "NAME: reason", NAME an executable or
@@ -24,7 +25,11 @@
 # kselftest skip (exit 4 or plan "1..0") without results counts one skip.
 # The output of a failing executable is printed as "#|" lines (without its
 # passing results and the harness's RUN/OK progress lines). Each executable
-# ends with a count line "# PREFIX NAME: N passed, N failed, N skipped".
+# ends with a count line "# PREFIX NAME: N passed, N failed, N skipped
+# (plan N), S s of LIMIT" (seconds from the end marker; the plan, the
+# seconds and "of LIMIT" only when known). One that ran more than a third of
+# LIMIT gets a note "# PREFIX headroom: NAME S s of LIMIT": CI's machines
+# may be 2x slower than the one that printed it, so it is near its limit.
 
 # is the skip on line @line of section @name allowed?
 function skip_allowed(line,    c)
@@ -51,7 +56,7 @@ function skip_refused(line)
 		allow_short, line
 }
 
-function flush_section(endrc,    i, extra, why, nres)
+function flush_section(endrc,    i, extra, why, nres, secs)
 {
 	nres = sp + sf + ss
 	extra = 0
@@ -84,9 +89,16 @@ function flush_section(endrc,    i, extra, why, nres)
 	if (sf > 0 && name != raw)
 		for (i = 1; i <= nl; i++)
 			printf "#| %s%s\n", prefix, buf[i]
+	secs = ""
+	if (name in dur)
+		secs = ", " dur[name] " s" (limit != "" ? " of " limit : "")
 	if (name != raw)
-		printf "# %s%s: %d passed, %d failed, %d skipped%s\n", prefix,
-			name, sp, sf, ss, (plan >= 0 ? " (plan " plan ")" : "")
+		printf "# %s%s: %d passed, %d failed, %d skipped%s%s\n", prefix,
+			name, sp, sf, ss, (plan >= 0 ? " (plan " plan ")" : ""),
+			secs
+	if (name in dur && limit + 0 > 0 && 3 * dur[name] > limit + 0)
+		printf "# %sheadroom: %s %s s of %s\n", prefix, name,
+			dur[name], limit
 	P += sp; F += sf; S += ss
 	ran[name] = 1
 	insec = 0
@@ -209,7 +221,8 @@ END {
 		line = line (line == "" ? "" : ", ") best " " dur[best] " s"
 	}
 	if (line != "")
-		printf "# %sslowest: %s\n", prefix, line
+		printf "# %sslowest: %s%s\n", prefix, line,
+			(limit != "" ? " (limit " limit " s each)" : "")
 	if (counts != "")
 		print P, F, S > counts
 }

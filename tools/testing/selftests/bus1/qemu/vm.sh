@@ -330,7 +330,7 @@ if [ -n "$allow" ] && [ "$DEBUG" = 1 ]; then
 	allow=$RUN/skip-allowlist
 fi
 awk -v prefix="$P" -v raw="${RAW:-cmd}" -v counts="$RUN/counts" \
-	-v expected="$TESTS" -v allow="$allow" \
+	-v expected="$TESTS" -v allow="$allow" -v limit="$TEST_TIMEOUT" \
 	-f "$HERE/tap.awk" "$RUN/tap.log"
 read -r pass fail skip <"$RUN/counts"
 
