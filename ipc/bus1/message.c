@@ -130,6 +130,7 @@ void bus1_message_dealloc(struct bus1_message *m)
 {
 	struct bus1_handle *dst = m->dst;
 
+	bus1_payload_put(m->payload);
 	if (m->n_handles || m->n_files)
 		kfree(m);
 	else if (cmpxchg(&m->peer->message_spare, NULL, m))
@@ -324,7 +325,7 @@ int bus1_message_peek_ready(struct bus1_peer *peer)
  */
 int bus1_message_init_cache(void)
 {
-	BUILD_BUG_ON(sizeof(struct bus1_message) > 192);
+	BUILD_BUG_ON(sizeof(struct bus1_message) > 200);
 	bus1_message_cache = KMEM_CACHE(bus1_message, SLAB_ACCOUNT);
 	return bus1_message_cache ? 0 : -ENOMEM;
 }
