@@ -130,7 +130,6 @@ void bus1_message_dealloc(struct bus1_message *m)
 {
 	struct bus1_handle *dst = m->dst;
 
-	bus1_payload_put(m->payload);
 	if (m->n_handles || m->n_files)
 		kfree(m);
 	else if (cmpxchg(&m->peer->message_spare, NULL, m))
@@ -143,14 +142,16 @@ void bus1_message_dealloc(struct bus1_message *m)
  * bus1_message_free() - free a message that no queue or pool tree links
  * @m:		message: unreceived (discarded), or received and unpublished
  *
- * Returns whatever the message still holds: handle pins, files, its slice
- * and its charges.
+ * Returns whatever the message still holds: handle pins, files, a short
+ * multicast's payload, its slice and its charges.
  */
 void bus1_message_free(struct bus1_message *m)
 {
 	struct bus1_peer *peer = m->peer;
 
 	bus1_message_put_attachments(m);
+	/* only here: RECV dropped the payload of every message it took */
+	bus1_payload_put(m->payload);
 	spin_lock(&peer->data_lock);
 	bus1_message_unaccount(m);
 	spin_unlock(&peer->data_lock);
