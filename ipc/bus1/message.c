@@ -142,14 +142,16 @@ void bus1_message_dealloc(struct bus1_message *m)
  * bus1_message_free() - free a message that no queue or pool tree links
  * @m:		message: unreceived (discarded), or received and unpublished
  *
- * Returns whatever the message still holds: handle pins, files, its slice
- * and its charges.
+ * Returns whatever the message still holds: handle pins, files, a short
+ * multicast's payload, its slice and its charges.
  */
 void bus1_message_free(struct bus1_message *m)
 {
 	struct bus1_peer *peer = m->peer;
 
 	bus1_message_put_attachments(m);
+	/* only here: RECV dropped the payload of every message it took */
+	bus1_payload_put(m->payload);
 	spin_lock(&peer->data_lock);
 	bus1_message_unaccount(m);
 	spin_unlock(&peer->data_lock);
@@ -324,7 +326,7 @@ int bus1_message_peek_ready(struct bus1_peer *peer)
  */
 int bus1_message_init_cache(void)
 {
-	BUILD_BUG_ON(sizeof(struct bus1_message) > 192);
+	BUILD_BUG_ON(sizeof(struct bus1_message) > 200);
 	bus1_message_cache = KMEM_CACHE(bus1_message, SLAB_ACCOUNT);
 	return bus1_message_cache ? 0 : -ENOMEM;
 }

@@ -4,6 +4,8 @@
 
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
+#include <linux/refcount.h>
+#include <linux/slab.h>
 #include <linux/types.h>
 #include <linux/bus1.h>
 #include "handle.h"
@@ -50,8 +52,27 @@ struct bus1_message {
 	u32 n_bytes;
 	u32 n_handles;
 	u32 n_files;
+	struct bus1_payload *payload;
 	void *arrays[];
 };
+
+/*
+ * The payload of a short multicast, read from the sender once: the first
+ * destination gets it in its pool at SEND, every further one at its RECV
+ * (each receiver pays for its own copy, not the sender for all of them).
+ * Each message not received yet holds a reference.
+ */
+struct bus1_payload {
+	refcount_t ref;
+	u32 len;
+	u8 data[];
+};
+
+static inline void bus1_payload_put(struct bus1_payload *p)
+{
+	if (p && refcount_dec_and_test(&p->ref))
+		kfree(p);
+}
 
 static inline struct bus1_handle **
 bus1_message_handles(struct bus1_message *message)

@@ -229,6 +229,15 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 		if (r)
 			goto exit;
 	}
+	/* a further destination of a short multicast: its copy is made here */
+	if (m->payload) {
+		r = bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
+					   m->payload->data, m->payload->len);
+		if (r)
+			goto exit_pin;
+		bus1_payload_put(m->payload);
+		m->payload = NULL;
+	}
 	fds = (int *)(ids + m->n_handles);
 	if (n_fds) {
 		r = bus1_recv_install_prepare(n_fds, fds);
@@ -364,6 +373,18 @@ static struct bus1_handle *bus1_recv_plain(struct bus1_peer *peer,
 	    bus1_recv_entry_is_stale(peer, qnode))
 		return NULL;
 
+	/*
+	 * A further destination of a short multicast: copied under the lock,
+	 * so a page that is not present takes the general path. The slice
+	 * keeps its copy if the store below fails.
+	 */
+	if (unlikely(m->payload)) {
+		if (bus1_pool_write_present(&peer->pool, &m->slice,
+					    m->payload->data, m->payload->len))
+			return NULL;
+		bus1_payload_put(m->payload);
+		m->payload = NULL;
+	}
 	bus1_recv_describe(param, m, false, continues, 0);
 	pagefault_disable();
 	r = bus1_recv_store(call);

@@ -168,11 +168,12 @@ static int bus1_send_charge(struct bus1_send *s, struct bus1_peer *peer,
 /*
  * All receivers of one message see the same bytes, whatever the sender's
  * threads write meanwhile: user memory is read once, at the first
- * destination, into a buffer for a short multicast (each further
- * destination is then one memcpy, no second page lookup), else into the
- * first pool, which the others copy. Out of line, so that an empty message
- * does not pay for the iterator's stack slot; once the payload is in the
- * buffer, bus1_send_build() copies it from there itself.
+ * destination, into a shared buffer for a short multicast (each further
+ * destination's RECV copies it into its own pool: the page lookup is the
+ * receiver's, not the sender's once per destination), else into the first
+ * pool, which the others copy. Out of line, so that an empty message does
+ * not pay for the iterator's stack slot; once the payload is in the
+ * buffer, bus1_send_build() hands it on itself.
  */
 static noinline int bus1_send_write_payload(struct bus1_send *s,
 					    struct bus1_peer *peer,
@@ -181,12 +182,19 @@ static noinline int bus1_send_write_payload(struct bus1_send *s,
 	struct iov_iter iter = s->iter;
 
 	if (s->n_dests > 1 && s->n_bytes <= BUS1_SEND_BOUNCE_MAX) {
-		/* the first destination: the others copy @bounce (build) */
-		if (copy_from_iter(s->bounce, s->n_bytes, &iter) != s->n_bytes)
+		/* the first destination: the others get @payload (build) */
+		s->payload = kmalloc(sizeof(*s->payload) + s->n_bytes,
+				     GFP_KERNEL_ACCOUNT);
+		if (!s->payload)
+			return -ENOMEM;
+		refcount_set(&s->payload->ref, 1);
+		s->payload->len = s->n_bytes;
+		if (copy_from_iter(s->payload->data, s->n_bytes, &iter) !=
+		    s->n_bytes)
 			return -EFAULT;
 		s->bounced = true;
 		return bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
-					      s->bounce, s->n_bytes);
+					      s->payload->data, s->n_bytes);
 	}
 	if (s->source)
 		return bus1_pool_copy(&peer->pool, &m->slice,
@@ -267,14 +275,15 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 		return r;
 
 	if (s->n_bytes) {
-		if (s->bounced)
-			/* the further destinations of a short multicast */
-			r = bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
-						   s->bounce, s->n_bytes);
-		else
+		if (s->bounced) {
+			/* a further destination of a short multicast: RECV copies */
+			refcount_inc(&s->payload->ref);
+			m->payload = s->payload;
+		} else {
 			r = bus1_send_write_payload(s, peer, m);
-		if (r)
-			return r;
+			if (r)
+				return r;
+		}
 	}
 	if (s->n_handles || s->n_files) {
 		r = bus1_send_build_attachments(s, peer, m);
@@ -665,11 +674,13 @@ static int bus1_send_general(struct bus1_send *s)
 	s->n_dests = 0;
 	s->source = NULL;
 	s->bounced = false;
+	s->payload = NULL;
 	s->resv.n = 0;
 	s->resv_tried = false;
 	s->prev_dest = NULL;
 	r = bus1_send_run(s);
 	bus1_quota_unreserve(&s->resv);
+	bus1_payload_put(s->payload);
 
 	/* a successful commit took every destination over */
 	for (i = 0; r && s->dests && i < s->n_dests; ++i)
@@ -747,8 +758,8 @@ static int bus1_send_plain_unicast(struct bus1_send *s)
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 {
 	/*
-	 * Not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: clearing its 512
-	 * bytes costs 86 instructions of a 0 B unicast (2.7%,
+	 * Not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: clearing it (512
+	 * bytes then) cost 86 instructions of a 0 B unicast (2.7%,
 	 * Documentation/bus1/performance.rst). Invariant: every path sets a
 	 * field before it reads it. KASAN kernels (make check-debug) poison
 	 * the frame instead, so a field read unset is a wild pointer there.
