@@ -102,10 +102,13 @@ void bus1_message_settle(struct bus1_message *m)
 {
 	static const u32 none[BUS1_RES_N];
 	struct bus1_peer *peer = m->peer;
+	u32 charge[BUS1_RES_N];
 
 	lockdep_assert_held(&peer->data_lock);
+	bus1_message_charge(m, m->charged, charge);
 	bus1_quota_settle(&peer->quota, peer->user, m->share,
-			  m->unshared ? none : m->charge, m->charge);
+			  m->charged == BUS1_MESSAGE_RECEIVED ? none : charge,
+			  charge);
 }
 
 /**
@@ -326,7 +329,7 @@ int bus1_message_peek_ready(struct bus1_peer *peer)
  */
 int bus1_message_init_cache(void)
 {
-	BUILD_BUG_ON(sizeof(struct bus1_message) > 200);
+	BUILD_BUG_ON(sizeof(struct bus1_message) > 192);
 	bus1_message_cache = KMEM_CACHE(bus1_message, SLAB_ACCOUNT);
 	return bus1_message_cache ? 0 : -ENOMEM;
 }

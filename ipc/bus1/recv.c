@@ -167,7 +167,7 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 					  bool *settled)
 {
 	struct bus1_handle *dst = m->dst;
-	u32 charge[BUS1_RES_N];
+	u32 unshare[BUS1_RES_N], charge[BUS1_RES_N];
 
 	lockdep_assert_held(&peer->data_lock);
 	if (seed)
@@ -180,21 +180,22 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 	 * Valid handles now stand for user refs, the slice stays charged
 	 * until released; in-flight resources are returned.
 	 */
+	bus1_message_charge(m, m->charged, unshare);
 	charge[BUS1_RES_SLICES] = 0;
 	charge[BUS1_RES_HANDLES] = n_invalid;
-	charge[BUS1_RES_BYTES] = m->charge[BUS1_RES_BYTES];
-	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
-	/* a received message took its charge out of the share already */
-	if (released && released->share == m->share && released->unshared) {
-		bus1_res_add_u32(charge, released->charge);
+	charge[BUS1_RES_BYTES] = unshare[BUS1_RES_BYTES];
+	charge[BUS1_RES_FDS] = unshare[BUS1_RES_FDS];
+	/*
+	 * A received message took its charge out of the share already; it
+	 * holds its slice alone (BUS1_MESSAGE_RECEIVED).
+	 */
+	if (released && released->share == m->share &&
+	    released->charged == BUS1_MESSAGE_RECEIVED) {
+		charge[BUS1_RES_SLICES] += 1;
 		*settled = true;
 	}
-	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
-			  charge);
-	m->unshared = true;
-	m->charge[BUS1_RES_HANDLES] = 0;
-	m->charge[BUS1_RES_BYTES] = 0;
-	m->charge[BUS1_RES_FDS] = 0;
+	bus1_quota_settle(&peer->quota, peer->user, m->share, unshare, charge);
+	m->charged = BUS1_MESSAGE_RECEIVED;
 	return dst;
 }
 

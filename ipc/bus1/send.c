@@ -119,23 +119,25 @@ static int bus1_send_charge(struct bus1_send *s, struct bus1_peer *peer,
 			    struct bus1_message *m)
 {
 	kuid_t sender = s->peer->user->uid;
-	bool charged = false;
+	u32 charge[BUS1_RES_N];
 	int r;
+
+	bus1_message_charge(m, BUS1_MESSAGE_IN_FLIGHT, charge);
 
 	for (;;) {
 		spin_lock(&peer->data_lock);
 		if (!m->dst)
 			r = bus1_quota_charge(&peer->quota, peer->user,
-					      m->charge);
+					      charge);
 		else if (s->resv.n && s->resv.user == peer->user)
 			r = bus1_quota_charge_reserved(&peer->quota, &s->resv,
 						       sender, &m->share);
 		else
 			r = bus1_quota_charge_shared(&peer->quota, peer->user,
-						     sender, m->charge,
+						     sender, charge,
 						     &m->share);
 		if (!r) {
-			charged = true;
+			m->charged = BUS1_MESSAGE_IN_FLIGHT;
 			r = bus1_pool_alloc(&peer->pool, &m->slice,
 					    s->slice_size);
 			if (r)
@@ -155,13 +157,11 @@ static int bus1_send_charge(struct bus1_send *s, struct bus1_peer *peer,
 
 	if (r == -EDQUOT)
 		trace_bus1_quota_refusal(peer->id, __kuid_val(sender),
-					 m->charge[BUS1_RES_SLICES],
-					 m->charge[BUS1_RES_HANDLES],
-					 m->charge[BUS1_RES_BYTES],
-					 m->charge[BUS1_RES_FDS]);
+					 charge[BUS1_RES_SLICES],
+					 charge[BUS1_RES_HANDLES],
+					 charge[BUS1_RES_BYTES],
+					 charge[BUS1_RES_FDS]);
 	/* a failed pool allocation leaves the charge to bus1_message_free() */
-	if (!charged)
-		memset(m->charge, 0, sizeof(m->charge));
 	return r;
 }
 
@@ -266,10 +266,7 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	m->dst = dst;
 	m->n_bytes = s->n_bytes;
 
-	m->charge[BUS1_RES_SLICES] = 1;
-	m->charge[BUS1_RES_HANDLES] = s->n_handles;
-	m->charge[BUS1_RES_BYTES] = s->slice_size;
-	m->charge[BUS1_RES_FDS] = s->n_files;
+	m->charge_bytes = s->slice_size;
 	r = bus1_send_charge(s, peer, m);
 	if (r)
 		return r;
@@ -410,6 +407,7 @@ static noinline void bus1_send_reserve(struct bus1_send *s, size_t i)
 {
 	struct bus1_message *m = s->dests[i].message;
 	struct bus1_user *user = s->dests[i].peer->user;
+	u32 charge[BUS1_RES_N];
 	unsigned int n = 0;
 	size_t j;
 
@@ -420,9 +418,11 @@ static noinline void bus1_send_reserve(struct bus1_send *s, size_t i)
 		if (s->dests[j].peer && s->dests[j].peer->user == user)
 			++n;
 	/* a reservation for one message would only add work */
-	if (n > 1)
+	if (n > 1) {
+		bus1_message_charge(m, BUS1_MESSAGE_IN_FLIGHT, charge);
 		bus1_quota_reserve(&s->resv, user, m->share->user_share,
-				   m->charge, n);
+				   charge, n);
+	}
 }
 
 /* under SEND_FLAG_CONTINUE, records the error of a destination and drops it */
