@@ -180,7 +180,8 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 	 * Valid handles now stand for user refs, the slice stays charged
 	 * until released; in-flight resources are returned.
 	 */
-	bus1_message_charge(m, m->charged, unshare);
+	/* a queued message is in flight: bus1_send_charge() charged it */
+	bus1_message_charge(m, BUS1_MESSAGE_IN_FLIGHT, unshare);
 	charge[BUS1_RES_SLICES] = 0;
 	charge[BUS1_RES_HANDLES] = n_invalid;
 	charge[BUS1_RES_BYTES] = unshare[BUS1_RES_BYTES];
