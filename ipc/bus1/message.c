@@ -102,10 +102,13 @@ void bus1_message_settle(struct bus1_message *m)
 {
 	static const u32 none[BUS1_RES_N];
 	struct bus1_peer *peer = m->peer;
+	u32 charge[BUS1_RES_N];
 
 	lockdep_assert_held(&peer->data_lock);
+	bus1_message_charge(m, m->charged, charge);
 	bus1_quota_settle(&peer->quota, peer->user, m->share,
-			  m->unshared ? none : m->charge, m->charge);
+			  m->charged == BUS1_MESSAGE_RECEIVED ? none : charge,
+			  charge);
 }
 
 /**
@@ -142,14 +145,16 @@ void bus1_message_dealloc(struct bus1_message *m)
  * bus1_message_free() - free a message that no queue or pool tree links
  * @m:		message: unreceived (discarded), or received and unpublished
  *
- * Returns whatever the message still holds: handle pins, files, its slice
- * and its charges.
+ * Returns whatever the message still holds: handle pins, files, a short
+ * multicast's payload, its slice and its charges.
  */
 void bus1_message_free(struct bus1_message *m)
 {
 	struct bus1_peer *peer = m->peer;
 
 	bus1_message_put_attachments(m);
+	/* only here: RECV dropped the payload of every message it took */
+	bus1_payload_put(m->payload);
 	spin_lock(&peer->data_lock);
 	bus1_message_unaccount(m);
 	spin_unlock(&peer->data_lock);

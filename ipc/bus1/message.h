@@ -4,6 +4,8 @@
 
 #include <linux/kernel.h>
 #include <linux/lockdep.h>
+#include <linux/refcount.h>
+#include <linux/slab.h>
 #include <linux/types.h>
 #include <linux/bus1.h>
 #include "handle.h"
@@ -23,15 +25,19 @@ struct file;
  * @peer:	receiving peer; the message lives and dies inside it
  * @dst:	receiver's (owner) handle of the destination node, kref held;
  *		NULL for the seed
- * @charge:	resources charged to @peer for this message
  * @share:	sender's share the charge counts against until received,
- *		NULL for the seed; kept after RECV (with @unshared set) so
- *		SLICE_RELEASE settles on the CPU too (see bus1_quota_settle())
- * @strong:	whether the handle pins hold strong references (committed)
- * @unshared:	RECV took the charge out of @share already
+ *		NULL for the seed; kept after RECV (@charged is
+ *		BUS1_MESSAGE_RECEIVED) so SLICE_RELEASE settles on the CPU too
+ *		(see bus1_quota_settle())
+ * @payload:	a short multicast's payload this receiver's RECV copies into
+ *		the slice, or NULL (the payload is in the slice already)
+ * @charge_bytes: pool bytes charged while in flight (the slice's size)
  * @n_bytes:	payload size
  * @n_handles:	number of attached handles
  * @n_files:	number of attached files
+ * @charged:	what is charged to @peer for this message, an enum
+ *		bus1_message_charged (bus1_message_charge() spells it out)
+ * @strong:	whether the handle pins hold strong references (committed)
  * @arrays:	@n_handles receiver-side handles (pinned; NULL entries are
  *		dead), then @n_files attached files (referenced)
  *
@@ -43,15 +49,72 @@ struct bus1_message {
 	struct bus1_pool_slice slice;
 	struct bus1_peer *peer;
 	struct bus1_handle *dst;
-	u32 charge[BUS1_RES_N];
 	struct bus1_share *share;
-	bool strong;
-	bool unshared;
+	struct bus1_payload *payload;
+	u32 charge_bytes;
 	u32 n_bytes;
 	u32 n_handles;
 	u32 n_files;
+	u8 charged;
+	bool strong;
 	void *arrays[];
 };
+
+/**
+ * enum bus1_message_charged - what a message holds charged to its receiver
+ * @BUS1_MESSAGE_UNCHARGED:	nothing (not charged yet, or refused)
+ * @BUS1_MESSAGE_IN_FLIGHT:	one slice, @charge_bytes bytes, its handles and
+ *				files, counted against the sender's share
+ * @BUS1_MESSAGE_RECEIVED:	the slice alone, until SLICE_RELEASE; RECV
+ *				took it out of the share already
+ *
+ * The charge is derived from the message instead of stored per resource:
+ * RECV's settle is the only change, and the header stays within 192 bytes.
+ */
+enum bus1_message_charged {
+	BUS1_MESSAGE_UNCHARGED,
+	BUS1_MESSAGE_IN_FLIGHT,
+	BUS1_MESSAGE_RECEIVED,
+};
+
+/**
+ * bus1_message_charge() - the resources a message holds in a charge state
+ * @m:		message
+ * @state:	an enum bus1_message_charged (@m's own, or the one it enters)
+ * @charge:	BUS1_RES_N counters to fill
+ */
+static inline void bus1_message_charge(const struct bus1_message *m,
+				       unsigned int state, u32 *charge)
+{
+	charge[BUS1_RES_SLICES] = state != BUS1_MESSAGE_UNCHARGED;
+	if (state == BUS1_MESSAGE_IN_FLIGHT) {
+		charge[BUS1_RES_HANDLES] = m->n_handles;
+		charge[BUS1_RES_BYTES] = m->charge_bytes;
+		charge[BUS1_RES_FDS] = m->n_files;
+	} else {
+		charge[BUS1_RES_HANDLES] = 0;
+		charge[BUS1_RES_BYTES] = 0;
+		charge[BUS1_RES_FDS] = 0;
+	}
+}
+
+/*
+ * The payload of a short multicast, read from the sender once: the first
+ * destination gets it in its pool at SEND, every further one at its RECV
+ * (each receiver pays for its own copy, not the sender for all of them).
+ * Each message not received yet holds a reference.
+ */
+struct bus1_payload {
+	refcount_t ref;
+	u32 len;
+	u8 data[];
+};
+
+static inline void bus1_payload_put(struct bus1_payload *p)
+{
+	if (p && refcount_dec_and_test(&p->ref))
+		kfree(p);
+}
 
 static inline struct bus1_handle **
 bus1_message_handles(struct bus1_message *message)

@@ -78,23 +78,38 @@ static void bus1_pool_set_gap(struct bus1_pool *pool,
  * with the folio lock and the memcg switch, is asked only otherwise. The
  * lookup reports a miss as NULL before 6.3 and as an error since.
  */
+/*
+ * A page already in the pool's page cache, or NULL; does not sleep. Inline:
+ * it is the common case of bus1_pool_get_page().
+ */
+static __always_inline struct page *
+bus1_pool_find_page(struct bus1_pool *pool, pgoff_t index)
+{
+	struct address_space *mapping = bus1_pool_file(pool)->f_mapping;
+	struct folio *folio;
+
+	folio = filemap_get_folio(mapping, index);
+	if (IS_ERR_OR_NULL(folio))
+		return NULL;
+	if (!folio_test_uptodate(folio)) {
+		folio_put(folio);
+		return NULL;
+	}
+	/* shmem's dirty_folio only sets the flag */
+	if (!folio_test_dirty(folio))
+		folio_mark_dirty(folio);
+	return folio_file_page(folio, index);
+}
+
 static struct page *bus1_pool_get_page(struct bus1_pool *pool, pgoff_t index)
 {
 	struct address_space *mapping = bus1_pool_file(pool)->f_mapping;
 	struct mem_cgroup *old;
-	struct folio *folio;
 	struct page *page;
 
-	folio = filemap_get_folio(mapping, index);
-	if (!IS_ERR_OR_NULL(folio)) {
-		if (folio_test_uptodate(folio)) {
-			/* shmem's dirty_folio only sets the flag */
-			if (!folio_test_dirty(folio))
-				folio_mark_dirty(folio);
-			return folio_file_page(folio, index);
-		}
-		folio_put(folio);
-	}
+	page = bus1_pool_find_page(pool, index);
+	if (page)
+		return page;
 
 	old = set_active_memcg(pool->memcg);
 	page = shmem_read_mapping_page(mapping, index);
@@ -372,6 +387,45 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 		bus1_pool_put_page(pool, page);
 		if (copied != n)
 			return -EFAULT;
+		pos += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * bus1_pool_write_present() - copy kernel data to the start of a slice
+ *			       whose pages are present
+ * @pool:	pool of the slice
+ * @slice:	allocated slice
+ * @data:	source buffer
+ * @len:	number of bytes, at most the slice size
+ *
+ * Does not sleep (RECV's common path calls it under the data lock), so it
+ * allocates nothing: a page not in the page cache fails the copy, and the
+ * caller uses bus1_pool_write_kernel() from sleepable context instead.
+ *
+ * Return: 0 on success, -EAGAIN if a page is not present.
+ */
+int bus1_pool_write_present(struct bus1_pool *pool,
+			    struct bus1_pool_slice *slice, const void *data,
+			    size_t len)
+{
+	loff_t pos = slice->offset;
+	size_t n, in_page;
+	struct page *page;
+
+	if (WARN_ON(len > slice->size))
+		return -EINVAL;
+	while (len) {
+		in_page = offset_in_page(pos);
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		page = bus1_pool_find_page(pool, pos >> PAGE_SHIFT);
+		if (!page)
+			return -EAGAIN;
+		memcpy_to_page(page, in_page, data, n);
+		bus1_pool_put_page(pool, page);
+		data += n;
 		pos += n;
 		len -= n;
 	}

@@ -129,6 +129,9 @@ struct bus1_pool_slice *bus1_pool_unpublish(struct bus1_pool *pool,
 struct bus1_pool_slice *bus1_pool_first_published(struct bus1_pool *pool);
 int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 			 size_t offset, struct iov_iter *iter, size_t len);
+int bus1_pool_write_present(struct bus1_pool *pool,
+			    struct bus1_pool_slice *slice, const void *data,
+			    size_t len);
 int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len);

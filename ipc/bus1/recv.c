@@ -167,7 +167,7 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 					  bool *settled)
 {
 	struct bus1_handle *dst = m->dst;
-	u32 charge[BUS1_RES_N];
+	u32 unshare[BUS1_RES_N], charge[BUS1_RES_N];
 
 	lockdep_assert_held(&peer->data_lock);
 	if (seed)
@@ -180,21 +180,23 @@ static struct bus1_handle *bus1_recv_take(struct bus1_peer *peer,
 	 * Valid handles now stand for user refs, the slice stays charged
 	 * until released; in-flight resources are returned.
 	 */
+	/* a queued message is in flight: bus1_send_charge() charged it */
+	bus1_message_charge(m, BUS1_MESSAGE_IN_FLIGHT, unshare);
 	charge[BUS1_RES_SLICES] = 0;
 	charge[BUS1_RES_HANDLES] = n_invalid;
-	charge[BUS1_RES_BYTES] = m->charge[BUS1_RES_BYTES];
-	charge[BUS1_RES_FDS] = m->charge[BUS1_RES_FDS];
-	/* a received message took its charge out of the share already */
-	if (released && released->share == m->share && released->unshared) {
-		bus1_res_add_u32(charge, released->charge);
+	charge[BUS1_RES_BYTES] = unshare[BUS1_RES_BYTES];
+	charge[BUS1_RES_FDS] = unshare[BUS1_RES_FDS];
+	/*
+	 * A received message took its charge out of the share already; it
+	 * holds its slice alone (BUS1_MESSAGE_RECEIVED).
+	 */
+	if (released && released->share == m->share &&
+	    released->charged == BUS1_MESSAGE_RECEIVED) {
+		charge[BUS1_RES_SLICES] += 1;
 		*settled = true;
 	}
-	bus1_quota_settle(&peer->quota, peer->user, m->share, m->charge,
-			  charge);
-	m->unshared = true;
-	m->charge[BUS1_RES_HANDLES] = 0;
-	m->charge[BUS1_RES_BYTES] = 0;
-	m->charge[BUS1_RES_FDS] = 0;
+	bus1_quota_settle(&peer->quota, peer->user, m->share, unshare, charge);
+	m->charged = BUS1_MESSAGE_RECEIVED;
 	return dst;
 }
 
@@ -228,6 +230,15 @@ static int bus1_recv_data(struct bus1_peer *peer, struct bus1_message *m,
 				  len, &pin);
 		if (r)
 			goto exit;
+	}
+	/* a further destination of a short multicast: its copy is made here */
+	if (m->payload) {
+		r = bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
+					   m->payload->data, m->payload->len);
+		if (r)
+			goto exit_pin;
+		bus1_payload_put(m->payload);
+		m->payload = NULL;
 	}
 	fds = (int *)(ids + m->n_handles);
 	if (n_fds) {
@@ -364,6 +375,18 @@ static struct bus1_handle *bus1_recv_plain(struct bus1_peer *peer,
 	    bus1_recv_entry_is_stale(peer, qnode))
 		return NULL;
 
+	/*
+	 * A further destination of a short multicast: copied under the lock,
+	 * so a page that is not present takes the general path. The slice
+	 * keeps its copy if the store below fails.
+	 */
+	if (unlikely(m->payload)) {
+		if (bus1_pool_write_present(&peer->pool, &m->slice,
+					    m->payload->data, m->payload->len))
+			return NULL;
+		bus1_payload_put(m->payload);
+		m->payload = NULL;
+	}
 	bus1_recv_describe(param, m, false, continues, 0);
 	pagefault_disable();
 	r = bus1_recv_store(call);

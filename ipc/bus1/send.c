@@ -119,23 +119,25 @@ static int bus1_send_charge(struct bus1_send *s, struct bus1_peer *peer,
 			    struct bus1_message *m)
 {
 	kuid_t sender = s->peer->user->uid;
-	bool charged = false;
+	u32 charge[BUS1_RES_N];
 	int r;
+
+	bus1_message_charge(m, BUS1_MESSAGE_IN_FLIGHT, charge);
 
 	for (;;) {
 		spin_lock(&peer->data_lock);
 		if (!m->dst)
 			r = bus1_quota_charge(&peer->quota, peer->user,
-					      m->charge);
+					      charge);
 		else if (s->resv.n && s->resv.user == peer->user)
 			r = bus1_quota_charge_reserved(&peer->quota, &s->resv,
 						       sender, &m->share);
 		else
 			r = bus1_quota_charge_shared(&peer->quota, peer->user,
-						     sender, m->charge,
+						     sender, charge,
 						     &m->share);
 		if (!r) {
-			charged = true;
+			m->charged = BUS1_MESSAGE_IN_FLIGHT;
 			r = bus1_pool_alloc(&peer->pool, &m->slice,
 					    s->slice_size);
 			if (r)
@@ -155,24 +157,23 @@ static int bus1_send_charge(struct bus1_send *s, struct bus1_peer *peer,
 
 	if (r == -EDQUOT)
 		trace_bus1_quota_refusal(peer->id, __kuid_val(sender),
-					 m->charge[BUS1_RES_SLICES],
-					 m->charge[BUS1_RES_HANDLES],
-					 m->charge[BUS1_RES_BYTES],
-					 m->charge[BUS1_RES_FDS]);
+					 charge[BUS1_RES_SLICES],
+					 charge[BUS1_RES_HANDLES],
+					 charge[BUS1_RES_BYTES],
+					 charge[BUS1_RES_FDS]);
 	/* a failed pool allocation leaves the charge to bus1_message_free() */
-	if (!charged)
-		memset(m->charge, 0, sizeof(m->charge));
 	return r;
 }
 
 /*
  * All receivers of one message see the same bytes, whatever the sender's
  * threads write meanwhile: user memory is read once, at the first
- * destination, into a buffer for a short multicast (each further
- * destination is then one memcpy, no second page lookup), else into the
- * first pool, which the others copy. Out of line, so that an empty message
- * does not pay for the iterator's stack slot; once the payload is in the
- * buffer, bus1_send_build() copies it from there itself.
+ * destination, into a shared buffer for a short multicast (each further
+ * destination's RECV copies it into its own pool: the page lookup is the
+ * receiver's, not the sender's once per destination), else into the first
+ * pool, which the others copy. Out of line, so that an empty message does
+ * not pay for the iterator's stack slot; once the payload is in the
+ * buffer, bus1_send_build() hands it on itself.
  */
 static noinline int bus1_send_write_payload(struct bus1_send *s,
 					    struct bus1_peer *peer,
@@ -181,12 +182,19 @@ static noinline int bus1_send_write_payload(struct bus1_send *s,
 	struct iov_iter iter = s->iter;
 
 	if (s->n_dests > 1 && s->n_bytes <= BUS1_SEND_BOUNCE_MAX) {
-		/* the first destination: the others copy @bounce (build) */
-		if (copy_from_iter(s->bounce, s->n_bytes, &iter) != s->n_bytes)
+		/* the first destination: the others get @payload (build) */
+		s->payload = kmalloc(sizeof(*s->payload) + s->n_bytes,
+				     GFP_KERNEL_ACCOUNT);
+		if (!s->payload)
+			return -ENOMEM;
+		refcount_set(&s->payload->ref, 1);
+		s->payload->len = s->n_bytes;
+		if (copy_from_iter(s->payload->data, s->n_bytes, &iter) !=
+		    s->n_bytes)
 			return -EFAULT;
 		s->bounced = true;
 		return bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
-					      s->bounce, s->n_bytes);
+					      s->payload->data, s->n_bytes);
 	}
 	if (s->source)
 		return bus1_pool_copy(&peer->pool, &m->slice,
@@ -258,23 +266,21 @@ static int bus1_send_build(struct bus1_send *s, struct bus1_peer *peer,
 	m->dst = dst;
 	m->n_bytes = s->n_bytes;
 
-	m->charge[BUS1_RES_SLICES] = 1;
-	m->charge[BUS1_RES_HANDLES] = s->n_handles;
-	m->charge[BUS1_RES_BYTES] = s->slice_size;
-	m->charge[BUS1_RES_FDS] = s->n_files;
+	m->charge_bytes = s->slice_size;
 	r = bus1_send_charge(s, peer, m);
 	if (r)
 		return r;
 
 	if (s->n_bytes) {
-		if (s->bounced)
-			/* the further destinations of a short multicast */
-			r = bus1_pool_write_kernel(&peer->pool, &m->slice, 0,
-						   s->bounce, s->n_bytes);
-		else
+		if (s->bounced) {
+			/* a further destination of a short multicast: RECV copies */
+			refcount_inc(&s->payload->ref);
+			m->payload = s->payload;
+		} else {
 			r = bus1_send_write_payload(s, peer, m);
-		if (r)
-			return r;
+			if (r)
+				return r;
+		}
 	}
 	if (s->n_handles || s->n_files) {
 		r = bus1_send_build_attachments(s, peer, m);
@@ -401,6 +407,7 @@ static noinline void bus1_send_reserve(struct bus1_send *s, size_t i)
 {
 	struct bus1_message *m = s->dests[i].message;
 	struct bus1_user *user = s->dests[i].peer->user;
+	u32 charge[BUS1_RES_N];
 	unsigned int n = 0;
 	size_t j;
 
@@ -411,9 +418,11 @@ static noinline void bus1_send_reserve(struct bus1_send *s, size_t i)
 		if (s->dests[j].peer && s->dests[j].peer->user == user)
 			++n;
 	/* a reservation for one message would only add work */
-	if (n > 1)
+	if (n > 1) {
+		bus1_message_charge(m, BUS1_MESSAGE_IN_FLIGHT, charge);
 		bus1_quota_reserve(&s->resv, user, m->share->user_share,
-				   m->charge, n);
+				   charge, n);
+	}
 }
 
 /* under SEND_FLAG_CONTINUE, records the error of a destination and drops it */
@@ -665,11 +674,13 @@ static int bus1_send_general(struct bus1_send *s)
 	s->n_dests = 0;
 	s->source = NULL;
 	s->bounced = false;
+	s->payload = NULL;
 	s->resv.n = 0;
 	s->resv_tried = false;
 	s->prev_dest = NULL;
 	r = bus1_send_run(s);
 	bus1_quota_unreserve(&s->resv);
+	bus1_payload_put(s->payload);
 
 	/* a successful commit took every destination over */
 	for (i = 0; r && s->dests && i < s->n_dests; ++i)
@@ -747,8 +758,8 @@ static int bus1_send_plain_unicast(struct bus1_send *s)
 int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 {
 	/*
-	 * Not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: clearing its 512
-	 * bytes costs 86 instructions of a 0 B unicast (2.7%,
+	 * Not zeroed by CONFIG_INIT_STACK_ALL_ZERO either: clearing it (512
+	 * bytes then) cost 86 instructions of a 0 B unicast (2.7%,
 	 * Documentation/bus1/performance.rst). Invariant: every path sets a
 	 * field before it reads it. KASAN kernels (make check-debug) poison
 	 * the frame instead, so a field read unset is a wild pointer there.

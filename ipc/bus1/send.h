@@ -14,14 +14,16 @@
 
 struct bus1_handle;
 struct bus1_message;
+struct bus1_payload;
 struct bus1_peer;
 struct file;
 
 /*
- * A multicast payload up to this size is read from the sender once into
- * struct bus1_send (on the stack) and copied from there into every
- * destination's pool; a larger one is copied from the first destination's
- * pool (see bus1_send_write_payload()).
+ * A multicast payload up to this size is read from the sender once into a
+ * buffer (struct bus1_payload) that every further destination's message
+ * references until its RECV copies it into that receiver's pool; a larger
+ * one is copied from the first destination's pool at SEND (see
+ * bus1_send_write_payload()).
  */
 #define BUS1_SEND_BOUNCE_MAX 256
 
@@ -61,10 +63,10 @@ struct bus1_send_dest {
  * @prev_dest:	sender's handle of the destination resolved last
  * @source:	first message built with the payload, which the others copy
  *		(a multicast reads the sender's memory once)
- * @bounced:	@bounce holds the payload
+ * @bounced:	@payload holds the payload
+ * @payload:	the payload of a short multicast, shared by its messages
  * @resv:	charges taken at once on the user of several destinations
  * @resv_tried:	a reservation was tried (one per SEND)
- * @bounce:	the payload of a short multicast
  * @dests_stack: inline storage for small multicasts
  * @handles_stack: inline storage for few handles
  * @created_stack: inline storage for few created nodes
@@ -92,13 +94,13 @@ struct bus1_send {
 	struct bus1_handle *prev_dest;
 	struct bus1_message *source;
 	bool bounced;
+	struct bus1_payload *payload;
 	struct bus1_quota_resv resv;
 	bool resv_tried;
 	struct bus1_send_dest dests_stack[2];
 	struct bus1_handle *handles_stack[4];
 	struct bus1_handle *created_stack[4];
 	struct file *files_stack[4];
-	u8 bounce[BUS1_SEND_BOUNCE_MAX];
 };
 
 /* storage for @n elements: inline if it fits, allocated otherwise */
