@@ -393,6 +393,40 @@ int bus1_pool_write_iter(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 	return 0;
 }
 
+/*
+ * The copy of kernel data into the pool's pages from @pos on. With
+ * @present_only it does not sleep: a page not in the page cache fails the
+ * copy with -EAGAIN, and nothing is allocated. Inline, so that each of the
+ * two callers gets its own loop.
+ */
+static __always_inline int bus1_pool_write_pages(struct bus1_pool *pool,
+						 loff_t pos, const void *data,
+						 size_t len, bool present_only)
+{
+	size_t n, in_page;
+	struct page *page;
+
+	while (len) {
+		in_page = offset_in_page(pos);
+		n = min_t(size_t, len, PAGE_SIZE - in_page);
+		if (present_only) {
+			page = bus1_pool_find_page(pool, pos >> PAGE_SHIFT);
+			if (!page)
+				return -EAGAIN;
+		} else {
+			page = bus1_pool_get_page(pool, pos >> PAGE_SHIFT);
+			if (IS_ERR(page))
+				return PTR_ERR(page);
+		}
+		memcpy_to_page(page, in_page, data, n);
+		bus1_pool_put_page(pool, page);
+		data += n;
+		pos += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /**
  * bus1_pool_write_present() - copy kernel data to the start of a slice
  *			       whose pages are present
@@ -411,25 +445,9 @@ int bus1_pool_write_present(struct bus1_pool *pool,
 			    struct bus1_pool_slice *slice, const void *data,
 			    size_t len)
 {
-	loff_t pos = slice->offset;
-	size_t n, in_page;
-	struct page *page;
-
 	if (WARN_ON(len > slice->size))
 		return -EINVAL;
-	while (len) {
-		in_page = offset_in_page(pos);
-		n = min_t(size_t, len, PAGE_SIZE - in_page);
-		page = bus1_pool_find_page(pool, pos >> PAGE_SHIFT);
-		if (!page)
-			return -EAGAIN;
-		memcpy_to_page(page, in_page, data, n);
-		bus1_pool_put_page(pool, page);
-		data += n;
-		pos += n;
-		len -= n;
-	}
-	return 0;
+	return bus1_pool_write_pages(pool, slice->offset, data, len, true);
 }
 
 /**
@@ -446,29 +464,12 @@ int bus1_pool_write_kernel(struct bus1_pool *pool,
 			   struct bus1_pool_slice *slice, size_t offset,
 			   const void *data, size_t len)
 {
-	loff_t pos = (loff_t)slice->offset + offset;
-	size_t n, in_page;
-	struct page *page;
-
 	if (!data)
 		return bus1_pool_write_iter(pool, slice, offset, NULL, len);
 	if (WARN_ON(offset + len > slice->size))
 		return -EINVAL;
-
-	/* a plain copy: this runs once per destination of a multicast */
-	while (len) {
-		in_page = offset_in_page(pos);
-		n = min_t(size_t, len, PAGE_SIZE - in_page);
-		page = bus1_pool_get_page(pool, pos >> PAGE_SHIFT);
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-		memcpy_to_page(page, in_page, data, n);
-		bus1_pool_put_page(pool, page);
-		data += n;
-		pos += n;
-		len -= n;
-	}
-	return 0;
+	return bus1_pool_write_pages(pool, (loff_t)slice->offset + offset, data,
+				     len, false);
 }
 
 /**
