@@ -27,7 +27,8 @@ IMAGE=/boot/vmlinuz-$KVER
 ITERS=${ITERS:-20000}
 
 W=$(mktemp -d /tmp/bus1-trees.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+KEEP=${KEEP:-}
+trap '[ -n "$KEEP" ] && cp "$W/console" "$KEEP"; rm -rf "$W"' EXIT
 mkdir -p "$W/ko"
 i=0
 for rev in "$@"; do
@@ -52,7 +53,8 @@ for round in 1 2; do
 		rmmod bus1 || exit 1
 		insmod /tests/ko/bus1-\$i.ko || exit 1
 		for len in 0 1024; do
-			echo "tree \$i round \$round \$(/tests/bus1-bench-run --loop $ITERS \$len)"
+			/tests/bus1-bench-run --loop $ITERS \$len |
+				sed -n "s/^loop: /tree \$i round \$round loop: /p"
 		done
 		i=\$((i + 1))
 	done
@@ -73,6 +75,13 @@ BEGIN { n = split(revs, rev, " ") }
 	v[t, r, len] = x
 }
 END {
+	for (t = 0; t < n; t++)
+		for (r = 1; r <= 2; r++)
+			if (!((t, r, 0) in v) || !((t, r, 1024) in v)) {
+				printf "trees: no figure of %s, round %d\n", \
+					rev[t + 1], r > "/dev/stderr"
+				exit 1
+			}
 	printf "%-24s %10s %10s %8s %8s   (round 2: 0 B, 1 KiB)\n", \
 		"tree", "0 B", "1 KiB", "diff", "diff"
 	for (t = 0; t < n; t++) {
