@@ -916,6 +916,16 @@ TEST(slice_release)
 	ASSERT_EQ(1, mu_counter(b.fd, "bus1-pool-slices"));
 	ASSERT_EQ(0, b1_slice_release(b.fd, r.msg.offset));
 	ASSERT_EQ(-ENXIO, b1_slice_release(b.fd, r.msg.offset));
+
+	/* RESET with FLUSH frees the slices received too (bus1(7)) */
+	ASSERT_EQ(0, mu_send1(a.fd, hb, "x", 1));
+	ASSERT_EQ(0, mu_peer_recv(&b, 0, &r));
+	ASSERT_EQ(1, mu_counter(b.fd, "bus1-pool-slices"));
+	ASSERT_EQ(0, mu_reset(b.fd, BUS1_PEER_RESET_FLAG_FLUSH, MU_KEEP,
+			      MU_KEEP, MU_KEEP, MU_KEEP));
+	ASSERT_EQ(0, mu_counter(b.fd, "bus1-pool-slices"));
+	ASSERT_EQ(0, mu_counter(b.fd, "bus1-charge-slices"));
+	ASSERT_EQ(-ENXIO, b1_slice_release(b.fd, r.msg.offset));
 	assert_empty(_metadata, &b);
 	mu_peer_close(&a);
 	mu_peer_close(&b);
