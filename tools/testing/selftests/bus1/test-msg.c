@@ -846,10 +846,11 @@ TEST(send_creates_node)
 /* A small mapping: ERANGE, the message stays queued, then success. */
 TEST(recv_erange)
 {
-	struct mu_peer a, b;
+	struct iovec v = { "12345678", 8 };
+	struct mu_peer a, b, c;
 	struct bus1_cmd_recv r;
 	static __u8 data[8192];
-	__u64 hb;
+	__u64 hb, hc, node = NODE_A;
 
 	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
 	ASSERT_EQ(0, mu_peer_open(&b, 4096));
@@ -865,12 +866,25 @@ TEST(recv_erange)
 	ASSERT_EQ(-ENXIO, b1_slice_release(b.fd, 0));
 
 	ASSERT_EQ(0, mu_map(&b, 64 * 1024));
-	ASSERT_EQ(0, b1_recv(b.fd, 0, b.size, &r));
+	/* a slice ending exactly at max_offset fits (bus1(7)) */
+	ASSERT_EQ(0, b1_recv(b.fd, 0, sizeof(data), &r));
 	ASSERT_EQ(sizeof(data), r.msg.n_bytes);
-	ASSERT_LE(r.msg.offset + sizeof(data), b.size);
+	ASSERT_EQ(0, r.msg.offset);
 	ASSERT_EQ(0, memcmp(mu_payload(&b, &r), data, sizeof(data)));
 	ASSERT_EQ(0, b1_slice_release(b.fd, r.msg.offset));
 	assert_empty(_metadata, &b);
+
+	/* with a handle (the general path): 8 bytes and 8 of the handle */
+	ASSERT_EQ(0, mu_peer_open(&c, 4096));
+	hc = link_node(_metadata, c.fd, NODE_B, a.fd);
+	ASSERT_EQ(0, mu_sendv(a.fd, 0, &hc, 1, NULL, &v, 1, &node, 1,
+			      NULL, 0));
+	ASSERT_EQ(-ERANGE, b1_recv(c.fd, 0, 15, &r));
+	ASSERT_EQ(0, b1_recv(c.fd, 0, 16, &r));
+	ASSERT_EQ(0, r.msg.offset);
+	ASSERT_EQ(1, r.msg.n_handles);
+	ASSERT_EQ(0, b1_slice_release(c.fd, r.msg.offset));
+	mu_peer_close(&c);
 	mu_peer_close(&a);
 	mu_peer_close(&b);
 }
@@ -901,6 +915,16 @@ TEST(slice_release)
 	ASSERT_EQ(-ENXIO, b1_slice_release(b.fd, r.msg.offset + 8));
 	ASSERT_EQ(1, mu_counter(b.fd, "bus1-pool-slices"));
 	ASSERT_EQ(0, b1_slice_release(b.fd, r.msg.offset));
+	ASSERT_EQ(-ENXIO, b1_slice_release(b.fd, r.msg.offset));
+
+	/* RESET with FLUSH frees the slices received too (bus1(7)) */
+	ASSERT_EQ(0, mu_send1(a.fd, hb, "x", 1));
+	ASSERT_EQ(0, mu_peer_recv(&b, 0, &r));
+	ASSERT_EQ(1, mu_counter(b.fd, "bus1-pool-slices"));
+	ASSERT_EQ(0, mu_reset(b.fd, BUS1_PEER_RESET_FLAG_FLUSH, MU_KEEP,
+			      MU_KEEP, MU_KEEP, MU_KEEP));
+	ASSERT_EQ(0, mu_counter(b.fd, "bus1-pool-slices"));
+	ASSERT_EQ(0, mu_counter(b.fd, "bus1-charge-slices"));
 	ASSERT_EQ(-ENXIO, b1_slice_release(b.fd, r.msg.offset));
 	assert_empty(_metadata, &b);
 	mu_peer_close(&a);

@@ -181,4 +181,51 @@ TEST(trace_quota_refusal)
 	b1_peer_free(&b);
 }
 
+/*
+ * I6 of ordering.rst: the transactions of one origin get increasing commit
+ * timestamps whatever their destinations. A unicast takes a tick of the
+ * destination clock and syncs the origin clock to it (step B of
+ * bus1_tx_commit_unicast()), so a FLUSH of the origin afterwards commits
+ * above it. The FLUSH trace shows the only timestamp userspace can see.
+ */
+TEST(trace_flush_after_unicast)
+{
+	struct b1_peer o, d, x;
+	unsigned long long ts = 0;
+	char want[128], *trace, *p;
+	__u64 ho, hx;
+	int i, n = 64;
+
+	if (no_tracefs())
+		SKIP(return, "no tracefs at " TRACEFS);
+	ASSERT_EQ(0, trace_write("trace", ""));
+	ASSERT_EQ(0, b1_peer_new(&o));
+	ASSERT_EQ(0, b1_peer_new(&d));
+	ASSERT_EQ(0, b1_peer_new(&x));
+	ASSERT_EQ(0, b1_transfer(d.fd, 0x100, o.fd, &ho));
+	ASSERT_EQ(0, b1_transfer(d.fd, 0x100, x.fd, &hx));
+	/* each unicast ticks d's clock by 2: it is at 2 * n or above */
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, b1_send1(x.fd, hx, "x", 1));
+	ASSERT_EQ(0, b1_send1(o.fd, ho, "o", 1));
+	ASSERT_EQ(0, trace_write("events/bus1/bus1_flush/enable", "1"));
+	ASSERT_EQ(0, b1_reset(o.fd, BUS1_PEER_RESET_FLAG_FLUSH));
+	ASSERT_EQ(0, trace_write("events/bus1/bus1_flush/enable", "0"));
+	trace = trace_read();
+	ASSERT_NE(NULL, trace);
+	snprintf(want, sizeof(want), "bus1_flush: peer=%llx flags=1 ts=",
+		 (unsigned long long)peer_id(o.fd));
+	p = strstr(trace, want);
+	ASSERT_NE(NULL, p);
+	ts = strtoull(p + strlen(want), NULL, 10);
+	TH_LOG("flush of the origin at ts %llu after a unicast to a queue at %d",
+	       ts, 2 * n);
+	/* the unicast's commit timestamp is above 2 * n, the flush's too */
+	EXPECT_GT(ts, 2 * n + 2);
+	free(trace);
+	b1_peer_free(&o);
+	b1_peer_free(&d);
+	b1_peer_free(&x);
+}
+
 TEST_HARNESS_MAIN
