@@ -41,14 +41,8 @@ struct bus1_queue_node {
  * @lock:	with lockdep only: the lock protecting the queue, for
  *		bus1_queue_assert_held(); NULL for the self-tests' queues
  *
- * Everything is protected by the data lock of the owning peer, except that
- * the owner reads its own @clock without it when it sends a unicast
- * (bus1_queue_clock_unlocked(), from bus1_tx_commit_unicast(); writers use
- * WRITE_ONCE()); the clock only grows, so the value read is at
- * least what the owner has seen. (A 32-bit build can tear that read; any
- * value still gives G1-G5, only the owner's timestamps may then stop
- * increasing, see ordering.rst.) See Documentation/bus1/ordering.rst for
- * the invariants.
+ * Everything is protected by the data lock of the owning peer. See
+ * Documentation/bus1/ordering.rst for the invariants.
  */
 struct bus1_queue {
 	u64 clock;
@@ -106,20 +100,6 @@ static inline bool bus1_queue_node_is_committed(struct bus1_queue_node *node)
 	return node->ts && !(node->ts & 1);
 }
 
-/**
- * bus1_queue_clock_unlocked() - read the clock without the data lock
- * @queue:	queue of the calling peer, whose local lock is held
- *
- * The one lockless access to a queue (see struct bus1_queue): the clock
- * only grows, so the value is at least what the owner has seen.
- *
- * Return: a lower bound of the clock.
- */
-static inline u64 bus1_queue_clock_unlocked(struct bus1_queue *queue)
-{
-	return READ_ONCE(queue->clock);
-}
-
 void bus1_queue_init(struct bus1_queue *queue);
 void bus1_queue_deinit(struct bus1_queue *queue);
 u64 bus1_queue_tick(struct bus1_queue *queue);
@@ -173,7 +153,7 @@ static inline u64 bus1_queue_sync(struct bus1_queue *queue, u64 ts)
 {
 	bus1_queue_assert_held(queue);
 	if (ts > queue->clock)
-		WRITE_ONCE(queue->clock, ts);
+		queue->clock = ts;
 	return queue->clock;
 }
 

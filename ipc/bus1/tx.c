@@ -14,8 +14,8 @@
  * 4. Commit: every entry is re-keyed to (T, origin id).
  *
  * A unicast needs no staging: with one destination there is nothing to make
- * atomic, and a fresh tick of the destination clock, synced to the origin
- * clock first, is above everything either has seen (commit_unicast below).
+ * atomic, and a fresh tick of the destination clock is above everything
+ * committed there (commit_unicast below).
  *
  * Only one queue lock is held at a time. See Documentation/bus1/ordering.rst.
  *
@@ -493,39 +493,25 @@ void bus1_tx_commit_sealed(struct bus1_tx *tx, u64 ts)
  * @node:	unlinked message
  * @peer:	destination peer; the caller hands over one active reference
  *
- * Like commit_direct of NODE_RELEASE, with the destination clock synced to
- * the origin clock first: T = tick(sync(D, clock of O)), keyed (T, origin
- * id). The origin clock is read without its lock: it only grows, and every
- * entry the origin has dequeued raised it before it became visible, so the
- * value read is above everything the origin has seen. Afterwards the origin
- * clock is synced to T, as a commit timestamp taken on the origin would
- * have left it. Cannot fail.
+ * Commits like a NODE_RELEASE: T = tick(D), keyed (T, origin id). With one
+ * destination there is no second entry to keep invisible, and G1-G5 rest
+ * on the destination clock alone (Documentation/bus1/ordering.rst,
+ * "Unicast"). The origin's local lock serializes its transactions, which
+ * keeps the keys of one origin unique on @peer's queue (I4). Cannot fail.
  */
 void bus1_tx_commit_unicast(struct bus1_peer *origin,
 			    struct bus1_queue_node *node,
 			    struct bus1_peer *peer)
 {
 	bool wake;
-	u64 ts;
 
-	/* the unlocked read of the origin clock relies on it */
 	lockdep_assert_held(&origin->lock);
 	WARN_ON(bus1_tx_peer_of(node) != peer);
 	spin_lock(&peer->data_lock);
-	bus1_queue_sync(&peer->queue,
-			bus1_queue_clock_unlocked(&origin->queue));
 	wake = bus1_queue_commit_unstaged(&peer->queue, node, origin->id);
-	/* the receiver may free @node once the lock is dropped */
-	ts = node->ts;
 	spin_unlock(&peer->data_lock);
 	if (wake)
 		bus1_peer_wake(peer);
-
-	if (peer != origin) {
-		spin_lock(&origin->data_lock);
-		bus1_queue_sync(&origin->queue, ts);
-		spin_unlock(&origin->data_lock);
-	}
 	bus1_peer_release(peer);
 }
 

@@ -18,10 +18,10 @@
  *                  other syncs: both only remove interleavings. Its order
  *                  of the queues depends on the run lengths: ANYORDER.) DIRECT: a SEND may also go to exactly
  *                  one peer q (q == o allowed) by the unicast path of
- *                  bus1_tx_commit_unicast(): step A under q's lock,
- *                  sync(q, clock of o); T = tick(q); insert the entry
- *                  committed as (T, o); then step B under o's lock (skipped
- *                  if q == o), sync(o, T); then the ioctl returns.
+ *                  bus1_tx_commit_unicast(): one step under q's lock,
+ *                  T = tick(q); insert the entry committed as (T, o); then
+ *                  the ioctl returns. o's clock is neither read nor
+ *                  written.
  *   - releaser(i): NODE_RELEASE number i, committed directly into queue i
  *                  (RELANY: into any queue) with a tick of its clock, at
  *                  any moment.
@@ -52,11 +52,10 @@
  *   G2  a transaction dequeued anywhere before another one started is
  *       dequeued first by every common receiver;
  *   DELIVERY  every entry is dequeued exactly at its destinations;
- *   I2, I3, I4, I6  unless NOINV, the internal invariants of the design
+ *   I2, I3, I4  unless NOINV, the internal invariants of the design
  *             note: I2 T above the staging timestamps, I3 destination clock
  *             >= T at commit, I4 no two transactions share (T, tag) on one
- *             queue, I6 (DIRECT only) each origin's transactions get
- *             increasing commit timestamps;
+ *             queue;
  *   and spin's invalid-end-state check: no actor stays blocked forever.
  *
  * Compile-time switches (spin -DNAME=VALUE):
@@ -67,10 +66,7 @@
  *   SINGLE      single-destination SENDs too (no sync round, tx.c fast path;
  *               the kernel still uses it for one-holder NODE_DESTROY batches)
  *   DIRECT      unicast SENDs too, committed without staging (tx.c
- *               bus1_tx_commit_unicast(), steps A and B above)
- *   RACY        (with DIRECT) step A syncs q to any even value from T of
- *               o's previous SEND (0 for the first) up to o's clock, not to
- *               o's clock: every value a stale racy read can return
+ *               bus1_tx_commit_unicast(), see above)
  *   FULLDST     every SEND goes to all three peers
  *   ANYORDER    the rounds visit destinations in any order, not ascending
  *   REALRECV    explicit, interleaved receiver processes
@@ -83,11 +79,9 @@
  *     3  a staging head does not block committed entries behind it
  *     4  equal commit timestamps ordered by a per-queue tie-break instead of
  *        the global tag
- *     5  (with DIRECT) step A computes T = max(clock of q, clock of o) + 2
- *        but stores neither the sync nor the tick in q's clock: the entry
- *        is keyed above the clock, and q's clock stays below it
- *     6  (with DIRECT) no step B: o's clock is not synced to T (found by I6
- *        only; G1-G4 do not depend on o's clock, see README)
+ *     5  (with DIRECT) the unicast keys its entry at T = clock of q + 2
+ *        but does not store the tick in q's clock: the entry is keyed
+ *        above the clock, and q's clock stays below it
  *
  * Clocks are exact, not abstracted: a run has at most NTX <= 15 ticks of 2,
  * so every clock and timestamp stays below 32 and fits a byte.
@@ -174,7 +168,7 @@ hidden byte rdy[NPEER];
 hidden byte hk, hh, ha, hr;
 
 /* constant 1, only there to name the property in spin's error message */
-hidden byte G1 = 1, G2 = 1, G3 = 1, G4 = 1, I2 = 1, I3 = 1, I4 = 1, I6 = 1;
+hidden byte G1 = 1, G2 = 1, G3 = 1, G4 = 1, I2 = 1, I3 = 1, I4 = 1;
 hidden byte DELIVERY = 1;
 
 /* recompute the head and the readable flag of q, under q's lock */
@@ -333,7 +327,6 @@ inline queue_changed(q)
 #define SYNC		2
 #define COMMIT		3
 #define DONE		4
-#define USYNC		5	/* DIRECT: step B */
 
 /* (1) t = stage(q, e, t): sync(q, t); insert e with ts = clock + 1 */
 inline do_stage(q)
@@ -430,16 +423,7 @@ inline sync_round(q)
 /* the ioctl returns (G1: committed from now on); on to the next SEND */
 inline finish()
 {
-#if defined(DIRECT) && !defined(NOINV)
-	/* I6: o's transactions get increasing commit timestamps */
-	assert(I6 && T > pT);
-	pT = T;
-#endif
 	cmask = cmask | BIT(tx);
-#ifdef RACY
-	/* o's clock was >= T under o's lock, in this thread: a floor */
-	rd = T;
-#endif
 	d = 0;
 	T = 0;
 	tx = 0;
@@ -447,12 +431,6 @@ inline finish()
 	if
 	:: m == NM(o) ->
 		m = 0;
-#if defined(DIRECT) && !defined(NOINV)
-		pT = 0;
-#endif
-#ifdef RACY
-		rd = 0;
-#endif
 		wdone++;
 		ph = DONE
 	:: else ->
@@ -495,31 +473,15 @@ inline commit(q)
 
 #ifdef DIRECT
 /*
- * Unicast to q, bus1_tx_commit_unicast(). Step A, under q's lock:
- * sync(q, clock of o) (a racy read of o's clock, one atomic load);
- * T = tick(q); insert the entry committed with key (T, o). The start of the
- * ioctl is merged with step A for the same reason as in start(): before it
- * takes q's lock the ioctl does nothing anybody else can see (the racy read
- * of o's clock is a read), so a start any earlier is equivalent, and G1/G2
- * then only get a larger set of transactions that must be ordered before
- * this one. The racy read of o's clock is taken at step A. In the kernel it
- * may return an older value, but not one older than what the sending thread
- * has seen of o's clock under o's lock (read coherence; o's transactions
- * are serialized by o's local lock, whose release/acquire carries this over
- * between threads of o): o's previous transaction left o's clock >= its T
- * under o's lock (commit timestamp or step B). RACY lets step A use any
- * even value from that T (0 for o's first SEND) up to o's current clock.
- * Step B, under o's lock, if q != o: sync(o, T); then the ioctl returns.
- * With q == o there is no step B, and the return is merged with step A: the
- * entry is visible and o's clock is T from then on, and an earlier return
- * only enlarges the G1 premise of what starts afterwards.
+ * Unicast to q, bus1_tx_commit_unicast(), one step under q's lock:
+ * T = tick(q); insert the entry committed with key (T, o); the ioctl
+ * returns. The start of the ioctl is merged with it for the same reason as
+ * in start(): before it takes q's lock the ioctl does nothing anybody else
+ * can see, so a start any earlier is equivalent, and G1/G2 then only get a
+ * larger set of transactions that must be ordered before this one. The
+ * return is merged too: the entry is visible from then on, and an earlier
+ * return only enlarges the G1 premise of what starts afterwards.
  */
-#ifdef RACY
-#define OCLK	rd
-#else
-#define OCLK	clk[o]		/* the racy read of o's clock */
-#endif
-
 inline direct(q)
 {
 	d_step {
@@ -530,15 +492,8 @@ inline direct(q)
 		printf("S%d tx%d: start, unicast to q%d\n", o, tx, q);
 		snapshot(tx);
 #if BROKEN == 5
-		if
-		:: clk[q] < OCLK -> T = OCLK + 2
-		:: else -> T = clk[q] + 2
-		fi;
+		T = clk[q] + 2;
 #else
-		if
-		:: clk[q] < OCLK -> clk[q] = OCLK
-		:: else
-		fi;
 		clk[q] = clk[q] + 2;
 		T = clk[q];
 #endif
@@ -547,41 +502,6 @@ inline direct(q)
 		printf("S%d tx%d: unicast on q%d, key (%d, %d)\n", o, tx, q, T,
 		       TAG(tx));
 		queue_changed(q);
-		if
-		:: q == o -> finish()
-		:: else -> ph = USYNC
-		fi
-	}
-}
-
-#ifdef RACY
-/*
- * RACY: rd is the value step A will read from o's clock; it starts at T of
- * o's previous SEND (0 before the first) and can be raised by 2 at any
- * moment while it is below o's clock, so step A reads any even value from
- * that floor up to o's clock at that time
- */
-inline direct_read()
-{
-	d_step {
-		ph == START && rd < clk[o] ->
-		rd = rd + 2
-	}
-}
-#endif
-
-/* step B, under o's lock: sync(o, T); then the ioctl returns */
-inline direct_sync()
-{
-	d_step {
-		ph == USYNC ->
-#if BROKEN != 6
-		if
-		:: clk[o] < T -> clk[o] = T
-		:: else
-		fi;
-#endif
-		printf("S%d tx%d: sync q%d to %d, return\n", o, tx, o, T);
 		finish()
 	}
 }
@@ -590,12 +510,6 @@ inline direct_sync()
 proctype sender(byte o)
 {
 	byte m, tx, d, todo, t, T, ph;
-#ifdef RACY
-	byte rd;	/* value step A reads from o's clock, <= clk[o] */
-#endif
-#if defined(DIRECT) && !defined(NOINV)
-	byte pT;	/* commit timestamp of o's previous transaction */
-#endif
 
 	do
 #ifdef FULLDST
@@ -626,10 +540,6 @@ proctype sender(byte o)
 	:: direct(0)
 	:: direct(1)
 	:: direct(2)
-	:: direct_sync()
-#ifdef RACY
-	:: direct_read()
-#endif
 #endif
 	:: stage(0)
 	:: stage(1)
