@@ -9,8 +9,9 @@
  * against a model of the queues, and the per-uid connection count; and the
  * expected replies (dbus-bus.c): calls, replies and deaths against a model,
  * the bus's list kept in deadline order, each call on its caller's and its
- * callee's list, and expiry taking exactly the calls whose time is up.
- * Needs no bus1 device and no socket.
+ * callee's list, and expiry taking exactly the calls whose time is up;
+ * max_names_per_connection, and path_namespace and argNpath of match rules
+ * (dbus-match.c). Needs no bus1 device and no socket.
  */
 #include <stdint.h>
 #include "test-lib.h"
@@ -648,13 +649,134 @@ static void test_pending(void)
 	bus_destroy(&bus);
 }
 
+/* --- max_names_per_connection and match rules ---------------------------- */
+
+/*
+ * a connection at max_names_per_connection: the next name is refused with
+ * LimitsExceeded (queueing counts as owning), a name it has is still
+ * granted, a release frees a place (dbus.rst "Limits")
+ */
+static void test_names_limit(void)
+{
+	static const char * const nm[] = {
+		"org.test.L0", "org.test.L1", "org.test.L2", "org.test.L3"
+	};
+	struct bconn *a, *b;
+	DBusError err;
+	int r[4], again, queued, freed;
+	bool none;
+
+	bus_init(&bus);
+	bus.limits.max_connections_per_user = 4;
+	bus.limits.max_names_per_connection = 3;
+	a = conn_new(1000);
+	b = conn_new(1000);
+	if (!a || !b) {
+		CHECK(false, "two connections for max_names_per_connection");
+		return;
+	}
+	dbus_error_init(&err);
+	names_request(b, nm[2], 0, NULL);
+	r[0] = names_request(a, nm[0], 0, NULL);
+	r[1] = names_request(a, nm[1], 0, NULL);
+	r[2] = names_request(a, nm[2], 0, NULL);	/* queued behind b */
+	r[3] = names_request(a, nm[3], 0, &err);
+	none = !names_lookup(&bus, nm[3]);
+	again = names_request(a, nm[0], 0, NULL);
+	names_release(a, nm[1], NULL);
+	freed = names_request(a, nm[3], 0, NULL);
+	queued = names_request(a, nm[2], 0, NULL);
+	CHECK(r[0] == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER &&
+	      r[1] == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER &&
+	      r[2] == DBUS_REQUEST_NAME_REPLY_IN_QUEUE && r[3] == -1 &&
+	      dbus_error_has_name(&err, DBUS_ERROR_LIMITS_EXCEEDED) &&
+	      none &&
+	      again == DBUS_REQUEST_NAME_REPLY_ALREADY_OWNER &&
+	      freed == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER &&
+	      queued == DBUS_REQUEST_NAME_REPLY_IN_QUEUE && a->n_names == 3,
+	      "max_names_per_connection 3: two names and a queue place, the 4th name LimitsExceeded (%d, %s), its own names still granted, a release frees a place",
+	      r[3], err.name ? err.name : "no error");
+	dbus_error_free(&err);
+	bus_disconnect(a);
+	bus_disconnect(b);
+	free(a);
+	free(b);
+	bus_destroy(&bus);
+}
+
+/* does @rule match a signal on @path whose first argument is @arg0? */
+static int rule_on(const char *rule, const char *path, int type,
+		   const char *arg0)
+{
+	DBusMessage *m = dbus_message_new_signal(path, "org.test.I", "S");
+	struct match *r = match_parse(rule, NULL);
+	bool args = m && (!arg0 || dbus_message_append_args(m, type, &arg0,
+							     DBUS_TYPE_INVALID));
+	int ok = -1;
+
+	if (args && r)
+		ok = match_matches(&bus, r, m, NULL, NULL);
+	if (r)
+		match_free(r);
+	if (m)
+		dbus_message_unref(m);
+	return ok;
+}
+
+/*
+ * path_namespace and argNpath (dbus.rst "Match rules", the D-Bus
+ * specification): a namespace is its path and the paths below it, not a
+ * string prefix; argNpath matches if equal or if either one ends in '/'
+ * and is a prefix of the other
+ */
+static void test_match_paths(void)
+{
+	static const struct {
+		const char *rule, *path, *arg0;
+		int type, want;
+	} t[] = {
+		{ "path_namespace='/org/a'", "/org/a", NULL, 0, 1 },
+		{ "path_namespace='/org/a'", "/org/a/b", NULL, 0, 1 },
+		{ "path_namespace='/org/a'", "/org/ab", NULL, 0, 0 },
+		{ "path_namespace='/org/a'", "/org", NULL, 0, 0 },
+		{ "path_namespace='/'", "/org/ab", NULL, 0, 1 },
+		{ "arg0path='/aa/bb/'", "/", "/aa/bb/", DBUS_TYPE_STRING, 1 },
+		{ "arg0path='/aa/bb/'", "/", "/aa/bb/cc", DBUS_TYPE_STRING, 1 },
+		{ "arg0path='/aa/bb/'", "/", "/", DBUS_TYPE_STRING, 1 },
+		{ "arg0path='/aa/bb/'", "/", "/", DBUS_TYPE_OBJECT_PATH, 1 },
+		{ "arg0path='/aa/bb/'", "/", "/aa", DBUS_TYPE_STRING, 0 },
+		{ "arg0path='/aa/bb/'", "/", "/aa/b", DBUS_TYPE_STRING, 0 },
+		{ "arg0path='/aa/bb'", "/", "/aa/bb/cc", DBUS_TYPE_STRING, 0 },
+		{ "arg0path='/aa/bb'", "/", "/aa/", DBUS_TYPE_STRING, 1 },
+	};
+	unsigned int i, bad = 0;
+	char first[160] = "";
+	int got;
+
+	bus_init(&bus);
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		got = rule_on(t[i].rule, t[i].path, t[i].type, t[i].arg0);
+		if (got == t[i].want)
+			continue;
+		if (!bad++)
+			snprintf(first, sizeof(first), ": %s on %s, arg0 %s: %d",
+				 t[i].rule, t[i].path, t[i].arg0 ?: "none",
+				 got);
+	}
+	CHECK(!bad, "path_namespace and arg0path: %u cases as specified (%u wrong%s)",
+	      (unsigned int)ARRAY_SIZE(t), bad, first);
+	bus_destroy(&bus);
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(17);
+	tap_plan(19);
 	test_siphash();
 	test_map();
 	test_bus();
 	test_pending();
+	test_names_limit();
+	test_match_paths();
 	return tap_end();
 }
