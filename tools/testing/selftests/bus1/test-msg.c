@@ -508,6 +508,9 @@ TEST(send_emsgsize)
 				      fds, BUS1_FD_MAX + 1));
 	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, (__u64)INT_MAX + 1, NULL,
 				      NULL, 0, NULL, 0, NULL, 0));
+	/* more than INT_MAX handles: EMSGSIZE, not max_handles' EINVAL */
+	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, NULL, 0, NULL,
+				      (size_t)INT_MAX + 1, NULL, 0));
 	/* an iovec length that is negative as ssize_t */
 	vecs[1].iov_len = (size_t)SSIZE_MAX + 1;
 	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, vecs, 2, NULL, 0,
