@@ -508,6 +508,9 @@ TEST(send_emsgsize)
 				      fds, BUS1_FD_MAX + 1));
 	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, (__u64)INT_MAX + 1, NULL,
 				      NULL, 0, NULL, 0, NULL, 0));
+	/* more than INT_MAX handles: EMSGSIZE, not max_handles' EINVAL */
+	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, NULL, 0, NULL,
+				      (size_t)INT_MAX + 1, NULL, 0));
 	/* an iovec length that is negative as ssize_t */
 	vecs[1].iov_len = (size_t)SSIZE_MAX + 1;
 	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, vecs, 2, NULL, 0,
@@ -1219,6 +1222,37 @@ TEST(seed_pins_nodes)
 	ASSERT_EQ(1, r.msg.n_handles);
 	ASSERT_EQ(NODE_B, mu_handles(&a, &r)[0]);
 	ASSERT_EQ(0, b1_slice_release(a.fd, r.msg.offset));
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
+/*
+ * A handle to a node whose owner destroyed it and released its owner
+ * handle, sent to the owner before the destruction, arrives invalid: the
+ * owner gets nothing more for that node (bus1(7), HANDLE_RELEASE).
+ */
+TEST(handle_to_released_own_node_arrives_invalid)
+{
+	struct mu_peer a, b;
+	struct bus1_cmd_recv r;
+	__u64 h, d, node = NODE_B;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	h = link_node(_metadata, a.fd, NODE_B, b.fd);
+	d = link_node(_metadata, a.fd, NODE_B2, b.fd);
+	ASSERT_EQ(0, mu_sendv(b.fd, 0, &d, 1, NULL, NULL, 0, &h, 1, NULL, 0));
+	ASSERT_EQ(0, b1_destroy(a.fd, BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES,
+				&node, 1));
+
+	ASSERT_EQ(0, mu_peer_recv(&a, 0, &r));
+	ASSERT_EQ(BUS1_MSG_DATA, r.msg.type);
+	ASSERT_EQ(NODE_B2, r.msg.destination);
+	ASSERT_EQ(1, r.msg.n_handles);
+	ASSERT_EQ(BUS1_HANDLE_INVALID, mu_handles(&a, &r)[0]);
+	ASSERT_EQ(0, b1_slice_release(a.fd, r.msg.offset));
+	/* the ID is unknown again: a user-chosen one (bus1(7)) */
+	ASSERT_EQ(-EBUSY, b1_release(a.fd, NODE_B));
 	mu_peer_close(&a);
 	mu_peer_close(&b);
 }
