@@ -33,6 +33,7 @@ declare -A IGNORE=(
 	["samples/bus1/test-dbus-*"]="CAMELCASE"
 	# sd-bus's cookies are uint64_t * in its API (sd_bus_send(), ...).
 	["samples/bus1/dbus-sdpump-bench.c"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/dbus-sd-split.c"]="PREFER_KERNEL_TYPES"
 	# The ELF types of <elf.h> are spelt Elf64_Ehdr/Elf64_Shdr.
 	["tools/testing/selftests/bus1/bench/bench.c"]="CAMELCASE"
 	# Tests that SKIP when the kernel lacks a system call check for ENOSYS,
