@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
+#include "dbus-sd-auth.h"
 
 #define MAX_FDS 16
 
@@ -53,29 +54,9 @@ static int dup_fd(int fd)
 	return r;
 }
 
-static void authenticate(sd_bus *srv, sd_bus *cli)
-{
-	int r, n = 0;
-
-	r = sd_bus_start(srv);
-	if (r >= 0)
-		r = sd_bus_start(cli);
-	if (r < 0)
-		die("sd_bus_start", r);
-	while (sd_bus_is_ready(srv) <= 0 || sd_bus_is_ready(cli) <= 0) {
-		if (++n > 1000)
-			die("authentication", ETIMEDOUT);
-		r = sd_bus_process(cli, NULL);
-		if (r >= 0)
-			r = sd_bus_process(srv, NULL);
-		if (r < 0)
-			die("sd_bus_process (authentication)", r);
-	}
-}
-
 static void end_open(struct end *e, bool server)
 {
-	int in[2], out[2];
+	int in[2], out[2], r;
 	sd_bus *tmp;
 	sd_id128_t id;
 
@@ -94,7 +75,9 @@ static void end_open(struct end *e, bool server)
 	    sd_bus_negotiate_fds(tmp, 1) < 0 ||
 	    sd_bus_set_server(server ? e->bus : tmp, 1, id) < 0)
 		die("sd_bus_set_*", EINVAL);
-	authenticate(server ? e->bus : tmp, server ? tmp : e->bus);
+	r = sd_auth_pair(server ? e->bus : tmp, server ? tmp : e->bus);
+	if (r < 0)
+		die("the authentication", r);
 	if (sd_bus_can_send(e->bus, SD_BUS_TYPE_UNIX_FD) <= 0)
 		die("unix fds not negotiated", EPROTO);
 	sd_bus_unref(tmp);

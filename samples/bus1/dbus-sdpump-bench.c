@@ -62,6 +62,7 @@
 #include <systemd/sd-bus.h>
 #include <bus1/bus1.h>
 #include "dbus-bench-util.h"
+#include "dbus-sd-auth.h"
 
 #define NAME	"org.bus1.Bench"
 #define PATH	"/org/bus1/Bench"
@@ -107,7 +108,7 @@ static void sd_pair(struct pump *p, bool server)
 {
 	sd_bus *tmp, *srv, *cli;
 	sd_id128_t id;
-	int sp[3], r, n = 0;
+	int sp[3], r;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
 		die("socketpair", errno);
@@ -129,20 +130,9 @@ static void sd_pair(struct pump *p, bool server)
 	    sd_bus_set_anonymous(cli, 1) < 0 ||
 	    sd_bus_set_server(srv, 1, id) < 0)
 		die("sd_bus_set_*", EINVAL);
-	r = sd_bus_start(srv);
-	if (r >= 0)
-		r = sd_bus_start(cli);
+	r = sd_auth_pair(srv, cli);
 	if (r < 0)
-		die("sd_bus_start", r);
-	while (sd_bus_is_ready(srv) <= 0 || sd_bus_is_ready(cli) <= 0) {
-		if (++n > 1000)
-			die("the authentication", ETIMEDOUT);
-		r = sd_bus_process(cli, NULL);
-		if (r >= 0)
-			r = sd_bus_process(srv, NULL);
-		if (r < 0)
-			die("sd_bus_process (authentication)", r);
-	}
+		die("the authentication", r);
 	sd_bus_unref(tmp);
 	if (fcntl(sp[1], F_SETFL, 0))
 		die("fcntl", errno);
