@@ -24,7 +24,8 @@
 # 1 KiB, and the difference to the first TREE.
 set -euo pipefail
 
-[ $# -ge 1 ] || { echo "usage: $0 TREE [TREE...] (TREE: REV or REV+PATCH)" >&2; exit 2; }
+[ $# -ge 1 ] ||
+	{ echo "usage: $0 TREE [TREE...] (TREE: REV or REV+PATCH)" >&2; exit 2; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../../../../.." && pwd)
 KVER=$(cd /lib/modules && printf '%s\n' 6.1.*-amd64 | grep -v -- -rt- |
@@ -57,8 +58,8 @@ for tree in "$@"; do
 	fi
 	commit=$(git -C "$TOP" rev-parse --verify -q "$rev^{commit}") ||
 		{ echo "trees: no revision '$rev'" >&2; exit 2; }
-	echo "tree $i: $tree = $(git -C "$TOP" log -1 --format='%h %s' "$commit" |
-		cut -c1-60)${patch:+ + ${patch#"$TOP"/}}"
+	echo "tree $i: $tree = $(git -C "$TOP" rev-parse --short "$commit")" \
+		"${patch:++ ${patch#"$TOP"/}}"
 	mkdir -p "$W/src$i"
 	git -C "$TOP" archive "$commit" ipc include Kbuild Makefile |
 		tar -x -C "$W/src$i"
