@@ -486,6 +486,7 @@ TEST(send_emsgsize)
 	static struct iovec vecs[MAX_VECS + 1];
 	static int fds[BUS1_FD_MAX + 1];
 	static __u8 ones[MAX_VECS];
+	struct iovec big[2];
 	struct bus1_cmd_recv r;
 	int i, p[2];
 	char c = 'x';
@@ -516,6 +517,18 @@ TEST(send_emsgsize)
 	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, vecs, 2, NULL, 0,
 				      NULL, 0));
 	vecs[1].iov_len = 1;
+	/*
+	 * a payload above MAX_RW_COUNT (INT_MAX & PAGE_MASK), in one vector
+	 * and as the sum of two (the general import); nothing is read
+	 */
+	big[0].iov_base = ones;
+	big[0].iov_len = 1UL << 31;
+	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, big, 1, NULL, 0,
+				      NULL, 0));
+	big[0].iov_len = 1UL << 30;
+	big[1] = big[0];
+	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, big, 2, NULL, 0,
+				      NULL, 0));
 	assert_empty(_metadata, &b);
 
 	/* exactly at the limits is fine */
