@@ -1263,6 +1263,11 @@ TEST(handle_to_released_own_node_arrives_invalid)
 	ASSERT_EQ(NODE_B2, r.msg.destination);
 	ASSERT_EQ(1, r.msg.n_handles);
 	ASSERT_EQ(BUS1_HANDLE_INVALID, mu_handles(&a, &r)[0]);
+	/*
+	 * RECV keeps only valid entries charged (quota.rst): what is left is
+	 * the owner handle of NODE_B2
+	 */
+	ASSERT_EQ(1, mu_counter(a.fd, "bus1-charge-handles"));
 	ASSERT_EQ(0, b1_slice_release(a.fd, r.msg.offset));
 	/* the ID is unknown again: a user-chosen one (bus1(7)) */
 	ASSERT_EQ(-EBUSY, b1_release(a.fd, NODE_B));
