@@ -143,8 +143,34 @@ static bool bus1_queue_test_flush(void)
 	return true;
 }
 
+/*
+ * flush looks past a staging entry (a multicast between seal and commit):
+ * an entry committed behind it (a unicast's fresh tick) is dropped too
+ */
+static bool bus1_queue_test_flush_past_staging(void)
+{
+	struct bus1_queue_test_entry e[3];
+	struct bus1_queue_node *list;
+	struct bus1_queue q;
+	u64 t;
+
+	bus1_queue_test_init(&q, e, 3);
+	bus1_queue_stage(&q, &e[0].node, 2, 0);
+	bus1_queue_commit_unstaged(&q, &e[1].node, 1);
+	bus1_queue_commit_unstaged(&q, &e[2].node, 3);
+	t = bus1_queue_tick(&q);
+	list = bus1_queue_flush(&q, t, 2);
+	BUS1_QT_EXPECT(list == &e[2].node && list->next == &e[1].node &&
+		       !list->next->next);
+	BUS1_QT_EXPECT(q.n_entries == 1 &&
+		       bus1_queue_node_is_queued(&e[0].node));
+	bus1_queue_test_clear(&q);
+	return true;
+}
+
 static bool bus1_queue_selftest(void)
 {
 	return bus1_queue_test_blocking() && bus1_queue_test_rekey() &&
-	       bus1_queue_test_ties() && bus1_queue_test_flush();
+	       bus1_queue_test_ties() && bus1_queue_test_flush() &&
+	       bus1_queue_test_flush_past_staging();
 }

@@ -486,6 +486,7 @@ TEST(send_emsgsize)
 	static struct iovec vecs[MAX_VECS + 1];
 	static int fds[BUS1_FD_MAX + 1];
 	static __u8 ones[MAX_VECS];
+	struct iovec big[2];
 	struct bus1_cmd_recv r;
 	int i, p[2];
 	char c = 'x';
@@ -516,6 +517,18 @@ TEST(send_emsgsize)
 	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, vecs, 2, NULL, 0,
 				      NULL, 0));
 	vecs[1].iov_len = 1;
+	/*
+	 * a payload above MAX_RW_COUNT (INT_MAX & PAGE_MASK), in one vector
+	 * and as the sum of two (the general import); nothing is read
+	 */
+	big[0].iov_base = ones;
+	big[0].iov_len = 1UL << 31;
+	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, big, 1, NULL, 0,
+				      NULL, 0));
+	big[0].iov_len = 1UL << 30;
+	big[1] = big[0];
+	ASSERT_EQ(-EMSGSIZE, mu_sendv(a.fd, 0, &hb, 1, NULL, big, 2, NULL, 0,
+				      NULL, 0));
 	assert_empty(_metadata, &b);
 
 	/* exactly at the limits is fine */
@@ -1084,6 +1097,51 @@ TEST(layout)
 	mu_peer_close(&c);
 }
 
+/*
+ * RECV writes the handle array through pages pinned beforehand
+ * (bus1_pool_pin()): an array that starts 8 bytes before a page boundary
+ * and ends behind it needs both pages, however short it is.
+ */
+TEST(handles_across_page)
+{
+	static char buf[4088];
+	struct mu_peer a, b;
+	struct bus1_cmd_recv r;
+	__u64 hb, handles[2] = { NODE_A, NODE_C };
+	const __u64 *h;
+	__u64 x0, x1;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
+	memset(buf, 'p', sizeof(buf));
+
+	ASSERT_EQ(0, mu_sendv(a.fd, 0, &hb, 1, NULL,
+			      &(struct iovec){ buf, sizeof(buf) }, 1,
+			      handles, 2, NULL, 0));
+	ASSERT_EQ(0, mu_peer_recv(&b, 0, &r));
+	ASSERT_EQ(BUS1_MSG_DATA, r.msg.type);
+	ASSERT_EQ(2, r.msg.n_handles);
+	/* the first pool slice starts at 0: the array is 4088..4104 */
+	ASSERT_EQ(0, r.msg.offset);
+	ASSERT_EQ(0, memcmp(mu_payload(&b, &r), buf, sizeof(buf)));
+	h = mu_handles(&b, &r);
+	x0 = h[0];
+	x1 = h[1];
+	ASSERT_NE(BUS1_HANDLE_INVALID, x0);
+	ASSERT_NE(BUS1_HANDLE_INVALID, x1);
+	ASSERT_NE(x0, x1);
+	ASSERT_EQ(0, b1_slice_release(b.fd, r.msg.offset));
+
+	/* both IDs name the nodes sent, the one behind the boundary too */
+	ASSERT_EQ(0, mu_send1(b.fd, x0, "x0", 2));
+	ASSERT_EQ(0, mu_send1(b.fd, x1, "x1", 2));
+	expect_msg(_metadata, &a, NODE_A, "x0", 2);
+	expect_msg(_metadata, &a, NODE_C, "x1", 2);
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
 /* Two destinations on one peer in one SEND: adjacent, CONTINUE on first. */
 TEST(continue_same_peer)
 {
@@ -1250,6 +1308,11 @@ TEST(handle_to_released_own_node_arrives_invalid)
 	ASSERT_EQ(NODE_B2, r.msg.destination);
 	ASSERT_EQ(1, r.msg.n_handles);
 	ASSERT_EQ(BUS1_HANDLE_INVALID, mu_handles(&a, &r)[0]);
+	/*
+	 * RECV keeps only valid entries charged (quota.rst): what is left is
+	 * the owner handle of NODE_B2
+	 */
+	ASSERT_EQ(1, mu_counter(a.fd, "bus1-charge-handles"));
 	ASSERT_EQ(0, b1_slice_release(a.fd, r.msg.offset));
 	/* the ID is unknown again: a user-chosen one (bus1(7)) */
 	ASSERT_EQ(-EBUSY, b1_release(a.fd, NODE_B));
