@@ -376,6 +376,28 @@ TEST_F(peers, transfer_to_bad_fd_ebadf)
 	ASSERT_EQ(0, info(a, "handles"));
 }
 
+/*
+ * A dst_fd above INT_MAX is EBADF even when its low 32 bits name a peer:
+ * the kernel's fd numbers are ints, and the u64 must not be truncated to
+ * one (bus1(7), HANDLE_TRANSFER).
+ */
+TEST_F(peers, transfer_dst_fd_above_int_max_not_truncated)
+{
+	static const __u64 high[] = { 1ULL << 32, 1ULL << 63, 0x80000000ULL };
+	int a = self->p[0].fd, b = self->p[1].fd;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(high); i++) {
+		EXPECT_EQ(-EBADF, transfer_raw(a, 0, N1, high[i] | (__u64)b,
+					       NULL)) {
+			TH_LOG("dst_fd 0x%llx", high[i] | (__u64)b);
+		}
+	}
+	ASSERT_EQ(0, info(a, "nodes"));
+	ASSERT_EQ(0, info(a, "handles"));
+	ASSERT_EQ(0, info(b, "handles"));
+}
+
 TEST_F(peers, transfer_to_disconnected_peer_eshutdown)
 {
 	int a = self->p[0].fd, b = self->p[1].fd;
