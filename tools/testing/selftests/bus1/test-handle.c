@@ -595,6 +595,26 @@ TEST_F(peers, destroy_more_than_max_handles_einval)
 	free(ids);
 }
 
+/*
+ * n_nodes equal to the user's max_handles is not above it: the count
+ * passes that check and meets the next one, the destination limit
+ * (EMSGSIZE, still before the array is read). max_handles counts
+ * handles, so n_nodes == max_handles is a count a peer can hold.
+ */
+TEST_F(peers, destroy_exactly_max_handles_not_einval)
+{
+	long max = read_param(PARAM_HANDLES);
+	int a = self->p[0].fd;
+
+	if (max < 0)
+		max = 65536;	/* spec §7.1 default */
+	/* the rig's default; a smaller one would not reach EMSGSIZE */
+	ASSERT_LT(BUS1_DESTINATION_MAX, max);
+	ASSERT_EQ(-EMSGSIZE, b1_destroy(a, 0, NULL, max));
+	ASSERT_EQ(-EINVAL, b1_destroy(a, 0, NULL, max + 1));
+	ASSERT_EQ(0, info(a, "nodes"));
+}
+
 TEST_F(peers, destroy_bad_pointer_efault)
 {
 	int a = self->p[0].fd;
