@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -978,6 +979,31 @@ TEST_F(peers, destroy_withdraws_pending_node_release)
 	expect_notify(_metadata, pa, DESTROY, N1, 0);
 	expect_empty(_metadata, pa);
 	/* b released everything before: no notification for b */
+	expect_empty(_metadata, &self->p[1]);
+}
+
+/*
+ * poll() reports POLLIN only if RECV has something: a head that went
+ * stale (a NODE_DESTROY for a handle released since) is purged by poll,
+ * not reported (bus1(7), poll). Without the purge poll says POLLIN and
+ * RECV then finds nothing.
+ */
+TEST_F(peers, poll_purges_stale_node_destroy)
+{
+	struct pollfd pfd = { .fd = self->p[1].fd, .events = POLLIN };
+	int a = self->p[0].fd, b = self->p[1].fd;
+
+	ASSERT_EQ(R1, xfer(_metadata, a, N1, b));
+	ASSERT_EQ(0, b1_destroy1(a, N1));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(POLLIN, pfd.revents);
+	/* b's NODE_DESTROY is stale once b released its handle */
+	ASSERT_EQ(0, b1_release(b, R1));
+	ASSERT_EQ(1, info(b, "queued"));
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(0, pfd.revents);
+	/* and poll dropped it */
+	ASSERT_EQ(0, info(b, "queued"));
 	expect_empty(_metadata, &self->p[1]);
 }
 
