@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -376,6 +377,28 @@ TEST_F(peers, transfer_to_bad_fd_ebadf)
 	ASSERT_EQ(0, info(a, "handles"));
 }
 
+/*
+ * A dst_fd above INT_MAX is EBADF even when its low 32 bits name a peer:
+ * the kernel's fd numbers are ints, and the u64 must not be truncated to
+ * one (bus1(7), HANDLE_TRANSFER).
+ */
+TEST_F(peers, transfer_dst_fd_above_int_max_not_truncated)
+{
+	static const __u64 high[] = { 1ULL << 32, 1ULL << 63, 0x80000000ULL };
+	int a = self->p[0].fd, b = self->p[1].fd;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(high); i++) {
+		EXPECT_EQ(-EBADF, transfer_raw(a, 0, N1, high[i] | (__u64)b,
+					       NULL)) {
+			TH_LOG("dst_fd 0x%llx", high[i] | (__u64)b);
+		}
+	}
+	ASSERT_EQ(0, info(a, "nodes"));
+	ASSERT_EQ(0, info(a, "handles"));
+	ASSERT_EQ(0, info(b, "handles"));
+}
+
 TEST_F(peers, transfer_to_disconnected_peer_eshutdown)
 {
 	int a = self->p[0].fd, b = self->p[1].fd;
@@ -571,6 +594,26 @@ TEST_F(peers, destroy_more_than_max_handles_einval)
 	ASSERT_EQ(0, info(a, "nodes"));
 	ASSERT_EQ(0, info(a, "handles"));
 	free(ids);
+}
+
+/*
+ * n_nodes equal to the user's max_handles is not above it: the count
+ * passes that check and meets the next one, the destination limit
+ * (EMSGSIZE, still before the array is read). max_handles counts
+ * handles, so n_nodes == max_handles is a count a peer can hold.
+ */
+TEST_F(peers, destroy_exactly_max_handles_not_einval)
+{
+	long max = read_param(PARAM_HANDLES);
+	int a = self->p[0].fd;
+
+	if (max < 0)
+		max = 65536;	/* spec §7.1 default */
+	/* the rig's default; a smaller one would not reach EMSGSIZE */
+	ASSERT_LT(BUS1_DESTINATION_MAX, max);
+	ASSERT_EQ(-EMSGSIZE, b1_destroy(a, 0, NULL, max));
+	ASSERT_EQ(-EINVAL, b1_destroy(a, 0, NULL, max + 1));
+	ASSERT_EQ(0, info(a, "nodes"));
 }
 
 TEST_F(peers, destroy_bad_pointer_efault)
@@ -936,6 +979,31 @@ TEST_F(peers, destroy_withdraws_pending_node_release)
 	expect_notify(_metadata, pa, DESTROY, N1, 0);
 	expect_empty(_metadata, pa);
 	/* b released everything before: no notification for b */
+	expect_empty(_metadata, &self->p[1]);
+}
+
+/*
+ * poll() reports POLLIN only if RECV has something: a head that went
+ * stale (a NODE_DESTROY for a handle released since) is purged by poll,
+ * not reported (bus1(7), poll). Without the purge poll says POLLIN and
+ * RECV then finds nothing.
+ */
+TEST_F(peers, poll_purges_stale_node_destroy)
+{
+	struct pollfd pfd = { .fd = self->p[1].fd, .events = POLLIN };
+	int a = self->p[0].fd, b = self->p[1].fd;
+
+	ASSERT_EQ(R1, xfer(_metadata, a, N1, b));
+	ASSERT_EQ(0, b1_destroy1(a, N1));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(POLLIN, pfd.revents);
+	/* b's NODE_DESTROY is stale once b released its handle */
+	ASSERT_EQ(0, b1_release(b, R1));
+	ASSERT_EQ(1, info(b, "queued"));
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(0, pfd.revents);
+	/* and poll dropped it */
+	ASSERT_EQ(0, info(b, "queued"));
 	expect_empty(_metadata, &self->p[1]);
 }
 

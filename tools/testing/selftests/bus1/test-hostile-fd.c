@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -241,6 +242,75 @@ TEST(allowed_kinds)
 	}
 	for (i = 0; i < n; i++)
 		close(k[i].fd);
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
+/*
+ * An IPv6 socket passes like an IPv4 one (bus1(7), "PASSING FILES": IPv4
+ * and IPv6 sockets); allowed_kinds has only AF_INET sockets.
+ */
+TEST(allowed_ipv6_sockets)
+{
+	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	struct bus1_cmd_recv r;
+	struct mu_peer a, b;
+	int i, sk, fd;
+	__u64 hb;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
+	for (i = 0; i < 2; i++) {
+		sk = socket(AF_INET6, types[i] | SOCK_CLOEXEC, 0);
+		ASSERT_LE(0, sk) TH_LOG("AF_INET6 socket: %d", errno);
+		ASSERT_EQ(0, send_fd(a.fd, hb, sk)) TH_LOG("type %d", types[i]);
+		ASSERT_EQ(0, mu_peer_recv(&b, BUS1_RECV_FLAG_INSTALL_FDS, &r));
+		ASSERT_EQ(1, r.msg.n_fds);
+		fd = mu_fds(&b, &r)[0];
+		EXPECT_TRUE(same_file(fd, sk));
+		close(fd);
+		close(sk);
+		ASSERT_EQ(0, b1_slice_release(b.fd, r.msg.offset));
+	}
+	mu_peer_close(&a);
+	mu_peer_close(&b);
+}
+
+/*
+ * A pty's slave end passes like its master (bus1(7), "PASSING FILES":
+ * terminals); allowed_kinds has only the master, whose major (128) is the
+ * first of the Unix98 pty range, the slave's (136) is past the masters'.
+ */
+TEST(allowed_pty_slave)
+{
+	struct bus1_cmd_recv r;
+	struct mu_peer a, b;
+	int master, slave, fd;
+	struct stat st;
+	__u64 hb;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ASSERT_LE(0, master);
+	ASSERT_EQ(0, grantpt(master));
+	ASSERT_EQ(0, unlockpt(master));
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ASSERT_LE(0, slave);
+	ASSERT_EQ(0, fstat(slave, &st));
+	ASSERT_EQ(136U, major(st.st_rdev));
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	hb = link_node(_metadata, b.fd, NODE_B, a.fd);
+	ASSERT_EQ(0, send_fd(a.fd, hb, slave));
+	ASSERT_EQ(0, mu_peer_recv(&b, BUS1_RECV_FLAG_INSTALL_FDS, &r));
+	ASSERT_EQ(1, r.msg.n_fds);
+	fd = mu_fds(&b, &r)[0];
+	EXPECT_TRUE(same_file(fd, slave));
+	close(fd);
+	ASSERT_EQ(0, b1_slice_release(b.fd, r.msg.offset));
+	close(slave);
+	close(master);
 	mu_peer_close(&a);
 	mu_peer_close(&b);
 }
