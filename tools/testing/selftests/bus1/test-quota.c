@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 
 /* the harness compares int constants with __u64 results */
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -937,6 +938,212 @@ TEST(multicast_exact)
 		mu_peer_close(&rb[i]);
 	}
 	close(m->fd);
+}
+
+/*
+ * A reservation that does not fit the per-user rule must not be taken
+ * (quota.rst, "Multicast charges"), not even for the moment until the
+ * first peer it covers is charged. Nothing shows a user's figures, so a
+ * second sender watches them: user B has a limit of 16 in-flight fds and
+ * 17 peers. User A multicasts one fd to 16 of them over and over; the
+ * exact rule admits at most 7 of each multicast (4 <= 16 - 2 * k for the
+ * k-th), so A never holds more than 7 fds on B, and a reservation for the
+ * 15 after the first never fits (S_u + 2 * 15 > R). Meanwhile user C, on
+ * another CPU, sends one fd to B's 17th peer and receives it, over and
+ * over: with at most 7 held by A it needs 4 <= 16 - 7, so it must never
+ * see EDQUOT. A reservation of the 15 taken anyway counts 16 fds on B
+ * until its first peer refuses it, and C's charge in that window fails
+ * even on exact figures. The window is widened: between B's first
+ * destination and the others the multicast lists 32 nodes of a peer of
+ * user D that takes no fds, each refused in turn (EDQUOT). With that,
+ * C saw the window within 20 multicasts in each of four runs (6.1 3x, 6.12)
+ * of a kernel that takes such a reservation; it needs two CPUs.
+ */
+#define RESV_PEERS	16
+#define RESV_GAP	32
+#define RESV_DSTS	(RESV_PEERS + RESV_GAP)
+#define RESV_FDS_MAX	16
+#define RESV_ROUNDS	2000
+#define RESV_SECONDS	10	/* of the harness's 30, for debug kernels */
+
+struct resv_watch {
+	atomic_int ready, stop;
+	atomic_long refused;
+	long sent;
+	int err;
+};
+
+static int param_write(const char *name, unsigned long v)
+{
+	char path[128], buf[32];
+	int fd, n, r = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/bus1/parameters/%s", name);
+	n = snprintf(buf, sizeof(buf), "%lu", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, n) != n)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* one CPU: no race, the test then cannot see the window */
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* RECV one message from @p, closing the fds it installed */
+static int recv_close(struct mu_peer *p)
+{
+	struct bus1_cmd_recv r;
+	__u64 i;
+	int ret;
+
+	ret = mu_peer_recv(p, 0, &r);
+	if (ret || r.msg.type != BUS1_MSG_DATA)
+		return ret;
+	for (i = 0; i < r.msg.n_fds; i++)
+		close(mu_fds(p, &r)[i]);
+	return b1_slice_release(p->fd, r.msg.offset);
+}
+
+/* user C: one fd to @dst and back, until told to stop */
+static int resv_watcher(struct resv_watch *w, int sc, __u64 dst,
+			struct mu_peer *q, int fd)
+{
+	int r;
+
+	/* a failing test must not leave it spinning with B's peer open */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pin_cpu(1);
+	atomic_store(&w->ready, 1);
+	while (!atomic_load(&w->stop)) {
+		r = mu_sendv(sc, 0, &dst, 1, NULL, NULL, 0, NULL, 0, &fd, 1);
+		if (r == -EDQUOT) {
+			atomic_fetch_add(&w->refused, 1);
+			continue;
+		}
+		if (!r)
+			r = recv_close(q);
+		if (r)
+			return w->err = r, 1;
+		w->sent++;
+	}
+	return 0;
+}
+
+/* destination @i of the multicast: B's first peer, D's nodes, B's others */
+static int resv_dst_peer(int i)
+{
+	if (!i)
+		return 0;
+	return i <= RESV_GAP ? -1 : i - RESV_GAP;
+}
+
+TEST(multicast_reserve_refused)
+{
+	uid_t ua = UID(22, 1), ub = UID(22, 2), uc = UID(22, 3);
+	struct mu_peer rb[RESV_PEERS + 1], rd;
+	__u64 dst[RESV_DSTS], errors[RESV_DSTS], hc;
+	int ro[RESV_PEERS + 1], sa, sc, p[2], i, k, n, round, rw;
+	struct resv_watch *w;
+	unsigned long old;
+	__u64 start;
+	pid_t pid;
+
+	w = shared_alloc(sizeof(*w));
+	ASSERT_NE(NULL, w);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+
+	/* B's user record takes its limits from its first peer's open */
+	old = param("user_inflight_fds_max", 4096);
+	rw = param_write("user_inflight_fds_max", RESV_FDS_MAX);
+	for (i = 0; i <= RESV_PEERS; i++)
+		ro[i] = rw ? rw : open_peer_as(ub, &rb[i]);
+	ASSERT_EQ(0, param_write("user_inflight_fds_max", old));
+	ASSERT_EQ(0, rw);
+	sa = mu_open_as(ua);
+	sc = mu_open_as(uc);
+	ASSERT_GE(sa, 0);
+	ASSERT_GE(sc, 0);
+	ASSERT_EQ(0, open_peer_as(UID(22, 4), &rd));
+	ASSERT_EQ(0, mu_reset(rd.fd, 0, MU_KEEP, MU_KEEP, MU_KEEP, 0));
+	for (i = 0; i < RESV_DSTS; i++) {
+		struct bus1_cmd_peer_reset q;
+
+		k = resv_dst_peer(i);
+		if (k < 0) {
+			ASSERT_EQ(0, b1_transfer(rd.fd, NODE + ((__u64)i << 8),
+						 sa, &dst[i]));
+			continue;
+		}
+		ASSERT_EQ(0, ro[k]);
+		ASSERT_EQ(0, b1_query(rb[k].fd, &q));
+		ASSERT_EQ(RESV_FDS_MAX, q.max_inflight_fds);
+		ASSERT_EQ(0, b1_transfer(rb[k].fd, NODE, sa, &dst[i]));
+	}
+	ASSERT_EQ(0, ro[RESV_PEERS]);
+	ASSERT_EQ(0, b1_transfer(rb[RESV_PEERS].fd, NODE, sc, &hc));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(resv_watcher(w, sc, hc, &rb[RESV_PEERS], p[1]));
+	pin_cpu(0);
+	while (!atomic_load(&w->ready))
+		;
+	start = b1_now_ns();
+	for (round = 0; round < RESV_ROUNDS &&
+	     b1_now_ns() - start < RESV_SECONDS * 1000000000ULL; round++) {
+		ASSERT_EQ(0, mu_sendv(sa, BUS1_SEND_FLAG_CONTINUE, dst,
+				      RESV_DSTS, errors, NULL, 0, NULL, 0,
+				      &p[1], 1));
+		/* 7, or 6 while C holds its fd (4 <= 16 - 1 - 2 * 6 fails) */
+		ASSERT_EQ(0, errors[0]);
+		for (n = 0, i = 0; i < RESV_DSTS; i++) {
+			k = resv_dst_peer(i);
+			if (k < 0) {
+				ASSERT_EQ(EDQUOT, errors[i]);
+				continue;
+			}
+			ASSERT_TRUE(!errors[i] || errors[i] == EDQUOT);
+			if (!errors[i]) {
+				ASSERT_EQ(0, recv_close(&rb[k]));
+				n++;
+			}
+		}
+		ASSERT_LE(6, n);
+		ASSERT_GE(7, n);
+		if (atomic_load(&w->refused))
+			break;
+	}
+	atomic_store(&w->stop, 1);
+	ASSERT_EQ(0, mu_wait(pid)) {
+		TH_LOG("user C failed with %d", w->err);
+	}
+	TH_LOG("%d multicasts of A, %ld round trips of C, %llu ms", round,
+	       w->sent, (b1_now_ns() - start) / 1000000ULL);
+	ASSERT_EQ(0, atomic_load(&w->refused)) {
+		TH_LOG("user C got EDQUOT in round %d of A, with at most 7 of B's 16 fds held by A",
+		       round);
+	}
+	for (i = 0; i <= RESV_PEERS; i++) {
+		assert_idle(_metadata, rb[i].fd);
+		mu_peer_close(&rb[i]);
+	}
+	assert_idle(_metadata, rd.fd);
+	mu_peer_close(&rd);
+	close(sa);
+	close(sc);
+	close(p[0]);
+	close(p[1]);
 }
 
 TEST_HARNESS_MAIN
