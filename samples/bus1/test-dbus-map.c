@@ -10,8 +10,9 @@
  * expected replies (dbus-bus.c): calls, replies and deaths against a model,
  * the bus's list kept in deadline order, each call on its caller's and its
  * callee's list, and expiry taking exactly the calls whose time is up;
- * max_names_per_connection, and path_namespace and argNpath of match rules
- * (dbus-match.c). Needs no bus1 device and no socket.
+ * max_names_per_connection, a queued connection's RequestName updating its
+ * flags, and path_namespace and argNpath of match rules (dbus-match.c).
+ * Needs no bus1 device and no socket.
  */
 #include <stdint.h>
 #include "test-lib.h"
@@ -768,15 +769,58 @@ static void test_match_paths(void)
 	bus_destroy(&bus);
 }
 
+/*
+ * RequestName by a connection already in the queue updates its flags (the
+ * D-Bus specification, dbus-daemon): queued without flags, then again with
+ * ALLOW_REPLACEMENT, it can be replaced once it is the primary owner
+ */
+static void test_queued_flags(void)
+{
+	const char *n = "org.test.Q";
+	struct bconn *a, *b, *c;
+	int r[4];
+
+	bus_init(&bus);
+	bus.limits.max_connections_per_user = 8;
+	bus.limits.max_names_per_connection = 8;
+	a = conn_new(1000);
+	b = conn_new(1000);
+	c = conn_new(1000);
+	if (!a || !b || !c) {
+		CHECK(false, "three connections for the queue's flags");
+		return;
+	}
+	r[0] = names_request(a, n, 0, NULL);
+	r[1] = names_request(b, n, 0, NULL);
+	r[2] = names_request(b, n, DBUS_NAME_FLAG_ALLOW_REPLACEMENT, NULL);
+	names_release(a, n, NULL);
+	r[3] = names_request(c, n, DBUS_NAME_FLAG_REPLACE_EXISTING, NULL);
+	CHECK(r[0] == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER &&
+	      r[1] == DBUS_REQUEST_NAME_REPLY_IN_QUEUE &&
+	      r[2] == DBUS_REQUEST_NAME_REPLY_IN_QUEUE &&
+	      r[3] == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER &&
+	      names_owner(&bus, n) == c,
+	      "queued, then queued again with ALLOW_REPLACEMENT: replaced once primary (%d %d %d %d)",
+	      r[0], r[1], r[2], r[3]);
+	bus_disconnect(a);
+	bus_disconnect(b);
+	bus_disconnect(c);
+	free(a);
+	free(b);
+	free(c);
+	bus_destroy(&bus);
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(19);
+	tap_plan(20);
 	test_siphash();
 	test_map();
 	test_bus();
 	test_pending();
 	test_names_limit();
 	test_match_paths();
+	test_queued_flags();
 	return tap_end();
 }
