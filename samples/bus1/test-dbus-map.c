@@ -13,6 +13,10 @@
  * max_names_per_connection, a queued connection's RequestName updating its
  * flags, and path_namespace and argNpath of match rules (dbus-match.c).
  * Needs no bus1 device and no socket.
+ *
+ * The bus driver's answers and the name signals are checked as text: what
+ * the bus sends to the connections in logged[] (log_sent()), after calls
+ * through bus_receive() as a socket client's would go.
  */
 #include <stdint.h>
 #include "test-lib.h"
@@ -149,8 +153,11 @@ static void test_map(void)
 static struct bconn *pconn[PCONNS];
 static unsigned int no_reply[PCONNS], limits_exceeded[PCONNS];
 
+static void log_sent(struct bconn *c, DBusMessage *m);
+
 static bool fake_send(struct bconn *c, DBusMessage *m)
 {
+	log_sent(c, m);
 	for (int i = 0; i < PCONNS; i++) {
 		if (pconn[i] != c)
 			continue;
@@ -811,10 +818,187 @@ static void test_queued_flags(void)
 	bus_destroy(&bus);
 }
 
+/* --- the driver and the name signals, on fake connections ---------------- */
+
+/*
+ * What the bus sends to the connections in logged[], as text: "<i> <what>"
+ * per message, <i> its index in logged[], <what> "return(args)", the error
+ * name or "Member(args)" for a signal; args flattened, arrays in [], dict
+ * entries in {}.
+ */
+static struct bconn *logged[4];
+static char sent[2048];
+static __u32 call_serial;
+
+static void fmt_args(DBusMessageIter *it, char *buf, size_t size)
+{
+	DBusMessageIter sub;
+	const char *s;
+	dbus_uint32_t u;
+	dbus_bool_t b;
+	bool first = true;
+	int t;
+	size_t n;
+
+	while ((t = dbus_message_iter_get_arg_type(it)) != DBUS_TYPE_INVALID) {
+		n = strlen(buf);
+		if (!first)
+			n += snprintf(buf + n, size - n, ",");
+		first = false;
+		switch (t) {
+		case DBUS_TYPE_STRING:
+		case DBUS_TYPE_OBJECT_PATH:
+			dbus_message_iter_get_basic(it, &s);
+			snprintf(buf + n, size - n, "%s", s);
+			break;
+		case DBUS_TYPE_UINT32:
+			dbus_message_iter_get_basic(it, &u);
+			snprintf(buf + n, size - n, "%u", u);
+			break;
+		case DBUS_TYPE_BOOLEAN:
+			dbus_message_iter_get_basic(it, &b);
+			snprintf(buf + n, size - n, "%s", b ? "true" : "false");
+			break;
+		case DBUS_TYPE_ARRAY:
+		case DBUS_TYPE_DICT_ENTRY:
+		case DBUS_TYPE_VARIANT:
+			dbus_message_iter_recurse(it, &sub);
+			if (t != DBUS_TYPE_VARIANT)
+				snprintf(buf + n, size - n, "%c",
+					 t == DBUS_TYPE_ARRAY ? '[' : '{');
+			fmt_args(&sub, buf, size);
+			n = strlen(buf);
+			if (t != DBUS_TYPE_VARIANT)
+				snprintf(buf + n, size - n, "%c",
+					 t == DBUS_TYPE_ARRAY ? ']' : '}');
+			break;
+		default:
+			snprintf(buf + n, size - n, "?");
+		}
+		dbus_message_iter_next(it);
+	}
+}
+
+static void log_sent(struct bconn *c, DBusMessage *m)
+{
+	DBusMessageIter it;
+	size_t n = strlen(sent);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(logged) && logged[i] != c; i++)
+		;
+	if (i == ARRAY_SIZE(logged))
+		return;
+	if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_ERROR) {
+		snprintf(sent + n, sizeof(sent) - n, "%u %s;", i,
+			 dbus_message_get_error_name(m));
+		return;
+	}
+	snprintf(sent + n, sizeof(sent) - n, "%u %s(", i,
+		 dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL ?
+		 dbus_message_get_member(m) : "return");
+	if (dbus_message_iter_init(m, &it))
+		fmt_args(&it, sent, sizeof(sent));
+	n = strlen(sent);
+	snprintf(sent + n, sizeof(sent) - n, ");");
+}
+
+/* @c sends a method call to the bus driver, its arguments as libdbus takes them */
+static void call_driver(struct bconn *c, const char *iface, const char *member,
+			int type, ...)
+{
+	DBusMessage *m = dbus_message_new_method_call(BUS_DRIVER_NAME,
+						      BUS_DRIVER_PATH, iface,
+						      member);
+	va_list ap;
+
+	va_start(ap, type);
+	if (m && dbus_message_append_args_valist(m, type, ap)) {
+		dbus_message_set_serial(m, ++call_serial);
+		bus_receive(c, m);
+	}
+	va_end(ap);
+	if (m)
+		dbus_message_unref(m);
+}
+
+/* a fresh bus with @n connections in logged[] (the first: a watcher) */
+static bool logged_bus(int n)
+{
+	int i;
+
+	bus_init(&bus);
+	bus.limits.max_connections_per_user = 8;
+	bus.limits.max_names_per_connection = 8;
+	bus.limits.max_matches_per_connection = 8;
+	memset(logged, 0, sizeof(logged));
+	for (i = 0; i < n; i++) {
+		logged[i] = conn_new(1000);
+		if (!logged[i])
+			return false;
+	}
+	if (match_add(logged[0], "type='signal',member='NameOwnerChanged'",
+		      NULL) < 0)
+		return false;
+	sent[0] = 0;
+	return true;
+}
+
+static void logged_bus_end(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(logged); i++) {
+		if (!logged[i])
+			continue;
+		bus_disconnect(logged[i]);
+		free(logged[i]);
+		logged[i] = NULL;
+	}
+	bus_destroy(&bus);
+}
+
+/*
+ * ReleaseName by a connection that is only queued: RELEASED, and nobody
+ * gets a signal, the primary owner is the same (the D-Bus specification);
+ * the primary owner's release then: NameLost, NameOwnerChanged
+ */
+static void test_release_queued(void)
+{
+	const char *n = "org.test.R";
+	char want[512];
+	bool queued;
+
+	if (!logged_bus(3)) {
+		CHECK(false, "three connections for ReleaseName");
+		logged_bus_end();
+		return;
+	}
+	names_request(logged[1], n, 0, NULL);
+	names_request(logged[2], n, 0, NULL);
+	sent[0] = 0;
+	call_driver(logged[2], DBUS_INTERFACE_DBUS, "ReleaseName",
+		    DBUS_TYPE_STRING, &n, DBUS_TYPE_INVALID);
+	queued = !strcmp(sent, "2 return(1);") &&
+		 names_owner(&bus, n) == logged[1];
+	if (queued) {
+		sent[0] = 0;
+		call_driver(logged[1], DBUS_INTERFACE_DBUS, "ReleaseName",
+			    DBUS_TYPE_STRING, &n, DBUS_TYPE_INVALID);
+	}
+	snprintf(want, sizeof(want),
+		 "1 NameLost(%s);0 NameOwnerChanged(%s,%s,);1 return(1);", n,
+		 n, logged[1]->unique);
+	CHECK(queued && !strcmp(sent, want),
+	      "ReleaseName of a queued connection: RELEASED, no signal; of the primary owner: NameLost, NameOwnerChanged (%s)",
+	      sent);
+	logged_bus_end();
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(20);
+	tap_plan(21);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -822,5 +1006,6 @@ int main(void)
 	test_names_limit();
 	test_match_paths();
 	test_queued_flags();
+	test_release_queued();
 	return tap_end();
 }
