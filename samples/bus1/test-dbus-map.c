@@ -995,10 +995,40 @@ static void test_release_queued(void)
 	logged_bus_end();
 }
 
+/*
+ * a connection that goes away: NameOwnerChanged(name, it, "") for its
+ * name, then NameOwnerChanged(unique, unique, "") (dbus-daemon)
+ */
+static void test_disconnect_signals(void)
+{
+	const char *n = "org.test.D";
+	char want[512];
+	struct bconn *a;
+
+	if (!logged_bus(2)) {
+		CHECK(false, "two connections for a disconnect");
+		logged_bus_end();
+		return;
+	}
+	a = logged[1];
+	logged[1] = NULL;
+	names_request(a, n, 0, NULL);
+	sent[0] = 0;
+	bus_disconnect(a);
+	snprintf(want, sizeof(want),
+		 "0 NameOwnerChanged(%s,%s,);0 NameOwnerChanged(%s,%s,);", n,
+		 a->unique, a->unique, a->unique);
+	CHECK(!strcmp(sent, want),
+	      "a disconnect: NameOwnerChanged of its name, then of its unique name, old owner set, new empty (%s)",
+	      sent);
+	free(a);
+	logged_bus_end();
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(21);
+	tap_plan(22);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -1007,5 +1037,6 @@ int main(void)
 	test_match_paths();
 	test_queued_flags();
 	test_release_queued();
+	test_disconnect_signals();
 	return tap_end();
 }
