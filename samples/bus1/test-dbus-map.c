@@ -1025,10 +1025,40 @@ static void test_disconnect_signals(void)
 	logged_bus_end();
 }
 
+/*
+ * Hello: the reply with the unique name, NameOwnerChanged(u, "", u) to
+ * those who watch, then NameAcquired(u) to the new connection
+ */
+static void test_hello(void)
+{
+	struct bconn *h = calloc(1, sizeof(*h));
+	const char *u;
+	char want[512];
+
+	if (!h || !logged_bus(1)) {
+		CHECK(false, "a connection for Hello");
+		free(h);
+		logged_bus_end();
+		return;
+	}
+	bconn_init(&bus, h, &fake_ops, NULL);
+	logged[1] = h;
+	bus_user_allowed(&bus, h, 1000);
+	call_driver(h, DBUS_INTERFACE_DBUS, "Hello", DBUS_TYPE_INVALID);
+	u = h->unique;
+	snprintf(want, sizeof(want),
+		 "1 return(%s);0 NameOwnerChanged(%s,,%s);1 NameAcquired(%s);",
+		 u, u, u, u);
+	CHECK(h->registered && u[0] && !strcmp(sent, want),
+	      "Hello: the reply, NameOwnerChanged to a watcher, NameAcquired to the connection (%s)",
+	      sent);
+	logged_bus_end();
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(22);
+	tap_plan(23);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -1038,5 +1068,6 @@ int main(void)
 	test_queued_flags();
 	test_release_queued();
 	test_disconnect_signals();
+	test_hello();
 	return tap_end();
 }
