@@ -1055,10 +1055,48 @@ static void test_hello(void)
 	logged_bus_end();
 }
 
+/*
+ * ListQueuedOwners: the queue, primary owner first; a unique name is its
+ * own queue; a name nobody owns or queues for, and a unique name nobody
+ * has, are NameHasNoOwner (dbus-daemon)
+ */
+static void test_queued_owners(void)
+{
+	const char *n = "org.test.L", *none = "org.test.Nobody",
+		   *gone = ":1.999999", *u;
+	char want[512];
+
+	if (!logged_bus(3)) {
+		CHECK(false, "three connections for ListQueuedOwners");
+		logged_bus_end();
+		return;
+	}
+	names_request(logged[1], n, 0, NULL);
+	names_request(logged[2], n, 0, NULL);
+	sent[0] = 0;
+	u = logged[2]->unique;
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
+		    DBUS_TYPE_STRING, &n, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
+		    DBUS_TYPE_STRING, &u, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
+		    DBUS_TYPE_STRING, &none, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
+		    DBUS_TYPE_STRING, &gone, DBUS_TYPE_INVALID);
+	snprintf(want, sizeof(want),
+		 "1 return([%s,%s]);1 return([%s]);1 %s;1 %s;",
+		 logged[1]->unique, u, u, DBUS_ERROR_NAME_HAS_NO_OWNER,
+		 DBUS_ERROR_NAME_HAS_NO_OWNER);
+	CHECK(!strcmp(sent, want),
+	      "ListQueuedOwners of a queue, a unique name, an unowned and a gone name (%s)",
+	      sent);
+	logged_bus_end();
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(23);
+	tap_plan(24);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -1069,5 +1107,6 @@ int main(void)
 	test_release_queued();
 	test_disconnect_signals();
 	test_hello();
+	test_queued_owners();
 	return tap_end();
 }
