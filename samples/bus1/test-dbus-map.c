@@ -1093,10 +1093,41 @@ static void test_queued_owners(void)
 	logged_bus_end();
 }
 
+/* NameHasOwner of well-known and unique names, with and without owner */
+static void test_name_has_owner(void)
+{
+	const char *n = "org.test.H", *none = "org.test.Nobody",
+		   *gone = ":1.999999", *drv = BUS_DRIVER_NAME, *u;
+
+	if (!logged_bus(3)) {
+		CHECK(false, "three connections for NameHasOwner");
+		logged_bus_end();
+		return;
+	}
+	names_request(logged[1], n, 0, NULL);
+	sent[0] = 0;
+	u = logged[2]->unique;
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
+		    DBUS_TYPE_STRING, &n, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
+		    DBUS_TYPE_STRING, &none, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
+		    DBUS_TYPE_STRING, &u, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
+		    DBUS_TYPE_STRING, &gone, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
+		    DBUS_TYPE_STRING, &drv, DBUS_TYPE_INVALID);
+	CHECK(!strcmp(sent, "1 return(true);1 return(false);1 return(true);"
+		      "1 return(false);1 return(true);"),
+	      "NameHasOwner of an owned and an unowned name, a live and a gone unique name, the bus (%s)",
+	      sent);
+	logged_bus_end();
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(24);
+	tap_plan(25);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -1108,5 +1139,6 @@ int main(void)
 	test_disconnect_signals();
 	test_hello();
 	test_queued_owners();
+	test_name_has_owner();
 	return tap_end();
 }
