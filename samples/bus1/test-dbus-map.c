@@ -1124,10 +1124,44 @@ static void test_name_has_owner(void)
 	logged_bus_end();
 }
 
+/*
+ * org.freedesktop.DBus.Properties of the bus: GetAll has both properties,
+ * Features (none) and Interfaces (Monitoring), Get each; other interfaces
+ * have none
+ */
+static void test_properties(void)
+{
+	const char *dbus_if = DBUS_INTERFACE_DBUS, *other = "org.test.I",
+		   *feat = "Features", *ifs = "Interfaces";
+
+	if (!logged_bus(2)) {
+		CHECK(false, "a connection for Properties");
+		logged_bus_end();
+		return;
+	}
+	call_driver(logged[1], DBUS_INTERFACE_PROPERTIES, "GetAll",
+		    DBUS_TYPE_STRING, &dbus_if, DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_PROPERTIES, "Get",
+		    DBUS_TYPE_STRING, &dbus_if, DBUS_TYPE_STRING, &feat,
+		    DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_PROPERTIES, "Get",
+		    DBUS_TYPE_STRING, &dbus_if, DBUS_TYPE_STRING, &ifs,
+		    DBUS_TYPE_INVALID);
+	call_driver(logged[1], DBUS_INTERFACE_PROPERTIES, "GetAll",
+		    DBUS_TYPE_STRING, &other, DBUS_TYPE_INVALID);
+	CHECK(!strcmp(sent, "1 return([{Features,[]},{Interfaces,["
+		      BUS_MONITORING_IFACE "]}]);1 return([]);1 return(["
+		      BUS_MONITORING_IFACE "]);"
+		      "1 " DBUS_ERROR_UNKNOWN_INTERFACE ";"),
+	      "Properties: GetAll and Get of Features and Interfaces, GetAll of another interface (%s)",
+	      sent);
+	logged_bus_end();
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(25);
+	tap_plan(26);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -1140,5 +1174,6 @@ int main(void)
 	test_hello();
 	test_queued_owners();
 	test_name_has_owner();
+	test_properties();
 	return tap_end();
 }
