@@ -1158,10 +1158,60 @@ static void test_properties(void)
 	logged_bus_end();
 }
 
+/* argN compares the Nth argument, argNpath too (dbus.rst "Match rules") */
+static void test_match_argn(void)
+{
+	static const struct {
+		const char *rule;
+		int want;
+	} t[] = {
+		{ "arg0='a'", 1 },
+		{ "arg1='/b'", 1 },
+		{ "arg1='a'", 0 },
+		{ "arg2='c'", 1 },
+		{ "arg2='/b'", 0 },
+		{ "arg0='a',arg2='c'", 1 },
+		{ "arg0='a',arg2='a'", 0 },
+		{ "arg1path='/'", 1 },
+		{ "arg2path='/'", 0 },
+		{ "arg3='c'", 0 },
+	};
+	static const char * const args[] = { "a", "/b", "c" };
+	DBusMessage *m;
+	struct match *r;
+	unsigned int i, bad = 0;
+	char first[160] = "";
+	int got;
+
+	bus_init(&bus);
+	m = dbus_message_new_signal("/", "org.test.I", "S");
+	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &args[0],
+					    DBUS_TYPE_STRING, &args[1],
+					    DBUS_TYPE_STRING, &args[2],
+					    DBUS_TYPE_INVALID)) {
+		CHECK(false, "a signal with three arguments");
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		r = match_parse(t[i].rule, NULL);
+		got = r ? match_matches(&bus, r, m, NULL, NULL) : -1;
+		match_free(r);
+		if (got == t[i].want)
+			continue;
+		if (!bad++)
+			snprintf(first, sizeof(first), ": %s: %d", t[i].rule,
+				 got);
+	}
+	CHECK(!bad, "argN and argNpath on a signal (a, /b, c): %u cases (%u wrong%s)",
+	      (unsigned int)ARRAY_SIZE(t), bad, first);
+	dbus_message_unref(m);
+	bus_destroy(&bus);
+}
+
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(26);
+	tap_plan(27);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -1175,5 +1225,6 @@ int main(void)
 	test_queued_owners();
 	test_name_has_owner();
 	test_properties();
+	test_match_argn();
 	return tap_end();
 }
