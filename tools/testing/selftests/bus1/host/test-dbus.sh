@@ -6,11 +6,12 @@
 # a temporary directory and drives busctl, dbus-send, gdbus, dbus-monitor
 # and a python3-dbus client and service (host/dbus/*.py): names, method
 # calls, fd passing, NameOwnerChanged, the RequestName queue, match rules,
-# activation, the standard errors, and hostile clients (garbage during
-# authentication, a header announcing 4 GiB, a malformed message, a wrong
-# fd count, an AddMatch flood, a client that never reads, peers dying
-# mid-call, the per-user connection limit): each is dropped or refused with
-# one log line while everybody else keeps being served.
+# activation (by a call and by StartServiceByName), the standard errors,
+# and hostile clients (garbage during authentication, a header announcing
+# 4 GiB, a malformed message, a wrong fd count, an AddMatch flood, a client
+# that never reads, peers dying mid-call, the per-user connection limit):
+# each is dropped or refused with one log line while everybody else keeps
+# being served.
 # In the test VM, samples/bus1/test-dbus-vm runs this script in a root
 # made of the host's /usr (9p) with BUS1_DBUS_PREBUILT=1: the broker the
 # rig built is used as it is (the tree is read-only there).
@@ -103,6 +104,7 @@ cat >"$TMP/policy" <<EOF
 deny-own org.bus1.Denied *
 activate org.bus1.Test.Activated $PY $HERE/dbus/svc.py starter org.bus1.Test.Activated
 activate org.bus1.Test.Failing /bin/false
+activate org.bus1.Test.Started $PY $HERE/dbus/svc.py starter org.bus1.Test.Started
 EOF
 exec 8>"$TMP/ready"
 "$BROKER" --address "$ADDR" -p "$TMP/policy" -v --ready-fd 8 \
@@ -213,6 +215,8 @@ fi
 run "activation by a method call" client activate org.bus1.Test.Activated
 if ((!QUICK)); then
 	run "activation of a program that fails" client start-failing org.bus1.Test.Failing
+	run "StartServiceByName: SUCCESS, then ALREADY_RUNNING" \
+		client start org.bus1.Test.Started
 	run "AddMatch flood stops at max_matches_per_connection" client flood 64
 fi
 

@@ -242,6 +242,17 @@ def t_activate(name):
     check(d.StartServiceByName(name, dbus.UInt32(0)) == 2, "ALREADY_RUNNING")
 
 
+def t_start(name):
+    b = bus()
+    d = driver(b)
+    check(not d.NameHasOwner(name), "not running before")
+    check(d.StartServiceByName(name, dbus.UInt32(0)) == 1,
+          "StartServiceByName: SUCCESS")
+    check(d.NameHasOwner(name), "running after")
+    check(d.StartServiceByName(name, dbus.UInt32(0)) == 2,
+          "StartServiceByName again: ALREADY_RUNNING")
+
+
 def t_start_failing(name):
     b = bus()
     d = driver(b)
@@ -404,5 +415,5 @@ if t not in ("raw", "fdcount"):
  "start-failing": lambda: t_start_failing(args[0]),
  "noreply": lambda: t_noreply(args[0]), "stuck": lambda: t_stuck(args[0]),
  "conns": lambda: t_conns(int(args[0])), "fdcount": t_fdcount,
- "raw": lambda: t_raw(args[0])}[t]()
+ "raw": lambda: t_raw(args[0]), "start": lambda: t_start(args[0])}[t]()
 sys.exit(1 if failed else 0)
