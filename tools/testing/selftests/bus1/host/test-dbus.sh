@@ -7,11 +7,11 @@
 # and a python3-dbus client and service (host/dbus/*.py): names, method
 # calls, fd passing, NameOwnerChanged, the RequestName queue, match rules,
 # activation (by a call and by StartServiceByName), the standard errors,
-# and hostile clients (garbage during authentication, a header announcing
-# 4 GiB, a malformed message, a wrong fd count, an AddMatch flood, a client
-# that never reads, peers dying mid-call, the per-user connection limit):
-# each is dropped or refused with one log line while everybody else keeps
-# being served.
+# the SASL mechanisms offered (EXTERNAL alone), and hostile clients
+# (garbage during authentication, a header announcing 4 GiB, a malformed
+# message, a wrong fd count, an AddMatch flood, a client that never reads,
+# peers dying mid-call, the per-user connection limit): each is dropped or
+# refused with one log line while everybody else keeps being served.
 # In the test VM, samples/bus1/test-dbus-vm runs this script in a root
 # made of the host's /usr (9p) with BUS1_DBUS_PREBUILT=1: the broker the
 # rig built is used as it is (the tree is read-only there).
@@ -218,6 +218,10 @@ if ((!QUICK)); then
 	run "StartServiceByName: SUCCESS, then ALREADY_RUNNING" \
 		client start org.bus1.Test.Started
 	run "AddMatch flood stops at max_matches_per_connection" client flood 64
+fi
+
+if ((!QUICK)); then
+	run "SASL: EXTERNAL is the one mechanism offered" client mechs
 fi
 
 # 6. hostile clients: each is dropped with exactly one log line

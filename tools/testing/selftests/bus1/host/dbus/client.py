@@ -377,6 +377,17 @@ def t_fdcount():
           (time.monotonic() - t0))
 
 
+def t_mechs():
+    """the broker offers SASL EXTERNAL alone"""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(PATH)
+    s.settimeout(8)
+    s.sendall(b"\0AUTH\r\n")
+    got = s.recv(4096)
+    check(got == b"REJECTED EXTERNAL\r\n", "mechanisms offered: %r" % got)
+    s.close()
+
+
 def t_raw(kind):
     if kind == "garbage":
         raw(b"\0" + b"HELLO THERE\r\n" * 50 + os.urandom(256))
@@ -407,7 +418,7 @@ def load_dbus():
 
 t = sys.argv[2]
 args = sys.argv[3:]
-if t not in ("raw", "fdcount"):
+if t not in ("raw", "fdcount", "mechs"):
     load_dbus()
 {"fd": t_fd, "queue": t_queue, "match": t_match, "noc": t_noc,
  "flood": lambda: t_flood(int(args[0])), "errors": t_errors,
@@ -415,5 +426,6 @@ if t not in ("raw", "fdcount"):
  "start-failing": lambda: t_start_failing(args[0]),
  "noreply": lambda: t_noreply(args[0]), "stuck": lambda: t_stuck(args[0]),
  "conns": lambda: t_conns(int(args[0])), "fdcount": t_fdcount,
- "raw": lambda: t_raw(args[0]), "start": lambda: t_start(args[0])}[t]()
+ "raw": lambda: t_raw(args[0]), "start": lambda: t_start(args[0]),
+ "mechs": t_mechs}[t]()
 sys.exit(1 if failed else 0)
