@@ -5,8 +5,9 @@
 # serves Debian's unmodified D-Bus clients. Starts the broker on a socket in
 # a temporary directory and drives busctl, dbus-send, gdbus, dbus-monitor
 # and a python3-dbus client and service (host/dbus/*.py): names, method
-# calls, fd passing, NameOwnerChanged, the RequestName queue, match rules,
-# activation (by a call and by StartServiceByName), the standard errors,
+# calls, fd passing (NotSupported to a client without it),
+# NameOwnerChanged, the RequestName queue, match rules, activation (by a
+# call and by StartServiceByName), the standard errors,
 # the SASL mechanisms offered (EXTERNAL alone), and hostile clients
 # (garbage during authentication, a header announcing 4 GiB, a malformed
 # message, a wrong fd count, an AddMatch flood, a client that never reads,
@@ -208,6 +209,7 @@ fi
 # 5. the python3-dbus checks
 run "python3-dbus: pass an fd" client fd
 if ((!QUICK)); then
+	run "an fd to a client without fd passing: NotSupported" client nofd
 	run "python3-dbus: RequestName queue and flags" client queue
 	run "python3-dbus: AddMatch filtering (argN, argNpath, arg0namespace, path_namespace)" client match
 	run "python3-dbus: standard errors, Peer, credentials" client errors
