@@ -7,12 +7,13 @@
 # and a python3-dbus client and service (host/dbus/*.py): names, method
 # calls, fd passing (NotSupported to a client without it),
 # NameOwnerChanged, the RequestName queue, match rules, activation (by a
-# call and by StartServiceByName), the standard errors,
-# the SASL mechanisms offered (EXTERNAL alone), and hostile clients
-# (garbage during authentication, a header announcing 4 GiB, a malformed
-# message, a wrong fd count, an AddMatch flood, a client that never reads,
-# peers dying mid-call, the per-user connection limit): each is dropped or
-# refused with one log line while everybody else keeps being served.
+# call and by StartServiceByName), the standard errors, the SASL
+# mechanisms offered (EXTERNAL alone), and hostile clients (garbage during
+# authentication, a header announcing 4 GiB, one a byte over
+# max_message_size after Hello, a malformed message, a wrong fd count, an
+# AddMatch flood, a client that never reads, peers dying mid-call, the
+# per-user connection limit): each is dropped or refused with one log line
+# while everybody else keeps being served.
 # In the test VM, samples/bus1/test-dbus-vm runs this script in a root
 # made of the host's /usr (9p) with BUS1_DBUS_PREBUILT=1: the broker the
 # rig built is used as it is (the tree is read-only there).
@@ -238,6 +239,9 @@ fi
 if ((!QUICK)); then
 	# (after Hello: libdbus closes it, which the broker logs with -v only)
 	run "a message announcing an fd it does not carry: dropped" client fdcount
+	# (one byte over the broker's default max_message_size, 32 MiB)
+	run "a header announcing a message over max_message_size: dropped" \
+		client toolong $(((32 << 20) + 1))
 fi
 after=$(log_count 'closed before Hello|not authenticated|dropping connection')
 if ((after - before == nraw)); then ok "one log line per dropped connection"; else

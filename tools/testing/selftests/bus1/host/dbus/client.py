@@ -347,6 +347,21 @@ def marshal_call(serial, fields):
     return msg + b"\0" * (-len(msg) % 8)
 
 
+def wait_closed(s):
+    """the broker closes @s before its timeout"""
+    t0 = time.monotonic()
+    try:
+        while s.recv(65536):
+            pass
+        closed = True
+    except ConnectionResetError:
+        closed = True
+    except socket.timeout:
+        closed = False
+    check(closed, "broker closed the connection after %.1f s" %
+          (time.monotonic() - t0))
+
+
 def raw_hello(fds):
     """a raw client, authenticated (with fd passing if @fds) and past
     Hello: (the socket, its unique name)"""
@@ -375,17 +390,14 @@ def t_fdcount():
     s.sendall(marshal_call(2, [(1, "o", "/"), (2, "s", drv + ".Peer"),
                                (3, "s", "Ping"), (6, "s", drv),
                                (9, "u", 1)]))
-    t0 = time.monotonic()
-    try:
-        while s.recv(65536):
-            pass
-        closed = True
-    except ConnectionResetError:
-        closed = True
-    except socket.timeout:
-        closed = False
-    check(closed, "broker closed the connection after %.1f s" %
-          (time.monotonic() - t0))
+    wait_closed(s)
+
+
+def t_toolong(size):
+    """after Hello, a header announcing a message of @size bytes"""
+    s, _ = raw_hello(False)
+    s.sendall(struct.pack("<cBBBIII", b"l", 1, 0, 1, size - 16, 2, 0))
+    wait_closed(s)
 
 
 def t_nofd():
@@ -443,7 +455,7 @@ def load_dbus():
 
 t = sys.argv[2]
 args = sys.argv[3:]
-if t not in ("raw", "fdcount", "mechs"):
+if t not in ("raw", "fdcount", "toolong", "mechs"):
     load_dbus()
 {"fd": t_fd, "queue": t_queue, "match": t_match, "noc": t_noc,
  "flood": lambda: t_flood(int(args[0])), "errors": t_errors,
@@ -452,5 +464,6 @@ if t not in ("raw", "fdcount", "mechs"):
  "noreply": lambda: t_noreply(args[0]), "stuck": lambda: t_stuck(args[0]),
  "conns": lambda: t_conns(int(args[0])), "fdcount": t_fdcount,
  "raw": lambda: t_raw(args[0]), "start": lambda: t_start(args[0]),
- "mechs": t_mechs, "nofd": t_nofd}[t]()
+ "mechs": t_mechs, "nofd": t_nofd,
+ "toolong": lambda: t_toolong(int(args[0]))}[t]()
 sys.exit(1 if failed else 0)
