@@ -5,12 +5,15 @@
 # serves Debian's unmodified D-Bus clients. Starts the broker on a socket in
 # a temporary directory and drives busctl, dbus-send, gdbus, dbus-monitor
 # and a python3-dbus client and service (host/dbus/*.py): names, method
-# calls, fd passing, NameOwnerChanged, the RequestName queue, match rules,
-# activation, the standard errors, and hostile clients (garbage during
-# authentication, a header announcing 4 GiB, a malformed message, a wrong
-# fd count, an AddMatch flood, a client that never reads, peers dying
-# mid-call, the per-user connection limit): each is dropped or refused with
-# one log line while everybody else keeps being served.
+# calls, fd passing (NotSupported to a client without it),
+# NameOwnerChanged, the RequestName queue, match rules, activation (by a
+# call and by StartServiceByName), the standard errors, the SASL
+# mechanisms offered (EXTERNAL alone), and hostile clients (garbage during
+# authentication, a header announcing 4 GiB, one a byte over
+# max_message_size after Hello, a malformed message, a wrong fd count, an
+# AddMatch flood, a client that never reads, peers dying mid-call, the
+# per-user connection limit): each is dropped or refused with one log line
+# while everybody else keeps being served.
 # In the test VM, samples/bus1/test-dbus-vm runs this script in a root
 # made of the host's /usr (9p) with BUS1_DBUS_PREBUILT=1: the broker the
 # rig built is used as it is (the tree is read-only there).
@@ -103,6 +106,7 @@ cat >"$TMP/policy" <<EOF
 deny-own org.bus1.Denied *
 activate org.bus1.Test.Activated $PY $HERE/dbus/svc.py starter org.bus1.Test.Activated
 activate org.bus1.Test.Failing /bin/false
+activate org.bus1.Test.Started $PY $HERE/dbus/svc.py starter org.bus1.Test.Started
 EOF
 exec 8>"$TMP/ready"
 "$BROKER" --address "$ADDR" -p "$TMP/policy" -v --ready-fd 8 \
@@ -206,6 +210,7 @@ fi
 # 5. the python3-dbus checks
 run "python3-dbus: pass an fd" client fd
 if ((!QUICK)); then
+	run "an fd to a client without fd passing: NotSupported" client nofd
 	run "python3-dbus: RequestName queue and flags" client queue
 	run "python3-dbus: AddMatch filtering (argN, argNpath, arg0namespace, path_namespace)" client match
 	run "python3-dbus: standard errors, Peer, credentials" client errors
@@ -213,7 +218,13 @@ fi
 run "activation by a method call" client activate org.bus1.Test.Activated
 if ((!QUICK)); then
 	run "activation of a program that fails" client start-failing org.bus1.Test.Failing
+	run "StartServiceByName: SUCCESS, then ALREADY_RUNNING" \
+		client start org.bus1.Test.Started
 	run "AddMatch flood stops at max_matches_per_connection" client flood 64
+fi
+
+if ((!QUICK)); then
+	run "SASL: EXTERNAL is the one mechanism offered" client mechs
 fi
 
 # 6. hostile clients: each is dropped with exactly one log line
@@ -228,6 +239,9 @@ fi
 if ((!QUICK)); then
 	# (after Hello: libdbus closes it, which the broker logs with -v only)
 	run "a message announcing an fd it does not carry: dropped" client fdcount
+	# (one byte over the broker's default max_message_size, 32 MiB)
+	run "a header announcing a message over max_message_size: dropped" \
+		client toolong $(((32 << 20) + 1))
 fi
 after=$(log_count 'closed before Hello|not authenticated|dropping connection')
 if ((after - before == nraw)); then ok "one log line per dropped connection"; else

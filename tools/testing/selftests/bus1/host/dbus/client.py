@@ -6,6 +6,7 @@
 # what it saw, "FAIL: ..." lines for what is wrong, and exits 0 only if
 # nothing is. The service is svc.py, owning org.bus1.Test.
 import os
+import re
 import socket
 import struct
 import sys
@@ -242,6 +243,17 @@ def t_activate(name):
     check(d.StartServiceByName(name, dbus.UInt32(0)) == 2, "ALREADY_RUNNING")
 
 
+def t_start(name):
+    b = bus()
+    d = driver(b)
+    check(not d.NameHasOwner(name), "not running before")
+    check(d.StartServiceByName(name, dbus.UInt32(0)) == 1,
+          "StartServiceByName: SUCCESS")
+    check(d.NameHasOwner(name), "running after")
+    check(d.StartServiceByName(name, dbus.UInt32(0)) == 2,
+          "StartServiceByName again: ALREADY_RUNNING")
+
+
 def t_start_failing(name):
     b = bus()
     d = driver(b)
@@ -335,24 +347,8 @@ def marshal_call(serial, fields):
     return msg + b"\0" * (-len(msg) % 8)
 
 
-def t_fdcount():
-    """a message announcing an fd that is not attached, after Hello"""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(PATH)
-    s.settimeout(8)
-    s.sendall(b"\0AUTH EXTERNAL " +
-              str(os.getuid()).encode().hex().encode() + b"\r\n")
-    check(s.recv(4096).startswith(b"OK "), "authenticated")
-    s.sendall(b"NEGOTIATE_UNIX_FD\r\n")
-    check(s.recv(4096).startswith(b"AGREE_UNIX_FD"), "fds agreed")
-    drv = "org.freedesktop.DBus"
-    s.sendall(b"BEGIN\r\n" + marshal_call(1, [
-        (1, "o", "/org/freedesktop/DBus"), (2, "s", drv), (3, "s", "Hello"),
-        (6, "s", drv)]))
-    check(b":1." in s.recv(4096), "Hello answered")
-    s.sendall(marshal_call(2, [(1, "o", "/"), (2, "s", drv + ".Peer"),
-                               (3, "s", "Ping"), (6, "s", drv),
-                               (9, "u", 1)]))
+def wait_closed(s):
+    """the broker closes @s before its timeout"""
     t0 = time.monotonic()
     try:
         while s.recv(65536):
@@ -364,6 +360,69 @@ def t_fdcount():
         closed = False
     check(closed, "broker closed the connection after %.1f s" %
           (time.monotonic() - t0))
+
+
+def raw_hello(fds):
+    """a raw client, authenticated (with fd passing if @fds) and past
+    Hello: (the socket, its unique name)"""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(PATH)
+    s.settimeout(8)
+    s.sendall(b"\0AUTH EXTERNAL " +
+              str(os.getuid()).encode().hex().encode() + b"\r\n")
+    check(s.recv(4096).startswith(b"OK "), "authenticated")
+    if fds:
+        s.sendall(b"NEGOTIATE_UNIX_FD\r\n")
+        check(s.recv(4096).startswith(b"AGREE_UNIX_FD"), "fds agreed")
+    drv = "org.freedesktop.DBus"
+    s.sendall(b"BEGIN\r\n" + marshal_call(1, [
+        (1, "o", "/org/freedesktop/DBus"), (2, "s", drv), (3, "s", "Hello"),
+        (6, "s", drv)]))
+    u = re.search(rb":1\.[0-9]+", s.recv(4096))
+    check(u is not None, "Hello answered")
+    return s, u.group(0).decode() if u else ""
+
+
+def t_fdcount():
+    """a message announcing an fd that is not attached, after Hello"""
+    s, _ = raw_hello(True)
+    drv = "org.freedesktop.DBus"
+    s.sendall(marshal_call(2, [(1, "o", "/"), (2, "s", drv + ".Peer"),
+                               (3, "s", "Ping"), (6, "s", drv),
+                               (9, "u", 1)]))
+    wait_closed(s)
+
+
+def t_toolong(size):
+    """after Hello, a header announcing a message of @size bytes"""
+    s, _ = raw_hello(False)
+    s.sendall(struct.pack("<cBBBIII", b"l", 1, 0, 1, size - 16, 2, 0))
+    wait_closed(s)
+
+
+def t_nofd():
+    """an fd to a client that did not negotiate fd passing"""
+    s, u = raw_hello(False)
+    b = bus()
+    r, w = os.pipe()
+    got = error_name(lambda: b.call_blocking(u, "/", "org.bus1.X", "Y", "h",
+                                             [dbus.types.UnixFd(r)]))
+    os.close(r)
+    os.close(w)
+    check(got == "org.freedesktop.DBus.Error.NotSupported",
+          "an fd to %s, which cannot take fds: %s" % (u, got))
+    s.close()
+
+
+def t_mechs():
+    """the broker offers SASL EXTERNAL alone"""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(PATH)
+    s.settimeout(8)
+    s.sendall(b"\0AUTH\r\n")
+    got = s.recv(4096)
+    check(got == b"REJECTED EXTERNAL\r\n", "mechanisms offered: %r" % got)
+    s.close()
 
 
 def t_raw(kind):
@@ -396,7 +455,7 @@ def load_dbus():
 
 t = sys.argv[2]
 args = sys.argv[3:]
-if t not in ("raw", "fdcount"):
+if t not in ("raw", "fdcount", "toolong", "mechs"):
     load_dbus()
 {"fd": t_fd, "queue": t_queue, "match": t_match, "noc": t_noc,
  "flood": lambda: t_flood(int(args[0])), "errors": t_errors,
@@ -404,5 +463,7 @@ if t not in ("raw", "fdcount"):
  "start-failing": lambda: t_start_failing(args[0]),
  "noreply": lambda: t_noreply(args[0]), "stuck": lambda: t_stuck(args[0]),
  "conns": lambda: t_conns(int(args[0])), "fdcount": t_fdcount,
- "raw": lambda: t_raw(args[0])}[t]()
+ "raw": lambda: t_raw(args[0]), "start": lambda: t_start(args[0]),
+ "mechs": t_mechs, "nofd": t_nofd,
+ "toolong": lambda: t_toolong(int(args[0]))}[t]()
 sys.exit(1 if failed else 0)
