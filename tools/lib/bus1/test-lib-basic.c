@@ -33,7 +33,7 @@ int main(void)
 	char buf[8], env[16];
 
 	tap_start("libbus1 basic API");
-	tap_plan(63);
+	tap_plan(64);
 
 	CHECK_R(bus1_peer_new(&a), 0, "open peer a");
 	CHECK_R(bus1_peer_new(&b), 0, "open peer b");
@@ -233,6 +233,15 @@ int main(void)
 		CHECK_R(bus1_send(b, &s), -EINVAL,
 			"CONTINUE without an error array is refused");
 	}
+
+	/* no bus1-peer line: not a bus1 fd, even though fdinfo exists */
+	if (pipe(p) < 0)
+		return 1;
+	r = bus1_fd_get_stats(p[0], &st);
+	close(p[0]);
+	close(p[1]);
+	CHECK(r == -ENOTTY && st.queued == ~0ULL,
+	      "fdinfo of a pipe: ENOTTY, all figures ~0 (%d)", r);
 
 	/* a peer handed down in the environment (bus1_peer_new_from_env) */
 	fd = open(BUS1_DEVICE_PATH, O_RDWR | O_NONBLOCK);
