@@ -104,6 +104,12 @@ static DBusMessage *m_last_note(struct b1d_bus *bus, DBusMessage *call,
 	return reply_str(call, last_note);
 }
 
+/* never replies */
+static DBusMessage *m_hang(struct b1d_bus *bus, DBusMessage *call, void *u)
+{
+	return NULL;
+}
+
 /* dies without replying */
 static DBusMessage *m_die(struct b1d_bus *bus, DBusMessage *call, void *u)
 {
@@ -116,6 +122,7 @@ static const struct b1d_method svc_methods[] = {
 	{ "ReadFd", m_read_fd },
 	{ "Emit", m_emit },
 	{ "Die", m_die },
+	{ "Hang", m_hang },
 	{ "Note", m_note },
 	{ "LastNote", m_last_note },
 	{}
@@ -703,7 +710,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(38);
+	tap_plan(39);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -910,6 +917,17 @@ int main(void)
 	i = order_socket();
 	CHECK(!i, "socket caller and subscriber: Ping before the reply in %d of %d calls",
 	      N_ORDER - i, N_ORDER);
+
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Hang");
+	ms = test_now_ms();
+	r = NULL;
+	rn = b1d_call(cl, m, 300, &r);
+	ms = test_now_ms() - ms;
+	dbus_message_unref(m);
+	CHECK(rn == -ETIMEDOUT && !r && ms >= 250 && ms < 5000,
+	      "a call that gets no reply fails after its own timeout of 300 ms, not the default 25 s (%d after %lld ms)",
+	      rn, ms);
+	unref(r);
 
 	r = svc_call(cl, "Die", 0, NULL);
 	CHECK(is_error(r, DBUS_ERROR_NO_REPLY),
