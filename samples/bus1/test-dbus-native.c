@@ -29,7 +29,7 @@
 #define SVC_IFACE	"org.bus1.Test"
 #define SVC_ERROR	"org.bus1.Test.Error.Failed"
 
-static pid_t svc_pid, sock_pid;
+static pid_t svc_pid, sock_pid, forger_pid;
 
 /* --- the service --------------------------------------------------------- */
 
@@ -104,6 +104,12 @@ static DBusMessage *m_last_note(struct b1d_bus *bus, DBusMessage *call,
 	return reply_str(call, last_note);
 }
 
+/* never replies */
+static DBusMessage *m_hang(struct b1d_bus *bus, DBusMessage *call, void *u)
+{
+	return NULL;
+}
+
 /* dies without replying */
 static DBusMessage *m_die(struct b1d_bus *bus, DBusMessage *call, void *u)
 {
@@ -116,6 +122,7 @@ static const struct b1d_method svc_methods[] = {
 	{ "ReadFd", m_read_fd },
 	{ "Emit", m_emit },
 	{ "Die", m_die },
+	{ "Hang", m_hang },
 	{ "Note", m_note },
 	{ "LastNote", m_last_note },
 	{}
@@ -608,6 +615,83 @@ out:
 	return ok;
 }
 
+#define FORGER_NAME	"org.bus1.Forger"
+
+/*
+ * a child: a peer below the library owning FORGER_NAME that answers
+ * Door.Open with a wrong nonce and a node of its own attached, as anybody
+ * holding the caller's inbox could; Echo() answers "door" if the call came
+ * on that node (to the node the call carries), "bus" if it came from the
+ * bus. Writes "<RequestName result>\n" to @fd.
+ */
+static void door_forger(int fd)
+{
+	struct pollfd p = { .events = POLLIN };
+	__u64 fake = BUS1_HANDLE_INVALID, h, dst;
+	const char *name = FORGER_NAME, *caller;
+	dbus_uint32_t flags = DBUS_NAME_FLAG_DO_NOT_QUEUE, rn = 0;
+	struct bus1_message msg;
+	dbus_uint64_t nonce;
+	struct b1c *raw = NULL;
+	DBusMessage *m, *r;
+
+	if (!b1c_connect(b1sock, &raw)) {
+		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS,
+						 DBUS_PATH_DBUS,
+						 DBUS_INTERFACE_DBUS, "Hello");
+		unref(raw_bus_call(raw, m, NULL));
+		dbus_message_unref(m);
+		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS,
+						 DBUS_PATH_DBUS,
+						 DBUS_INTERFACE_DBUS,
+						 "RequestName");
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
+					 DBUS_TYPE_UINT32, &flags,
+					 DBUS_TYPE_INVALID);
+		r = raw_bus_call(raw, m, NULL);
+		dbus_message_unref(m);
+		if (r)
+			dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &rn,
+					      DBUS_TYPE_INVALID);
+		unref(r);
+	}
+	dprintf(fd, "%u\n", rn);
+	close(fd);
+	if (rn != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		_exit(1);
+	p.fd = bus1_peer_get_fd(raw->peer);
+	for (;;) {
+		if (bus1_recv(raw->peer, BUS1_RECV_FLAG_INSTALL_FDS, &msg) < 0) {
+			poll(&p, 1, -1);
+			continue;
+		}
+		m = msg.type == BUS1_MSG_DATA ? dwire_parse(&msg, NULL) : NULL;
+		h = msg.n_handles ? msg.handles[0] : BUS1_HANDLE_INVALID;
+		dst = msg.destination;
+		bus1_message_release(&msg);
+		if (!m)
+			continue;
+		caller = dbus_message_get_sender(m);
+		if (dbus_message_is_method_call(m, "org.bus1.DBus.Door", "Open") &&
+		    caller && dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64,
+						    &nonce, DBUS_TYPE_INVALID) &&
+		    !bus1_node_new(raw->peer, &fake)) {
+			nonce ^= 1;
+			r = dbus_message_new_method_return(m);
+			dbus_message_append_args(r, DBUS_TYPE_UINT64, &nonce,
+						 DBUS_TYPE_INVALID);
+			raw_send(raw, r, raw_get_handle(raw, caller), fake);
+			dbus_message_unref(r);
+		} else if (dbus_message_is_method_call(m, SVC_IFACE, "Echo")) {
+			r = reply_str(m, dst == fake ? "door" : "bus");
+			raw_send(raw, r, dst == fake ? h : raw->broker,
+				 BUS1_HANDLE_INVALID);
+			dbus_message_unref(r);
+		}
+		dbus_message_unref(m);
+	}
+}
+
 static bool last_note_is(struct b1d_bus *bus, const char *want, char *got,
 			 size_t size)
 {
@@ -703,7 +787,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(38);
+	tap_plan(40);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -911,6 +995,46 @@ int main(void)
 	CHECK(!i, "socket caller and subscriber: Ping before the reply in %d of %d calls",
 	      N_ORDER - i, N_ORDER);
 
+	/* a Door.Open answer must carry our nonce */
+	if (pipe(p) < 0)
+		return 1;
+	fflush(NULL);
+	forger_pid = fork();
+	if (!forger_pid) {
+		close(p[0]);
+		door_forger(p[1]);
+	}
+	close(p[1]);
+	for (i = 0; i < (int)sizeof(line) - 1; i++)
+		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
+			break;
+	line[i] = 0;
+	close(p[0]);
+	m = dbus_message_new_method_call(FORGER_NAME, SVC_PATH, SVC_IFACE,
+					 "Echo");
+	arg = "x";
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	r = NULL;
+	if (atoi(line) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		b1d_call(cl, m, 5000, &r);
+	dbus_message_unref(m);
+	CHECK(is_str_reply(r, "bus"),
+	      "a Door.Open answer with a wrong nonce and a node attached gives no door: the call goes through the bus (%s)",
+	      is_str_reply(r, "door") ? "it went to the forged door" :
+	      r ? "a reply" : "no reply");
+	unref(r);
+
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Hang");
+	ms = test_now_ms();
+	r = NULL;
+	rn = b1d_call(cl, m, 300, &r);
+	ms = test_now_ms() - ms;
+	dbus_message_unref(m);
+	CHECK(rn == -ETIMEDOUT && !r && ms >= 250 && ms < 5000,
+	      "a call that gets no reply fails after its own timeout of 300 ms, not the default 25 s (%d after %lld ms)",
+	      rn, ms);
+	unref(r);
+
 	r = svc_call(cl, "Die", 0, NULL);
 	CHECK(is_error(r, DBUS_ERROR_NO_REPLY),
 	      "a callee dying mid-call: NoReply (%s)",
@@ -925,6 +1049,10 @@ int main(void)
 	      r ? dbus_message_get_error_name(r) ?: "(a return)" : "(none)");
 	unref(r);
 out:
+	if (forger_pid > 0) {
+		kill(forger_pid, SIGKILL);
+		waitpid(forger_pid, &status, 0);
+	}
 	if (sock_pid > 0) {
 		kill(sock_pid, SIGKILL);
 		waitpid(sock_pid, &status, 0);

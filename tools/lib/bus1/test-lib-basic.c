@@ -19,7 +19,7 @@ static int readable(struct bus1_peer *p)
 
 int main(void)
 {
-	struct bus1_peer *a = NULL, *b = NULL, *c = NULL;
+	struct bus1_peer *a = NULL, *b = NULL, *c = NULL, *e = NULL;
 	struct bus1_message m;
 	struct bus1_limits lim, lim2;
 	struct bus1_peer_stats st;
@@ -30,10 +30,10 @@ int main(void)
 	struct bus1_send s;
 	const char *pool;
 	int p[2], r, fd;
-	char buf[8];
+	char buf[8], env[16];
 
 	tap_start("libbus1 basic API");
-	tap_plan(61);
+	tap_plan(64);
 
 	CHECK_R(bus1_peer_new(&a), 0, "open peer a");
 	CHECK_R(bus1_peer_new(&b), 0, "open peer b");
@@ -233,6 +233,35 @@ int main(void)
 		CHECK_R(bus1_send(b, &s), -EINVAL,
 			"CONTINUE without an error array is refused");
 	}
+
+	/* no bus1-peer line: not a bus1 fd, even though fdinfo exists */
+	if (pipe(p) < 0)
+		return 1;
+	r = bus1_fd_get_stats(p[0], &st);
+	close(p[0]);
+	close(p[1]);
+	CHECK(r == -ENOTTY && st.queued == ~0ULL,
+	      "fdinfo of a pipe: ENOTTY, all figures ~0 (%d)", r);
+
+	/* a peer handed down in the environment (bus1_peer_new_from_env) */
+	fd = open(BUS1_DEVICE_PATH, O_RDWR | O_NONBLOCK);
+	setenv("BUS1_TEST_FD", "3x", 1);
+	r = bus1_peer_new_from_env("BUS1_TEST_FD", &e);
+	unsetenv("BUS1_TEST_FD");
+	CHECK(r == -EBADF &&
+	      bus1_peer_new_from_env("BUS1_TEST_FD", &e) == -ENOENT,
+	      "env: a malformed fd is EBADF, an unset variable ENOENT");
+	snprintf(env, sizeof(env), "%d", fd);
+	setenv("BUS1_TEST_FD", env, 1);
+	r = fd < 0 ? -EBADF : bus1_peer_new_from_env("BUS1_TEST_FD", &e);
+	CHECK(!r && bus1_peer_get_fd(e) == fd &&
+	      (fcntl(fd, F_GETFD) & FD_CLOEXEC) && !getenv("BUS1_TEST_FD"),
+	      "env: the peer has the fd, now FD_CLOEXEC, and the variable is unset (%d)",
+	      r);
+	if (!r)
+		bus1_peer_free(e);
+	else if (fd >= 0)
+		close(fd);
 
 	bus1_peer_free(a);
 	bus1_peer_free(b);
