@@ -922,6 +922,17 @@ static void call_driver(struct bconn *c, const char *iface, const char *member,
 		dbus_message_unref(m);
 }
 
+/* one call of the bus's @member per name of @names, each its one argument */
+static void call_driver_each(struct bconn *c, const char *member,
+			     const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		call_driver(c, DBUS_INTERFACE_DBUS, member, DBUS_TYPE_STRING,
+			    &names[i], DBUS_TYPE_INVALID);
+}
+
 /* a fresh bus with @n connections in logged[] (the first: a watcher) */
 static bool logged_bus(int n)
 {
@@ -1075,14 +1086,8 @@ static void test_queued_owners(void)
 	names_request(logged[2], n, 0, NULL);
 	sent[0] = 0;
 	u = logged[2]->unique;
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
-		    DBUS_TYPE_STRING, &n, DBUS_TYPE_INVALID);
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
-		    DBUS_TYPE_STRING, &u, DBUS_TYPE_INVALID);
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
-		    DBUS_TYPE_STRING, &none, DBUS_TYPE_INVALID);
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "ListQueuedOwners",
-		    DBUS_TYPE_STRING, &gone, DBUS_TYPE_INVALID);
+	call_driver_each(logged[1], "ListQueuedOwners",
+			 (const char *const[]){ n, u, none, gone }, 4);
 	snprintf(want, sizeof(want),
 		 "1 return([%s,%s]);1 return([%s]);1 %s;1 %s;",
 		 logged[1]->unique, u, u, DBUS_ERROR_NAME_HAS_NO_OWNER,
@@ -1107,16 +1112,8 @@ static void test_name_has_owner(void)
 	names_request(logged[1], n, 0, NULL);
 	sent[0] = 0;
 	u = logged[2]->unique;
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
-		    DBUS_TYPE_STRING, &n, DBUS_TYPE_INVALID);
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
-		    DBUS_TYPE_STRING, &none, DBUS_TYPE_INVALID);
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
-		    DBUS_TYPE_STRING, &u, DBUS_TYPE_INVALID);
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
-		    DBUS_TYPE_STRING, &gone, DBUS_TYPE_INVALID);
-	call_driver(logged[1], DBUS_INTERFACE_DBUS, "NameHasOwner",
-		    DBUS_TYPE_STRING, &drv, DBUS_TYPE_INVALID);
+	call_driver_each(logged[1], "NameHasOwner",
+			 (const char *const[]){ n, none, u, gone, drv }, 5);
 	CHECK(!strcmp(sent, "1 return(true);1 return(false);1 return(true);"
 		      "1 return(false);1 return(true);"),
 	      "NameHasOwner of an owned and an unowned name, a live and a gone unique name, the bus (%s)",

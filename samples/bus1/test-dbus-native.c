@@ -774,6 +774,34 @@ static int order_socket(void)
 	return bad;
 }
 
+/*
+ * Forks a child running @fn with the write end of a pipe, and reads the
+ * one line it reports there into @line (NUL-terminated, without the
+ * newline). Returns the child's pid, or -1 if no pipe could be made.
+ */
+static pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size)
+{
+	size_t i;
+	pid_t pid;
+	int p[2];
+
+	if (pipe(p) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		close(p[0]);
+		fn(p[1]);
+	}
+	close(p[1]);
+	for (i = 0; i + 1 < size; i++)
+		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
+			break;
+	line[i] = 0;
+	close(p[0]);
+	return pid;
+}
+
 int main(void)
 {
 	struct b1d_bus *cl = NULL, *sub[3] = {};
@@ -794,19 +822,9 @@ int main(void)
 	rn = dbus_test_broker_start("b1dn", 0700, NULL, "--auth-timeout",
 				    "3000");
 	CHECK_R(rn, 0, "bus1-dbus-broker serves a socket and a bus1 bootstrap");
-	if (pipe(p) < 0)
+	svc_pid = spawn_reporter(service, line, sizeof(line));
+	if (svc_pid < 0)
 		return 1;
-	fflush(NULL);
-	svc_pid = fork();
-	if (!svc_pid) {
-		close(p[0]);
-		service(p[1]);
-	}
-	close(p[1]);
-	for (i = 0; i < (int)sizeof(line) - 1; i++)
-		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
-			break;
-	close(p[0]);
 	if (sscanf(line, "%d %63s", &rn, svc_unique) != 2)
 		rn = 0;
 	CHECK(rn == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER &&
@@ -934,21 +952,10 @@ int main(void)
 	      ms);
 
 	/* the reverse: a native client calls a socket service */
-	if (pipe(p) < 0)
+	sock_pid = spawn_reporter(socket_service, line, sizeof(line));
+	if (sock_pid < 0)
 		return 1;
-	fflush(NULL);
-	sock_pid = fork();
-	if (!sock_pid) {
-		close(p[0]);
-		socket_service(p[1]);
-	}
-	close(p[1]);
 	rn = 0;
-	for (i = 0; i < (int)sizeof(line) - 1; i++)
-		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
-			break;
-	line[i] = 0;
-	close(p[0]);
 	ok = atoi(line) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER;
 	for (i = 0; ok && i < 2; i++) {
 		if (i)
@@ -996,20 +1003,9 @@ int main(void)
 	      N_ORDER - i, N_ORDER);
 
 	/* a Door.Open answer must carry our nonce */
-	if (pipe(p) < 0)
+	forger_pid = spawn_reporter(door_forger, line, sizeof(line));
+	if (forger_pid < 0)
 		return 1;
-	fflush(NULL);
-	forger_pid = fork();
-	if (!forger_pid) {
-		close(p[0]);
-		door_forger(p[1]);
-	}
-	close(p[1]);
-	for (i = 0; i < (int)sizeof(line) - 1; i++)
-		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
-			break;
-	line[i] = 0;
-	close(p[0]);
 	m = dbus_message_new_method_call(FORGER_NAME, SVC_PATH, SVC_IFACE,
 					 "Echo");
 	arg = "x";

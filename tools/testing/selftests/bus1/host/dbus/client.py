@@ -319,17 +319,7 @@ def raw(greeting, then=b"", auth=False):
     s.sendall(greeting)
     if then:
         s.sendall(then)
-    t0 = time.monotonic()
-    try:
-        while s.recv(65536):
-            pass
-        closed = True
-    except ConnectionResetError:
-        closed = True
-    except socket.timeout:
-        closed = False
-    check(closed, "broker closed the connection after %.1f s" %
-          (time.monotonic() - t0))
+    wait_closed(s)
 
 
 def marshal_call(serial, fields):
