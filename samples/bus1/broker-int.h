@@ -13,7 +13,6 @@
 #include <bus1/bus1.h>
 #include "broker.h"
 
-
 #define MAX_CLIENTS		1024
 #define MAX_NAMES		4096
 #define MAX_NAMES_PER_CLIENT	64
