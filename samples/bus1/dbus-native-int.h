@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libbus1-dbus internals shared by dbus-native.c (connections, calls,
- * dispatch) and dbus-native-door.c (doors: who sent a direct call). Not
- * installed; the API is dbus-native.h.
+ * libbus1-dbus internals shared by dbus-native.c (connections, calls),
+ * dbus-native-dispatch.c (what a received message is given to) and
+ * dbus-native-door.c (doors: who sent a direct call). Not installed; the
+ * API is dbus-native.h.
  */
 #ifndef _BUS1_DBUS_NATIVE_INT_H
 #define _BUS1_DBUS_NATIVE_INT_H
@@ -112,6 +113,12 @@ int b1di_bus_call(struct b1d_bus *bus, DBusMessage *call,
 		  DBusMessage **replyp, __u64 *handlep);
 /* a method call of org.freedesktop.DBus */
 DBusMessage *b1di_driver_call(const char *member);
+/* free @q and release the handle it carried */
+void b1di_qmsg_free(struct b1d_bus *bus, struct qmsg *q);
+/* receive one message: 1 and *qp, 0 if none was ready or it was no data */
+int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp);
+/* AddMatch @rule on the bus, no reply asked */
+void b1di_add_match_rule(struct b1d_bus *bus, const char *rule);
 
 /* dbus-native-door.c */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libbus1-dbus dispatch (dbus-native.h): what b1d_process() does with a
+ * received message (a signal to the matching callbacks, a call to its
+ * object's method and the reply back where the call came from), and the
+ * objects and match rules it dispatches to. Who sent a message is decided
+ * before: signal_origin_ok() here, b1di_call_origin() for calls
+ * (dbus-native-door.c).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dbus-native-int.h"
+
+static bool eq_or_any(const char *want, const char *have)
+{
+	return !want || (have && !strcmp(want, have));
+}
+
+static void dispatch_signal(struct b1d_bus *bus, DBusMessage *m)
+{
+	const char *sender = dbus_message_get_sender(m);
+	struct smatch *s;
+
+	for (s = bus->matches; s; s = s->next) {
+		/* a well-known sender was checked by the bus */
+		if (s->sender && s->sender[0] == ':' &&
+		    !eq_or_any(s->sender, sender))
+			continue;
+		if (eq_or_any(s->path, dbus_message_get_path(m)) &&
+		    eq_or_any(s->iface, dbus_message_get_interface(m)) &&
+		    eq_or_any(s->member, dbus_message_get_member(m)))
+			s->fn(bus, m, s->userdata);
+	}
+}
+
+static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
+{
+	const char *path = dbus_message_get_path(m);
+	const char *iface = dbus_message_get_interface(m);
+	const char *member = dbus_message_get_member(m);
+	const struct b1d_method *me;
+	struct object *o;
+	bool path_known = false;
+
+	for (o = bus->objects; o; o = o->next) {
+		if (strcmp(o->path, path))
+			continue;
+		path_known = true;
+		if (iface && strcmp(o->iface, iface))
+			continue;
+		for (me = o->methods; me->member; me++)
+			if (!strcmp(me->member, member))
+				return me->fn(bus, m, o->userdata);
+	}
+	if (!path_known)
+		return dbus_message_new_error_printf(m, DBUS_ERROR_UNKNOWN_OBJECT,
+						     "No object at %s", path);
+	return dbus_message_new_error_printf(m, DBUS_ERROR_UNKNOWN_METHOD,
+					     "No method %s.%s at %s",
+					     iface ?: "*", member, path);
+}
+
+/*
+ * Is signal @q from the bus? Anybody holding a handle to our inbox can send
+ * a signal there, with any sender and any destination. The bus sends
+ * broadcasts to our signal node, whose only other holder is the broker
+ * (we gave it the handle with Hello), and unicasts to the inbox with our
+ * broker handle attached; the bus wrote their sender.
+ */
+static bool signal_origin_ok(struct b1d_bus *bus, struct qmsg *q)
+{
+	if (q->node == bus->sigbox || q->from_bus)
+		return true;
+	if (!bus->n_forged_signals++)
+		fprintf(stderr, "libbus1-dbus %s: %s (first: %s.%s claiming %s)\n",
+			bus->unique, "dropping signals not from the bus",
+			dbus_message_get_interface(q->m) ?: "",
+			dbus_message_get_member(q->m) ?: "",
+			dbus_message_get_sender(q->m) ?: "no sender");
+	return false;
+}
+
+static void handle(struct b1d_bus *bus, struct qmsg *q)
+{
+	DBusMessage *r;
+	__u64 reply_to;
+
+	switch (dbus_message_get_type(q->m)) {
+	case DBUS_MESSAGE_TYPE_SIGNAL:
+		if (signal_origin_ok(bus, q))
+			dispatch_signal(bus, q->m);
+		break;
+	case DBUS_MESSAGE_TYPE_METHOD_CALL:
+		if (!b1di_call_origin(bus, q, &reply_to))
+			break;
+		r = dispatch_call(bus, q->m);
+		if (!r)
+			break;
+		if (!dbus_message_get_no_reply(q->m) &&
+		    !b1di_prepare_reply(bus, q->m, r) &&
+		    b1di_send_to(bus, r, reply_to, NULL) &&
+		    reply_to != bus->c->broker)
+			b1di_send_to(bus, r, bus->c->broker, NULL);
+		dbus_message_unref(r);
+		break;
+	}
+	/* late replies and the like are dropped */
+}
+
+int b1d_process(struct b1d_bus *bus)
+{
+	struct qmsg *q = bus->q;
+	int r;
+
+	if (q) {
+		bus->q = q->next;
+		if (!bus->q)
+			bus->q_tail = &bus->q;
+	} else {
+		if (bus->broker_dead)
+			return -ESHUTDOWN;
+		r = b1di_recv_one(bus, &q);
+		if (r <= 0)
+			return r;
+	}
+	handle(bus, q);
+	b1di_qmsg_free(bus, q);
+	return 1;
+}
+
+int b1d_queued(struct b1d_bus *bus)
+{
+	struct qmsg *q;
+	int n = 0;
+
+	for (q = bus->q; q; q = q->next)
+		n++;
+	return n;
+}
+
+/* --- objects and match rules ------------------------------------------ */
+
+int b1d_add_object(struct b1d_bus *bus, const char *path,
+		   const char *interface, const struct b1d_method *methods,
+		   void *userdata)
+{
+	struct object *o;
+
+	if (!dbus_validate_path(path, NULL) ||
+	    !dbus_validate_interface(interface, NULL))
+		return -EINVAL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->path = strdup(path);
+	o->iface = strdup(interface);
+	if (!o->path || !o->iface) {
+		free(o->path);
+		free(o->iface);
+		free(o);
+		return -ENOMEM;
+	}
+	o->methods = methods;
+	o->userdata = userdata;
+	o->next = bus->objects;
+	bus->objects = o;
+	return 0;
+}
+
+static bool rule_add(char *rule, size_t size, const char *key,
+		     const char *value)
+{
+	size_t len = strlen(rule);
+
+	if (!value)
+		return true;
+	/* values with quotes would need escaping: D-Bus names never have them */
+	if (strchr(value, '\''))
+		return false;
+	return snprintf(rule + len, size - len, ",%s='%s'", key, value) <
+	       (int)(size - len);
+}
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*fail = true;
+	return d;
+}
+
+int b1d_match_signal(struct b1d_bus *bus, const char *sender,
+		     const char *path, const char *interface,
+		     const char *member,
+		     void (*fn)(struct b1d_bus *bus, DBusMessage *signal,
+				void *userdata),
+		     void *userdata)
+{
+	DBusMessage *m, *r = NULL;
+	char rule[1024] = "type='signal'";
+	struct smatch *s;
+	bool fail = false;
+	const char *rp = rule;
+	int ret;
+
+	if (!rule_add(rule, sizeof(rule), "sender", sender) ||
+	    !rule_add(rule, sizeof(rule), "path", path) ||
+	    !rule_add(rule, sizeof(rule), "interface", interface) ||
+	    !rule_add(rule, sizeof(rule), "member", member))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->sender = dup_or_null(sender, &fail);
+	s->path = dup_or_null(path, &fail);
+	s->iface = dup_or_null(interface, &fail);
+	s->member = dup_or_null(member, &fail);
+	s->fn = fn;
+	s->userdata = userdata;
+	m = b1di_driver_call("AddMatch");
+	ret = -ENOMEM;
+	if (!fail && m && dbus_message_append_args(m, DBUS_TYPE_STRING, &rp,
+						   DBUS_TYPE_INVALID))
+		ret = b1di_bus_call(bus, m, &r, NULL);
+	if (m)
+		dbus_message_unref(m);
+	if (ret < 0) {
+		free(s->sender);
+		free(s->path);
+		free(s->iface);
+		free(s->member);
+		free(s);
+		return ret == -EREMOTEIO ? -EINVAL : ret;
+	}
+	dbus_message_unref(r);
+	s->next = bus->matches;
+	bus->matches = s;
+	return 0;
+}
