@@ -1146,4 +1146,51 @@ TEST(multicast_reserve_refused)
 	close(p[1]);
 }
 
+/*
+ * A peer charged from a multicast's reservation keeps its own hard limits
+ * (bus1_quota_charge_reserved() checks them before the per-peer rule):
+ * user A multicasts with CONTINUE to four peers of user B, one of which
+ * takes no slice (PEER_RESET); the first is charged exactly, the other
+ * three from a reservation of three, which fits. Only the peer without
+ * room refuses, with EDQUOT, whatever its position after the first.
+ */
+#define PL_PEERS	4
+
+TEST(multicast_peer_limit)
+{
+	uid_t ua = UID(23, 1), ub = UID(23, 2);
+	struct mu_peer rb[PL_PEERS];
+	unsigned long slices = param("user_slices_max", 16384);
+	__u64 dst[PL_PEERS], errors[PL_PEERS];
+	int sa, i, full;
+
+	sa = mu_open_as(ua);
+	ASSERT_GE(sa, 0);
+	for (i = 0; i < PL_PEERS; i++) {
+		ASSERT_EQ(0, open_peer_as(ub, &rb[i]));
+		ASSERT_EQ(0, b1_transfer(rb[i].fd, NODE, sa, &dst[i]));
+	}
+	for (full = 1; full < PL_PEERS; full++) {
+		ASSERT_EQ(0, mu_reset(rb[full].fd, 0, 0, MU_KEEP, MU_KEEP,
+				      MU_KEEP));
+		ASSERT_EQ(0, mu_sendv(sa, BUS1_SEND_FLAG_CONTINUE, dst,
+				      PL_PEERS, errors, NULL, 0, NULL, 0, NULL,
+				      0));
+		for (i = 0; i < PL_PEERS; i++) {
+			ASSERT_EQ(i == full ? EDQUOT : 0, errors[i]) {
+				TH_LOG("peer %d of B (peer %d without room)",
+				       i, full);
+			}
+			ASSERT_EQ(i == full ? 0 : 1, drain(&rb[i]));
+		}
+		ASSERT_EQ(0, mu_reset(rb[full].fd, 0, slices, MU_KEEP,
+				      MU_KEEP, MU_KEEP));
+	}
+	for (i = 0; i < PL_PEERS; i++) {
+		assert_idle(_metadata, rb[i].fd);
+		mu_peer_close(&rb[i]);
+	}
+	close(sa);
+}
+
 TEST_HARNESS_MAIN
