@@ -1193,4 +1193,87 @@ TEST(multicast_peer_limit)
 	close(sa);
 }
 
+/*
+ * A multicast's reservation is taken on one receiving user and covers
+ * that user's peers only: a peer of another user listed among them is
+ * charged to its own user. User A multicasts 64 KiB to B's first peer,
+ * C's peer and B's second and third peer (a reservation for the last
+ * two); once all of them received it, nothing of it may stay charged to
+ * B: A's flood of 64 KiB messages to a fourth peer of B queues what it
+ * queued before the multicast (the per-peer rule's quarter of B's bytes,
+ * less if B's figures kept a charge). The same for C.
+ */
+TEST(multicast_other_user)
+{
+	uid_t ua = UID(24, 1), ub = UID(24, 2), uc = UID(24, 3);
+	struct mu_peer rb[4], rc[2];
+	__u64 dst[4], hb, hc;
+	long nb, nc;
+	struct flood *f;
+	static __u8 buf[65536];
+	struct iovec v = { .iov_base = buf, .iov_len = sizeof(buf) };
+	int sa, i;
+
+	f = shared_alloc(sizeof(*f));
+	ASSERT_NE(NULL, f);
+	sa = mu_open_as(ua);
+	ASSERT_GE(sa, 0);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, open_peer_as(ub, &rb[i]));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, open_peer_as(uc, &rc[i]));
+	ASSERT_EQ(0, b1_transfer(rb[0].fd, NODE, sa, &dst[0]));
+	ASSERT_EQ(0, b1_transfer(rc[0].fd, NODE, sa, &dst[1]));
+	ASSERT_EQ(0, b1_transfer(rb[1].fd, NODE, sa, &dst[2]));
+	ASSERT_EQ(0, b1_transfer(rb[2].fd, NODE, sa, &dst[3]));
+	ASSERT_EQ(0, b1_transfer(rb[3].fd, NODE, sa, &hb));
+	ASSERT_EQ(0, b1_transfer(rc[1].fd, NODE, sa, &hc));
+
+	/* the floods before: nothing of A held on B or C */
+	*f = (struct flood){ .fd = sa, .dst = hb, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	nb = f->n;
+	ASSERT_EQ(nb, drain(&rb[3]));
+	*f = (struct flood){ .fd = sa, .dst = hc, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	nc = f->n;
+	ASSERT_EQ(nc, drain(&rc[1]));
+	TH_LOG("A's flood of 64 KiB messages: %ld to B, %ld to C", nb, nc);
+
+	ASSERT_EQ(0, mu_sendv(sa, 0, dst, 4, NULL, &v, 1, NULL, 0, NULL, 0));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, drain(&rb[i]));
+	ASSERT_EQ(1, drain(&rc[0]));
+
+	*f = (struct flood){ .fd = sa, .dst = hb, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	ASSERT_EQ(nb, f->n) {
+		TH_LOG("B's figures kept a charge of the multicast");
+	}
+	ASSERT_EQ(nb, drain(&rb[3]));
+	*f = (struct flood){ .fd = sa, .dst = hc, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	ASSERT_EQ(nc, f->n) {
+		TH_LOG("C's figures lost a charge of the multicast");
+	}
+	ASSERT_EQ(nc, drain(&rc[1]));
+	for (i = 0; i < 4; i++) {
+		assert_idle(_metadata, rb[i].fd);
+		mu_peer_close(&rb[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		assert_idle(_metadata, rc[i].fd);
+		mu_peer_close(&rc[i]);
+	}
+	close(sa);
+}
+
 TEST_HARNESS_MAIN
