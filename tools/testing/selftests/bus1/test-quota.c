@@ -1276,4 +1276,62 @@ TEST(multicast_other_user)
 	close(sa);
 }
 
+/*
+ * Handle references a receiver's user holds are charged without a share
+ * (bus1_quota_charge(): node creation, HANDLE_TRANSFER), against figures
+ * that may still count what a settle left on a CPU. A charge those refuse
+ * must fold them and be decided on the exact figures: user B, with a
+ * limit of 8 handles, gets a message carrying a handle from user A and
+ * flushes it unreceived (its handle charge goes back to a CPU's part, not
+ * to B's figures; the flush also releases B's node); B then creates nodes
+ * up to exactly its limit.
+ */
+#define HL_MAX		8
+
+TEST(handle_limit_after_settle)
+{
+	uid_t ua = UID(25, 1), ub = UID(25, 2);
+	__u64 ha, h = NODE2, ids[HL_MAX];
+	struct mu_peer rb;
+	unsigned long old;
+	long h0, h1;
+	int sa, rw, ro, i;
+
+	old = param("user_handles_max", 65536);
+	rw = param_write("user_handles_max", HL_MAX);
+	ro = rw ? rw : open_peer_as(ub, &rb);
+	ASSERT_EQ(0, param_write("user_handles_max", old));
+	ASSERT_EQ(0, rw);
+	ASSERT_EQ(0, ro);
+	sa = mu_open_as(ua);
+	ASSERT_GE(sa, 0);
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa, &ha));
+	h0 = mu_counter(rb.fd, "bus1-charge-handles");
+	/* room for A's one handle: 4 * 1 <= 8 - h0 (quota.rst) */
+	ASSERT_GE(HL_MAX - 4, h0);
+
+	ASSERT_EQ(0, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, &h, 1, NULL, 0));
+	ASSERT_EQ(h0 + 1, mu_counter(rb.fd, "bus1-charge-handles"));
+	ASSERT_EQ(0, mu_reset(rb.fd, BUS1_PEER_RESET_FLAG_FLUSH, MU_KEEP,
+			      MU_KEEP, MU_KEEP, MU_KEEP));
+	ASSERT_EQ(0, mu_counter(rb.fd, "bus1-queued"));
+	h1 = mu_counter(rb.fd, "bus1-charge-handles");
+	ASSERT_GE(h0, h1);
+
+	/* n_destinations 0: the SEND only creates the nodes of its array */
+	for (i = 0; i < HL_MAX - h1; i++)
+		ids[i] = NODE2 + ((__u64)(i + 1) << 8);
+	ASSERT_EQ(0, mu_sendv(rb.fd, 0, NULL, 0, NULL, NULL, 0, ids,
+			      HL_MAX - h1, NULL, 0)) {
+		TH_LOG("B refused %ld nodes with %ld of %d handles held",
+		       HL_MAX - h1, h1, HL_MAX);
+	}
+	ASSERT_EQ(HL_MAX, mu_counter(rb.fd, "bus1-charge-handles"));
+	ids[0] = NODE2 + ((__u64)HL_MAX << 12);
+	ASSERT_EQ(-EDQUOT, mu_sendv(rb.fd, 0, NULL, 0, NULL, NULL, 0, ids, 1,
+				    NULL, 0));
+	close(sa);
+	mu_peer_close(&rb);
+}
+
 TEST_HARNESS_MAIN
