@@ -710,6 +710,14 @@ TEST(continue_errors)
 	expect_msg(_metadata, &d, NODE_B, "", 0);
 	assert_empty(_metadata, &d);
 
+	/* one destination, and it fails: nothing to commit, not an error */
+	err[1] = 0xdeadbeef;
+	ASSERT_EQ(0, mu_sendv(a.fd, BUS1_SEND_FLAG_CONTINUE, dst + 1, 1,
+			      err + 1, NULL, 0, NULL, 0, NULL, 0));
+	ASSERT_EQ(EHOSTUNREACH, err[1]);
+	assert_empty(_metadata, &b);
+	assert_empty(_metadata, &d);
+
 	mu_peer_close(&a);
 	mu_peer_close(&b);
 	mu_peer_close(&c);
