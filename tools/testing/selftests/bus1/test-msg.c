@@ -864,6 +864,11 @@ TEST(send_creates_node)
 			      NULL, 0));
 	ASSERT_EQ(2, mu_counter(a.fd, "bus1-nodes"));
 	assert_empty(_metadata, &a);
+	/* and it reads no destination, whatever ptr_destinations points to */
+	ASSERT_EQ(0, mu_send(a.fd, NULL, 0, "none", 4));
+	id = 0x5000;
+	ASSERT_EQ(0, mu_send(a.fd, &id, 0, "none", 4));
+	assert_empty(_metadata, &a);
 	mu_peer_close(&a);
 }
 
