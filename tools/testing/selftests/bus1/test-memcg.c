@@ -312,4 +312,95 @@ TEST(recv_ids_write_fails)
 	cg_leave_and_remove("bus1-t9");
 }
 
+/*
+ * A multicast destination whose pool cannot be created (its peer's memory
+ * cgroup is full and holds no task) fails alone under CONTINUE, with
+ * ENOMEM, a per-destination error (bus1(7)); the others are delivered.
+ * The destinations are four peers of one user, so after the first the
+ * SEND reserves the other three's charges at once (quota.rst, "Multicast
+ * charges"): the failed one never takes its part, and what the
+ * reservation still holds when the command ends must go back. A flood of
+ * 64 KiB messages to a fifth peer of that user queues as many after the
+ * multicast as before (fewer if the user's figures kept a charge).
+ */
+#define MC_PEERS	4
+
+static long flood_count(int fd, __u64 dst, struct mu_peer *p)
+{
+	static char buf[65536];
+	struct iovec v = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct bus1_cmd_recv r;
+	long n = 0, m = 0;
+	int ret;
+
+	while (!(ret = mu_sendv(fd, 0, &dst, 1, NULL, &v, 1, NULL, 0,
+				NULL, 0)))
+		n++;
+	if (ret != -EDQUOT)
+		return ret;
+	while (!mu_peer_recv_release(p, &r))
+		m++;
+	return m == n ? n : -EBADMSG;
+}
+
+TEST(multicast_dest_enomem)
+{
+	const char *why = cg_setup("bus1-t10");
+	static char buf[65536];
+	struct iovec v = { .iov_base = buf, .iov_len = sizeof(buf) };
+	__u64 dst[MC_PEERS], errors[MC_PEERS], hx;
+	struct mu_peer a, b[MC_PEERS], x;
+	struct bus1_cmd_recv r;
+	cpu_set_t cpus;
+	long n0, n;
+	int i;
+
+	if (*why)
+		SKIP(return, "%s", why);
+	/* one CPU: memory.max drains this CPU's charge stock at once */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	/* peer 1 is charged to the cgroup; it gets no pool before the SEND */
+	ASSERT_EQ(0, cg_write("bus1-t10", "cgroup.procs", "0"));
+	memset(&b[1], 0, sizeof(b[1]));
+	b[1].fd = b1_open();
+	ASSERT_EQ(0, cg_write("", "cgroup.procs", "0"));
+	ASSERT_GE(b[1].fd, 0);
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&x, 1 << 20));
+	for (i = 0; i < MC_PEERS; i++) {
+		if (i != 1)
+			ASSERT_EQ(0, mu_peer_open(&b[i], 1 << 20));
+		ASSERT_EQ(0, b1_transfer(b[i].fd, NODE_B, a.fd, &dst[i]));
+	}
+	ASSERT_EQ(0, b1_transfer(x.fd, NODE_B, a.fd, &hx));
+	ASSERT_EQ(0, cg_write("bus1-t10", "memory.max", "0"));
+	usleep(200 * 1000);
+	ASSERT_EQ(0, cg_write("bus1-t10", "memory.max", "0"));
+
+	n0 = flood_count(a.fd, hx, &x);
+	ASSERT_LT(0, n0);
+	ASSERT_EQ(0, mu_sendv(a.fd, BUS1_SEND_FLAG_CONTINUE, dst, MC_PEERS,
+			      errors, &v, 1, NULL, 0, NULL, 0));
+	for (i = 0; i < MC_PEERS; i++) {
+		ASSERT_EQ(i == 1 ? ENOMEM : 0, errors[i]) {
+			TH_LOG("destination %d", i);
+		}
+		if (i != 1)
+			ASSERT_EQ(0, mu_peer_recv_release(&b[i], &r));
+	}
+	n = flood_count(a.fd, hx, &x);
+	TH_LOG("64 KiB messages to a peer of the user: %ld before the multicast, %ld after",
+	       n0, n);
+	ASSERT_EQ(n0, n);
+
+	ASSERT_EQ(0, cg_write("bus1-t10", "memory.max", "max"));
+	for (i = 0; i < MC_PEERS; i++)
+		mu_peer_close(&b[i]);
+	mu_peer_close(&x);
+	mu_peer_close(&a);
+	cg_leave_and_remove("bus1-t10");
+}
+
 TEST_HARNESS_MAIN

@@ -710,6 +710,14 @@ TEST(continue_errors)
 	expect_msg(_metadata, &d, NODE_B, "", 0);
 	assert_empty(_metadata, &d);
 
+	/* one destination, and it fails: nothing to commit, not an error */
+	err[1] = 0xdeadbeef;
+	ASSERT_EQ(0, mu_sendv(a.fd, BUS1_SEND_FLAG_CONTINUE, dst + 1, 1,
+			      err + 1, NULL, 0, NULL, 0, NULL, 0));
+	ASSERT_EQ(EHOSTUNREACH, err[1]);
+	assert_empty(_metadata, &b);
+	assert_empty(_metadata, &d);
+
 	mu_peer_close(&a);
 	mu_peer_close(&b);
 	mu_peer_close(&c);
@@ -855,6 +863,11 @@ TEST(send_creates_node)
 	ASSERT_EQ(0, mu_sendv(a.fd, 0, NULL, 0, NULL, NULL, 0, &id, 1,
 			      NULL, 0));
 	ASSERT_EQ(2, mu_counter(a.fd, "bus1-nodes"));
+	assert_empty(_metadata, &a);
+	/* and it reads no destination, whatever ptr_destinations points to */
+	ASSERT_EQ(0, mu_send(a.fd, NULL, 0, "none", 4));
+	id = 0x5000;
+	ASSERT_EQ(0, mu_send(a.fd, &id, 0, "none", 4));
 	assert_empty(_metadata, &a);
 	mu_peer_close(&a);
 }

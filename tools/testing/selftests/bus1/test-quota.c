@@ -1146,4 +1146,192 @@ TEST(multicast_reserve_refused)
 	close(p[1]);
 }
 
+/*
+ * A peer charged from a multicast's reservation keeps its own hard limits
+ * (bus1_quota_charge_reserved() checks them before the per-peer rule):
+ * user A multicasts with CONTINUE to four peers of user B, one of which
+ * takes no slice (PEER_RESET); the first is charged exactly, the other
+ * three from a reservation of three, which fits. Only the peer without
+ * room refuses, with EDQUOT, whatever its position after the first.
+ */
+#define PL_PEERS	4
+
+TEST(multicast_peer_limit)
+{
+	uid_t ua = UID(23, 1), ub = UID(23, 2);
+	struct mu_peer rb[PL_PEERS];
+	unsigned long slices = param("user_slices_max", 16384);
+	__u64 dst[PL_PEERS], errors[PL_PEERS];
+	int sa, i, full;
+
+	sa = mu_open_as(ua);
+	ASSERT_GE(sa, 0);
+	for (i = 0; i < PL_PEERS; i++) {
+		ASSERT_EQ(0, open_peer_as(ub, &rb[i]));
+		ASSERT_EQ(0, b1_transfer(rb[i].fd, NODE, sa, &dst[i]));
+	}
+	for (full = 1; full < PL_PEERS; full++) {
+		ASSERT_EQ(0, mu_reset(rb[full].fd, 0, 0, MU_KEEP, MU_KEEP,
+				      MU_KEEP));
+		ASSERT_EQ(0, mu_sendv(sa, BUS1_SEND_FLAG_CONTINUE, dst,
+				      PL_PEERS, errors, NULL, 0, NULL, 0, NULL,
+				      0));
+		for (i = 0; i < PL_PEERS; i++) {
+			ASSERT_EQ(i == full ? EDQUOT : 0, errors[i]) {
+				TH_LOG("peer %d of B (peer %d without room)",
+				       i, full);
+			}
+			ASSERT_EQ(i == full ? 0 : 1, drain(&rb[i]));
+		}
+		ASSERT_EQ(0, mu_reset(rb[full].fd, 0, slices, MU_KEEP,
+				      MU_KEEP, MU_KEEP));
+	}
+	for (i = 0; i < PL_PEERS; i++) {
+		assert_idle(_metadata, rb[i].fd);
+		mu_peer_close(&rb[i]);
+	}
+	close(sa);
+}
+
+/*
+ * A multicast's reservation is taken on one receiving user and covers
+ * that user's peers only: a peer of another user listed among them is
+ * charged to its own user. User A multicasts 64 KiB to B's first peer,
+ * C's peer and B's second and third peer (a reservation for the last
+ * two); once all of them received it, nothing of it may stay charged to
+ * B: A's flood of 64 KiB messages to a fourth peer of B queues what it
+ * queued before the multicast (the per-peer rule's quarter of B's bytes,
+ * less if B's figures kept a charge). The same for C.
+ */
+TEST(multicast_other_user)
+{
+	uid_t ua = UID(24, 1), ub = UID(24, 2), uc = UID(24, 3);
+	struct mu_peer rb[4], rc[2];
+	__u64 dst[4], hb, hc;
+	long nb, nc;
+	struct flood *f;
+	static __u8 buf[65536];
+	struct iovec v = { .iov_base = buf, .iov_len = sizeof(buf) };
+	int sa, i;
+
+	f = shared_alloc(sizeof(*f));
+	ASSERT_NE(NULL, f);
+	sa = mu_open_as(ua);
+	ASSERT_GE(sa, 0);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, open_peer_as(ub, &rb[i]));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, open_peer_as(uc, &rc[i]));
+	ASSERT_EQ(0, b1_transfer(rb[0].fd, NODE, sa, &dst[0]));
+	ASSERT_EQ(0, b1_transfer(rc[0].fd, NODE, sa, &dst[1]));
+	ASSERT_EQ(0, b1_transfer(rb[1].fd, NODE, sa, &dst[2]));
+	ASSERT_EQ(0, b1_transfer(rb[2].fd, NODE, sa, &dst[3]));
+	ASSERT_EQ(0, b1_transfer(rb[3].fd, NODE, sa, &hb));
+	ASSERT_EQ(0, b1_transfer(rc[1].fd, NODE, sa, &hc));
+
+	/* the floods before: nothing of A held on B or C */
+	*f = (struct flood){ .fd = sa, .dst = hb, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	nb = f->n;
+	ASSERT_EQ(nb, drain(&rb[3]));
+	*f = (struct flood){ .fd = sa, .dst = hc, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	nc = f->n;
+	ASSERT_EQ(nc, drain(&rc[1]));
+	TH_LOG("A's flood of 64 KiB messages: %ld to B, %ld to C", nb, nc);
+
+	ASSERT_EQ(0, mu_sendv(sa, 0, dst, 4, NULL, &v, 1, NULL, 0, NULL, 0));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, drain(&rb[i]));
+	ASSERT_EQ(1, drain(&rc[0]));
+
+	*f = (struct flood){ .fd = sa, .dst = hb, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	ASSERT_EQ(nb, f->n) {
+		TH_LOG("B's figures kept a charge of the multicast");
+	}
+	ASSERT_EQ(nb, drain(&rb[3]));
+	*f = (struct flood){ .fd = sa, .dst = hc, .len = sizeof(buf),
+			     .max = FLOOD_CAP };
+	ASSERT_EQ(0, flood_as(ua, f));
+	ASSERT_EQ(-EDQUOT, f->err);
+	ASSERT_EQ(nc, f->n) {
+		TH_LOG("C's figures lost a charge of the multicast");
+	}
+	ASSERT_EQ(nc, drain(&rc[1]));
+	for (i = 0; i < 4; i++) {
+		assert_idle(_metadata, rb[i].fd);
+		mu_peer_close(&rb[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		assert_idle(_metadata, rc[i].fd);
+		mu_peer_close(&rc[i]);
+	}
+	close(sa);
+}
+
+/*
+ * Handle references a receiver's user holds are charged without a share
+ * (bus1_quota_charge(): node creation, HANDLE_TRANSFER), against figures
+ * that may still count what a settle left on a CPU. A charge those refuse
+ * must fold them and be decided on the exact figures: user B, with a
+ * limit of 8 handles, gets a message carrying a handle from user A and
+ * flushes it unreceived (its handle charge goes back to a CPU's part, not
+ * to B's figures; the flush also releases B's node); B then creates nodes
+ * up to exactly its limit.
+ */
+#define HL_MAX		8
+
+TEST(handle_limit_after_settle)
+{
+	uid_t ua = UID(25, 1), ub = UID(25, 2);
+	__u64 ha, h = NODE2, ids[HL_MAX];
+	struct mu_peer rb;
+	unsigned long old;
+	long h0, h1;
+	int sa, rw, ro, i;
+
+	old = param("user_handles_max", 65536);
+	rw = param_write("user_handles_max", HL_MAX);
+	ro = rw ? rw : open_peer_as(ub, &rb);
+	ASSERT_EQ(0, param_write("user_handles_max", old));
+	ASSERT_EQ(0, rw);
+	ASSERT_EQ(0, ro);
+	sa = mu_open_as(ua);
+	ASSERT_GE(sa, 0);
+	ASSERT_EQ(0, b1_transfer(rb.fd, NODE, sa, &ha));
+	h0 = mu_counter(rb.fd, "bus1-charge-handles");
+	/* room for A's one handle: 4 * 1 <= 8 - h0 (quota.rst) */
+	ASSERT_GE(HL_MAX - 4, h0);
+
+	ASSERT_EQ(0, mu_sendv(sa, 0, &ha, 1, NULL, NULL, 0, &h, 1, NULL, 0));
+	ASSERT_EQ(h0 + 1, mu_counter(rb.fd, "bus1-charge-handles"));
+	ASSERT_EQ(0, mu_reset(rb.fd, BUS1_PEER_RESET_FLAG_FLUSH, MU_KEEP,
+			      MU_KEEP, MU_KEEP, MU_KEEP));
+	ASSERT_EQ(0, mu_counter(rb.fd, "bus1-queued"));
+	h1 = mu_counter(rb.fd, "bus1-charge-handles");
+	ASSERT_GE(h0, h1);
+
+	/* n_destinations 0: the SEND only creates the nodes of its array */
+	for (i = 0; i < HL_MAX - h1; i++)
+		ids[i] = NODE2 + ((__u64)(i + 1) << 8);
+	ASSERT_EQ(0, mu_sendv(rb.fd, 0, NULL, 0, NULL, NULL, 0, ids,
+			      HL_MAX - h1, NULL, 0)) {
+		TH_LOG("B refused %ld nodes with %ld of %d handles held",
+		       HL_MAX - h1, h1, HL_MAX);
+	}
+	ASSERT_EQ(HL_MAX, mu_counter(rb.fd, "bus1-charge-handles"));
+	ids[0] = NODE2 + ((__u64)HL_MAX << 12);
+	ASSERT_EQ(-EDQUOT, mu_sendv(rb.fd, 0, NULL, 0, NULL, NULL, 0, ids, 1,
+				    NULL, 0));
+	close(sa);
+	mu_peer_close(&rb);
+}
+
 TEST_HARNESS_MAIN
