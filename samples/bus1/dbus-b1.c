@@ -52,6 +52,12 @@ struct nconn {
 	struct fifo_node hello;
 	__u64 hello_deadline_ms;
 	bool dead;			/* gone or closed: bus_disconnect() due */
+	/*
+	 * the ids of the connections whose inbox GetConnectionHandle gave
+	 * it: only those may get its inbox by GetCallerHandle
+	 */
+	__u64 *granted;
+	unsigned int n_granted, max_granted;
 };
 
 struct boot {
@@ -177,6 +183,49 @@ static const struct bconn_ops nc_ops = {
 
 /* --- the org.bus1.DBus extension --------------------------------------- */
 
+static bool grant_has(const struct nconn *nc, __u64 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < nc->n_granted; i++)
+		if (nc->granted[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * @nc got @to's inbox: remember it; false if out of memory. The ids of
+ * dead connections (never reused) go when the array is full.
+ */
+static bool grant_add(struct nconn *nc, const struct bconn *to)
+{
+	char unique[32];
+	unsigned int i, n = 0;
+	__u64 *v;
+
+	if (grant_has(nc, to->id))
+		return true;
+	if (nc->n_granted == nc->max_granted) {
+		for (i = 0; i < nc->n_granted; i++) {
+			snprintf(unique, sizeof(unique), ":1.%llu",
+				 (unsigned long long)nc->granted[i]);
+			if (bus_find_unique(nc->bc.bus, unique))
+				nc->granted[n++] = nc->granted[i];
+		}
+		nc->n_granted = n;
+	}
+	if (nc->n_granted == nc->max_granted) {
+		n = nc->max_granted ? 2 * nc->max_granted : 8;
+		v = realloc(nc->granted, n * sizeof(*v));
+		if (!v)
+			return false;
+		nc->granted = v;
+		nc->max_granted = n;
+	}
+	nc->granted[nc->n_granted++] = to->id;
+	return true;
+}
+
 /*
  * the reply to an org.bus1.DBus call: @handle (if any) as handle[0], then
  * the connection node, which shows the reply is the bus's (as in nc_send)
@@ -201,9 +250,12 @@ static void ext_reply(struct nconn *nc, DBusMessage *call, DBusMessage *r,
  * caller send to it. GetCallerHandle(s unique) is the other direction, for
  * a callee answering a Door.Open: the caller's inbox, only if the caller
  * may send to the asker (its replies then go there, as a reply to a call
- * let through is always allowed). A native peer with neither handle has
- * no way to reach the other's inbox: the kernel refuses sends to a node
- * the sender holds no handle for.
+ * let through is always allowed) and the caller got the asker's inbox from
+ * GetConnectionHandle (so sent it the Door.Open). Without the latter any
+ * peer could get the inbox of any connection that may send to it, one it
+ * may not send to included. A native peer with neither handle has no way
+ * to reach the other's inbox: the kernel refuses sends to a node the
+ * sender holds no handle for.
  */
 static void ext_get_handle(struct nconn *nc, DBusMessage *call, bool caller)
 {
@@ -235,6 +287,13 @@ static void ext_get_handle(struct nconn *nc, DBusMessage *call, bool caller)
 	}
 	ok = caller ? names_may_send(to, &nc->bc, nc->bc.unique) :
 		      names_may_send(&nc->bc, to, name);
+	if (ok && caller && to->ops == &nc_ops &&
+	    !grant_has(to_nconn(to), nc->bc.id)) {
+		bus_reply_error(&nc->bc, call, DBUS_ERROR_ACCESS_DENIED,
+				"%s got no handle to %s from the bus: no handle",
+				name, nc->bc.unique);
+		return;
+	}
 	if (!ok) {
 		if (caller)
 			bus_reply_error(&nc->bc, call, DBUS_ERROR_ACCESS_DENIED,
@@ -248,6 +307,11 @@ static void ext_get_handle(struct nconn *nc, DBusMessage *call, bool caller)
 		/* the caller sends through the bus instead */
 		bus_reply_error(&nc->bc, call, B1D_ERROR_NOT_NATIVE,
 				"%s is not a bus1 connection", name);
+		return;
+	}
+	if (!caller && !grant_add(nc, to)) {
+		bus_reply_error(&nc->bc, call, DBUS_ERROR_NO_MEMORY,
+				"out of memory");
 		return;
 	}
 	unique = to->unique;
@@ -431,6 +495,7 @@ static void reap(struct b1t *t)
 		*pp = nc->next;
 		map_del(&t->by_node, &nc->by_node);
 		bus_disconnect(&nc->bc);
+		free(nc->granted);
 		free(nc);
 	}
 	t->n_dead = 0;

@@ -142,9 +142,22 @@ static void test_send_rules(void)
 	      !policy_may_send(&p, 5, owns, "org.other"),
 	      "send: first matching rule by uid and owned name, then the default");
 	policy_clear(&p);
+	r = parse_policy("deny-send org.x.Secret 1000\n"
+			 "allow-send org.x.* *\n"
+			 "default-send deny\n", &p, err);
+	CHECK(!r && !policy_may_send(&p, 1000, owns, "org.x.Secret") &&
+	      policy_may_send(&p, 1000, owns, "org.x.Other") &&
+	      policy_may_send(&p, 0, owns, "org.x.Secret"),
+	      "send: the first matching rule wins, not a later one (deny before allow)");
+	policy_clear(&p);
 	r = parse_policy("deny-own org.x *\n", &p, err);
 	CHECK(!r && policy_may_send(&p, 7, owns, "org.x"),
 	      "without send rules everybody may send");
+	policy_clear(&p);
+	r = parse_policy("default-send deny\n", &p, err);
+	CHECK(!r && !policy_may_send(&p, 7, owns, "org.x") &&
+	      !policy_may_send(&p, 0, owns, NULL),
+	      "default-send deny without send rules: nobody may send");
 	policy_clear(&p);
 }
 
@@ -192,6 +205,9 @@ static void test_policy_parser(void)
 	CHECK(!policy_may_own(&p, "org.anyx", 42), "exact name is exact");
 	CHECK(!policy_pattern_match("org.ok.*", "org.ok"),
 	      "prefix pattern needs something below the prefix");
+	CHECK(!policy_pattern_match("org.ok.*", "org.okay.X") &&
+	      !policy_may_own(&p, "org.okay.X", 1000),
+	      "prefix pattern ends at the dot: org.ok.* is not org.okay.X");
 	CHECK(policy_activation(&p, "org.act.One") &&
 	      !strcmp(policy_activation(&p, "org.act.One")->argv[2], "--y") &&
 	      !policy_activation(&p, "org.act.One")->argv[3],
@@ -217,7 +233,7 @@ static void test_policy_parser(void)
 int main(void)
 {
 	tap_begin("broker wire format and policy parser");
-	tap_plan(62);
+	tap_plan(65);
 	test_codec();
 	test_names();
 	test_policy_parser();

@@ -9,9 +9,10 @@
  * unknown destinations, a client dying mid-call, a client that never reads
  * its replies, an AddMatch flood. Checked for each: dropped (or answered
  * with the standard error where D-Bus answers), the broker's log lines
- * about that client, a well-behaved native client still served; at the
- * end the broker's bus1 handles, nodes and fds are back where they were.
- * Prints TAP.
+ * about that client, a well-behaved native client still served. Then a
+ * client that releases its handle to its connection node but stays: its
+ * name goes. At the end the broker's bus1 handles, nodes and fds are back
+ * where they were. Prints TAP.
  */
 #include <fcntl.h>
 #include <grp.h>
@@ -525,6 +526,101 @@ static void hostile_child(enum hostile h, int fd, int go)
 	_exit(0);
 }
 
+#define ZOMBIE	SVC ".Zombie"
+
+/* the owner of @name, "" if none, or the error name */
+static void name_owner(struct b1d_bus *good, const char *name, char *out,
+		       size_t size)
+{
+	DBusMessage *m, *r = NULL;
+	const char *owner = "";
+
+	m = driver("GetNameOwner");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID);
+	if (b1d_call(good, m, 10000, &r) < 0)
+		r = NULL;
+	dbus_message_unref(m);
+	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR)
+		owner = dbus_message_get_error_name(r);
+	else if (r)
+		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
+				      DBUS_TYPE_INVALID);
+	snprintf(out, size, "%s", r ? owner : "(no reply)");
+	unref(r);
+}
+
+/*
+ * a client that owns ZOMBIE, then releases its handle to its connection
+ * node (it can no longer reach the bus) and stays, its peer and inbox
+ * alive: the broker sees NODE_RELEASE and must end the connection, so
+ * the name goes while the process lives
+ */
+static void zombie(struct b1d_bus *good)
+{
+	const char *name = ZOMBIE;
+	dbus_uint32_t flags = DBUS_NAME_FLAG_DO_NOT_QUEUE, rn = 0;
+	char before[64] = "", after[64] = "", c;
+	struct b1c *raw = NULL;
+	DBusMessage *m, *r;
+	long long end;
+	int p[2], go[2];
+	pid_t pid;
+
+	if (pipe(p) < 0 || pipe(go) < 0)
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		close(p[0]);
+		close(go[1]);
+		if (setgroups(0, NULL) < 0 || setresgid(USER, USER, USER) < 0 ||
+		    setresuid(USER, USER, USER) < 0 ||
+		    b1c_connect(b1sock, &raw) < 0)
+			_exit(2);
+		unref(raw_call(raw, driver("Hello")));
+		m = driver("RequestName");
+		dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
+					 DBUS_TYPE_UINT32, &flags,
+					 DBUS_TYPE_INVALID);
+		r = raw_call(raw, m);
+		if (r)
+			dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &rn,
+					      DBUS_TYPE_INVALID);
+		unref(r);
+		dprintf(p[1], "%u\n", rn);
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		bus1_handle_release(raw->peer, raw->broker);
+		dprintf(p[1], "released\n");
+		close(p[1]);
+		while (read(go[0], &c, 1) > 0)
+			;
+		b1c_free(raw);
+		_exit(0);
+	}
+	close(p[1]);
+	close(go[0]);
+	c = 0;
+	if (read(p[0], before, sizeof(before) - 1) > 0 &&
+	    atoi(before) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		name_owner(good, ZOMBIE, before, sizeof(before));
+	else
+		snprintf(before, sizeof(before), "(RequestName failed)");
+	if (write(go[1], "r", 1) == 1 && read(p[0], &c, 1) == 1)
+		for (end = now_ms() + 5000; now_ms() < end; usleep(100000)) {
+			name_owner(good, ZOMBIE, after, sizeof(after));
+			if (after[0] != ':')
+				break;
+		}
+	CHECK(before[0] == ':' &&
+	      !strcmp(after, DBUS_ERROR_NAME_HAS_NO_OWNER) && served(good),
+	      "a client owning %s (%s) releases its handle to its connection node, its peer open: the name is released (%s); the others are served",
+	      ZOMBIE, before, after);
+	close(p[0]);
+	close(go[1]);
+	waitpid(pid, NULL, 0);
+}
+
 /* runs hostile client @h; the others must be served meanwhile */
 static void run_hostile(enum hostile h, struct b1d_bus *good)
 {
@@ -588,7 +684,7 @@ int main(void)
 	FILE *log;
 
 	tap_start("test-dbus-hostile");
-	tap_plan(5 + H_MAX);
+	tap_plan(6 + H_MAX);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* the broker's stderr goes to a file: its lines are counted */
@@ -614,6 +710,7 @@ int main(void)
 	broker_state(&s0);
 	for (h = 0; h < H_MAX; h++)
 		run_hostile(h, good);
+	zombie(good);
 	/* the dead ones are reaped a loop turn after they are noticed */
 	for (end = now_ms() + 3000;; usleep(100000)) {
 		served(good);

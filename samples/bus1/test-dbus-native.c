@@ -615,6 +615,62 @@ out:
 	return ok;
 }
 
+/*
+ * a native peer below the library opens a door at the service the way the
+ * library does (Door.Open with a nonce, in its own name, to the inbox the
+ * bus gave it), then calls Note() on the door claiming to be @victim: the
+ * callee must write the door's caller, whose name goes to @unique. false
+ * if it got no door or could not send. The peer goes to *rawp: its inbox
+ * must outlive the call (the callee closes its doors when it goes).
+ */
+static bool forge_on_door(const char *victim, char *unique, size_t size,
+			  struct b1c **rawp)
+{
+	dbus_uint64_t nonce = 0x5eed0fd002ULL, echo = 0;
+	__u64 hs, door = BUS1_HANDLE_INVALID;
+	struct b1c *raw = NULL;
+	DBusMessage *m, *r;
+	const char *u = NULL;
+	bool ok = false;
+
+	if (b1c_connect(b1sock, &raw) < 0)
+		return false;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "Hello");
+	r = raw_bus_call(raw, m, NULL);
+	dbus_message_unref(m);
+	if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &u,
+				       DBUS_TYPE_INVALID))
+		snprintf(unique, size, "%s", u);
+	unref(r);
+	hs = raw_get_handle(raw, SVC_NAME);
+	if (!u || hs == BUS1_HANDLE_INVALID)
+		goto out;
+	m = dbus_message_new_method_call(SVC_NAME, "/", "org.bus1.DBus.Door",
+					 "Open");
+	dbus_message_set_sender(m, unique);
+	dbus_message_append_args(m, DBUS_TYPE_UINT64, &nonce,
+				 DBUS_TYPE_INVALID);
+	r = raw_send(raw, m, hs, BUS1_HANDLE_INVALID) ? NULL :
+	    raw_reply(raw, raw_serial, &door);
+	dbus_message_unref(m);
+	if (!r || !dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &echo,
+					 DBUS_TYPE_INVALID) ||
+	    echo != nonce || door == BUS1_HANDLE_INVALID) {
+		unref(r);
+		goto out;
+	}
+	unref(r);
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
+	dbus_message_set_sender(m, victim);
+	dbus_message_set_no_reply(m, TRUE);
+	ok = !raw_send(raw, m, door, BUS1_HANDLE_INVALID);
+	dbus_message_unref(m);
+out:
+	*rawp = raw;
+	return ok;
+}
+
 #define FORGER_NAME	"org.bus1.Forger"
 
 /*
@@ -805,6 +861,7 @@ static pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size)
 int main(void)
 {
 	struct b1d_bus *cl = NULL, *sub[3] = {};
+	struct b1c *raw = NULL;
 	struct seen seen[3] = {};
 	struct stats s0, s1, s2;
 	long long us_sock = 0, us_native = 0, ms;
@@ -815,7 +872,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(40);
+	tap_plan(41);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -991,6 +1048,12 @@ int main(void)
 	CHECK(ok && last_note_is(cl, raw_unique, line, sizeof(line)),
 	      "a call through the bus claiming to be %s arrives with the caller's own name %s: the service saw '%s'",
 	      b1d_unique_name(cl), raw_unique, line);
+	ok = forge_on_door(b1d_unique_name(cl), raw_unique,
+			   sizeof(raw_unique), &raw);
+	CHECK(ok && last_note_is(cl, raw_unique, line, sizeof(line)),
+	      "a call on a door claiming to be %s arrives with the door's caller %s: the service saw '%s'",
+	      b1d_unique_name(cl), raw_unique, line);
+	b1c_free(raw);
 
 	/* S before R, native and socket callers */
 	for (i = 0; i < 3; i++)

@@ -6,12 +6,14 @@
  * A native and a libdbus socket client run as uid 1000, each owning a
  * name below org.bus1.Uid1000, which root may not send to. Checked: calls
  * allowed and denied (AccessDenied) by uid and destination, by well-known
- * and by unique name; GetConnectionHandle refused, so a raw bus1 peer of
- * uid 1000 holds no handle to Secret's inbox and the kernel refuses every
- * send it tries; replies to allowed calls pass although the reverse
- * direction is denied; a broadcast signal reaches only the receivers its
- * sender may send to; Debian's dbus-send (the host's /usr, where shared)
- * is denied too. Last, a third peer holding a client's inbox handle
+ * and by unique name; GetConnectionHandle refused, and GetCallerHandle of
+ * Secret too (the raw peer sent it no Door.Open; then owning a name root
+ * may not send to), so a raw bus1 peer of uid 1000 holds no handle to
+ * Secret's inbox and the kernel refuses every send it tries; replies to
+ * allowed calls pass although the reverse direction is denied, and the
+ * allowed call goes on a door, not through the bus; a broadcast signal
+ * reaches only the receivers its sender may send to; Debian's dbus-send
+ * (the host's /usr, where shared) is denied too. Last, a third peer holding a client's inbox handle
  * forges replies to its calls, direct and to the bus: they are dropped.
  * Prints TAP.
  */
@@ -216,6 +218,24 @@ static DBusMessage *sock_call(DBusConnection *c, const char *dest,
 	return r;
 }
 
+/* the calls the bus routed (GetStats), or -1 */
+static long long calls_routed(struct b1d_bus *bus)
+{
+	dbus_uint64_t n_messages, n_calls = 0;
+	DBusMessage *m, *r = NULL;
+	bool ok;
+
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 "org.bus1.DBus", "GetStats");
+	ok = b1d_call(bus, m, 5000, &r) >= 0 &&
+	     dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &n_messages,
+				   DBUS_TYPE_UINT64, &n_calls,
+				   DBUS_TYPE_INVALID);
+	dbus_message_unref(m);
+	unref(r);
+	return ok ? (long long)n_calls : -1;
+}
+
 static DBusMessage *hey(void)
 {
 	const char *arg = "hey";
@@ -267,14 +287,35 @@ static DBusMessage *raw_bus_call(struct b1c *raw, DBusMessage *m,
 	return r;
 }
 
+/* GetCallerHandle(@unique) from @raw: the reply, *hp the handle if any */
+static DBusMessage *raw_caller_handle(struct b1c *raw, const char *unique,
+				      __u64 *hp)
+{
+	DBusMessage *m, *r;
+
+	*hp = BUS1_HANDLE_INVALID;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 "org.bus1.DBus", "GetCallerHandle");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &unique,
+				 DBUS_TYPE_INVALID);
+	r = raw_bus_call(raw, m, hp);
+	dbus_message_unref(m);
+	return r;
+}
+
 /*
  * a bus1 peer below the library: asks for Secret's inbox by both names,
- * then sends Note() to the first 4096 IDs the kernel gives remote handles
- * (but its broker handle): without a handle, nothing may reach Secret
+ * and as if it were a callee Secret wants a door from (GetCallerHandle):
+ * first owning no name, then owning one below org.bus1.Uid1000, which
+ * Secret (root) may not send to. Then it sends Note() to the first 4096
+ * IDs the kernel gives remote handles (but its broker handle): without a
+ * handle, nothing may reach Secret
  */
 static void raw_peer(const char *secret_unique)
 {
 	const char *names[2] = { SECRET, secret_unique };
+	const char *raw_name = "org.bus1.Uid1000.Raw";
+	dbus_uint32_t flags = DBUS_NAME_FLAG_DO_NOT_QUEUE, rn = 0;
 	__u64 h[2] = { BUS1_HANDLE_INVALID, BUS1_HANDLE_INVALID }, id;
 	DBusMessage *m, *r[2];
 	struct b1c *raw = NULL;
@@ -304,6 +345,30 @@ static void raw_peer(const char *secret_unique)
 	       SECRET, secret_unique, what(r[0]), what(r[1]));
 	unref(r[0]);
 	unref(r[1]);
+	/* (a handle it got stays: the Note() check below then shows it) */
+	r[0] = raw_caller_handle(raw, secret_unique, &h[0]);
+	report(is_denied(r[0]) && h[0] == BUS1_HANDLE_INVALID,
+	       "native: GetCallerHandle(%s) from a raw peer of uid %d that never sent %s a Door.Open (%s got no handle to it): %s, %s",
+	       secret_unique, USER, SECRET, SECRET, what(r[0]),
+	       h[0] == BUS1_HANDLE_INVALID ? "no handle" : "a handle");
+	unref(r[0]);
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "RequestName");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &raw_name,
+				 DBUS_TYPE_UINT32, &flags, DBUS_TYPE_INVALID);
+	r[0] = raw_bus_call(raw, m, NULL);
+	dbus_message_unref(m);
+	if (r[0])
+		dbus_message_get_args(r[0], NULL, DBUS_TYPE_UINT32, &rn,
+				      DBUS_TYPE_INVALID);
+	unref(r[0]);
+	r[0] = raw_caller_handle(raw, secret_unique, &h[1]);
+	report(rn == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER && is_denied(r[0]) &&
+	       h[1] == BUS1_HANDLE_INVALID,
+	       "native: ... and once it owns %s (RequestName %u), which root may not send to: %s, %s",
+	       raw_name, rn, what(r[0]),
+	       h[1] == BUS1_HANDLE_INVALID ? "no handle" : "a handle");
+	unref(r[0]);
 	m = dbus_message_new_method_call(SECRET, PATH, IFACE, "Note");
 	dbus_message_set_no_reply(m, TRUE);
 	dbus_message_set_serial(m, ++raw_serial);
@@ -327,6 +392,7 @@ static void user(int fd, int go_fd, const char *secret_unique)
 	struct b1d_bus *bus = NULL;
 	DBusConnection *c;
 	DBusMessage *r, *s;
+	long long n0, n1;
 	char buf[8];
 	int rn;
 
@@ -345,11 +411,16 @@ static void user(int fd, int go_fd, const char *secret_unique)
 	       USER_NATIVE, rn);
 	if (rn != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
 		_exit(2);
+	n0 = calls_routed(bus);
 	r = native_call(bus, OPEN, "Echo", "n");
+	n1 = calls_routed(bus);
 	report(is_str_reply(r, OPEN ":n"),
 	       "native: uid %d calls %s: its reply passes although root may not send to %s (%s)",
 	       USER, OPEN, USER_NATIVE, what(r));
 	unref(r);
+	report(n0 >= 0 && n1 == n0,
+	       "native: ... on a door, not through the bus: %s's GetCallerHandle of the caller is allowed, as the caller may send to it (calls routed %lld -> %lld)",
+	       OPEN, n0, n1);
 	s = hey();
 	b1d_send(bus, s);
 	dbus_message_unref(s);
@@ -401,7 +472,7 @@ static void user(int fd, int go_fd, const char *secret_unique)
 	_exit(0);
 }
 
-#define N_USER_CHECKS	10
+#define N_USER_CHECKS	13
 
 /* run user() and CHECK what it reports; *pidp: the child, still running */
 static void user_checks(const char *secret_unique, int *go_fd, pid_t *pidp)
@@ -685,7 +756,7 @@ int main(void)
 	int status, go_fd = -1;
 
 	tap_start("test-dbus-policy");
-	tap_plan(28);
+	tap_plan(31);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
