@@ -245,18 +245,24 @@ static void enqueue(struct b1d_bus *bus, struct qmsg *q)
 	bus->q_tail = &q->next;
 }
 
-int b1d_wait(struct b1d_bus *bus, int timeout_ms)
+/* wait until the kernel has a message for us (or @timeout_ms passes) */
+static int wait_recv(struct b1d_bus *bus, int timeout_ms)
 {
 	struct pollfd p = { .fd = bus1_peer_get_fd(bus->c->peer),
 			    .events = POLLIN };
 	int r;
 
-	if (bus->q)
-		return 1;
 	r = poll(&p, 1, timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : -errno;
 	return r > 0;
+}
+
+int b1d_wait(struct b1d_bus *bus, int timeout_ms)
+{
+	if (bus->q)
+		return 1;
+	return wait_recv(bus, timeout_ms);
 }
 
 /* a NoReply error for a call whose callee went away */
@@ -359,7 +365,16 @@ int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 			r = -ETIMEDOUT;
 			break;
 		}
-		r = b1d_wait(bus, r);
+		/*
+		 * Not b1d_wait(): it returns at once while messages wait for
+		 * b1d_process() (the NameAcquired of Hello, for one, stays
+		 * there in a client that never dispatches), and this loop
+		 * then spins on an empty RECV. On one CPU, whenever the woken
+		 * callee did not preempt us, that spin lasted until the next
+		 * timer tick: 1.5-5.5M instructions every ~40M, the second
+		 * level of make bench's (a) (dbus.rst, "Benchmark").
+		 */
+		r = wait_recv(bus, r);
 		if (r < 0)
 			break;
 	}
