@@ -21,6 +21,15 @@
  * without a transport (see struct floor), to show whether a target is
  * below what libdbus messages cost at all.
  *
+ *   bus1-dbus-bench --dbus-broker ROOT CONF DAEMON_ADDR BROKER_ADDR ...
+ *
+ * also measures, after those rows, the baseline of each case through
+ * Debian's dbus-broker, started here from ROOT with dbus-daemon's
+ * configuration file CONF (see dbb_start()): one "(X) vs dbus-broker" line
+ * per case, informational (the targets are dbus-daemon's); "dbus-broker:
+ * not installed, skipped" where ROOT has none. With SCALE "baselines" it
+ * prints dbus-daemon's and dbus-broker's baselines alone (no bus1).
+ *
  *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE floor
  *
  * prints the floors alone (no broker or daemon needed).
