@@ -11,7 +11,9 @@
 # libdbus-1-dev builds bus1-dbus-broker; busctl (systemd), dbus-send and
 # dbus-monitor (dbus-bin), gdbus (libglib2.0-bin), python3-dbus and
 # python3-gi are the unmodified clients host/test-dbus.sh drives; libsystemd-dev
-# builds bus1-dbus-sdpump-bench (sd-bus over bus1, `make bench-dbus`).
+# builds bus1-dbus-sdpump-bench (sd-bus over bus1, `make bench-dbus`);
+# dbus-broker is the D-Bus bench's second baseline beside dbus-daemon
+# (`make bench`, host/test-dbus-bench.sh).
 # linux-source-6.12 is the source of the 6.12 debug kernel (make check-debug).
 # The PREEMPT_RT images (6.1 and 6.12) are among the packages; Debian's newest
 # kernel (make check's "newest") is not: its headers do not install on
@@ -32,7 +34,7 @@ PACKAGES=(
 	spin trinity python3-docutils dkms man-db
 	clang libbpf-dev zlib1g-dev libzstd-dev
 	libdbus-1-dev libsystemd-dev pkg-config dbus-bin systemd libglib2.0-bin python3-dbus
-	python3-gi
+	python3-gi dbus-broker
 )
 
 BUS1_CACHE=${BUS1_CACHE:-/var/tmp/bus1-cache}

@@ -21,6 +21,15 @@
  * without a transport (see struct floor), to show whether a target is
  * below what libdbus messages cost at all.
  *
+ *   bus1-dbus-bench --dbus-broker ROOT CONF DAEMON_ADDR BROKER_ADDR ...
+ *
+ * also measures, after those rows, the baseline of each case through
+ * Debian's dbus-broker, started here from ROOT with dbus-daemon's
+ * configuration file CONF (see dbb_start()): one "(X) vs dbus-broker" line
+ * per case, informational (the targets are dbus-daemon's); "dbus-broker:
+ * not installed, skipped" where ROOT has none. With SCALE "baselines" it
+ * prints dbus-daemon's and dbus-broker's baselines alone (no bus1).
+ *
  *   bus1-dbus-bench DAEMON_ADDR BROKER_ADDR BUS1_SOCKET SCALE floor
  *
  * prints the floors alone (no broker or daemon needed).
@@ -42,12 +51,20 @@
  * the dbus-daemon baseline's clients, same version).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,10 +80,13 @@
 #define ARG	"hello"
 
 static const char *daemon_addr, *broker_addr, *b1sock;
+static void dbb_stop(void);
+
 static void die(const char *what)
 {
 	fprintf(stderr, "bus1-dbus-bench: %s failed\n", what);
 	dbench_kill_kids();
+	dbb_stop();
 	exit(1);
 }
 
@@ -638,6 +658,380 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 	return f;
 }
 
+/* --- Debian's dbus-broker: a second baseline, informational -------------- */
+
+/*
+ * dbus-broker without systemd: its launcher, dbus-broker-launch --scope
+ * user, takes its listening socket by socket activation (LISTEN_FDS=1,
+ * LISTEN_PID, fd 3), joins the bus it serves as a client through
+ * DBUS_SESSION_BUS_ADDRESS (one :1.x connection besides ours), and opens
+ * journald's socket at start, which it must find: where the root it runs
+ * from has none, a child of ours binds a stand-in there and drains it. It
+ * also reads /etc/machine-id (for the broker's --machine-id): a root other
+ * than "/" without one gets a random one for the run. The root
+ * (--dbus-broker ROOT CONF) is entered by chroot unless it is "/": in the
+ * VM it is /hostroot, the host's /usr, whose /run and /tmp are the guest's
+ * and whose /etc holds only passwd and group. CONF is dbus-daemon's
+ * configuration file (its path inside ROOT): the same policy, allow all
+ * (dbus-broker ignores <listen>, and warns that it ignores
+ * eavesdrop="true", which no client here uses). The broker is started
+ * only after the dbus-daemon and bus1 rows: measured between them, its
+ * cases moved bus1's (c) by 14k (what ran before a case moves its figure).
+ * Its launcher's wakeups and the journal messages during its figures are
+ * printed (both 0 so far): the figures are the broker's and the clients'.
+ */
+#define DBB_SOCK	"/run/bus1/bench-dbus-broker.%d.sock"	/* our pid */
+#define DBB_JOURNAL	"/run/systemd/journal/socket"
+#define DBB_LOG		"/tmp/bench-dbus-broker.log"
+
+static struct {
+	const char *root, *conf;
+	char inner[PATH_MAX];		/* the listening socket, in ROOT */
+	char sock[PATH_MAX];		/* the same, as seen from here */
+	char addr[PATH_MAX + 16];	/* its address for our clients */
+	char journal[PATH_MAX];		/* the stand-in we bound, or "" */
+	char machine_id[PATH_MAX];	/* the machine-id we wrote, or "" */
+	pid_t owner, launcher, broker, drainer;
+	unsigned long *journal_msgs;	/* counted by the drainer */
+	char unique[64];		/* the launcher's connection */
+	long wakeups;			/* the launcher's, before the figures */
+	unsigned long msgs;		/* journal messages, before the figures */
+} dbb;
+
+/* @path inside dbb.root, as seen from here */
+static void dbb_path(char *buf, const char *path)
+{
+	snprintf(buf, PATH_MAX, "%s%s", strcmp(dbb.root, "/") ? dbb.root : "",
+		 path);
+}
+
+/* mkdir -p of the directory of @file */
+static void mkdirs(const char *file)
+{
+	char d[PATH_MAX];
+
+	snprintf(d, sizeof(d), "%s", file);
+	for (char *p = d + 1; (p = strchr(p, '/')); p++) {
+		*p = 0;
+		mkdir(d, 0755);
+		*p = '/';
+	}
+}
+
+static int unix_socket(int type, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	mkdirs(path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(fd, SOMAXCONN))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* the journal stand-in: every datagram counted and appended to the log */
+static void dbb_drain(int fd, int log)
+{
+	char buf[8192];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
+			continue;
+		__atomic_add_fetch(dbb.journal_msgs, 1, __ATOMIC_RELAXED);
+		buf[n++] = '\n';
+		if (write(log, buf, n) < 0)
+			_exit(1);
+	}
+}
+
+static void dbb_launch(int lfd, int log)
+{
+	char pid[16], addr[PATH_MAX + 16];
+
+	if (strcmp(dbb.root, "/") && (chroot(dbb.root) || chdir("/")))
+		_exit(127);
+	if (dup2(log, 1) < 0 || dup2(log, 2) < 0)
+		_exit(127);
+	if (lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3) != 3)
+		_exit(127);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	snprintf(addr, sizeof(addr), "unix:path=%s", dbb.inner);
+	clearenv();
+	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	setenv("LISTEN_FDS", "1", 1);
+	setenv("LISTEN_PID", pid, 1);
+	setenv("DBUS_SESSION_BUS_ADDRESS", addr, 1);
+	execl("/usr/bin/dbus-broker-launch", "dbus-broker-launch", "--scope",
+	      "user", "--config-file", dbb.conf, (char *)NULL);
+	_exit(127);
+}
+
+/* the broker: the launcher's one child, or 0 */
+static pid_t dbb_broker_pid(void)
+{
+	char path[64];
+	int pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", dbb.launcher,
+		 dbb.launcher);
+	f = fopen(path, "r");
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+/* the launcher's wakeups so far: its voluntary and preempted switches */
+static long dbb_launcher_wakeups(void)
+{
+	char path[64], line[128];
+	long v, n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", dbb.launcher);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
+			n += v;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* the pid of the connection @name, by the driver's call; 0 if none */
+static unsigned long conn_pid(DBusConnection *c, const char *name)
+{
+	DBusMessage *m, *r;
+	dbus_uint32_t pid = 0;
+
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS,
+					 "GetConnectionUnixProcessID");
+	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
+					    DBUS_TYPE_INVALID))
+		die("GetConnectionUnixProcessID");
+	r = dbus_connection_send_with_reply_and_block(c, m, -1, NULL);
+	if (r && !dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &pid,
+					DBUS_TYPE_INVALID))
+		pid = 0;
+	if (r)
+		dbus_message_unref(r);
+	dbus_message_unref(m);
+	return pid;
+}
+
+/* is the launcher's connection on the bus? Its name into dbb.unique */
+static bool dbb_find_launcher(DBusConnection *c)
+{
+	DBusMessageIter it, a;
+	DBusMessage *m, *r;
+	const char *name;
+	bool found = false;
+
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "ListNames");
+	r = m ? dbus_connection_send_with_reply_and_block(c, m, -1, NULL) : NULL;
+	if (!r || !dbus_message_iter_init(r, &it) ||
+	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_ARRAY)
+		die("dbus-broker ListNames");
+	for (dbus_message_iter_recurse(&it, &a);
+	     !found && dbus_message_iter_get_arg_type(&a) == DBUS_TYPE_STRING;
+	     dbus_message_iter_next(&a)) {
+		dbus_message_iter_get_basic(&a, &name);
+		if (name[0] == ':' &&
+		    conn_pid(c, name) == (unsigned long)dbb.launcher) {
+			snprintf(dbb.unique, sizeof(dbb.unique), "%s", name);
+			found = true;
+		}
+	}
+	dbus_message_unref(r);
+	dbus_message_unref(m);
+	return found;
+}
+
+/* end the launcher (its broker follows) and the drainer; ours only */
+static void dbb_stop(void)
+{
+	if (dbb.owner != getpid())
+		return;
+	dbb.owner = 0;
+	if (dbb.launcher > 0) {
+		kill(dbb.launcher, SIGTERM);
+		waitpid(dbb.launcher, NULL, 0);
+	}
+	/* ours too (subreaper): its exit is not left running past ours */
+	if (dbb.broker > 0) {
+		kill(dbb.broker, SIGTERM);
+		waitpid(dbb.broker, NULL, 0);
+	}
+	if (dbb.drainer > 0) {
+		kill(dbb.drainer, SIGKILL);
+		waitpid(dbb.drainer, NULL, 0);
+	}
+	if (dbb.journal[0])
+		unlink(dbb.journal);
+	if (dbb.machine_id[0])
+		unlink(dbb.machine_id);
+	unlink(dbb.sock);
+}
+
+/* a random /etc/machine-id in a root other than "/" that has none */
+static int dbb_machine_id(void)
+{
+	unsigned char r[16];
+	char path[PATH_MAX], id[34];
+	int fd;
+
+	dbb_path(path, "/etc/machine-id");
+	if (!strcmp(dbb.root, "/") || !access(path, F_OK))
+		return 0;
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		return -1;
+	for (int i = 0; i < 16; i++)
+		sprintf(id + 2 * i, "%02x", r[i]);
+	id[32] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -1;
+	snprintf(dbb.machine_id, sizeof(dbb.machine_id), "%s", path);
+	if (write(fd, id, 33) != 33) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* the launcher's output and journal lines, on a failure */
+static void dbb_fail(const char *what)
+{
+	char line[512];
+	FILE *f;
+
+	printf("# dbus-broker: %s, skipped; its log (%s):\n", what, DBB_LOG);
+	f = fopen(DBB_LOG, "r");
+	while (f && fgets(line, sizeof(line), f))
+		printf("#   %s%s", line, strchr(line, '\n') ? "" : "\n");
+	if (f)
+		fclose(f);
+	dbb_stop();
+}
+
+/*
+ * dbb_start() - start Debian's dbus-broker from dbb.root (see above)
+ *
+ * Return: 0 once the launcher's own connection is on the bus (its start-up
+ * done, not measured), 1 if it is not installed (a line says so), -1 if it
+ * did not start (a line and its log say why).
+ */
+static int dbb_start(void)
+{
+	char launch[PATH_MAX];
+	DBusConnection *c;
+	int lfd, jfd, log, i;
+
+	dbb_path(launch, "/usr/bin/dbus-broker-launch");
+	if (access(launch, X_OK)) {
+		printf("# dbus-broker: not installed, skipped (no %s)\n", launch);
+		return 1;
+	}
+	dbb.owner = getpid();
+	/* the broker, the launcher's child, is reparented to us at the end */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	log = open(DBB_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+		   0644);
+	dbb.journal_msgs = mmap(NULL, sizeof(*dbb.journal_msgs),
+				PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (log < 0 || dbb.journal_msgs == MAP_FAILED) {
+		dbb.journal_msgs = NULL;
+		dbb_fail("no log file");
+		return -1;
+	}
+	if (dbb_machine_id()) {
+		dbb_fail("no /etc/machine-id in its root");
+		return -1;
+	}
+	dbb_path(launch, DBB_JOURNAL);
+	if (access(launch, F_OK)) {
+		jfd = unix_socket(SOCK_DGRAM, launch);
+		if (jfd < 0) {
+			dbb_fail("no journal socket stand-in");
+			return -1;
+		}
+		snprintf(dbb.journal, sizeof(dbb.journal), "%s", launch);
+		dbb.drainer = fork();
+		if (!dbb.drainer)
+			dbb_drain(jfd, log);
+		close(jfd);
+	}
+	snprintf(dbb.inner, sizeof(dbb.inner), DBB_SOCK, dbb.owner);
+	dbb_path(dbb.sock, dbb.inner);
+	snprintf(dbb.addr, sizeof(dbb.addr), "unix:path=%s", dbb.sock);
+	lfd = unix_socket(SOCK_STREAM, dbb.sock);
+	if (lfd < 0 || dbb.drainer < 0) {
+		dbb_fail("no listening socket");
+		return -1;
+	}
+	dbb.launcher = fork();
+	if (!dbb.launcher)
+		dbb_launch(lfd, log);
+	close(lfd);
+	close(log);
+	if (dbb.launcher < 0) {
+		dbb_fail("fork");
+		return -1;
+	}
+	/* the socket was ours first: a client queues until the broker runs */
+	c = dbus_connection_open_private(dbb.addr, NULL);
+	if (!c || !dbus_bus_register(c, NULL)) {
+		dbb_fail("did not start");
+		return -1;
+	}
+	for (i = 0; i < 600 && !dbb_find_launcher(c); i++)
+		usleep(100000);
+	dbus_connection_close(c);
+	dbus_connection_unref(c);
+	if (!dbb.unique[0]) {
+		dbb_fail("its launcher never joined the bus");
+		return -1;
+	}
+	/* the launcher's calls to systemd (absent) have their answers */
+	usleep(500000);
+	dbb.broker = dbb_broker_pid();
+	dbb.wakeups = dbb_launcher_wakeups();
+	dbb.msgs = __atomic_load_n(dbb.journal_msgs, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* a dbus-broker line: the row's bus1 figure against dbus-broker's */
+static void dbb_row(const char *what, struct fig f, struct fig base)
+{
+	printf("  %-42s %9.0f %6.2f %9.0f %6.2f %6.2fx  (informational)\n",
+	       what, f.instr, f.csw, base.instr, base.csw, f.instr / base.instr);
+}
+
+/* did dbus-broker's launcher or logging add to its figures? */
+static void dbb_report(void)
+{
+	printf("# dbus-broker: pid %d; its launcher (pid %d, on the bus as %s) ",
+	       dbb.broker, dbb.launcher, dbb.unique);
+	printf("woke %ld times during the dbus-broker figures; %lu journal messages\n",
+	       dbb_launcher_wakeups() - dbb.wakeups,
+	       __atomic_load_n(dbb.journal_msgs, __ATOMIC_RELAXED) - dbb.msgs);
+}
+
 /* --- the names of other connections (the scaling rows) ------------------- */
 
 /* both rows: 10 connections (at most 512 names each by default) */
@@ -757,10 +1151,45 @@ static void conns_row(int n, int it)
 	close(p[1]);
 }
 
+/*
+ * BASELINES: the baselines alone, dbus-daemon's beside dbus-broker's (no
+ * bus1 needed: a check of the dbus-broker start-up on a host)
+ */
+static void baseline_rows(int it)
+{
+	struct fig d, k;
+
+	printf("\n## D-Bus baselines: libdbus clients through dbus-daemon and dbus-broker\n");
+	printf("%-44s %9s %6s %9s %6s %7s\n", "case", "daemon", "csw",
+	       "broker", "csw", "ratio");
+	d = call_case(daemon_addr, false, false, 200 * it);
+	k = call_case(dbb.addr, false, false, 200 * it);
+	printf("%-44s %9.0f %6.2f %9.0f %6.2f %6.2fx\n", "(a) Echo(s) call+reply",
+	       d.instr, d.csw, k.instr, k.csw, k.instr / d.instr);
+	d = signal_case(daemon_addr, false, 10 * it);
+	k = signal_case(dbb.addr, false, 10 * it);
+	printf("%-44s %9.0f %6.2f %9.0f %6.2f %6.2fx\n", "(c) one signal to 10 subscribers",
+	       d.instr, d.csw, k.instr, k.csw, k.instr / d.instr);
+	d = dbench_measure(sock_connect_op, (void *)daemon_addr, 30 * it);
+	k = dbench_measure(sock_connect_op, dbb.addr, 30 * it);
+	printf("%-44s %9.0f %6.2f %9.0f %6.2f %6.2fx\n", "(d) Hello+RequestName+disconnect",
+	       d.instr, d.csw, k.instr, k.csw, k.instr / d.instr);
+}
+
 int main(int argc, char **argv)
 {
-	struct fig d, n;
-	int it = argc > 4 ? atoi(argv[4]) : 1;
+	struct fig d, n, k, nb[4];
+	int it;
+
+	/* --dbus-broker ROOT CONF: Debian's dbus-broker beside dbus-daemon */
+	if (argc > 3 && !strcmp(argv[1], "--dbus-broker")) {
+		dbb.root = argv[2];
+		dbb.conf = argv[3];
+		argv[3] = argv[0];
+		argv += 3;
+		argc -= 3;
+	}
+	it = argc > 4 ? atoi(argv[4]) : 1;
 
 	/*
 	 * NATIVE-ONLY: case (a) alone, for a profile under callgrind, with
@@ -814,14 +1243,24 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: bus1-dbus-bench DAEMON_ADDR BROKER_ADDR %s\n",
-			"BUS1_SOCKET [SCALE [native-only|floor|names|conns]]");
+		fprintf(stderr, "usage: bus1-dbus-bench [--dbus-broker ROOT CONF] %s\n",
+			"DAEMON_ADDR BROKER_ADDR BUS1_SOCKET [SCALE [native-only|floor|names|conns|baselines]]");
 		return 2;
 	}
 	daemon_addr = argv[1];
 	broker_addr = argv[2];
 	b1sock = argv[3];
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 5 && !strcmp(argv[5], "baselines")) {
+		int r = dbb.root ? dbb_start() : -1;
+
+		if (r)
+			return r < 0;	/* not installed: said, not an error */
+		baseline_rows(it);
+		dbb_report();
+		dbb_stop();
+		return 0;
+	}
 
 	printf("\n## D-Bus (issue 19): bus1 vs Debian's dbus-daemon, %s\n",
 	       "instructions per operation");
@@ -836,19 +1275,55 @@ int main(int argc, char **argv)
 	row("(a) Echo(s) call+reply, native<->native", n, d, 0.40);
 	switches_line(200 * it * (DBENCH_REPS + 1));
 	floor_call_rows(d, 200 * it);
+	nb[0] = n;
 	n = call_case(broker_addr, true, false, 200 * it);
 	row("(b) Echo(s), libdbus socket -> native svc", n, d, 1.20);
 	switches_line(200 * it * (DBENCH_REPS + 1));
 	fflush(stdout);
+	nb[1] = n;
 
 	d = signal_case(daemon_addr, false, 10 * it);
 	n = signal_case(broker_addr, true, 10 * it);
 	row("(c) one signal to 10 matching subscribers", n, d, 0.30);
 	floor_signal_rows(d, 20 * it);
 	fflush(stdout);
+	nb[2] = n;
 
 	d = dbench_measure(sock_connect_op, (void *)daemon_addr, 30 * it);
 	n = dbench_measure(nat_connect_op, NULL, 30 * it);
 	row("(d) connect: Hello+RequestName+disconnect", n, d, 1.00);
+	fflush(stdout);
+	nb[3] = n;
+
+	/*
+	 * dbus-broker last, started only now: the rows above are measured
+	 * as they were before it, in the same sequence (what a process did
+	 * before a case moves its figure, dbus.rst "Benchmark")
+	 */
+	if (!dbb.root)
+		return 0;
+	printf("# dbus-broker (informational, no target): %s\n",
+	       "each row's bus1 figure against the same");
+	printf("# baseline through Debian's dbus-broker, %s\n",
+	       "measured after the rows above; columns:");
+	printf("# bus1, csw, dbus-broker, csw, ratio\n");
+	fflush(stdout);
+	switch (dbb_start()) {
+	case 1:
+		return 0;
+	case -1:
+		return 1;
+	}
+	k = call_case(dbb.addr, false, false, 200 * it);
+	dbb_row("(a) vs dbus-broker", nb[0], k);
+	dbb_row("(b) vs dbus-broker", nb[1], k);
+	fflush(stdout);
+	k = signal_case(dbb.addr, false, 10 * it);
+	dbb_row("(c) vs dbus-broker", nb[2], k);
+	fflush(stdout);
+	k = dbench_measure(sock_connect_op, dbb.addr, 30 * it);
+	dbb_row("(d) vs dbus-broker", nb[3], k);
+	dbb_report();
+	dbb_stop();
 	return 0;
 }
