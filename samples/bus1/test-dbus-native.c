@@ -437,6 +437,70 @@ static void host_tools_echo(void)
 	}
 }
 
+#define PY_SVC		"/src/tools/testing/selftests/bus1/host/dbus/svc.py"
+#define PY_NAME		"org.bus1.PyTest"
+#define PY_START_MS	90000	/* a python start takes seconds under TCG */
+
+/*
+ * The reverse of host_tools_echo(): the python3-dbus service of
+ * host/test-dbus.sh, run from the shared root on the socket, called by
+ * native client @bus through the broker
+ */
+static void python_service_echo(struct b1d_bus *bus)
+{
+	char svc[PATH_MAX], out[256] = "";
+	const char *arg = "native";
+	struct pollfd pfd = { .events = POLLIN };
+	long long deadline = test_now_us() + PY_START_MS * 1000LL;
+	DBusMessage *m, *r = NULL;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+	int p[2];
+	bool ok;
+
+	snprintf(svc, sizeof(svc), "%s%s", HOSTROOT, PY_SVC);
+	if (access(svc, R_OK) || access(HOSTROOT "/usr/bin/python3", X_OK) ||
+	    pipe(p) < 0) {
+		printf("ok %d host-tools # SKIP no python3 or svc.py at %s%s\n",
+		       ++tap_n, HOSTROOT, " (the host's /usr is not shared)");
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execlp("chroot", "chroot", HOSTROOT, "/usr/bin/env", "-i",
+		       "PATH=/usr/bin:/bin", "HOME=/tmp", "/usr/bin/python3",
+		       PY_SVC, addr, PY_NAME, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	while (pid > 0 && !strstr(out, "ready") && len < sizeof(out) - 1 &&
+	       poll(&pfd, 1, (int)((deadline - test_now_us()) / 1000)) > 0 &&
+	       (n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0) {
+		len += n;
+		out[len] = 0;
+	}
+	ok = strstr(out, "ready");
+	m = dbus_message_new_method_call(PY_NAME, "/org/bus1/Test",
+					 "org.bus1.Test", "Echo");
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	ok = ok && !b1d_call(bus, m, 30000, &r) && is_str_reply(r, "native");
+	CHECK(ok,
+	      "a native client calls Debian's python3-dbus service (it said '%s')",
+	      out);
+	unref(r);
+	dbus_message_unref(m);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	close(p[0]);
+}
+
 /*
  * a bus1 client that sends the broker bytes that are no D-Bus message
  * (@garbage), or nothing at all: the broker drops it, which it sees as
@@ -1001,6 +1065,7 @@ int main(void)
 	printf("# Echo round trip, %d calls: native %lld us, socket+broker %lld us\n",
 	       N_TIMED, us_native, us_sock);
 	host_tools_echo();
+	python_service_echo(cl);
 	CHECK(raw_dropped(true, &ms),
 	      "a bus1 client sending garbage to the broker is dropped (NODE_DESTROY of its broker handle)");
 	ok = raw_dropped(false, &ms);
