@@ -666,7 +666,8 @@ static struct fig signal_case(const char *addr, bool native, int iters)
  * LISTEN_PID, fd 3), joins the bus it serves as a client through
  * DBUS_SESSION_BUS_ADDRESS (one :1.x connection besides ours), and opens
  * journald's socket at start, which it must find: where the root it runs
- * from has none, a child of ours binds a stand-in there and drains it. It
+ * from has no journald listening, a child of ours binds a stand-in there
+ * (replacing a dead socket file) and drains it. It
  * also reads /etc/machine-id (for the broker's --machine-id): a root other
  * than "/" without one gets a random one for the run. The root
  * (--dbus-broker ROOT CONF) is entered by chroot unless it is "/": in the
@@ -734,6 +735,28 @@ static int unix_socket(int type, const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Whether someone is bound at @path: a socket file with nobody behind it
+ * (a killed run's stand-in, or a package's leftover where journald never
+ * ran) refuses the launcher just as no file does, so it is replaced.
+ */
+static bool socket_listens(int type, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	strcpy(sa.sun_path, path);
+	ok = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return ok;
 }
 
 /* the journal stand-in: every datagram counted and appended to the log */
@@ -964,7 +987,7 @@ static int dbb_start(void)
 		return -1;
 	}
 	dbb_path(launch, DBB_JOURNAL);
-	if (access(launch, F_OK)) {
+	if (!socket_listens(SOCK_DGRAM, launch)) {
 		jfd = unix_socket(SOCK_DGRAM, launch);
 		if (jfd < 0) {
 			dbb_fail("no journal socket stand-in");

@@ -15,9 +15,12 @@
 #     the figures are the broker's and the clients' work alone
 #  3. nothing is left behind: the broker and its launcher have exited, the
 #     listening socket and any journal stand-in are gone
-#  4. a root without dbus-broker gives the line "dbus-broker: not
+#  4. where no journald listens, a dead socket file left at journald's
+#     path (a killed run's, or a package's) is replaced by the stand-in
+#     and removed at the end (1-3 run with one there)
+#  5. a root without dbus-broker gives the line "dbus-broker: not
 #     installed, skipped" and exit status 0
-# 1-3 are skipped where dbus-broker is not installed (scripts/bus1-deps.sh
+# 1-4 are skipped where dbus-broker is not installed (scripts/bus1-deps.sh
 # installs it). Prints TAP, exits non-zero on failure.
 
 set -uo pipefail
@@ -33,19 +36,34 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# whether something is bound at the datagram socket $1
+listens() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(sys.argv[1])' "$1" 2>/dev/null
+}
+
+# a socket file at $1 with nobody behind it
+dead_socket() {
+	mkdir -p "$(dirname "$1")"
+	rm -f "$1"
+	python3 -c 'import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$1"
+}
+
 TAP_DIAG=$TMP/diag
 # shellcheck source=SCRIPTDIR/tap.sh
 . "$ROOT/tools/testing/selftests/bus1/host/tap.sh"
 : >"$TAP_DIAG"
 
 echo "TAP version 13"
-tap_plan 4
+tap_plan 5
 
 if ! make -s -C "$ROOT/samples/bus1" out/bus1-dbus-bench >"$TAP_DIAG" 2>&1 ||
 	! command -v dbus-daemon >/dev/null; then
 	echo "no bus1-dbus-bench or no dbus-daemon" >>"$TAP_DIAG"
 	for t in "baselines printed" "launcher idle" "nothing left" \
-		"not installed"; do
+		"not installed" "dead journal socket"; do
 		not_ok "$t"
 	done
 	tap_end
@@ -76,13 +94,20 @@ for _ in $(seq 300); do
 	sleep 0.1
 done
 
-# 1.-3.: Debian's dbus-broker from /
+# 1.-4.: Debian's dbus-broker from /
 if [[ ! -x /usr/bin/dbus-broker-launch ]]; then
-	for t in "baselines printed" "launcher idle" "nothing left"; do
+	for t in "baselines printed" "launcher idle" "nothing left" \
+		"dead journal socket"; do
 		skip "$t" "dbus-broker not installed"
 	done
 else
-	journal_before=$([[ -e /run/systemd/journal/socket ]] && echo 1)
+	JS=/run/systemd/journal/socket
+	dead=
+	if ! listens "$JS"; then
+		dead_socket "$JS"
+		dead=1
+	fi
+	journal_before=$([[ -z $dead && -e $JS ]] && echo 1)
 	"$BENCH" --dbus-broker / "$TMP/bench-dbus.conf" \
 		"unix:path=$TMP/daemon.sock" x x 1 baselines >"$TMP/out" 2>&1 &
 	bench=$!
@@ -118,9 +143,18 @@ else
 		{ echo "left:$left"; cat "$TMP/out"; } >"$TAP_DIAG"
 		not_ok "nothing left: broker, launcher, sockets"
 	fi
+	if [[ -z $dead ]]; then
+		skip "dead journal socket" "journald listens here"
+	elif [[ $rc == 0 && ! -e $JS ]]; then
+		ok "dead journal socket replaced by the stand-in, then removed"
+	else
+		{ echo "exit status $rc"; ls -l "$JS"; cat "$TMP/out"; } \
+			>"$TAP_DIAG" 2>&1
+		not_ok "dead journal socket replaced by the stand-in, then removed"
+	fi
 fi
 
-# 4.: a root without dbus-broker (an empty one)
+# 5.: a root without dbus-broker (an empty one)
 mkdir "$TMP/root"
 rc=0
 "$BENCH" --dbus-broker "$TMP/root" /bench-dbus.conf \
