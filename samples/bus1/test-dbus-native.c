@@ -936,7 +936,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(41);
+	tap_plan(42);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
