@@ -78,6 +78,7 @@ void logm(struct broker *b, int level, const char *fmt, ...);
 struct client *client_by_node(struct broker *b, __u64 node);
 struct client *client_by_id(struct broker *b, __u64 id);
 struct name *name_find(struct broker *b, const char *n);
+int name_add(struct broker *b, const char *name, struct name **np);
 void name_remove(struct broker *b, struct name *n);
 int send_to(struct broker *b, __u64 dst, const void *data, size_t len,
 	    const __u64 *handles, size_t n_handles);

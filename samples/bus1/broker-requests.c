@@ -58,6 +58,7 @@ static int req_request_name(struct broker *b, struct client *c,
 {
 	struct name *n;
 	unsigned int i;
+	int r;
 
 	if (handles[0] == BUS1_HANDLE_INVALID)
 		return -EHOSTUNREACH;	/* owner node already dead */
@@ -74,13 +75,9 @@ static int req_request_name(struct broker *b, struct client *c,
 	if (c->n_names >= MAX_NAMES_PER_CLIENT)
 		return -ENOSPC;
 	if (!n) {
-		if (b->n_names == MAX_NAMES)
-			return -ENOSPC;
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		strcpy(n->name, name);
-		b->names[b->n_names++] = n;
+		r = name_add(b, name, &n);
+		if (r < 0)
+			return r;
 	}
 	n->owner = c;
 	n->handle = handles[0];
@@ -137,14 +134,9 @@ static int req_get_name_owner(struct broker *b, struct client *c,
 	if (!may_send(b, c, NULL, name))
 		return -EACCES;
 	if (!n) {
-		if (b->n_names == MAX_NAMES)
-			return -ENOSPC;
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		strcpy(n->name, name);
-		n->handle = BUS1_HANDLE_INVALID;
-		b->names[b->n_names++] = n;
+		r = name_add(b, name, &n);
+		if (r < 0)
+			return r;
 	}
 	if (n->n_lookups == MAX_PENDING_LOOKUPS)
 		return -EBUSY;

@@ -92,6 +92,23 @@ struct name *name_find(struct broker *b, const char *n)
 	return NULL;
 }
 
+/* a new entry for @name, without owner or handle, to *np */
+int name_add(struct broker *b, const char *name, struct name **np)
+{
+	struct name *n;
+
+	if (b->n_names == MAX_NAMES)
+		return -ENOSPC;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	strcpy(n->name, name);
+	n->handle = BUS1_HANDLE_INVALID;
+	b->names[b->n_names++] = n;
+	*np = n;
+	return 0;
+}
+
 void name_remove(struct broker *b, struct name *n)
 {
 	unsigned int i;

@@ -606,6 +606,33 @@ static __u64 raw_get_handle(struct b1c *raw, const char *name)
 }
 
 /*
+ * a native peer below the library, connected and past its Hello: its
+ * unique name goes to @unique (if not NULL). NULL if either failed.
+ */
+static struct b1c *raw_hello(char *unique, size_t size)
+{
+	struct b1c *raw = NULL;
+	const char *u = NULL;
+	DBusMessage *m, *r;
+
+	if (b1c_connect(b1sock, &raw) < 0)
+		return NULL;
+	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+					 DBUS_INTERFACE_DBUS, "Hello");
+	r = raw_bus_call(raw, m, NULL);
+	dbus_message_unref(m);
+	if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &u,
+				       DBUS_TYPE_INVALID) && unique)
+		snprintf(unique, size, "%s", u);
+	unref(r);
+	if (!u) {
+		b1c_free(raw);
+		return NULL;
+	}
+	return raw;
+}
+
+/*
  * a native peer that says Hello, looks up the service and @victim's inbox
  * like any client may, then sends the service Note() calls that claim to
  * come from @victim: one carrying its own inbox as reply handle, one
@@ -614,16 +641,13 @@ static __u64 raw_get_handle(struct b1c *raw, const char *name)
 static bool forge_notes(const char *victim)
 {
 	__u64 hs, hv, own;
-	struct b1c *raw = NULL;
+	struct b1c *raw;
 	DBusMessage *m;
 	bool ok = false;
 
-	if (b1c_connect(b1sock, &raw) < 0)
+	raw = raw_hello(NULL, 0);
+	if (!raw)
 		return false;
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "Hello");
-	unref(raw_bus_call(raw, m, NULL));
-	dbus_message_unref(m);
 	hs = raw_get_handle(raw, SVC_NAME);
 	hv = raw_get_handle(raw, victim);
 	own = raw->reply_node;
@@ -651,30 +675,19 @@ out:
  */
 static bool forge_via_bus(const char *victim, char *unique, size_t size)
 {
-	struct b1c *raw = NULL;
+	struct b1c *raw;
 	DBusMessage *m, *r;
-	const char *u = NULL;
-	bool ok = false;
+	bool ok;
 
-	if (b1c_connect(b1sock, &raw) < 0)
+	raw = raw_hello(unique, size);
+	if (!raw)
 		return false;
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "Hello");
-	r = raw_bus_call(raw, m, NULL);
-	dbus_message_unref(m);
-	if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &u,
-				       DBUS_TYPE_INVALID))
-		snprintf(unique, size, "%s", u);
-	unref(r);
-	if (!u)
-		goto out;
 	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
 	dbus_message_set_sender(m, victim);
 	r = raw_bus_call(raw, m, NULL);
 	dbus_message_unref(m);
 	ok = r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN;
 	unref(r);
-out:
 	b1c_free(raw);
 	return ok;
 }
@@ -692,23 +705,15 @@ static bool forge_on_door(const char *victim, char *unique, size_t size,
 {
 	dbus_uint64_t nonce = 0x5eed0fd002ULL, echo = 0;
 	__u64 hs, door = BUS1_HANDLE_INVALID;
-	struct b1c *raw = NULL;
+	struct b1c *raw;
 	DBusMessage *m, *r;
-	const char *u = NULL;
 	bool ok = false;
 
-	if (b1c_connect(b1sock, &raw) < 0)
+	raw = raw_hello(unique, size);
+	if (!raw)
 		return false;
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "Hello");
-	r = raw_bus_call(raw, m, NULL);
-	dbus_message_unref(m);
-	if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &u,
-				       DBUS_TYPE_INVALID))
-		snprintf(unique, size, "%s", u);
-	unref(r);
 	hs = raw_get_handle(raw, SVC_NAME);
-	if (!u || hs == BUS1_HANDLE_INVALID)
+	if (hs == BUS1_HANDLE_INVALID)
 		goto out;
 	m = dbus_message_new_method_call(SVC_NAME, "/", "org.bus1.DBus.Door",
 					 "Open");
@@ -752,15 +757,11 @@ static void door_forger(int fd)
 	dbus_uint32_t flags = DBUS_NAME_FLAG_DO_NOT_QUEUE, rn = 0;
 	struct bus1_message msg;
 	dbus_uint64_t nonce;
-	struct b1c *raw = NULL;
+	struct b1c *raw;
 	DBusMessage *m, *r;
 
-	if (!b1c_connect(b1sock, &raw)) {
-		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS,
-						 DBUS_PATH_DBUS,
-						 DBUS_INTERFACE_DBUS, "Hello");
-		unref(raw_bus_call(raw, m, NULL));
-		dbus_message_unref(m);
+	raw = raw_hello(NULL, 0);
+	if (raw) {
 		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS,
 						 DBUS_PATH_DBUS,
 						 DBUS_INTERFACE_DBUS,
