@@ -230,6 +230,39 @@ static void wait_signal(struct b1d_bus *bus, struct seen *s)
 				;
 }
 
+/*
+ * NameAcquired and NameLost reach a native connection's match callbacks:
+ * the library has no callbacks of its own for them (sd-bus neither: a
+ * match on the bus's signals). Static: a match stays for the connection's
+ * life.
+ */
+static bool name_signals(struct b1d_bus *bus, char *got, size_t size)
+{
+	static struct seen acq, lost;
+	const char *name = "org.bus1.Acquired";
+	bool ok;
+
+	while (b1d_process(bus) > 0)
+		;	/* Hello's NameAcquired and the like, unmatched */
+	if (b1d_match_signal(bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+			     DBUS_INTERFACE_DBUS, "NameAcquired", on_signal,
+			     &acq) < 0 ||
+	    b1d_match_signal(bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+			     DBUS_INTERFACE_DBUS, "NameLost", on_signal,
+			     &lost) < 0)
+		return false;
+	ok = b1d_request_name(bus, name, 0) ==
+	     DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER;
+	wait_signal(bus, &acq);
+	ok = ok && b1d_release_name(bus, name) ==
+		   DBUS_RELEASE_NAME_REPLY_RELEASED;
+	wait_signal(bus, &lost);
+	snprintf(got, size, "NameAcquired %d (%s), NameLost %d (%s)", acq.n,
+		 acq.arg, lost.n, lost.arg);
+	return ok && acq.n == 1 && !strcmp(acq.arg, name) && lost.n == 1 &&
+	       !strcmp(lost.arg, name);
+}
+
 struct stats {
 	dbus_uint64_t messages, calls, replies, multicasts, dsts, handles;
 	dbus_uint64_t lookups;
@@ -937,7 +970,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(42);
+	tap_plan(43);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -977,6 +1010,9 @@ int main(void)
 	      b1d_release_name(cl, "org.bus1.Other") ==
 	      DBUS_RELEASE_NAME_REPLY_RELEASED,
 	      "RequestName then ReleaseName of a free name");
+	ok = name_signals(cl, line, sizeof(line));
+	CHECK(ok, "NameAcquired and NameLost reach the match callbacks (%s)",
+	      line);
 
 	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
 					 DBUS_INTERFACE_DBUS, "GetNameOwner");
