@@ -17,9 +17,9 @@
  *       through bus1-dbus-broker                                    <= 1.20x
  *   (c) one signal to 10 matching subscribers                      <= 0.30x
  *   (d) connecting: Hello + RequestName (and the disconnect)       <= 1.00x
- * Under (a) and (c) their floor: the library's libdbus work for the case
- * without a transport (see struct floor), to show whether a target is
- * below what libdbus messages cost at all.
+ * Under (a) and (c) their libdbus floor: the work the library did with
+ * libdbus before its port to sd-bus, for the case without a transport (see
+ * struct floor), to show what libdbus messages cost at all.
  *
  *   bus1-dbus-bench --dbus-broker ROOT CONF DAEMON_ADDR BROKER_ADDR ...
  *
@@ -47,8 +47,9 @@
  * "Lookups"): (b) with 10 and with 1,000 idle socket connections open (the
  * broker needs --max-connections-per-user above 1,000 and an fd limit
  * above that, see bus1-bench.sh).
- * Clients are linked statically with Debian's libdbus-1.a (the library of
- * the dbus-daemon baseline's clients, same version).
+ * Socket clients are linked statically with Debian's libdbus-1.a (the
+ * library of the dbus-daemon baseline's clients, same version); the native
+ * ones use libbus1-dbus, whose messages are sd-bus's (libsystemd).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +69,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "dbus-native-int.h"
+#include "dbus-native.h"
 #include "dbus-wire.h"
 #include "dbus-bench-util.h"
 
@@ -194,6 +195,17 @@ struct emit {
 	int ack;
 };
 
+static sd_bus_message *nat_new_tick(struct b1d_bus *b)
+{
+	sd_bus_message *m = NULL;
+
+	if (sd_bus_message_new_signal(b1d_sd_bus(b), &m, PATH, IFACE,
+				      "Tick") < 0 ||
+	    sd_bus_message_append(m, "s", ARG) < 0)
+		die("signal");
+	return m;
+}
+
 static DBusMessage *new_tick(void)
 {
 	DBusMessage *m = dbus_message_new_signal(PATH, IFACE, "Tick");
@@ -214,15 +226,19 @@ static void emit_batch(void *ctx)
 	ssize_t n;
 
 	for (int i = 0; i < BATCH; i++) {
-		DBusMessage *m = new_tick();
-
 		if (e->c) {
+			DBusMessage *m = new_tick();
+
 			dbus_connection_send(e->c, m, NULL);
 			dbus_connection_flush(e->c);
-		} else if (b1d_send(e->b, m) < 0) {
-			die("b1d_send");
+			dbus_message_unref(m);
+		} else {
+			sd_bus_message *m = nat_new_tick(e->b);
+
+			if (b1d_send(e->b, m) < 0)
+				die("b1d_send");
+			sd_bus_message_unref(m);
 		}
-		dbus_message_unref(m);
 	}
 	while (got < NSUBS) {
 		n = read(e->ack, buf, NSUBS - got);
@@ -254,9 +270,19 @@ static struct b1d_bus *nat_connect(void)
 	return b;
 }
 
-static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
-	return echo_reply(call);
+	sd_bus_message *r = NULL;
+	const char *s;
+
+	if (sd_bus_message_read(call, "s", &s) <= 0)
+		sd_bus_message_new_method_errorf(call, &r,
+						 SD_BUS_ERROR_INVALID_ARGS, "s");
+	else if (sd_bus_message_new_method_return(call, &r) >= 0 &&
+		 sd_bus_message_append(r, "s", s) < 0)
+		r = sd_bus_message_unref(r);
+	return r;
 }
 
 static const struct b1d_method methods[] = {
@@ -286,16 +312,21 @@ static void nat_service(void *arg, int fd)
 
 static void nat_call(void *ctx)
 {
-	DBusMessage *m = new_call(), *r = NULL;
+	sd_bus_message *m = NULL, *r = NULL;
+	const char *s;
 
-	if (b1d_call(ctx, m, -1, &r) < 0 ||
-	    dbus_message_get_type(r) != DBUS_MESSAGE_TYPE_METHOD_RETURN)
+	if (sd_bus_message_new_method_call(b1d_sd_bus(ctx), &m, NAME, PATH,
+					   IFACE, "Echo") < 0 ||
+	    sd_bus_message_append(m, "s", ARG) < 0)
+		die("message");
+	if (b1d_call(ctx, m, -1, &r) < 0 || sd_bus_message_is_method_error(r, NULL) ||
+	    sd_bus_message_read(r, "s", &s) <= 0)
 		die("native Echo");
-	dbus_message_unref(r);
-	dbus_message_unref(m);
+	sd_bus_message_unref(r);
+	sd_bus_message_unref(m);
 }
 
-static void nat_tick(struct b1d_bus *b, DBusMessage *m, void *u)
+static void nat_tick(struct b1d_bus *b, sd_bus_message *m, void *u)
 {
 	static unsigned long n;
 
@@ -326,22 +357,56 @@ static void nat_connect_op(void *ctx)
 /* --- the libdbus floor: the library's libdbus work, no transport -------- */
 
 /*
- * What libbus1-dbus does with libdbus for case (a) or (c), in one process,
- * the marshalled bytes handed to the receiver in memory instead of in a
- * bus1 message: the library's own functions where it exposes them
- * (b1di_prepare(), b1di_prepare_reply(), b1di_set_sender(), dwire_parse()),
- * the libdbus calls it makes inline where it does not. Its lists, the
- * ioctls and the kernel are left out, so no transport carrying libdbus
- * messages costs less. Only .serial and .unique of the two b1d_bus are
- * used (by b1di_prepare()).
+ * What libbus1-dbus did with libdbus for case (a) or (c) before its port
+ * to sd-bus, in one process, the marshalled bytes handed to the receiver
+ * in memory instead of in a bus1 message: its functions of then (kept
+ * here: floor_prepare(), floor_prepare_reply(), floor_set_sender();
+ * dwire_parse()), the libdbus calls it made inline. Its lists, the ioctls
+ * and the kernel are left out, so no transport carrying libdbus messages
+ * costs less.
  */
+struct floor_end {
+	dbus_uint32_t serial;
+	char unique[64];
+};
+
 struct floor {
-	struct b1d_bus caller, callee;
+	struct floor_end caller, callee;
 	DBusMessage *tmpl;	/* the template of the last variant, or NULL */
 	bool broker;		/* (c): add bus1-dbus-broker's share */
 	char *bytes;		/* parse-only ops: the marshalled message */
 	int len;
 };
+
+/* the old library's floor_set_sender(): a header edit only if it differs */
+static bool floor_set_sender(DBusMessage *m, const char *v)
+{
+	const char *cur = dbus_message_get_sender(m);
+
+	return (cur && v && !strcmp(cur, v)) || dbus_message_set_sender(m, v);
+}
+
+/* ... floor_prepare(): the next serial and our unique name */
+static int floor_prepare(struct floor_end *e, DBusMessage *m)
+{
+	if (!++e->serial)
+		e->serial = 1;
+	dbus_message_set_serial(m, e->serial);
+	return floor_set_sender(m, e->unique) ? 0 : -ENOMEM;
+}
+
+/* ... b1di_prepare_reply(): the destination first (one cache rebuild) */
+static int floor_prepare_reply(struct floor_end *e, DBusMessage *call,
+			       DBusMessage *r)
+{
+	const char *cur = dbus_message_get_destination(r);
+	const char *v = dbus_message_get_sender(call);
+
+	if (!(cur && v && !strcmp(cur, v)) &&
+	    !dbus_message_set_destination(r, v))
+		return -ENOMEM;
+	return floor_prepare(e, r);
+}
 
 static DBusMessage *floor_parse(const char *buf, int len)
 {
@@ -370,7 +435,7 @@ static DBusMessage *floor_wire(DBusMessage *m)
 
 /*
  * the call of nat_call(), or a copy of the template (sender set once)
- * with the argument appended: the library's b1di_set_sender() then finds
+ * with the argument appended: the library's floor_set_sender() then finds
  * the sender right and leaves the header alone
  */
 static DBusMessage *floor_new_call(struct floor *f)
@@ -396,12 +461,12 @@ static void floor_call(void *ctx)
 	if (!dbus_message_get_destination(m))
 		die("floor: call");
 	c = dbus_message_ref(m);	/* sendable(): not sent before */
-	if (b1di_prepare(&f->caller, c) < 0)
+	if (floor_prepare(&f->caller, c) < 0)
 		die("floor: prepare");
 	in = floor_wire(c);
 	/* b1di_call_origin() on a door: the sender is already right */
 	if (dbus_message_get_type(in) != DBUS_MESSAGE_TYPE_METHOD_CALL ||
-	    !b1di_set_sender(in, f->caller.unique))
+	    !floor_set_sender(in, f->caller.unique))
 		die("floor: call origin");
 	/* dispatch_call() */
 	if (!dbus_message_get_path(in) || !dbus_message_get_interface(in) ||
@@ -409,7 +474,7 @@ static void floor_call(void *ctx)
 		die("floor: dispatch");
 	r = echo_reply(in);
 	if (!r || dbus_message_get_no_reply(in) ||
-	    b1di_prepare_reply(&f->callee, in, r) < 0)
+	    floor_prepare_reply(&f->callee, in, r) < 0)
 		die("floor: reply");
 	out = floor_wire(r);
 	/* b1di_call_at(): is it the reply? */
@@ -439,7 +504,7 @@ static void floor_subscriber(const char *buf, int len)
 /*
  * (c): b1d_send() of one signal, NSUBS subscribers' parses; with ->broker
  * also the broker's: its parse (b1t's recv), bus_receive()'s
- * bus_set_sender() (not linked here: b1di_set_sender() is the same test)
+ * bus_set_sender() (not linked here: floor_set_sender() is the same test)
  * and the one marshal of the multicast
  */
 static void floor_signal(void *ctx)
@@ -458,13 +523,13 @@ static void floor_signal(void *ctx)
 	}
 	s = dbus_message_ref(m);	/* sendable() */
 	if (dbus_message_get_type(s) != DBUS_MESSAGE_TYPE_SIGNAL ||
-	    b1di_prepare(&f->caller, s) < 0 ||
+	    floor_prepare(&f->caller, s) < 0 ||
 	    !dbus_message_marshal(s, &buf, &len))
 		die("floor: emit");
 	dbus_message_contains_unix_fds(s);
 	if (f->broker) {
 		in = floor_parse(buf, len);
-		if (!b1di_set_sender(in, f->caller.unique) ||
+		if (!floor_set_sender(in, f->caller.unique) ||
 		    !dbus_message_marshal(in, &bbuf, &blen))
 			die("floor: broker");
 		dbus_message_unref(in);
@@ -497,7 +562,7 @@ static void floor_init(struct floor *f)
 /* the marshalled bytes of @m, as the library sends it from f->caller */
 static void floor_bytes(struct floor *f, DBusMessage *m)
 {
-	if (b1di_prepare(&f->caller, m) < 0 ||
+	if (floor_prepare(&f->caller, m) < 0 ||
 	    !dbus_message_marshal(m, &f->bytes, &f->len))
 		die("floor: bytes");
 	dbus_message_unref(m);
@@ -540,7 +605,7 @@ static void floor_call_rows(struct fig d, int iters)
 	dbench_ratio_line("of which the 2 parses (call, reply)", p1, d, 0.40);
 	/* a library user's cheapest call: a copy of one with the sender set */
 	f.tmpl = dbus_message_new_method_call(NAME, PATH, IFACE, "Echo");
-	if (!f.tmpl || !b1di_set_sender(f.tmpl, f.caller.unique))
+	if (!f.tmpl || !floor_set_sender(f.tmpl, f.caller.unique))
 		die("template");
 	dbench_ratio_line("floor, the call copied from a template",
 			  dbench_measure(floor_call, &f, iters), d, 0.40);
@@ -562,7 +627,7 @@ static void floor_signal_rows(struct fig d, int iters)
 	p.instr *= NSUBS;
 	dbench_ratio_line("of which the 10 subscribers' parses", p, d, 0.30);
 	f.tmpl = new_tick();
-	if (!b1di_set_sender(f.tmpl, f.caller.unique))
+	if (!floor_set_sender(f.tmpl, f.caller.unique))
 		die("template");
 	dbench_ratio_line("floor, the signal copied from a template",
 			  dbench_measure(floor_signal, &f, iters), d, 0.30);

@@ -257,11 +257,26 @@ else
 	TESTS=$(expected_tests | tr '\n' ' ')
 	TESTS=${TESTS% }
 fi
+# programs linked with libbus1-dbus are dynamic (Debian's libsystemd has no
+# static archive): their libraries and loader, as ldd names them, go in at
+# their host paths (as debug/boot.sh does for trinity)
+copy_libs() {
+	case $(head -c 4 "$1" | od -An -c | tr -d ' ') in
+	177ELF) ;;
+	*) return 0 ;;
+	esac
+	ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+		[ -e "$R$lib" ] && continue
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib"
+	done
+}
 for t in $TESTS; do
 	for d in $TEST_DIRS "$SEL/debug/out"; do
 		f=$d/$t
 		if [ -f "$f" ] && [ -x "$f" ]; then
 			cp "$f" "$R/tests/"
+			copy_libs "$f"
 			break
 		fi
 	done
@@ -269,7 +284,7 @@ done
 for d in $USR_BIN_DIRS; do
 	for f in "$d"/*; do
 		[ -f "$f" ] && [ -x "$f" ] && [ "${f##*/test-}" = "$f" ] &&
-			cp "$f" "$R/usr/bin/"
+			cp "$f" "$R/usr/bin/" && copy_libs "$f"
 	done
 done
 {
