@@ -33,85 +33,98 @@ static pid_t svc_pid, sock_pid, forger_pid;
 
 /* --- the service --------------------------------------------------------- */
 
-static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
+	const char *s = sd_str_arg(call);
 	char buf[256];
-	const char *s;
 
-	if (!dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
-				   DBUS_TYPE_INVALID))
-		return dbus_message_new_error(call, DBUS_ERROR_INVALID_ARGS,
-					      "want a string");
+	if (!s)
+		return sd_error_new(call, DBUS_ERROR_INVALID_ARGS,
+				    "want a string");
 	snprintf(buf, sizeof(buf), "echo:%s", s);
-	return reply_str(call, buf);
+	return sd_reply_str(call, buf);
 }
 
-static DBusMessage *m_fail(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_fail(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
-	return dbus_message_new_error(call, SVC_ERROR, "failing as asked");
+	return sd_error_new(call, SVC_ERROR, "failing as asked");
 }
 
-static DBusMessage *m_read_fd(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_read_fd(struct b1d_bus *bus, sd_bus_message *call,
+				 void *u)
 {
 	char buf[64] = "";
 	ssize_t n;
 	int fd;
 
-	if (!dbus_message_get_args(call, NULL, DBUS_TYPE_UNIX_FD, &fd,
-				   DBUS_TYPE_INVALID))
-		return dbus_message_new_error(call, DBUS_ERROR_INVALID_ARGS,
-					      "want an fd");
+	/* (the fd is the message's: sd-bus closes it with the message) */
+	if (sd_bus_message_read(call, "h", &fd) <= 0)
+		return sd_error_new(call, DBUS_ERROR_INVALID_ARGS,
+				    "want an fd");
 	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	buf[n > 0 ? n : 0] = 0;
-	return reply_str(call, buf);
+	return sd_reply_str(call, buf);
 }
 
 static void emit(struct b1d_bus *bus, const char *member, const char *arg)
 {
-	DBusMessage *s = dbus_message_new_signal(SVC_PATH, SVC_IFACE, member);
+	sd_bus_message *s = NULL;
 
-	dbus_message_append_args(s, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	b1d_send(bus, s);
-	dbus_message_unref(s);
+	if (sd_bus_message_new_signal(b1d_sd_bus(bus), &s, SVC_PATH,
+				      SVC_IFACE, member) >= 0 &&
+	    sd_bus_message_append(s, "s", arg) >= 0)
+		b1d_send(bus, s);
+	sd_unref(s);
+}
+
+static sd_bus_message *empty_reply(sd_bus_message *call)
+{
+	sd_bus_message *r = NULL;
+
+	sd_bus_message_new_method_return(call, &r);
+	return r;
 }
 
 /* Ping(arg) then Pong(arg), then the reply */
-static DBusMessage *m_emit(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_emit(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
-	const char *s = "";
+	const char *s = sd_str_arg(call) ?: "";
 
-	dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
-			      DBUS_TYPE_INVALID);
 	emit(bus, "Ping", s);
 	emit(bus, "Pong", s);
-	return dbus_message_new_method_return(call);
+	return empty_reply(call);
 }
 
 static char last_note[64];
 
 /* remembers who called it: the sender the service believes */
-static DBusMessage *m_note(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_note(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
 	snprintf(last_note, sizeof(last_note), "%s",
-		 dbus_message_get_sender(call) ?: "(none)");
-	return dbus_message_new_method_return(call);
+		 sd_bus_message_get_sender(call) ?: "(none)");
+	return empty_reply(call);
 }
 
-static DBusMessage *m_last_note(struct b1d_bus *bus, DBusMessage *call,
-				void *u)
+static sd_bus_message *m_last_note(struct b1d_bus *bus,
+				   sd_bus_message *call, void *u)
 {
-	return reply_str(call, last_note);
+	return sd_reply_str(call, last_note);
 }
 
 /* never replies */
-static DBusMessage *m_hang(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_hang(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
 	return NULL;
 }
 
 /* dies without replying */
-static DBusMessage *m_die(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_die(struct b1d_bus *bus, sd_bus_message *call,
+			     void *u)
 {
 	_exit(0);
 }
@@ -189,17 +202,14 @@ struct seen {
 	char first[32], arg[32];
 };
 
-static void on_signal(struct b1d_bus *bus, DBusMessage *m, void *u)
+static void on_signal(struct b1d_bus *bus, sd_bus_message *m, void *u)
 {
 	struct seen *s = u;
-	const char *arg = "";
 
 	if (!s->n++) {
 		snprintf(s->first, sizeof(s->first), "%s",
-			 dbus_message_get_member(m));
-		dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &arg,
-				      DBUS_TYPE_INVALID);
-		snprintf(s->arg, sizeof(s->arg), "%s", arg);
+			 sd_bus_message_get_member(m));
+		snprintf(s->arg, sizeof(s->arg), "%s", sd_str_arg(m) ?: "");
 	}
 }
 
@@ -264,52 +274,56 @@ static bool name_signals(struct b1d_bus *bus, char *got, size_t size)
 }
 
 struct stats {
-	dbus_uint64_t messages, calls, replies, multicasts, dsts, handles;
-	dbus_uint64_t lookups;
+	uint64_t messages, calls, replies, multicasts, dsts, handles;
+	uint64_t lookups;
 };
 
 static int get_stats(struct b1d_bus *bus, struct stats *st)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	int ret;
 
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 "org.bus1.DBus", "GetStats");
-	ret = b1d_call(bus, m, 5000, &r);
-	dbus_message_unref(m);
+	m = sd_call_new(bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+			"org.bus1.DBus", "GetStats", NULL);
+	ret = m ? b1d_call(bus, m, 5000, &r) : -ENOMEM;
+	sd_unref(m);
 	if (ret < 0)
 		return ret;
-	ret = dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &st->messages,
-				    DBUS_TYPE_UINT64, &st->calls,
-				    DBUS_TYPE_UINT64, &st->replies,
-				    DBUS_TYPE_UINT64, &st->multicasts,
-				    DBUS_TYPE_UINT64, &st->dsts,
-				    DBUS_TYPE_UINT64, &st->handles,
-				    DBUS_TYPE_UINT64, &st->lookups,
-				    DBUS_TYPE_INVALID) ? 0 : -EBADMSG;
-	dbus_message_unref(r);
+	ret = sd_bus_message_read(r, "ttttttt", &st->messages, &st->calls,
+				  &st->replies, &st->multicasts, &st->dsts,
+				  &st->handles, &st->lookups) > 0 ? 0 : -EBADMSG;
+	sd_unref(r);
 	return ret;
 }
 
-/* call SVC_IFACE.@member(@arg) on SVC_NAME; @arg_type 0: no argument */
-static DBusMessage *svc_call(struct b1d_bus *bus, const char *member,
-			     int arg_type, const void *arg)
+/* @m (its reference taken) sent with b1d_call(): the reply or NULL */
+static sd_bus_message *call_unref(struct b1d_bus *bus, sd_bus_message *m,
+				  int timeout_ms)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *r = NULL;
 
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, member);
-	if (arg_type)
-		dbus_message_append_args(m, arg_type, arg, DBUS_TYPE_INVALID);
-	if (b1d_call(bus, m, 10000, &r) < 0)
+	if (!m || b1d_call(bus, m, timeout_ms, &r) < 0)
 		r = NULL;
-	dbus_message_unref(m);
+	sd_unref(m);
 	return r;
 }
 
-static bool is_error(DBusMessage *r, const char *name)
+/* call SVC_IFACE.@member(@arg) on SVC_NAME; @arg NULL: no argument */
+static sd_bus_message *svc_call(struct b1d_bus *bus, const char *member,
+				const char *arg)
 {
-	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR &&
-	       !strcmp(dbus_message_get_error_name(r), name);
+	return call_unref(bus, sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE,
+					   member, arg), 10000);
+}
+
+static bool is_error(sd_bus_message *r, const char *name)
+{
+	return sd_error_name(r) && !strcmp(sd_error_name(r), name);
+}
+
+static const char *err_or(sd_bus_message *r, const char *other)
+{
+	return r ? sd_error_name(r) ?: other : "(none)";
 }
 
 #define N_TIMED	200
@@ -351,23 +365,26 @@ static bool socket_echo(long long *us)
 	return ok;
 }
 
-/* the same calls from a native client, peer to peer, one message reused */
+/*
+ * the same calls from a native client, peer to peer, one message reused
+ * (sealed by its first send, it goes again with its cookie)
+ */
 static bool native_echo(struct b1d_bus *bus, long long *us)
 {
-	const char *arg = "sock";
 	long long t0 = test_now_us();
-	DBusMessage *m, *r;
-	bool ok = true;
+	sd_bus_message *m, *r;
+	bool ok;
 	int i;
 
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Echo");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	m = sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE, "Echo", "sock");
+	ok = m;
 	for (i = 0; ok && i < N_TIMED; i++) {
 		r = NULL;
-		ok = !b1d_call(bus, m, 10000, &r) && is_str_reply(r, "echo:sock");
-		unref(r);
+		ok = !b1d_call(bus, m, 10000, &r) &&
+		     sd_is_str_reply(r, "echo:sock");
+		sd_unref(r);
 	}
-	dbus_message_unref(m);
+	sd_unref(m);
 	*us = (test_now_us() - t0) / N_TIMED;
 	return ok;
 }
@@ -488,7 +505,7 @@ static void host_service_echo(struct b1d_bus *bus, const char *script,
 	char *s;
 	struct pollfd pfd = { .events = POLLIN };
 	long long deadline = test_now_us() + HOST_SVC_START_MS * 1000LL;
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *r = NULL;
 	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
@@ -527,18 +544,16 @@ static void host_service_echo(struct b1d_bus *bus, const char *script,
 	/* one TAP line: the output without its line breaks */
 	for (s = out; (s = strchr(s, '\n'));)
 		*s = s[1] ? ' ' : 0;
-	m = dbus_message_new_method_call(name, "/org/bus1/Test",
-					 "org.bus1.Test", "Echo");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	if (ok && !b1d_call(bus, m, 30000, &r) && r &&
-	    dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &got,
-				      DBUS_TYPE_INVALID);
+	if (ok)
+		r = call_unref(bus, sd_call_new(bus, name, "/org/bus1/Test",
+						"org.bus1.Test", "Echo", arg),
+			       30000);
+	if (sd_is_return(r) && sd_str_arg(r))
+		got = sd_str_arg(r);
 	CHECK(ok && !strcmp(got, arg),
 	      "a native client calls %s: Echo(\"%s\") -> \"%s\" (it said '%s')",
 	      what, arg, got, out);
-	unref(r);
-	dbus_message_unref(m);
+	sd_unref(r);
 	if (pid > 0) {
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
@@ -740,8 +755,9 @@ static bool forge_via_bus(const char *victim, char *unique, size_t size)
 /*
  * a native peer below the library opens a door at the service the way the
  * library does (Door.Open with a nonce, in its own name, to the inbox the
- * bus gave it), then calls Note() on the door claiming to be @victim: the
- * callee must write the door's caller, whose name goes to @unique. false
+ * bus gave it), then calls Note() on the door in its own name, then one
+ * claiming to be @victim: the callee serves the first and drops the second
+ * (its sender is not the door's caller); the peer's name goes to @unique. false
  * if it got no door or could not send. The peer goes to *rawp: its inbox
  * must outlive the call (the callee closes its doors when it goes).
  */
@@ -775,10 +791,16 @@ static bool forge_on_door(const char *victim, char *unique, size_t size,
 		goto out;
 	}
 	unref(r);
+	/* its own first: the door works; then the forged one */
+	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
+	dbus_message_set_sender(m, unique);
+	dbus_message_set_no_reply(m, TRUE);
+	ok = !raw_send(raw, m, door, BUS1_HANDLE_INVALID);
+	dbus_message_unref(m);
 	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
 	dbus_message_set_sender(m, victim);
 	dbus_message_set_no_reply(m, TRUE);
-	ok = !raw_send(raw, m, door, BUS1_HANDLE_INVALID);
+	ok = ok && !raw_send(raw, m, door, BUS1_HANDLE_INVALID);
 	dbus_message_unref(m);
 out:
 	*rawp = raw;
@@ -861,14 +883,11 @@ static void door_forger(int fd)
 static bool last_note_is(struct b1d_bus *bus, const char *want, char *got,
 			 size_t size)
 {
-	DBusMessage *r = svc_call(bus, "LastNote", 0, NULL);
-	const char *s = "(no reply)";
+	sd_bus_message *r = svc_call(bus, "LastNote", NULL);
+	const char *s = sd_is_return(r) ? sd_str_arg(r) : NULL;
 
-	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
-				      DBUS_TYPE_INVALID);
-	snprintf(got, size, "%s", s);
-	unref(r);
+	snprintf(got, size, "%s", s ?: "(no reply)");
+	sd_unref(r);
 	return !strcmp(got, want);
 }
 
@@ -881,17 +900,15 @@ static bool last_note_is(struct b1d_bus *bus, const char *want, char *got,
  */
 static int order_native(struct b1d_bus *bus, struct seen *seen)
 {
-	const char *arg = "order";
-	DBusMessage *r;
+	sd_bus_message *r;
 	int i, bad = 0;
 
 	for (i = 0; i < N_ORDER; i++) {
 		seen->n = 0;
-		r = svc_call(bus, "Emit", DBUS_TYPE_STRING, &arg);
-		if (!r || dbus_message_get_type(r) !=
-			  DBUS_MESSAGE_TYPE_METHOD_RETURN || b1d_queued(bus) < 1)
+		r = svc_call(bus, "Emit", "order");
+		if (!sd_is_return(r) || b1d_queued(bus) < 1)
 			bad++;
-		unref(r);
+		sd_unref(r);
 		wait_signal(bus, seen);
 	}
 	return bad;
@@ -976,8 +993,8 @@ int main(void)
 	struct stats s0, s1, s2;
 	long long us_sock = 0, us_native = 0, ms;
 	char line[128] = "", svc_unique[64] = "", raw_unique[64] = "";
-	const char *arg, *owner = "";
-	DBusMessage *m, *r;
+	const char *owner = NULL;
+	sd_bus_message *m, *r;
 	int p[2], fd, i, rn = 0, status;
 	bool ok;
 
@@ -1026,19 +1043,11 @@ int main(void)
 	CHECK(ok, "NameAcquired and NameLost reach the match callbacks (%s)",
 	      line);
 
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "GetNameOwner");
-	arg = SVC_NAME;
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	r = NULL;
-	b1d_call(cl, m, 5000, &r);
-	dbus_message_unref(m);
-	if (r)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
-				      DBUS_TYPE_INVALID);
+	r = call_unref(cl, sd_driver(cl, "GetNameOwner", SVC_NAME), 5000);
+	owner = sd_str_arg(r) ?: "";
 	CHECK(!strcmp(owner, svc_unique), "GetNameOwner(%s) = %s", SVC_NAME,
 	      owner);
-	unref(r);
+	sd_unref(r);
 
 	for (i = 0; i < 3; i++)
 		if (b1d_match_signal(sub[i], NULL, SVC_PATH, SVC_IFACE,
@@ -1048,33 +1057,33 @@ int main(void)
 	CHECK(ok, "AddMatch: two subscribers of Ping, one of Pong");
 	CHECK_R(get_stats(cl, &s0), 0, "the broker's GetStats");
 
-	arg = "hello";
-	r = svc_call(cl, "Echo", DBUS_TYPE_STRING, &arg);
-	CHECK(is_str_reply(r, "echo:hello"), "Echo(\"hello\") -> \"echo:hello\"");
-	CHECK(r && !strcmp(dbus_message_get_sender(r) ?: "", svc_unique),
+	r = svc_call(cl, "Echo", "hello");
+	CHECK(sd_is_str_reply(r, "echo:hello"), "Echo(\"hello\") -> \"echo:hello\"");
+	CHECK(r && !strcmp(sd_bus_message_get_sender(r) ?: "", svc_unique),
 	      "the reply's sender is the service's unique name");
-	unref(r);
-	r = svc_call(cl, "Fail", 0, NULL);
+	sd_unref(r);
+	r = svc_call(cl, "Fail", NULL);
 	CHECK(is_error(r, SVC_ERROR), "Fail() -> error %s",
-	      r ? dbus_message_get_error_name(r) ?: "(not an error)" : "(none)");
-	unref(r);
+	      err_or(r, "(not an error)"));
+	sd_unref(r);
 	if (pipe(p) < 0)
 		return 1;
 	if (write(p[1], "through a bus1 fd", 17) != 17)
 		return 1;
 	close(p[1]);
 	fd = p[0];
-	r = svc_call(cl, "ReadFd", DBUS_TYPE_UNIX_FD, &fd);
+	m = sd_call_new(cl, SVC_NAME, SVC_PATH, SVC_IFACE, "ReadFd", NULL);
+	if (m && sd_bus_message_append(m, "h", fd) < 0)
+		m = sd_unref(m);
+	r = call_unref(cl, m, 10000);
 	close(fd);
-	CHECK(is_str_reply(r, "through a bus1 fd"),
+	CHECK(sd_is_str_reply(r, "through a bus1 fd"),
 	      "ReadFd(fd): the service read the pipe passed as a bus1 fd");
-	unref(r);
+	sd_unref(r);
 
-	arg = "sig1";
-	r = svc_call(cl, "Emit", DBUS_TYPE_STRING, &arg);
-	CHECK(r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN,
-	      "Emit(\"sig1\") returns");
-	unref(r);
+	r = svc_call(cl, "Emit", "sig1");
+	CHECK(sd_is_return(r), "Emit(\"sig1\") returns");
+	sd_unref(r);
 	for (i = 0; i < 3; i++)
 		wait_signal(sub[i], &seen[i]);
 	CHECK(seen[0].n == 1 && !strcmp(seen[0].first, "Ping") &&
@@ -1134,16 +1143,11 @@ int main(void)
 	for (i = 0; ok && i < 2; i++) {
 		if (i)
 			ok = !get_stats(cl, &s0);
-		m = dbus_message_new_method_call("org.bus1.Sock", SVC_PATH,
-						 SVC_IFACE, "Echo");
-		arg = "native";
-		dbus_message_append_args(m, DBUS_TYPE_STRING, &arg,
-					 DBUS_TYPE_INVALID);
-		r = NULL;
-		b1d_call(cl, m, 10000, &r);
-		dbus_message_unref(m);
-		ok = ok && is_str_reply(r, "sock:native");
-		unref(r);
+		r = call_unref(cl, sd_call_new(cl, "org.bus1.Sock", SVC_PATH,
+					       SVC_IFACE, "Echo", "native"),
+			       10000);
+		ok = ok && sd_is_str_reply(r, "sock:native");
+		sd_unref(r);
 	}
 	ok = ok && !get_stats(cl, &s1);
 	CHECK(ok && s1.lookups == s0.lookups && s1.calls == s0.calls + 1,
@@ -1155,9 +1159,10 @@ int main(void)
 	CHECK(ok && last_note_is(cl, "", line, sizeof(line)),
 	      "forged direct calls claiming to be %s (own reply handle, then the victim's inbox) are refused: the service saw '%s'",
 	      b1d_unique_name(cl), line);
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
-	b1d_send(cl, m);
-	dbus_message_unref(m);
+	m = sd_call_new(cl, SVC_NAME, SVC_PATH, SVC_IFACE, "Note", NULL);
+	if (m)
+		b1d_send(cl, m);
+	sd_unref(m);
 	CHECK(last_note_is(cl, b1d_unique_name(cl), line, sizeof(line)),
 	      "a genuine direct call is accepted with its sender (%s)", line);
 	ok = forge_via_bus(b1d_unique_name(cl), raw_unique,
@@ -1168,8 +1173,8 @@ int main(void)
 	ok = forge_on_door(b1d_unique_name(cl), raw_unique,
 			   sizeof(raw_unique), &raw);
 	CHECK(ok && last_note_is(cl, raw_unique, line, sizeof(line)),
-	      "a call on a door claiming to be %s arrives with the door's caller %s: the service saw '%s'",
-	      b1d_unique_name(cl), raw_unique, line);
+	      "on a door, a call from its caller %s is served, then one claiming to be %s is dropped: the service saw '%s'",
+	      raw_unique, b1d_unique_name(cl), line);
 	b1c_free(raw);
 
 	/* S before R, native and socket callers */
@@ -1186,44 +1191,38 @@ int main(void)
 	forger_pid = spawn_reporter(door_forger, line, sizeof(line));
 	if (forger_pid < 0)
 		return 1;
-	m = dbus_message_new_method_call(FORGER_NAME, SVC_PATH, SVC_IFACE,
-					 "Echo");
-	arg = "x";
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
 	r = NULL;
 	if (atoi(line) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
-		b1d_call(cl, m, 5000, &r);
-	dbus_message_unref(m);
-	CHECK(is_str_reply(r, "bus"),
+		r = call_unref(cl, sd_call_new(cl, FORGER_NAME, SVC_PATH,
+					       SVC_IFACE, "Echo", "x"), 5000);
+	CHECK(sd_is_str_reply(r, "bus"),
 	      "a Door.Open answer with a wrong nonce and a node attached gives no door: the call goes through the bus (%s)",
-	      is_str_reply(r, "door") ? "it went to the forged door" :
+	      sd_is_str_reply(r, "door") ? "it went to the forged door" :
 	      r ? "a reply" : "no reply");
-	unref(r);
+	sd_unref(r);
 
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Hang");
+	m = sd_call_new(cl, SVC_NAME, SVC_PATH, SVC_IFACE, "Hang", NULL);
 	ms = test_now_ms();
 	r = NULL;
-	rn = b1d_call(cl, m, 300, &r);
+	rn = m ? b1d_call(cl, m, 300, &r) : -ENOMEM;
 	ms = test_now_ms() - ms;
-	dbus_message_unref(m);
+	sd_unref(m);
 	CHECK(rn == -ETIMEDOUT && !r && ms >= 250 && ms < 5000,
 	      "a call that gets no reply fails after its own timeout of 300 ms, not the default 25 s (%d after %lld ms)",
 	      rn, ms);
-	unref(r);
+	sd_unref(r);
 
-	r = svc_call(cl, "Die", 0, NULL);
+	r = svc_call(cl, "Die", NULL);
 	CHECK(is_error(r, DBUS_ERROR_NO_REPLY),
-	      "a callee dying mid-call: NoReply (%s)",
-	      r ? dbus_message_get_error_name(r) ?: "(a return)" : "(none)");
-	unref(r);
+	      "a callee dying mid-call: NoReply (%s)", err_or(r, "(a return)"));
+	sd_unref(r);
 	waitpid(svc_pid, &status, 0);
 	svc_pid = 0;
-	arg = "late";
-	r = svc_call(cl, "Echo", DBUS_TYPE_STRING, &arg);
+	r = svc_call(cl, "Echo", "late");
 	CHECK(is_error(r, DBUS_ERROR_SERVICE_UNKNOWN),
 	      "then the name is gone: ServiceUnknown (%s)",
-	      r ? dbus_message_get_error_name(r) ?: "(a return)" : "(none)");
-	unref(r);
+	      err_or(r, "(a return)"));
+	sd_unref(r);
 out:
 	if (forger_pid > 0) {
 		kill(forger_pid, SIGKILL);

@@ -261,11 +261,11 @@ fi
 # static archive): their libraries and loader, as ldd names them, go in at
 # their host paths (as debug/boot.sh does for trinity)
 copy_libs() {
-	case $(head -c 4 "$1" | od -An -c | tr -d ' ') in
-	177ELF) ;;
-	*) return 0 ;;
-	esac
-	ldd "$1" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+	local libs lib
+
+	# (ldd fails on static binaries and scripts: nothing to copy)
+	libs=$(ldd "$1" 2>/dev/null | grep -o '/[^ ]*') || return 0
+	for lib in $libs; do
 		[ -e "$R$lib" ] && continue
 		mkdir -p "$R$(dirname "$lib")"
 		cp -L "$lib" "$R$lib"
