@@ -640,7 +640,7 @@ static void host_tools_introspect(void)
 		snprintf(out, sizeof(out), "no %s%s", HOSTROOT, gdbus[0]);
 	if (!CHECK(strstr(out, "Echo(in  s arg_0,") && strstr(out, "Fail();") &&
 		   strstr(out, "node Child {"),
-		   "Debian's gdbus introspect of the native service: Echo(in s, out s), Fail(), node Child"))
+		   "Debian's gdbus introspect: Echo(in s, out s), Fail(), node Child"))
 		diag(out);
 }
 
