@@ -260,7 +260,7 @@ static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
 }
 
 static const struct b1d_method methods[] = {
-	{ "Echo", m_echo },
+	{ "Echo", m_echo, "s", "s" },
 	{}
 };
 

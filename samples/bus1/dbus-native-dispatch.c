@@ -2,9 +2,10 @@
 /*
  * libbus1-dbus dispatch (dbus-native.h): what b1d_process() does with a
  * received message (a signal to the matching callbacks, a call to its
- * object's method and the reply back where the call came from), and the
- * objects and match rules it dispatches to. Who sent a message is decided
- * before: signal_origin_ok() here, b1di_call_origin() for calls
+ * object's method and the reply back where the call came from; the Peer
+ * and Introspectable calls no method took to dbus-native-introspect.c),
+ * and the objects and match rules it dispatches to. Who sent a message is
+ * decided before: signal_origin_ok() here, b1di_call_origin() for calls
  * (dbus-native-door.c).
  */
 #include <errno.h>
@@ -44,6 +45,7 @@ static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
 	const struct b1d_method *me;
 	struct object *o;
 	bool path_known = false;
+	DBusMessage *r;
 
 	for (o = bus->objects; o; o = o->next) {
 		if (strcmp(o->path, path))
@@ -55,6 +57,8 @@ static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
 			if (!strcmp(me->member, member))
 				return me->fn(bus, m, o->userdata);
 	}
+	if (b1di_builtin(bus, m, &r))
+		return r;
 	if (!path_known)
 		return dbus_message_new_error_printf(m, DBUS_ERROR_UNKNOWN_OBJECT,
 						     "No object at %s", path);
@@ -147,11 +151,18 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
 		   const char *interface, const struct b1d_method *methods,
 		   void *userdata)
 {
+	const struct b1d_method *me;
 	struct object *o;
 
 	if (!dbus_validate_path(path, NULL) ||
 	    !dbus_validate_interface(interface, NULL))
 		return -EINVAL;
+	/* (what Introspect puts in its XML unescaped) */
+	for (me = methods; me->member; me++)
+		if (!dbus_validate_member(me->member, NULL) ||
+		    (me->in && !dbus_signature_validate(me->in, NULL)) ||
+		    (me->out && !dbus_signature_validate(me->out, NULL)))
+			return -EINVAL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;

@@ -64,8 +64,8 @@ static DBusMessage *m_slow(struct b1d_bus *bus, DBusMessage *call, void *u)
 }
 
 static const struct b1d_method svc_methods[] = {
-	{ "Echo", m_echo },
-	{ "Slow", m_slow },
+	{ "Echo", m_echo, "s", "s" },
+	{ "Slow", m_slow, "", "s" },
 	{}
 };
 
