@@ -161,6 +161,9 @@ elif [ $DBUS = 1 ]; then
 	say "Debian's busctl (sd-bus, on the socket) calls the native service"
 	step host busctl --address="$DADDR" call org.bus1.NativeDemo \
 		/org/bus1/Demo org.bus1.Demo Echo s "hello from busctl"
+	say "busctl introspects it: libbus1-dbus answers Introspectable and Peer"
+	step host busctl --address="$DADDR" introspect org.bus1.NativeDemo \
+		/org/bus1/Demo
 
 	say "a python3-dbus service on the socket; a native client calls it"
 	echo "\$ python3 svc.py $DADDR org.bus1.Test &"

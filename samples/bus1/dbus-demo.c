@@ -44,7 +44,7 @@ static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
 }
 
 static const struct b1d_method methods[] = {
-	{ "Echo", m_echo },
+	{ "Echo", m_echo, "s", "s" },
 	{}
 };
 

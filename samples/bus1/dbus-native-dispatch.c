@@ -2,9 +2,10 @@
 /*
  * libbus1-dbus dispatch (dbus-native.h): what b1d_process() does with a
  * received message (a signal to the matching callbacks, a call to its
- * object's method and the reply back where the call came from), and the
- * objects and match rules it dispatches to. Who sent a message is decided
- * before: signal_origin_ok() here, b1di_call_origin() for calls
+ * object's method and the reply back where the call came from; the Peer
+ * and Introspectable calls no method took to dbus-native-introspect.c),
+ * and the objects and match rules it dispatches to. Who sent a message is
+ * decided before: signal_origin_ok() here, b1di_call_origin() for calls
  * (dbus-native-door.c).
  */
 #include <errno.h>
@@ -56,6 +57,7 @@ static sd_bus_message *dispatch_call(struct b1d_bus *bus, sd_bus_message *m)
 	const struct b1d_method *me;
 	struct object *o;
 	bool path_known = false;
+	sd_bus_message *r;
 	char text[512];
 
 	for (o = bus->objects; o; o = o->next) {
@@ -68,6 +70,8 @@ static sd_bus_message *dispatch_call(struct b1d_bus *bus, sd_bus_message *m)
 			if (!strcmp(me->member, member))
 				return me->fn(bus, m, o->userdata);
 	}
+	if (b1di_builtin(bus, m, &r))
+		return r;
 	if (!path_known) {
 		snprintf(text, sizeof(text), "No object at %s", path);
 		return error_reply(m, SD_BUS_ERROR_UNKNOWN_OBJECT, text);
@@ -164,11 +168,18 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
 		   const char *interface, const struct b1d_method *methods,
 		   void *userdata)
 {
+	const struct b1d_method *me;
 	struct object *o;
 
 	if (!sd_bus_object_path_is_valid(path) ||
 	    !sd_bus_interface_name_is_valid(interface))
 		return -EINVAL;
+	/* (what Introspect puts in its XML unescaped) */
+	for (me = methods; me->member; me++)
+		if (!sd_bus_member_name_is_valid(me->member) ||
+		    (me->in && !b1di_signature_valid(me->in)) ||
+		    (me->out && !b1di_signature_valid(me->out)))
+			return -EINVAL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;

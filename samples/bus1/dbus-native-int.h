@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libbus1-dbus internals shared by dbus-native.c (connections, calls),
- * dbus-native-dispatch.c (what a received message is given to) and
- * dbus-native-door.c (doors: who sent a direct call) and
- * dbus-native-pump.c (sd-bus's bytes to and from bus1 messages). Not
- * installed; the API is dbus-native.h.
+ * dbus-native-dispatch.c (what a received message is given to),
+ * dbus-native-door.c (doors: who sent a direct call),
+ * dbus-native-introspect.c (Peer, Introspectable) and dbus-native-pump.c
+ * (sd-bus's bytes to and from bus1 messages). Not installed; the API is
+ * dbus-native.h.
  */
 #ifndef _BUS1_DBUS_NATIVE_INT_H
 #define _BUS1_DBUS_NATIVE_INT_H
@@ -162,6 +163,12 @@ void b1di_qmsg_free(struct b1d_bus *bus, struct qmsg *q);
 int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp);
 /* AddMatch @rule on the bus, no reply asked */
 void b1di_add_match_rule(struct b1d_bus *bus, const char *rule);
+
+/* dbus-native-introspect.c */
+bool b1di_builtin(struct b1d_bus *bus, sd_bus_message *m,
+		  sd_bus_message **replyp);
+/* is @sig a valid D-Bus signature (sd-bus exports no check of its own) */
+bool b1di_signature_valid(const char *sig);
 
 /* dbus-native-door.c */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);

@@ -39,12 +39,15 @@ struct b1d_bus;
 /*
  * a method handler returns the reply (a method return or an error, made
  * with sd_bus_message_new_method_return() or _new_method_error*() on
- * @call; the library sends it and drops the reference), or NULL for none
+ * @call; the library sends it and drops the reference), or NULL for none;
+ * @in and @out, its argument and reply signatures (NULL: not given), are
+ * only what org.freedesktop.DBus.Introspectable.Introspect tells about it
  */
 struct b1d_method {
 	const char *member;
 	sd_bus_message *(*fn)(struct b1d_bus *bus, sd_bus_message *call,
 			      void *userdata);
+	const char *in, *out;
 };
 
 /* bootstrap (path NULL: $BUS1_DBUS_SOCKET or the default) and Hello */
@@ -64,7 +67,11 @@ int b1d_request_name(struct b1d_bus *bus, const char *name,
 		     unsigned int flags);
 int b1d_release_name(struct b1d_bus *bus, const char *name);
 
-/* serve @methods (ended by a NULL member) on @path, @interface */
+/*
+ * serve @methods (ended by a NULL member) on @path, @interface; every
+ * path also answers org.freedesktop.DBus.Peer (Ping, GetMachineId) and
+ * org.freedesktop.DBus.Introspectable (the objects added here)
+ */
 int b1d_add_object(struct b1d_bus *bus, const char *path,
 		   const char *interface, const struct b1d_method *methods,
 		   void *userdata);

@@ -62,8 +62,8 @@ static sd_bus_message *m_slow(struct b1d_bus *bus, sd_bus_message *call,
 }
 
 static const struct b1d_method svc_methods[] = {
-	{ "Echo", m_echo },
-	{ "Slow", m_slow },
+	{ "Echo", m_echo, "s", "s" },
+	{ "Slow", m_slow, "", "s" },
 	{}
 };
 

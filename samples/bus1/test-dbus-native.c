@@ -28,6 +28,7 @@
 #define SVC_PATH	"/org/bus1/Test"
 #define SVC_IFACE	"org.bus1.Test"
 #define SVC_ERROR	"org.bus1.Test.Error.Failed"
+#define SVC_CHILD	SVC_PATH "/Child"
 
 static pid_t svc_pid, sock_pid, forger_pid;
 
@@ -130,14 +131,14 @@ static sd_bus_message *m_die(struct b1d_bus *bus, sd_bus_message *call,
 }
 
 static const struct b1d_method svc_methods[] = {
-	{ "Echo", m_echo },
-	{ "Fail", m_fail },
-	{ "ReadFd", m_read_fd },
-	{ "Emit", m_emit },
-	{ "Die", m_die },
-	{ "Hang", m_hang },
-	{ "Note", m_note },
-	{ "LastNote", m_last_note },
+	{ "Echo", m_echo, "s", "s" },
+	{ "Fail", m_fail, "", "" },
+	{ "ReadFd", m_read_fd, "h", "s" },
+	{ "Emit", m_emit, "s", "" },
+	{ "Die", m_die, "", "" },
+	{ "Hang", m_hang, "", "" },
+	{ "Note", m_note, "", "" },
+	{ "LastNote", m_last_note, "", "s" },
 	{}
 };
 
@@ -154,6 +155,7 @@ static void service(int fd)
 		_exit(1);
 	}
 	b1d_add_object(bus, SVC_PATH, SVC_IFACE, svc_methods, NULL);
+	b1d_add_object(bus, SVC_CHILD, SVC_IFACE, svc_methods, NULL);
 	r = b1d_request_name(bus, SVC_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE);
 	snprintf(line, sizeof(line), "%d %s\n", r, b1d_unique_name(bus));
 	if (write(fd, line, strlen(line)) < 0)
@@ -389,6 +391,140 @@ static bool native_echo(struct b1d_bus *bus, long long *us)
 	return ok;
 }
 
+/* --- Peer and Introspectable of a native service ------------------------ */
+
+#define MACHINE_ID	"0123456789abcdef0123456789abcdef"
+
+/* @iface.@member() at @path of the service, no arguments */
+static sd_bus_message *std_call(struct b1d_bus *bus, const char *path,
+				const char *iface, const char *member)
+{
+	return call_unref(bus, sd_call_new(bus, SVC_NAME, path, iface, member,
+					   NULL), 10000);
+}
+
+static const char *reply_what(sd_bus_message *r)
+{
+	if (!r)
+		return "(no reply)";
+	return sd_error_name(r) ?: sd_str_arg(r) ?: "(a return)";
+}
+
+/* after a failed check: @text as TAP diagnostics, "# " before each line */
+static void diag(const char *text)
+{
+	const char *nl;
+
+	for (; *text; text = nl + 1) {
+		nl = strchrnul(text, '\n');
+		printf("# %.*s\n", (int)(nl - text), text);
+		if (!*nl)
+			break;
+	}
+}
+
+/* the machine id the service should answer, "" if it has none */
+static void machine_id_of(char *id, size_t size)
+{
+	static const char *const files[] = {
+		"/etc/machine-id", "/var/lib/dbus/machine-id" };
+	FILE *f;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		id[0] = 0;
+		f = fopen(files[i], "re");
+		if (!f)
+			continue;
+		if (!fgets(id, size, f))
+			id[0] = 0;
+		fclose(f);
+		id[strcspn(id, "\n")] = 0;
+		if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
+			return;
+	}
+	id[0] = 0;
+}
+
+/*
+ * GetMachineId: the id of /etc/machine-id; where there is none (the test
+ * VM), first FileNotFound, then the id of one written for the check
+ */
+static bool machine_id_ok(struct b1d_bus *bus, char *got, size_t size)
+{
+	char id[64];
+	sd_bus_message *r;
+	bool ok = true;
+	int fd;
+
+	machine_id_of(id, sizeof(id));
+	if (!id[0]) {
+		r = std_call(bus, "/", DBUS_INTERFACE_PEER, "GetMachineId");
+		ok = is_error(r, DBUS_ERROR_FILE_NOT_FOUND);
+		snprintf(got, size, "none: %s; ", reply_what(r));
+		sd_unref(r);
+		fd = open("/etc/machine-id", O_WRONLY | O_CREAT | O_EXCL, 0444);
+		if (fd < 0 || write(fd, MACHINE_ID "\n", 33) != 33)
+			ok = false;
+		if (fd >= 0)
+			close(fd);
+		snprintf(id, sizeof(id), "%s", MACHINE_ID);
+	}
+	r = std_call(bus, SVC_PATH, DBUS_INTERFACE_PEER, "GetMachineId");
+	ok = ok && sd_is_str_reply(r, id);
+	snprintf(got + strlen(got), size - strlen(got), "%s: %s", id,
+		 reply_what(r));
+	sd_unref(r);
+	if (!strcmp(id, MACHINE_ID))
+		unlink("/etc/machine-id");
+	return ok;
+}
+
+#define ECHO_XML	"<method name=\"Echo\"><arg direction=\"in\" type=\"s\"/><arg direction=\"out\" type=\"s\"/></method>"
+#define EMPTY_XML	DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE "<node>\n</node>\n"
+
+/* a native client asks the native service the standard interfaces */
+static void native_introspect(struct b1d_bus *bus)
+{
+	sd_bus_message *r, *r2;
+	const char *xml;
+	char got[256] = "";
+	bool ok;
+
+	r = std_call(bus, SVC_PATH, DBUS_INTERFACE_PEER, "Ping");
+	r2 = std_call(bus, "/no/object", DBUS_INTERFACE_PEER, "Ping");
+	CHECK(sd_is_return(r) && sd_is_return(r2),
+	      "Peer.Ping of the native service returns, at its object and at a path without one (%s, %s)",
+	      reply_what(r), reply_what(r2));
+	sd_unref(r);
+	sd_unref(r2);
+	CHECK(machine_id_ok(bus, got, sizeof(got)),
+	      "Peer.GetMachineId of the native service (%s)", got);
+
+	r = std_call(bus, SVC_PATH, DBUS_INTERFACE_INTROSPECTABLE,
+		     "Introspect");
+	xml = reply_what(r);
+	ok = strstr(xml, "<interface name=\"" SVC_IFACE "\">") &&
+	     strstr(xml, ECHO_XML) && strstr(xml, "<method name=\"Fail\"/>") &&
+	     strstr(xml, "<interface name=\"" DBUS_INTERFACE_PEER "\">") &&
+	     strstr(xml, "<interface name=\"" DBUS_INTERFACE_INTROSPECTABLE "\">") &&
+	     strstr(xml, "<node name=\"Child\"/>") &&
+	     !strncmp(xml, DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE,
+		      strlen(DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE));
+	if (!CHECK(ok,
+		   "Introspect of %s: its interface, Echo(s) -> s, Fail(), Peer, Introspectable, child node Child",
+		   SVC_PATH))
+		diag(xml);
+	sd_unref(r);
+
+	r = std_call(bus, "/no/object", DBUS_INTERFACE_INTROSPECTABLE,
+		     "Introspect");
+	if (!CHECK(!strcmp(reply_what(r), EMPTY_XML),
+		   "Introspect of a path without objects: the DTD header and an empty <node>"))
+		diag(reply_what(r));
+	sd_unref(r);
+}
+
 #define HOSTROOT	"/hostroot"
 
 /*
@@ -485,6 +621,63 @@ static void host_tools_echo(void)
 		      "Debian's %s on the socket calls the native service: '%s'",
 		      tools[i].name, out);
 	}
+}
+
+/* the token after @member's line in busctl introspect's table, or "" */
+static void busctl_row(const char *out, const char *member, char *row,
+		       size_t size)
+{
+	char want[64], name[64], type[16], in[32], res[32];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\n.%s ", member);
+	p = strstr(out, want);
+	row[0] = 0;
+	if (p && sscanf(p + 1, "%63s %15s %31s %31s", name, type, in, res) == 4)
+		snprintf(row, size, "%s %s %s", type, in, res);
+}
+
+/* Debian's busctl and gdbus introspect the native service */
+static void host_tools_introspect(void)
+{
+	static char addr_opt[160];
+	static const char *const intro[] = {
+		"/usr/bin/busctl", addr_opt, "introspect", SVC_NAME, SVC_PATH,
+		NULL };
+	static const char *const tree[] = {
+		"/usr/bin/busctl", addr_opt, "tree", SVC_NAME, NULL };
+	static const char *const gdbus[] = {
+		"/usr/bin/gdbus", "introspect", "--address", addr, "--dest",
+		SVC_NAME, "--object-path", SVC_PATH, NULL };
+	char out[8192], row[128];
+	int i;
+
+	snprintf(addr_opt, sizeof(addr_opt), "--address=%s", addr);
+	if (!host_tool(intro, out, sizeof(out))) {
+		for (i = 0; i < 3; i++)
+			printf("ok %d host-tools # SKIP no %s at %s%s\n",
+			       ++tap_n, intro[0], HOSTROOT,
+			       " (the host's /usr is not shared)");
+		return;
+	}
+	busctl_row(out, "Echo", row, sizeof(row));
+	if (!CHECK(!strcmp(row, "method s s") &&
+		   strstr(out, "\n" DBUS_INTERFACE_PEER " "),
+		   "Debian's busctl introspect of the native service: .Echo '%s', Peer listed",
+		   row))
+		diag(out);
+	host_tool(tree, out, sizeof(out));
+	if (!CHECK(strstr(out, "/org/bus1\n") && strstr(out, SVC_PATH "\n") &&
+		   strstr(out, SVC_CHILD "\n"),
+		   "Debian's busctl tree walks the native service down to %s",
+		   SVC_CHILD))
+		diag(out);
+	if (!host_tool(gdbus, out, sizeof(out)))
+		snprintf(out, sizeof(out), "no %s%s", HOSTROOT, gdbus[0]);
+	if (!CHECK(strstr(out, "Echo(in  s arg_0,") && strstr(out, "Fail();") &&
+		   strstr(out, "node Child {"),
+		   "Debian's gdbus introspect: Echo(in s, out s), Fail(), node Child"))
+		diag(out);
 }
 
 #define HOST_DBUS	"/src/tools/testing/selftests/bus1/host/dbus/"
@@ -999,7 +1192,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(44);
+	tap_plan(51);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -1122,6 +1315,8 @@ int main(void)
 	      N_TIMED, (unsigned long long)(s1.calls - s2.calls));
 	printf("# Echo round trip, %d calls: native %lld us, socket+broker %lld us\n",
 	       N_TIMED, us_native, us_sock);
+	native_introspect(cl);
+	host_tools_introspect();
 	host_tools_echo();
 	host_service_echo(cl, "svc.py", "org.bus1.PyTest", "native",
 			  "Debian's python3-dbus service");

@@ -123,9 +123,9 @@ static void on_hey(struct b1d_bus *bus, sd_bus_message *m, void *u)
 }
 
 static const struct b1d_method svc_methods[] = {
-	{ "Echo", m_echo },
-	{ "Note", m_note },
-	{ "Report", m_report },
+	{ "Echo", m_echo, "s", "s" },
+	{ "Note", m_note, "", "" },
+	{ "Report", m_report, "", "s" },
 	{}
 };
 
