@@ -95,9 +95,10 @@ static int demo_call(char **argv)
 	if (r >= 0)
 		r = b1d_call(bus, m, 30000, &reply);
 	sd_bus_message_unref(m);
+	err = r < 0 ? NULL : sd_bus_message_get_error(reply);
 	if (r < 0) {
 		fprintf(stderr, "bus1-dbus-demo: call: %s\n", strerror(-r));
-	} else if ((err = sd_bus_message_get_error(reply))) {
+	} else if (err) {
 		printf("%s (native) got error %s: %s\n", b1d_unique_name(bus),
 		       err->name, err->message ?: "");
 	} else if (sd_bus_message_read(reply, "s", &s) > 0) {

@@ -232,8 +232,8 @@ bool b1di_call_origin(struct b1d_bus *bus, struct qmsg *q, __u64 *reply_to)
 		if (sender && !strcmp(sender, d->caller))
 			return true;
 		if (!bus->n_refused++)
-			fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s on %s's door)\n",
-				bus->unique, "refusing calls whose sender is not their door's",
+			fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s, door of %s)\n",
+				bus->unique, "refusing calls not from their door's caller",
 				sd_bus_message_get_member(q->m) ?: "",
 				sender ?: "no sender", d->caller);
 		return false;

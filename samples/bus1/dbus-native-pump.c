@@ -47,7 +47,8 @@ int b1d_pump_open(struct b1d_pump *p, bool server, bool filter)
 	sd_id128_t id;
 
 	memset(p, 0, sizeof(*p));
-	p->in = p->out = -1;
+	p->in = -1;
+	p->out = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, out)) {
 		r = -errno;
@@ -69,11 +70,13 @@ int b1d_pump_open(struct b1d_pump *p, bool server, bool filter)
 	/* the throw-away end reads what p->sd writes and the reverse */
 	r = sd_bus_set_fd(p->sd, in[0], out[0]);
 	if (r >= 0) {
-		in[0] = out[0] = -1;
+		in[0] = -1;
+		out[0] = -1;
 		r = sd_bus_set_fd(tmp, tin, tout);
 	}
 	if (r >= 0) {
-		tin = tout = -1;
+		tin = -1;
+		tout = -1;
 		r = sd_bus_set_anonymous(p->sd, 1);
 	}
 	if (r >= 0)
@@ -137,7 +140,8 @@ void b1d_pump_close(struct b1d_pump *p)
 		close(p->in);
 	if (p->out >= 0)
 		close(p->out);
-	p->in = p->out = -1;
+	p->in = -1;
+	p->out = -1;
 	free(p->buf);
 	p->buf = NULL;
 }

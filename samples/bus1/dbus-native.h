@@ -45,8 +45,8 @@ struct b1d_bus;
  */
 struct b1d_method {
 	const char *member;
-	sd_bus_message *(*fn)(struct b1d_bus *bus, sd_bus_message *call,
-			      void *userdata);
+	struct sd_bus_message *(*fn)(struct b1d_bus *bus,
+				     sd_bus_message *call, void *userdata);
 	const char *in, *out;
 };
 
