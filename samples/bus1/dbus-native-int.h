@@ -50,8 +50,9 @@ ssize_t b1d_pump_take(struct b1d_pump *p, int *fds, size_t max_fds,
 		      size_t *n_fdsp);
 /*
  * give sd-bus @data (exactly one whole D-Bus message, checked) and @fds
- * (always closed); 1 and *mp the message (filter mode), 0 if sd-bus
- * dropped it, or -errno (the connection is broken)
+ * (always closed); with @mp (filter mode) have sd-bus read it: 1 and *mp
+ * the message, 0 if sd-bus dropped it; -errno: the connection is broken.
+ * Without @mp only write it (0), for sd_bus_process() of the caller's own.
  */
 int b1d_pump_feed(struct b1d_pump *p, const void *data, size_t n,
 		  const int *fds, size_t n_fds, sd_bus_message **mp);

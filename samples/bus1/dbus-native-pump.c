@@ -250,7 +250,8 @@ int b1d_pump_feed(struct b1d_pump *p, const void *data, size_t n,
 	size_t left = n;
 	int r = 0;
 
-	*mp = NULL;
+	if (mp)
+		*mp = NULL;
 	if (!one_message(data, n) || n_fds > MAX_FDS) {
 		close_all(fds, n_fds);
 		return 0;
@@ -291,6 +292,9 @@ int b1d_pump_feed(struct b1d_pump *p, const void *data, size_t n,
 	}
 	/* sd-bus has its own copies now */
 	close_all(fds, n_fds);
+	/* (no @mp: the caller has sd-bus read it, with its own callbacks) */
+	if (!mp)
+		return r < 0 ? r : 0;
 	/* until sd-bus handed it to the filter or read it all and dropped it */
 	while (r >= 0 && !p->got) {
 		r = sd_bus_process(p->sd, NULL);
