@@ -18,7 +18,18 @@
 #include <unistd.h>
 #include <bus1/bus1.h>
 
+/*
+ * The counters are the program's: a test of several files defines
+ * TAP_SHARED before including this header in each of them, and
+ * TAP_SHARED_DEFINE as well in the one that holds them.
+ */
+#if !defined(TAP_SHARED)
 static int tap_n, tap_failed, tap_planned = -1;
+#elif defined(TAP_SHARED_DEFINE)
+int tap_n, tap_failed, tap_planned = -1;
+#else
+extern int tap_n, tap_failed, tap_planned;
+#endif
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
