@@ -39,6 +39,8 @@ declare -A IGNORE=(
 	["samples/bus1/dbus-test.h"]="PREFER_KERNEL_TYPES"
 	["samples/bus1/test-dbus-native.c"]="PREFER_KERNEL_TYPES"
 	["samples/bus1/test-dbus-policy.c"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/test-dbus-native.h"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/dbus-policy-test-*"]="PREFER_KERNEL_TYPES"
 	# The ELF types of <elf.h> are spelt Elf64_Ehdr/Elf64_Shdr.
 	["tools/testing/selftests/bus1/bench/bench.c"]="CAMELCASE"
 	# Tests that SKIP when the kernel lacks a system call check for ENOSYS,

@@ -25,8 +25,22 @@
 #include <systemd/sd-bus.h>
 #include "dbus-native.h"
 
+/*
+ * The broker's paths and pid are the program's: a test of several files
+ * defines DBUS_TEST_SHARED before including this header in each of them,
+ * and DBUS_TEST_SHARED_DEFINE as well in the one that holds them (as
+ * test-lib.h's TAP_SHARED).
+ */
+#if !defined(DBUS_TEST_SHARED)
 static char dir[64], addr[128], b1sock[128];
 static pid_t broker_pid;
+#elif defined(DBUS_TEST_SHARED_DEFINE)
+char dir[64], addr[128], b1sock[128];
+pid_t broker_pid;
+#else
+extern char dir[64], addr[128], b1sock[128];
+extern pid_t broker_pid;
+#endif
 
 /*
  * start the broker in /tmp/<tag>-<pid> (mode @mode: 0755 lets another uid
