@@ -230,8 +230,8 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		break;
 	}
 	bus1_message_release(&msg);
-	/* a broken pump (its sd_bus failed) ends the connection */
-	if (r < 0 && msg.type == BUS1_MSG_DATA)
+	/* a broken pump (b1d_pump_feed(): its sd_bus failed) is an error */
+	if (r < 0)
 		return r;
 	*qp = q;
 	return q ? 1 : 0;
