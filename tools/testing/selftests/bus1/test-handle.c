@@ -1245,7 +1245,9 @@ static void *racer_fn(void *arg)
 	return NULL;
 }
 
-static void run_race(struct __test_metadata *_metadata, struct racer *tmpl)
+/* two threads at once, thread i doing what @tmpl[i] says */
+static void run_race_pair(struct __test_metadata *_metadata,
+			  const struct racer *tmpl)
 {
 	pthread_barrier_t barrier;
 	struct racer r[2];
@@ -1254,7 +1256,7 @@ static void run_race(struct __test_metadata *_metadata, struct racer *tmpl)
 
 	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, 2));
 	for (i = 0; i < 2; i++) {
-		r[i] = *tmpl;
+		r[i] = tmpl[i];
 		r[i].barrier = &barrier;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, racer_fn, &r[i]));
 	}
@@ -1266,6 +1268,13 @@ static void run_race(struct __test_metadata *_metadata, struct racer *tmpl)
 			TH_LOG("thread %d: %d errors, first %d", i,
 			       r[i].errors, r[i].first_err);
 	EXPECT_EQ(0, r[0].errors + r[1].errors);
+}
+
+static void run_race(struct __test_metadata *_metadata, struct racer *tmpl)
+{
+	const struct racer t[2] = { *tmpl, *tmpl };
+
+	run_race_pair(_metadata, t);
 }
 
 TEST_F_TIMEOUT(peers, concurrent_self_transfer_release_same_handle, 240)
@@ -1308,6 +1317,34 @@ TEST_F_TIMEOUT(peers, concurrent_owner_transfer_holder_release, 240)
 	ASSERT_EQ(-ENXIO, b1_release(b, R1));
 	expect_notify(_metadata, pa, RELEASE, N1, 0);
 	expect_empty(_metadata, pa);
+}
+
+/*
+ * Two transfers in opposite directions between the same two peers, at
+ * once: each locks both peers, so both must take the locks in one order
+ * (bus1_peer_lock_pair() sorts them by address). Taken in argument order,
+ * a->b and b->a deadlock (lockdep cannot tell: the second lock of the pair
+ * is always the nested one), and this test hangs until its timeout.
+ */
+TEST_F_TIMEOUT(peers, concurrent_transfers_both_directions, 240)
+{
+	struct b1_peer *pa = &self->p[0], *pb = &self->p[1];
+	int a = pa->fd, b = pb->fd;
+	struct racer t[2] = {
+		{ .src_fd = a, .src_id = N1, .dst_fd = b, .dst_id = R1,
+		  .loops = RACE_LOOPS },
+		{ .src_fd = b, .src_id = N2, .dst_fd = a, .dst_id = R1,
+		  .loops = RACE_LOOPS },
+	};
+
+	ASSERT_EQ(R1, xfer(_metadata, a, N1, b));	/* initial refs */
+	ASSERT_EQ(R1, xfer(_metadata, b, N2, a));
+	run_race_pair(_metadata, t);
+	/* each keeps its owner handle and the initial ref of the other's */
+	ASSERT_EQ(2, info(a, "handles"));
+	ASSERT_EQ(2, info(b, "handles"));
+	expect_empty(_metadata, pa);
+	expect_empty(_metadata, pb);
 }
 
 #define DT_NODES	1000

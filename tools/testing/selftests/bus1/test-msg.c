@@ -1543,6 +1543,56 @@ TEST(destroyed_node)
 	mu_peer_close(&c);
 }
 
+/*
+ * A node destroyed by NODES_DESTROY keeps its destruction's position when
+ * its owner goes away later: the owner's teardown (a disconnect, a close,
+ * RESET FLUSH) destroys only the nodes still live. A message ordered after
+ * the NODES_DESTROY carries the node to a peer that still holds a handle
+ * for it (so the send pins that handle), and is received only after the
+ * owner's close: the handle arrives INVALID. Had the teardown recorded its
+ * own, later timestamp for the node, the message would be ordered before
+ * the destruction and the receiver would get its old handle back (the
+ * owner ticks its clock past the message's first).
+ */
+TEST(destroyed_node_keeps_destruction_after_owner_close)
+{
+	struct mu_peer a, b, c;
+	struct bus1_cmd_recv r;
+	__u64 hb, hc, dst, node = NODE_A;
+	int i;
+
+	ASSERT_EQ(0, mu_peer_open(&a, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&b, 1 << 20));
+	ASSERT_EQ(0, mu_peer_open(&c, 1 << 20));
+	hb = link_node(_metadata, a.fd, NODE_A, b.fd);
+	hc = link_node(_metadata, a.fd, NODE_A, c.fd);
+	dst = link_node(_metadata, c.fd, NODE_C, b.fd);
+	ASSERT_EQ(0, b1_destroy(a.fd, 0, &node, 1));
+	/* ordered after the destruction; c's handle for NODE_A is pinned */
+	ASSERT_EQ(0, mu_sendv(b.fd, 0, &dst, 1, NULL, NULL, 0, &hb, 1,
+			      NULL, 0));
+	/* a's clock runs ahead of c's: four more destructions of its own */
+	for (i = 1; i <= 4; i++)
+		ASSERT_EQ(0, b1_destroy1(a.fd, NODE_A + (i << 12)));
+	/* the owner's teardown, with NODE_A destroyed but not released */
+	mu_peer_close(&a);
+
+	ASSERT_EQ(0, mu_peer_recv(&c, 0, &r));
+	ASSERT_EQ(BUS1_MSG_NODE_DESTROY, r.msg.type);
+	ASSERT_EQ(hc, r.msg.destination);
+	ASSERT_EQ(0, mu_peer_recv(&c, 0, &r));
+	ASSERT_EQ(BUS1_MSG_DATA, r.msg.type);
+	ASSERT_EQ(NODE_C, r.msg.destination);
+	ASSERT_EQ(1, r.msg.n_handles);
+	ASSERT_EQ(BUS1_HANDLE_INVALID, mu_handles(&c, &r)[0]);
+	ASSERT_EQ(0, b1_slice_release(c.fd, r.msg.offset));
+	/* c holds its handle for NODE_A once, as before the message */
+	ASSERT_EQ(0, b1_release(c.fd, hc));
+	ASSERT_EQ(-ENXIO, b1_release(c.fd, hc));
+	mu_peer_close(&b);
+	mu_peer_close(&c);
+}
+
 /* fork: the peer belongs to the open file; the child receives on it. */
 TEST(fork_shared_peer)
 {
