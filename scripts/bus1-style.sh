@@ -34,6 +34,13 @@ declare -A IGNORE=(
 	# sd-bus's cookies are uint64_t * in its API (sd_bus_send(), ...).
 	["samples/bus1/dbus-sdpump-bench.c"]="PREFER_KERNEL_TYPES"
 	["samples/bus1/dbus-sd-split.c"]="PREFER_KERNEL_TYPES"
+	# ... and libbus1-dbus, its messages sd-bus's, with its users
+	["samples/bus1/dbus-native*"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/dbus-test.h"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/test-dbus-native.c"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/test-dbus-policy.c"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/test-dbus-native.h"]="PREFER_KERNEL_TYPES"
+	["samples/bus1/dbus-policy-test-*"]="PREFER_KERNEL_TYPES"
 	# The ELF types of <elf.h> are spelt Elf64_Ehdr/Elf64_Shdr.
 	["tools/testing/selftests/bus1/bench/bench.c"]="CAMELCASE"
 	# Tests that SKIP when the kernel lacks a system call check for ENOSYS,

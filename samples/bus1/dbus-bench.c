@@ -17,9 +17,9 @@
  *       through bus1-dbus-broker                                    <= 1.20x
  *   (c) one signal to 10 matching subscribers                      <= 0.30x
  *   (d) connecting: Hello + RequestName (and the disconnect)       <= 1.00x
- * Under (a) and (c) their floor: the library's libdbus work for the case
- * without a transport (see struct floor), to show whether a target is
- * below what libdbus messages cost at all.
+ * Under (a) and (c) their libdbus floor: the work the library did with
+ * libdbus before its port to sd-bus, for the case without a transport (see
+ * struct floor), to show what libdbus messages cost at all.
  *
  *   bus1-dbus-bench --dbus-broker ROOT CONF DAEMON_ADDR BROKER_ADDR ...
  *
@@ -47,42 +47,15 @@
  * "Lookups"): (b) with 10 and with 1,000 idle socket connections open (the
  * broker needs --max-connections-per-user above 1,000 and an fd limit
  * above that, see bus1-bench.sh).
- * Clients are linked statically with Debian's libdbus-1.a (the library of
- * the dbus-daemon baseline's clients, same version).
+ * Socket clients are linked statically with Debian's libdbus-1.a (the
+ * library of the dbus-daemon baseline's clients, same version); the native
+ * ones use libbus1-dbus, whose messages are sd-bus's (libsystemd).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include "dbus-native-int.h"
-#include "dbus-wire.h"
-#include "dbus-bench-util.h"
-
-#define NAME	"org.bus1.Bench"
-#define PATH	"/org/bus1/Bench"
-#define IFACE	"org.bus1.Bench"
-#define NSUBS	10
-#define BATCH	10	/* signals between two acks of every subscriber */
-#define ARG	"hello"
+#include "dbus-bench.h"
 
 static const char *daemon_addr, *broker_addr, *b1sock;
-static void dbb_stop(void);
 
-static void die(const char *what)
+void die(const char *what)
 {
 	fprintf(stderr, "bus1-dbus-bench: %s failed\n", what);
 	dbench_kill_kids();
@@ -90,7 +63,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-static DBusMessage *echo_reply(DBusMessage *call)
+DBusMessage *echo_reply(DBusMessage *call)
 {
 	DBusMessage *r;
 	const char *s;
@@ -107,7 +80,7 @@ static DBusMessage *echo_reply(DBusMessage *call)
 
 /* --- libdbus on a socket (dbus-daemon, or bus1-dbus-broker) ------------- */
 
-static DBusConnection *sock_connect(const char *addr)
+DBusConnection *sock_connect(const char *addr)
 {
 	DBusConnection *c = dbus_connection_open_private(addr, NULL);
 
@@ -140,7 +113,7 @@ static void sock_service(void *arg, int fd)
 	}
 }
 
-static DBusMessage *new_call(void)
+DBusMessage *new_call(void)
 {
 	DBusMessage *m = dbus_message_new_method_call(NAME, PATH, IFACE,
 						      "Echo");
@@ -194,7 +167,18 @@ struct emit {
 	int ack;
 };
 
-static DBusMessage *new_tick(void)
+static sd_bus_message *nat_new_tick(struct b1d_bus *b)
+{
+	sd_bus_message *m = NULL;
+
+	if (sd_bus_message_new_signal(b1d_sd_bus(b), &m, PATH, IFACE,
+				      "Tick") < 0 ||
+	    sd_bus_message_append(m, "s", ARG) < 0)
+		die("signal");
+	return m;
+}
+
+DBusMessage *new_tick(void)
 {
 	DBusMessage *m = dbus_message_new_signal(PATH, IFACE, "Tick");
 	const char *s = ARG;
@@ -214,15 +198,19 @@ static void emit_batch(void *ctx)
 	ssize_t n;
 
 	for (int i = 0; i < BATCH; i++) {
-		DBusMessage *m = new_tick();
-
 		if (e->c) {
+			DBusMessage *m = new_tick();
+
 			dbus_connection_send(e->c, m, NULL);
 			dbus_connection_flush(e->c);
-		} else if (b1d_send(e->b, m) < 0) {
-			die("b1d_send");
+			dbus_message_unref(m);
+		} else {
+			sd_bus_message *m = nat_new_tick(e->b);
+
+			if (b1d_send(e->b, m) < 0)
+				die("b1d_send");
+			sd_bus_message_unref(m);
 		}
-		dbus_message_unref(m);
 	}
 	while (got < NSUBS) {
 		n = read(e->ack, buf, NSUBS - got);
@@ -254,9 +242,19 @@ static struct b1d_bus *nat_connect(void)
 	return b;
 }
 
-static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
-	return echo_reply(call);
+	sd_bus_message *r = NULL;
+	const char *s;
+
+	if (sd_bus_message_read(call, "s", &s) <= 0)
+		sd_bus_message_new_method_errorf(call, &r,
+						 SD_BUS_ERROR_INVALID_ARGS, "s");
+	else if (sd_bus_message_new_method_return(call, &r) >= 0 &&
+		 sd_bus_message_append(r, "s", s) < 0)
+		r = sd_bus_message_unref(r);
+	return r;
 }
 
 static const struct b1d_method methods[] = {
@@ -286,16 +284,21 @@ static void nat_service(void *arg, int fd)
 
 static void nat_call(void *ctx)
 {
-	DBusMessage *m = new_call(), *r = NULL;
+	sd_bus_message *m = NULL, *r = NULL;
+	const char *s;
 
-	if (b1d_call(ctx, m, -1, &r) < 0 ||
-	    dbus_message_get_type(r) != DBUS_MESSAGE_TYPE_METHOD_RETURN)
+	if (sd_bus_message_new_method_call(b1d_sd_bus(ctx), &m, NAME, PATH,
+					   IFACE, "Echo") < 0 ||
+	    sd_bus_message_append(m, "s", ARG) < 0)
+		die("message");
+	if (b1d_call(ctx, m, -1, &r) < 0 || sd_bus_message_is_method_error(r, NULL) ||
+	    sd_bus_message_read(r, "s", &s) <= 0)
 		die("native Echo");
-	dbus_message_unref(r);
-	dbus_message_unref(m);
+	sd_bus_message_unref(r);
+	sd_bus_message_unref(m);
 }
 
-static void nat_tick(struct b1d_bus *b, DBusMessage *m, void *u)
+static void nat_tick(struct b1d_bus *b, sd_bus_message *m, void *u)
 {
 	static unsigned long n;
 
@@ -323,186 +326,6 @@ static void nat_connect_op(void *ctx)
 	b1d_free(b);
 }
 
-/* --- the libdbus floor: the library's libdbus work, no transport -------- */
-
-/*
- * What libbus1-dbus does with libdbus for case (a) or (c), in one process,
- * the marshalled bytes handed to the receiver in memory instead of in a
- * bus1 message: the library's own functions where it exposes them
- * (b1di_prepare(), b1di_prepare_reply(), b1di_set_sender(), dwire_parse()),
- * the libdbus calls it makes inline where it does not. Its lists, the
- * ioctls and the kernel are left out, so no transport carrying libdbus
- * messages costs less. Only .serial and .unique of the two b1d_bus are
- * used (by b1di_prepare()).
- */
-struct floor {
-	struct b1d_bus caller, callee;
-	DBusMessage *tmpl;	/* the template of the last variant, or NULL */
-	bool broker;		/* (c): add bus1-dbus-broker's share */
-	char *bytes;		/* parse-only ops: the marshalled message */
-	int len;
-};
-
-static DBusMessage *floor_parse(const char *buf, int len)
-{
-	struct bus1_message msg = { .data = buf, .n_bytes = len };
-	DBusMessage *m = dwire_parse(&msg, NULL);
-
-	if (!m)
-		die("dwire_parse");
-	return m;
-}
-
-/* dwire_send()'s marshal, then recv_one()'s parse of the bytes */
-static DBusMessage *floor_wire(DBusMessage *m)
-{
-	DBusMessage *in;
-	char *buf;
-	int len;
-
-	if (!dbus_message_marshal(m, &buf, &len))
-		die("dbus_message_marshal");
-	dbus_message_contains_unix_fds(m);
-	in = floor_parse(buf, len);
-	dbus_free(buf);
-	return in;
-}
-
-/*
- * the call of nat_call(), or a copy of the template (sender set once)
- * with the argument appended: the library's b1di_set_sender() then finds
- * the sender right and leaves the header alone
- */
-static DBusMessage *floor_new_call(struct floor *f)
-{
-	const char *s = ARG;
-	DBusMessage *m;
-
-	if (!f->tmpl)
-		return new_call();
-	m = dbus_message_copy(f->tmpl);
-	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &s,
-					    DBUS_TYPE_INVALID))
-		die("template copy");
-	return m;
-}
-
-/* (a): nat_call() -> b1d_call() -> b1di_call_at(), the callee's handle() */
-static void floor_call(void *ctx)
-{
-	struct floor *f = ctx;
-	DBusMessage *m = floor_new_call(f), *c, *in, *r, *out;
-
-	if (!dbus_message_get_destination(m))
-		die("floor: call");
-	c = dbus_message_ref(m);	/* sendable(): not sent before */
-	if (b1di_prepare(&f->caller, c) < 0)
-		die("floor: prepare");
-	in = floor_wire(c);
-	/* b1di_call_origin() on a door: the sender is already right */
-	if (dbus_message_get_type(in) != DBUS_MESSAGE_TYPE_METHOD_CALL ||
-	    !b1di_set_sender(in, f->caller.unique))
-		die("floor: call origin");
-	/* dispatch_call() */
-	if (!dbus_message_get_path(in) || !dbus_message_get_interface(in) ||
-	    !dbus_message_get_member(in))
-		die("floor: dispatch");
-	r = echo_reply(in);
-	if (!r || dbus_message_get_no_reply(in) ||
-	    b1di_prepare_reply(&f->callee, in, r) < 0)
-		die("floor: reply");
-	out = floor_wire(r);
-	/* b1di_call_at(): is it the reply? */
-	if (dbus_message_get_type(out) != DBUS_MESSAGE_TYPE_METHOD_RETURN ||
-	    dbus_message_get_reply_serial(out) != f->caller.serial)
-		die("floor: reply serial");
-	dbus_message_unref(out);
-	dbus_message_unref(r);
-	dbus_message_unref(in);
-	dbus_message_unref(c);
-	dbus_message_unref(m);
-}
-
-/* recv_one()'s and handle()'s looks at a signal a subscriber receives */
-static void floor_subscriber(const char *buf, int len)
-{
-	DBusMessage *in = floor_parse(buf, len);
-
-	if (dbus_message_is_signal(in, DBUS_INTERFACE_DBUS, "NameOwnerChanged") ||
-	    dbus_message_get_type(in) != DBUS_MESSAGE_TYPE_SIGNAL ||
-	    !dbus_message_get_sender(in) || !dbus_message_get_path(in) ||
-	    !dbus_message_get_interface(in) || !dbus_message_get_member(in))
-		die("floor: signal");
-	dbus_message_unref(in);
-}
-
-/*
- * (c): b1d_send() of one signal, NSUBS subscribers' parses; with ->broker
- * also the broker's: its parse (b1t's recv), bus_receive()'s
- * bus_set_sender() (not linked here: b1di_set_sender() is the same test)
- * and the one marshal of the multicast
- */
-static void floor_signal(void *ctx)
-{
-	struct floor *f = ctx;
-	DBusMessage *m, *s, *in;
-	char *buf, *bbuf;
-	int len, blen;
-
-	if (f->tmpl) {
-		m = dbus_message_copy(f->tmpl);
-		if (!m)
-			die("template copy");
-	} else {
-		m = new_tick();
-	}
-	s = dbus_message_ref(m);	/* sendable() */
-	if (dbus_message_get_type(s) != DBUS_MESSAGE_TYPE_SIGNAL ||
-	    b1di_prepare(&f->caller, s) < 0 ||
-	    !dbus_message_marshal(s, &buf, &len))
-		die("floor: emit");
-	dbus_message_contains_unix_fds(s);
-	if (f->broker) {
-		in = floor_parse(buf, len);
-		if (!b1di_set_sender(in, f->caller.unique) ||
-		    !dbus_message_marshal(in, &bbuf, &blen))
-			die("floor: broker");
-		dbus_message_unref(in);
-		dbus_free(buf);
-		buf = bbuf;
-		len = blen;
-	}
-	for (int i = 0; i < NSUBS; i++)
-		floor_subscriber(buf, len);
-	dbus_free(buf);
-	dbus_message_unref(s);
-	dbus_message_unref(m);
-}
-
-/* one dwire_parse() of f->bytes: what every receiver must do */
-static void floor_parse_op(void *ctx)
-{
-	struct floor *f = ctx;
-
-	dbus_message_unref(floor_parse(f->bytes, f->len));
-}
-
-static void floor_init(struct floor *f)
-{
-	memset(f, 0, sizeof(*f));
-	strcpy(f->caller.unique, ":1.41");
-	strcpy(f->callee.unique, ":1.42");
-}
-
-/* the marshalled bytes of @m, as the library sends it from f->caller */
-static void floor_bytes(struct floor *f, DBusMessage *m)
-{
-	if (b1di_prepare(&f->caller, m) < 0 ||
-	    !dbus_message_marshal(m, &f->bytes, &f->len))
-		die("floor: bytes");
-	dbus_message_unref(m);
-}
-
 /* --- the cases --------------------------------------------------------- */
 
 static void row(const char *what, struct fig f, struct fig base,
@@ -513,64 +336,6 @@ static void row(const char *what, struct fig f, struct fig base,
 	printf("%-44s %9.0f %6.2f %9.0f %6.2f %6.2fx  <= %.2fx  %s\n", what,
 	       f.instr, f.csw, base.instr, base.csw, ratio, target,
 	       ratio <= target ? "PASS" : "MISS");
-}
-
-/* the floor lines of case (a), against @d, dbus-daemon's figure */
-static void floor_call_rows(struct fig d, int iters)
-{
-	struct floor f;
-	struct fig p1, p2;
-	DBusMessage *call, *r;
-
-	floor_init(&f);
-	dbench_ratio_line("floor (libdbus only)",
-			  dbench_measure(floor_call, &f, iters), d, 0.40);
-	/* of it, what the two receivers' parses cost */
-	call = new_call();
-	floor_bytes(&f, dbus_message_ref(call));
-	p1 = dbench_measure(floor_parse_op, &f, iters);
-	dbus_free(f.bytes);
-	r = echo_reply(call);
-	dbus_message_set_destination(r, f.caller.unique);
-	floor_bytes(&f, r);
-	p2 = dbench_measure(floor_parse_op, &f, iters);
-	dbus_free(f.bytes);
-	dbus_message_unref(call);
-	p1.instr += p2.instr;
-	dbench_ratio_line("of which the 2 parses (call, reply)", p1, d, 0.40);
-	/* a library user's cheapest call: a copy of one with the sender set */
-	f.tmpl = dbus_message_new_method_call(NAME, PATH, IFACE, "Echo");
-	if (!f.tmpl || !b1di_set_sender(f.tmpl, f.caller.unique))
-		die("template");
-	dbench_ratio_line("floor, the call copied from a template",
-			  dbench_measure(floor_call, &f, iters), d, 0.40);
-	dbus_message_unref(f.tmpl);
-}
-
-/* the floor lines of case (c), against @d, dbus-daemon's figure */
-static void floor_signal_rows(struct fig d, int iters)
-{
-	struct floor f;
-	struct fig p;
-
-	floor_init(&f);
-	dbench_ratio_line("floor (libdbus only)",
-			  dbench_measure(floor_signal, &f, iters), d, 0.30);
-	floor_bytes(&f, new_tick());
-	p = dbench_measure(floor_parse_op, &f, iters);
-	dbus_free(f.bytes);
-	p.instr *= NSUBS;
-	dbench_ratio_line("of which the 10 subscribers' parses", p, d, 0.30);
-	f.tmpl = new_tick();
-	if (!b1di_set_sender(f.tmpl, f.caller.unique))
-		die("template");
-	dbench_ratio_line("floor, the signal copied from a template",
-			  dbench_measure(floor_signal, &f, iters), d, 0.30);
-	dbus_message_unref(f.tmpl);
-	f.tmpl = NULL;
-	f.broker = true;
-	dbench_ratio_line("floor + the broker's parse, sender, marshal",
-			  dbench_measure(floor_signal, &f, iters), d, 0.30);
 }
 
 /* the last call_case()'s switches: caller and service, voluntary/not */
@@ -656,403 +421,6 @@ static struct fig signal_case(const char *addr, bool native, int iters)
 	close(a[0]);
 	close(a[1]);
 	return f;
-}
-
-/* --- Debian's dbus-broker: a second baseline, informational -------------- */
-
-/*
- * dbus-broker without systemd: its launcher, dbus-broker-launch --scope
- * user, takes its listening socket by socket activation (LISTEN_FDS=1,
- * LISTEN_PID, fd 3), joins the bus it serves as a client through
- * DBUS_SESSION_BUS_ADDRESS (one :1.x connection besides ours), and opens
- * journald's socket at start, which it must find: where the root it runs
- * from has no journald listening, a child of ours binds a stand-in there
- * (replacing a dead socket file) and drains it. It
- * also reads /etc/machine-id (for the broker's --machine-id): a root other
- * than "/" without one gets a random one for the run. The root
- * (--dbus-broker ROOT CONF) is entered by chroot unless it is "/": in the
- * VM it is /hostroot, the host's /usr, whose /run and /tmp are the guest's
- * and whose /etc holds only passwd and group. CONF is dbus-daemon's
- * configuration file (its path inside ROOT): the same policy, allow all
- * (dbus-broker ignores <listen>, and warns that it ignores
- * eavesdrop="true", which no client here uses). The broker is started
- * only after the dbus-daemon and bus1 rows: measured between them, its
- * cases moved bus1's (c) by 14k (what ran before a case moves its figure).
- * Its launcher's wakeups and the journal messages during its figures are
- * printed (both 0 so far): the figures are the broker's and the clients'.
- */
-#define DBB_SOCK	"/run/bus1/bench-dbus-broker.%d.sock"	/* our pid */
-#define DBB_JOURNAL	"/run/systemd/journal/socket"
-#define DBB_LOG		"/tmp/bench-dbus-broker.log"
-
-static struct {
-	const char *root, *conf;
-	char inner[PATH_MAX];		/* the listening socket, in ROOT */
-	char sock[PATH_MAX];		/* the same, as seen from here */
-	char addr[PATH_MAX + 16];	/* its address for our clients */
-	char journal[PATH_MAX];		/* the stand-in we bound, or "" */
-	char machine_id[PATH_MAX];	/* the machine-id we wrote, or "" */
-	pid_t owner, launcher, broker, drainer;
-	unsigned long *journal_msgs;	/* counted by the drainer */
-	char unique[64];		/* the launcher's connection */
-	long wakeups;			/* the launcher's, before the figures */
-	unsigned long msgs;		/* journal messages, before the figures */
-} dbb;
-
-/* @path inside dbb.root, as seen from here */
-static void dbb_path(char *buf, const char *path)
-{
-	snprintf(buf, PATH_MAX, "%s%s", strcmp(dbb.root, "/") ? dbb.root : "",
-		 path);
-}
-
-/* mkdir -p of the directory of @file */
-static void mkdirs(const char *file)
-{
-	char d[PATH_MAX];
-
-	snprintf(d, sizeof(d), "%s", file);
-	for (char *p = d + 1; (p = strchr(p, '/')); p++) {
-		*p = 0;
-		mkdir(d, 0755);
-		*p = '/';
-	}
-}
-
-static int unix_socket(int type, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	strcpy(sa.sun_path, path);
-	mkdirs(path);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    (type == SOCK_STREAM && listen(fd, SOMAXCONN))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Whether someone is bound at @path: a socket file with nobody behind it
- * (a killed run's stand-in, or a package's leftover where journald never
- * ran) refuses the launcher just as no file does, so it is replaced.
- */
-static bool socket_listens(int type, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	strcpy(sa.sun_path, path);
-	ok = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	return ok;
-}
-
-/* the journal stand-in: every datagram counted and appended to the log */
-static void dbb_drain(int fd, int log)
-{
-	char buf[8192];
-	ssize_t n;
-
-	for (;;) {
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n < 0)
-			continue;
-		__atomic_add_fetch(dbb.journal_msgs, 1, __ATOMIC_RELAXED);
-		buf[n++] = '\n';
-		if (write(log, buf, n) < 0)
-			_exit(1);
-	}
-}
-
-static void dbb_launch(int lfd, int log)
-{
-	char pid[16], addr[PATH_MAX + 16];
-
-	if (strcmp(dbb.root, "/") && (chroot(dbb.root) || chdir("/")))
-		_exit(127);
-	if (dup2(log, 1) < 0 || dup2(log, 2) < 0)
-		_exit(127);
-	if (lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3) != 3)
-		_exit(127);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	snprintf(addr, sizeof(addr), "unix:path=%s", dbb.inner);
-	clearenv();
-	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
-	setenv("LISTEN_FDS", "1", 1);
-	setenv("LISTEN_PID", pid, 1);
-	setenv("DBUS_SESSION_BUS_ADDRESS", addr, 1);
-	execl("/usr/bin/dbus-broker-launch", "dbus-broker-launch", "--scope",
-	      "user", "--config-file", dbb.conf, (char *)NULL);
-	_exit(127);
-}
-
-/* the broker: the launcher's one child, or 0 */
-static pid_t dbb_broker_pid(void)
-{
-	char path[64];
-	int pid = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", dbb.launcher,
-		 dbb.launcher);
-	f = fopen(path, "r");
-	if (f && fscanf(f, "%d", &pid) != 1)
-		pid = 0;
-	if (f)
-		fclose(f);
-	return pid;
-}
-
-/* the launcher's wakeups so far: its voluntary and preempted switches */
-static long dbb_launcher_wakeups(void)
-{
-	char path[64], line[128];
-	long v, n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", dbb.launcher);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
-		    sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
-			n += v;
-	if (f)
-		fclose(f);
-	return n;
-}
-
-/* the pid of the connection @name, by the driver's call; 0 if none */
-static unsigned long conn_pid(DBusConnection *c, const char *name)
-{
-	DBusMessage *m, *r;
-	dbus_uint32_t pid = 0;
-
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS,
-					 "GetConnectionUnixProcessID");
-	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
-					    DBUS_TYPE_INVALID))
-		die("GetConnectionUnixProcessID");
-	r = dbus_connection_send_with_reply_and_block(c, m, -1, NULL);
-	if (r && !dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &pid,
-					DBUS_TYPE_INVALID))
-		pid = 0;
-	if (r)
-		dbus_message_unref(r);
-	dbus_message_unref(m);
-	return pid;
-}
-
-/* is the launcher's connection on the bus? Its name into dbb.unique */
-static bool dbb_find_launcher(DBusConnection *c)
-{
-	DBusMessageIter it, a;
-	DBusMessage *m, *r;
-	const char *name;
-	bool found = false;
-
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "ListNames");
-	r = m ? dbus_connection_send_with_reply_and_block(c, m, -1, NULL) : NULL;
-	if (!r || !dbus_message_iter_init(r, &it) ||
-	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_ARRAY)
-		die("dbus-broker ListNames");
-	for (dbus_message_iter_recurse(&it, &a);
-	     !found && dbus_message_iter_get_arg_type(&a) == DBUS_TYPE_STRING;
-	     dbus_message_iter_next(&a)) {
-		dbus_message_iter_get_basic(&a, &name);
-		if (name[0] == ':' &&
-		    conn_pid(c, name) == (unsigned long)dbb.launcher) {
-			snprintf(dbb.unique, sizeof(dbb.unique), "%s", name);
-			found = true;
-		}
-	}
-	dbus_message_unref(r);
-	dbus_message_unref(m);
-	return found;
-}
-
-/* end the launcher (its broker follows) and the drainer; ours only */
-static void dbb_stop(void)
-{
-	if (dbb.owner != getpid())
-		return;
-	dbb.owner = 0;
-	if (dbb.launcher > 0) {
-		kill(dbb.launcher, SIGTERM);
-		waitpid(dbb.launcher, NULL, 0);
-	}
-	/* ours too (subreaper): its exit is not left running past ours */
-	if (dbb.broker > 0) {
-		kill(dbb.broker, SIGTERM);
-		waitpid(dbb.broker, NULL, 0);
-	}
-	if (dbb.drainer > 0) {
-		kill(dbb.drainer, SIGKILL);
-		waitpid(dbb.drainer, NULL, 0);
-	}
-	if (dbb.journal[0])
-		unlink(dbb.journal);
-	if (dbb.machine_id[0])
-		unlink(dbb.machine_id);
-	unlink(dbb.sock);
-}
-
-/* a random /etc/machine-id in a root other than "/" that has none */
-static int dbb_machine_id(void)
-{
-	unsigned char r[16];
-	char path[PATH_MAX], id[34];
-	int fd;
-
-	dbb_path(path, "/etc/machine-id");
-	if (!strcmp(dbb.root, "/") || !access(path, F_OK))
-		return 0;
-	if (getrandom(r, sizeof(r), 0) != sizeof(r))
-		return -1;
-	for (int i = 0; i < 16; i++)
-		sprintf(id + 2 * i, "%02x", r[i]);
-	id[32] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-	if (fd < 0)
-		return -1;
-	snprintf(dbb.machine_id, sizeof(dbb.machine_id), "%s", path);
-	if (write(fd, id, 33) != 33) {
-		close(fd);
-		return -1;
-	}
-	return close(fd);
-}
-
-/* the launcher's output and journal lines, on a failure */
-static void dbb_fail(const char *what)
-{
-	char line[512];
-	FILE *f;
-
-	printf("# dbus-broker: %s, skipped; its log (%s):\n", what, DBB_LOG);
-	f = fopen(DBB_LOG, "r");
-	while (f && fgets(line, sizeof(line), f))
-		printf("#   %s%s", line, strchr(line, '\n') ? "" : "\n");
-	if (f)
-		fclose(f);
-	dbb_stop();
-}
-
-/*
- * dbb_start() - start Debian's dbus-broker from dbb.root (see above)
- *
- * Return: 0 once the launcher's own connection is on the bus (its start-up
- * done, not measured), 1 if it is not installed (a line says so), -1 if it
- * did not start (a line and its log say why).
- */
-static int dbb_start(void)
-{
-	char launch[PATH_MAX];
-	DBusConnection *c;
-	int lfd, jfd, log, i;
-
-	dbb_path(launch, "/usr/bin/dbus-broker-launch");
-	if (access(launch, X_OK)) {
-		printf("# dbus-broker: not installed, skipped (no %s)\n", launch);
-		return 1;
-	}
-	dbb.owner = getpid();
-	/* the broker, the launcher's child, is reparented to us at the end */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	log = open(DBB_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-		   0644);
-	dbb.journal_msgs = mmap(NULL, sizeof(*dbb.journal_msgs),
-				PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (log < 0 || dbb.journal_msgs == MAP_FAILED) {
-		dbb.journal_msgs = NULL;
-		dbb_fail("no log file");
-		return -1;
-	}
-	if (dbb_machine_id()) {
-		dbb_fail("no /etc/machine-id in its root");
-		return -1;
-	}
-	dbb_path(launch, DBB_JOURNAL);
-	if (!socket_listens(SOCK_DGRAM, launch)) {
-		jfd = unix_socket(SOCK_DGRAM, launch);
-		if (jfd < 0) {
-			dbb_fail("no journal socket stand-in");
-			return -1;
-		}
-		snprintf(dbb.journal, sizeof(dbb.journal), "%s", launch);
-		dbb.drainer = fork();
-		if (!dbb.drainer)
-			dbb_drain(jfd, log);
-		close(jfd);
-	}
-	snprintf(dbb.inner, sizeof(dbb.inner), DBB_SOCK, dbb.owner);
-	dbb_path(dbb.sock, dbb.inner);
-	snprintf(dbb.addr, sizeof(dbb.addr), "unix:path=%s", dbb.sock);
-	lfd = unix_socket(SOCK_STREAM, dbb.sock);
-	if (lfd < 0 || dbb.drainer < 0) {
-		dbb_fail("no listening socket");
-		return -1;
-	}
-	dbb.launcher = fork();
-	if (!dbb.launcher)
-		dbb_launch(lfd, log);
-	close(lfd);
-	close(log);
-	if (dbb.launcher < 0) {
-		dbb_fail("fork");
-		return -1;
-	}
-	/* the socket was ours first: a client queues until the broker runs */
-	c = dbus_connection_open_private(dbb.addr, NULL);
-	if (!c || !dbus_bus_register(c, NULL)) {
-		dbb_fail("did not start");
-		return -1;
-	}
-	for (i = 0; i < 600 && !dbb_find_launcher(c); i++)
-		usleep(100000);
-	dbus_connection_close(c);
-	dbus_connection_unref(c);
-	if (!dbb.unique[0]) {
-		dbb_fail("its launcher never joined the bus");
-		return -1;
-	}
-	/* the launcher's calls to systemd (absent) have their answers */
-	usleep(500000);
-	dbb.broker = dbb_broker_pid();
-	dbb.wakeups = dbb_launcher_wakeups();
-	dbb.msgs = __atomic_load_n(dbb.journal_msgs, __ATOMIC_RELAXED);
-	return 0;
-}
-
-/* a dbus-broker line: the row's bus1 figure against dbus-broker's */
-static void dbb_row(const char *what, struct fig f, struct fig base)
-{
-	printf("  %-42s %9.0f %6.2f %9.0f %6.2f %6.2fx  (informational)\n",
-	       what, f.instr, f.csw, base.instr, base.csw, f.instr / base.instr);
-}
-
-/* did dbus-broker's launcher or logging add to its figures? */
-static void dbb_report(void)
-{
-	printf("# dbus-broker: pid %d; its launcher (pid %d, on the bus as %s) ",
-	       dbb.broker, dbb.launcher, dbb.unique);
-	printf("woke %ld times during the dbus-broker figures; %lu journal messages\n",
-	       dbb_launcher_wakeups() - dbb.wakeups,
-	       __atomic_load_n(dbb.journal_msgs, __ATOMIC_RELAXED) - dbb.msgs);
 }
 
 /* --- the names of other connections (the scaling rows) ------------------- */

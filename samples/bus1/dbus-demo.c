@@ -22,23 +22,24 @@
 
 static const char *own_name;
 
-static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
+	sd_bus_message *r = NULL;
 	const char *s;
 	char buf[512];
-	DBusMessage *r;
-	const char *p = buf;
 
-	if (!dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
-				   DBUS_TYPE_INVALID))
-		return dbus_message_new_error(call, DBUS_ERROR_INVALID_ARGS,
-					      "Echo takes one string");
+	if (sd_bus_message_read(call, "s", &s) <= 0) {
+		sd_bus_message_new_method_errorf(call, &r,
+						 SD_BUS_ERROR_INVALID_ARGS,
+						 "Echo takes one string");
+		return r;
+	}
 	snprintf(buf, sizeof(buf), "native %s (%s) got: %s", own_name,
 		 b1d_unique_name(bus), s);
-	r = dbus_message_new_method_return(call);
-	if (r)
-		dbus_message_append_args(r, DBUS_TYPE_STRING, &p,
-					 DBUS_TYPE_INVALID);
+	if (sd_bus_message_new_method_return(call, &r) >= 0 &&
+	    sd_bus_message_append(r, "s", buf) < 0)
+		r = sd_bus_message_unref(r);
 	return r;
 }
 
@@ -59,8 +60,8 @@ static int serve(const char *name)
 		return 1;
 	}
 	b1d_add_object(bus, DEMO_PATH, DEMO_IFACE, methods, NULL);
-	r = b1d_request_name(bus, name, DBUS_NAME_FLAG_DO_NOT_QUEUE);
-	if (r != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
+	r = b1d_request_name(bus, name, B1D_NAME_DO_NOT_QUEUE);
+	if (r != B1D_NAME_PRIMARY_OWNER) {
 		fprintf(stderr, "bus1-dbus-demo: RequestName %s: %d\n", name, r);
 		return 1;
 	}
@@ -76,10 +77,10 @@ static int serve(const char *name)
 
 static int demo_call(char **argv)
 {
-	DBusMessage *m, *reply = NULL;
-	const char *arg = argv[4], *s;
+	sd_bus_message *m = NULL, *reply = NULL;
+	const sd_bus_error *err;
 	struct b1d_bus *bus;
-	DBusError err;
+	const char *s;
 	int r, ret = 1;
 
 	r = b1d_connect(NULL, &bus);
@@ -87,28 +88,26 @@ static int demo_call(char **argv)
 		fprintf(stderr, "bus1-dbus-demo: connect: %s\n", strerror(-r));
 		return 1;
 	}
-	m = dbus_message_new_method_call(argv[0], argv[1], argv[2], argv[3]);
-	if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &arg,
-					    DBUS_TYPE_INVALID))
-		return 1;
-	r = b1d_call(bus, m, 30000, &reply);
-	dbus_message_unref(m);
-	dbus_error_init(&err);
+	r = sd_bus_message_new_method_call(b1d_sd_bus(bus), &m, argv[0],
+					   argv[1], argv[2], argv[3]);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", argv[4]);
+	if (r >= 0)
+		r = b1d_call(bus, m, 30000, &reply);
+	sd_bus_message_unref(m);
+	err = r < 0 ? NULL : sd_bus_message_get_error(reply);
 	if (r < 0) {
 		fprintf(stderr, "bus1-dbus-demo: call: %s\n", strerror(-r));
-	} else if (dbus_set_error_from_message(&err, reply)) {
+	} else if (err) {
 		printf("%s (native) got error %s: %s\n", b1d_unique_name(bus),
-		       err.name, err.message);
-		dbus_error_free(&err);
-	} else if (dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &s,
-					 DBUS_TYPE_INVALID)) {
+		       err->name, err->message ?: "");
+	} else if (sd_bus_message_read(reply, "s", &s) > 0) {
 		printf("%s (native) got reply from %s: \"%s\"\n",
 		       b1d_unique_name(bus),
-		       dbus_message_get_sender(reply) ?: "?", s);
+		       sd_bus_message_get_sender(reply) ?: "?", s);
 		ret = 0;
 	}
-	if (reply)
-		dbus_message_unref(reply);
+	sd_bus_message_unref(reply);
 	b1d_free(bus);
 	return ret;
 }

@@ -20,9 +20,9 @@ static bool eq_or_any(const char *want, const char *have)
 	return !want || (have && !strcmp(want, have));
 }
 
-static void dispatch_signal(struct b1d_bus *bus, DBusMessage *m)
+static void dispatch_signal(struct b1d_bus *bus, sd_bus_message *m)
 {
-	const char *sender = dbus_message_get_sender(m);
+	const char *sender = sd_bus_message_get_sender(m);
 	struct smatch *s;
 
 	for (s = bus->matches; s; s = s->next) {
@@ -30,22 +30,35 @@ static void dispatch_signal(struct b1d_bus *bus, DBusMessage *m)
 		if (s->sender && s->sender[0] == ':' &&
 		    !eq_or_any(s->sender, sender))
 			continue;
-		if (eq_or_any(s->path, dbus_message_get_path(m)) &&
-		    eq_or_any(s->iface, dbus_message_get_interface(m)) &&
-		    eq_or_any(s->member, dbus_message_get_member(m)))
+		if (eq_or_any(s->path, sd_bus_message_get_path(m)) &&
+		    eq_or_any(s->iface, sd_bus_message_get_interface(m)) &&
+		    eq_or_any(s->member, sd_bus_message_get_member(m))) {
+			/* each callback reads it from the start */
+			sd_bus_message_rewind(m, true);
 			s->fn(bus, m, s->userdata);
+		}
 	}
 }
 
-static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
+static sd_bus_message *error_reply(sd_bus_message *call, const char *name,
+				   const char *text)
 {
-	const char *path = dbus_message_get_path(m);
-	const char *iface = dbus_message_get_interface(m);
-	const char *member = dbus_message_get_member(m);
+	sd_bus_message *r = NULL;
+
+	sd_bus_message_new_method_errorf(call, &r, name, "%s", text);
+	return r;
+}
+
+static sd_bus_message *dispatch_call(struct b1d_bus *bus, sd_bus_message *m)
+{
+	const char *path = sd_bus_message_get_path(m);
+	const char *iface = sd_bus_message_get_interface(m);
+	const char *member = sd_bus_message_get_member(m);
 	const struct b1d_method *me;
 	struct object *o;
 	bool path_known = false;
-	DBusMessage *r;
+	sd_bus_message *r;
+	char text[512];
 
 	for (o = bus->objects; o; o = o->next) {
 		if (strcmp(o->path, path))
@@ -59,12 +72,13 @@ static DBusMessage *dispatch_call(struct b1d_bus *bus, DBusMessage *m)
 	}
 	if (b1di_builtin(bus, m, &r))
 		return r;
-	if (!path_known)
-		return dbus_message_new_error_printf(m, DBUS_ERROR_UNKNOWN_OBJECT,
-						     "No object at %s", path);
-	return dbus_message_new_error_printf(m, DBUS_ERROR_UNKNOWN_METHOD,
-					     "No method %s.%s at %s",
-					     iface ?: "*", member, path);
+	if (!path_known) {
+		snprintf(text, sizeof(text), "No object at %s", path);
+		return error_reply(m, SD_BUS_ERROR_UNKNOWN_OBJECT, text);
+	}
+	snprintf(text, sizeof(text), "No method %s.%s at %s", iface ?: "*",
+		 member, path);
+	return error_reply(m, SD_BUS_ERROR_UNKNOWN_METHOD, text);
 }
 
 /*
@@ -81,34 +95,37 @@ static bool signal_origin_ok(struct b1d_bus *bus, struct qmsg *q)
 	if (!bus->n_forged_signals++)
 		fprintf(stderr, "libbus1-dbus %s: %s (first: %s.%s claiming %s)\n",
 			bus->unique, "dropping signals not from the bus",
-			dbus_message_get_interface(q->m) ?: "",
-			dbus_message_get_member(q->m) ?: "",
-			dbus_message_get_sender(q->m) ?: "no sender");
+			sd_bus_message_get_interface(q->m) ?: "",
+			sd_bus_message_get_member(q->m) ?: "",
+			sd_bus_message_get_sender(q->m) ?: "no sender");
 	return false;
 }
 
 static void handle(struct b1d_bus *bus, struct qmsg *q)
 {
-	DBusMessage *r;
+	sd_bus_message *r;
 	__u64 reply_to;
 
-	switch (dbus_message_get_type(q->m)) {
-	case DBUS_MESSAGE_TYPE_SIGNAL:
+	switch (b1di_type(q->m)) {
+	case SD_BUS_MESSAGE_SIGNAL:
 		if (signal_origin_ok(bus, q))
 			dispatch_signal(bus, q->m);
 		break;
-	case DBUS_MESSAGE_TYPE_METHOD_CALL:
+	case SD_BUS_MESSAGE_METHOD_CALL:
 		if (!b1di_call_origin(bus, q, &reply_to))
 			break;
 		r = dispatch_call(bus, q->m);
 		if (!r)
 			break;
-		if (!dbus_message_get_no_reply(q->m) &&
-		    !b1di_prepare_reply(bus, q->m, r) &&
-		    b1di_send_to(bus, r, reply_to, NULL) &&
+		/*
+		 * (sd-bus gave it the call's sender as destination; the
+		 * sender, ours, is set as it is sent)
+		 */
+		if (sd_bus_message_get_expect_reply(q->m) > 0 &&
+		    b1di_send_to(bus, r, reply_to, NULL, NULL) &&
 		    reply_to != bus->c->broker)
-			b1di_send_to(bus, r, bus->c->broker, NULL);
-		dbus_message_unref(r);
+			b1di_send_to(bus, r, bus->c->broker, NULL, NULL);
+		sd_bus_message_unref(r);
 		break;
 	}
 	/* late replies and the like are dropped */
@@ -154,14 +171,14 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
 	const struct b1d_method *me;
 	struct object *o;
 
-	if (!dbus_validate_path(path, NULL) ||
-	    !dbus_validate_interface(interface, NULL))
+	if (!sd_bus_object_path_is_valid(path) ||
+	    !sd_bus_interface_name_is_valid(interface))
 		return -EINVAL;
 	/* (what Introspect puts in its XML unescaped) */
 	for (me = methods; me->member; me++)
-		if (!dbus_validate_member(me->member, NULL) ||
-		    (me->in && !dbus_signature_validate(me->in, NULL)) ||
-		    (me->out && !dbus_signature_validate(me->out, NULL)))
+		if (!sd_bus_member_name_is_valid(me->member) ||
+		    (me->in && !b1di_signature_valid(me->in)) ||
+		    (me->out && !b1di_signature_valid(me->out)))
 			return -EINVAL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -210,15 +227,14 @@ static char *dup_or_null(const char *s, bool *fail)
 int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 		     const char *path, const char *interface,
 		     const char *member,
-		     void (*fn)(struct b1d_bus *bus, DBusMessage *signal,
+		     void (*fn)(struct b1d_bus *bus, sd_bus_message *signal,
 				void *userdata),
 		     void *userdata)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	char rule[1024] = "type='signal'";
 	struct smatch *s;
 	bool fail = false;
-	const char *rp = rule;
 	int ret;
 
 	if (!rule_add(rule, sizeof(rule), "sender", sender) ||
@@ -235,13 +251,11 @@ int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 	s->member = dup_or_null(member, &fail);
 	s->fn = fn;
 	s->userdata = userdata;
-	m = b1di_driver_call("AddMatch");
+	m = b1di_driver_call(bus, NULL, "AddMatch");
 	ret = -ENOMEM;
-	if (!fail && m && dbus_message_append_args(m, DBUS_TYPE_STRING, &rp,
-						   DBUS_TYPE_INVALID))
+	if (!fail && m && sd_bus_message_append(m, "s", rule) >= 0)
 		ret = b1di_bus_call(bus, m, &r, NULL);
-	if (m)
-		dbus_message_unref(m);
+	sd_bus_message_unref(m);
 	if (ret < 0) {
 		free(s->sender);
 		free(s->path);
@@ -250,7 +264,7 @@ int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 		free(s);
 		return ret == -EREMOTEIO ? -EINVAL : ret;
 	}
-	dbus_message_unref(r);
+	sd_bus_message_unref(r);
 	s->next = bus->matches;
 	bus->matches = s;
 	return 0;

@@ -114,31 +114,30 @@ void b1di_doors_free(struct b1d_bus *bus)
  */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m = NULL, *r = NULL;
 	__u64 door = BUS1_HANDLE_INVALID;
-	dbus_uint64_t nonce, echo = 0;
+	uint64_t nonce, echo = 0;
 	int ret;
 
 	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
 		return BUS1_HANDLE_INVALID;
-	m = dbus_message_new_method_call(p->name, "/", DOOR_IFACE, "Open");
-	if (!m)
-		return BUS1_HANDLE_INVALID;
-	ret = dbus_message_append_args(m, DBUS_TYPE_UINT64, &nonce,
-				       DBUS_TYPE_INVALID) ?
-	      b1di_call_at(bus, m, inbox, true, NULL, bus->c->reply_node, -1,
-			   &r, &door) : -ENOMEM;
-	dbus_message_unref(m);
+	ret = sd_bus_message_new_method_call(bus->pump.sd, &m, p->name, "/",
+					     DOOR_IFACE, "Open");
+	if (ret >= 0)
+		ret = sd_bus_message_append(m, "t", nonce);
+	if (ret >= 0)
+		ret = b1di_call_at(bus, m, inbox, true, NULL, bus->c->reply_node,
+				   -1, &r, &door);
+	sd_bus_message_unref(m);
 	if (ret < 0)
 		return BUS1_HANDLE_INVALID;
-	if (dbus_message_get_type(r) != DBUS_MESSAGE_TYPE_METHOD_RETURN ||
-	    !dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &echo,
-				   DBUS_TYPE_INVALID) || echo != nonce) {
+	if (b1di_type(r) != SD_BUS_MESSAGE_METHOD_RETURN ||
+	    sd_bus_message_read(r, "t", &echo) <= 0 || echo != nonce) {
 		if (door != BUS1_HANDLE_INVALID)
 			bus1_handle_release(bus->c->peer, door);
 		door = BUS1_HANDLE_INVALID;
 	}
-	dbus_message_unref(r);
+	sd_bus_message_unref(r);
 	p->door = door;
 	return door;
 }
@@ -149,33 +148,30 @@ __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox)
  */
 static __u64 caller_inbox(struct b1d_bus *bus, const char *caller)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	__u64 h = BUS1_HANDLE_INVALID;
 
-	m = b1di_driver_call("GetCallerHandle");
+	m = b1di_driver_call(bus, B1D_IFACE, "GetCallerHandle");
 	if (!m)
 		return BUS1_HANDLE_INVALID;
-	if (dbus_message_set_interface(m, B1D_IFACE) &&
-	    dbus_message_append_args(m, DBUS_TYPE_STRING, &caller,
-				     DBUS_TYPE_INVALID) &&
+	if (sd_bus_message_append(m, "s", caller) >= 0 &&
 	    !b1di_bus_call(bus, m, &r, &h))
-		dbus_message_unref(r);
-	dbus_message_unref(m);
+		sd_bus_message_unref(r);
+	sd_bus_message_unref(m);
 	return h;
 }
 
 /* Door.Open(t nonce) on our inbox: the door goes to the claimed caller */
-static void door_grant(struct b1d_bus *bus, DBusMessage *m)
+static void door_grant(struct b1d_bus *bus, sd_bus_message *m)
 {
-	const char *caller = dbus_message_get_sender(m);
-	dbus_uint64_t nonce;
-	DBusMessage *r;
+	const char *caller = sd_bus_message_get_sender(m);
+	sd_bus_message *r = NULL;
+	uint64_t nonce;
 	struct door *d;
 	__u64 inbox;
 
 	if (!caller || caller[0] != ':' || strlen(caller) >= sizeof(d->caller) ||
-	    !dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64, &nonce,
-				   DBUS_TYPE_INVALID))
+	    sd_bus_message_read(m, "t", &nonce) <= 0)
 		return;
 	/* one door per caller, however often (and by whom) it is asked for */
 	for (d = bus->doors; d; d = d->next)
@@ -198,24 +194,26 @@ static void door_grant(struct b1d_bus *bus, DBusMessage *m)
 		d->next = bus->doors;
 		bus->doors = d;
 	}
-	r = dbus_message_new_method_return(m);
-	if (r && dbus_message_append_args(r, DBUS_TYPE_UINT64, &nonce,
-					  DBUS_TYPE_INVALID) &&
-	    !b1di_prepare(bus, r) && dbus_message_set_destination(r, caller))
-		b1di_send_to(bus, r, d->inbox, &d->node);
-	if (r)
-		dbus_message_unref(r);
+	/* (its destination is the call's sender, set by sd-bus) */
+	if (sd_bus_message_new_method_return(m, &r) >= 0 &&
+	    sd_bus_message_append(r, "t", nonce) >= 0)
+		b1di_send_to(bus, r, d->inbox, &d->node, NULL);
+	sd_bus_message_unref(r);
 }
 
 /*
  * Who sent call @q, and where its reply goes. A call on a door is from the
- * door's caller, whatever its sender field says; one on our inbox is
- * trusted only if it carries our handle to the broker's node for us, which
- * nobody but the broker can attach.
+ * door's caller: its sender field must say so (a received message is
+ * sealed, we cannot write the right one in), else it is dropped. One on
+ * our inbox is trusted only if it carries our handle to the broker's node
+ * for us, which nobody but the broker can attach (the broker wrote its
+ * sender).
  */
 bool b1di_call_origin(struct b1d_bus *bus, struct qmsg *q, __u64 *reply_to)
 {
 	struct door *d = door_find(bus, q->node);
+	const char *sender = sd_bus_message_get_sender(q->m);
+	const char *iface, *member;
 
 	if (d) {
 		/*
@@ -231,24 +229,28 @@ bool b1di_call_origin(struct b1d_bus *bus, struct qmsg *q, __u64 *reply_to)
 		}
 		*reply_to = d->reply != BUS1_HANDLE_INVALID ? d->reply :
 							   d->inbox;
-		/*
-		 * (the caller's library wrote its own name: a header edit
-		 * costs libdbus ~13k instructions, skip it when it is right)
-		 */
-		return b1di_set_sender(q->m, d->caller);
+		if (sender && !strcmp(sender, d->caller))
+			return true;
+		if (!bus->n_refused++)
+			fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s, door of %s)\n",
+				bus->unique, "refusing calls not from their door's caller",
+				sd_bus_message_get_member(q->m) ?: "",
+				sender ?: "no sender", d->caller);
+		return false;
 	}
 	*reply_to = bus->c->broker;
 	if (q->node != bus->c->reply_node)
 		return false;
 	if (q->handle == bus->c->broker)
 		return true;
-	if (dbus_message_has_interface(q->m, DOOR_IFACE) &&
-	    dbus_message_has_member(q->m, "Open"))
+	iface = sd_bus_message_get_interface(q->m);
+	member = sd_bus_message_get_member(q->m);
+	if (iface && member && !strcmp(iface, DOOR_IFACE) &&
+	    !strcmp(member, "Open"))
 		door_grant(bus, q->m);
 	else if (!bus->n_refused++)
 		fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s)\n",
 			bus->unique, "refusing direct calls not on a door",
-			dbus_message_get_member(q->m) ?: "",
-			dbus_message_get_sender(q->m) ?: "no sender");
+			member ?: "", sender ?: "no sender");
 	return false;
 }

@@ -2,9 +2,10 @@
 /*
  * libbus1-dbus internals shared by dbus-native.c (connections, calls),
  * dbus-native-dispatch.c (what a received message is given to),
- * dbus-native-door.c (doors: who sent a direct call) and
- * dbus-native-introspect.c (Peer, Introspectable). Not installed; the API
- * is dbus-native.h.
+ * dbus-native-door.c (doors: who sent a direct call),
+ * dbus-native-introspect.c (Peer, Introspectable) and dbus-native-pump.c
+ * (sd-bus's bytes to and from bus1 messages). Not installed; the API is
+ * dbus-native.h.
  */
 #ifndef _BUS1_DBUS_NATIVE_INT_H
 #define _BUS1_DBUS_NATIVE_INT_H
@@ -15,11 +16,53 @@
 
 #define B1D_IFACE		"org.bus1.DBus"
 #define DOOR_IFACE		"org.bus1.DBus.Door"
+#define DBUS_NAME		"org.freedesktop.DBus"
+#define DBUS_OPATH		"/org/freedesktop/DBus"
+
+/*
+ * One sd_bus and the library's ends of its two sockets: sd-bus writes
+ * each message as one record on a SOCK_SEQPACKET socket (@out: the pump
+ * takes it with its fds) and reads a SOCK_STREAM one (@in: the pump writes
+ * what bus1 brought). Documentation/bus1/dbus.rst, "sd-bus over bus1".
+ */
+struct b1d_pump {
+	sd_bus *sd;
+	int in;			/* we write, sd-bus reads */
+	int out;		/* sd-bus writes records, we read */
+	char *buf;		/* one record: as large as sd-bus's SO_SNDBUF */
+	size_t size;
+	sd_bus_message *got;	/* what the filter was given */
+};
+
+/*
+ * @p->sd on new sockets, authenticated (ANONYMOUS, unix fds) against a
+ * throw-away sd_bus of the other role (@server: @p->sd is the server);
+ * @filter: every message sd_bus_process() reads goes to @p->got, before
+ * sd-bus's own handling (no built-in replies)
+ */
+int b1d_pump_open(struct b1d_pump *p, bool server, bool filter);
+void b1d_pump_close(struct b1d_pump *p);
+/*
+ * the record sd-bus wrote last: its bytes in @p->buf, *n_fdsp fds (at most
+ * @max_fds, ours to close) in @fds; its length, or -errno
+ */
+ssize_t b1d_pump_take(struct b1d_pump *p, int *fds, size_t max_fds,
+		      size_t *n_fdsp);
+/*
+ * give sd-bus @data (exactly one whole D-Bus message, checked) and @fds
+ * (always closed); with @mp (filter mode) have sd-bus read it: 1 and *mp
+ * the message, 0 if sd-bus dropped it; -errno: the connection is broken.
+ * Without @mp only write it (0), for sd_bus_process() of the caller's own.
+ */
+int b1d_pump_feed(struct b1d_pump *p, const void *data, size_t n,
+		  const int *fds, size_t n_fds, sd_bus_message **mp);
+/* records in @p->out nobody took (sd-bus wrote on its own); drains them */
+int b1d_pump_strays(struct b1d_pump *p);
 
 /* a received message not handled yet */
 struct qmsg {
 	struct qmsg *next;
-	DBusMessage *m;
+	sd_bus_message *m;
 	__u64 handle;		/* handle[0] of the bus1 message, or INVALID */
 	__u64 node;		/* which of our nodes it arrived on */
 	bool from_bus;		/* it carried our broker handle */
@@ -66,14 +109,14 @@ struct object {
 struct smatch {
 	struct smatch *next;
 	char *sender, *path, *iface, *member;
-	void (*fn)(struct b1d_bus *bus, DBusMessage *signal, void *userdata);
+	void (*fn)(struct b1d_bus *bus, sd_bus_message *signal, void *userdata);
 	void *userdata;
 };
 
 struct b1d_bus {
 	struct b1c *c;			/* bootstrap state: peer, nodes */
+	struct b1d_pump pump;
 	char unique[64];
-	dbus_uint32_t serial;
 	struct qmsg *q, **q_tail;
 	struct peer_ent *peers;
 	struct object *objects;
@@ -91,29 +134,30 @@ struct b1d_bus {
 };
 
 /* dbus-native.c */
-/* give @m our next serial and our unique name as sender */
-int b1di_prepare(struct b1d_bus *bus, DBusMessage *m);
-bool b1di_set_sender(DBusMessage *m, const char *v);
-/* b1di_prepare() of reply @r, and @call's sender as its destination */
-int b1di_prepare_reply(struct b1d_bus *bus, DBusMessage *call,
-		       DBusMessage *r);
-/* send @m to handle @dst, with @handle attached if not NULL */
-int b1di_send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
-		 const __u64 *handle);
+/*
+ * send @m to handle @dst, with @handle attached if not NULL: sealed by
+ * sd-bus (our unique name as sender if it has none), its cookie in
+ * *cookiep if not NULL (else a call expects no reply)
+ */
+int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
+		 const __u64 *handle, uint64_t *cookiep);
+/* @m's type, 0 if unknown */
+uint8_t b1di_type(sd_bus_message *m);
 /*
  * send @call to @dst (@direct: a peer, else the broker), with @attach if
  * not NULL, and wait for its reply, which must arrive on our node
  * @reply_on (INVALID: come from the bus); *handlep (if not NULL) gets the
  * handle the reply carried
  */
-int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
+int b1di_call_at(struct b1d_bus *bus, sd_bus_message *call, __u64 dst,
 		 bool direct, const __u64 *attach, __u64 reply_on,
-		 int timeout_ms, DBusMessage **replyp, __u64 *handlep);
+		 int timeout_ms, sd_bus_message **replyp, __u64 *handlep);
 /* a call to the bus; 0 only for a method return */
-int b1di_bus_call(struct b1d_bus *bus, DBusMessage *call,
-		  DBusMessage **replyp, __u64 *handlep);
-/* a method call of org.freedesktop.DBus */
-DBusMessage *b1di_driver_call(const char *member);
+int b1di_bus_call(struct b1d_bus *bus, sd_bus_message *call,
+		  sd_bus_message **replyp, __u64 *handlep);
+/* a method call of @iface (NULL: org.freedesktop.DBus) to the bus */
+sd_bus_message *b1di_driver_call(struct b1d_bus *bus, const char *iface,
+				 const char *member);
 /* free @q and release the handle it carried */
 void b1di_qmsg_free(struct b1d_bus *bus, struct qmsg *q);
 /* receive one message: 1 and *qp, 0 if none was ready or it was no data */
@@ -122,7 +166,10 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp);
 void b1di_add_match_rule(struct b1d_bus *bus, const char *rule);
 
 /* dbus-native-introspect.c */
-bool b1di_builtin(struct b1d_bus *bus, DBusMessage *m, DBusMessage **replyp);
+bool b1di_builtin(struct b1d_bus *bus, sd_bus_message *m,
+		  sd_bus_message **replyp);
+/* is @sig a valid D-Bus signature (sd-bus exports no check of its own) */
+bool b1di_signature_valid(const char *sig);
 
 /* dbus-native-door.c */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);

@@ -9,10 +9,18 @@
  * the program registered; from the wire only the path is read.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dbus-native-int.h"
+
+#define DBUS_INTERFACE_PEER		"org.freedesktop.DBus.Peer"
+#define DBUS_INTERFACE_INTROSPECTABLE	"org.freedesktop.DBus.Introspectable"
+/* (libdbus's DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE) */
+#define DOCTYPE_XML							\
+	"<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n" \
+	"\"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n"
 
 #define PEER_XML							\
 	" <interface name=\"" DBUS_INTERFACE_PEER "\">\n"		\
@@ -27,12 +35,31 @@ static const char *const machine_id_files[] = {
 	"/etc/machine-id", "/var/lib/dbus/machine-id",
 };
 
-/* the first of machine_id_files holding 32 hex digits */
-static DBusMessage *machine_id(DBusMessage *m)
+static sd_bus_message *reply_s(sd_bus_message *m, const char *s)
 {
-	char id[64], *p = id;
+	sd_bus_message *r = NULL;
+
+	if (sd_bus_message_new_method_return(m, &r) < 0)
+		return NULL;
+	if (s && sd_bus_message_append(r, "s", s) < 0)
+		return sd_bus_message_unref(r);
+	return r;
+}
+
+static sd_bus_message *error_s(sd_bus_message *m, const char *name,
+			       const char *text)
+{
+	sd_bus_message *r = NULL;
+
+	sd_bus_message_new_method_errorf(m, &r, name, "%s", text);
+	return r;
+}
+
+/* the first of machine_id_files holding 32 hex digits */
+static sd_bus_message *machine_id(sd_bus_message *m)
+{
+	char id[64];
 	unsigned int i, n;
-	DBusMessage *r;
 	FILE *f;
 
 	for (i = 0; i < sizeof(machine_id_files) / sizeof(*machine_id_files);
@@ -48,33 +75,73 @@ static DBusMessage *machine_id(DBusMessage *m)
 			;
 		if (n != 32 || id[n])
 			continue;
-		r = dbus_message_new_method_return(m);
-		if (r && !dbus_message_append_args(r, DBUS_TYPE_STRING, &p,
-						   DBUS_TYPE_INVALID)) {
-			dbus_message_unref(r);
-			r = NULL;
-		}
-		return r;
+		return reply_s(m, id);
 	}
-	return dbus_message_new_error(m, DBUS_ERROR_FILE_NOT_FOUND,
-				      "No valid /etc/machine-id or /var/lib/dbus/machine-id");
+	return error_s(m, SD_BUS_ERROR_FILE_NOT_FOUND,
+		       "No valid /etc/machine-id or /var/lib/dbus/machine-id");
 }
 
-/* one <arg/> per complete type of signature @sig (NULL: none) */
+/*
+ * the length of the complete type @s starts with, 0 if it is none (the
+ * D-Bus specification's rules: containers nested at most 32 deep each,
+ * structs not empty, dict entries only in arrays, with a basic key)
+ */
+static size_t type_len(const char *s, int arrays, int structs, bool dict_ok)
+{
+	size_t n, len;
+
+	if (*s && strchr("ybnqiuxtdsoghv", *s))
+		return 1;
+	switch (*s) {
+	case 'a':
+		if (arrays >= 32)
+			return 0;
+		n = type_len(s + 1, arrays + 1, structs, true);
+		return n ? n + 1 : 0;
+	case '(':
+		if (structs >= 32)
+			return 0;
+		for (len = 1; s[len] != ')'; len += n) {
+			n = type_len(s + len, arrays, structs + 1, false);
+			if (!n)
+				return 0;
+		}
+		return len > 1 ? len + 1 : 0;
+	case '{':
+		if (!dict_ok || !s[1] || !strchr("ybnqiuxtdsog", s[1]))
+			return 0;
+		n = type_len(s + 2, arrays, structs + 1, false);
+		return n && s[2 + n] == '}' ? n + 3 : 0;
+	}
+	return 0;
+}
+
+bool b1di_signature_valid(const char *sig)
+{
+	size_t n;
+
+	if (strlen(sig) > 255)
+		return false;
+	for (; *sig; sig += n) {
+		n = type_len(sig, 0, 0, false);
+		if (!n)
+			return false;
+	}
+	return true;
+}
+
+/* one <arg/> per complete type of signature @sig (NULL: none; valid) */
 static void put_args(FILE *f, const char *sig, const char *dir)
 {
-	DBusSignatureIter it;
-	char *t;
+	size_t n;
 
-	if (!sig || !*sig)
-		return;
-	dbus_signature_iter_init(&it, sig);
-	do {
-		t = dbus_signature_iter_get_signature(&it);
-		if (t)
-			fprintf(f, "<arg direction=\"%s\" type=\"%s\"/>", dir, t);
-		dbus_free(t);
-	} while (dbus_signature_iter_next(&it));
+	for (; sig && *sig; sig += n) {
+		n = type_len(sig, 0, 0, false);
+		if (!n)
+			return;
+		fprintf(f, "<arg direction=\"%s\" type=\"%.*s\"/>", dir,
+			(int)n, sig);
+	}
 }
 
 /* @o's interface with the methods of every object at @o's path that has it */
@@ -146,11 +213,11 @@ static bool iface_seen(const struct b1d_bus *bus, const struct object *upto)
  * Introspectable interfaces and its objects' interfaces; any other is an
  * empty node, as libdbus and GDBus answer for a path nobody registered
  */
-static DBusMessage *introspect(struct b1d_bus *bus, DBusMessage *m)
+static sd_bus_message *introspect(struct b1d_bus *bus, sd_bus_message *m)
 {
-	const char *path = dbus_message_get_path(m), *seg;
+	const char *path = sd_bus_message_get_path(m), *seg;
 	const struct object *o;
-	DBusMessage *r = NULL;
+	sd_bus_message *r = NULL;
 	char *xml = NULL;
 	bool exists = false;
 	size_t size, n;
@@ -159,7 +226,7 @@ static DBusMessage *introspect(struct b1d_bus *bus, DBusMessage *m)
 	f = open_memstream(&xml, &size);
 	if (!f)
 		return NULL;
-	fputs(DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE "<node>\n", f);
+	fputs(DOCTYPE_XML "<node>\n", f);
 	for (o = bus->objects; o; o = o->next)
 		if (!strcmp(o->path, path) || child_of(o, path, &seg))
 			exists = true;
@@ -175,12 +242,7 @@ static DBusMessage *introspect(struct b1d_bus *bus, DBusMessage *m)
 	}
 	fputs("</node>\n", f);
 	if (!fclose(f) && xml)
-		r = dbus_message_new_method_return(m);
-	if (r && !dbus_message_append_args(r, DBUS_TYPE_STRING, &xml,
-					   DBUS_TYPE_INVALID)) {
-		dbus_message_unref(r);
-		r = NULL;
-	}
+		r = reply_s(m, xml);
 	free(xml);
 	return r;
 }
@@ -189,10 +251,13 @@ static DBusMessage *introspect(struct b1d_bus *bus, DBusMessage *m)
  * A call of Peer or Introspectable (or of one of their members without an
  * interface) that no registered method took: true and *replyp
  */
-bool b1di_builtin(struct b1d_bus *bus, DBusMessage *m, DBusMessage **replyp)
+bool b1di_builtin(struct b1d_bus *bus, sd_bus_message *m,
+		  sd_bus_message **replyp)
 {
-	const char *iface = dbus_message_get_interface(m);
-	const char *member = dbus_message_get_member(m);
+	const char *iface = sd_bus_message_get_interface(m);
+	const char *member = sd_bus_message_get_member(m);
+	const char *sig = sd_bus_message_get_signature(m, true);
+	char text[128];
 	bool peer = !iface || !strcmp(iface, DBUS_INTERFACE_PEER);
 	bool intro = !iface || !strcmp(iface, DBUS_INTERFACE_INTROSPECTABLE);
 
@@ -200,15 +265,15 @@ bool b1di_builtin(struct b1d_bus *bus, DBusMessage *m, DBusMessage **replyp)
 		       !strcmp(member, "GetMachineId"))) &&
 	    !(intro && !strcmp(member, "Introspect")))
 		return false;
-	if (*dbus_message_get_signature(m))
-		*replyp = dbus_message_new_error_printf(m, DBUS_ERROR_INVALID_ARGS,
-							"%s takes no arguments",
-							member);
-	else if (!strcmp(member, "Ping"))
-		*replyp = dbus_message_new_method_return(m);
-	else if (!strcmp(member, "GetMachineId"))
+	if (sig && *sig) {
+		snprintf(text, sizeof(text), "%s takes no arguments", member);
+		*replyp = error_s(m, SD_BUS_ERROR_INVALID_ARGS, text);
+	} else if (!strcmp(member, "Ping")) {
+		*replyp = reply_s(m, NULL);
+	} else if (!strcmp(member, "GetMachineId")) {
 		*replyp = machine_id(m);
-	else
+	} else {
 		*replyp = introspect(bus, m);
+	}
 	return true;
 }

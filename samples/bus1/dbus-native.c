@@ -11,6 +11,9 @@
  * its sender too. The broker is not on that path. Signals come from the
  * bus only: broadcasts on a *signal node* whose one handle the broker got
  * with Hello, unicasts on the inbox with our broker handle attached.
+ * Messages are sd-bus's: each connection's sd_bus writes and reads them
+ * through the pump (dbus-native-pump.c), which carries the bytes and unix
+ * fds in and out of bus1 messages.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,7 +26,6 @@
 #include <unistd.h>
 #include "broker-proto.h"
 #include "dbus-native-int.h"
-#include "dbus-wire.h"
 
 #define DEFAULT_TIMEOUT_MS	25000
 
@@ -39,7 +41,7 @@ void b1di_qmsg_free(struct b1d_bus *bus, struct qmsg *q)
 {
 	if (q->handle != BUS1_HANDLE_INVALID)
 		bus1_handle_release(bus->c->peer, q->handle);
-	dbus_message_unref(q->m);
+	sd_bus_message_unref(q->m);
 	free(q);
 }
 
@@ -94,17 +96,27 @@ static __u64 peer_door_of(struct b1d_bus *bus, __u64 inbox)
 	return BUS1_HANDLE_INVALID;
 }
 
-/* a NameOwnerChanged from the bus invalidates what we know of the name */
-static void peers_name_changed(struct b1d_bus *bus, DBusMessage *m)
+uint8_t b1di_type(sd_bus_message *m)
 {
-	const char *name, *old, *new;
-	struct peer_ent *p;
+	uint8_t t = 0;
 
-	if (!dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") ||
-	    !dbus_message_has_sender(m, DBUS_SERVICE_DBUS) ||
-	    !dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name,
-				   DBUS_TYPE_STRING, &old, DBUS_TYPE_STRING,
-				   &new, DBUS_TYPE_INVALID))
+	return sd_bus_message_get_type(m, &t) < 0 ? 0 : t;
+}
+
+/* a NameOwnerChanged from the bus invalidates what we know of the name */
+static void peers_name_changed(struct b1d_bus *bus, sd_bus_message *m)
+{
+	const char *name, *old, *new, *sender = sd_bus_message_get_sender(m);
+	struct peer_ent *p;
+	int r;
+
+	if (!sd_bus_message_is_signal(m, DBUS_NAME, "NameOwnerChanged") ||
+	    !sender || strcmp(sender, DBUS_NAME))
+		return;
+	r = sd_bus_message_read(m, "sss", &name, &old, &new);
+	/* (the match callbacks read it from the start) */
+	sd_bus_message_rewind(m, true);
+	if (r < 0)
 		return;
 	p = peer_find(bus, name);
 	if (p)
@@ -113,70 +125,53 @@ static void peers_name_changed(struct b1d_bus *bus, DBusMessage *m)
 
 /* --- sending and receiving ---------------------------------------------- */
 
-/*
- * @m itself, or a copy if it was sent before: sending locks a message
- * (its serial and sender can no longer be set), and a copy is unlocked
- */
-static DBusMessage *sendable(DBusMessage *m)
-{
-	return dbus_message_get_serial(m) ? dbus_message_copy(m) :
-					    dbus_message_ref(m);
-}
-
-/*
- * Set @m's sender or destination to @v unless it already is @v: libdbus
- * rewrites and revalidates the header for every field it sets (~13k-20k
- * instructions each, a good part of a native round trip), and most of
- * these fields already hold the right value.
- */
-bool b1di_set_sender(DBusMessage *m, const char *v)
-{
-	const char *cur = dbus_message_get_sender(m);
-
-	return (cur && v && !strcmp(cur, v)) || dbus_message_set_sender(m, v);
-}
-
-static bool set_destination(DBusMessage *m, const char *v)
-{
-	const char *cur = dbus_message_get_destination(m);
-
-	return (cur && v && !strcmp(cur, v)) ||
-	       dbus_message_set_destination(m, v);
-}
-
-int b1di_prepare(struct b1d_bus *bus, DBusMessage *m)
-{
-	if (!++bus->serial)
-		bus->serial = 1;
-	dbus_message_set_serial(m, bus->serial);
-	if (bus->unique[0] && !b1di_set_sender(m, bus->unique))
-		return -ENOMEM;
-	return 0;
-}
-
-/*
- * The destination first: libdbus rebuilds its cache of header fields on
- * the first look after an edit (~5k instructions; appending the body is
- * one), and setting the sender is another edit, so this order rebuilds it
- * once where the other rebuilt it twice.
- */
-int b1di_prepare_reply(struct b1d_bus *bus, DBusMessage *call, DBusMessage *r)
-{
-	if (!set_destination(r, dbus_message_get_sender(call)))
-		return -ENOMEM;
-	return b1di_prepare(bus, r);
-}
-
 static int barrier(struct b1d_bus *bus);
 
-int b1di_send_to(struct b1d_bus *bus, DBusMessage *m, __u64 dst,
-		 const __u64 *handle)
+int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
+		 const __u64 *handle, uint64_t *cookiep)
 {
+	int fds[253];
+	size_t n_fds = 0, i;
+	uint64_t cookie;
+	struct iovec v;
+	ssize_t n;
+	int r;
+
 	/* a direct message must not overtake signals the broker still holds */
 	if (bus->unsynced && dst != bus->c->broker)
 		barrier(bus);
-	return dwire_send(bus->c->peer, m, &dst, 1, NULL, handle,
-			  handle ? 1 : 0);
+	/*
+	 * our unique name as sender, before sd-bus seals it (a message sent
+	 * before, or received, is sealed and goes as it is)
+	 */
+	if (bus->unique[0] && sd_bus_message_get_cookie(m, &cookie) < 0 &&
+	    !sd_bus_message_get_sender(m)) {
+		r = sd_bus_message_set_sender(m, bus->unique);
+		if (r < 0)
+			return r;
+	}
+	/* sd-bus seals it (its cookie) and writes it as one record */
+	r = sd_bus_send(bus->pump.sd, m, cookiep);
+	if (r < 0)
+		return r;
+	n = b1d_pump_take(&bus->pump, fds, 253, &n_fds);
+	if (n < 0)
+		return (int)n;
+	v.iov_base = bus->pump.buf;
+	v.iov_len = n;
+	r = bus1_send(bus->c->peer, &(struct bus1_send){
+		.destinations = &dst,
+		.n_destinations = 1,
+		.vecs = &v,
+		.n_vecs = 1,
+		.handles = handle,
+		.n_handles = handle ? 1 : 0,
+		.fds = n_fds ? fds : NULL,
+		.n_fds = n_fds,
+	});
+	for (i = 0; i < n_fds; i++)
+		close(fds[i]);
+	return r;
 }
 
 /* receive one bus1 message; 1 and *qp if it was a D-Bus message */
@@ -184,8 +179,8 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 {
 	struct bus1_message msg;
 	struct qmsg *q = NULL;
+	sd_bus_message *m = NULL;
 	bool from_bus;
-	DBusMessage *m;
 	size_t i;
 	int r;
 
@@ -204,11 +199,12 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 			    msg.handles[1] == bus->c->broker);
 		for (i = 1; i < msg.n_handles; i++)
 			bus1_handle_release(bus->c->peer, msg.handles[i]);
-		m = dwire_parse(&msg, NULL);
-		q = m ? calloc(1, sizeof(*q)) : NULL;
+		/* sd-bus validates it; what is not one valid message is dropped */
+		r = b1d_pump_feed(&bus->pump, msg.data, msg.n_bytes, msg.fds,
+				  msg.n_fds, &m);
+		q = r > 0 ? calloc(1, sizeof(*q)) : NULL;
 		if (!q) {
-			if (m)
-				dbus_message_unref(m);
+			sd_bus_message_unref(m);
 			if (msg.n_handles)
 				bus1_handle_release(bus->c->peer,
 						    msg.handles[0]);
@@ -234,6 +230,9 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 		break;
 	}
 	bus1_message_release(&msg);
+	/* a broken pump (b1d_pump_feed(): its sd_bus failed) is an error */
+	if (r < 0)
+		return r;
 	*qp = q;
 	return q ? 1 : 0;
 }
@@ -265,13 +264,20 @@ int b1d_wait(struct b1d_bus *bus, int timeout_ms)
 	return wait_recv(bus, timeout_ms);
 }
 
-/* a NoReply error for a call whose callee went away */
-static DBusMessage *no_reply(DBusMessage *call, const char *why)
+/*
+ * a NoReply error for a call whose callee went away, sealed (readable) as
+ * if the bus had sent it
+ */
+static sd_bus_message *no_reply(sd_bus_message *call, const char *why)
 {
-	DBusMessage *e = dbus_message_new_error(call, DBUS_ERROR_NO_REPLY, why);
+	sd_bus_message *e = NULL;
 
-	if (e)
-		dbus_message_set_sender(e, DBUS_SERVICE_DBUS);
+	if (sd_bus_message_new_method_errorf(call, &e, SD_BUS_ERROR_NO_REPLY,
+					     "%s", why) < 0)
+		return NULL;
+	if (sd_bus_message_set_sender(e, DBUS_NAME) < 0 ||
+	    sd_bus_message_seal(e, 0xffffffffULL, 0) < 0)
+		return sd_bus_message_unref(e);
 	return e;
 }
 
@@ -286,43 +292,46 @@ static DBusMessage *no_reply(DBusMessage *call, const char *why)
 static bool reply_origin_ok(struct b1d_bus *bus, struct qmsg *q,
 			    __u64 reply_on)
 {
+	const sd_bus_error *e = sd_bus_message_get_error(q->m);
+
 	if (reply_on == BUS1_HANDLE_INVALID ? q->from_bus : q->node == reply_on)
 		return true;
 	if (!bus->n_forged++)
 		fprintf(stderr, "libbus1-dbus %s: %s (first: %s claiming %s)\n",
 			bus->unique, "dropping replies not from their callee",
-			dbus_message_get_error_name(q->m) ?: "a return",
-			dbus_message_get_sender(q->m) ?: "no sender");
+			e && e->name ? e->name : "a return",
+			sd_bus_message_get_sender(q->m) ?: "no sender");
 	return false;
+}
+
+static bool is_reply_to(sd_bus_message *m, uint64_t cookie)
+{
+	uint8_t t = b1di_type(m);
+	uint64_t rc;
+
+	return (t == SD_BUS_MESSAGE_METHOD_RETURN ||
+		t == SD_BUS_MESSAGE_METHOD_ERROR) &&
+	       sd_bus_message_get_reply_cookie(m, &rc) >= 0 && rc == cookie;
 }
 
 /*
  * send @call to @dst and wait for the reply; *handlep (if not NULL) gets
  * the handle the reply carried
  */
-int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
+int b1di_call_at(struct b1d_bus *bus, sd_bus_message *call, __u64 dst,
 		 bool direct, const __u64 *attach, __u64 reply_on,
-		 int timeout_ms, DBusMessage **replyp, __u64 *handlep)
+		 int timeout_ms, sd_bus_message **replyp, __u64 *handlep)
 {
-	DBusMessage *call;
 	long long deadline;
-	dbus_uint32_t serial;
+	uint64_t cookie = 0;
 	struct qmsg *q;
 	int r;
 
 	if (bus->broker_dead)
 		return -ESHUTDOWN;
-	call = sendable(call_in);
-	if (!call)
-		return -ENOMEM;
-	r = b1di_prepare(bus, call);
-	serial = bus->serial;
-	if (!r)
-		r = b1di_send_to(bus, call, dst, attach);
-	if (r < 0) {
-		dbus_message_unref(call);
+	r = b1di_send_to(bus, call, dst, attach, &cookie);
+	if (r < 0)
 		return r;
-	}
 	deadline = now_ms() + (timeout_ms < 0 ? DEFAULT_TIMEOUT_MS : timeout_ms);
 	bus->waiting_handle = direct ? dst : bus->c->broker;
 	bus->waiting_dead = false;
@@ -331,29 +340,22 @@ int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 		if (r < 0)
 			break;
 		if (r > 0) {
-			int t = dbus_message_get_type(q->m);
-
-			if ((t == DBUS_MESSAGE_TYPE_METHOD_RETURN ||
-			     t == DBUS_MESSAGE_TYPE_ERROR) &&
-			    dbus_message_get_reply_serial(q->m) == serial &&
-			    !reply_origin_ok(bus, q, reply_on)) {
+			if (!is_reply_to(q->m, cookie)) {
+				enqueue(bus, q);
+				continue;
+			}
+			if (!reply_origin_ok(bus, q, reply_on)) {
 				b1di_qmsg_free(bus, q);
 				continue;
 			}
-			if ((t == DBUS_MESSAGE_TYPE_METHOD_RETURN ||
-			     t == DBUS_MESSAGE_TYPE_ERROR) &&
-			    dbus_message_get_reply_serial(q->m) == serial) {
-				*replyp = dbus_message_ref(q->m);
-				if (handlep) {
-					*handlep = q->handle;
-					q->handle = BUS1_HANDLE_INVALID;
-				}
-				b1di_qmsg_free(bus, q);
-				r = 0;
-				break;
+			*replyp = sd_bus_message_ref(q->m);
+			if (handlep) {
+				*handlep = q->handle;
+				q->handle = BUS1_HANDLE_INVALID;
 			}
-			enqueue(bus, q);
-			continue;
+			b1di_qmsg_free(bus, q);
+			r = 0;
+			break;
 		}
 		if (bus->waiting_dead) {
 			*replyp = no_reply(call, "Remote peer disconnected before replying");
@@ -379,31 +381,36 @@ int b1di_call_at(struct b1d_bus *bus, DBusMessage *call_in, __u64 dst,
 			break;
 	}
 	bus->waiting_handle = BUS1_HANDLE_INVALID;
-	dbus_message_unref(call);
 	return r;
 }
 
-DBusMessage *b1di_driver_call(const char *member)
+sd_bus_message *b1di_driver_call(struct b1d_bus *bus, const char *iface,
+				 const char *member)
 {
-	return dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					    DBUS_INTERFACE_DBUS, member);
+	sd_bus_message *m = NULL;
+
+	if (sd_bus_message_new_method_call(bus->pump.sd, &m, DBUS_NAME,
+					   DBUS_OPATH, iface ?: DBUS_NAME,
+					   member) < 0)
+		return NULL;
+	return m;
 }
 
 /* a call to the bus; 0 only for a method return */
-int b1di_bus_call(struct b1d_bus *bus, DBusMessage *call,
-		  DBusMessage **replyp, __u64 *handlep)
+int b1di_bus_call(struct b1d_bus *bus, sd_bus_message *call,
+		  sd_bus_message **replyp, __u64 *handlep)
 {
-	DBusMessage *r = NULL;
+	sd_bus_message *r = NULL;
 	int ret;
 
 	ret = b1di_call_at(bus, call, bus->c->broker, false, NULL,
 			   BUS1_HANDLE_INVALID, -1, &r, handlep);
 	if (ret < 0)
 		return ret;
-	if (dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
+	if (b1di_type(r) == SD_BUS_MESSAGE_METHOD_ERROR) {
 		if (handlep && *handlep != BUS1_HANDLE_INVALID)
 			bus1_handle_release(bus->c->peer, *handlep);
-		dbus_message_unref(r);
+		sd_bus_message_unref(r);
 		return -EREMOTEIO;
 	}
 	*replyp = r;
@@ -412,23 +419,18 @@ int b1di_bus_call(struct b1d_bus *bus, DBusMessage *call,
 
 void b1di_add_match_rule(struct b1d_bus *bus, const char *rule)
 {
-	DBusMessage *m = b1di_driver_call("AddMatch");
+	sd_bus_message *m = b1di_driver_call(bus, NULL, "AddMatch");
 
-	if (!m)
-		return;
-	if (dbus_message_append_args(m, DBUS_TYPE_STRING, &rule,
-				     DBUS_TYPE_INVALID)) {
-		dbus_message_set_no_reply(m, TRUE);
-		if (!b1di_prepare(bus, m))
-			b1di_send_to(bus, m, bus->c->broker, NULL);
-	}
-	dbus_message_unref(m);
+	/* (no cookie asked: sd-bus marks it NO_REPLY_EXPECTED) */
+	if (m && sd_bus_message_append(m, "s", rule) >= 0)
+		b1di_send_to(bus, m, bus->c->broker, NULL, NULL);
+	sd_bus_message_unref(m);
 }
 
 /* the handle to the inbox of @name's owner, or INVALID: go through the bus */
 static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	struct peer_ent *p = peer_find(bus, name);
 	__u64 h = BUS1_HANDLE_INVALID;
 	char rule[512];
@@ -452,18 +454,14 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 	if (name[0] != ':' && !p->watched &&
 	    snprintf(rule, sizeof(rule),
 		     "type='signal',sender='%s',interface='%s',member='NameOwnerChanged',arg0='%s'",
-		     DBUS_SERVICE_DBUS, DBUS_INTERFACE_DBUS, name) <
-		     (int)sizeof(rule)) {
+		     DBUS_NAME, DBUS_NAME, name) < (int)sizeof(rule)) {
 		b1di_add_match_rule(bus, rule);
 		p->watched = true;
 	}
-	m = b1di_driver_call("GetConnectionHandle");
-	if (!m || !dbus_message_set_interface(m, B1D_IFACE) ||
-	    !dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
-				      DBUS_TYPE_INVALID) ||
+	m = b1di_driver_call(bus, B1D_IFACE, "GetConnectionHandle");
+	if (!m || sd_bus_message_append(m, "s", name) < 0 ||
 	    b1di_bus_call(bus, m, &r, &h) < 0) {
-		if (m)
-			dbus_message_unref(m);
+		sd_bus_message_unref(m);
 		/*
 		 * until its NameOwnerChanged (unique names never get
 		 * another owner)
@@ -471,8 +469,8 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
 		p->via_bus = name[0] == ':' || p->watched;
 		return BUS1_HANDLE_INVALID;
 	}
-	dbus_message_unref(m);
-	dbus_message_unref(r);
+	sd_bus_message_unref(m);
+	sd_bus_message_unref(r);
 	p->handle = h;
 	return h;
 }
@@ -485,19 +483,17 @@ static __u64 peer_lookup(struct b1d_bus *bus, const char *name)
  */
 static int barrier(struct b1d_bus *bus)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	int ret;
 
 	bus->unsynced = false;
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_PEER, "Ping");
+	m = b1di_driver_call(bus, "org.freedesktop.DBus.Peer", "Ping");
 	if (!m)
 		return -ENOMEM;
 	ret = b1di_call_at(bus, m, bus->c->broker, false, NULL,
 			   BUS1_HANDLE_INVALID, -1, &r, NULL);
-	dbus_message_unref(m);
-	if (r)
-		dbus_message_unref(r);
+	sd_bus_message_unref(m);
+	sd_bus_message_unref(r);
 	return ret;
 }
 
@@ -514,17 +510,17 @@ static __u64 peer_door(struct b1d_bus *bus, const char *name)
 	return b1di_door_open(bus, p, inbox);
 }
 
-int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
-	     DBusMessage **replyp)
+int b1d_call(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
+	     sd_bus_message **replyp)
 {
-	const char *dest = dbus_message_get_destination(call);
+	const char *dest = sd_bus_message_get_destination(call);
 	__u64 h = BUS1_HANDLE_INVALID;
 	struct rpath *rp;
 	int r;
 
-	if (!dest || dbus_message_get_type(call) != DBUS_MESSAGE_TYPE_METHOD_CALL)
+	if (!dest || b1di_type(call) != SD_BUS_MESSAGE_METHOD_CALL)
 		return -EINVAL;
-	if (strcmp(dest, DBUS_SERVICE_DBUS))
+	if (strcmp(dest, DBUS_NAME))
 		h = peer_door(bus, dest);
 	rp = h != BUS1_HANDLE_INVALID ? b1di_rpath_get(bus, h) : NULL;
 	if (rp) {
@@ -542,33 +538,31 @@ int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
 			    BUS1_HANDLE_INVALID, timeout_ms, replyp, NULL);
 }
 
-int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
+int b1d_send(struct b1d_bus *bus, sd_bus_message *m)
 {
-	const char *dest = dbus_message_get_destination(m_in);
+	const char *dest = sd_bus_message_get_destination(m);
+	uint8_t t = b1di_type(m);
 	__u64 h = BUS1_HANDLE_INVALID;
-	DBusMessage *m;
 	int r;
 
 	if (bus->broker_dead)
 		return -ESHUTDOWN;
-	if (dbus_message_get_type(m_in) == DBUS_MESSAGE_TYPE_METHOD_CALL) {
+	if (t == SD_BUS_MESSAGE_METHOD_CALL) {
 		if (!dest)
 			return -EINVAL;
-		if (strcmp(dest, DBUS_SERVICE_DBUS))
+		if (strcmp(dest, DBUS_NAME))
 			h = peer_door(bus, dest);
 	}
-	m = sendable(m_in);
-	if (!m)
-		return -ENOMEM;
-	if (dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_METHOD_CALL)
-		dbus_message_set_no_reply(m, TRUE);
-	r = b1di_prepare(bus, m);
-	/* signals go to the bus, which multicasts them once to all matches */
-	if (!r && (h == BUS1_HANDLE_INVALID || b1di_send_to(bus, m, h, NULL)))
-		r = b1di_send_to(bus, m, bus->c->broker, NULL);
-	if (!r && dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL)
+	/*
+	 * (no cookie asked: sd-bus marks an unsealed call NO_REPLY_EXPECTED)
+	 * signals go to the bus, which multicasts them once to all matches
+	 */
+	r = h == BUS1_HANDLE_INVALID ? -ENXIO :
+	    b1di_send_to(bus, m, h, NULL, NULL);
+	if (r < 0)
+		r = b1di_send_to(bus, m, bus->c->broker, NULL, NULL);
+	if (!r && t == SD_BUS_MESSAGE_SIGNAL)
 		bus->unsynced = true;
-	dbus_message_unref(m);
 	return r;
 }
 
@@ -577,23 +571,20 @@ int b1d_send(struct b1d_bus *bus, DBusMessage *m_in)
 static int name_call(struct b1d_bus *bus, const char *member,
 		     const char *name, const unsigned int *flags)
 {
-	DBusMessage *m = b1di_driver_call(member), *r = NULL;
-	dbus_uint32_t f = flags ? *flags : 0, v;
+	sd_bus_message *m = b1di_driver_call(bus, NULL, member), *r = NULL;
+	uint32_t v;
 	int ret = -ENOMEM;
 
 	if (!m)
 		return -ENOMEM;
-	if (dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
-				     DBUS_TYPE_INVALID) &&
-	    (!flags || dbus_message_append_args(m, DBUS_TYPE_UINT32, &f,
-						DBUS_TYPE_INVALID)))
+	if (sd_bus_message_append(m, "s", name) >= 0 &&
+	    (!flags || sd_bus_message_append(m, "u", (uint32_t)*flags) >= 0))
 		ret = b1di_bus_call(bus, m, &r, NULL);
-	dbus_message_unref(m);
+	sd_bus_message_unref(m);
 	if (ret < 0)
 		return ret == -EREMOTEIO ? -EPERM : ret;
-	ret = dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &v,
-				    DBUS_TYPE_INVALID) ? (int)v : -EBADMSG;
-	dbus_message_unref(r);
+	ret = sd_bus_message_read(r, "u", &v) > 0 ? (int)v : -EBADMSG;
+	sd_bus_message_unref(r);
 	return ret;
 }
 
@@ -613,6 +604,11 @@ const char *b1d_unique_name(struct b1d_bus *bus)
 	return bus->unique;
 }
 
+sd_bus *b1d_sd_bus(struct b1d_bus *bus)
+{
+	return bus->pump.sd;
+}
+
 int b1d_get_fd(struct b1d_bus *bus)
 {
 	return bus1_peer_get_fd(bus->c->peer);
@@ -620,7 +616,7 @@ int b1d_get_fd(struct b1d_bus *bus)
 
 int b1d_connect(const char *path, struct b1d_bus **busp)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	struct b1d_bus *bus;
 	const char *unique;
 	int ret;
@@ -635,8 +631,14 @@ int b1d_connect(const char *path, struct b1d_bus **busp)
 	bus->q_tail = &bus->q;
 	bus->waiting_handle = BUS1_HANDLE_INVALID;
 	bus->sigbox = BUS1_HANDLE_INVALID;
+	ret = b1d_pump_open(&bus->pump, false, true);
+	if (ret < 0) {
+		free(bus);
+		return ret;
+	}
 	ret = b1c_connect(path, &bus->c);
 	if (ret < 0) {
+		b1d_pump_close(&bus->pump);
 		free(bus);
 		return ret;
 	}
@@ -646,24 +648,20 @@ int b1d_connect(const char *path, struct b1d_bus **busp)
 		return ret;
 	}
 	/* the signal node's one handle goes to the broker, with Hello */
-	m = b1di_driver_call("Hello");
+	m = b1di_driver_call(bus, NULL, "Hello");
 	ret = m ? b1di_call_at(bus, m, bus->c->broker, false, &bus->sigbox,
 			       BUS1_HANDLE_INVALID, 10000, &r, NULL) : -ENOMEM;
-	if (!ret && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
-		dbus_message_unref(r);
+	sd_bus_message_unref(m);
+	if (!ret && b1di_type(r) == SD_BUS_MESSAGE_METHOD_ERROR)
 		ret = -ECONNREFUSED;
-	}
-	if (m)
-		dbus_message_unref(m);
 	if (!ret) {
-		if (dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &unique,
-					  DBUS_TYPE_INVALID) &&
+		if (sd_bus_message_read(r, "s", &unique) > 0 &&
 		    strlen(unique) < sizeof(bus->unique))
 			strcpy(bus->unique, unique);
 		else
 			ret = -EBADMSG;
-		dbus_message_unref(r);
 	}
+	sd_bus_message_unref(r);
 	if (ret < 0) {
 		b1d_free(bus);
 		return ret;
@@ -678,6 +676,7 @@ struct b1d_bus *b1d_free(struct b1d_bus *bus)
 	struct object *o;
 	struct smatch *s;
 	struct qmsg *q;
+	int n;
 
 	if (!bus)
 		return NULL;
@@ -707,6 +706,12 @@ struct b1d_bus *b1d_free(struct b1d_bus *bus)
 	}
 	/* closing the peer drops every handle and destroys the inbox */
 	b1c_free(bus->c);
+	/* the pump carried all sd-bus wrote: it never answered on its own */
+	n = b1d_pump_strays(&bus->pump);
+	if (n)
+		fprintf(stderr, "libbus1-dbus %s: %d messages sd-bus wrote on its own\n",
+			bus->unique, n);
+	b1d_pump_close(&bus->pump);
 	free(bus);
 	return NULL;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libbus1-dbus: D-Bus natively over bus1, a small API in the spirit of
- * sd-bus. Messages are libdbus DBusMessage objects; a connection is a bus1
- * peer registered with bus1-dbus-broker (--bus1-socket). Method calls and
+ * sd-bus. Messages are sd-bus's sd_bus_message (libsystemd); a connection
+ * is a bus1 peer registered with bus1-dbus-broker (--bus1-socket). Method calls and
  * replies between two native connections go peer to peer; the broker
  * answers the org.freedesktop.DBus calls, hands out handles and multicasts
  * signals. Not thread safe: one thread per connection.
@@ -13,7 +13,7 @@
 #ifndef _BUS1_DBUS_NATIVE_H
 #define _BUS1_DBUS_NATIVE_H
 
-#include <dbus/dbus.h>
+#include <systemd/sd-bus.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,17 +22,31 @@ extern "C" {
 #define B1D_SOCKET_ENV		"BUS1_DBUS_SOCKET"
 #define B1D_SOCKET_DEFAULT	"/run/bus1/dbus.bus1"
 
+/* RequestName's flags and replies, ReleaseName's replies (the D-Bus values) */
+#define B1D_NAME_ALLOW_REPLACEMENT	1
+#define B1D_NAME_REPLACE_EXISTING	2
+#define B1D_NAME_DO_NOT_QUEUE		4
+#define B1D_NAME_PRIMARY_OWNER		1
+#define B1D_NAME_IN_QUEUE		2
+#define B1D_NAME_EXISTS			3
+#define B1D_NAME_ALREADY_OWNER		4
+#define B1D_NAME_RELEASED		1
+#define B1D_NAME_NON_EXISTENT		2
+#define B1D_NAME_NOT_OWNER		3
+
 struct b1d_bus;
 
 /*
- * a method handler returns the reply (a method return or an error); @in
- * and @out, its argument and reply signatures (NULL: not given), are only
- * what org.freedesktop.DBus.Introspectable.Introspect tells about it
+ * a method handler returns the reply (a method return or an error, made
+ * with sd_bus_message_new_method_return() or _new_method_error*() on
+ * @call; the library sends it and drops the reference), or NULL for none;
+ * @in and @out, its argument and reply signatures (NULL: not given), are
+ * only what org.freedesktop.DBus.Introspectable.Introspect tells about it
  */
 struct b1d_method {
 	const char *member;
-	struct DBusMessage *(*fn)(struct b1d_bus *bus, DBusMessage *call,
-				  void *userdata);
+	struct sd_bus_message *(*fn)(struct b1d_bus *bus,
+				     sd_bus_message *call, void *userdata);
 	const char *in, *out;
 };
 
@@ -40,8 +54,15 @@ struct b1d_method {
 int b1d_connect(const char *path, struct b1d_bus **busp);
 struct b1d_bus *b1d_free(struct b1d_bus *bus);
 const char *b1d_unique_name(struct b1d_bus *bus);
+/*
+ * The connection's sd_bus, to create messages on
+ * (sd_bus_message_new_method_call(), _new_signal()); it is not connected to
+ * a bus itself: send with b1d_call() and b1d_send() only, and do not
+ * process it, add objects, matches or filters to it, or close it.
+ */
+sd_bus *b1d_sd_bus(struct b1d_bus *bus);
 
-/* DBUS_REQUEST_NAME_REPLY_* / DBUS_RELEASE_NAME_REPLY_*, or -errno */
+/* RequestName/ReleaseName: the bus's reply (B1D_NAME_*), or -errno */
 int b1d_request_name(struct b1d_bus *bus, const char *name,
 		     unsigned int flags);
 int b1d_release_name(struct b1d_bus *bus, const char *name);
@@ -57,19 +78,21 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
 
 /*
  * Send @call and wait for its reply: 0 and *replyp, a method return or an
- * error message (dbus_set_error_from_message()); -ETIMEDOUT after
- * @timeout_ms (< 0: 25 s). A callee that dies first gives a NoReply error.
+ * error message (sd_bus_message_get_error()); -ETIMEDOUT after @timeout_ms
+ * (< 0: 25 s). A callee that dies first gives a NoReply error. The library
+ * sets the sender of an unsealed message to our unique name; a sealed one
+ * (sent before) is sent again as it is, with its cookie.
  */
-int b1d_call(struct b1d_bus *bus, DBusMessage *call, int timeout_ms,
-	     DBusMessage **replyp);
+int b1d_call(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
+	     sd_bus_message **replyp);
 /* a signal (to its matching subscribers) or a call nobody waits for */
-int b1d_send(struct b1d_bus *bus, DBusMessage *m);
+int b1d_send(struct b1d_bus *bus, sd_bus_message *m);
 
 /* receive signals matching the non-NULL fields (AddMatch on the bus) */
 int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 		     const char *path, const char *interface,
 		     const char *member,
-		     void (*fn)(struct b1d_bus *bus, DBusMessage *signal,
+		     void (*fn)(struct b1d_bus *bus, sd_bus_message *signal,
 				void *userdata),
 		     void *userdata);
 

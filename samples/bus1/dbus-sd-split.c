@@ -11,7 +11,8 @@
  * SCM_RIGHTS); the input stays a SOCK_STREAM socket that sd-bus reads as
  * usual. Each sd_bus authenticates (ANONYMOUS, unix fds negotiated)
  * against a throw-away sd_bus of the other role on dups of the pump's
- * ends, as the bench does.
+ * ends, as the bench does. The pump is libbus1-dbus's own
+ * (dbus-native-pump.c: b1d_pump_open(), b1d_pump_take(), b1d_pump_feed()).
  *
  * Three Echo("sh") calls (a string and an fd) go from a client sd_bus
  * through the pump to a server sd_bus's object and back. Exits 0 only if
@@ -28,15 +29,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
-#include "dbus-sd-auth.h"
+#include "dbus-native-int.h"
 
 #define MAX_FDS 16
-
-struct end {
-	sd_bus *bus;
-	int in;		/* the pump writes here, sd-bus reads (stream) */
-	int out;	/* sd-bus writes here, the pump reads (records) */
-};
 
 static void die(const char *what, int err)
 {
@@ -45,76 +40,34 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static int dup_fd(int fd)
+/* libbus1-dbus's pump (dbus-native-pump.c), without its filter */
+static void end_open(struct b1d_pump *e, bool server)
 {
-	int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int r = b1d_pump_open(e, server, false);
 
 	if (r < 0)
-		die("dup", errno);
-	return r;
-}
-
-static void end_open(struct end *e, bool server)
-{
-	int in[2], out[2], r;
-	sd_bus *tmp;
-	sd_id128_t id;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, out))
-		die("socketpair", errno);
-	if (sd_id128_randomize(&id) < 0 || sd_bus_new(&e->bus) < 0 ||
-	    sd_bus_new(&tmp) < 0)
-		die("sd_bus_new", ENOMEM);
-	/* the throw-away end reads what e->bus writes and the reverse */
-	if (sd_bus_set_fd(e->bus, in[0], out[0]) < 0 ||
-	    sd_bus_set_fd(tmp, dup_fd(out[1]), dup_fd(in[1])) < 0 ||
-	    sd_bus_set_anonymous(e->bus, 1) < 0 ||
-	    sd_bus_set_anonymous(tmp, 1) < 0 ||
-	    sd_bus_negotiate_fds(e->bus, 1) < 0 ||
-	    sd_bus_negotiate_fds(tmp, 1) < 0 ||
-	    sd_bus_set_server(server ? e->bus : tmp, 1, id) < 0)
-		die("sd_bus_set_*", EINVAL);
-	r = sd_auth_pair(server ? e->bus : tmp, server ? tmp : e->bus);
-	if (r < 0)
-		die("the authentication", r);
-	if (sd_bus_can_send(e->bus, SD_BUS_TYPE_UNIX_FD) <= 0)
-		die("unix fds not negotiated", EPROTO);
-	sd_bus_unref(tmp);
-	/* sd-bus made the shared file descriptions non-blocking */
-	if (fcntl(in[1], F_SETFL, 0) || fcntl(out[1], F_SETFL, 0))
-		die("fcntl", errno);
-	e->in = in[1];
-	e->out = out[1];
+		die("b1d_pump_open", r);
 }
 
 /* one record sd-bus wrote on @from, with its fds, into @to's input */
-static size_t pump_record(struct end *from, struct end *to)
+static size_t pump_record(struct b1d_pump *from, struct b1d_pump *to)
 {
-	char buf[65536], cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
-	struct iovec v = { buf, sizeof(buf) };
-	struct msghdr mh = {
-		.msg_iov = &v,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
+	int fds[MAX_FDS];
+	size_t n_fds;
 	ssize_t n;
+	char c;
+	int r;
 
-	n = recvmsg(from->out, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	n = b1d_pump_take(from, fds, MAX_FDS, &n_fds);
 	if (n <= 0)
-		die("recvmsg", n < 0 ? errno : EPIPE);
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-		die("recvmsg", EMSGSIZE);
+		die("b1d_pump_take", n < 0 ? (int)n : EPIPE);
 	/* exactly one message per record: nothing else is waiting */
-	if (recv(from->out, buf, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	if (recv(from->out, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
 	    errno != EAGAIN)
 		die("more than one record per message", EPROTO);
-	v.iov_len = n;
-	if (!mh.msg_controllen)
-		mh.msg_control = NULL;
-	if (sendmsg(to->in, &mh, 0) != n)
-		die("sendmsg", errno);
+	r = b1d_pump_feed(to, from->buf, n, fds, n_fds, NULL);
+	if (r < 0)
+		die("b1d_pump_feed", r);
 	return n;
 }
 
@@ -139,7 +92,8 @@ static const sd_bus_vtable echo_vtable[] = {
 	SD_BUS_VTABLE_END
 };
 
-static void echo_call(struct end *cli, struct end *srv, int fd, int i)
+static void echo_call(struct b1d_pump *cli, struct b1d_pump *srv, int fd,
+		      int i)
 {
 	sd_bus_message *m, *reply = NULL;
 	uint64_t cookie, reply_cookie;
@@ -147,7 +101,7 @@ static void echo_call(struct end *cli, struct end *srv, int fd, int i)
 	size_t n_call, n_reply;
 	int r;
 
-	r = sd_bus_message_new_method_call(cli->bus, &m, "org.bus1.Test",
+	r = sd_bus_message_new_method_call(cli->sd, &m, "org.bus1.Test",
 					   "/org/bus1/test", "org.bus1.Test",
 					   "Echo");
 	if (r >= 0)
@@ -155,17 +109,17 @@ static void echo_call(struct end *cli, struct end *srv, int fd, int i)
 	if (r >= 0)
 		r = sd_bus_message_append(m, "sh", "hello", fd);
 	if (r >= 0)
-		r = sd_bus_send(cli->bus, m, &cookie);
+		r = sd_bus_send(cli->sd, m, &cookie);
 	if (r < 0)
 		die("the Echo call", r);
 	sd_bus_message_unref(m);
 	n_call = pump_record(cli, srv);
-	while ((r = sd_bus_process(srv->bus, NULL)) > 0)
+	while ((r = sd_bus_process(srv->sd, NULL)) > 0)
 		;
 	if (r < 0)
 		die("sd_bus_process (server)", r);
 	n_reply = pump_record(srv, cli);
-	while (!reply && (r = sd_bus_process(cli->bus, &reply)) > 0)
+	while (!reply && (r = sd_bus_process(cli->sd, &reply)) > 0)
 		;
 	if (r < 0 || !reply)
 		die("sd_bus_process (client)", r < 0 ? r : EPROTO);
@@ -181,13 +135,13 @@ static void echo_call(struct end *cli, struct end *srv, int fd, int i)
 
 int main(void)
 {
-	struct end cli, srv;
+	struct b1d_pump cli, srv;
 	FILE *f;
 	int i, r;
 
 	end_open(&cli, false);
 	end_open(&srv, true);
-	r = sd_bus_add_object_vtable(srv.bus, NULL, "/org/bus1/test",
+	r = sd_bus_add_object_vtable(srv.sd, NULL, "/org/bus1/test",
 				     "org.bus1.Test", echo_vtable, NULL);
 	if (r < 0)
 		die("sd_bus_add_object_vtable", r);

@@ -6,7 +6,8 @@
  * Helpers shared by the D-Bus tests (test-dbus-native, test-dbus-policy,
  * test-dbus-hostile): a private bus1-dbus-broker (the one beside the test
  * binary, else /usr/bin's) with a socket and a bus1 bootstrap in a
- * directory of its own, and the small libdbus message helpers they use.
+ * directory of its own, the small libdbus message helpers of their raw
+ * and socket peers, and the sd-bus ones of their libbus1-dbus connections.
  */
 
 #include <errno.h>
@@ -21,9 +22,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <dbus/dbus.h>
+#include <systemd/sd-bus.h>
+#include "dbus-native.h"
 
+/*
+ * The broker's paths and pid are the program's: a test of several files
+ * defines DBUS_TEST_SHARED before including this header in each of them,
+ * and DBUS_TEST_SHARED_DEFINE as well in the one that holds them (as
+ * test-lib.h's TAP_SHARED).
+ */
+#if !defined(DBUS_TEST_SHARED)
 static char dir[64], addr[128], b1sock[128];
 static pid_t broker_pid;
+#elif defined(DBUS_TEST_SHARED_DEFINE)
+char dir[64], addr[128], b1sock[128];
+pid_t broker_pid;
+#else
+extern char dir[64], addr[128], b1sock[128];
+extern pid_t broker_pid;
+#endif
 
 /*
  * start the broker in /tmp/<tag>-<pid> (mode @mode: 0755 lets another uid
@@ -144,6 +161,97 @@ static inline bool is_str_reply(DBusMessage *r, const char *want)
 	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
 	       dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
 				     DBUS_TYPE_INVALID) && !strcmp(s, want);
+}
+
+/* --- sd-bus messages of libbus1-dbus connections ------------------------ */
+
+static inline sd_bus_message *sd_unref(sd_bus_message *m)
+{
+	return sd_bus_message_unref(m);
+}
+
+/* a method call on @bus's sd_bus, with one string argument if @arg */
+static inline sd_bus_message *sd_call_new(struct b1d_bus *bus,
+					  const char *dest, const char *path,
+					  const char *iface,
+					  const char *member, const char *arg)
+{
+	sd_bus_message *m = NULL;
+
+	if (sd_bus_message_new_method_call(b1d_sd_bus(bus), &m, dest, path,
+					   iface, member) < 0)
+		return NULL;
+	if (arg && sd_bus_message_append(m, "s", arg) < 0)
+		return sd_bus_message_unref(m);
+	return m;
+}
+
+/* a method call of the bus (org.freedesktop.DBus) */
+static inline sd_bus_message *sd_driver(struct b1d_bus *bus,
+					const char *member, const char *arg)
+{
+	return sd_call_new(bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+			   DBUS_INTERFACE_DBUS, member, arg);
+}
+
+static inline sd_bus_message *sd_reply_str(sd_bus_message *call,
+					   const char *s)
+{
+	sd_bus_message *r = NULL;
+
+	if (sd_bus_message_new_method_return(call, &r) < 0)
+		return NULL;
+	if (sd_bus_message_append(r, "s", s) < 0)
+		return sd_bus_message_unref(r);
+	return r;
+}
+
+static inline sd_bus_message *sd_error_new(sd_bus_message *call,
+					   const char *name, const char *text)
+{
+	sd_bus_message *r = NULL;
+
+	sd_bus_message_new_method_errorf(call, &r, name, "%s", text);
+	return r;
+}
+
+/* the first argument of @m if it is a string (read from the start), or NULL */
+static inline const char *sd_str_arg(sd_bus_message *m)
+{
+	const char *s;
+
+	if (!m || sd_bus_message_rewind(m, true) < 0 ||
+	    sd_bus_message_read(m, "s", &s) <= 0)
+		return NULL;
+	return s;
+}
+
+static inline bool sd_is_str_reply(sd_bus_message *r, const char *want)
+{
+	const char *s;
+	uint8_t t = 0;
+
+	if (!r || sd_bus_message_get_type(r, &t) < 0 ||
+	    t != SD_BUS_MESSAGE_METHOD_RETURN)
+		return false;
+	s = sd_str_arg(r);
+	return s && !strcmp(s, want);
+}
+
+/* the error name of @r, NULL if it is no error */
+static inline const char *sd_error_name(sd_bus_message *r)
+{
+	const sd_bus_error *e = r ? sd_bus_message_get_error(r) : NULL;
+
+	return e ? e->name : NULL;
+}
+
+static inline bool sd_is_return(sd_bus_message *r)
+{
+	uint8_t t = 0;
+
+	return r && sd_bus_message_get_type(r, &t) >= 0 &&
+	       t == SD_BUS_MESSAGE_METHOD_RETURN;
 }
 
 #endif /* _BUS1_DBUS_TEST_H */

@@ -47,20 +47,18 @@ static long long now_ms(void)
 
 /* --- the service and the well-behaved client ----------------------------- */
 
-static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
-	const char *s = "";
-
-	dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
-			      DBUS_TYPE_INVALID);
-	return reply_str(call, s);
+	return sd_reply_str(call, sd_str_arg(call) ?: "");
 }
 
 /* replies after 500 ms, when its caller may be gone */
-static DBusMessage *m_slow(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_slow(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
 	usleep(500000);
-	return reply_str(call, "late");
+	return sd_reply_str(call, "late");
 }
 
 static const struct b1d_method svc_methods[] = {
@@ -108,29 +106,24 @@ static pid_t service_start(void)
 /* the well-behaved client: a direct call to the service and one to the bus */
 static bool served(struct b1d_bus *good)
 {
-	const char *arg = SVC, *owner = "";
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
+	const char *owner;
 	bool ok;
 
-	m = dbus_message_new_method_call(SVC, SVC_PATH, SVC, "Echo");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	if (b1d_call(good, m, 10000, &r) < 0)
+	m = sd_call_new(good, SVC, SVC_PATH, SVC, "Echo", SVC);
+	if (!m || b1d_call(good, m, 10000, &r) < 0)
 		r = NULL;
-	dbus_message_unref(m);
-	ok = is_str_reply(r, SVC);
-	unref(r);
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "GetNameOwner");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	sd_unref(m);
+	ok = sd_is_str_reply(r, SVC);
+	sd_unref(r);
+	m = sd_driver(good, "GetNameOwner", SVC);
 	r = NULL;
-	if (b1d_call(good, m, 10000, &r) < 0)
+	if (!m || b1d_call(good, m, 10000, &r) < 0)
 		r = NULL;
-	dbus_message_unref(m);
-	ok = ok && r &&
-	     dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
-	     dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
-				   DBUS_TYPE_INVALID) && owner[0] == ':';
-	unref(r);
+	sd_unref(m);
+	owner = sd_is_return(r) ? sd_str_arg(r) : NULL;
+	ok = ok && owner && owner[0] == ':';
+	sd_unref(r);
 	return ok;
 }
 
@@ -532,21 +525,19 @@ static void hostile_child(enum hostile h, int fd, int go)
 static void name_owner(struct b1d_bus *good, const char *name, char *out,
 		       size_t size)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	const char *owner = "";
 
-	m = driver("GetNameOwner");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID);
-	if (b1d_call(good, m, 10000, &r) < 0)
+	m = sd_driver(good, "GetNameOwner", name);
+	if (!m || b1d_call(good, m, 10000, &r) < 0)
 		r = NULL;
-	dbus_message_unref(m);
-	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR)
-		owner = dbus_message_get_error_name(r);
+	sd_unref(m);
+	if (sd_error_name(r))
+		owner = sd_error_name(r);
 	else if (r)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
-				      DBUS_TYPE_INVALID);
+		owner = sd_str_arg(r) ?: "";
 	snprintf(out, size, "%s", r ? owner : "(no reply)");
-	unref(r);
+	sd_unref(r);
 }
 
 /*

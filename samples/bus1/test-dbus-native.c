@@ -7,112 +7,112 @@
  * broker's GetStats that no call or reply between native peers went
  * through the broker, and that each signal was one multicast to exactly
  * its subscribers. A libdbus socket client calling the same service is the
- * control: its call and reply do go through the broker. Prints TAP.
+ * control: its call and reply do go through the broker. The standard
+ * interfaces and Debian's clients are in dbus-native-test-peers.c, the
+ * peers below the library in dbus-native-test-raw.c. Prints TAP.
  */
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <libgen.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include "test-lib.h"
-#include "broker-proto.h"
-#include "dbus-native.h"
-#include "dbus-wire.h"
-#include "dbus-test.h"
-
-#define SVC_NAME	"org.bus1.Test"
-#define SVC_PATH	"/org/bus1/Test"
-#define SVC_IFACE	"org.bus1.Test"
-#define SVC_ERROR	"org.bus1.Test.Error.Failed"
-#define SVC_CHILD	SVC_PATH "/Child"
+#define TAP_SHARED
+#define TAP_SHARED_DEFINE
+#define DBUS_TEST_SHARED
+#define DBUS_TEST_SHARED_DEFINE
+#include "test-dbus-native.h"
 
 static pid_t svc_pid, sock_pid, forger_pid;
 
 /* --- the service --------------------------------------------------------- */
 
-static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
+	const char *s = sd_str_arg(call);
 	char buf[256];
-	const char *s;
 
-	if (!dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
-				   DBUS_TYPE_INVALID))
-		return dbus_message_new_error(call, DBUS_ERROR_INVALID_ARGS,
-					      "want a string");
+	if (!s)
+		return sd_error_new(call, DBUS_ERROR_INVALID_ARGS,
+				    "want a string");
 	snprintf(buf, sizeof(buf), "echo:%s", s);
-	return reply_str(call, buf);
+	return sd_reply_str(call, buf);
 }
 
-static DBusMessage *m_fail(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_fail(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
-	return dbus_message_new_error(call, SVC_ERROR, "failing as asked");
+	return sd_error_new(call, SVC_ERROR, "failing as asked");
 }
 
-static DBusMessage *m_read_fd(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_read_fd(struct b1d_bus *bus, sd_bus_message *call,
+				 void *u)
 {
 	char buf[64] = "";
 	ssize_t n;
 	int fd;
 
-	if (!dbus_message_get_args(call, NULL, DBUS_TYPE_UNIX_FD, &fd,
-				   DBUS_TYPE_INVALID))
-		return dbus_message_new_error(call, DBUS_ERROR_INVALID_ARGS,
-					      "want an fd");
+	/* (the fd is the message's: sd-bus closes it with the message) */
+	if (sd_bus_message_read(call, "h", &fd) <= 0)
+		return sd_error_new(call, DBUS_ERROR_INVALID_ARGS,
+				    "want an fd");
 	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	buf[n > 0 ? n : 0] = 0;
-	return reply_str(call, buf);
+	return sd_reply_str(call, buf);
 }
 
 static void emit(struct b1d_bus *bus, const char *member, const char *arg)
 {
-	DBusMessage *s = dbus_message_new_signal(SVC_PATH, SVC_IFACE, member);
+	sd_bus_message *s = NULL;
 
-	dbus_message_append_args(s, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	b1d_send(bus, s);
-	dbus_message_unref(s);
+	if (sd_bus_message_new_signal(b1d_sd_bus(bus), &s, SVC_PATH,
+				      SVC_IFACE, member) >= 0 &&
+	    sd_bus_message_append(s, "s", arg) >= 0)
+		b1d_send(bus, s);
+	sd_unref(s);
+}
+
+static sd_bus_message *empty_reply(sd_bus_message *call)
+{
+	sd_bus_message *r = NULL;
+
+	sd_bus_message_new_method_return(call, &r);
+	return r;
 }
 
 /* Ping(arg) then Pong(arg), then the reply */
-static DBusMessage *m_emit(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_emit(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
-	const char *s = "";
+	const char *s = sd_str_arg(call) ?: "";
 
-	dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
-			      DBUS_TYPE_INVALID);
 	emit(bus, "Ping", s);
 	emit(bus, "Pong", s);
-	return dbus_message_new_method_return(call);
+	return empty_reply(call);
 }
 
 static char last_note[64];
 
 /* remembers who called it: the sender the service believes */
-static DBusMessage *m_note(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_note(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
 	snprintf(last_note, sizeof(last_note), "%s",
-		 dbus_message_get_sender(call) ?: "(none)");
-	return dbus_message_new_method_return(call);
+		 sd_bus_message_get_sender(call) ?: "(none)");
+	return empty_reply(call);
 }
 
-static DBusMessage *m_last_note(struct b1d_bus *bus, DBusMessage *call,
-				void *u)
+static sd_bus_message *m_last_note(struct b1d_bus *bus,
+				   sd_bus_message *call, void *u)
 {
-	return reply_str(call, last_note);
+	return sd_reply_str(call, last_note);
 }
 
 /* never replies */
-static DBusMessage *m_hang(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_hang(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
 	return NULL;
 }
 
 /* dies without replying */
-static DBusMessage *m_die(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_die(struct b1d_bus *bus, sd_bus_message *call,
+			     void *u)
 {
 	_exit(0);
 }
@@ -191,21 +191,18 @@ struct seen {
 	char first[32], arg[32];
 };
 
-static void on_signal(struct b1d_bus *bus, DBusMessage *m, void *u)
+static void on_signal(struct b1d_bus *bus, sd_bus_message *m, void *u)
 {
 	struct seen *s = u;
-	const char *arg = "";
 
 	if (!s->n++) {
 		snprintf(s->first, sizeof(s->first), "%s",
-			 dbus_message_get_member(m));
-		dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &arg,
-				      DBUS_TYPE_INVALID);
-		snprintf(s->arg, sizeof(s->arg), "%s", arg);
+			 sd_bus_message_get_member(m));
+		snprintf(s->arg, sizeof(s->arg), "%s", sd_str_arg(m) ?: "");
 	}
 }
 
-static long long test_now_ms(void)
+long long test_now_ms(void)
 {
 	struct timespec ts;
 
@@ -213,7 +210,7 @@ static long long test_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static long long test_now_us(void)
+long long test_now_us(void)
 {
 	struct timespec ts;
 
@@ -266,52 +263,56 @@ static bool name_signals(struct b1d_bus *bus, char *got, size_t size)
 }
 
 struct stats {
-	dbus_uint64_t messages, calls, replies, multicasts, dsts, handles;
-	dbus_uint64_t lookups;
+	uint64_t messages, calls, replies, multicasts, dsts, handles;
+	uint64_t lookups;
 };
 
 static int get_stats(struct b1d_bus *bus, struct stats *st)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 	int ret;
 
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 "org.bus1.DBus", "GetStats");
-	ret = b1d_call(bus, m, 5000, &r);
-	dbus_message_unref(m);
+	m = sd_call_new(bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+			"org.bus1.DBus", "GetStats", NULL);
+	ret = m ? b1d_call(bus, m, 5000, &r) : -ENOMEM;
+	sd_unref(m);
 	if (ret < 0)
 		return ret;
-	ret = dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &st->messages,
-				    DBUS_TYPE_UINT64, &st->calls,
-				    DBUS_TYPE_UINT64, &st->replies,
-				    DBUS_TYPE_UINT64, &st->multicasts,
-				    DBUS_TYPE_UINT64, &st->dsts,
-				    DBUS_TYPE_UINT64, &st->handles,
-				    DBUS_TYPE_UINT64, &st->lookups,
-				    DBUS_TYPE_INVALID) ? 0 : -EBADMSG;
-	dbus_message_unref(r);
+	ret = sd_bus_message_read(r, "ttttttt", &st->messages, &st->calls,
+				  &st->replies, &st->multicasts, &st->dsts,
+				  &st->handles, &st->lookups) > 0 ? 0 : -EBADMSG;
+	sd_unref(r);
 	return ret;
 }
 
-/* call SVC_IFACE.@member(@arg) on SVC_NAME; @arg_type 0: no argument */
-static DBusMessage *svc_call(struct b1d_bus *bus, const char *member,
-			     int arg_type, const void *arg)
+/* @m (its reference taken) sent with b1d_call(): the reply or NULL */
+sd_bus_message *call_unref(struct b1d_bus *bus, sd_bus_message *m,
+			   int timeout_ms)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *r = NULL;
 
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, member);
-	if (arg_type)
-		dbus_message_append_args(m, arg_type, arg, DBUS_TYPE_INVALID);
-	if (b1d_call(bus, m, 10000, &r) < 0)
+	if (!m || b1d_call(bus, m, timeout_ms, &r) < 0)
 		r = NULL;
-	dbus_message_unref(m);
+	sd_unref(m);
 	return r;
 }
 
-static bool is_error(DBusMessage *r, const char *name)
+/* call SVC_IFACE.@member(@arg) on SVC_NAME; @arg NULL: no argument */
+static sd_bus_message *svc_call(struct b1d_bus *bus, const char *member,
+				const char *arg)
 {
-	return r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR &&
-	       !strcmp(dbus_message_get_error_name(r), name);
+	return call_unref(bus, sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE,
+					   member, arg), 10000);
+}
+
+bool is_error(sd_bus_message *r, const char *name)
+{
+	return sd_error_name(r) && !strcmp(sd_error_name(r), name);
+}
+
+static const char *err_or(sd_bus_message *r, const char *other)
+{
+	return r ? sd_error_name(r) ?: other : "(none)";
 }
 
 #define N_TIMED	200
@@ -353,729 +354,38 @@ static bool socket_echo(long long *us)
 	return ok;
 }
 
-/* the same calls from a native client, peer to peer, one message reused */
+/*
+ * the same calls from a native client, peer to peer, one message reused
+ * (sealed by its first send, it goes again with its cookie)
+ */
 static bool native_echo(struct b1d_bus *bus, long long *us)
 {
-	const char *arg = "sock";
 	long long t0 = test_now_us();
-	DBusMessage *m, *r;
-	bool ok = true;
+	sd_bus_message *m, *r;
+	bool ok;
 	int i;
 
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Echo");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	m = sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE, "Echo", "sock");
+	ok = m;
 	for (i = 0; ok && i < N_TIMED; i++) {
 		r = NULL;
-		ok = !b1d_call(bus, m, 10000, &r) && is_str_reply(r, "echo:sock");
-		unref(r);
+		ok = !b1d_call(bus, m, 10000, &r) &&
+		     sd_is_str_reply(r, "echo:sock");
+		sd_unref(r);
 	}
-	dbus_message_unref(m);
+	sd_unref(m);
 	*us = (test_now_us() - t0) / N_TIMED;
 	return ok;
-}
-
-/* --- Peer and Introspectable of a native service ------------------------ */
-
-#define MACHINE_ID	"0123456789abcdef0123456789abcdef"
-
-/* @iface.@member() at @path of the service, no arguments */
-static DBusMessage *std_call(struct b1d_bus *bus, const char *path,
-			     const char *iface, const char *member)
-{
-	DBusMessage *m, *r = NULL;
-
-	m = dbus_message_new_method_call(SVC_NAME, path, iface, member);
-	if (b1d_call(bus, m, 10000, &r) < 0)
-		r = NULL;
-	dbus_message_unref(m);
-	return r;
-}
-
-static const char *reply_what(DBusMessage *r)
-{
-	const char *s;
-
-	if (!r)
-		return "(no reply)";
-	if (dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR)
-		return dbus_message_get_error_name(r);
-	if (dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
-				  DBUS_TYPE_INVALID))
-		return s;
-	return "(a return)";
-}
-
-/* after a failed check: @text as TAP diagnostics, "# " before each line */
-static void diag(const char *text)
-{
-	const char *nl;
-
-	for (; *text; text = nl + 1) {
-		nl = strchrnul(text, '\n');
-		printf("# %.*s\n", (int)(nl - text), text);
-		if (!*nl)
-			break;
-	}
-}
-
-/* the machine id the service should answer, "" if it has none */
-static void machine_id_of(char *id, size_t size)
-{
-	static const char *const files[] = {
-		"/etc/machine-id", "/var/lib/dbus/machine-id" };
-	FILE *f;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		id[0] = 0;
-		f = fopen(files[i], "re");
-		if (!f)
-			continue;
-		if (!fgets(id, size, f))
-			id[0] = 0;
-		fclose(f);
-		id[strcspn(id, "\n")] = 0;
-		if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
-			return;
-	}
-	id[0] = 0;
-}
-
-/*
- * GetMachineId: the id of /etc/machine-id; where there is none (the test
- * VM), first FileNotFound, then the id of one written for the check
- */
-static bool machine_id_ok(struct b1d_bus *bus, char *got, size_t size)
-{
-	char id[64];
-	DBusMessage *r;
-	bool ok = true;
-	int fd;
-
-	machine_id_of(id, sizeof(id));
-	if (!id[0]) {
-		r = std_call(bus, "/", DBUS_INTERFACE_PEER, "GetMachineId");
-		ok = is_error(r, DBUS_ERROR_FILE_NOT_FOUND);
-		snprintf(got, size, "none: %s; ", reply_what(r));
-		unref(r);
-		fd = open("/etc/machine-id", O_WRONLY | O_CREAT | O_EXCL, 0444);
-		if (fd < 0 || write(fd, MACHINE_ID "\n", 33) != 33)
-			ok = false;
-		if (fd >= 0)
-			close(fd);
-		snprintf(id, sizeof(id), "%s", MACHINE_ID);
-	}
-	r = std_call(bus, SVC_PATH, DBUS_INTERFACE_PEER, "GetMachineId");
-	ok = ok && is_str_reply(r, id);
-	snprintf(got + strlen(got), size - strlen(got), "%s: %s", id,
-		 reply_what(r));
-	unref(r);
-	if (!strcmp(id, MACHINE_ID))
-		unlink("/etc/machine-id");
-	return ok;
-}
-
-#define ECHO_XML	"<method name=\"Echo\"><arg direction=\"in\" type=\"s\"/><arg direction=\"out\" type=\"s\"/></method>"
-#define EMPTY_XML	DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE "<node>\n</node>\n"
-
-/* a native client asks the native service the standard interfaces */
-static void native_introspect(struct b1d_bus *bus)
-{
-	DBusMessage *r, *r2;
-	const char *xml;
-	char got[256] = "";
-	bool ok;
-
-	r = std_call(bus, SVC_PATH, DBUS_INTERFACE_PEER, "Ping");
-	r2 = std_call(bus, "/no/object", DBUS_INTERFACE_PEER, "Ping");
-	CHECK(r && r2 && dbus_message_get_type(r) ==
-	      DBUS_MESSAGE_TYPE_METHOD_RETURN && dbus_message_get_type(r2) ==
-	      DBUS_MESSAGE_TYPE_METHOD_RETURN,
-	      "Peer.Ping of the native service returns, at its object and at a path without one (%s, %s)",
-	      reply_what(r), reply_what(r2));
-	unref(r);
-	unref(r2);
-	CHECK(machine_id_ok(bus, got, sizeof(got)),
-	      "Peer.GetMachineId of the native service (%s)", got);
-
-	r = std_call(bus, SVC_PATH, DBUS_INTERFACE_INTROSPECTABLE,
-		     "Introspect");
-	xml = reply_what(r);
-	ok = strstr(xml, "<interface name=\"" SVC_IFACE "\">") &&
-	     strstr(xml, ECHO_XML) && strstr(xml, "<method name=\"Fail\"/>") &&
-	     strstr(xml, "<interface name=\"" DBUS_INTERFACE_PEER "\">") &&
-	     strstr(xml, "<interface name=\"" DBUS_INTERFACE_INTROSPECTABLE "\">") &&
-	     strstr(xml, "<node name=\"Child\"/>") &&
-	     !strncmp(xml, DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE,
-		      strlen(DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE));
-	if (!CHECK(ok,
-		   "Introspect of %s: its interface, Echo(s) -> s, Fail(), Peer, Introspectable, child node Child",
-		   SVC_PATH))
-		diag(xml);
-	unref(r);
-
-	r = std_call(bus, "/no/object", DBUS_INTERFACE_INTROSPECTABLE,
-		     "Introspect");
-	if (!CHECK(!strcmp(reply_what(r), EMPTY_XML),
-		   "Introspect of a path without objects: the DTD header and an empty <node>"))
-		diag(reply_what(r));
-	unref(r);
-}
-
-#define HOSTROOT	"/hostroot"
-
-/*
- * One of Debian's clients (the host's /usr, shared into the test VM over
- * 9p, see test-dbus-vm) run with @argv in the shared root; its output goes
- * to @out. false if the tool is not there.
- */
-static bool host_tool(const char *const *argv, char *out, size_t size)
-{
-	char tool[PATH_MAX];
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-	int p[2], status;
-
-	snprintf(tool, sizeof(tool), "%s%s", HOSTROOT, argv[0]);
-	if (access(tool, X_OK) || pipe(p) < 0)
-		return false;
-	fflush(NULL);
-	pid = fork();
-	if (!pid) {
-		const char *args[32] = { "chroot", HOSTROOT, "/usr/bin/env",
-					 "-i", "PATH=/usr/bin:/bin", "HOME=/tmp" };
-		int i;
-
-		for (i = 0; argv[i] && i < 24; i++)
-			args[6 + i] = argv[i];
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execvp("chroot", (char **)args);
-		_exit(127);
-	}
-	close(p[1]);
-	while (len < size - 1 &&
-	       (n = read(p[0], out + len, size - 1 - len)) > 0)
-		len += n;
-	out[len] = 0;
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	return true;
-}
-
-#define N_TOOLS	4
-
-/* Debian's D-Bus clients on the socket, calling the native service */
-static void host_tools_echo(void)
-{
-	static char addr_opt[160], bus_opt[160], py[512];
-	static const char *const busctl[] = {
-		"/usr/bin/busctl", addr_opt, "call", SVC_NAME, SVC_PATH,
-		SVC_IFACE, "Echo", "s", "busctl", NULL };
-	static const char *const dsend[] = {
-		"/usr/bin/dbus-send", bus_opt, "--print-reply",
-		"--dest=" SVC_NAME, SVC_PATH, SVC_IFACE ".Echo",
-		"string:dbus-send", NULL };
-	static const char *const gdbus[] = {
-		"/usr/bin/gdbus", "call", "--address", addr, "--dest", SVC_NAME,
-		"--object-path", SVC_PATH, "--method", SVC_IFACE ".Echo",
-		"gdbus", NULL };
-	static const char *const python[] = {
-		"/usr/bin/python3", "-c", py, NULL };
-	const struct {
-		const char *const *argv;
-		const char *name, *want;
-	} tools[N_TOOLS] = {
-		{ busctl, "busctl", "s \"echo:busctl\"" },
-		{ dsend, "dbus-send", "string \"echo:dbus-send\"" },
-		{ gdbus, "gdbus", "('echo:gdbus',)" },
-		{ python, "python3-dbus", "echo:python" },
-	};
-	char out[1024], *p;
-	unsigned int i;
-
-	/* dbus-send's --address would mean a peer without Hello */
-	snprintf(addr_opt, sizeof(addr_opt), "--address=%s", addr);
-	snprintf(bus_opt, sizeof(bus_opt), "--bus=%s", addr);
-	snprintf(py, sizeof(py),
-		 "import dbus\nb = dbus.bus.BusConnection('%s')\n"
-		 "o = b.get_object('%s', '%s', introspect=False)\n"
-		 "print(o.Echo('python', dbus_interface='%s'))\n",
-		 addr, SVC_NAME, SVC_PATH, SVC_IFACE);
-	for (i = 0; i < N_TOOLS; i++) {
-		if (!host_tool(tools[i].argv, out, sizeof(out))) {
-			/* the case name is what skip-allowlist names */
-			printf("ok %d host-tools # SKIP no %s at %s%s\n",
-			       ++tap_n, tools[i].argv[0], HOSTROOT,
-			       " (the host's /usr is not shared)");
-			continue;
-		}
-		/* dbus-send prints the value on a second line */
-		for (p = out; (p = strchr(p, '\n'));)
-			*p = ' ';
-		CHECK(strstr(out, tools[i].want),
-		      "Debian's %s on the socket calls the native service: '%s'",
-		      tools[i].name, out);
-	}
-}
-
-/* the token after @member's line in busctl introspect's table, or "" */
-static void busctl_row(const char *out, const char *member, char *row,
-		       size_t size)
-{
-	char want[64], name[64], type[16], in[32], res[32];
-	const char *p;
-
-	snprintf(want, sizeof(want), "\n.%s ", member);
-	p = strstr(out, want);
-	row[0] = 0;
-	if (p && sscanf(p + 1, "%63s %15s %31s %31s", name, type, in, res) == 4)
-		snprintf(row, size, "%s %s %s", type, in, res);
-}
-
-/* Debian's busctl and gdbus introspect the native service */
-static void host_tools_introspect(void)
-{
-	static char addr_opt[160];
-	static const char *const intro[] = {
-		"/usr/bin/busctl", addr_opt, "introspect", SVC_NAME, SVC_PATH,
-		NULL };
-	static const char *const tree[] = {
-		"/usr/bin/busctl", addr_opt, "tree", SVC_NAME, NULL };
-	static const char *const gdbus[] = {
-		"/usr/bin/gdbus", "introspect", "--address", addr, "--dest",
-		SVC_NAME, "--object-path", SVC_PATH, NULL };
-	char out[8192], row[128];
-	int i;
-
-	snprintf(addr_opt, sizeof(addr_opt), "--address=%s", addr);
-	if (!host_tool(intro, out, sizeof(out))) {
-		for (i = 0; i < 3; i++)
-			printf("ok %d host-tools # SKIP no %s at %s%s\n",
-			       ++tap_n, intro[0], HOSTROOT,
-			       " (the host's /usr is not shared)");
-		return;
-	}
-	busctl_row(out, "Echo", row, sizeof(row));
-	if (!CHECK(!strcmp(row, "method s s") &&
-		   strstr(out, "\n" DBUS_INTERFACE_PEER " "),
-		   "Debian's busctl introspect of the native service: .Echo '%s', Peer listed",
-		   row))
-		diag(out);
-	host_tool(tree, out, sizeof(out));
-	if (!CHECK(strstr(out, "/org/bus1\n") && strstr(out, SVC_PATH "\n") &&
-		   strstr(out, SVC_CHILD "\n"),
-		   "Debian's busctl tree walks the native service down to %s",
-		   SVC_CHILD))
-		diag(out);
-	if (!host_tool(gdbus, out, sizeof(out)))
-		snprintf(out, sizeof(out), "no %s%s", HOSTROOT, gdbus[0]);
-	if (!CHECK(strstr(out, "Echo(in  s arg_0,") && strstr(out, "Fail();") &&
-		   strstr(out, "node Child {"),
-		   "Debian's gdbus introspect: Echo(in s, out s), Fail(), node Child"))
-		diag(out);
-}
-
-#define HOST_DBUS	"/src/tools/testing/selftests/bus1/host/dbus/"
-#define HOST_SVC_START_MS	90000	/* a python start takes seconds under TCG */
-
-/*
- * The reverse of host_tools_echo(): a python3 service of the shared root
- * (@script, under HOST_DBUS, run by the root's /usr/bin/python3) on the
- * socket as @name, called by native client @bus through the broker with
- * Echo(@arg); the reply must be @arg. @what names the service.
- */
-static void host_service_echo(struct b1d_bus *bus, const char *script,
-			      const char *name, const char *arg,
-			      const char *what)
-{
-	char svc[PATH_MAX], out[256] = "";
-	const char *got = "(no string reply)";
-	char *s;
-	struct pollfd pfd = { .events = POLLIN };
-	long long deadline = test_now_us() + HOST_SVC_START_MS * 1000LL;
-	DBusMessage *m, *r = NULL;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-	int p[2];
-	bool ok;
-
-	snprintf(svc, sizeof(svc), "%s%s%s", HOSTROOT, HOST_DBUS, script);
-	if (access(svc, R_OK) || access(HOSTROOT "/usr/bin/python3", X_OK) ||
-	    pipe(p) < 0) {
-		/* the case name is what skip-allowlist names */
-		printf("ok %d host-tools # SKIP no python3 or %s at %s%s\n",
-		       ++tap_n, script, HOSTROOT,
-		       " (the host's /usr is not shared)");
-		return;
-	}
-	snprintf(svc, sizeof(svc), "%s%s", HOST_DBUS, script);
-	fflush(NULL);
-	pid = fork();
-	if (!pid) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execlp("chroot", "chroot", HOSTROOT, "/usr/bin/env", "-i",
-		       "PATH=/usr/bin:/bin", "HOME=/tmp", "/usr/bin/python3",
-		       svc, addr, name, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	pfd.fd = p[0];
-	while (pid > 0 && !strstr(out, "ready") && len < sizeof(out) - 1 &&
-	       poll(&pfd, 1, (int)((deadline - test_now_us()) / 1000)) > 0 &&
-	       (n = read(p[0], out + len, sizeof(out) - 1 - len)) > 0) {
-		len += n;
-		out[len] = 0;
-	}
-	ok = strstr(out, "ready");
-	/* one TAP line: the output without its line breaks */
-	for (s = out; (s = strchr(s, '\n'));)
-		*s = s[1] ? ' ' : 0;
-	m = dbus_message_new_method_call(name, "/org/bus1/Test",
-					 "org.bus1.Test", "Echo");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	if (ok && !b1d_call(bus, m, 30000, &r) && r &&
-	    dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &got,
-				      DBUS_TYPE_INVALID);
-	CHECK(ok && !strcmp(got, arg),
-	      "a native client calls %s: Echo(\"%s\") -> \"%s\" (it said '%s')",
-	      what, arg, got, out);
-	unref(r);
-	dbus_message_unref(m);
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
-	close(p[0]);
-}
-
-/*
- * a bus1 client that sends the broker bytes that are no D-Bus message
- * (@garbage), or nothing at all: the broker drops it, which it sees as
- * NODE_DESTROY of its broker handle; *ms: when
- */
-static bool raw_dropped(bool garbage, long long *ms)
-{
-	long long t0 = test_now_ms(), end = t0 + 15000;
-	struct bus1_message msg;
-	struct b1c *raw = NULL;
-	bool gone = false;
-	struct pollfd p;
-
-	if (b1c_connect(b1sock, &raw) < 0)
-		return false;
-	if (garbage &&
-	    bus1_send_data(raw->peer, raw->broker, "l\1\0\1garbage", 11) < 0)
-		goto out;
-	p.fd = bus1_peer_get_fd(raw->peer);
-	p.events = POLLIN;
-	while (!gone && test_now_ms() < end) {
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		while (!gone && !bus1_recv(raw->peer, 0, &msg)) {
-			gone = msg.type == BUS1_MSG_NODE_DESTROY &&
-			       msg.destination == raw->broker;
-			bus1_message_release(&msg);
-		}
-	}
-out:
-	*ms = test_now_ms() - t0;
-	b1c_free(raw);
-	return gone;
-}
-
-/* --- a hostile native peer, below the library ------------------------- */
-
-static int raw_serial;
-
-/* send @m from @raw to @dst with @handle attached (INVALID: none) */
-static int raw_send(struct b1c *raw, DBusMessage *m, __u64 dst, __u64 handle)
-{
-	dbus_message_set_serial(m, ++raw_serial);
-	return dwire_send(raw->peer, m, &dst, 1, NULL, &handle,
-			  handle == BUS1_HANDLE_INVALID ? 0 : 1);
-}
-
-/* the reply to serial @serial on @raw's inbox; *handlep: its handle[0] */
-static DBusMessage *raw_reply(struct b1c *raw, dbus_uint32_t serial,
-			      __u64 *handlep)
-{
-	long long end = test_now_ms() + 10000;
-	struct pollfd p = { .fd = bus1_peer_get_fd(raw->peer),
-			    .events = POLLIN };
-	struct bus1_message msg;
-	DBusMessage *m = NULL;
-	size_t i;
-
-	while (!m && test_now_ms() < end) {
-		if (bus1_recv(raw->peer, BUS1_RECV_FLAG_INSTALL_FDS, &msg) < 0) {
-			poll(&p, 1, 200);
-			continue;
-		}
-		if (msg.type == BUS1_MSG_DATA) {
-			m = dwire_parse(&msg, NULL);
-			if (m && dbus_message_get_reply_serial(m) != serial) {
-				dbus_message_unref(m);
-				m = NULL;
-			}
-			for (i = 0; i < msg.n_handles; i++)
-				if (m && !i && handlep)
-					*handlep = msg.handles[0];
-				else
-					bus1_handle_release(raw->peer,
-							    msg.handles[i]);
-		}
-		bus1_message_release(&msg);
-	}
-	return m;
-}
-
-/* a bus call from @raw: the reply, *handlep its handle[0] if any */
-static DBusMessage *raw_bus_call(struct b1c *raw, DBusMessage *m,
-				 __u64 *handlep)
-{
-	if (raw_send(raw, m, raw->broker, BUS1_HANDLE_INVALID) < 0)
-		return NULL;
-	return raw_reply(raw, raw_serial, handlep);
-}
-
-static __u64 raw_get_handle(struct b1c *raw, const char *name)
-{
-	DBusMessage *m, *r;
-	__u64 h = BUS1_HANDLE_INVALID;
-
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 "org.bus1.DBus", "GetConnectionHandle");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID);
-	r = raw_bus_call(raw, m, &h);
-	dbus_message_unref(m);
-	unref(r);
-	return h;
-}
-
-/*
- * a native peer below the library, connected and past its Hello: its
- * unique name goes to @unique (if not NULL). NULL if either failed.
- */
-static struct b1c *raw_hello(char *unique, size_t size)
-{
-	struct b1c *raw = NULL;
-	const char *u = NULL;
-	DBusMessage *m, *r;
-
-	if (b1c_connect(b1sock, &raw) < 0)
-		return NULL;
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "Hello");
-	r = raw_bus_call(raw, m, NULL);
-	dbus_message_unref(m);
-	if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &u,
-				       DBUS_TYPE_INVALID) && unique)
-		snprintf(unique, size, "%s", u);
-	unref(r);
-	if (!u) {
-		b1c_free(raw);
-		return NULL;
-	}
-	return raw;
-}
-
-/*
- * a native peer that says Hello, looks up the service and @victim's inbox
- * like any client may, then sends the service Note() calls that claim to
- * come from @victim: one carrying its own inbox as reply handle, one
- * carrying the victim's. false if it could not even send them.
- */
-static bool forge_notes(const char *victim)
-{
-	__u64 hs, hv, own;
-	struct b1c *raw;
-	DBusMessage *m;
-	bool ok = false;
-
-	raw = raw_hello(NULL, 0);
-	if (!raw)
-		return false;
-	hs = raw_get_handle(raw, SVC_NAME);
-	hv = raw_get_handle(raw, victim);
-	own = raw->reply_node;
-	if (hs == BUS1_HANDLE_INVALID || hv == BUS1_HANDLE_INVALID)
-		goto out;
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
-	dbus_message_set_sender(m, victim);
-	dbus_message_set_no_reply(m, TRUE);
-	ok = !raw_send(raw, m, hs, own);
-	dbus_message_unref(m);
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
-	dbus_message_set_sender(m, victim);
-	dbus_message_set_no_reply(m, TRUE);
-	ok = ok && !raw_send(raw, m, hs, hv);
-	dbus_message_unref(m);
-out:
-	b1c_free(raw);
-	return ok;
-}
-
-/*
- * a native peer below the library calls the service's Note() through the
- * bus, the call claiming to come from @victim: the bus must write the
- * peer's own name, which goes to @unique. false if the call failed.
- */
-static bool forge_via_bus(const char *victim, char *unique, size_t size)
-{
-	struct b1c *raw;
-	DBusMessage *m, *r;
-	bool ok;
-
-	raw = raw_hello(unique, size);
-	if (!raw)
-		return false;
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
-	dbus_message_set_sender(m, victim);
-	r = raw_bus_call(raw, m, NULL);
-	dbus_message_unref(m);
-	ok = r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN;
-	unref(r);
-	b1c_free(raw);
-	return ok;
-}
-
-/*
- * a native peer below the library opens a door at the service the way the
- * library does (Door.Open with a nonce, in its own name, to the inbox the
- * bus gave it), then calls Note() on the door claiming to be @victim: the
- * callee must write the door's caller, whose name goes to @unique. false
- * if it got no door or could not send. The peer goes to *rawp: its inbox
- * must outlive the call (the callee closes its doors when it goes).
- */
-static bool forge_on_door(const char *victim, char *unique, size_t size,
-			  struct b1c **rawp)
-{
-	dbus_uint64_t nonce = 0x5eed0fd002ULL, echo = 0;
-	__u64 hs, door = BUS1_HANDLE_INVALID;
-	struct b1c *raw;
-	DBusMessage *m, *r;
-	bool ok = false;
-
-	raw = raw_hello(unique, size);
-	if (!raw)
-		return false;
-	hs = raw_get_handle(raw, SVC_NAME);
-	if (hs == BUS1_HANDLE_INVALID)
-		goto out;
-	m = dbus_message_new_method_call(SVC_NAME, "/", "org.bus1.DBus.Door",
-					 "Open");
-	dbus_message_set_sender(m, unique);
-	dbus_message_append_args(m, DBUS_TYPE_UINT64, &nonce,
-				 DBUS_TYPE_INVALID);
-	r = raw_send(raw, m, hs, BUS1_HANDLE_INVALID) ? NULL :
-	    raw_reply(raw, raw_serial, &door);
-	dbus_message_unref(m);
-	if (!r || !dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &echo,
-					 DBUS_TYPE_INVALID) ||
-	    echo != nonce || door == BUS1_HANDLE_INVALID) {
-		unref(r);
-		goto out;
-	}
-	unref(r);
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
-	dbus_message_set_sender(m, victim);
-	dbus_message_set_no_reply(m, TRUE);
-	ok = !raw_send(raw, m, door, BUS1_HANDLE_INVALID);
-	dbus_message_unref(m);
-out:
-	*rawp = raw;
-	return ok;
-}
-
-#define FORGER_NAME	"org.bus1.Forger"
-
-/*
- * a child: a peer below the library owning FORGER_NAME that answers
- * Door.Open with a wrong nonce and a node of its own attached, as anybody
- * holding the caller's inbox could; Echo() answers "door" if the call came
- * on that node (to the node the call carries), "bus" if it came from the
- * bus. Writes "<RequestName result>\n" to @fd.
- */
-static void door_forger(int fd)
-{
-	struct pollfd p = { .events = POLLIN };
-	__u64 fake = BUS1_HANDLE_INVALID, h, dst;
-	const char *name = FORGER_NAME, *caller;
-	dbus_uint32_t flags = DBUS_NAME_FLAG_DO_NOT_QUEUE, rn = 0;
-	struct bus1_message msg;
-	dbus_uint64_t nonce;
-	struct b1c *raw;
-	DBusMessage *m, *r;
-
-	raw = raw_hello(NULL, 0);
-	if (raw) {
-		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS,
-						 DBUS_PATH_DBUS,
-						 DBUS_INTERFACE_DBUS,
-						 "RequestName");
-		dbus_message_append_args(m, DBUS_TYPE_STRING, &name,
-					 DBUS_TYPE_UINT32, &flags,
-					 DBUS_TYPE_INVALID);
-		r = raw_bus_call(raw, m, NULL);
-		dbus_message_unref(m);
-		if (r)
-			dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &rn,
-					      DBUS_TYPE_INVALID);
-		unref(r);
-	}
-	dprintf(fd, "%u\n", rn);
-	close(fd);
-	if (rn != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
-		_exit(1);
-	p.fd = bus1_peer_get_fd(raw->peer);
-	for (;;) {
-		if (bus1_recv(raw->peer, BUS1_RECV_FLAG_INSTALL_FDS, &msg) < 0) {
-			poll(&p, 1, -1);
-			continue;
-		}
-		m = msg.type == BUS1_MSG_DATA ? dwire_parse(&msg, NULL) : NULL;
-		h = msg.n_handles ? msg.handles[0] : BUS1_HANDLE_INVALID;
-		dst = msg.destination;
-		bus1_message_release(&msg);
-		if (!m)
-			continue;
-		caller = dbus_message_get_sender(m);
-		if (dbus_message_is_method_call(m, "org.bus1.DBus.Door", "Open") &&
-		    caller && dbus_message_get_args(m, NULL, DBUS_TYPE_UINT64,
-						    &nonce, DBUS_TYPE_INVALID) &&
-		    !bus1_node_new(raw->peer, &fake)) {
-			nonce ^= 1;
-			r = dbus_message_new_method_return(m);
-			dbus_message_append_args(r, DBUS_TYPE_UINT64, &nonce,
-						 DBUS_TYPE_INVALID);
-			raw_send(raw, r, raw_get_handle(raw, caller), fake);
-			dbus_message_unref(r);
-		} else if (dbus_message_is_method_call(m, SVC_IFACE, "Echo")) {
-			r = reply_str(m, dst == fake ? "door" : "bus");
-			raw_send(raw, r, dst == fake ? h : raw->broker,
-				 BUS1_HANDLE_INVALID);
-			dbus_message_unref(r);
-		}
-		dbus_message_unref(m);
-	}
 }
 
 static bool last_note_is(struct b1d_bus *bus, const char *want, char *got,
 			 size_t size)
 {
-	DBusMessage *r = svc_call(bus, "LastNote", 0, NULL);
-	const char *s = "(no reply)";
+	sd_bus_message *r = svc_call(bus, "LastNote", NULL);
+	const char *s = sd_is_return(r) ? sd_str_arg(r) : NULL;
 
-	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
-				      DBUS_TYPE_INVALID);
-	snprintf(got, size, "%s", s);
-	unref(r);
+	snprintf(got, size, "%s", s ?: "(no reply)");
+	sd_unref(r);
 	return !strcmp(got, want);
 }
 
@@ -1088,17 +398,15 @@ static bool last_note_is(struct b1d_bus *bus, const char *want, char *got,
  */
 static int order_native(struct b1d_bus *bus, struct seen *seen)
 {
-	const char *arg = "order";
-	DBusMessage *r;
+	sd_bus_message *r;
 	int i, bad = 0;
 
 	for (i = 0; i < N_ORDER; i++) {
 		seen->n = 0;
-		r = svc_call(bus, "Emit", DBUS_TYPE_STRING, &arg);
-		if (!r || dbus_message_get_type(r) !=
-			  DBUS_MESSAGE_TYPE_METHOD_RETURN || b1d_queued(bus) < 1)
+		r = svc_call(bus, "Emit", "order");
+		if (!sd_is_return(r) || b1d_queued(bus) < 1)
 			bad++;
-		unref(r);
+		sd_unref(r);
 		wait_signal(bus, seen);
 	}
 	return bad;
@@ -1183,8 +491,8 @@ int main(void)
 	struct stats s0, s1, s2;
 	long long us_sock = 0, us_native = 0, ms;
 	char line[128] = "", svc_unique[64] = "", raw_unique[64] = "";
-	const char *arg, *owner = "";
-	DBusMessage *m, *r;
+	const char *owner = NULL;
+	sd_bus_message *m, *r;
 	int p[2], fd, i, rn = 0, status;
 	bool ok;
 
@@ -1233,19 +541,11 @@ int main(void)
 	CHECK(ok, "NameAcquired and NameLost reach the match callbacks (%s)",
 	      line);
 
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "GetNameOwner");
-	arg = SVC_NAME;
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	r = NULL;
-	b1d_call(cl, m, 5000, &r);
-	dbus_message_unref(m);
-	if (r)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
-				      DBUS_TYPE_INVALID);
+	r = call_unref(cl, sd_driver(cl, "GetNameOwner", SVC_NAME), 5000);
+	owner = sd_str_arg(r) ?: "";
 	CHECK(!strcmp(owner, svc_unique), "GetNameOwner(%s) = %s", SVC_NAME,
 	      owner);
-	unref(r);
+	sd_unref(r);
 
 	for (i = 0; i < 3; i++)
 		if (b1d_match_signal(sub[i], NULL, SVC_PATH, SVC_IFACE,
@@ -1255,33 +555,33 @@ int main(void)
 	CHECK(ok, "AddMatch: two subscribers of Ping, one of Pong");
 	CHECK_R(get_stats(cl, &s0), 0, "the broker's GetStats");
 
-	arg = "hello";
-	r = svc_call(cl, "Echo", DBUS_TYPE_STRING, &arg);
-	CHECK(is_str_reply(r, "echo:hello"), "Echo(\"hello\") -> \"echo:hello\"");
-	CHECK(r && !strcmp(dbus_message_get_sender(r) ?: "", svc_unique),
+	r = svc_call(cl, "Echo", "hello");
+	CHECK(sd_is_str_reply(r, "echo:hello"), "Echo(\"hello\") -> \"echo:hello\"");
+	CHECK(r && !strcmp(sd_bus_message_get_sender(r) ?: "", svc_unique),
 	      "the reply's sender is the service's unique name");
-	unref(r);
-	r = svc_call(cl, "Fail", 0, NULL);
+	sd_unref(r);
+	r = svc_call(cl, "Fail", NULL);
 	CHECK(is_error(r, SVC_ERROR), "Fail() -> error %s",
-	      r ? dbus_message_get_error_name(r) ?: "(not an error)" : "(none)");
-	unref(r);
+	      err_or(r, "(not an error)"));
+	sd_unref(r);
 	if (pipe(p) < 0)
 		return 1;
 	if (write(p[1], "through a bus1 fd", 17) != 17)
 		return 1;
 	close(p[1]);
 	fd = p[0];
-	r = svc_call(cl, "ReadFd", DBUS_TYPE_UNIX_FD, &fd);
+	m = sd_call_new(cl, SVC_NAME, SVC_PATH, SVC_IFACE, "ReadFd", NULL);
+	if (m && sd_bus_message_append(m, "h", fd) < 0)
+		m = sd_unref(m);
+	r = call_unref(cl, m, 10000);
 	close(fd);
-	CHECK(is_str_reply(r, "through a bus1 fd"),
+	CHECK(sd_is_str_reply(r, "through a bus1 fd"),
 	      "ReadFd(fd): the service read the pipe passed as a bus1 fd");
-	unref(r);
+	sd_unref(r);
 
-	arg = "sig1";
-	r = svc_call(cl, "Emit", DBUS_TYPE_STRING, &arg);
-	CHECK(r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN,
-	      "Emit(\"sig1\") returns");
-	unref(r);
+	r = svc_call(cl, "Emit", "sig1");
+	CHECK(sd_is_return(r), "Emit(\"sig1\") returns");
+	sd_unref(r);
 	for (i = 0; i < 3; i++)
 		wait_signal(sub[i], &seen[i]);
 	CHECK(seen[0].n == 1 && !strcmp(seen[0].first, "Ping") &&
@@ -1343,16 +643,11 @@ int main(void)
 	for (i = 0; ok && i < 2; i++) {
 		if (i)
 			ok = !get_stats(cl, &s0);
-		m = dbus_message_new_method_call("org.bus1.Sock", SVC_PATH,
-						 SVC_IFACE, "Echo");
-		arg = "native";
-		dbus_message_append_args(m, DBUS_TYPE_STRING, &arg,
-					 DBUS_TYPE_INVALID);
-		r = NULL;
-		b1d_call(cl, m, 10000, &r);
-		dbus_message_unref(m);
-		ok = ok && is_str_reply(r, "sock:native");
-		unref(r);
+		r = call_unref(cl, sd_call_new(cl, "org.bus1.Sock", SVC_PATH,
+					       SVC_IFACE, "Echo", "native"),
+			       10000);
+		ok = ok && sd_is_str_reply(r, "sock:native");
+		sd_unref(r);
 	}
 	ok = ok && !get_stats(cl, &s1);
 	CHECK(ok && s1.lookups == s0.lookups && s1.calls == s0.calls + 1,
@@ -1364,9 +659,10 @@ int main(void)
 	CHECK(ok && last_note_is(cl, "", line, sizeof(line)),
 	      "forged direct calls claiming to be %s (own reply handle, then the victim's inbox) are refused: the service saw '%s'",
 	      b1d_unique_name(cl), line);
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Note");
-	b1d_send(cl, m);
-	dbus_message_unref(m);
+	m = sd_call_new(cl, SVC_NAME, SVC_PATH, SVC_IFACE, "Note", NULL);
+	if (m)
+		b1d_send(cl, m);
+	sd_unref(m);
 	CHECK(last_note_is(cl, b1d_unique_name(cl), line, sizeof(line)),
 	      "a genuine direct call is accepted with its sender (%s)", line);
 	ok = forge_via_bus(b1d_unique_name(cl), raw_unique,
@@ -1377,8 +673,8 @@ int main(void)
 	ok = forge_on_door(b1d_unique_name(cl), raw_unique,
 			   sizeof(raw_unique), &raw);
 	CHECK(ok && last_note_is(cl, raw_unique, line, sizeof(line)),
-	      "a call on a door claiming to be %s arrives with the door's caller %s: the service saw '%s'",
-	      b1d_unique_name(cl), raw_unique, line);
+	      "on a door, a call from its caller %s is served, then one claiming to be %s is dropped: the service saw '%s'",
+	      raw_unique, b1d_unique_name(cl), line);
 	b1c_free(raw);
 
 	/* S before R, native and socket callers */
@@ -1395,44 +691,38 @@ int main(void)
 	forger_pid = spawn_reporter(door_forger, line, sizeof(line));
 	if (forger_pid < 0)
 		return 1;
-	m = dbus_message_new_method_call(FORGER_NAME, SVC_PATH, SVC_IFACE,
-					 "Echo");
-	arg = "x";
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
 	r = NULL;
 	if (atoi(line) == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
-		b1d_call(cl, m, 5000, &r);
-	dbus_message_unref(m);
-	CHECK(is_str_reply(r, "bus"),
+		r = call_unref(cl, sd_call_new(cl, FORGER_NAME, SVC_PATH,
+					       SVC_IFACE, "Echo", "x"), 5000);
+	CHECK(sd_is_str_reply(r, "bus"),
 	      "a Door.Open answer with a wrong nonce and a node attached gives no door: the call goes through the bus (%s)",
-	      is_str_reply(r, "door") ? "it went to the forged door" :
+	      sd_is_str_reply(r, "door") ? "it went to the forged door" :
 	      r ? "a reply" : "no reply");
-	unref(r);
+	sd_unref(r);
 
-	m = dbus_message_new_method_call(SVC_NAME, SVC_PATH, SVC_IFACE, "Hang");
+	m = sd_call_new(cl, SVC_NAME, SVC_PATH, SVC_IFACE, "Hang", NULL);
 	ms = test_now_ms();
 	r = NULL;
-	rn = b1d_call(cl, m, 300, &r);
+	rn = m ? b1d_call(cl, m, 300, &r) : -ENOMEM;
 	ms = test_now_ms() - ms;
-	dbus_message_unref(m);
+	sd_unref(m);
 	CHECK(rn == -ETIMEDOUT && !r && ms >= 250 && ms < 5000,
 	      "a call that gets no reply fails after its own timeout of 300 ms, not the default 25 s (%d after %lld ms)",
 	      rn, ms);
-	unref(r);
+	sd_unref(r);
 
-	r = svc_call(cl, "Die", 0, NULL);
+	r = svc_call(cl, "Die", NULL);
 	CHECK(is_error(r, DBUS_ERROR_NO_REPLY),
-	      "a callee dying mid-call: NoReply (%s)",
-	      r ? dbus_message_get_error_name(r) ?: "(a return)" : "(none)");
-	unref(r);
+	      "a callee dying mid-call: NoReply (%s)", err_or(r, "(a return)"));
+	sd_unref(r);
 	waitpid(svc_pid, &status, 0);
 	svc_pid = 0;
-	arg = "late";
-	r = svc_call(cl, "Echo", DBUS_TYPE_STRING, &arg);
+	r = svc_call(cl, "Echo", "late");
 	CHECK(is_error(r, DBUS_ERROR_SERVICE_UNKNOWN),
 	      "then the name is gone: ServiceUnknown (%s)",
-	      r ? dbus_message_get_error_name(r) ?: "(a return)" : "(none)");
-	unref(r);
+	      err_or(r, "(a return)"));
+	sd_unref(r);
 out:
 	if (forger_pid > 0) {
 		kill(forger_pid, SIGKILL);

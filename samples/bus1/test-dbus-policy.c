@@ -13,8 +13,9 @@
  * allowed calls pass although the reverse direction is denied, and the
  * allowed call goes on a door, not through the bus; a broadcast signal
  * reaches only the receivers its sender may send to; Debian's dbus-send
- * (the host's /usr, where shared) is denied too. Last, a third peer holding a client's inbox handle
- * forges replies to its calls, direct and to the bus: they are dropped.
+ * (the host's /usr, where shared) is denied too. Last, a third peer
+ * holding a client's inbox handle forges replies to its calls, direct and
+ * to the bus, and signals: they are dropped (dbus-policy-test-forge.c).
  * Prints TAP.
  */
 #include <fcntl.h>
@@ -27,20 +28,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
-#include "test-lib.h"
-#include "broker-proto.h"
-#include "dbus-native.h"
-#include "dbus-wire.h"
-#include "dbus-test.h"
-
-#define OPEN		"org.bus1.Open"
-#define SECRET		"org.bus1.Secret"
-#define USER_NATIVE	"org.bus1.Uid1000.Native"
-#define USER_SOCK	"org.bus1.Uid1000.Sock"
-#define PATH		"/org/bus1/Test"
-#define IFACE		"org.bus1.Test"
-#define USER		1000
-#define DENIED		DBUS_ERROR_ACCESS_DENIED
+#define TAP_SHARED
+#define TAP_SHARED_DEFINE
+#define DBUS_TEST_SHARED
+#define DBUS_TEST_SHARED_DEFINE
+#include "test-dbus-policy.h"
 
 static const char policy[] =
 	"# uid 1000 may not call org.bus1.Secret, root not uid 1000's names\n"
@@ -64,41 +56,60 @@ static const char *what(DBusMessage *r)
 	return "a method return";
 }
 
+/* the same two for the replies of libbus1-dbus (sd-bus messages) */
+static bool sd_is_denied(sd_bus_message *r)
+{
+	const char *sender = r ? sd_bus_message_get_sender(r) : NULL;
+
+	return sd_error_name(r) && !strcmp(sd_error_name(r), DENIED) &&
+	       sender && !strcmp(sender, DBUS_SERVICE_DBUS);
+}
+
+const char *sd_what(sd_bus_message *r)
+{
+	if (!r)
+		return "no reply";
+	return sd_error_name(r) ?: "a method return";
+}
+
 /* --- the services (root) --------------------------------------------------- */
 
 static const char *svc_name;
 static char last_note[64];
 static unsigned int heard;
 
-static DBusMessage *m_echo(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
 	char buf[256];
-	const char *s = "";
 
-	dbus_message_get_args(call, NULL, DBUS_TYPE_STRING, &s,
-			      DBUS_TYPE_INVALID);
-	snprintf(buf, sizeof(buf), "%s:%s", svc_name, s);
-	return reply_str(call, buf);
+	snprintf(buf, sizeof(buf), "%s:%s", svc_name, sd_str_arg(call) ?: "");
+	return sd_reply_str(call, buf);
 }
 
-static DBusMessage *m_note(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_note(struct b1d_bus *bus, sd_bus_message *call,
+			      void *u)
 {
+	sd_bus_message *r = NULL;
+
 	snprintf(last_note, sizeof(last_note), "%s",
-		 dbus_message_get_sender(call) ?: "(none)");
-	return dbus_message_new_method_return(call);
+		 sd_bus_message_get_sender(call) ?: "(none)");
+	sd_bus_message_new_method_return(call, &r);
+	return r;
 }
 
 /* "LAST-NOTE HEARD" */
-static DBusMessage *m_report(struct b1d_bus *bus, DBusMessage *call, void *u)
+static sd_bus_message *m_report(struct b1d_bus *bus, sd_bus_message *call,
+				void *u)
 {
 	char buf[128];
 
 	snprintf(buf, sizeof(buf), "%s %u", last_note[0] ? last_note : "-",
 		 heard);
-	return reply_str(call, buf);
+	return sd_reply_str(call, buf);
 }
 
-static void on_hey(struct b1d_bus *bus, DBusMessage *m, void *u)
+static void on_hey(struct b1d_bus *bus, sd_bus_message *m, void *u)
 {
 	heard++;
 }
@@ -183,18 +194,15 @@ static void report(bool ok, const char *fmt, ...)
 		_exit(3);
 }
 
-static DBusMessage *native_call(struct b1d_bus *bus, const char *dest,
-				const char *member, const char *arg)
+sd_bus_message *native_call(struct b1d_bus *bus, const char *dest,
+			    const char *member, const char *arg)
 {
-	DBusMessage *m, *r = NULL;
+	sd_bus_message *m, *r = NULL;
 
-	m = dbus_message_new_method_call(dest, PATH, IFACE, member);
-	if (arg)
-		dbus_message_append_args(m, DBUS_TYPE_STRING, &arg,
-					 DBUS_TYPE_INVALID);
-	if (b1d_call(bus, m, 5000, &r) < 0)
+	m = sd_call_new(bus, dest, PATH, IFACE, member, arg);
+	if (!m || b1d_call(bus, m, 5000, &r) < 0)
 		r = NULL;
-	dbus_message_unref(m);
+	sd_unref(m);
 	return r;
 }
 
@@ -221,19 +229,29 @@ static DBusMessage *sock_call(DBusConnection *c, const char *dest,
 /* the calls the bus routed (GetStats), or -1 */
 static long long calls_routed(struct b1d_bus *bus)
 {
-	dbus_uint64_t n_messages, n_calls = 0;
-	DBusMessage *m, *r = NULL;
+	uint64_t n_messages, n_calls = 0;
+	sd_bus_message *m, *r = NULL;
 	bool ok;
 
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 "org.bus1.DBus", "GetStats");
-	ok = b1d_call(bus, m, 5000, &r) >= 0 &&
-	     dbus_message_get_args(r, NULL, DBUS_TYPE_UINT64, &n_messages,
-				   DBUS_TYPE_UINT64, &n_calls,
-				   DBUS_TYPE_INVALID);
-	dbus_message_unref(m);
-	unref(r);
+	m = sd_call_new(bus, DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
+			"org.bus1.DBus", "GetStats", NULL);
+	ok = m && b1d_call(bus, m, 5000, &r) >= 0 &&
+	     sd_bus_message_read(r, "tt", &n_messages, &n_calls) > 0;
+	sd_unref(m);
+	sd_unref(r);
 	return ok ? (long long)n_calls : -1;
+}
+
+static sd_bus_message *sd_hey(struct b1d_bus *bus)
+{
+	sd_bus_message *s = NULL;
+
+	if (sd_bus_message_new_signal(b1d_sd_bus(bus), &s, PATH, IFACE,
+				      "Hey") < 0)
+		return NULL;
+	if (sd_bus_message_append(s, "s", "hey") < 0)
+		return sd_bus_message_unref(s);
+	return s;
 }
 
 static DBusMessage *hey(void)
@@ -245,11 +263,10 @@ static DBusMessage *hey(void)
 	return s;
 }
 
-static int raw_serial;
+int raw_serial;
 
 /* a call to the bus from a raw peer: the reply, *handlep its handle[0] */
-static DBusMessage *raw_bus_call(struct b1c *raw, DBusMessage *m,
-				 __u64 *handlep)
+DBusMessage *raw_bus_call(struct b1c *raw, DBusMessage *m, __u64 *handlep)
 {
 	long long end;
 	struct bus1_message msg;
@@ -392,6 +409,7 @@ static void user(int fd, int go_fd, const char *secret_unique)
 	struct b1d_bus *bus = NULL;
 	DBusConnection *c;
 	DBusMessage *r, *s;
+	sd_bus_message *nr, *ns;
 	long long n0, n1;
 	char buf[8];
 	int rn;
@@ -412,27 +430,27 @@ static void user(int fd, int go_fd, const char *secret_unique)
 	if (rn != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
 		_exit(2);
 	n0 = calls_routed(bus);
-	r = native_call(bus, OPEN, "Echo", "n");
+	nr = native_call(bus, OPEN, "Echo", "n");
 	n1 = calls_routed(bus);
-	report(is_str_reply(r, OPEN ":n"),
+	report(sd_is_str_reply(nr, OPEN ":n"),
 	       "native: uid %d calls %s: its reply passes although root may not send to %s (%s)",
-	       USER, OPEN, USER_NATIVE, what(r));
-	unref(r);
+	       USER, OPEN, USER_NATIVE, sd_what(nr));
+	sd_unref(nr);
 	report(n0 >= 0 && n1 == n0,
 	       "native: ... on a door, not through the bus: %s's GetCallerHandle of the caller is allowed, as the caller may send to it (calls routed %lld -> %lld)",
 	       OPEN, n0, n1);
-	s = hey();
-	b1d_send(bus, s);
-	dbus_message_unref(s);
-	r = native_call(bus, SECRET, "Echo", "n");
-	report(is_denied(r), "native: uid %d calls %s: %s", USER, SECRET,
-	       what(r));
-	unref(r);
-	r = native_call(bus, secret_unique, "Echo", "n");
-	report(is_denied(r),
+	ns = sd_hey(bus);
+	b1d_send(bus, ns);
+	sd_unref(ns);
+	nr = native_call(bus, SECRET, "Echo", "n");
+	report(sd_is_denied(nr), "native: uid %d calls %s: %s", USER, SECRET,
+	       sd_what(nr));
+	sd_unref(nr);
+	nr = native_call(bus, secret_unique, "Echo", "n");
+	report(sd_is_denied(nr),
 	       "native: uid %d calls %s by its unique name %s: %s", USER,
-	       SECRET, secret_unique, what(r));
-	unref(r);
+	       SECRET, secret_unique, sd_what(nr));
+	sd_unref(nr);
 	raw_peer(secret_unique);
 
 	/* the socket world */
@@ -550,199 +568,16 @@ static bool dbus_send_as_user(const char *dest, char *out, size_t size)
 	return true;
 }
 
-/* --- forged replies ------------------------------------------------------ */
-
-/*
- * a raw peer (root, allowed to send to everybody) looks up @victim's inbox
- * and sends it method returns "forged" for serials 1..64 claiming to be
- * from @sender; false if it could not
- */
-/* a raw peer (root) with a handle to @victim's inbox, as anybody may get */
-static struct b1c *raw_victim(const char *victim, __u64 *hv)
-{
-	struct b1c *raw = NULL;
-	DBusMessage *m, *r;
-
-	*hv = BUS1_HANDLE_INVALID;
-	if (b1c_connect(b1sock, &raw) < 0)
-		return NULL;
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "Hello");
-	unref(raw_bus_call(raw, m, NULL));
-	dbus_message_unref(m);
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 "org.bus1.DBus", "GetConnectionHandle");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &victim,
-				 DBUS_TYPE_INVALID);
-	r = raw_bus_call(raw, m, hv);
-	dbus_message_unref(m);
-	unref(r);
-	return raw;
-}
-
-static bool forge_replies(const char *victim, const char *sender)
-{
-	const char *body = "forged";
-	unsigned int i, sent = 0;
-	struct b1c *raw;
-	DBusMessage *m;
-	__u64 hv;
-
-	raw = raw_victim(victim, &hv);
-	if (!raw)
-		return false;
-	for (i = 1; hv != BUS1_HANDLE_INVALID && i <= 64; i++) {
-		m = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
-		dbus_message_set_reply_serial(m, i);
-		dbus_message_set_sender(m, sender);
-		dbus_message_set_destination(m, victim);
-		dbus_message_set_no_reply(m, TRUE);
-		dbus_message_append_args(m, DBUS_TYPE_STRING, &body,
-					 DBUS_TYPE_INVALID);
-		dbus_message_set_serial(m, ++raw_serial);
-		sent += !dwire_send(raw->peer, m, &hv, 1, NULL, NULL, 0);
-		dbus_message_unref(m);
-	}
-	b1c_free(raw);
-	return sent == 64;
-}
-
-static void forged_replies(const char *open_u)
-{
-	struct b1d_bus *v = NULL;
-	DBusMessage *m, *r;
-	const char *arg = OPEN, *owner = "";
-	bool ok;
-
-	if (b1d_connect(b1sock, &v) < 0)
-		v = NULL;
-	r = v ? native_call(v, OPEN, "Echo", "v") : NULL;
-	CHECK(is_str_reply(r, OPEN ":v"),
-	      "a fresh native client calls %s directly (%s)", OPEN, what(r));
-	unref(r);
-	/* one door, one reply node: by either name the replies arrive */
-	r = v ? native_call(v, open_u, "Echo", "u") : NULL;
-	ok = is_str_reply(r, OPEN ":u");
-	unref(r);
-	r = v ? native_call(v, OPEN, "Echo", "w") : NULL;
-	CHECK(ok && is_str_reply(r, OPEN ":w"),
-	      "... then by its unique name %s, then by %s again (%s)", open_u,
-	      OPEN, what(r));
-	unref(r);
-	if (!v || !forge_replies(b1d_unique_name(v), open_u)) {
-		CHECK(false, "a third peer forges replies to %s",
-		      v ? b1d_unique_name(v) : "(none)");
-		CHECK(false, "(skipped)");
-		b1d_free(v);
-		return;
-	}
-	r = native_call(v, OPEN, "Echo", "v2");
-	CHECK(is_str_reply(r, OPEN ":v2"),
-	      "64 forged replies from a third peer claiming %s wait on its inbox: the direct call's reply is the callee's (%s)",
-	      open_u, is_str_reply(r, "forged") ? "the forged one" : what(r));
-	unref(r);
-	m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS,
-					 DBUS_INTERFACE_DBUS, "GetNameOwner");
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
-	r = NULL;
-	if (b1d_call(v, m, 5000, &r) < 0)
-		r = NULL;
-	dbus_message_unref(m);
-	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner,
-				      DBUS_TYPE_INVALID);
-	CHECK(!strcmp(owner, open_u),
-	      "... and a call to the bus gets the bus's reply: GetNameOwner(%s) = '%s'",
-	      OPEN, owner);
-	unref(r);
-	b1d_free(v);
-}
-
-/* --- forged signals ------------------------------------------------------- */
-
-#define N_FORGED_SIGNALS 32
-
-static unsigned int sig_real, sig_forged;
-
-static void on_sig(struct b1d_bus *bus, DBusMessage *m, void *u)
-{
-	const char *s = "";
-
-	dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &s, DBUS_TYPE_INVALID);
-	if (!strcmp(s, "forged"))
-		sig_forged++;
-	else
-		sig_real++;
-}
-
-static DBusMessage *sig(const char *dest, const char *body)
-{
-	DBusMessage *m = dbus_message_new_signal(PATH, IFACE, "Sig");
-
-	if (dest)
-		dbus_message_set_destination(m, dest);
-	dbus_message_append_args(m, DBUS_TYPE_STRING, &body, DBUS_TYPE_INVALID);
-	return m;
-}
-
-/*
- * a third peer holding @v's inbox handle sends it signals claiming to be
- * from @claim, broadcast and unicast; then @emitter emits two real ones
- * (one broadcast, one to @v): only the real ones reach @v's match
- */
-static void forged_signals(struct b1d_bus *emitter, const char *claim)
-{
-	unsigned int i, sent = 0;
-	struct b1d_bus *v = NULL;
-	struct b1c *raw = NULL;
-	DBusMessage *m;
-	long long end;
-	__u64 hv = BUS1_HANDLE_INVALID;
-
-	if (b1d_connect(b1sock, &v) < 0 ||
-	    b1d_match_signal(v, NULL, PATH, IFACE, "Sig", on_sig, NULL) < 0) {
-		CHECK(false, "a native subscriber of Sig connects");
-		b1d_free(v);
-		return;
-	}
-	raw = raw_victim(b1d_unique_name(v), &hv);
-	for (i = 0; hv != BUS1_HANDLE_INVALID && i < N_FORGED_SIGNALS; i++) {
-		m = sig(i & 1 ? b1d_unique_name(v) : NULL, "forged");
-		dbus_message_set_sender(m, claim);
-		dbus_message_set_serial(m, ++raw_serial);
-		sent += !dwire_send(raw->peer, m, &hv, 1, NULL, NULL, 0);
-		dbus_message_unref(m);
-	}
-	b1c_free(raw);
-	m = sig(NULL, "real");
-	b1d_send(emitter, m);
-	dbus_message_unref(m);
-	m = sig(b1d_unique_name(v), "real");
-	b1d_send(emitter, m);
-	dbus_message_unref(m);
-	for (end = time(NULL) + 10; sig_real < 2 && time(NULL) < end;)
-		if (b1d_wait(v, 1000) > 0)
-			while (b1d_process(v) > 0)
-				;
-	CHECK(sent == N_FORGED_SIGNALS && !sig_forged && sig_real == 2,
-	      "a third peer sent %u of %d forged Sig signals claiming %s to a subscriber's inbox: %u delivered; the 2 real ones (broadcast, unicast): %u delivered",
-	      sent, N_FORGED_SIGNALS, claim, sig_forged, sig_real);
-	b1d_free(v);
-}
-
 /* --- root ------------------------------------------------------------------ */
 
 static bool report_is(struct b1d_bus *bus, const char *svc, const char *want,
 		      char *got, size_t size)
 {
-	DBusMessage *r = native_call(bus, svc, "Report", NULL);
-	const char *s = "(no reply)";
+	sd_bus_message *r = native_call(bus, svc, "Report", NULL);
+	const char *s = sd_is_return(r) ? sd_str_arg(r) : NULL;
 
-	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
-		dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &s,
-				      DBUS_TYPE_INVALID);
-	snprintf(got, size, "%s", s);
-	unref(r);
+	snprintf(got, size, "%s", s ?: "(no reply)");
+	sd_unref(r);
 	return !strcmp(got, want);
 }
 
@@ -752,6 +587,7 @@ int main(void)
 	pid_t open_pid = 0, secret_pid = 0, user_pid = 0;
 	struct b1d_bus *root = NULL;
 	DBusConnection *c = NULL;
+	sd_bus_message *nr;
 	DBusMessage *r;
 	int status, go_fd = -1;
 
@@ -775,18 +611,19 @@ int main(void)
 	CHECK_R(b1d_connect(b1sock, &root), 0, "native client of root connects");
 	if (!root)
 		goto out;
-	r = native_call(root, SECRET, "Echo", "root");
-	CHECK(is_str_reply(r, SECRET ":root"),
+	nr = native_call(root, SECRET, "Echo", "root");
+	CHECK(sd_is_str_reply(nr, SECRET ":root"),
 	      "native: root may call %s: the rule is by uid (%s)", SECRET,
-	      what(r));
-	unref(r);
-	r = native_call(root, USER_NATIVE, "Echo", "root");
-	CHECK(is_denied(r), "native: root calls %s: %s", USER_NATIVE, what(r));
-	unref(r);
-	r = native_call(root, USER_SOCK, "Echo", "root");
-	CHECK(is_denied(r), "native: root calls %s (a socket client): %s",
-	      USER_SOCK, what(r));
-	unref(r);
+	      sd_what(nr));
+	sd_unref(nr);
+	nr = native_call(root, USER_NATIVE, "Echo", "root");
+	CHECK(sd_is_denied(nr), "native: root calls %s: %s", USER_NATIVE,
+	      sd_what(nr));
+	sd_unref(nr);
+	nr = native_call(root, USER_SOCK, "Echo", "root");
+	CHECK(sd_is_denied(nr), "native: root calls %s (a socket client): %s",
+	      USER_SOCK, sd_what(nr));
+	sd_unref(nr);
 	c = dbus_connection_open_private(addr, NULL);
 	if (c && !dbus_bus_register(c, NULL)) {
 		dbus_connection_close(c);

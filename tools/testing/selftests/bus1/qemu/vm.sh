@@ -257,11 +257,26 @@ else
 	TESTS=$(expected_tests | tr '\n' ' ')
 	TESTS=${TESTS% }
 fi
+# programs linked with libbus1-dbus are dynamic (Debian's libsystemd has no
+# static archive): their libraries and loader, as ldd names them, go in at
+# their host paths (as debug/boot.sh does for trinity)
+copy_libs() {
+	local libs lib
+
+	# (ldd fails on static binaries and scripts: nothing to copy)
+	libs=$(ldd "$1" 2>/dev/null | grep -o '/[^ ]*') || return 0
+	for lib in $libs; do
+		[ -e "$R$lib" ] && continue
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib"
+	done
+}
 for t in $TESTS; do
 	for d in $TEST_DIRS "$SEL/debug/out"; do
 		f=$d/$t
 		if [ -f "$f" ] && [ -x "$f" ]; then
 			cp "$f" "$R/tests/"
+			copy_libs "$f"
 			break
 		fi
 	done
@@ -269,7 +284,7 @@ done
 for d in $USR_BIN_DIRS; do
 	for f in "$d"/*; do
 		[ -f "$f" ] && [ -x "$f" ] && [ "${f##*/test-}" = "$f" ] &&
-			cp "$f" "$R/usr/bin/"
+			cp "$f" "$R/usr/bin/" && copy_libs "$f"
 	done
 done
 {

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _BUS1_TEST_DBUS_NATIVE_H
+#define _BUS1_TEST_DBUS_NATIVE_H
+
+/*
+ * What the three files of test-dbus-native share: the service's names,
+ * the clock and call helpers (test-dbus-native.c), the checks of
+ * dbus-native-test-peers.c and the raw peers of dbus-native-test-raw.c.
+ * The TAP counters and the broker's paths are one set for the three
+ * (TAP_SHARED, DBUS_TEST_SHARED).
+ */
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "test-lib.h"
+#include "broker-proto.h"
+#include "dbus-native.h"
+#include "dbus-wire.h"
+#include "dbus-test.h"
+
+#define SVC_NAME	"org.bus1.Test"
+#define SVC_PATH	"/org/bus1/Test"
+#define SVC_IFACE	"org.bus1.Test"
+#define SVC_ERROR	"org.bus1.Test.Error.Failed"
+#define SVC_CHILD	SVC_PATH "/Child"
+#define FORGER_NAME	"org.bus1.Forger"
+
+long long test_now_ms(void);
+long long test_now_us(void);
+/* @m (its reference taken) sent with b1d_call(): the reply or NULL */
+sd_bus_message *call_unref(struct b1d_bus *bus, sd_bus_message *m,
+			   int timeout_ms);
+bool is_error(sd_bus_message *r, const char *name);
+
+/* dbus-native-test-peers.c */
+void native_introspect(struct b1d_bus *bus);
+void host_tools_echo(void);
+void host_tools_introspect(void);
+void host_service_echo(struct b1d_bus *bus, const char *script,
+		       const char *name, const char *arg, const char *what);
+
+/* dbus-native-test-raw.c */
+bool raw_dropped(bool garbage, long long *ms);
+bool forge_notes(const char *victim);
+bool forge_via_bus(const char *victim, char *unique, size_t size);
+bool forge_on_door(const char *victim, char *unique, size_t size,
+		   struct b1c **rawp);
+void door_forger(int fd);
+
+#endif /* _BUS1_TEST_DBUS_NATIVE_H */
