@@ -2,7 +2,8 @@
 /*
  * test-dbus-native, the standard interfaces (Peer, Introspectable) of the
  * native service and Debian's D-Bus clients and services (the host's /usr,
- * shared into the test VM) on the socket, talking to native connections.
+ * shared into the test VM) on the socket, talking to native connections;
+ * and the size of a message a native connection can send (native_big()).
  */
 #define TAP_SHARED
 #define DBUS_TEST_SHARED
@@ -368,4 +369,115 @@ void host_service_echo(struct b1d_bus *bus, const char *script,
 		waitpid(pid, NULL, 0);
 	}
 	close(p[0]);
+}
+
+/* --- message size: one record of the pump's output ---------------------- */
+
+/*
+ * The largest message sd-bus can write as one record of the pump's
+ * SOCK_SEQPACKET output socket: its send buffer (net.core.wmem_default,
+ * what a new socket gets) less the 32 bytes unix_dgram_sendmsg() keeps.
+ */
+static long record_limit(void)
+{
+	FILE *f = fopen("/proc/sys/net/core/wmem_default", "re");
+	long v = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v > 32 ? v - 32 : 212992 - 32;
+}
+
+/* Echo(@len times @c): the reply, *rnp b1d_call()'s return, *msp its time */
+static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
+				int *rnp, long long *msp)
+{
+	sd_bus_message *m, *r = NULL;
+	char *s = malloc(len + 1);
+
+	*rnp = -ENOMEM;
+	*msp = 0;
+	if (!s)
+		return NULL;
+	memset(s, c, len);
+	s[len] = 0;
+	m = sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE, "Echo", s);
+	free(s);
+	if (!m)
+		return NULL;
+	*msp = test_now_ms();
+	*rnp = b1d_call(bus, m, 10000, &r);
+	*msp = test_now_ms() - *msp;
+	sd_unref(m);
+	return r;
+}
+
+/* the reply is "echo:" and @len times @c */
+static bool echoed(sd_bus_message *r, size_t len, char c)
+{
+	const char *s = sd_str_arg(r);
+	size_t i;
+
+	if (!s || sd_error_name(r) || strncmp(s, "echo:", 5) ||
+	    strlen(s + 5) != len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[5 + i] != c)
+			return false;
+	return true;
+}
+
+void native_big(struct b1d_bus *bus)
+{
+	long limit = record_limit();
+	size_t small = 64 * 1024, big = 512 * 1024;
+	sd_bus_message *r;
+	long long ms;
+	int rn;
+
+	if (big < 2 * (size_t)limit)
+		big = 2 * (size_t)limit;
+	printf("# a pump record holds up to %ld bytes (net.core.wmem_default - 32)\n",
+	       limit);
+	r = echo_len(bus, small, 's', &rn, &ms);
+	CHECK(rn == 0 && echoed(r, small, 's'),
+	      "Echo of a %zu KiB string, below the record limit of %ld bytes: the reply is the string, intact (%d, %s)",
+	      small / 1024, limit, rn,
+	      !r ? "(no reply)" : sd_error_name(r) ?: "a return");
+	sd_unref(r);
+	/* the call and its reply each 1 KiB less their headers below it */
+	r = echo_len(bus, limit - 1024, 'l', &rn, &ms);
+	CHECK(rn == 0 && echoed(r, limit - 1024, 'l'),
+	      "Echo of a string of %ld bytes, 1 KiB below the limit: intact (%d, %s)",
+	      limit - 1024, rn,
+	      !r ? "(no reply)" : sd_error_name(r) ?: "a return");
+	sd_unref(r);
+
+	/* sd-bus's sendmsg() on the pump's output: EMSGSIZE, nothing sent */
+	r = echo_len(bus, big, 'b', &rn, &ms);
+	CHECK(rn == -EMSGSIZE && !r && ms < 3000,
+	      "Echo of a %zu KiB string, above the record limit: b1d_call() fails at once with -EMSGSIZE (%d %s after %lld ms)",
+	      big / 1024, rn, rn < 0 ? strerror(-rn) : "", ms);
+	sd_unref(r);
+	/* the string alone fills a record: the message is its header over */
+	r = echo_len(bus, limit, 'j', &rn, &ms);
+	CHECK(rn == -EMSGSIZE && !r,
+	      "Echo of a string of %ld bytes, the message just over the limit: -EMSGSIZE too (%d after %lld ms)",
+	      limit, rn, ms);
+	sd_unref(r);
+
+	r = call_unref(bus, sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE,
+					"Echo", "after"), 10000);
+	CHECK(sd_is_str_reply(r, "echo:after"),
+	      "then a small Echo on the same connection succeeds (%s)",
+	      reply_what(r));
+	sd_unref(r);
+	r = call_unref(bus, sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE,
+					"Echo", "again"), 10000);
+	CHECK(sd_is_str_reply(r, "echo:again"),
+	      "and a second one: the service is alive (%s)", reply_what(r));
+	sd_unref(r);
 }

@@ -41,6 +41,7 @@ bool is_error(sd_bus_message *r, const char *name);
 
 /* dbus-native-test-peers.c */
 void native_introspect(struct b1d_bus *bus);
+void native_big(struct b1d_bus *bus);
 void host_tools_echo(void);
 void host_tools_introspect(void);
 void host_service_echo(struct b1d_bus *bus, const char *script,
