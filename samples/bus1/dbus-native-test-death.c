@@ -40,11 +40,12 @@ static pid_t owner_spawn(__u32 flags, int want, char *unique, size_t size)
 {
 	char line[128] = "";
 	pid_t pid;
-	int r = 0;
+	int r;
 
 	owner_flags = flags;
 	pid = spawn_reporter(gone_owner, line, sizeof(line));
-	if (pid > 0 && (sscanf(line, "%d", &r) != 1 || r != want)) {
+	r = atoi(line);
+	if (pid > 0 && r != want) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
