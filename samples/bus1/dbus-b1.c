@@ -87,6 +87,8 @@ static struct nconn *to_nconn(struct bconn *c)
 	return c->priv;
 }
 
+static void nc_gone(struct nconn *nc);
+
 static bool nc_send(struct bconn *c, DBusMessage *m)
 {
 	struct nconn *nc = to_nconn(c);
@@ -102,6 +104,12 @@ static bool nc_send(struct bconn *c, DBusMessage *m)
 	if (r < 0)
 		bus_log(c->bus, 2, "%s: cannot send: %s", c->unique,
 			bus1_strerror(r));
+	/*
+	 * its inbox is destroyed, and its NODE_DESTROY still on its way to
+	 * us (a socket caller is not ordered against it): gone as well
+	 */
+	if (r == -EHOSTUNREACH)
+		nc_gone(nc);
 	return !r;
 }
 
@@ -126,6 +134,7 @@ static void nc_gone(struct nconn *nc)
 	if (nc->dead)
 		return;
 	nc->dead = true;
+	nc->bc.gone = true;
 	hello_del(nc);
 	nc->t->n_dead++;
 	map_del(&nc->t->by_inbox, &nc->by_inbox);
@@ -452,6 +461,31 @@ static void handle_data(struct b1t *t, struct bus1_message *msg)
 	dbus_message_unref(m);
 }
 
+/*
+ * bus_disconnect() for every connection that died or was closed. A
+ * disconnect sends (NameOwnerChanged, NoReply) and a send can find another
+ * one gone, behind us in the list: again until no death is left.
+ */
+static void reap(struct b1t *t)
+{
+	struct nconn *nc, **pp;
+
+	while (t->n_dead) {
+		t->n_dead = 0;
+		for (pp = &t->conns; (nc = *pp);) {
+			if (!nc->dead) {
+				pp = &nc->next;
+				continue;
+			}
+			*pp = nc->next;
+			map_del(&t->by_node, &nc->by_node);
+			bus_disconnect(&nc->bc);
+			free(nc->granted);
+			free(nc);
+		}
+	}
+}
+
 static void recv_all(struct b1t *t)
 {
 	struct bus1_message msg;
@@ -477,28 +511,13 @@ static void recv_all(struct b1t *t)
 			break;
 		}
 		bus1_message_release(&msg);
+		/*
+		 * before the next message: bus1's order puts a death before
+		 * whatever a caller sent after seeing it, so such a call
+		 * finds the dead one's names gone, or with their next owners
+		 */
+		reap(t);
 	}
-}
-
-/* bus_disconnect() for every connection that died or was closed */
-static void reap(struct b1t *t)
-{
-	struct nconn *nc, **pp;
-
-	if (!t->n_dead)
-		return;
-	for (pp = &t->conns; (nc = *pp);) {
-		if (!nc->dead) {
-			pp = &nc->next;
-			continue;
-		}
-		*pp = nc->next;
-		map_del(&t->by_node, &nc->by_node);
-		bus_disconnect(&nc->bc);
-		free(nc->granted);
-		free(nc);
-	}
-	t->n_dead = 0;
 }
 
 /* --- bootstrap --------------------------------------------------------- */

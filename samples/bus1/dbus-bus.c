@@ -536,9 +536,14 @@ void bus_route(struct bconn *from, DBusMessage *m)
 	pending_link(b, p);
 	if (!bus_deliver(to, m)) {
 		pending_free(b, p);
+		/* as dbus-daemon for a call queued to one that disconnects */
+		if (to->closing || to->gone)
+			bus_reply_error(from, m, DBUS_ERROR_NO_REPLY,
+					"Message recipient disconnected from message bus without replying");
 		/* (a bus1 receiver over its quota, or out of memory) */
-		bus_reply_error(from, m, DBUS_ERROR_LIMITS_EXCEEDED,
-				"The destination cannot take the message");
+		else
+			bus_reply_error(from, m, DBUS_ERROR_LIMITS_EXCEEDED,
+					"The destination cannot take the message");
 	}
 }
 

@@ -80,6 +80,9 @@ struct bconn {
 	bool counted;			/* in bus->users under @uid */
 	bool monitor;			/* BecomeMonitor done */
 	bool closing;			/* close requested, log line written */
+	bool gone;			/* the transport found the client gone
+					 * (bus_disconnect() follows)
+					 */
 	bool warned_full;		/* logged one dropped message */
 	uid_t uid;
 	gid_t gid;

@@ -256,6 +256,43 @@ void test_hello(void)
 }
 
 /*
+ * A call the callee's transport refuses: LimitsExceeded (a bus1 receiver
+ * over its quota); if the transport found the callee gone on the way,
+ * NoReply, as dbus-daemon for a call queued to one that disconnects
+ */
+void test_call_refused(void)
+{
+	DBusMessage *m;
+	char want[512];
+	int i;
+
+	if (!logged_bus(3)) {
+		CHECK(false, "two connections for a refused call");
+		logged_bus_end();
+		return;
+	}
+	bus.limits.max_replies_per_connection = 8;
+	refusing = logged[2];
+	for (i = 0; i < 2; i++) {
+		refusing_gone = i;
+		m = dbus_message_new_method_call(logged[2]->unique, "/x",
+						 "org.test.X", "Echo");
+		if (!m)
+			break;
+		dbus_message_set_serial(m, ++call_serial);
+		bus_receive(logged[1], m);
+		dbus_message_unref(m);
+	}
+	refusing = NULL;
+	snprintf(want, sizeof(want), "1 %s;1 %s;", DBUS_ERROR_LIMITS_EXCEEDED,
+		 DBUS_ERROR_NO_REPLY);
+	CHECK(!strcmp(sent, want) && !logged[1]->n_pending,
+	      "a call the transport refuses: LimitsExceeded; one it finds the callee gone for: NoReply (%s)",
+	      sent);
+	logged_bus_end();
+}
+
+/*
  * ListQueuedOwners: the queue, primary owner first; a unique name is its
  * own queue; a name nobody owns or queues for, and a unique name nobody
  * has, are NameHasNoOwner (dbus-daemon)

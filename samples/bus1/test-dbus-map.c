@@ -142,8 +142,15 @@ static void test_map(void)
 struct bconn *pconn[PCONNS];
 unsigned int no_reply[PCONNS], limits_exceeded[PCONNS];
 
+struct bconn *refusing;
+bool refusing_gone;
+
 static bool fake_send(struct bconn *c, DBusMessage *m)
 {
+	if (c == refusing) {
+		c->gone = refusing_gone;
+		return false;
+	}
 	log_sent(c, m);
 	for (int i = 0; i < PCONNS; i++) {
 		if (pconn[i] != c)
@@ -198,7 +205,7 @@ struct bconn *conn_new(uid_t uid)
 int main(void)
 {
 	tap_begin("broker index (dbus-map) and the bus's lookups");
-	tap_plan(27);
+	tap_plan(28);
 	test_siphash();
 	test_map();
 	test_bus();
@@ -209,6 +216,7 @@ int main(void)
 	test_release_queued();
 	test_disconnect_signals();
 	test_hello();
+	test_call_refused();
 	test_queued_owners();
 	test_name_has_owner();
 	test_properties();

@@ -20,6 +20,10 @@
 extern struct bconn *pconn[PCONNS];
 extern unsigned int no_reply[PCONNS], limits_exceeded[PCONNS];
 
+/* fake_send() refuses messages to @refusing, finding it gone if ..._gone */
+extern struct bconn *refusing;
+extern bool refusing_gone;
+
 extern const struct bconn_ops fake_ops;
 extern struct bus bus;
 
@@ -37,6 +41,7 @@ void test_queued_flags(void);
 void test_release_queued(void);
 void test_disconnect_signals(void);
 void test_hello(void);
+void test_call_refused(void);
 void test_queued_owners(void);
 void test_name_has_owner(void);
 void test_properties(void);

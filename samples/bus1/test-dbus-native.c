@@ -122,7 +122,7 @@ static sd_bus_message *m_die(struct b1d_bus *bus, sd_bus_message *call,
 	_exit(0);
 }
 
-static const struct b1d_method svc_methods[] = {
+const struct b1d_method svc_methods[] = {
 	{ "Echo", m_echo, "s", "s" },
 	{ "Fail", m_fail, "", "" },
 	{ "ReadFd", m_read_fd, "h", "s" },
@@ -465,7 +465,7 @@ static int order_socket(void)
  * one line it reports there into @line (NUL-terminated, without the
  * newline). Returns the child's pid, or -1 if no pipe could be made.
  */
-static pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size)
+pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size)
 {
 	size_t i;
 	pid_t pid;
@@ -502,7 +502,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(57);
+	tap_plan(60);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -627,6 +627,7 @@ int main(void)
 	       N_TIMED, us_native, us_sock);
 	native_introspect(cl);
 	native_big(cl);
+	owner_death(cl);
 	host_tools_introspect();
 	host_tools_echo();
 	host_service_echo(cl, "svc.py", "org.bus1.PyTest", "native",

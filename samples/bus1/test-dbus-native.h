@@ -38,6 +38,10 @@ long long test_now_us(void);
 sd_bus_message *call_unref(struct b1d_bus *bus, sd_bus_message *m,
 			   int timeout_ms);
 bool is_error(sd_bus_message *r, const char *name);
+/* the service's methods (Echo, Die, ...) */
+extern const struct b1d_method svc_methods[];
+/* a child running @fn(write end of a pipe); its one line read into @line */
+pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size);
 
 /* dbus-native-test-peers.c */
 void native_introspect(struct b1d_bus *bus);
@@ -46,6 +50,9 @@ void host_tools_echo(void);
 void host_tools_introspect(void);
 void host_service_echo(struct b1d_bus *bus, const char *script,
 		       const char *name, const char *arg, const char *what);
+
+/* dbus-native-test-death.c */
+void owner_death(struct b1d_bus *bus);
 
 /* dbus-native-test-raw.c */
 bool raw_dropped(bool garbage, long long *ms);
