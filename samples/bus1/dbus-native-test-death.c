@@ -15,25 +15,10 @@
 
 static __u32 owner_flags;
 
-/* a child: owns (or queues for) GONE_NAME, reports "<result> <unique>" */
+/* a child: owns (or queues for) GONE_NAME */
 static void gone_owner(int fd)
 {
-	struct b1d_bus *bus;
-	int r;
-
-	r = b1d_connect(b1sock, &bus);
-	if (r < 0) {
-		dprintf(fd, "%d -\n", r);
-		_exit(1);
-	}
-	b1d_add_object(bus, SVC_PATH, SVC_IFACE, svc_methods, NULL);
-	r = b1d_request_name(bus, GONE_NAME, owner_flags);
-	dprintf(fd, "%d %s\n", r, b1d_unique_name(bus));
-	close(fd);
-	while (b1d_wait(bus, -1) >= 0)
-		while (b1d_process(bus) > 0)
-			;
-	_exit(0);
+	native_service(fd, GONE_NAME, owner_flags, false);
 }
 
 static pid_t owner_spawn(__u32 flags, int want, char *unique, size_t size)

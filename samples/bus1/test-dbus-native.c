@@ -134,11 +134,14 @@ const struct b1d_method svc_methods[] = {
 	{}
 };
 
-/* a child: writes "<RequestName result> <unique>\n" to @fd, then serves */
-static void service(int fd)
+/*
+ * A child's life as a native service: objects at SVC_PATH (and
+ * SVC_CHILD if @child), RequestName(@name, @flags); writes "<RequestName
+ * result> <unique>\n" to @fd, then serves until killed.
+ */
+void native_service(int fd, const char *name, __u32 flags, bool child)
 {
 	struct b1d_bus *bus;
-	char line[128];
 	int r;
 
 	r = b1d_connect(b1sock, &bus);
@@ -147,16 +150,20 @@ static void service(int fd)
 		_exit(1);
 	}
 	b1d_add_object(bus, SVC_PATH, SVC_IFACE, svc_methods, NULL);
-	b1d_add_object(bus, SVC_CHILD, SVC_IFACE, svc_methods, NULL);
-	r = b1d_request_name(bus, SVC_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE);
-	snprintf(line, sizeof(line), "%d %s\n", r, b1d_unique_name(bus));
-	if (write(fd, line, strlen(line)) < 0)
-		_exit(1);
+	if (child)
+		b1d_add_object(bus, SVC_CHILD, SVC_IFACE, svc_methods, NULL);
+	r = b1d_request_name(bus, name, flags);
+	dprintf(fd, "%d %s\n", r, b1d_unique_name(bus));
 	close(fd);
 	while (b1d_wait(bus, -1) >= 0)
-		while ((r = b1d_process(bus)) > 0)
+		while (b1d_process(bus) > 0)
 			;
 	_exit(0);
+}
+
+static void service(int fd)
+{
+	native_service(fd, SVC_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, true);
 }
 
 /* a child: an unmodified libdbus service on the socket, owning @name */

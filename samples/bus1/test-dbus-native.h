@@ -40,6 +40,7 @@ sd_bus_message *call_unref(struct b1d_bus *bus, sd_bus_message *m,
 bool is_error(sd_bus_message *r, const char *name);
 /* the service's methods (Echo, Die, ...) */
 extern const struct b1d_method svc_methods[];
+void native_service(int fd, const char *name, __u32 flags, bool child);
 /* a child running @fn(write end of a pipe); its one line read into @line */
 pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size);
 
