@@ -399,9 +399,9 @@ static long old_record_limit(void)
  */
 #define BIG_ECHO	((4 << 20) - (64 << 10))
 
-/* Echo(@len times @c): the reply, *rnp b1d_call()'s return, *msp its time */
-static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
-				int *rnp, long long *msp)
+/* @dest's Echo(@len times @c): the reply, *rnp b1d_call()'s return, *msp its time */
+static sd_bus_message *echo_to(struct b1d_bus *bus, const char *dest,
+			       size_t len, char c, int *rnp, long long *msp)
 {
 	sd_bus_message *m, *r = NULL;
 	char *s = malloc(len + 1);
@@ -412,7 +412,7 @@ static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
 		return NULL;
 	memset(s, c, len);
 	s[len] = 0;
-	m = sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE, "Echo", s);
+	m = sd_call_new(bus, dest, SVC_PATH, SVC_IFACE, "Echo", s);
 	free(s);
 	if (!m)
 		return NULL;
@@ -423,19 +423,31 @@ static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
 	return r;
 }
 
-/* the reply is "echo:" and @len times @c */
-static bool echoed(sd_bus_message *r, size_t len, char c)
+static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
+				int *rnp, long long *msp)
+{
+	return echo_to(bus, SVC_NAME, len, c, rnp, msp);
+}
+
+/* the reply is @prefix ("echo:" or "sock:") and @len times @c */
+static bool echoed_by(sd_bus_message *r, const char *prefix, size_t len,
+		      char c)
 {
 	const char *s = sd_str_arg(r);
-	size_t i;
+	size_t i, k = strlen(prefix);
 
-	if (!s || sd_error_name(r) || strncmp(s, "echo:", 5) ||
-	    strlen(s + 5) != len)
+	if (!s || sd_error_name(r) || strncmp(s, prefix, k) ||
+	    strlen(s + k) != len)
 		return false;
 	for (i = 0; i < len; i++)
-		if (s[5 + i] != c)
+		if (s[k + i] != c)
 			return false;
 	return true;
+}
+
+static bool echoed(sd_bus_message *r, size_t len, char c)
+{
+	return echoed_by(r, "echo:", len, c);
 }
 
 static void echo_intact(struct b1d_bus *bus, size_t len, char c,
@@ -521,5 +533,24 @@ void native_big(struct b1d_bus *bus)
 					"Echo", "again"), 10000);
 	CHECK(sd_is_str_reply(r, "echo:again"),
 	      "and a second one: the service is alive (%s)", reply_what(r));
+	sd_unref(r);
+}
+
+/*
+ * A big message through the broker both ways: to a libdbus service on the
+ * socket (the broker takes it off bus1 and writes it to the socket) and its
+ * reply back (off the socket, onto bus1)
+ */
+void native_big_sock(struct b1d_bus *bus, const char *dest)
+{
+	size_t len = 2 << 20;
+	sd_bus_message *r;
+	long long ms;
+	int rn;
+
+	r = echo_to(bus, dest, len, 'k', &rn, &ms);
+	CHECK(rn == 0 && echoed_by(r, "sock:", len, 'k'),
+	      "a native client calls the socket service with a 2 MiB string, through the broker: the reply is the string, intact (%d, %s, %lld ms)",
+	      rn, !r ? "(no reply)" : sd_error_name(r) ?: "a return", ms);
 	sd_unref(r);
 }
