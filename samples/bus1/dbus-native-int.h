@@ -20,17 +20,19 @@
 #define DBUS_OPATH		"/org/freedesktop/DBus"
 
 /*
- * One sd_bus and the library's ends of its two sockets: sd-bus writes
- * each message as one record on a SOCK_SEQPACKET socket (@out: the pump
- * takes it with its fds) and reads a SOCK_STREAM one (@in: the pump writes
- * what bus1 brought). Documentation/bus1/dbus.rst, "sd-bus over bus1".
+ * One sd_bus and the library's ends of its two SOCK_STREAM sockets: sd-bus
+ * writes messages on @out (the pump takes one at a time, framed by its
+ * fixed header, with its fds) and reads @in (the pump writes what bus1
+ * brought). Documentation/bus1/dbus.rst, "sd-bus over bus1".
  */
 struct b1d_pump {
 	sd_bus *sd;
 	int in;			/* we write, sd-bus reads */
-	int out;		/* sd-bus writes records, we read */
-	char *buf;		/* one record: as large as sd-bus's SO_SNDBUF */
-	size_t size;
+	int out;		/* sd-bus writes, we read */
+	char *buf;		/* the message taken last */
+	size_t size;		/* of @buf: @base, or a bigger message's */
+	size_t base;		/* sd-bus's SO_SNDBUF: what it writes at once */
+	bool filter;		/* all sd-bus reads goes to @got */
 	sd_bus_message *got;	/* what the filter was given */
 };
 
@@ -43,8 +45,12 @@ struct b1d_pump {
 int b1d_pump_open(struct b1d_pump *p, bool server, bool filter);
 void b1d_pump_close(struct b1d_pump *p);
 /*
- * the record sd-bus wrote last: its bytes in @p->buf, *n_fdsp fds (at most
- * @max_fds, ours to close) in @fds; its length, or -errno
+ * the message sd-bus wrote last, whole (sd_bus_process() writes the rest of
+ * one larger than the socket buffer: not from an sd-bus callback): its bytes
+ * in @p->buf, *n_fdsp fds (at most @max_fds, ours to close) in @fds; its
+ * length, or -errno: -EMSGSIZE over B1D_MESSAGE_MAX or with more fds,
+ * -ENOMEM (those were read to their end: the next message is whole);
+ * -EAGAIN: there was none
  */
 ssize_t b1d_pump_take(struct b1d_pump *p, int *fds, size_t max_fds,
 		      size_t *n_fdsp);
@@ -56,7 +62,7 @@ ssize_t b1d_pump_take(struct b1d_pump *p, int *fds, size_t max_fds,
  */
 int b1d_pump_feed(struct b1d_pump *p, const void *data, size_t n,
 		  const int *fds, size_t n_fds, sd_bus_message **mp);
-/* records in @p->out nobody took (sd-bus wrote on its own); drains them */
+/* messages in @p->out nobody took (sd-bus wrote on its own); drains them */
 int b1d_pump_strays(struct b1d_pump *p);
 
 /* a received message not handled yet */

@@ -3,17 +3,18 @@
  * libbus1-dbus: the pump (Documentation/bus1/dbus.rst, "sd-bus over
  * bus1"). sd-bus has no public path between bytes and messages but an fd,
  * so each connection's sd_bus sits on two sockets whose other ends are
- * ours: sd_bus_set_fd(in, out), the output a SOCK_SEQPACKET socket on which
- * every message sd-bus sends is one record, taken with one recvmsg()
- * together with its unix fds (SCM_RIGHTS); the input a SOCK_STREAM socket
- * into which we write what bus1 brought, fds as SCM_RIGHTS, for
- * sd_bus_process() to read, validate and parse. The sd_bus authenticates
+ * ours: sd_bus_set_fd(in, out), both SOCK_STREAM sockets. On the output
+ * we read one message at a time, framed by its fixed header, with the unix
+ * fds (SCM_RIGHTS) that came with its first bytes; the input is where we
+ * write what bus1 brought, fds as SCM_RIGHTS, for sd_bus_process() to
+ * read, validate and parse. The sd_bus authenticates
  * once (ANONYMOUS, unix fds negotiated) against a throw-away sd_bus of the
  * other role on dups of our ends (dbus-sd-auth.h): bus1 peers exchange
  * bare D-Bus messages, no SASL.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "dbus-sd-auth.h"
 
 #define MAX_FDS		253	/* SCM_MAX_FD */
+#define HDR		16	/* the fixed header: what frames a message */
 
 static int take(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -50,7 +52,7 @@ int b1d_pump_open(struct b1d_pump *p, bool server, bool filter)
 	p->in = -1;
 	p->out = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, out)) {
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out)) {
 		r = -errno;
 		goto fail;
 	}
@@ -97,17 +99,19 @@ int b1d_pump_open(struct b1d_pump *p, bool server, bool filter)
 	if (r < 0)
 		goto fail;
 	/*
-	 * sd-bus made the shared file descriptions non-blocking: the record
-	 * is there when sd_bus_send() returns, the input is written in parts
-	 * if sd-bus must read some first
+	 * both ways non-blocking (sd-bus made the shared file descriptions
+	 * so): what sd-bus could not write yet it writes in its
+	 * sd_bus_process(), which b1d_pump_take() runs between its reads
 	 */
-	if (fcntl(in[1], F_SETFL, O_NONBLOCK) || fcntl(out[1], F_SETFL, 0) ||
+	if (fcntl(in[1], F_SETFL, O_NONBLOCK) ||
 	    getsockopt(out[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, &len)) {
 		r = -errno;
 		goto fail;
 	}
-	/* a record is bounded by the sender's send buffer (the same size) */
-	p->size = sndbuf > 0 ? (size_t)sndbuf : 212992;
+	/* what sd-bus writes at once: most messages whole in one read */
+	p->base = sndbuf > 0 ? (size_t)sndbuf : 212992;
+	p->size = p->base;
+	p->filter = filter;
 	p->buf = malloc(p->size);
 	if (!p->buf) {
 		r = -ENOMEM;
@@ -146,81 +150,17 @@ void b1d_pump_close(struct b1d_pump *p)
 	p->buf = NULL;
 }
 
-static ssize_t take_record(struct b1d_pump *p, int *fds, size_t max_fds,
-			   size_t *n_fdsp, int flags)
-{
-	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
-	struct iovec v = { p->buf, p->size };
-	struct msghdr mh = {
-		.msg_iov = &v,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	size_t i, n_fds = 0;
-	ssize_t n;
-
-	n = recvmsg(p->out, &mh, MSG_CMSG_CLOEXEC | flags);
-	if (n < 0)
-		return -errno;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		int *cf = (int *)CMSG_DATA(c);
-		size_t k;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			if (n_fds < max_fds)
-				fds[n_fds++] = cf[i];
-			else
-				close(cf[i]);
-		}
-	}
-	*n_fdsp = n_fds;
-	if (!n)
-		return -EPIPE;
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		for (i = 0; i < n_fds; i++)
-			close(fds[i]);
-		*n_fdsp = 0;
-		return -EMSGSIZE;
-	}
-	return n;
-}
-
-ssize_t b1d_pump_take(struct b1d_pump *p, int *fds, size_t max_fds,
-		      size_t *n_fdsp)
-{
-	return take_record(p, fds, max_fds, n_fdsp, MSG_DONTWAIT);
-}
-
-int b1d_pump_strays(struct b1d_pump *p)
-{
-	int fds[MAX_FDS], n = 0;
-	size_t n_fds, i;
-
-	while (take_record(p, fds, MAX_FDS, &n_fds, MSG_DONTWAIT) > 0) {
-		for (i = 0; i < n_fds; i++)
-			close(fds[i]);
-		n++;
-	}
-	return n;
-}
-
 /*
- * Is @data exactly one whole D-Bus message? sd-bus reads a stream: a
- * message shorter than its header claims would take the next one's bytes.
- * Only the framing (the fixed header: endianness, version, lengths) is
- * looked at; sd-bus validates the rest and drops what is invalid.
+ * The length of the message whose fixed header is @d (endianness, version,
+ * body and fields lengths), 0 if it is none. sd-bus validates the rest and
+ * drops what is invalid.
  */
-static bool one_message(const unsigned char *d, size_t n)
+static unsigned long long frame_len(const unsigned char *d)
 {
-	unsigned long long body, fields, total;
+	unsigned long long body, fields;
 
-	if (n < 16 || (d[0] != 'l' && d[0] != 'B') || d[3] != 1)
-		return false;
+	if ((d[0] != 'l' && d[0] != 'B') || d[3] != 1)
+		return 0;
 	if (d[0] == 'l') {
 		body = d[4] | d[5] << 8 | d[6] << 16 | (unsigned long long)d[7] << 24;
 		fields = d[12] | d[13] << 8 | d[14] << 16 |
@@ -230,8 +170,7 @@ static bool one_message(const unsigned char *d, size_t n)
 		fields = d[15] | d[14] << 8 | d[13] << 16 |
 			 (unsigned long long)d[12] << 24;
 	}
-	total = 16 + ((fields + 7) & ~7ULL) + body;
-	return total == n;
+	return HDR + ((fields + 7) & ~7ULL) + body;
 }
 
 static void close_all(const int *fds, size_t n)
@@ -240,6 +179,217 @@ static void close_all(const int *fds, size_t n)
 
 	for (i = 0; i < n; i++)
 		close(fds[i]);
+}
+
+/* the fds of one message being taken */
+struct take_fds {
+	int *fds;
+	size_t max, n;
+	bool lost;		/* more than @max, or more than the kernel gave */
+};
+
+/* up to @len bytes at @at, without waiting; fds into @tf */
+static ssize_t read_part(struct b1d_pump *p, void *at, size_t len,
+			 struct take_fds *tf)
+{
+	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))];
+	struct iovec v = { at, len };
+	struct msghdr mh = {
+		.msg_iov = &v,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+	size_t i, k;
+
+	n = recvmsg(p->out, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		int *cf = (int *)CMSG_DATA(c);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			if (tf->n < tf->max) {
+				tf->fds[tf->n++] = cf[i];
+			} else {
+				close(cf[i]);
+				tf->lost = true;
+			}
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		tf->lost = true;
+	return n;
+}
+
+/*
+ * All sd-bus wrote is read: have it write more (the rest of a message
+ * larger than the socket buffer, which sd-bus queued). sd_bus_process()
+ * writes first; it reads the input only if the message is not all out,
+ * and finds it empty: b1d_pump_feed() with @mp has sd-bus read all it
+ * writes (the filter took the message), and without @mp the caller's own
+ * callbacks get what it reads, as in its own sd_bus_process(). 0, or
+ * -EAGAIN: sd-bus has nothing more to write.
+ */
+static int write_more(struct b1d_pump *p)
+{
+	int r;
+
+	r = sd_bus_get_events(p->sd);
+	if (r < 0)
+		return r;
+	if (!(r & POLLOUT))
+		return -EAGAIN;
+	r = sd_bus_process(p->sd, NULL);
+	return r < 0 ? r : 0;
+}
+
+/* @p->buf of @want bytes (the message's length, at most B1D_MESSAGE_MAX) */
+static int grow(struct b1d_pump *p, size_t want)
+{
+	char *b;
+
+	if (want <= p->size)
+		return 0;
+	b = realloc(p->buf, want);
+	if (!b)
+		return -ENOMEM;
+	p->buf = b;
+	p->size = want;
+	return 0;
+}
+
+/* back to the base size after a big message: it is not kept for long */
+static void shrink(struct b1d_pump *p)
+{
+	char *b;
+
+	if (p->size <= p->base)
+		return;
+	b = realloc(p->buf, p->base);
+	if (b) {
+		p->buf = b;
+		p->size = p->base;
+	}
+}
+
+/* where the next read goes, and how much it may take: never past the end */
+static size_t next_read(struct b1d_pump *p, unsigned long long total,
+			unsigned long long done, size_t first, char **atp)
+{
+	if (!total) {
+		*atp = p->buf + done;
+		return first - done;
+	}
+	if (total > p->size) {		/* dropped: read and forget */
+		*atp = p->buf;
+		return total - done < p->size ? total - done : p->size;
+	}
+	*atp = p->buf + done;
+	return total - done;
+}
+
+/*
+ * One message off the output, whole: its header first (@first bytes: the
+ * header, or the buffer if the caller knows nothing follows the message),
+ * then exactly the rest, so the next message's fds stay in the socket
+ * (a read that reaches an skb carrying fds takes them). sd-bus writes
+ * without waiting: a message larger than the socket buffer comes in parts,
+ * between which sd-bus writes more. One over B1D_MESSAGE_MAX is read all
+ * the same, into nothing, and fails with -EMSGSIZE: the stream stays in
+ * step.
+ */
+static ssize_t take_message(struct b1d_pump *p, size_t first,
+			    struct take_fds *tf)
+{
+	unsigned long long total = 0, done = 0;
+	bool stalled = false;
+	size_t len;
+	ssize_t n;
+	char *at;
+	int r;
+
+	while (!total || done < total) {
+		len = next_read(p, total, done, first, &at);
+		n = read_part(p, at, len, tf);
+		if (n == -EINTR)
+			continue;
+		if (n == -EAGAIN) {
+			/* twice nothing: sd-bus wrote less than the header said */
+			r = stalled ? -EPROTO : write_more(p);
+			if (r == -EAGAIN && done)
+				r = -EPROTO;
+			if (r < 0)
+				return r;
+			stalled = true;
+			continue;
+		}
+		if (n <= 0)
+			return n ? n : -EPIPE;
+		stalled = false;
+		done += n;
+		if (total || done < HDR)
+			continue;
+		total = frame_len((unsigned char *)p->buf);
+		if (total < HDR || done > total)
+			return -EPROTO;
+		/* over the maximum or no memory: next_read() drops it */
+		if (total <= B1D_MESSAGE_MAX)
+			grow(p, total);
+	}
+	if (total > p->size)
+		return total > B1D_MESSAGE_MAX ? -EMSGSIZE : -ENOMEM;
+	return tf->lost ? -EMSGSIZE : (ssize_t)total;
+}
+
+ssize_t b1d_pump_take(struct b1d_pump *p, int *fds, size_t max_fds,
+		      size_t *n_fdsp)
+{
+	struct take_fds tf = { .fds = fds, .max = max_fds };
+	ssize_t n;
+
+	shrink(p);
+	/*
+	 * with the filter, sd-bus writes nothing on its own: the output holds
+	 * only the message the caller just sent, and one read can take it
+	 */
+	n = take_message(p, p->filter ? p->size : HDR, &tf);
+	if (n < 0) {
+		close_all(tf.fds, tf.n);
+		tf.n = 0;
+	}
+	*n_fdsp = tf.n;
+	return n;
+}
+
+int b1d_pump_strays(struct b1d_pump *p)
+{
+	int fds[MAX_FDS], n = 0;
+	struct take_fds tf;
+	ssize_t r;
+
+	for (;;) {
+		tf = (struct take_fds){ .fds = fds, .max = MAX_FDS };
+		r = take_message(p, HDR, &tf);
+		close_all(tf.fds, tf.n);
+		if (r < 0 && r != -EMSGSIZE && r != -ENOMEM)
+			return n;
+		n++;
+	}
+}
+
+/*
+ * Is @data exactly one whole D-Bus message? sd-bus reads a stream: a
+ * message shorter than its header claims would take the next one's bytes.
+ */
+static bool one_message(const unsigned char *d, size_t n)
+{
+	return n >= HDR && frame_len(d) == n;
 }
 
 int b1d_pump_feed(struct b1d_pump *p, const void *data, size_t n,

@@ -371,14 +371,15 @@ void host_service_echo(struct b1d_bus *bus, const char *script,
 	close(p[0]);
 }
 
-/* --- message size: one record of the pump's output ---------------------- */
+/* --- message size: the pump's stream, up to B1D_MESSAGE_MAX ---------- */
 
 /*
- * The largest message sd-bus can write as one record of the pump's
- * SOCK_SEQPACKET output socket: its send buffer (net.core.wmem_default,
- * what a new socket gets) less the 32 bytes unix_dgram_sendmsg() keeps.
+ * Until the pump framed a stream, a message sd-bus wrote had to fit one
+ * record of a SOCK_SEQPACKET socket: its send buffer (net.core.wmem_default)
+ * less the 32 bytes unix_dgram_sendmsg() keeps. Strings that long and
+ * longer must now arrive whole.
  */
-static long record_limit(void)
+static long old_record_limit(void)
 {
 	FILE *f = fopen("/proc/sys/net/core/wmem_default", "re");
 	long v = 0;
@@ -391,9 +392,16 @@ static long record_limit(void)
 	return v > 32 ? v - 32 : 212992 - 32;
 }
 
-/* Echo(@len times @c): the reply, *rnp b1d_call()'s return, *msp its time */
-static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
-				int *rnp, long long *msp)
+/*
+ * The largest Echo the receiver's bus1 quota lets through: a peer takes at
+ * most a quarter of its user's 16 MiB of bytes in flight from one sending
+ * user (Documentation/bus1/quota.rst), the message's header included
+ */
+#define BIG_ECHO	((4 << 20) - (64 << 10))
+
+/* @dest's Echo(@len times @c): the reply, *rnp b1d_call()'s return, *msp its time */
+static sd_bus_message *echo_to(struct b1d_bus *bus, const char *dest,
+			       size_t len, char c, int *rnp, long long *msp)
 {
 	sd_bus_message *m, *r = NULL;
 	char *s = malloc(len + 1);
@@ -404,69 +412,115 @@ static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
 		return NULL;
 	memset(s, c, len);
 	s[len] = 0;
-	m = sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE, "Echo", s);
+	m = sd_call_new(bus, dest, SVC_PATH, SVC_IFACE, "Echo", s);
 	free(s);
 	if (!m)
 		return NULL;
 	*msp = test_now_ms();
-	*rnp = b1d_call(bus, m, 10000, &r);
+	*rnp = b1d_call(bus, m, 20000, &r);
 	*msp = test_now_ms() - *msp;
 	sd_unref(m);
 	return r;
 }
 
-/* the reply is "echo:" and @len times @c */
-static bool echoed(sd_bus_message *r, size_t len, char c)
+static sd_bus_message *echo_len(struct b1d_bus *bus, size_t len, char c,
+				int *rnp, long long *msp)
+{
+	return echo_to(bus, SVC_NAME, len, c, rnp, msp);
+}
+
+/* the reply is @prefix ("echo:" or "sock:") and @len times @c */
+static bool echoed_by(sd_bus_message *r, const char *prefix, size_t len,
+		      char c)
 {
 	const char *s = sd_str_arg(r);
-	size_t i;
+	size_t i, k = strlen(prefix);
 
-	if (!s || sd_error_name(r) || strncmp(s, "echo:", 5) ||
-	    strlen(s + 5) != len)
+	if (!s || sd_error_name(r) || strncmp(s, prefix, k) ||
+	    strlen(s + k) != len)
 		return false;
 	for (i = 0; i < len; i++)
-		if (s[5 + i] != c)
+		if (s[k + i] != c)
 			return false;
 	return true;
 }
 
-void native_big(struct b1d_bus *bus)
+static bool echoed(sd_bus_message *r, size_t len, char c)
 {
-	long limit = record_limit();
-	size_t small = 64 * 1024, big = 512 * 1024;
+	return echoed_by(r, "echo:", len, c);
+}
+
+static void echo_intact(struct b1d_bus *bus, size_t len, char c,
+			const char *what)
+{
 	sd_bus_message *r;
 	long long ms;
 	int rn;
 
-	if (big < 2 * (size_t)limit)
-		big = 2 * (size_t)limit;
-	printf("# a pump record holds up to %ld bytes (net.core.wmem_default - 32)\n",
-	       limit);
-	r = echo_len(bus, small, 's', &rn, &ms);
-	CHECK(rn == 0 && echoed(r, small, 's'),
-	      "Echo of a %zu KiB string, below the record limit of %ld bytes: the reply is the string, intact (%d, %s)",
-	      small / 1024, limit, rn,
-	      !r ? "(no reply)" : sd_error_name(r) ?: "a return");
+	r = echo_len(bus, len, c, &rn, &ms);
+	CHECK(rn == 0 && echoed(r, len, c),
+	      "Echo of a string of %zu bytes (%s): the reply is the string, intact (%d, %s, %lld ms)",
+	      len, what, rn, !r ? "(no reply)" : sd_error_name(r) ?: "a return",
+	      ms);
 	sd_unref(r);
-	/* the call and its reply each 1 KiB less their headers below it */
-	r = echo_len(bus, limit - 1024, 'l', &rn, &ms);
-	CHECK(rn == 0 && echoed(r, limit - 1024, 'l'),
-	      "Echo of a string of %ld bytes, 1 KiB below the limit: intact (%d, %s)",
-	      limit - 1024, rn,
-	      !r ? "(no reply)" : sd_error_name(r) ?: "a return");
-	sd_unref(r);
+}
 
-	/* sd-bus's sendmsg() on the pump's output: EMSGSIZE, nothing sent */
-	r = echo_len(bus, big, 'b', &rn, &ms);
-	CHECK(rn == -EMSGSIZE && !r && ms < 3000,
-	      "Echo of a %zu KiB string, above the record limit: b1d_call() fails at once with -EMSGSIZE (%d %s after %lld ms)",
-	      big / 1024, rn, rn < 0 ? strerror(-rn) : "", ms);
+/* ReadFd(a pipe, @pad bytes after it): the fd crosses with a big message */
+static void big_read_fd(struct b1d_bus *bus, size_t pad)
+{
+	sd_bus_message *m, *r = NULL;
+	char *s = malloc(pad + 1);
+	int p[2] = { -1, -1 };
+
+	if (s) {
+		memset(s, 'f', pad);
+		s[pad] = 0;
+	}
+	m = sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE, "ReadFd", NULL);
+	if (!s || !m || pipe(p) || write(p[1], "a big one's fd", 14) != 14 ||
+	    sd_bus_message_append(m, "hs", p[0], s) < 0)
+		m = sd_unref(m);
+	free(s);
+	if (m)
+		b1d_call(bus, m, 20000, &r);
+	sd_unref(m);
+	CHECK(sd_is_str_reply(r, "a big one's fd"),
+	      "ReadFd(a pipe, then a %zu KiB string): the service read the pipe the big message carried (%s)",
+	      pad / 1024, reply_what(r));
 	sd_unref(r);
-	/* the string alone fills a record: the message is its header over */
-	r = echo_len(bus, limit, 'j', &rn, &ms);
-	CHECK(rn == -EMSGSIZE && !r,
-	      "Echo of a string of %ld bytes, the message just over the limit: -EMSGSIZE too (%d after %lld ms)",
-	      limit, rn, ms);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+void native_big(struct b1d_bus *bus)
+{
+	long old = old_record_limit();
+	size_t over = B1D_MESSAGE_MAX;
+	sd_bus_message *r;
+	long long ms;
+	int rn;
+
+	printf("# the old limit, one pump record: %ld bytes; now up to %u\n",
+	       old, B1D_MESSAGE_MAX);
+	echo_intact(bus, 64 * 1024, 's', "64 KiB");
+	echo_intact(bus, old, 'j', "the old record limit's length");
+	echo_intact(bus, 512 * 1024, 'b', "512 KiB");
+	echo_intact(bus, BIG_ECHO, 'm', "4 MiB less 64 KiB");
+	big_read_fd(bus, 512 * 1024);
+
+	/* the receiver's bus1 quota: one peer takes a quarter of 16 MiB */
+	r = echo_len(bus, 8 << 20, 'q', &rn, &ms);
+	CHECK(rn == -EDQUOT && !r && ms < 5000,
+	      "Echo of an 8 MiB string: b1d_call() fails at once with -EDQUOT, the receiver's bus1 quota (%d %s after %lld ms)",
+	      rn, rn < 0 ? strerror(-rn) : "", ms);
+	sd_unref(r);
+	/* the string alone is the maximum: the message is its header over */
+	r = echo_len(bus, over, 'o', &rn, &ms);
+	CHECK(rn == -EMSGSIZE && !r && ms < 5000,
+	      "Echo of a string of %zu bytes, the message over B1D_MESSAGE_MAX: b1d_call() fails at once with -EMSGSIZE (%d %s after %lld ms)",
+	      over, rn, rn < 0 ? strerror(-rn) : "", ms);
 	sd_unref(r);
 
 	r = call_unref(bus, sd_call_new(bus, SVC_NAME, SVC_PATH, SVC_IFACE,
@@ -479,5 +533,24 @@ void native_big(struct b1d_bus *bus)
 					"Echo", "again"), 10000);
 	CHECK(sd_is_str_reply(r, "echo:again"),
 	      "and a second one: the service is alive (%s)", reply_what(r));
+	sd_unref(r);
+}
+
+/*
+ * A big message through the broker both ways: to a libdbus service on the
+ * socket (the broker takes it off bus1 and writes it to the socket) and its
+ * reply back (off the socket, onto bus1)
+ */
+void native_big_sock(struct b1d_bus *bus, const char *dest)
+{
+	size_t len = 2 << 20;
+	sd_bus_message *r;
+	long long ms;
+	int rn;
+
+	r = echo_to(bus, dest, len, 'k', &rn, &ms);
+	CHECK(rn == 0 && echoed_by(r, "sock:", len, 'k'),
+	      "a native client calls the socket service with a 2 MiB string, through the broker: the reply is the string, intact (%d, %s, %lld ms)",
+	      rn, !r ? "(no reply)" : sd_error_name(r) ?: "a return", ms);
 	sd_unref(r);
 }

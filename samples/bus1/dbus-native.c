@@ -150,7 +150,10 @@ int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
 		if (r < 0)
 			return r;
 	}
-	/* sd-bus seals it (its cookie) and writes it as one record */
+	/*
+	 * sd-bus seals it (its cookie) and writes it; the pump takes it whole
+	 * (-EMSGSIZE over B1D_MESSAGE_MAX, read to its end and dropped)
+	 */
 	r = sd_bus_send(bus->pump.sd, m, cookiep);
 	if (r < 0)
 		return r;

@@ -21,6 +21,13 @@ extern "C" {
 
 #define B1D_SOCKET_ENV		"BUS1_DBUS_SOCKET"
 #define B1D_SOCKET_DEFAULT	"/run/bus1/dbus.bus1"
+/*
+ * the largest message b1d_call() and b1d_send() send (dbus-daemon's
+ * max_message_size, the broker's on its socket side); a larger one fails
+ * with -EMSGSIZE and the connection goes on. The receiver's bus1 quota may
+ * refuse less: -EDQUOT.
+ */
+#define B1D_MESSAGE_MAX		(32U << 20)
 
 /* RequestName's flags and replies, ReleaseName's replies (the D-Bus values) */
 #define B1D_NAME_ALLOW_REPLACEMENT	1
@@ -81,7 +88,8 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
  * error message (sd_bus_message_get_error()); -ETIMEDOUT after @timeout_ms
  * (< 0: 25 s). A callee that dies first gives a NoReply error. The library
  * sets the sender of an unsealed message to our unique name; a sealed one
- * (sent before) is sent again as it is, with its cookie.
+ * (sent before) is sent again as it is, with its cookie. A message over
+ * B1D_MESSAGE_MAX: -EMSGSIZE; one the callee's quota refuses: -EDQUOT.
  */
 int b1d_call(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
 	     sd_bus_message **replyp);

@@ -5,18 +5,21 @@
  *
  * sd-bus reads and writes messages only through fds. With one socketpair
  * (bus1-dbus-sdpump-bench) the pump must find message boundaries in a
- * byte stream. sd_bus_set_fd() takes the input and the output fd apart, so
- * here the output is a SOCK_SEQPACKET socket: each message sd-bus sends is
- * one record, which the pump takes with one recvmsg() (fds included, as
- * SCM_RIGHTS); the input stays a SOCK_STREAM socket that sd-bus reads as
- * usual. Each sd_bus authenticates (ANONYMOUS, unix fds negotiated)
+ * byte stream. sd_bus_set_fd() takes the input and the output fd apart;
+ * both are SOCK_STREAM sockets (a SOCK_SEQPACKET output, one record per
+ * message, bounded messages by the socket buffer): the pump reads one
+ * message at a time off the output, framed by its fixed header, with the
+ * fds (SCM_RIGHTS) that came with it, and lets sd-bus write the rest of a
+ * larger one between its reads. Each sd_bus authenticates (ANONYMOUS, unix fds negotiated)
  * against a throw-away sd_bus of the other role on dups of the pump's
  * ends, as the bench does. The pump is libbus1-dbus's own
  * (dbus-native-pump.c: b1d_pump_open(), b1d_pump_take(), b1d_pump_feed()).
  *
  * Three Echo("sh") calls (a string and an fd) go from a client sd_bus
- * through the pump to a server sd_bus's object and back. Exits 0 only if
- * every call and reply crossed as exactly one record with the fd intact.
+ * through the pump to a server sd_bus's object and back, then one with a
+ * 1 MiB string, five times the socket buffer. Exits 0 only if every call
+ * and reply crossed as exactly one message with the fd and string intact
+ * and nothing behind it.
  *
  *   make -C samples/bus1 sd-split      (host only, libsystemd-dev)
  */
@@ -49,7 +52,7 @@ static void end_open(struct b1d_pump *e, bool server)
 		die("b1d_pump_open", r);
 }
 
-/* one record sd-bus wrote on @from, with its fds, into @to's input */
+/* one message sd-bus wrote on @from, with its fds, into @to's input */
 static size_t pump_record(struct b1d_pump *from, struct b1d_pump *to)
 {
 	int fds[MAX_FDS];
@@ -93,7 +96,7 @@ static const sd_bus_vtable echo_vtable[] = {
 };
 
 static void echo_call(struct b1d_pump *cli, struct b1d_pump *srv, int fd,
-		      int i)
+		      int i, const char *arg)
 {
 	sd_bus_message *m, *reply = NULL;
 	uint64_t cookie, reply_cookie;
@@ -107,7 +110,7 @@ static void echo_call(struct b1d_pump *cli, struct b1d_pump *srv, int fd,
 	if (r >= 0)
 		r = sd_bus_message_set_sender(m, ":1.1");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "sh", "hello", fd);
+		r = sd_bus_message_append(m, "sh", arg, fd);
 	if (r >= 0)
 		r = sd_bus_send(cli->sd, m, &cookie);
 	if (r < 0)
@@ -126,16 +129,18 @@ static void echo_call(struct b1d_pump *cli, struct b1d_pump *srv, int fd,
 	r = sd_bus_message_get_reply_cookie(reply, &reply_cookie);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "s", &s);
-	if (r < 0 || reply_cookie != cookie || strcmp(s, "hello"))
+	if (r < 0 || reply_cookie != cookie || strcmp(s, arg))
 		die("the reply", r < 0 ? r : EPROTO);
-	printf("ok %d - Echo(\"hello\", fd): %zu B out, %zu B back, one record each\n",
-	       i + 1, n_call, n_reply);
+	printf("ok %d - Echo(a string of %zu B, fd): %zu B out, %zu B back, one message each\n",
+	       i + 1, strlen(arg), n_call, n_reply);
 	sd_bus_message_unref(reply);
 }
 
 int main(void)
 {
 	struct b1d_pump cli, srv;
+	size_t big = 1 << 20;
+	char *s = malloc(big + 1);
 	FILE *f;
 	int i, r;
 
@@ -148,9 +153,15 @@ int main(void)
 	f = tmpfile();
 	if (!f || fputc('X', f) == EOF || fflush(f))
 		die("tmpfile", errno);
-	printf("1..3\n");
+	if (!s)
+		die("malloc", ENOMEM);
+	memset(s, 'x', big);
+	s[big] = 0;
+	printf("1..4\n");
 	for (i = 0; i < 3; ++i)
-		echo_call(&cli, &srv, fileno(f), i);
-	printf("# 3 passed, 0 failed\n");
+		echo_call(&cli, &srv, fileno(f), i, "hello");
+	echo_call(&cli, &srv, fileno(f), 3, s);
+	printf("# 4 passed, 0 failed\n");
+	free(s);
 	return 0;
 }

@@ -171,8 +171,8 @@ static void socket_service(int fd)
 {
 	DBusConnection *c = dbus_connection_open_private(addr, NULL);
 	DBusMessage *m, *r;
-	char buf[256];
 	const char *s;
+	char *buf;
 	int rn = -1;
 
 	if (c && dbus_bus_register(c, NULL))
@@ -185,8 +185,11 @@ static void socket_service(int fd)
 			if (dbus_message_is_method_call(m, SVC_IFACE, "Echo") &&
 			    dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &s,
 						  DBUS_TYPE_INVALID)) {
-				snprintf(buf, sizeof(buf), "sock:%s", s);
+				/* whole: native_big_sock() sends 2 MiB */
+				if (asprintf(&buf, "sock:%s", s) < 0)
+					_exit(1);
 				r = reply_str(m, buf);
+				free(buf);
 				dbus_connection_send(c, r, NULL);
 				dbus_message_unref(r);
 			}
@@ -509,7 +512,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(60);
+	tap_plan(64);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -667,6 +670,7 @@ int main(void)
 	CHECK(ok && s1.lookups == s0.lookups && s1.calls == s0.calls + 1,
 	      "a native client calls a socket service twice, through the broker, looking it up once (+%llu)",
 	      (unsigned long long)(s1.lookups - s0.lookups));
+	native_big_sock(cl, "org.bus1.Sock");
 
 	/* sender authenticity of direct calls */
 	ok = forge_notes(b1d_unique_name(cl));

@@ -47,6 +47,7 @@ pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size);
 /* dbus-native-test-peers.c */
 void native_introspect(struct b1d_bus *bus);
 void native_big(struct b1d_bus *bus);
+void native_big_sock(struct b1d_bus *bus, const char *dest);
 void host_tools_echo(void);
 void host_tools_introspect(void);
 void host_service_echo(struct b1d_bus *bus, const char *script,
