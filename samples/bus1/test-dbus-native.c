@@ -509,7 +509,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(60);
+	tap_plan(65);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -635,6 +635,7 @@ int main(void)
 	native_introspect(cl);
 	native_big(cl);
 	owner_death(cl);
+	native_async(cl);
 	host_tools_introspect();
 	host_tools_echo();
 	host_service_echo(cl, "svc.py", "org.bus1.PyTest", "native",
