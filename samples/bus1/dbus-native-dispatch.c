@@ -127,25 +127,46 @@ static void handle(struct b1d_bus *bus, struct qmsg *q)
 			b1di_send_to(bus, r, bus->c->broker, NULL, NULL);
 		sd_bus_message_unref(r);
 		break;
+	case SD_BUS_MESSAGE_METHOD_RETURN:
+	case SD_BUS_MESSAGE_METHOD_ERROR:
+		b1di_async_reply(bus, q);
+		break;
 	}
 	/* late replies and the like are dropped */
 }
 
-int b1d_process(struct b1d_bus *bus)
+static struct qmsg *dequeue(struct b1d_bus *bus)
 {
 	struct qmsg *q = bus->q;
-	int r;
 
 	if (q) {
 		bus->q = q->next;
 		if (!bus->q)
 			bus->q_tail = &bus->q;
-	} else {
+	}
+	return q;
+}
+
+int b1d_process(struct b1d_bus *bus)
+{
+	struct qmsg *q;
+	int r;
+
+	/* a timeout first: a busy queue does not postpone it */
+	if (b1di_async_expire(bus))
+		return 1;
+	q = dequeue(bus);
+	if (!q) {
 		if (bus->broker_dead)
 			return -ESHUTDOWN;
 		r = b1di_recv_one(bus, &q);
-		if (r <= 0)
+		if (r < 0)
 			return r;
+		/* (a NODE_DESTROY may have queued NoReplies) */
+		if (!r)
+			q = dequeue(bus);
+		if (!q)
+			return 0;
 	}
 	handle(bus, q);
 	b1di_qmsg_free(bus, q);

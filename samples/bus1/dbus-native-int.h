@@ -3,6 +3,7 @@
  * libbus1-dbus internals shared by dbus-native.c (connections, calls),
  * dbus-native-dispatch.c (what a received message is given to),
  * dbus-native-door.c (doors: who sent a direct call),
+ * dbus-native-async.c (b1d_call_async()),
  * dbus-native-introspect.c (Peer, Introspectable) and dbus-native-pump.c
  * (sd-bus's bytes to and from bus1 messages). Not installed; the API is
  * dbus-native.h.
@@ -18,6 +19,7 @@
 #define DOOR_IFACE		"org.bus1.DBus.Door"
 #define DBUS_NAME		"org.freedesktop.DBus"
 #define DBUS_OPATH		"/org/freedesktop/DBus"
+#define B1DI_DEFAULT_TIMEOUT_MS	25000
 
 /*
  * One sd_bus and the library's ends of its two SOCK_STREAM sockets: sd-bus
@@ -112,6 +114,22 @@ struct object {
 	void *userdata;
 };
 
+/*
+ * a call of b1d_call_async() until its end: its reply handed to @fn, or
+ * its timeout (dbus-native-async.c)
+ */
+struct acall {
+	struct acall *next;
+	sd_bus_message *call;
+	uint64_t cookie;
+	__u64 reply_on;		/* our node its reply comes to, INVALID: bus */
+	__u64 callee;		/* door or broker handle: its death ends it */
+	long long deadline_ms;
+	bool dead;		/* its NoReply is queued */
+	b1d_reply_fn fn;
+	void *userdata;
+};
+
 struct smatch {
 	struct smatch *next;
 	char *sender, *path, *iface, *member;
@@ -129,6 +147,7 @@ struct b1d_bus {
 	struct smatch *matches;
 	struct door *doors;
 	struct rpath *rpaths;
+	struct acall *acalls;		/* b1d_call_async()'s, newest first */
 	__u64 sigbox;			/* our node for the bus's broadcasts */
 	unsigned long n_refused;	/* calls whose sender was unverifiable */
 	unsigned long n_forged;		/* replies not from where the call went */
@@ -170,6 +189,32 @@ void b1di_qmsg_free(struct b1d_bus *bus, struct qmsg *q);
 int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp);
 /* AddMatch @rule on the bus, no reply asked */
 void b1di_add_match_rule(struct b1d_bus *bus, const char *rule);
+long long b1di_now_ms(void);
+/* append @q to the messages b1d_process() hands out */
+void b1di_enqueue(struct b1d_bus *bus, struct qmsg *q);
+/*
+ * send @call to its destination's door (our node for the replies attached
+ * the first time) or, with none, through the bus: *cookiep its cookie,
+ * *reply_onp where its reply must come (INVALID: from the bus), *calleep
+ * the handle whose destruction means it never comes
+ */
+int b1di_send_call(struct b1d_bus *bus, sd_bus_message *call,
+		   uint64_t *cookiep, __u64 *reply_onp, __u64 *calleep);
+/* is @m a reply to the call with @cookie; did @q come from where it went */
+bool b1di_is_reply_to(sd_bus_message *m, uint64_t cookie);
+bool b1di_reply_origin_ok(struct b1d_bus *bus, struct qmsg *q,
+			  __u64 reply_on);
+/* a sealed NoReply error to @call, as if the bus had sent it */
+sd_bus_message *b1di_no_reply(sd_bus_message *call, const char *why);
+
+/* dbus-native-async.c */
+/* hand reply @q to its call's callback; false: it answers none of them */
+bool b1di_async_reply(struct b1d_bus *bus, struct qmsg *q);
+/* @handle (a door, the broker) was destroyed, @door with it: NoReplies */
+void b1di_async_gone(struct b1d_bus *bus, __u64 handle, __u64 door);
+/* hand out one call whose time is up; false if none is */
+bool b1di_async_expire(struct b1d_bus *bus);
+void b1di_async_free(struct b1d_bus *bus);
 
 /* dbus-native-introspect.c */
 bool b1di_builtin(struct b1d_bus *bus, sd_bus_message *m,

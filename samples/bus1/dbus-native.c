@@ -27,9 +27,7 @@
 #include "broker-proto.h"
 #include "dbus-native-int.h"
 
-#define DEFAULT_TIMEOUT_MS	25000
-
-static long long now_ms(void)
+long long b1di_now_ms(void)
 {
 	struct timespec ts;
 
@@ -224,6 +222,8 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 	case BUS1_MSG_NODE_DESTROY:
 		if (msg.destination == bus->c->broker)
 			bus->broker_dead = true;
+		b1di_async_gone(bus, msg.destination,
+				peer_door_of(bus, msg.destination));
 		if (bus->waiting_handle != BUS1_HANDLE_INVALID &&
 		    (msg.destination == bus->waiting_handle ||
 		     peer_door_of(bus, msg.destination) == bus->waiting_handle))
@@ -240,7 +240,7 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 	return q ? 1 : 0;
 }
 
-static void enqueue(struct b1d_bus *bus, struct qmsg *q)
+void b1di_enqueue(struct b1d_bus *bus, struct qmsg *q)
 {
 	q->next = NULL;
 	*bus->q_tail = q;
@@ -262,16 +262,21 @@ static int wait_recv(struct b1d_bus *bus, int timeout_ms)
 
 int b1d_wait(struct b1d_bus *bus, int timeout_ms)
 {
-	if (bus->q)
+	int t = b1d_get_timeout(bus), r;
+
+	if (bus->q || !t)
 		return 1;
-	return wait_recv(bus, timeout_ms);
+	if (t > 0 && (timeout_ms < 0 || t < timeout_ms))
+		timeout_ms = t;
+	r = wait_recv(bus, timeout_ms);
+	return r ?: !b1d_get_timeout(bus);
 }
 
 /*
  * a NoReply error for a call whose callee went away, sealed (readable) as
  * if the bus had sent it
  */
-static sd_bus_message *no_reply(sd_bus_message *call, const char *why)
+sd_bus_message *b1di_no_reply(sd_bus_message *call, const char *why)
 {
 	sd_bus_message *e = NULL;
 
@@ -292,8 +297,8 @@ static sd_bus_message *no_reply(sd_bus_message *call, const char *why)
  * carried it, dbus-native-door.c); the answer to Door.Open, on the inbox,
  * is checked by its nonce.
  */
-static bool reply_origin_ok(struct b1d_bus *bus, struct qmsg *q,
-			    __u64 reply_on)
+bool b1di_reply_origin_ok(struct b1d_bus *bus, struct qmsg *q,
+			  __u64 reply_on)
 {
 	const sd_bus_error *e = sd_bus_message_get_error(q->m);
 
@@ -307,7 +312,7 @@ static bool reply_origin_ok(struct b1d_bus *bus, struct qmsg *q,
 	return false;
 }
 
-static bool is_reply_to(sd_bus_message *m, uint64_t cookie)
+bool b1di_is_reply_to(sd_bus_message *m, uint64_t cookie)
 {
 	uint8_t t = b1di_type(m);
 	uint64_t rc;
@@ -335,7 +340,7 @@ int b1di_call_at(struct b1d_bus *bus, sd_bus_message *call, __u64 dst,
 	r = b1di_send_to(bus, call, dst, attach, &cookie);
 	if (r < 0)
 		return r;
-	deadline = now_ms() + (timeout_ms < 0 ? DEFAULT_TIMEOUT_MS : timeout_ms);
+	deadline = b1di_now_ms() + (timeout_ms < 0 ? B1DI_DEFAULT_TIMEOUT_MS : timeout_ms);
 	bus->waiting_handle = direct ? dst : bus->c->broker;
 	bus->waiting_dead = false;
 	for (;;) {
@@ -343,11 +348,11 @@ int b1di_call_at(struct b1d_bus *bus, sd_bus_message *call, __u64 dst,
 		if (r < 0)
 			break;
 		if (r > 0) {
-			if (!is_reply_to(q->m, cookie)) {
-				enqueue(bus, q);
+			if (!b1di_is_reply_to(q->m, cookie)) {
+				b1di_enqueue(bus, q);
 				continue;
 			}
-			if (!reply_origin_ok(bus, q, reply_on)) {
+			if (!b1di_reply_origin_ok(bus, q, reply_on)) {
 				b1di_qmsg_free(bus, q);
 				continue;
 			}
@@ -361,11 +366,11 @@ int b1di_call_at(struct b1d_bus *bus, sd_bus_message *call, __u64 dst,
 			break;
 		}
 		if (bus->waiting_dead) {
-			*replyp = no_reply(call, "Remote peer disconnected before replying");
+			*replyp = b1di_no_reply(call, "Remote peer disconnected before replying");
 			r = *replyp ? 0 : -ENOMEM;
 			break;
 		}
-		r = (int)(deadline - now_ms());
+		r = (int)(deadline - b1di_now_ms());
 		if (r <= 0) {
 			r = -ETIMEDOUT;
 			break;
@@ -541,6 +546,35 @@ int b1d_call(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
 			    BUS1_HANDLE_INVALID, timeout_ms, replyp, NULL);
 }
 
+int b1di_send_call(struct b1d_bus *bus, sd_bus_message *call,
+		   uint64_t *cookiep, __u64 *reply_onp, __u64 *calleep)
+{
+	const char *dest = sd_bus_message_get_destination(call);
+	__u64 h = BUS1_HANDLE_INVALID;
+	struct rpath *rp;
+	int r;
+
+	if (strcmp(dest, DBUS_NAME))
+		h = peer_door(bus, dest);
+	rp = h != BUS1_HANDLE_INVALID ? b1di_rpath_get(bus, h) : NULL;
+	if (rp) {
+		r = b1di_send_to(bus, call, h, rp->sent ? NULL : &rp->node,
+				 cookiep);
+		if (!r) {
+			rp->sent = true;
+			*reply_onp = rp->node;
+			*calleep = h;
+			return 0;
+		}
+		if (r != -EHOSTUNREACH && r != -ENXIO)
+			return r;
+		peers_forget_handle(bus, h);
+	}
+	*reply_onp = BUS1_HANDLE_INVALID;
+	*calleep = bus->c->broker;
+	return b1di_send_to(bus, call, bus->c->broker, NULL, cookiep);
+}
+
 int b1d_send(struct b1d_bus *bus, sd_bus_message *m)
 {
 	const char *dest = sd_bus_message_get_destination(m);
@@ -684,6 +718,7 @@ struct b1d_bus *b1d_free(struct b1d_bus *bus)
 	if (!bus)
 		return NULL;
 	b1di_doors_free(bus);
+	b1di_async_free(bus);
 	while ((q = bus->q)) {
 		bus->q = q->next;
 		b1di_qmsg_free(bus, q);

@@ -93,6 +93,19 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
  */
 int b1d_call(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
 	     sd_bus_message **replyp);
+/*
+ * Send @call and return at once; @fn runs from b1d_process() with its
+ * reply (a method return or an error message), once. A callee that dies
+ * first gives a NoReply error, queued behind what it sent before dying;
+ * after @timeout_ms (< 0: 25 s) a NoReply "Method call timed out", as
+ * sd_bus_call_async() gives. The reply is the callback's to read, not to
+ * keep (sd_bus_message_ref() it); @call stays the caller's. The calls of a
+ * connection freed before their end get no callback.
+ */
+typedef void (*b1d_reply_fn)(struct b1d_bus *bus, sd_bus_message *reply,
+			     void *userdata);
+int b1d_call_async(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
+		   b1d_reply_fn fn, void *userdata);
 /* a signal (to its matching subscribers) or a call nobody waits for */
 int b1d_send(struct b1d_bus *bus, sd_bus_message *m);
 
@@ -106,12 +119,23 @@ int b1d_match_signal(struct b1d_bus *bus, const char *sender,
 
 /* for an event loop: POLLIN means b1d_process() may have work */
 int b1d_get_fd(struct b1d_bus *bus);
-/* handle one incoming message: 1 if one was handled, 0 if none was ready */
+/*
+ * handle one incoming message or one call's timeout: 1 if one was
+ * handled, 0 if none was ready
+ */
 int b1d_process(struct b1d_bus *bus);
 /* messages received and waiting for b1d_process() (no I/O) */
 int b1d_queued(struct b1d_bus *bus);
-/* wait up to @timeout_ms (< 0: forever) for work; 1 if some is ready */
+/*
+ * wait up to @timeout_ms (< 0: forever) for work, a call's timeout
+ * included; 1 if some is ready
+ */
 int b1d_wait(struct b1d_bus *bus, int timeout_ms);
+/*
+ * for an event loop: milliseconds until b1d_process() has a call's
+ * timeout to hand out (0: now), -1 if no call waits
+ */
+int b1d_get_timeout(struct b1d_bus *bus);
 
 #ifdef __cplusplus
 }

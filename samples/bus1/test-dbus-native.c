@@ -512,7 +512,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(64);
+	tap_plan(69);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -638,6 +638,7 @@ int main(void)
 	native_introspect(cl);
 	native_big(cl);
 	owner_death(cl);
+	native_async(cl);
 	host_tools_introspect();
 	host_tools_echo();
 	host_service_echo(cl, "svc.py", "org.bus1.PyTest", "native",

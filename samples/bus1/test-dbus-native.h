@@ -56,6 +56,9 @@ void host_service_echo(struct b1d_bus *bus, const char *script,
 /* dbus-native-test-death.c */
 void owner_death(struct b1d_bus *bus);
 
+/* dbus-native-test-async.c */
+void native_async(struct b1d_bus *bus);
+
 /* dbus-native-test-raw.c */
 bool raw_dropped(bool garbage, long long *ms);
 bool forge_notes(const char *victim);
