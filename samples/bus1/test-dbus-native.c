@@ -8,8 +8,9 @@
  * through the broker, and that each signal was one multicast to exactly
  * its subscribers. A libdbus socket client calling the same service is the
  * control: its call and reply do go through the broker. The standard
- * interfaces and Debian's clients are in dbus-native-test-peers.c, the
- * peers below the library in dbus-native-test-raw.c. Prints TAP.
+ * interfaces and Debian's clients are in dbus-native-test-peers.c,
+ * Properties in dbus-native-test-props.c, the peers below the library in
+ * dbus-native-test-raw.c. Prints TAP.
  */
 #define TAP_SHARED
 #define TAP_SHARED_DEFINE
@@ -148,6 +149,7 @@ static void service(int fd)
 	}
 	b1d_add_object(bus, SVC_PATH, SVC_IFACE, svc_methods, NULL);
 	b1d_add_object(bus, SVC_CHILD, SVC_IFACE, svc_methods, NULL);
+	props_serve(bus);
 	r = b1d_request_name(bus, SVC_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE);
 	snprintf(line, sizeof(line), "%d %s\n", r, b1d_unique_name(bus));
 	if (write(fd, line, strlen(line)) < 0)
@@ -502,7 +504,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(60);
+	tap_plan(74);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -626,9 +628,11 @@ int main(void)
 	printf("# Echo round trip, %d calls: native %lld us, socket+broker %lld us\n",
 	       N_TIMED, us_native, us_sock);
 	native_introspect(cl);
+	native_props(cl);
 	native_big(cl);
 	owner_death(cl);
 	host_tools_introspect();
+	host_tools_props();
 	host_tools_echo();
 	host_service_echo(cl, "svc.py", "org.bus1.PyTest", "native",
 			  "Debian's python3-dbus service");
