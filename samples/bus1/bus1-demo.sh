@@ -161,9 +161,12 @@ elif [ $DBUS = 1 ]; then
 	say "Debian's busctl (sd-bus, on the socket) calls the native service"
 	step host busctl --address="$DADDR" call org.bus1.NativeDemo \
 		/org/bus1/Demo org.bus1.Demo Echo s "hello from busctl"
-	say "busctl introspects it: libbus1-dbus answers Introspectable and Peer"
+	say "busctl introspects it: libbus1-dbus answers Introspectable, Peer and Properties"
 	step host busctl --address="$DADDR" introspect org.bus1.NativeDemo \
 		/org/bus1/Demo
+	say "and reads its property Calls, the Echo calls it answered"
+	step host busctl --address="$DADDR" get-property org.bus1.NativeDemo \
+		/org/bus1/Demo org.bus1.Demo Calls
 
 	say "a python3-dbus service on the socket; a native client calls it"
 	echo "\$ python3 svc.py $DADDR org.bus1.Test &"

@@ -6,7 +6,9 @@
  *   bus1-dbus-demo serve NAME
  *	connects natively over bus1 ($BUS1_DBUS_SOCKET), owns NAME and
  *	serves /org/bus1/Demo, interface org.bus1.Demo: Echo(s) -> s, the
- *	argument prefixed with who answered. Prints "ready" once it owns NAME.
+ *	argument prefixed with who answered, and a read-only property
+ *	Calls (u), the Echo calls answered (PropertiesChanged on each).
+ *	Prints "ready" once it owns NAME.
  *   bus1-dbus-demo call DEST PATH INTERFACE MEMBER STRING
  *	connects natively, calls MEMBER(s) and prints the string reply (or
  *	the error); exits non-zero on an error.
@@ -21,10 +23,12 @@
 #define DEMO_IFACE	"org.bus1.Demo"
 
 static const char *own_name;
+static unsigned int n_calls;
 
 static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
 			      void *u)
 {
+	static const char *const changed[] = { "Calls", NULL };
 	sd_bus_message *r = NULL;
 	const char *s;
 	char buf[512];
@@ -35,6 +39,9 @@ static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
 						 "Echo takes one string");
 		return r;
 	}
+	n_calls++;
+	/* (Introspect says Calls emits PropertiesChanged, the default) */
+	b1d_emit_properties_changed(bus, DEMO_PATH, DEMO_IFACE, changed);
 	snprintf(buf, sizeof(buf), "native %s (%s) got: %s", own_name,
 		 b1d_unique_name(bus), s);
 	if (sd_bus_message_new_method_return(call, &r) >= 0 &&
@@ -45,6 +52,18 @@ static sd_bus_message *m_echo(struct b1d_bus *bus, sd_bus_message *call,
 
 static const struct b1d_method methods[] = {
 	{ "Echo", m_echo, "s", "s" },
+	{}
+};
+
+static int get_calls(struct b1d_bus *bus, const char *path,
+		     const char *iface, const char *prop, sd_bus_message *reply,
+		     void *u, sd_bus_error *e)
+{
+	return sd_bus_message_append(reply, "u", n_calls);
+}
+
+static const struct b1d_property props[] = {
+	{ "Calls", "u", get_calls, NULL, 0 },
 	{}
 };
 
@@ -59,7 +78,7 @@ static int serve(const char *name)
 		fprintf(stderr, "bus1-dbus-demo: connect: %s\n", strerror(-r));
 		return 1;
 	}
-	b1d_add_object(bus, DEMO_PATH, DEMO_IFACE, methods, NULL);
+	b1d_add_object_props(bus, DEMO_PATH, DEMO_IFACE, methods, props, NULL);
 	r = b1d_request_name(bus, name, B1D_NAME_DO_NOT_QUEUE);
 	if (r != B1D_NAME_PRIMARY_OWNER) {
 		fprintf(stderr, "bus1-dbus-demo: RequestName %s: %d\n", name, r);

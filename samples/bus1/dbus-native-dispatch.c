@@ -3,7 +3,8 @@
  * libbus1-dbus dispatch (dbus-native.h): what b1d_process() does with a
  * received message (a signal to the matching callbacks, a call to its
  * object's method and the reply back where the call came from; the Peer
- * and Introspectable calls no method took to dbus-native-introspect.c),
+ * and Introspectable calls no method took to dbus-native-introspect.c,
+ * the Properties ones to dbus-native-props.c),
  * and the objects and match rules it dispatches to. Who sent a message is
  * decided before: signal_origin_ok() here, b1di_call_origin() for calls
  * (dbus-native-door.c).
@@ -71,6 +72,8 @@ static sd_bus_message *dispatch_call(struct b1d_bus *bus, sd_bus_message *m)
 				return me->fn(bus, m, o->userdata);
 	}
 	if (b1di_builtin(bus, m, &r))
+		return r;
+	if (path_known && b1di_props_call(bus, m, &r))
 		return r;
 	if (!path_known) {
 		snprintf(text, sizeof(text), "No object at %s", path);
@@ -189,17 +192,35 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
 		   const char *interface, const struct b1d_method *methods,
 		   void *userdata)
 {
+	return b1d_add_object_props(bus, path, interface, methods, NULL,
+				    userdata);
+}
+
+int b1d_add_object_props(struct b1d_bus *bus, const char *path,
+			 const char *interface,
+			 const struct b1d_method *methods,
+			 const struct b1d_property *props, void *userdata)
+{
+	static const struct b1d_method no_methods[] = { {} };
+	const struct b1d_property *pr;
 	const struct b1d_method *me;
 	struct object *o;
 
+	if (!methods)
+		methods = no_methods;
 	if (!sd_bus_object_path_is_valid(path) ||
-	    !sd_bus_interface_name_is_valid(interface))
+	    !sd_bus_interface_name_is_valid(interface) ||
+	    (props && b1di_std_iface(interface)))
 		return -EINVAL;
 	/* (what Introspect puts in its XML unescaped) */
 	for (me = methods; me->member; me++)
 		if (!sd_bus_member_name_is_valid(me->member) ||
 		    (me->in && !b1di_signature_valid(me->in)) ||
 		    (me->out && !b1di_signature_valid(me->out)))
+			return -EINVAL;
+	for (pr = props; pr && pr->name; pr++)
+		if (!sd_bus_member_name_is_valid(pr->name) || !pr->get ||
+		    !pr->sig || !b1di_signature_single(pr->sig))
 			return -EINVAL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -213,6 +234,7 @@ int b1d_add_object(struct b1d_bus *bus, const char *path,
 		return -ENOMEM;
 	}
 	o->methods = methods;
+	o->props = props;
 	o->userdata = userdata;
 	o->next = bus->objects;
 	bus->objects = o;

@@ -4,9 +4,9 @@
  * dbus-native-dispatch.c (what a received message is given to),
  * dbus-native-door.c (doors: who sent a direct call),
  * dbus-native-async.c (b1d_call_async()),
- * dbus-native-introspect.c (Peer, Introspectable) and dbus-native-pump.c
- * (sd-bus's bytes to and from bus1 messages). Not installed; the API is
- * dbus-native.h.
+ * dbus-native-introspect.c (Peer, Introspectable), dbus-native-props.c
+ * (Properties) and dbus-native-pump.c (sd-bus's bytes to and from bus1
+ * messages). Not installed; the API is dbus-native.h.
  */
 #ifndef _BUS1_DBUS_NATIVE_INT_H
 #define _BUS1_DBUS_NATIVE_INT_H
@@ -110,7 +110,8 @@ struct door {
 struct object {
 	struct object *next;
 	char *path, *iface;
-	const struct b1d_method *methods;
+	const struct b1d_method *methods;	/* never NULL */
+	const struct b1d_property *props;	/* NULL: none */
 	void *userdata;
 };
 
@@ -221,6 +222,18 @@ bool b1di_builtin(struct b1d_bus *bus, sd_bus_message *m,
 		  sd_bus_message **replyp);
 /* is @sig a valid D-Bus signature (sd-bus exports no check of its own) */
 bool b1di_signature_valid(const char *sig);
+/* ... and exactly one complete type */
+bool b1di_signature_single(const char *sig);
+
+/* dbus-native-props.c */
+/*
+ * a call of org.freedesktop.DBus.Properties at @m's path, which has
+ * objects: true and *replyp
+ */
+bool b1di_props_call(struct b1d_bus *bus, sd_bus_message *m,
+		     sd_bus_message **replyp);
+/* is @iface one the library answers on every path (Peer, ...) */
+bool b1di_std_iface(const char *iface);
 
 /* dbus-native-door.c */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);

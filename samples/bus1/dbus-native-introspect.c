@@ -4,8 +4,9 @@
  * every path, as sd-bus does for its vtables: org.freedesktop.DBus.Peer
  * (Ping, GetMachineId) and org.freedesktop.DBus.Introspectable
  * (Introspect: the objects b1d_add_object() registered at that path, with
- * the signatures their b1d_method gave, and the next segment of every
- * deeper registered path as a child node). All of it is bounded by what
+ * the signatures their b1d_method gave and their properties, and the next
+ * segment of every deeper registered path as a child node; Properties,
+ * answered by dbus-native-props.c where objects are). All of it is bounded by what
  * the program registered; from the wire only the path is read.
  */
 #include <ctype.h>
@@ -17,6 +18,7 @@
 
 #define DBUS_INTERFACE_PEER		"org.freedesktop.DBus.Peer"
 #define DBUS_INTERFACE_INTROSPECTABLE	"org.freedesktop.DBus.Introspectable"
+#define DBUS_INTERFACE_PROPERTIES	"org.freedesktop.DBus.Properties"
 /* (libdbus's DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE) */
 #define DOCTYPE_XML							\
 	"<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n" \
@@ -30,6 +32,40 @@
 	" <interface name=\"" DBUS_INTERFACE_INTROSPECTABLE "\">\n"	\
 	"  <method name=\"Introspect\"><arg direction=\"out\" type=\"s\"/></method>\n" \
 	" </interface>\n"
+
+/* (sd-bus's and GDBus's argument names) */
+#define PROPERTIES_XML							\
+	" <interface name=\"" DBUS_INTERFACE_PROPERTIES "\">\n"		\
+	"  <method name=\"Get\"><arg name=\"interface_name\" direction=\"in\" type=\"s\"/>" \
+	"<arg name=\"property_name\" direction=\"in\" type=\"s\"/>"	\
+	"<arg name=\"value\" direction=\"out\" type=\"v\"/></method>\n"	\
+	"  <method name=\"GetAll\"><arg name=\"interface_name\" direction=\"in\" type=\"s\"/>" \
+	"<arg name=\"props\" direction=\"out\" type=\"a{sv}\"/></method>\n" \
+	"  <method name=\"Set\"><arg name=\"interface_name\" direction=\"in\" type=\"s\"/>" \
+	"<arg name=\"property_name\" direction=\"in\" type=\"s\"/>"	\
+	"<arg name=\"value\" direction=\"in\" type=\"v\"/></method>\n"	\
+	"  <signal name=\"PropertiesChanged\"><arg name=\"interface_name\" type=\"s\"/>" \
+	"<arg name=\"changed_properties\" type=\"a{sv}\"/>"		\
+	"<arg name=\"invalidated_properties\" type=\"as\"/></signal>\n"	\
+	" </interface>\n"
+
+#define INVALIDATES_XML							\
+	"<annotation name=\"org.freedesktop.DBus.Property.EmitsChangedSignal\" value=\"invalidates\"/>"
+
+static const char *const std_ifaces[] = {
+	DBUS_INTERFACE_PEER, DBUS_INTERFACE_INTROSPECTABLE,
+	DBUS_INTERFACE_PROPERTIES,
+};
+
+bool b1di_std_iface(const char *iface)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(std_ifaces) / sizeof(*std_ifaces); i++)
+		if (!strcmp(iface, std_ifaces[i]))
+			return true;
+	return false;
+}
 
 static const char *const machine_id_files[] = {
 	"/etc/machine-id", "/var/lib/dbus/machine-id",
@@ -130,6 +166,12 @@ bool b1di_signature_valid(const char *sig)
 	return true;
 }
 
+bool b1di_signature_single(const char *sig)
+{
+	return b1di_signature_valid(sig) && *sig &&
+	       type_len(sig, 0, 0, false) == strlen(sig);
+}
+
 /* one <arg/> per complete type of signature @sig (NULL: none; valid) */
 static void put_args(FILE *f, const char *sig, const char *dir)
 {
@@ -144,7 +186,19 @@ static void put_args(FILE *f, const char *sig, const char *dir)
 	}
 }
 
-/* @o's interface with the methods of every object at @o's path that has it */
+static void put_props(FILE *f, const struct b1d_property *pr)
+{
+	for (; pr && pr->name; pr++)
+		fprintf(f, "  <property name=\"%s\" type=\"%s\" access=\"%s\"%s\n",
+			pr->name, pr->sig, pr->set ? "readwrite" : "read",
+			pr->flags & B1D_PROP_INVALIDATES ?
+			">" INVALIDATES_XML "</property>" : "/>");
+}
+
+/*
+ * @o's interface with the methods and properties of every object at @o's
+ * path that has it
+ */
 static void put_interface(FILE *f, const struct object *o)
 {
 	const struct b1d_method *me;
@@ -166,6 +220,9 @@ static void put_interface(FILE *f, const struct object *o)
 			fputs("</method>\n", f);
 		}
 	}
+	for (o2 = o; o2; o2 = o2->next)
+		if (!strcmp(o2->path, o->path) && !strcmp(o2->iface, o->iface))
+			put_props(f, o2->props);
 	fputs(" </interface>\n", f);
 }
 
@@ -210,8 +267,9 @@ static bool iface_seen(const struct b1d_bus *bus, const struct object *upto)
 
 /*
  * Introspect of @path: a path with objects or children has the Peer and
- * Introspectable interfaces and its objects' interfaces; any other is an
- * empty node, as libdbus and GDBus answer for a path nobody registered
+ * Introspectable interfaces, one with objects also Properties and its
+ * objects' interfaces; any other is an empty node, as libdbus and GDBus
+ * answer for a path nobody registered
  */
 static sd_bus_message *introspect(struct b1d_bus *bus, sd_bus_message *m)
 {
@@ -219,7 +277,7 @@ static sd_bus_message *introspect(struct b1d_bus *bus, sd_bus_message *m)
 	const struct object *o;
 	sd_bus_message *r = NULL;
 	char *xml = NULL;
-	bool exists = false;
+	bool exists = false, here = false;
 	size_t size, n;
 	FILE *f;
 
@@ -227,11 +285,16 @@ static sd_bus_message *introspect(struct b1d_bus *bus, sd_bus_message *m)
 	if (!f)
 		return NULL;
 	fputs(DOCTYPE_XML "<node>\n", f);
-	for (o = bus->objects; o; o = o->next)
-		if (!strcmp(o->path, path) || child_of(o, path, &seg))
+	for (o = bus->objects; o; o = o->next) {
+		if (!strcmp(o->path, path))
+			here = true;
+		else if (child_of(o, path, &seg))
 			exists = true;
-	if (exists)
+	}
+	if (exists || here)
 		fputs(PEER_XML, f);
+	if (here)
+		fputs(PROPERTIES_XML, f);
 	for (o = bus->objects; o; o = o->next)
 		if (!strcmp(o->path, path) && !iface_seen(bus, o))
 			put_interface(f, o);

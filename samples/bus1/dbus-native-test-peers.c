@@ -29,7 +29,7 @@ static const char *reply_what(sd_bus_message *r)
 }
 
 /* after a failed check: @text as TAP diagnostics, "# " before each line */
-static void diag(const char *text)
+void diag(const char *text)
 {
 	const char *nl;
 
@@ -143,14 +143,12 @@ void native_introspect(struct b1d_bus *bus)
 	sd_unref(r);
 }
 
-#define HOSTROOT	"/hostroot"
-
 /*
  * One of Debian's clients (the host's /usr, shared into the test VM over
  * 9p, see test-dbus-vm) run with @argv in the shared root; its output goes
  * to @out. false if the tool is not there.
  */
-static bool host_tool(const char *const *argv, char *out, size_t size)
+bool host_tool(const char *const *argv, char *out, size_t size)
 {
 	char tool[PATH_MAX];
 	size_t len = 0;
@@ -241,9 +239,11 @@ void host_tools_echo(void)
 	}
 }
 
-/* the token after @member's line in busctl introspect's table, or "" */
-static void busctl_row(const char *out, const char *member, char *row,
-		       size_t size)
+/*
+ * the three tokens after @member's name in busctl introspect's table
+ * (type, signature, result or value), or ""
+ */
+void busctl_row(const char *out, const char *member, char *row, size_t size)
 {
 	char want[64], name[64], type[16], in[32], res[32];
 	const char *p;

@@ -57,6 +57,37 @@ struct b1d_method {
 	const char *in, *out;
 };
 
+/*
+ * A property of an interface, as sd-bus's SD_BUS_PROPERTY and
+ * SD_BUS_WRITABLE_PROPERTY: @sig is one complete type; @get appends the
+ * value (of type @sig, the variant around it is the library's) to @reply;
+ * @set, NULL for a read-only property, reads it from @value (entered into
+ * the variant, whose type the library checked against @sig). Both get
+ * the userdata of b1d_add_object_props() and return >= 0, or a negative
+ * errno and, if they set it, @error (else a Failed error of the errno
+ * goes back). Setting a property emits nothing by itself: the setter
+ * calls b1d_emit_properties_changed() if it wants the signal.
+ */
+struct b1d_property {
+	const char *name;
+	const char *sig;
+	int (*get)(struct b1d_bus *bus, const char *path,
+		   const char *interface, const char *property,
+		   sd_bus_message *reply, void *userdata,
+		   sd_bus_error *error);
+	int (*set)(struct b1d_bus *bus, const char *path,
+		   const char *interface, const char *property,
+		   sd_bus_message *value, void *userdata,
+		   sd_bus_error *error);
+	unsigned int flags;		/* B1D_PROP_* */
+};
+
+/*
+ * PropertiesChanged names the property as invalidated, without its value
+ * (sd-bus's SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+ */
+#define B1D_PROP_INVALIDATES	1
+
 /* bootstrap (path NULL: $BUS1_DBUS_SOCKET or the default) and Hello */
 int b1d_connect(const char *path, struct b1d_bus **busp);
 struct b1d_bus *b1d_free(struct b1d_bus *bus);
@@ -82,6 +113,25 @@ int b1d_release_name(struct b1d_bus *bus, const char *name);
 int b1d_add_object(struct b1d_bus *bus, const char *path,
 		   const char *interface, const struct b1d_method *methods,
 		   void *userdata);
+/*
+ * the same with @props (ended by a NULL name; NULL: none) as well;
+ * @methods may be NULL. Such a path answers
+ * org.freedesktop.DBus.Properties (Get, GetAll, Set) for the properties
+ * of all objects added at it, and Introspect lists them.
+ */
+int b1d_add_object_props(struct b1d_bus *bus, const char *path,
+			 const char *interface,
+			 const struct b1d_method *methods,
+			 const struct b1d_property *props, void *userdata);
+/*
+ * PropertiesChanged(@interface, changed, invalidated) from @path for the
+ * properties @names (NULL-terminated; NULL: all of @interface at @path):
+ * each with its getter's value, or among the invalidated ones if it has
+ * B1D_PROP_INVALIDATES. -ENOENT: a name is no property there.
+ */
+int b1d_emit_properties_changed(struct b1d_bus *bus, const char *path,
+				const char *interface,
+				const char *const *names);
 
 /*
  * Send @call and wait for its reply: 0 and *replyp, a method return or an

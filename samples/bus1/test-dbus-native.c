@@ -8,8 +8,9 @@
  * through the broker, and that each signal was one multicast to exactly
  * its subscribers. A libdbus socket client calling the same service is the
  * control: its call and reply do go through the broker. The standard
- * interfaces and Debian's clients are in dbus-native-test-peers.c, the
- * peers below the library in dbus-native-test-raw.c. Prints TAP.
+ * interfaces and Debian's clients are in dbus-native-test-peers.c,
+ * Properties in dbus-native-test-props.c, the peers below the library in
+ * dbus-native-test-raw.c. Prints TAP.
  */
 #define TAP_SHARED
 #define TAP_SHARED_DEFINE
@@ -135,11 +136,11 @@ const struct b1d_method svc_methods[] = {
 };
 
 /*
- * A child's life as a native service: objects at SVC_PATH (and
- * SVC_CHILD if @child), RequestName(@name, @flags); writes "<RequestName
- * result> <unique>\n" to @fd, then serves until killed.
+ * A child's life as a native service: objects at SVC_PATH (and SVC_CHILD
+ * and the properties if @full), RequestName(@name, @flags); writes
+ * "<RequestName result> <unique>\n" to @fd, then serves until killed.
  */
-void native_service(int fd, const char *name, __u32 flags, bool child)
+void native_service(int fd, const char *name, __u32 flags, bool full)
 {
 	struct b1d_bus *bus;
 	int r;
@@ -150,8 +151,10 @@ void native_service(int fd, const char *name, __u32 flags, bool child)
 		_exit(1);
 	}
 	b1d_add_object(bus, SVC_PATH, SVC_IFACE, svc_methods, NULL);
-	if (child)
+	if (full) {
 		b1d_add_object(bus, SVC_CHILD, SVC_IFACE, svc_methods, NULL);
+		props_serve(bus);
+	}
 	r = b1d_request_name(bus, name, flags);
 	dprintf(fd, "%d %s\n", r, b1d_unique_name(bus));
 	close(fd);
@@ -512,7 +515,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(69);
+	tap_plan(83);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -636,10 +639,12 @@ int main(void)
 	printf("# Echo round trip, %d calls: native %lld us, socket+broker %lld us\n",
 	       N_TIMED, us_native, us_sock);
 	native_introspect(cl);
+	native_props(cl);
 	native_big(cl);
 	owner_death(cl);
 	native_async(cl);
 	host_tools_introspect();
+	host_tools_props();
 	host_tools_echo();
 	host_service_echo(cl, "svc.py", "org.bus1.PyTest", "native",
 			  "Debian's python3-dbus service");

@@ -3,11 +3,11 @@
 #define _BUS1_TEST_DBUS_NATIVE_H
 
 /*
- * What the three files of test-dbus-native share: the service's names,
- * the clock and call helpers (test-dbus-native.c), the checks of
- * dbus-native-test-peers.c and the raw peers of dbus-native-test-raw.c.
- * The TAP counters and the broker's paths are one set for the three
- * (TAP_SHARED, DBUS_TEST_SHARED).
+ * What the files of test-dbus-native share: the service's names, the
+ * clock and call helpers (test-dbus-native.c), the checks of
+ * dbus-native-test-peers.c, -props.c and -death.c, and the raw peers of
+ * dbus-native-test-raw.c. The TAP counters and the broker's paths are one
+ * set for all (TAP_SHARED, DBUS_TEST_SHARED).
  */
 
 #include <fcntl.h>
@@ -40,11 +40,15 @@ sd_bus_message *call_unref(struct b1d_bus *bus, sd_bus_message *m,
 bool is_error(sd_bus_message *r, const char *name);
 /* the service's methods (Echo, Die, ...) */
 extern const struct b1d_method svc_methods[];
-void native_service(int fd, const char *name, __u32 flags, bool child);
+void native_service(int fd, const char *name, __u32 flags, bool full);
 /* a child running @fn(write end of a pipe); its one line read into @line */
 pid_t spawn_reporter(void (*fn)(int fd), char *line, size_t size);
 
 /* dbus-native-test-peers.c */
+#define HOSTROOT	"/hostroot"
+void diag(const char *text);
+bool host_tool(const char *const *argv, char *out, size_t size);
+void busctl_row(const char *out, const char *member, char *row, size_t size);
 void native_introspect(struct b1d_bus *bus);
 void native_big(struct b1d_bus *bus);
 void native_big_sock(struct b1d_bus *bus, const char *dest);
@@ -52,6 +56,11 @@ void host_tools_echo(void);
 void host_tools_introspect(void);
 void host_service_echo(struct b1d_bus *bus, const char *script,
 		       const char *name, const char *arg, const char *what);
+
+/* dbus-native-test-props.c */
+int props_serve(struct b1d_bus *bus);
+void native_props(struct b1d_bus *bus);
+void host_tools_props(void);
 
 /* dbus-native-test-death.c */
 void owner_death(struct b1d_bus *bus);
