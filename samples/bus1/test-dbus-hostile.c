@@ -195,6 +195,24 @@ static int log_lines(pid_t pid, char *last, size_t size)
 	return n;
 }
 
+/* after a failed check: the broker's last @n log lines, as diagnostics */
+static void log_tail(int n)
+{
+	char lines[16][256];
+	int i = 0, k;
+	FILE *f;
+
+	f = fopen(logpath, "re");
+	if (!f)
+		return;
+	n = n < 16 ? n : 16;
+	while (fgets(lines[i % n], sizeof(lines[0]), f))
+		i++;
+	fclose(f);
+	for (k = i > n ? i - n : 0; k < i; k++)
+		printf("# broker: %s", lines[k % n]);
+}
+
 /* --- the hostile clients -------------------------------------------------- */
 
 enum hostile {
@@ -618,7 +636,7 @@ static void run_hostile(enum hostile h, struct b1d_bus *good)
 	char line[256] = "", last[512] = "", *info = "";
 	int p[2], go[2], i, d = -1, n_log;
 	long long end;
-	bool ok;
+	bool ok, pass;
 	pid_t pid;
 
 	if (pipe(p) < 0 || pipe(go) < 0)
@@ -656,8 +674,11 @@ static void run_hostile(enum hostile h, struct b1d_bus *good)
 		if (n_log == (hostile[h].dropped ? 1 : 0) || now_ms() > end)
 			break;
 	}
-	CHECK(d == hostile[h].dropped && ok &&
-	      n_log == (hostile[h].dropped ? 1 : 0),
+	pass = d == hostile[h].dropped && ok &&
+	       n_log == (hostile[h].dropped ? 1 : 0);
+	if (!pass)
+		log_tail(12);
+	CHECK(pass,
 	      "%s: %s%s%s, %d log line%s%s%s; the others are served%s",
 	      hostile[h].what, d == 1 ? "dropped" : d == 0 ? "not dropped" :
 	      "no result", info[0] ? ", " : "", info, n_log,
