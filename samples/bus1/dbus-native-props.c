@@ -86,6 +86,23 @@ static int append_value(struct b1d_bus *bus, sd_bus_message *r,
 	return ret;
 }
 
+/* the dict entry {@pr's name, its value} of GetAll, PropertiesChanged */
+static int append_entry(struct b1d_bus *bus, sd_bus_message *r,
+			const struct object *o, const struct b1d_property *pr,
+			sd_bus_error *e)
+{
+	int ret;
+
+	ret = sd_bus_message_open_container(r, 'e', "sv");
+	if (ret >= 0)
+		ret = sd_bus_message_append(r, "s", pr->name);
+	if (ret >= 0)
+		ret = append_value(bus, r, o, pr, e);
+	if (ret >= 0)
+		ret = sd_bus_message_close_container(r);
+	return ret;
+}
+
 /* the getter's or setter's error @ret as the reply to @m */
 static sd_bus_message *errno_reply(sd_bus_message *m, int ret,
 				   sd_bus_error *e)
@@ -159,15 +176,8 @@ static sd_bus_message *prop_get_all(struct b1d_bus *bus, sd_bus_message *m)
 	for (o = bus->objects; ret >= 0 && o; o = o->next) {
 		if (strcmp(o->path, path) || (*iface && strcmp(o->iface, iface)))
 			continue;
-		for (pr = o->props; ret >= 0 && pr && pr->name; pr++) {
-			ret = sd_bus_message_open_container(r, 'e', "sv");
-			if (ret >= 0)
-				ret = sd_bus_message_append(r, "s", pr->name);
-			if (ret >= 0)
-				ret = append_value(bus, r, o, pr, &e);
-			if (ret >= 0)
-				ret = sd_bus_message_close_container(r);
-		}
+		for (pr = o->props; ret >= 0 && pr && pr->name; pr++)
+			ret = append_entry(bus, r, o, pr, &e);
 	}
 	if (ret >= 0)
 		ret = sd_bus_message_close_container(r);
@@ -315,13 +325,7 @@ int b1d_emit_properties_changed(struct b1d_bus *bus, const char *path,
 				ret = sd_bus_message_append(s, "s", pr->name);
 				continue;
 			}
-			ret = sd_bus_message_open_container(s, 'e', "sv");
-			if (ret >= 0)
-				ret = sd_bus_message_append(s, "s", pr->name);
-			if (ret >= 0)
-				ret = append_value(bus, s, o, pr, &e);
-			if (ret >= 0)
-				ret = sd_bus_message_close_container(s);
+			ret = append_entry(bus, s, o, pr, &e);
 		}
 		if (ret >= 0)
 			ret = sd_bus_message_close_container(s);
