@@ -46,7 +46,11 @@
  * bytes (a *hop*: sd-bus's and the pump's system calls on one side of one
  * message), in one process, and the read that finds the socket empty
  * (sd_bus_process() reads until EAGAIN): what an fd-free sd-bus API would
- * save. Handles: every peer and node is made before the fork and the
+ * save. Last, bus1's own share of (c) with no scheduling (one process
+ * multicasts the signal's bytes to 10 peers and receives each copy),
+ * added to sd-bus's own work: (c)'s floor for any design whose subscribers
+ * parse with sd-bus and receive through bus1. Handles: every peer and node
+ * is made before the fork and the
  * handles are passed with bus1_handle_transfer(), as the tests do.
  */
 #include <errno.h>
@@ -541,6 +545,58 @@ static void empty_read(void *ctx)
 		die("empty read", EPROTO);
 }
 
+/*
+ * bus1's own share of (c) without any scheduling: one process sends the
+ * signal's bytes in one multicast to NSUBS peers and receives each copy
+ * (RECV releasing the previous one), no wake-up, no pump, no sd-bus.
+ */
+struct mcast {
+	struct pump snd;
+	struct pump sub[NSUBS];
+	struct iovec v;
+};
+
+static void mcast(void *ctx)
+{
+	struct mcast *m = ctx;
+	struct bus1_send s = {
+		.destinations = m->snd.dst,
+		.n_destinations = m->snd.n_dst,
+		.vecs = &m->v,
+		.n_vecs = 1,
+	};
+	int i, r;
+
+	r = bus1_send(m->snd.peer, &s);
+	if (r < 0)
+		die("bus1_send", r);
+	for (i = 0; i < NSUBS; i++) {
+		r = bus1_recv_next(m->sub[i].peer, 0, &m->sub[i].msg);
+		if (r < 0)
+			die("bus1_recv_next", r);
+	}
+}
+
+static struct fig mcast_fig(size_t len, int iters)
+{
+	static struct mcast m;
+	struct fig f;
+	int i;
+
+	peer_with_node(&m.snd, NULL);
+	for (i = 0; i < NSUBS; i++)
+		peer_with_node(&m.sub[i], &m.snd);
+	m.v.iov_base = m.snd.buf;
+	m.v.iov_len = len;
+	f = dbench_measure(mcast, &m, iters);
+	for (i = 0; i < NSUBS; i++) {
+		bus1_message_release(&m.sub[i].msg);
+		bus1_peer_free(m.sub[i].peer);
+	}
+	bus1_peer_free(m.snd.peer);
+	return f;
+}
+
 static struct fig hop_fig(void (*op)(void *), size_t len, int iters)
 {
 	struct hop h = { .len = len };
@@ -556,7 +612,7 @@ static struct fig hop_fig(void (*op)(void *), size_t len, int iters)
 
 int main(int argc, char **argv)
 {
-	struct fig da = { 1, 0 }, dc = { 1, 0 }, a, c, h1, h2, ea, pa, pc, l;
+	struct fig da = { 1, 0 }, dc = { 1, 0 }, a, c, h1, h2, ea, pa, pc, l, k;
 	int it = argc > 3 ? atoi(argv[3]) : 1;
 	size_t len, rlen, slen;
 
@@ -615,6 +671,12 @@ int main(int argc, char **argv)
 			  0.30);
 	l.instr -= pc.instr;
 	dbench_ratio_line("sd-bus alone (that less the pump)", l, dc, 0.30);
+	k = mcast_fig(slen, 200 * it);
+	dbench_ratio_line("bus1: the multicast to 10 and 10 RECVs", k, dc,
+			  0.30);
+	l.instr += k.instr;
+	dbench_ratio_line("(c) floor: those two, no wake-up, no pump", l, dc,
+			  0.30);
 	printf("# a hop (one message's write + read on a socketpair) %.0f for %zu B, %s %.0f\n",
 	       h1.instr, slen, "an empty read", ea.instr);
 	return 0;
