@@ -12,8 +12,13 @@
  * first. Only a timeout is not ordered: b1d_process() hands it out as
  * sd-bus does, a NoReply "Method call timed out".
  *
- * Not thread safe, as the rest of the library. A callback may call and
- * send: its call is unlinked before it runs.
+ * b1d_call_cancel() unlinks and frees a call, and its NoReply if one is
+ * queued; what comes for it later finds no call and is dropped, as any
+ * late reply. A call's cookie is its key: one that waits is not taken
+ * twice.
+ *
+ * Not thread safe, as the rest of the library. A callback may call, send
+ * and cancel: its call is unlinked before it runs.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,17 +43,32 @@ static void acall_unlink(struct b1d_bus *bus, struct acall *a)
 	}
 }
 
+static struct acall *acall_find(struct b1d_bus *bus, uint64_t cookie)
+{
+	struct acall *a;
+
+	for (a = bus->acalls; a; a = a->next)
+		if (a->cookie == cookie)
+			return a;
+	return NULL;
+}
+
 int b1d_call_async(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
-		   b1d_reply_fn fn, void *userdata)
+		   b1d_reply_fn fn, void *userdata, uint64_t *cookiep)
 {
 	const char *dest = sd_bus_message_get_destination(call);
 	struct acall *a;
+	uint64_t cookie;
 	int r;
 
 	if (!dest || !fn || b1di_type(call) != SD_BUS_MESSAGE_METHOD_CALL)
 		return -EINVAL;
 	if (bus->broker_dead)
 		return -ESHUTDOWN;
+	/* (sent before, sealed: it goes again with its cookie) */
+	if (sd_bus_message_get_cookie(call, &cookie) >= 0 &&
+	    acall_find(bus, cookie))
+		return -EEXIST;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -64,6 +84,37 @@ int b1d_call_async(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
 	a->userdata = userdata;
 	a->next = bus->acalls;
 	bus->acalls = a;
+	if (cookiep)
+		*cookiep = a->cookie;
+	return 0;
+}
+
+/* free the NoReply b1di_async_gone() queued for the call @cookie */
+static void drop_no_reply(struct b1d_bus *bus, uint64_t cookie)
+{
+	struct qmsg **pp, *q;
+
+	for (pp = &bus->q; (q = *pp); pp = &q->next) {
+		if (!q->no_reply || !b1di_is_reply_to(q->m, cookie))
+			continue;
+		*pp = q->next;
+		if (!*pp)
+			bus->q_tail = pp;
+		b1di_qmsg_free(bus, q);
+		return;
+	}
+}
+
+int b1d_call_cancel(struct b1d_bus *bus, uint64_t cookie)
+{
+	struct acall *a = acall_find(bus, cookie);
+
+	if (!a)
+		return -ENOENT;
+	acall_unlink(bus, a);
+	if (a->dead)
+		drop_no_reply(bus, cookie);
+	acall_free(a);
 	return 0;
 }
 
@@ -104,6 +155,7 @@ void b1di_async_gone(struct b1d_bus *bus, __u64 handle, __u64 door)
 		q->handle = BUS1_HANDLE_INVALID;
 		q->node = a->reply_on;
 		q->from_bus = a->reply_on == BUS1_HANDLE_INVALID;
+		q->no_reply = true;
 		b1di_enqueue(bus, q);
 		a->dead = true;
 	}

@@ -188,29 +188,23 @@ int b1d_queued(struct b1d_bus *bus)
 
 /* --- objects and match rules ------------------------------------------ */
 
-int b1d_add_object(struct b1d_bus *bus, const char *path,
-		   const char *interface, const struct b1d_method *methods,
-		   void *userdata)
-{
-	return b1d_add_object_props(bus, path, interface, methods, NULL,
-				    userdata);
-}
-
-int b1d_add_object_props(struct b1d_bus *bus, const char *path,
-			 const char *interface,
-			 const struct b1d_method *methods,
-			 const struct b1d_property *props, void *userdata)
+/* an object of b1d_add_object*(): any of the tables may be NULL */
+static int add_object(struct b1d_bus *bus, const char *path,
+		      const char *interface, const struct b1d_method *methods,
+		      const struct b1d_property *props,
+		      const struct b1d_signal *signals, void *userdata)
 {
 	static const struct b1d_method no_methods[] = { {} };
 	const struct b1d_property *pr;
 	const struct b1d_method *me;
+	const struct b1d_signal *si;
 	struct object *o;
 
 	if (!methods)
 		methods = no_methods;
 	if (!sd_bus_object_path_is_valid(path) ||
 	    !sd_bus_interface_name_is_valid(interface) ||
-	    (props && b1di_std_iface(interface)))
+	    ((props || signals) && b1di_std_iface(interface)))
 		return -EINVAL;
 	/* (what Introspect puts in its XML unescaped) */
 	for (me = methods; me->member; me++)
@@ -221,6 +215,9 @@ int b1d_add_object_props(struct b1d_bus *bus, const char *path,
 	for (pr = props; pr && pr->name; pr++)
 		if (!sd_bus_member_name_is_valid(pr->name) || !pr->get ||
 		    !pr->sig || !b1di_signature_single(pr->sig))
+			return -EINVAL;
+	for (si = signals; si && si->member; si++)
+		if (!b1di_signal_valid(si))
 			return -EINVAL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -235,10 +232,34 @@ int b1d_add_object_props(struct b1d_bus *bus, const char *path,
 	}
 	o->methods = methods;
 	o->props = props;
+	o->signals = signals;
 	o->userdata = userdata;
 	o->next = bus->objects;
 	bus->objects = o;
 	return 0;
+}
+
+int b1d_add_object(struct b1d_bus *bus, const char *path,
+		   const char *interface, const struct b1d_method *methods,
+		   void *userdata)
+{
+	return add_object(bus, path, interface, methods, NULL, NULL, userdata);
+}
+
+int b1d_add_object_props(struct b1d_bus *bus, const char *path,
+			 const char *interface,
+			 const struct b1d_method *methods,
+			 const struct b1d_property *props, void *userdata)
+{
+	return add_object(bus, path, interface, methods, props, NULL,
+			  userdata);
+}
+
+int b1d_add_object_signals(struct b1d_bus *bus, const char *path,
+			   const char *interface,
+			   const struct b1d_signal *signals)
+{
+	return add_object(bus, path, interface, NULL, NULL, signals, NULL);
 }
 
 static bool rule_add(char *rule, size_t size, const char *key,

@@ -74,6 +74,7 @@ struct qmsg {
 	__u64 handle;		/* handle[0] of the bus1 message, or INVALID */
 	__u64 node;		/* which of our nodes it arrived on */
 	bool from_bus;		/* it carried our broker handle */
+	bool no_reply;		/* b1di_async_gone()'s, for a call */
 };
 
 /* a destination name and the handle to its owner's inbox */
@@ -112,12 +113,13 @@ struct object {
 	char *path, *iface;
 	const struct b1d_method *methods;	/* never NULL */
 	const struct b1d_property *props;	/* NULL: none */
+	const struct b1d_signal *signals;	/* NULL: none */
 	void *userdata;
 };
 
 /*
- * a call of b1d_call_async() until its end: its reply handed to @fn, or
- * its timeout (dbus-native-async.c)
+ * a call of b1d_call_async() until its end: its reply handed to @fn, its
+ * timeout, or b1d_call_cancel() (dbus-native-async.c)
  */
 struct acall {
 	struct acall *next;
@@ -224,6 +226,8 @@ bool b1di_builtin(struct b1d_bus *bus, sd_bus_message *m,
 bool b1di_signature_valid(const char *sig);
 /* ... and exactly one complete type */
 bool b1di_signature_single(const char *sig);
+/* is @si's member, signature and names what Introspect may write */
+bool b1di_signal_valid(const struct b1d_signal *si);
 
 /* dbus-native-props.c */
 /*

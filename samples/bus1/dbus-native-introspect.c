@@ -4,7 +4,8 @@
  * every path, as sd-bus does for its vtables: org.freedesktop.DBus.Peer
  * (Ping, GetMachineId) and org.freedesktop.DBus.Introspectable
  * (Introspect: the objects b1d_add_object() registered at that path, with
- * the signatures their b1d_method gave and their properties, and the next
+ * the signatures their b1d_method gave, their declared signals
+ * (b1d_add_object_signals()) and their properties, and the next
  * segment of every deeper registered path as a child node; Properties,
  * answered by dbus-native-props.c where objects are). All of it is bounded by what
  * the program registered; from the wire only the path is read.
@@ -172,18 +173,91 @@ bool b1di_signature_single(const char *sig)
 	       type_len(sig, 0, 0, false) == strlen(sig);
 }
 
-/* one <arg/> per complete type of signature @sig (NULL: none; valid) */
-static void put_args(FILE *f, const char *sig, const char *dir)
+/*
+ * the next of the comma-separated names at *@p: its length (0: none left,
+ * or an empty one), *@p moved past it and its comma (NULL after the last)
+ */
+static size_t next_name(const char **p, const char **namep)
 {
-	size_t n;
+	size_t len;
+
+	if (!*p)
+		return 0;
+	*namep = *p;
+	len = strcspn(*p, ",");
+	*p = (*p)[len] ? *p + len + 1 : NULL;
+	return len;
+}
+
+bool b1di_signal_valid(const struct b1d_signal *si)
+{
+	const char *sig = si->sig ?: "", *p, *name;
+	char buf[256];
+	size_t n, len;
+
+	if (!sd_bus_member_name_is_valid(si->member) ||
+	    !b1di_signature_valid(sig))
+		return false;
+	if (!si->names)
+		return true;
+	/* one valid name per complete type, no more ("": none) */
+	p = *si->names ? si->names : NULL;
+	for (; *sig; sig += n) {
+		n = type_len(sig, 0, 0, false);
+		len = next_name(&p, &name);
+		if (!len || len >= sizeof(buf))
+			return false;
+		memcpy(buf, name, len);
+		buf[len] = 0;
+		if (!sd_bus_member_name_is_valid(buf))
+			return false;
+	}
+	return !p;
+}
+
+/*
+ * one <arg/> per complete type of signature @sig (NULL: none; valid), of
+ * direction @dir (NULL: none given, a signal's), named by the
+ * comma-separated @names in turn (NULL: not named)
+ */
+static void put_args(FILE *f, const char *sig, const char *dir,
+		     const char *names)
+{
+	const char *name;
+	size_t n, len;
 
 	for (; sig && *sig; sig += n) {
 		n = type_len(sig, 0, 0, false);
 		if (!n)
 			return;
-		fprintf(f, "<arg direction=\"%s\" type=\"%.*s\"/>", dir,
-			(int)n, sig);
+		fputs("<arg", f);
+		len = next_name(&names, &name);
+		if (len)
+			fprintf(f, " name=\"%.*s\"", (int)len, name);
+		if (dir)
+			fprintf(f, " direction=\"%s\"", dir);
+		fprintf(f, " type=\"%.*s\"/>", (int)n, sig);
 	}
+}
+
+/*
+ * a <method> (arguments @in, reply @out) or a <signal> (arguments @out,
+ * with @names)
+ */
+static void put_member(FILE *f, const char *kind, const char *member,
+		       const char *in, const char *out, const char *names)
+{
+	bool method = !strcmp(kind, "method");
+
+	fprintf(f, "  <%s name=\"%s\"", kind, member);
+	if ((!in || !*in) && (!out || !*out)) {
+		fputs("/>\n", f);
+		return;
+	}
+	fputc('>', f);
+	put_args(f, in, "in", NULL);
+	put_args(f, out, method ? "out" : NULL, names);
+	fprintf(f, "</%s>\n", kind);
 }
 
 static void put_props(FILE *f, const struct b1d_property *pr)
@@ -196,33 +270,33 @@ static void put_props(FILE *f, const struct b1d_property *pr)
 }
 
 /*
- * @o's interface with the methods and properties of every object at @o's
- * path that has it
+ * @o's interface with the methods, then the signals, then the properties
+ * of every object at @o's path that has it
  */
 static void put_interface(FILE *f, const struct object *o)
 {
 	const struct b1d_method *me;
+	const struct b1d_signal *si;
 	const struct object *o2;
+	int part;
 
 	fprintf(f, " <interface name=\"%s\">\n", o->iface);
-	for (o2 = o; o2; o2 = o2->next) {
-		if (strcmp(o2->path, o->path) || strcmp(o2->iface, o->iface))
-			continue;
-		for (me = o2->methods; me->member; me++) {
-			fprintf(f, "  <method name=\"%s\"", me->member);
-			if ((!me->in || !*me->in) && (!me->out || !*me->out)) {
-				fputs("/>\n", f);
+	for (part = 0; part < 3; part++) {
+		for (o2 = o; o2; o2 = o2->next) {
+			if (strcmp(o2->path, o->path) ||
+			    strcmp(o2->iface, o->iface))
 				continue;
-			}
-			fputc('>', f);
-			put_args(f, me->in, "in");
-			put_args(f, me->out, "out");
-			fputs("</method>\n", f);
+			for (me = o2->methods; !part && me->member; me++)
+				put_member(f, "method", me->member, me->in,
+					   me->out, NULL);
+			for (si = o2->signals; part == 1 && si && si->member;
+			     si++)
+				put_member(f, "signal", si->member, NULL,
+					   si->sig, si->names);
+			if (part == 2)
+				put_props(f, o2->props);
 		}
 	}
-	for (o2 = o; o2; o2 = o2->next)
-		if (!strcmp(o2->path, o->path) && !strcmp(o2->iface, o->iface))
-			put_props(f, o2->props);
 	fputs(" </interface>\n", f);
 }
 

@@ -5,6 +5,8 @@
  * the service's child), a native client's Get, GetAll and Set and their
  * errors, PropertiesChanged to a native subscriber, the properties in
  * Introspect, and Debian's busctl and gdbus reading and writing them.
+ * The service's declared signals (b1d_add_object_signals()) in Introspect
+ * and in the tools' views, and the declarations refused.
  */
 #define TAP_SHARED
 #define DBUS_TEST_SHARED
@@ -88,11 +90,24 @@ static const struct b1d_property svc_props[] = {
 	{}
 };
 
-/* in the service: the properties on SVC_PATH, SVC_IFACE, besides its methods */
+/* what Emit sends, and two more to introspect */
+static const struct b1d_signal svc_signals[] = {
+	{ "Ping", "s", "text" },
+	{ "Pong", "s", NULL },
+	{ "Renamed", "sa{sv}", "name,details" },
+	{ "Tick", NULL, NULL },
+	{}
+};
+
+/*
+ * in the service: the properties and signals on SVC_PATH, SVC_IFACE,
+ * besides its methods
+ */
 int props_serve(struct b1d_bus *bus)
 {
 	return b1d_add_object_props(bus, SVC_PATH, SVC_IFACE, NULL, svc_props,
-				    NULL);
+				    NULL) ?:
+	       b1d_add_object_signals(bus, SVC_PATH, SVC_IFACE, svc_signals);
 }
 
 /* --- a native client ----------------------------------------------------- */
@@ -379,6 +394,72 @@ static void wait_changed(struct b1d_bus *bus, struct changed *c)
 				;
 }
 
+#define SIG_XML(n, args)	"<signal name=\"" n "\">" args "</signal>\n"
+#define ARG_XML(n, t)		"<arg name=\"" n "\" type=\"" t "\"/>"
+
+/* is @what in the <interface> @iface of @xml */
+static bool in_interface(const char *xml, const char *iface, const char *what)
+{
+	char open[256];
+	const char *p, *end, *w;
+
+	snprintf(open, sizeof(open), "<interface name=\"%s\">", iface);
+	p = strstr(xml, open);
+	end = p ? strstr(p, "</interface>") : NULL;
+	w = p ? strstr(p, what) : NULL;
+	return w && end && w < end;
+}
+
+/* the service's declared signals in its Introspect @xml */
+static void signals_listed(const char *xml)
+{
+	bool ok;
+
+	ok = in_interface(xml, SVC_IFACE, SIG_XML("Ping", ARG_XML("text", "s"))) &&
+	     in_interface(xml, SVC_IFACE, SIG_XML("Pong", "<arg type=\"s\"/>")) &&
+	     in_interface(xml, SVC_IFACE,
+			  SIG_XML("Renamed", ARG_XML("name", "s")
+				  ARG_XML("details", "a{sv}"))) &&
+	     in_interface(xml, SVC_IFACE, "<signal name=\"Tick\"/>\n");
+	if (!CHECK(ok,
+		   "Introspect lists the declared signals in %s: Ping(s text), Pong(s), Renamed(s name, a{sv} details), Tick()",
+		   SVC_IFACE))
+		diag(xml);
+}
+
+/* declarations b1d_add_object_signals() refuses */
+static void signals_refused(struct b1d_bus *bus)
+{
+	static const struct b1d_signal bad[][2] = {
+		{ { "Bad-Name", "s", NULL }, {} },
+		{ { "Bad", "a", NULL }, {} },
+		{ { "Bad", "ss", "one" }, {} },
+		{ { "Bad", "s", "one,two" }, {} },
+		{ { "Bad", "s", "a\"b" }, {} },
+		{ { "Bad", "ss", "one," }, {} },
+	};
+	char got[128];
+	size_t i, len = 0;
+	bool ok = true;
+	int r;
+
+	for (i = 0; i <= sizeof(bad) / sizeof(*bad); i++) {
+		/* the last: a good signal on a standard interface */
+		r = i < sizeof(bad) / sizeof(*bad) ?
+		    b1d_add_object_signals(bus, "/org/bus1/Bad", SVC_IFACE,
+					   bad[i]) :
+		    b1d_add_object_signals(bus, "/org/bus1/Bad",
+					   DBUS_INTERFACE_PROPERTIES,
+					   svc_signals);
+		ok = ok && r == -EINVAL;
+		len += snprintf(got + len, len < sizeof(got) ?
+				sizeof(got) - len : 0, " %d", r);
+	}
+	CHECK(ok,
+	      "b1d_add_object_signals() refuses a bad member, a bad signature, too few, too many, a bad and an empty name, and the Properties interface:%s",
+	      got);
+}
+
 void native_props(struct b1d_bus *bus)
 {
 	static struct changed ch;
@@ -460,12 +541,14 @@ void native_props(struct b1d_bus *bus)
 		   "Introspect lists the properties (Name readwrite, Count read, Tags as, Stamp invalidates) %s",
 		   "and the Properties interface"))
 		diag(p);
+	signals_listed(p);
 	sd_unref(r);
+	signals_refused(bus);
 }
 
 /* --- Debian's busctl and gdbus ------------------------------------------- */
 
-#define N_HOST_PROPS	5
+#define N_HOST_PROPS	6
 
 /* @s with its line breaks as spaces, for one TAP line */
 static char *one_line(char *s)
@@ -500,7 +583,7 @@ void host_tools_props(void)
 	static const char *const gintro[] = {
 		"/usr/bin/gdbus", "introspect", "--address", addr, "--dest",
 		SVC_NAME, "--object-path", SVC_PATH, NULL };
-	char out[8192], out2[256], row[128], row2[128];
+	char out[8192], out2[256], row[128], row2[128], ping[128];
 	bool ok;
 	int i;
 
@@ -528,6 +611,7 @@ void host_tools_props(void)
 	host_tool(intro, out, sizeof(out));
 	busctl_row(out, "Count", row, sizeof(row));
 	busctl_row(out, "Name", row2, sizeof(row2));
+	busctl_row(out, "Ping", ping, sizeof(ping));
 	if (!CHECK(!strcmp(row, "property u 42") &&
 		   !strcmp(row2, "property s \"busctl\""),
 		   "Debian's busctl introspect shows the properties with their values: .Count '%s', .Name '%s'",
@@ -540,5 +624,10 @@ void host_tools_props(void)
 	if (!CHECK(ok,
 		   "Debian's gdbus introspect shows %s",
 		   "readonly u Count = 42, readwrite s Name = 'busctl'"))
+		diag(out);
+	ok = strstr(out, "Ping(s text);") && strstr(out, "Pong(s arg_0);");
+	if (!CHECK(ok && !strcmp(ping, "signal s -"),
+		   "the declared signals: gdbus introspect Ping(s text), Pong(s arg_0); busctl introspect .Ping '%s'",
+		   ping))
 		diag(out);
 }

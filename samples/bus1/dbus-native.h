@@ -88,6 +88,18 @@ struct b1d_property {
  */
 #define B1D_PROP_INVALIDATES	1
 
+/*
+ * A signal an interface emits, as sd-bus's SD_BUS_SIGNAL_WITH_NAMES: only
+ * what Introspect tells about it (b1d_send() sends any signal). @sig, its
+ * arguments' signature (NULL: none); @names (NULL: not given), their
+ * names, comma-separated ("name,count"), one per complete type of @sig.
+ */
+struct b1d_signal {
+	const char *member;
+	const char *sig;
+	const char *names;
+};
+
 /* bootstrap (path NULL: $BUS1_DBUS_SOCKET or the default) and Hello */
 int b1d_connect(const char *path, struct b1d_bus **busp);
 struct b1d_bus *b1d_free(struct b1d_bus *bus);
@@ -124,6 +136,14 @@ int b1d_add_object_props(struct b1d_bus *bus, const char *path,
 			 const struct b1d_method *methods,
 			 const struct b1d_property *props, void *userdata);
 /*
+ * declare @signals (ended by a NULL member) of @interface at @path, for
+ * Introspect; such a path answers as one with objects (Properties
+ * included), as after b1d_add_object_props() without methods and props
+ */
+int b1d_add_object_signals(struct b1d_bus *bus, const char *path,
+			   const char *interface,
+			   const struct b1d_signal *signals);
+/*
  * PropertiesChanged(@interface, changed, invalidated) from @path for the
  * properties @names (NULL-terminated; NULL: all of @interface at @path):
  * each with its getter's value, or among the invalidated ones if it has
@@ -149,13 +169,22 @@ int b1d_call(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
  * first gives a NoReply error, queued behind what it sent before dying;
  * after @timeout_ms (< 0: 25 s) a NoReply "Method call timed out", as
  * sd_bus_call_async() gives. The reply is the callback's to read, not to
- * keep (sd_bus_message_ref() it); @call stays the caller's. The calls of a
+ * keep (sd_bus_message_ref() it); @call stays the caller's. *@cookiep (if
+ * not NULL) gets the call's cookie, for b1d_call_cancel(); a call whose
+ * cookie still waits (@call sent again) is -EEXIST. The calls of a
  * connection freed before their end get no callback.
  */
 typedef void (*b1d_reply_fn)(struct b1d_bus *bus, sd_bus_message *reply,
 			     void *userdata);
 int b1d_call_async(struct b1d_bus *bus, sd_bus_message *call, int timeout_ms,
-		   b1d_reply_fn fn, void *userdata);
+		   b1d_reply_fn fn, void *userdata, uint64_t *cookiep);
+/*
+ * forget the asynchronous call @cookie, as unref'ing sd_bus_call_async()'s
+ * slot does: its callback never runs (for its reply, its callee's death or
+ * its timeout), its reply is dropped when it comes; -ENOENT if no call of
+ * that cookie waits (unknown, ended, or cancelled before)
+ */
+int b1d_call_cancel(struct b1d_bus *bus, uint64_t cookie);
 /* a signal (to its matching subscribers) or a call nobody waits for */
 int b1d_send(struct b1d_bus *bus, sd_bus_message *m);
 

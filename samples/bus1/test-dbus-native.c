@@ -515,7 +515,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(83);
+	tap_plan(90);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
