@@ -150,6 +150,12 @@ struct b1d_bus {
 	struct rpath *rpaths;
 	struct acall *acalls;		/* b1d_call_async()'s, newest first */
 	__u64 sigbox;			/* our node for the bus's broadcasts */
+	/*
+	 * the broker's node for our copies (INVALID: none yet), and whether
+	 * the bus has monitors: then every direct send goes there too
+	 */
+	__u64 copy;
+	bool monitored;
 	unsigned long n_refused;	/* calls whose sender was unverifiable */
 	unsigned long n_forged;		/* replies not from where the call went */
 	unsigned long n_forged_signals;	/* signals not from the bus */
@@ -234,6 +240,10 @@ bool b1di_props_call(struct b1d_bus *bus, sd_bus_message *m,
 		     sd_bus_message **replyp);
 /* is @iface one the library answers on every path (Peer, ...) */
 bool b1di_std_iface(const char *iface);
+
+/* dbus-native-mon.c */
+/* is @q the bus's Monitored signal: then it was handled (*q's handle taken) */
+bool b1di_mon_notice(struct b1d_bus *bus, struct qmsg *q);
 
 /* dbus-native-door.c */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);

@@ -134,6 +134,9 @@ int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
 	struct iovec v;
 	ssize_t n;
 	int r;
+	/* monitored: the broker's copy in the same multicast (dbus.rst) */
+	bool copy = bus->monitored && dst != bus->c->broker;
+	__u64 dsts[2], errs[2];
 
 	/* a direct message must not overtake signals the broker still holds */
 	if (bus->unsynced && dst != bus->c->broker)
@@ -160,9 +163,17 @@ int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
 		return (int)n;
 	v.iov_base = bus->pump.buf;
 	v.iov_len = n;
+	dsts[0] = dst;
+	if (copy) {
+		dsts[1] = bus->copy;
+		errs[0] = 0;
+		errs[1] = 0;
+	}
 	r = bus1_send(bus->c->peer, &(struct bus1_send){
-		.destinations = &dst,
-		.n_destinations = 1,
+		.flags = copy ? BUS1_SEND_FLAG_CONTINUE : 0,
+		.destinations = dsts,
+		.n_destinations = copy ? 2 : 1,
+		.errors = copy ? errs : NULL,
 		.vecs = &v,
 		.n_vecs = 1,
 		.handles = handle,
@@ -172,7 +183,8 @@ int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
 	});
 	for (i = 0; i < n_fds; i++)
 		close(fds[i]);
-	return r;
+	/* the peer's error is the send's; a lost copy is the monitor's */
+	return r || !copy ? r : -(int)errs[0];
 }
 
 /* receive one bus1 message; 1 and *qp if it was a D-Bus message */
@@ -216,6 +228,11 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 					    BUS1_HANDLE_INVALID;
 		q->node = msg.destination;
 		q->from_bus = from_bus;
+		if (from_bus && b1di_mon_notice(bus, q)) {
+			b1di_qmsg_free(bus, q);
+			q = NULL;
+			break;
+		}
 		if (from_bus || q->node == bus->sigbox)
 			peers_name_changed(bus, m);
 		break;
@@ -668,6 +685,7 @@ int b1d_connect(const char *path, struct b1d_bus **busp)
 	bus->q_tail = &bus->q;
 	bus->waiting_handle = BUS1_HANDLE_INVALID;
 	bus->sigbox = BUS1_HANDLE_INVALID;
+	bus->copy = BUS1_HANDLE_INVALID;
 	ret = b1d_pump_open(&bus->pump, false, true);
 	if (ret < 0) {
 		free(bus);
