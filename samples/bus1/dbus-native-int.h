@@ -150,19 +150,20 @@ struct b1d_bus {
 	struct rpath *rpaths;
 	struct acall *acalls;		/* b1d_call_async()'s, newest first */
 	__u64 sigbox;			/* our node for the bus's broadcasts */
-	/*
-	 * the broker's node for our copies (INVALID: none yet), and whether
-	 * the bus has monitors: then every direct send goes there too
-	 */
-	__u64 copy;
-	bool monitored;
+	__u64 copy;			/* the broker's node for our copies */
 	unsigned long n_refused;	/* calls whose sender was unverifiable */
 	unsigned long n_forged;		/* replies not from where the call went */
 	unsigned long n_forged_signals;	/* signals not from the bus */
-	bool unsynced;			/* signals sent since the last barrier */
 	__u64 waiting_handle;		/* the callee b1d_call() waits for */
 	bool waiting_dead;		/* ... and its inbox was destroyed */
 	bool broker_dead;
+	bool unsynced;			/* signals sent since the last barrier */
+	/*
+	 * the bus has monitors: every direct send goes to @copy too (the
+	 * bools together: the struct stays in its malloc size class, which
+	 * moves the heap and the bench's icount figures otherwise)
+	 */
+	bool monitored;
 };
 
 /* dbus-native.c */
@@ -244,6 +245,12 @@ bool b1di_std_iface(const char *iface);
 /* dbus-native-mon.c */
 /* is @q the bus's Monitored signal: then it was handled (*q's handle taken) */
 bool b1di_mon_notice(struct b1d_bus *bus, struct qmsg *q);
+/*
+ * send @v with @handle (if not NULL) and @fds to @dst and, in the same
+ * multicast, to the broker's copy node: the result is @dst's
+ */
+int b1di_mon_send(struct b1d_bus *bus, __u64 dst, const struct iovec *v,
+		  const __u64 *handle, const int *fds, size_t n_fds);
 
 /* dbus-native-door.c */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);

@@ -29,3 +29,25 @@ bool b1di_mon_notice(struct b1d_bus *bus, struct qmsg *q)
 	bus->monitored = on;
 	return true;
 }
+
+int b1di_mon_send(struct b1d_bus *bus, __u64 dst, const struct iovec *v,
+		  const __u64 *handle, const int *fds, size_t n_fds)
+{
+	__u64 dsts[2] = { dst, bus->copy }, errs[2] = { 0, 0 };
+	int r;
+
+	r = bus1_send(bus->c->peer, &(struct bus1_send){
+		.flags = BUS1_SEND_FLAG_CONTINUE,
+		.destinations = dsts,
+		.n_destinations = 2,
+		.errors = errs,
+		.vecs = v,
+		.n_vecs = 1,
+		.handles = handle,
+		.n_handles = handle ? 1 : 0,
+		.fds = n_fds ? fds : NULL,
+		.n_fds = n_fds,
+	});
+	/* the peer's error is the send's; a lost copy is the monitor's */
+	return r ? r : -(int)errs[0];
+}

@@ -134,9 +134,6 @@ int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
 	struct iovec v;
 	ssize_t n;
 	int r;
-	/* monitored: the broker's copy in the same multicast (dbus.rst) */
-	bool copy = bus->monitored && dst != bus->c->broker;
-	__u64 dsts[2], errs[2];
 
 	/* a direct message must not overtake signals the broker still holds */
 	if (bus->unsynced && dst != bus->c->broker)
@@ -163,28 +160,23 @@ int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
 		return (int)n;
 	v.iov_base = bus->pump.buf;
 	v.iov_len = n;
-	dsts[0] = dst;
-	if (copy) {
-		dsts[1] = bus->copy;
-		errs[0] = 0;
-		errs[1] = 0;
-	}
-	r = bus1_send(bus->c->peer, &(struct bus1_send){
-		.flags = copy ? BUS1_SEND_FLAG_CONTINUE : 0,
-		.destinations = dsts,
-		.n_destinations = copy ? 2 : 1,
-		.errors = copy ? errs : NULL,
-		.vecs = &v,
-		.n_vecs = 1,
-		.handles = handle,
-		.n_handles = handle ? 1 : 0,
-		.fds = n_fds ? fds : NULL,
-		.n_fds = n_fds,
-	});
+	/* monitored: the broker's copy in the same multicast (dbus.rst) */
+	if (bus->monitored && dst != bus->c->broker)
+		r = b1di_mon_send(bus, dst, &v, handle, fds, n_fds);
+	else
+		r = bus1_send(bus->c->peer, &(struct bus1_send){
+			.destinations = &dst,
+			.n_destinations = 1,
+			.vecs = &v,
+			.n_vecs = 1,
+			.handles = handle,
+			.n_handles = handle ? 1 : 0,
+			.fds = n_fds ? fds : NULL,
+			.n_fds = n_fds,
+		});
 	for (i = 0; i < n_fds; i++)
 		close(fds[i]);
-	/* the peer's error is the send's; a lost copy is the monitor's */
-	return r || !copy ? r : -(int)errs[0];
+	return r;
 }
 
 /* receive one bus1 message; 1 and *qp if it was a D-Bus message */
