@@ -28,64 +28,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "broker-proto.h"
-#include "dbus-b1.h"
+#include "dbus-b1-int.h"
 #include "dbus-wire.h"
 
-#define BOOT_MAX	16	/* half-open bootstrap sockets */
-#define BOOT_TIMEOUT_MS	2000
-#define RECV_BATCH	64	/* messages per loop turn */
-
-struct nconn {
-	struct bconn bc;
-	struct b1t *t;
-	struct nconn *next;
-	__u64 node;			/* connection node (ours) */
-	__u64 inbox;			/* handle to the client's inbox */
-	__u64 sigbox;			/* ... to its signal node, or INVALID */
-	/* in t->by_node from listing to reaping, by_inbox/sigbox until death */
-	struct map_entry by_node, by_inbox, by_sigbox;
-	/*
-	 * on t->hello from its connect until its Hello or its death (left
-	 * there after its Hello until it reaches the head): one auth_timeout
-	 * for all, so the list is in deadline order and only its head is due
-	 */
-	struct fifo_node hello;
-	__u64 hello_deadline_ms;
-	bool dead;			/* gone or closed: bus_disconnect() due */
-	/*
-	 * the ids of the connections whose inbox GetConnectionHandle gave
-	 * it: only those may get its inbox by GetCallerHandle
-	 */
-	__u64 *granted;
-	unsigned int n_granted, max_granted;
-};
-
-struct boot {
-	int fd;
-	__u64 deadline_ms;
-};
-
-struct b1t {
-	struct bus *bus;
-	struct bus1_peer *peer;
-	int listen_fd;
-	char *path;
-	struct boot boots[BOOT_MAX];
-	unsigned int n_boots;
-	struct nconn *conns;
-	struct fifo hello;		/* of nconn.hello: oldest first */
-	struct map by_node;		/* nconn by node (also dead ones) */
-	struct map by_inbox;		/* live nconn by inbox handle */
-	struct map by_sigbox;		/* live nconn by signal node handle */
-	unsigned int n_dead;
-};
-
 static const struct bconn_ops nc_ops;
-
-static struct nconn *to_nconn(struct bconn *c)
-{
-	return c->priv;
-}
 
 static void nc_gone(struct nconn *nc);
 
@@ -142,6 +88,9 @@ static void nc_gone(struct nconn *nc)
 	/* the client's further sends to us fail, and it sees NODE_DESTROY */
 	bus1_node_destroy(nc->t->peer, &nc->node, 1,
 			  BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES);
+	if (nc->copy != BUS1_HANDLE_INVALID)
+		bus1_node_destroy(nc->t->peer, &nc->copy, 1,
+				  BUS1_NODES_DESTROY_FLAG_RELEASE_HANDLES);
 	bus1_handle_release(nc->t->peer, nc->inbox);
 	if (nc->sigbox != BUS1_HANDLE_INVALID)
 		bus1_handle_release(nc->t->peer, nc->sigbox);
@@ -188,6 +137,7 @@ static const struct bconn_ops nc_ops = {
 	.can_pass_fds = nc_can_pass_fds,
 	.close = nc_close,
 	.multicast = nc_multicast,
+	.monitored = b1t_monitored,
 };
 
 /* --- the org.bus1.DBus extension --------------------------------------- */
@@ -239,8 +189,8 @@ static bool grant_add(struct nconn *nc, const struct bconn *to)
  * the reply to an org.bus1.DBus call: @handle (if any) as handle[0], then
  * the connection node, which shows the reply is the bus's (as in nc_send)
  */
-static void ext_reply(struct nconn *nc, DBusMessage *call, DBusMessage *r,
-		      const __u64 *handle)
+void ext_reply(struct nconn *nc, DBusMessage *call, DBusMessage *r,
+	       const __u64 *handle)
 {
 	__u64 h[2] = { handle ? *handle : nc->node, nc->node };
 
@@ -381,6 +331,8 @@ static bool ext_handle(struct nconn *nc, DBusMessage *m)
 		ext_get_handle(nc, m, true);
 	else if (dbus_message_has_member(m, "GetStats"))
 		ext_get_stats(nc, m);
+	else if (dbus_message_has_member(m, "GetMonitorStats"))
+		b1t_monitor_stats(nc, m);
 	else
 		bus_reply_error(&nc->bc, m, DBUS_ERROR_UNKNOWN_METHOD,
 				"%s.%s is not known", B1D_IFACE,
@@ -424,10 +376,18 @@ static bool take_sigbox(struct nconn *nc, __u64 h)
 
 static void handle_data(struct b1t *t, struct bus1_message *msg)
 {
-	struct nconn *nc = find_node(t, msg->destination);
+	struct nconn *nc = find_node(t, msg->destination), *copy;
 	DBusMessage *m;
 	DBusError err;
 	size_t i;
+
+	/* a copy for the monitors: never routed (dbus-b1-mon.c) */
+	copy = nc ? NULL : map_get_u64(&t->by_copy, msg->destination,
+				       struct nconn, by_copy);
+	if (copy) {
+		b1t_copy(copy, msg);
+		return;
+	}
 
 	/* but the signal node with Hello, nobody sends the bus handles */
 	for (i = 0; i < msg->n_handles; i++)
@@ -479,6 +439,8 @@ static void reap(struct b1t *t)
 			}
 			*pp = nc->next;
 			map_del(&t->by_node, &nc->by_node);
+			if (nc->copy != BUS1_HANDLE_INVALID)
+				map_del(&t->by_copy, &nc->by_copy);
 			bus_disconnect(&nc->bc);
 			free(nc->granted);
 			free(nc);
@@ -546,6 +508,7 @@ static void boot_hello(struct b1t *t, int fd)
 	nc->inbox = BUS1_HANDLE_INVALID;
 	nc->sigbox = BUS1_HANDLE_INVALID;
 	nc->node = BUS1_HANDLE_INVALID;
+	nc->copy = BUS1_HANDLE_INVALID;
 	bconn_init(t->bus, &nc->bc, &nc_ops, nc);
 	nc->bc.pid = cred.pid;
 	nc->bc.gid = cred.gid;
@@ -730,6 +693,7 @@ int b1t_new(struct bus *b, const char *path, struct b1t **tp)
 	map_init(&t->by_node, false);
 	map_init(&t->by_inbox, false);
 	map_init(&t->by_sigbox, false);
+	map_init(&t->by_copy, false);
 	r = bus1_peer_new(&t->peer);
 	if (r < 0)
 		goto fail;
@@ -767,5 +731,6 @@ void b1t_free(struct b1t *t)
 	map_destroy(&t->by_node);
 	map_destroy(&t->by_inbox);
 	map_destroy(&t->by_sigbox);
+	map_destroy(&t->by_copy);
 	free(t);
 }

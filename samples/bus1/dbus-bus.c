@@ -157,6 +157,27 @@ void bus_register(struct bconn *c)
 	map_add(&c->bus->by_unique, &c->by_unique);
 }
 
+/*
+ * the first monitor came or the last one went: every connection that can
+ * copy its direct messages (native ones) starts or stops (dbus.rst,
+ * "Monitoring"); only then is the whole list walked
+ */
+static void bus_monitored_all(struct bus *b, bool on)
+{
+	struct bconn *c;
+
+	for (c = b->conns; c; c = c->next)
+		if (c->registered && !c->monitor && !c->closing &&
+		    c->ops->monitored)
+			c->ops->monitored(c, on);
+}
+
+void bus_monitored_tell(struct bconn *c)
+{
+	if (c->bus->n_monitors && c->ops->monitored)
+		c->ops->monitored(c, true);
+}
+
 /**
  * bus_become_monitor() - a registered connection turns into a monitor
  * @c:		the connection, which owns no names anymore
@@ -167,7 +188,8 @@ void bus_become_monitor(struct bconn *c)
 {
 	map_del(&c->bus->by_unique, &c->by_unique);
 	c->monitor = true;
-	c->bus->n_monitors++;
+	if (!c->bus->n_monitors++)
+		bus_monitored_all(c->bus, true);
 }
 
 void bconn_kill(struct bconn *c, const char *fmt, ...)
@@ -238,6 +260,33 @@ void bus_monitor(struct bus *b, DBusMessage *m)
 			continue;
 		bus_deliver(c, m);
 	}
+}
+
+/*
+ * A copy comes from @c's own channel for copies, so it is @c's; its sender
+ * field is what @c wrote. One that names somebody else is dropped, not
+ * corrected: the library always writes its own name, and a callee drops a
+ * direct call whose sender is not its door's caller, so the receiver never
+ * took such a message from @c under either name. It is never routed.
+ */
+void bus_monitor_copy(struct bconn *c, DBusMessage *m)
+{
+	struct bus *b = c->bus;
+	const char *sender = dbus_message_get_sender(m);
+
+	b->n_copies++;
+	if (!c->registered || c->monitor || c->closing || !sender ||
+	    strcmp(sender, c->unique)) {
+		b->n_copies_dropped++;
+		if (!c->warned_copy)
+			bus_log(b, 0, "%s (uid %d pid %d) sent a copy as %s: dropped",
+				c->unique[0] ? c->unique : "(no Hello)",
+				(int)c->uid, (int)c->pid, sender ?: "nobody");
+		c->warned_copy = true;
+		return;
+	}
+	b->n_copies_monitored++;
+	bus_monitor(b, m);
 }
 
 /*
@@ -615,8 +664,8 @@ void bus_disconnect(struct bconn *c)
 		names_owner_changed(b, unique, unique, "");
 	}
 	c->registered = false;
-	if (c->monitor)
-		b->n_monitors--;
+	if (c->monitor && !--b->n_monitors)
+		bus_monitored_all(b, false);
 	c->monitor = false;
 	user_uncount(c);
 	match_remove_all(c);

@@ -64,6 +64,11 @@ struct bconn_ops {
 	 */
 	unsigned int (*multicast)(struct bconn **to, unsigned int n,
 				  DBusMessage *m);
+	/*
+	 * optional: the bus has monitors now (@on) or has none anymore;
+	 * the client copies its direct messages to the bus while it has
+	 */
+	void (*monitored)(struct bconn *c, bool on);
 };
 
 struct bconn {
@@ -84,6 +89,7 @@ struct bconn {
 					 * (bus_disconnect() follows)
 					 */
 	bool warned_full;		/* logged one dropped message */
+	bool warned_copy;		/* logged one dropped copy */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;			/* 0: unknown */
@@ -174,6 +180,8 @@ struct bus {
 	/* what the bus carried between clients (GetStats of dbus-b1.c) */
 	__u64 n_calls_routed, n_replies_routed;
 	__u64 n_multicasts, n_multicast_dsts, n_handles_given, n_lookups;
+	/* copies of direct messages: received, given to monitors, dropped */
+	__u64 n_copies, n_copies_monitored, n_copies_dropped;
 };
 
 /* dbus-bus.c */
@@ -198,6 +206,10 @@ bool bus_deliver(struct bconn *to, DBusMessage *m);
 void bus_route(struct bconn *from, DBusMessage *m);
 void bus_broadcast(struct bus *b, DBusMessage *m);
 void bus_monitor(struct bus *b, DBusMessage *m);
+/* the copy of a message @c sent directly to a peer: to monitors only */
+void bus_monitor_copy(struct bconn *c, DBusMessage *m);
+/* tell @c that the bus is monitored (bconn_ops.monitored), if it is */
+void bus_monitored_tell(struct bconn *c);
 void bus_reply_error(struct bconn *c, DBusMessage *call, const char *error,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void bus_deny_send(struct bconn *from, DBusMessage *m, struct bconn *to,

@@ -171,6 +171,7 @@ static void do_hello(struct bconn *c, DBusMessage *m)
 	reply_args(c, m, DBUS_TYPE_STRING, &u, DBUS_TYPE_INVALID);
 	names_owner_changed(b, u, "", u);
 	names_signal_to(c, "NameAcquired", u);
+	bus_monitored_tell(c);
 }
 
 static void do_list_names(struct bconn *c, DBusMessage *m, bool activatable)

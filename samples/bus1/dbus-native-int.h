@@ -152,13 +152,20 @@ struct b1d_bus {
 	struct rpath *rpaths;
 	struct acall *acalls;		/* b1d_call_async()'s, newest first */
 	__u64 sigbox;			/* our node for the bus's broadcasts */
+	__u64 copy;			/* the broker's node for our copies */
 	unsigned long n_refused;	/* calls whose sender was unverifiable */
 	unsigned long n_forged;		/* replies not from where the call went */
 	unsigned long n_forged_signals;	/* signals not from the bus */
-	bool unsynced;			/* signals sent since the last barrier */
 	__u64 waiting_handle;		/* the callee b1d_call() waits for */
 	bool waiting_dead;		/* ... and its inbox was destroyed */
 	bool broker_dead;
+	bool unsynced;			/* signals sent since the last barrier */
+	/*
+	 * the bus has monitors: every direct send goes to @copy too (the
+	 * bools together: the struct stays in its malloc size class, which
+	 * moves the heap and the bench's icount figures otherwise)
+	 */
+	bool monitored;
 };
 
 /* dbus-native.c */
@@ -238,6 +245,16 @@ bool b1di_props_call(struct b1d_bus *bus, sd_bus_message *m,
 		     sd_bus_message **replyp);
 /* is @iface one the library answers on every path (Peer, ...) */
 bool b1di_std_iface(const char *iface);
+
+/* dbus-native-mon.c */
+/* is @q the bus's Monitored signal: then it was handled (*q's handle taken) */
+bool b1di_mon_notice(struct b1d_bus *bus, struct qmsg *q);
+/*
+ * send @v with @handle (if not NULL) and @fds to @dst and, in the same
+ * multicast, to the broker's copy node: the result is @dst's
+ */
+int b1di_mon_send(struct b1d_bus *bus, __u64 dst, const struct iovec *v,
+		  const __u64 *handle, const int *fds, size_t n_fds);
 
 /* dbus-native-door.c */
 __u64 b1di_door_open(struct b1d_bus *bus, struct peer_ent *p, __u64 inbox);

@@ -48,7 +48,7 @@ out:
 static int raw_serial;
 
 /* send @m from @raw to @dst with @handle attached (INVALID: none) */
-static int raw_send(struct b1c *raw, DBusMessage *m, __u64 dst, __u64 handle)
+int raw_send(struct b1c *raw, DBusMessage *m, __u64 dst, __u64 handle)
 {
 	dbus_message_set_serial(m, ++raw_serial);
 	return dwire_send(raw->peer, m, &dst, 1, NULL, &handle,
@@ -116,7 +116,7 @@ static __u64 raw_get_handle(struct b1c *raw, const char *name)
  * a native peer below the library, connected and past its Hello: its
  * unique name goes to @unique (if not NULL). NULL if either failed.
  */
-static struct b1c *raw_hello(char *unique, size_t size)
+struct b1c *raw_hello(char *unique, size_t size)
 {
 	struct b1c *raw = NULL;
 	const char *u = NULL;

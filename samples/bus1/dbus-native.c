@@ -160,16 +160,20 @@ int b1di_send_to(struct b1d_bus *bus, sd_bus_message *m, __u64 dst,
 		return (int)n;
 	v.iov_base = bus->pump.buf;
 	v.iov_len = n;
-	r = bus1_send(bus->c->peer, &(struct bus1_send){
-		.destinations = &dst,
-		.n_destinations = 1,
-		.vecs = &v,
-		.n_vecs = 1,
-		.handles = handle,
-		.n_handles = handle ? 1 : 0,
-		.fds = n_fds ? fds : NULL,
-		.n_fds = n_fds,
-	});
+	/* monitored: the broker's copy in the same multicast (dbus.rst) */
+	if (bus->monitored && dst != bus->c->broker)
+		r = b1di_mon_send(bus, dst, &v, handle, fds, n_fds);
+	else
+		r = bus1_send(bus->c->peer, &(struct bus1_send){
+			.destinations = &dst,
+			.n_destinations = 1,
+			.vecs = &v,
+			.n_vecs = 1,
+			.handles = handle,
+			.n_handles = handle ? 1 : 0,
+			.fds = n_fds ? fds : NULL,
+			.n_fds = n_fds,
+		});
 	for (i = 0; i < n_fds; i++)
 		close(fds[i]);
 	return r;
@@ -216,6 +220,11 @@ int b1di_recv_one(struct b1d_bus *bus, struct qmsg **qp)
 					    BUS1_HANDLE_INVALID;
 		q->node = msg.destination;
 		q->from_bus = from_bus;
+		if (from_bus && b1di_mon_notice(bus, q)) {
+			b1di_qmsg_free(bus, q);
+			q = NULL;
+			break;
+		}
 		if (from_bus || q->node == bus->sigbox)
 			peers_name_changed(bus, m);
 		break;
@@ -668,6 +677,7 @@ int b1d_connect(const char *path, struct b1d_bus **busp)
 	bus->q_tail = &bus->q;
 	bus->waiting_handle = BUS1_HANDLE_INVALID;
 	bus->sigbox = BUS1_HANDLE_INVALID;
+	bus->copy = BUS1_HANDLE_INVALID;
 	ret = b1d_pump_open(&bus->pump, false, true);
 	if (ret < 0) {
 		free(bus);

@@ -515,7 +515,7 @@ int main(void)
 	bool ok;
 
 	tap_start("test-dbus-native");
-	tap_plan(90);
+	tap_plan(96);
 	dbus_connection_set_change_sigpipe(TRUE);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -643,6 +643,7 @@ int main(void)
 	native_big(cl);
 	owner_death(cl);
 	native_async(cl);
+	native_monitor(cl, svc_unique);
 	host_tools_introspect();
 	host_tools_props();
 	host_tools_echo();

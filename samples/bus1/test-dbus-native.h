@@ -5,7 +5,7 @@
 /*
  * What the files of test-dbus-native share: the service's names, the
  * clock and call helpers (test-dbus-native.c), the checks of
- * dbus-native-test-peers.c, -props.c and -death.c, and the raw peers of
+ * dbus-native-test-peers.c, -props.c, -death.c and -mon.c, and the raw peers of
  * dbus-native-test-raw.c. The TAP counters and the broker's paths are one
  * set for all (TAP_SHARED, DBUS_TEST_SHARED).
  */
@@ -65,10 +65,17 @@ void host_tools_props(void);
 /* dbus-native-test-death.c */
 void owner_death(struct b1d_bus *bus);
 
+/* dbus-native-test-mon.c */
+void native_monitor(struct b1d_bus *cl, const char *svc_unique);
+
 /* dbus-native-test-async.c */
 void native_async(struct b1d_bus *bus);
 
 /* dbus-native-test-raw.c */
+/* send @m from @raw to @dst with @handle attached (INVALID: none) */
+int raw_send(struct b1c *raw, DBusMessage *m, __u64 dst, __u64 handle);
+/* a native peer below the library past its Hello, its name in @unique */
+struct b1c *raw_hello(char *unique, size_t size);
 bool raw_dropped(bool garbage, long long *ms);
 bool forge_notes(const char *victim);
 bool forge_via_bus(const char *victim, char *unique, size_t size);
