@@ -35,7 +35,13 @@ struct nconn {
 	 */
 	struct fifo_node hello;
 	__u64 hello_deadline_ms;
-	bool dead;			/* gone or closed: bus_disconnect() due */
+	/*
+	 * bc.gone: nothing is sent to it anymore (set by a send that found
+	 * its inbox destroyed, before its NODE_DESTROY, whose messages
+	 * before it are still routed); dead: gone or closed,
+	 * bus_disconnect() due
+	 */
+	bool dead;
 	/*
 	 * the ids of the connections whose inbox GetConnectionHandle gave
 	 * it: only those may get its inbox by GetCallerHandle

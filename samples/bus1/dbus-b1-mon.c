@@ -27,7 +27,7 @@ void b1t_monitored(struct bconn *c, bool on)
 	DBusMessage *m;
 	__u64 h[2];
 
-	if (nc->dead)
+	if (nc->bc.gone)
 		return;
 	if (nc->copy == BUS1_HANDLE_INVALID) {
 		if (bus1_node_new(t->peer, &nc->copy) < 0) {

@@ -40,7 +40,7 @@ static bool nc_send(struct bconn *c, DBusMessage *m)
 	struct nconn *nc = to_nconn(c);
 	int r;
 
-	if (nc->dead)
+	if (nc->bc.gone)
 		return false;
 	/*
 	 * our node for the client rides along: nobody else can attach it, so
@@ -51,11 +51,13 @@ static bool nc_send(struct bconn *c, DBusMessage *m)
 		bus_log(c->bus, 2, "%s: cannot send: %s", c->unique,
 			bus1_strerror(r));
 	/*
-	 * its inbox is destroyed, and its NODE_DESTROY still on its way to
-	 * us (a socket caller is not ordered against it): gone as well
+	 * its inbox is destroyed, its NODE_DESTROY still on its way to us (a
+	 * socket caller is not ordered against it): nothing more goes to it,
+	 * but what it sent before its death is queued before that
+	 * NODE_DESTROY and is still routed; the disconnect waits for it
 	 */
 	if (r == -EHOSTUNREACH)
-		nc_gone(nc);
+		nc->bc.gone = true;
 	return !r;
 }
 
@@ -115,7 +117,7 @@ static unsigned int nc_multicast(struct bconn **to, unsigned int n,
 	for (i = 0; i < n && k < BUS1_DESTINATION_MAX; i++) {
 		struct nconn *nc = to_nconn(to[i]);
 
-		if (!nc->dead)
+		if (!nc->bc.gone)
 			dst[k++] = nc->sigbox != BUS1_HANDLE_INVALID ?
 				   nc->sigbox : nc->inbox;
 	}
@@ -423,8 +425,8 @@ static void handle_data(struct b1t *t, struct bus1_message *msg)
 
 /*
  * bus_disconnect() for every connection that died or was closed. A
- * disconnect sends (NameOwnerChanged, NoReply) and a send can find another
- * one gone, behind us in the list: again until no death is left.
+ * disconnect sends (NameOwnerChanged, NoReply); should that close another
+ * one behind us in the list (bconn_kill()): again until no death is left.
  */
 static void reap(struct b1t *t)
 {

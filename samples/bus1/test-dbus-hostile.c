@@ -6,7 +6,8 @@
  * peer that bootstraps like libbus1-dbus): a bad header, a header
  * announcing 4 GiB, a bad signature, a message announcing an fd it does
  * not carry, one carrying fds it does not announce, a call before Hello,
- * unknown destinations, a client dying mid-call, a client that never reads
+ * unknown destinations, a client dying mid-call (also while the broker is
+ * stopped, so that its Hello reply finds it gone), a client that never reads
  * its replies, an AddMatch flood. Checked for each: dropped (or answered
  * with the standard error where D-Bus answers), the broker's log lines
  * about that client, a well-behaved native client still served. Then a
@@ -243,7 +244,7 @@ static void log_tail(int n)
 
 enum hostile {
 	H_GARBAGE, H_HUGE, H_BADSIG, H_FD_MISSING, H_FD_EXTRA, H_NO_HELLO,
-	H_UNKNOWN, H_DIES, H_UNREAD, H_FLOOD, H_MAX
+	H_UNKNOWN, H_DIES, H_DIES_STOPPED, H_UNREAD, H_FLOOD, H_MAX
 };
 
 static const struct {
@@ -258,6 +259,7 @@ static const struct {
 	[H_NO_HELLO]	= { "GetId before Hello", true },
 	[H_UNKNOWN]	= { "calls to org.bus1.Nobody and :1.9999", false },
 	[H_DIES]	= { "a call to " SVC ".Slow, then exiting", true },
+	[H_DIES_STOPPED] = { "the same after Hello, the broker stopped", true },
 	[H_UNREAD]	= { "calls whose replies it never reads", false },
 	[H_FLOOD]	= { "AddMatch flood", false },
 };
@@ -454,7 +456,8 @@ static void hostile_child(enum hostile h, int fd, int go)
 		_exit(2);
 	if (b1c_connect(b1sock, &raw) < 0)
 		_exit(2);
-	if (h != H_NO_HELLO && h != H_GARBAGE && h != H_HUGE) {
+	if (h != H_NO_HELLO && h != H_GARBAGE && h != H_HUGE &&
+	    h != H_DIES_STOPPED) {
 		r = raw_call(raw, driver("Hello"));
 		if (!r || dbus_message_get_type(r) !=
 			  DBUS_MESSAGE_TYPE_METHOD_RETURN)
@@ -518,6 +521,22 @@ static void hostile_child(enum hostile h, int fd, int go)
 		raw_send(raw, m, NULL, 0);
 		dbus_message_unref(m);
 		/* gone before the reply: the broker must forget the call */
+		b1c_free(raw);
+		if (write(fd, "1 exited\n", 9) != 9)
+			_exit(5);
+		_exit(0);
+	case H_DIES_STOPPED:
+		/*
+		 * the broker stopped: it answers Hello after our death, finds
+		 * our inbox gone, and must still route the call we sent
+		 * before dying, then forget it at our NODE_DESTROY
+		 */
+		if (write(fd, "s", 1) != 1 || read(go, &c, 1) != 1)
+			_exit(5);
+		raw_send(raw, driver("Hello"), NULL, 0);
+		m = dbus_message_new_method_call(SVC, SVC_PATH, SVC, "Slow");
+		raw_send(raw, m, NULL, 0);
+		dbus_message_unref(m);
 		b1c_free(raw);
 		if (write(fd, "1 exited\n", 9) != 9)
 			_exit(5);
@@ -671,6 +690,25 @@ static bool answer_slow(struct b1d_bus *good)
 	return ok;
 }
 
+/*
+ * once the child connected (it writes 's' to @from): the broker stopped
+ * (SIGSTOP, waited for) and the child told to go on
+ */
+static bool stop_broker(int from, int to)
+{
+	int st;
+	char c;
+
+	if (read(from, &c, 1) != 1 || kill(broker_pid, SIGSTOP) < 0)
+		return false;
+	if (waitpid(broker_pid, &st, WUNTRACED) != broker_pid ||
+	    !WIFSTOPPED(st)) {
+		kill(broker_pid, SIGCONT);
+		return false;
+	}
+	return write(to, "g", 1) == 1;
+}
+
 static void run_hostile(enum hostile h, struct b1d_bus *good)
 {
 	char line[256] = "", last[512] = "", *info = "";
@@ -696,17 +734,25 @@ static void run_hostile(enum hostile h, struct b1d_bus *good)
 		CHECK(false, "%s: cannot fork", hostile[h].what);
 		return;
 	}
+	/* on failure the child finds @go closed and reports no result */
+	if (h == H_DIES_STOPPED && !stop_broker(p[0], go[1])) {
+		close(go[1]);
+		go[1] = -1;
+	}
 	for (i = 0; i < (int)sizeof(line) - 1; i++)
 		if (read(p[0], &line[i], 1) != 1 || line[i] == '\n')
 			break;
 	line[i] = 0;
 	close(p[0]);
+	if (h == H_DIES_STOPPED)
+		kill(broker_pid, SIGCONT);
 	if ((line[0] == '0' || line[0] == '1') && line[1] == ' ') {
 		d = line[0] - '0';
 		info = line + 2;
 	}
 	ok = served(good);
-	close(go[1]);
+	if (go[1] >= 0)
+		close(go[1]);
 	waitpid(pid, NULL, 0);
 	/* the log line may follow the drop by a loop turn */
 	for (end = now_ms() + 2000;; usleep(50000)) {
@@ -715,7 +761,7 @@ static void run_hostile(enum hostile h, struct b1d_bus *good)
 			break;
 	}
 	/* the late reply now: dropped, and everybody still served */
-	if (h == H_DIES)
+	if (h == H_DIES || h == H_DIES_STOPPED)
 		ok = ok && answer_slow(good) && served(good);
 	pass = d == hostile[h].dropped && ok &&
 	       n_log == (hostile[h].dropped ? 1 : 0);
