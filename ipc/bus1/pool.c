@@ -47,21 +47,28 @@ static bool bus1_pool_is_last(struct bus1_pool *pool,
 	return list_is_last(&slice->link, &pool->slices);
 }
 
-/*
- * Sets the gap behind @slice and files it in the gap tree, unless @slice
- * is the last slice: the end of the pool is not a hole. Call it after the
- * slice list says which slice is last.
- */
-static void bus1_pool_set_gap(struct bus1_pool *pool,
-			      struct bus1_pool_slice *slice, u32 gap)
+/* Takes @slice out of the gap tree, if it is there: no gap behind it. */
+static void bus1_pool_clear_gap(struct bus1_pool *pool,
+				struct bus1_pool_slice *slice)
 {
 	bus1_pool_assert_held(pool);
 	if (!RB_EMPTY_NODE(&slice->rb_gap)) {
 		rb_erase(&slice->rb_gap, &pool->gaps);
 		RB_CLEAR_NODE(&slice->rb_gap);
 	}
-	slice->gap = gap;
-	if (gap && !bus1_pool_is_last(pool, slice))
+	slice->gap = 0;
+}
+
+/*
+ * Files @slice, not in the gap tree, under its gap, unless it has none or
+ * is the last slice: the end of the pool is not a hole. Call it after the
+ * slice list says which slice is last.
+ */
+static void bus1_pool_add_gap(struct bus1_pool *pool,
+			      struct bus1_pool_slice *slice)
+{
+	bus1_pool_assert_held(pool);
+	if (slice->gap && !bus1_pool_is_last(pool, slice))
 		rb_add(&slice->rb_gap, &pool->gaps, bus1_pool_gap_less);
 }
 
@@ -245,13 +252,15 @@ int bus1_pool_alloc(struct bus1_pool *pool, struct bus1_pool_slice *slice,
 			return -EXFULL;
 	}
 
-	bus1_pool_slice_init(slice);
+	RB_CLEAR_NODE(&slice->rb_gap);
+	RB_CLEAR_NODE(&slice->rb_published);
 	slice->offset = prev->offset + prev->size;
 	slice->size = size;
+	slice->gap = prev->gap - size;
 	list_add(&slice->link, &prev->link);
-	/* @slice is the last one if @prev was: then neither is in the tree */
-	bus1_pool_set_gap(pool, slice, prev->gap - size);
-	bus1_pool_set_gap(pool, prev, 0);
+	/* @prev's gap is all taken; @slice is last if @prev was */
+	bus1_pool_clear_gap(pool, prev);
+	bus1_pool_add_gap(pool, slice);
 	++pool->n_slices;
 	pool->n_bytes += size;
 	return 0;
@@ -273,8 +282,10 @@ void bus1_pool_free(struct bus1_pool *pool, struct bus1_pool_slice *slice)
 	gap = prev->gap + slice->size + slice->gap;
 	/* unlinked first: @prev may become the last slice */
 	list_del_init(&slice->link);
-	bus1_pool_set_gap(pool, slice, 0);
-	bus1_pool_set_gap(pool, prev, gap);
+	bus1_pool_clear_gap(pool, slice);
+	bus1_pool_clear_gap(pool, prev);
+	prev->gap = gap;
+	bus1_pool_add_gap(pool, prev);
 	--pool->n_slices;
 	pool->n_bytes -= slice->size;
 }
