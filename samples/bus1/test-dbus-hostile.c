@@ -516,27 +516,22 @@ static void hostile_child(enum hostile h, int fd, int go)
 		if (n != 3)
 			_exit(6);
 		break;
-	case H_DIES:
-		m = dbus_message_new_method_call(SVC, SVC_PATH, SVC, "Slow");
-		raw_send(raw, m, NULL, 0);
-		dbus_message_unref(m);
-		/* gone before the reply: the broker must forget the call */
-		b1c_free(raw);
-		if (write(fd, "1 exited\n", 9) != 9)
-			_exit(5);
-		_exit(0);
 	case H_DIES_STOPPED:
+	case H_DIES:
 		/*
 		 * the broker stopped: it answers Hello after our death, finds
 		 * our inbox gone, and must still route the call we sent
 		 * before dying, then forget it at our NODE_DESTROY
 		 */
-		if (write(fd, "s", 1) != 1 || read(go, &c, 1) != 1)
-			_exit(5);
-		raw_send(raw, driver("Hello"), NULL, 0);
+		if (h == H_DIES_STOPPED) {
+			if (write(fd, "s", 1) != 1 || read(go, &c, 1) != 1)
+				_exit(5);
+			raw_send(raw, driver("Hello"), NULL, 0);
+		}
 		m = dbus_message_new_method_call(SVC, SVC_PATH, SVC, "Slow");
 		raw_send(raw, m, NULL, 0);
 		dbus_message_unref(m);
+		/* gone before the reply: the broker must forget the call */
 		b1c_free(raw);
 		if (write(fd, "1 exited\n", 9) != 9)
 			_exit(5);
