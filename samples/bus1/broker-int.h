@@ -33,7 +33,7 @@ struct client {
 	unsigned int n_watches;
 	char *watches[MAX_WATCHES_PER_CLIENT];
 	unsigned int n_names;
-	unsigned int n_batch;	/* requests in the current batch */
+	unsigned int n_epoch;	/* requests in the current epoch */
 };
 
 struct lookup {
@@ -68,6 +68,9 @@ struct broker {
 	unsigned int n_conns;
 	struct conn conns[MAX_CONNS];
 	__u64 next_client_id;
+	/* the burst cut-off's epochs (broker-requests.c) */
+	__u64 fence;		/* node the broker sends its fences to */
+	bool fence_queued;	/* a fence is queued: the epoch goes on */
 	/* statistics (GET_STATS) */
 	__u64 n_requests, n_rejected, n_dropped, n_events;
 };

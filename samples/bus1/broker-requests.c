@@ -362,42 +362,60 @@ static void handle_destroy(struct broker *b, __u64 h)
 
 /*
  * The kernel's sender quotas bound how much of the broker's queue one user
- * can fill; this bounds how long one client can keep the broker busy. The
- * broker drains its queue in batches of at most BATCH messages, never more
- * than were queued when the batch started; a client with more than
- * max_burst requests in one batch had that many queued at once, which a
- * client waiting for its replies never has: it is cut off (its node is
- * destroyed, so its further sends fail and queued ones are dropped cheaply).
+ * can fill; this bounds how long one client can keep the broker busy. A
+ * client with more than max_burst requests in one epoch had that many sent
+ * and unanswered at once, which a client waiting for each reply never has:
+ * it is cut off (its node is destroyed, so its further sends fail and
+ * what it queued is discarded by the kernel unread).
+ *
+ * Epochs end at fences: when the broker takes up a request and no fence is
+ * queued, it first sends one to a node of its own. Everything ordered
+ * before that fence was sent before it, so before any reply the broker
+ * sends from then on, and bus1 orders a request a client sends after such
+ * a reply after the fence, in the next epoch. A count of messages cannot
+ * draw this line: RECV discards stale entries (requests to a node the
+ * broker destroyed) without returning them, so a batch bounded by "what
+ * was queued when it began" read on, past them, into requests sent after
+ * replies of that same batch, and cut off a client that waits for each
+ * reply (test-broker-burst). A fence that cannot be sent (the broker's
+ * own queue full, -q) starts a new epoch right away: the cut-off then
+ * counts nothing, rather than counting a good client's round trips.
  */
+static void epoch_begin(struct broker *b)
+{
+	struct bus1_send s = {
+		.destinations = &b->fence,
+		.n_destinations = 1,
+	};
+	unsigned int i;
+
+	if (b->fence_queued)
+		return;
+	for (i = 0; i < b->n_clients; i++)
+		b->clients[i]->n_epoch = 0;
+	b->fence_queued = !bus1_send(b->peer, &s);
+}
+
 static bool over_burst(struct broker *b, struct client *c)
 {
-	return b->cfg->max_burst && ++c->n_batch > b->cfg->max_burst;
+	return b->cfg->max_burst && ++c->n_epoch > b->cfg->max_burst;
 }
 
 void process_bus1(struct broker *b)
 {
 	struct bus1_message m = { .offset = BUS1_OFFSET_INVALID };
-	struct bus1_peer_stats st;
-	unsigned int k, batch = BATCH;
 	struct client *c;
+	unsigned int k;
 	size_t i;
 	int r;
 
 	/*
-	 * Take at most what is queued now, so that a batch never contains
-	 * requests a client sent after it got a reply from this batch.
-	 */
-	if (b->cfg->max_burst && !bus1_peer_get_stats(b->peer, &st) &&
-	    st.queued < batch)
-		batch = st.queued ? st.queued : 1;
-	for (k = 0; k < b->n_clients; k++)
-		b->clients[k]->n_batch = 0;
-	/*
 	 * Each RECV releases the slice of the message handled before it
 	 * (BUS1_RECV_FLAG_RELEASE): one ioctl per message, not two. The
-	 * kernel releases it even when nothing is queued.
+	 * kernel releases it even when nothing is queued. At most BATCH
+	 * messages per turn, so that bootstrap connections get their turn.
 	 */
-	for (k = 0; k < batch; k++) {
+	for (k = 0; k < BATCH; k++) {
 		r = bus1_recv_next(b->peer, 0, &m);
 		if (r == -EAGAIN)
 			return;
@@ -407,6 +425,12 @@ void process_bus1(struct broker *b)
 		}
 		switch (m.type) {
 		case BUS1_MSG_DATA:
+			if (m.destination == b->fence) {
+				b->fence_queued = false;
+				break;
+			}
+			if (b->cfg->max_burst)
+				epoch_begin(b);
 			c = client_by_node(b, m.destination);
 			if (c && over_burst(b, c)) {
 				b->n_rejected++;

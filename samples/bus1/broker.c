@@ -399,6 +399,15 @@ int broker_run(const struct broker_config *cfg)
 			BUS1_DEVICE_PATH, bus1_strerror(r));
 		goto out;
 	}
+	b->fence = BUS1_HANDLE_INVALID;
+	if (cfg->max_burst) {
+		r = bus1_node_new(b->peer, &b->fence);
+		if (r < 0) {
+			fprintf(stderr, "bus1-broker: no fence node: %s\n",
+				bus1_strerror(r));
+			goto out;
+		}
+	}
 	if (cfg->max_queue) {
 		/* optionally bound the broker's queue (-q) */
 		struct bus1_limits lim = { cfg->max_queue, BUS1_LIMIT_KEEP,

@@ -25,9 +25,10 @@
  * client once the flooders stop. Time only guards against hangs (HANG_MS,
  * FLOOD_MAX_MS).
  *
- * The bound: the broker serves its queue in the kernel's order, in batches
- * of at most 64, and cuts a client off at its 33rd request in one batch;
- * what that client still has queued is discarded, unhandled. A flooder
+ * The bound: the broker serves its queue in the kernel's order and cuts a
+ * client off at its 33rd request sent before one of the broker's fences
+ * (broker-requests.c); what that client still has queued is discarded,
+ * unhandled. A flooder
  * has one connection at a time, and its next one waits for the broker to
  * take its hello. So what the broker handles ahead of a request of the
  * good client is a few dozen requests of each flooder's current
@@ -38,7 +39,6 @@
  * behind all the flooding user may queue at the broker, up to a quarter of
  * its 16384 slices (quota.rst): gaps of 2,000 and more in such runs.
  */
-#include <sched.h>
 #include <sys/mman.h>
 #include "broker-test.h"
 
@@ -188,42 +188,6 @@ static bool flooders_alive(pid_t *pid)
 	return true;
 }
 
-/*
- * The broker and the good client share one CPU, the flooders get the
- * others (or that one too). The good client runs SCHED_FIFO: once its
- * reply is there it sends the next request before the broker takes up the
- * next message. So the count between two of its requests is what the
- * broker served ahead of a request of the good client, not what it did
- * while the good client waited for a CPU: on a loaded host one vCPU may
- * stall for hundreds of milliseconds while the other runs on (1,415
- * requests of flooders between two round trips, unpinned, in one run).
- */
-static void place(cpu_set_t *rest)
-{
-	struct sched_param fifo = { .sched_priority = 1 };
-	cpu_set_t one;
-	int cpu;
-
-	CPU_ZERO(rest);
-	if (sched_getaffinity(0, sizeof(*rest), rest) < 0) {
-		printf("# no CPU set, nothing pinned: %m\n");
-		CPU_ZERO(rest);
-		return;
-	}
-	for (cpu = 0; !CPU_ISSET(cpu, rest); cpu++)
-		;
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (CPU_COUNT(rest) > 1)
-		CPU_CLR(cpu, rest);
-	if (sched_setaffinity(test_broker_pid, sizeof(one), &one) < 0 ||
-	    sched_setaffinity(0, sizeof(one), &one) < 0)
-		printf("# cannot pin the broker and the good client: %m\n");
-	/* the flooders are forked after this: not SCHED_FIFO */
-	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &fifo) < 0)
-		printf("# no SCHED_FIFO for the good client: %m\n");
-}
-
 int main(void)
 {
 	unsigned long trips = 0, live = 0, max_gap_trip = 0, hist[5] = { 0 };
@@ -245,7 +209,7 @@ int main(void)
 	if (!g || sh == MAP_FAILED)
 		goto out;
 
-	place(&cpus);
+	test_share_cpu_with_broker(&cpus);
 	fflush(NULL);
 	for (i = 0; i < 2; i++) {
 		pid[i] = fork();
