@@ -127,6 +127,40 @@ static inline void test_share_cpu_with_broker(cpu_set_t *rest)
 		printf("# no SCHED_FIFO for the client: %m\n");
 }
 
+/* the broker's counters, as GET_STATS answers them (broker.rst) */
+struct test_broker_stats {
+	__u64 clients;
+	__u64 names;
+	__u64 requests;
+	__u64 rejected;
+	__u64 dropped;
+	__u64 events;
+};
+
+/* one round trip: GET_STATS on @c */
+static inline int test_broker_stats(struct b1c *c, int timeout_ms,
+				    struct test_broker_stats *st)
+{
+	struct b1b_cursor body;
+	struct b1b_hdr h;
+	struct b1c_msg *m = NULL;
+	int r;
+
+	r = b1c_request(c, B1B_OP_GET_STATS, NULL, NULL, 0, timeout_ms, &m);
+	if (!r) {
+		b1b_parse_hdr(m->data, m->n_bytes, &h, &body);
+		st->clients = b1b_get_u64(&body);
+		st->names = b1b_get_u64(&body);
+		st->requests = b1b_get_u64(&body);
+		st->rejected = b1b_get_u64(&body);
+		st->dropped = b1b_get_u64(&body);
+		st->events = b1b_get_u64(&body);
+		r = b1b_end(&body);
+	}
+	b1c_msg_free(m);
+	return r;
+}
+
 /* in a forked child: drop inherited peers so they can die with the parent */
 static inline void test_child_init(void)
 {

@@ -48,35 +48,12 @@ static int send_pings(struct b1c *c, unsigned int n)
 	return 0;
 }
 
-/* the broker's count of cut-off clients and refused hellos */
-static int get_rejected(struct b1c *c, __u64 *rejected)
-{
-	struct b1b_cursor body;
-	struct b1b_hdr h;
-	struct b1c_msg *m = NULL;
-	int r;
-
-	r = b1c_request(c, B1B_OP_GET_STATS, NULL, NULL, 0, HANG_MS, &m);
-	if (!r) {
-		b1b_parse_hdr(m->data, m->n_bytes, &h, &body);
-		b1b_get_u64(&body);	/* clients */
-		b1b_get_u64(&body);	/* names */
-		b1b_get_u64(&body);	/* requests */
-		*rejected = b1b_get_u64(&body);
-		b1b_get_u64(&body);	/* dropped */
-		b1b_get_u64(&body);	/* events */
-		r = b1b_end(&body);
-	}
-	b1c_msg_free(m);
-	return r;
-}
-
 int main(void)
 {
 	struct b1c *waiter = NULL, *flooder = NULL, *filler = NULL;
 	unsigned int trips = 0;
 	struct b1c_msg *m = NULL;
-	__u64 rejected = 0;
+	struct test_broker_stats st = { 0 };
 	cpu_set_t rest;
 	int r, status;
 
@@ -120,10 +97,10 @@ int main(void)
 	r = send_pings(flooder, 1);
 	CHECK(r == -EHOSTUNREACH, "the flooder was cut off (its next send: %d)",
 	      r);
-	r = get_rejected(waiter, &rejected);
-	CHECK(!r && rejected == 1,
+	r = test_broker_stats(waiter, HANG_MS, &st);
+	CHECK(!r && st.rejected == 1,
 	      "the broker cut off one client (error %d, rejected %llu)", r,
-	      (unsigned long long)rejected);
+	      (unsigned long long)st.rejected);
 	test_broker_alive();
 out:
 	b1c_free(waiter);

@@ -142,35 +142,6 @@ static int flooder(struct shared *sh, int i, const cpu_set_t *cpus)
 	return 0;
 }
 
-struct stats {
-	__u64 clients;
-	__u64 requests;
-	__u64 dropped;
-};
-
-/* one round trip: GET_STATS */
-static int get_stats(struct b1c *c, struct stats *st)
-{
-	struct b1b_cursor body;
-	struct b1b_hdr h;
-	struct b1c_msg *m = NULL;
-	int r;
-
-	r = b1c_request(c, B1B_OP_GET_STATS, NULL, NULL, 0, HANG_MS, &m);
-	if (!r) {
-		b1b_parse_hdr(m->data, m->n_bytes, &h, &body);
-		st->clients = b1b_get_u64(&body);
-		b1b_get_u64(&body);	/* names */
-		st->requests = b1b_get_u64(&body);
-		b1b_get_u64(&body);	/* rejected */
-		st->dropped = b1b_get_u64(&body);
-		b1b_get_u64(&body);	/* events */
-		r = b1b_end(&body);
-	}
-	b1c_msg_free(m);
-	return r;
-}
-
 /* a flooder that exited (it only pauses once done): reported, false */
 static bool flooders_alive(pid_t *pid)
 {
@@ -194,7 +165,7 @@ int main(void)
 	__u64 gap, max_gap = 0, work = 0, late_gap = 0;
 	struct b1c *g = NULL, *late = NULL;
 	long long t, start, lat, max_lat = 0, max_gap_lat = 0;
-	struct stats st, prev;
+	struct test_broker_stats st, prev;
 	cpu_set_t cpus;
 	struct shared *sh;
 	pid_t pid[2] = { 0, 0 };
@@ -221,13 +192,13 @@ int main(void)
 		!__atomic_load_n(&sh->rep[1].conns, __ATOMIC_ACQUIRE)) &&
 	       flooders_alive(pid) && test_now_ms() - start < HANG_MS)
 		usleep(1000);
-	r = get_stats(g, &prev);
+	r = test_broker_stats(g, HANG_MS, &prev);
 	set_state(sh, FLOOD_RUN);
 	start = test_now_ms();
 	while (!r && work < FLOOD_WORK && flooders_alive(pid) &&
 	       test_now_ms() - start < FLOOD_MAX_MS) {
 		t = test_now_ms();
-		r = get_stats(g, &st);
+		r = test_broker_stats(g, HANG_MS, &st);
 		lat = test_now_ms() - t;
 		if (r < 0)
 			break;
@@ -281,7 +252,7 @@ int main(void)
 	/* the flooders' backlog is cut off, not served before a newcomer */
 	r = b1c_connect(NULL, &late);
 	if (!r)
-		r = get_stats(late, &st);
+		r = test_broker_stats(late, HANG_MS, &st);
 	if (!r)
 		late_gap = st.requests - prev.requests - 1;
 	CHECK(!r && late_gap <= MAX_GAP,

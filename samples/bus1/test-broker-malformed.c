@@ -248,25 +248,12 @@ static struct bad build(int i, __u32 serial)
 
 static int get_rejected(struct b1c *c, __u64 *rej)
 {
-	struct b1b_cursor body;
-	struct b1b_hdr h;
-	struct b1c_msg *m = NULL;
+	struct test_broker_stats st;
 	int r;
 
-	r = b1c_request(c, B1B_OP_GET_STATS, NULL, NULL, 0, 5000, &m);
-	if (r < 0) {
-		b1c_msg_free(m);
-		return r;
-	}
-	b1b_parse_hdr(m->data, m->n_bytes, &h, &body);
-	b1b_get_u64(&body);
-	b1b_get_u64(&body);
-	b1b_get_u64(&body);
-	*rej = b1b_get_u64(&body);
-	b1b_get_u64(&body);
-	b1b_get_u64(&body);
-	r = b1b_end(&body);
-	b1c_msg_free(m);
+	r = test_broker_stats(c, 5000, &st);
+	if (!r)
+		*rej = st.rejected;
 	return r;
 }
 
